@@ -1,0 +1,70 @@
+"""kiwoom_nb: log Jupyter and IPython sessions in to the Kiwoom Securities REST API.
+
+``%load_ext kiwoom_nb`` then ``%kiwoom_login``. Importing this package stays cheap: httpx, ipywidgets
+and the magics are imported when first used.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._client import MOCK_URL, PRODUCTION_URL, issue_token, revoke_token
+from ._errors import (
+    AccessDeniedError,
+    CredentialsError,
+    EnvironmentMismatchError,
+    KiwoomError,
+    KiwoomTimeout,
+    NetworkError,
+    RateLimitError,
+    ServerError,
+    TokenError,
+)
+from ._token import AccessToken
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "MOCK_URL",
+    "PRODUCTION_URL",
+    "AccessDeniedError",
+    "AccessToken",
+    "CredentialsError",
+    "EnvironmentMismatchError",
+    "KiwoomError",
+    "KiwoomTimeout",
+    "LoginPanel",
+    "NetworkError",
+    "RateLimitError",
+    "ServerError",
+    "TokenError",
+    "issue_token",
+    "load_ipython_extension",
+    "login",
+    "revoke_token",
+    "unload_ipython_extension",
+]
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    from ._magics import load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    from ._magics import unload
+
+    unload(ipython)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "LoginPanel":
+        from ._panel import LoginPanel
+
+        return LoginPanel
+    if name == "login":
+        from ._magics import login
+
+        return login
+    raise AttributeError(f"module 'kiwoom_nb' has no attribute {name!r}")

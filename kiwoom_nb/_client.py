@@ -1,0 +1,233 @@
+"""au10001 (issue) and au10002 (revoke) over httpx: Kiwoom's wire names live here and nowhere else.
+
+No printing, no environment, no files. Every failure leaves as a KiwoomError, translated once here,
+with the keys and the token scrubbed from anything the server echoed.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from ._errors import (
+    CredentialsError,
+    KiwoomError,
+    KiwoomTimeout,
+    NetworkError,
+    RateLimitError,
+    ServerError,
+    error_for_answer,
+    one_line,
+)
+from ._token import AccessToken, parse_expires_dt
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["MOCK_URL", "PRODUCTION_URL", "issue_token", "resolve_base_url", "revoke_token"]
+
+PRODUCTION_URL = "https://api.kiwoom.com"
+MOCK_URL = "https://mockapi.kiwoom.com"
+_CONTENT_TYPE = "application/json;charset=UTF-8"
+
+# One client per transport, reused so warm logins keep their connection and skip building
+# a TLS context (~10 ms) each time.
+_clients: dict[int, tuple[Any, "httpx.Client"]] = {}
+
+
+def _client_for(transport: "httpx.BaseTransport | None") -> "httpx.Client":
+    key = id(transport)
+    cached = _clients.get(key)
+    if cached is None or cached[0] is not transport:
+        import httpx
+
+        cached = (transport, httpx.Client(transport=transport))
+        _clients[key] = cached
+    return cached[1]
+
+
+def resolve_base_url(base_url: str | None, mock: bool) -> str:
+    """The domain to call: ``base_url`` if given (https, or http on a loopback host), else Kiwoom's."""
+    if not base_url:
+        return MOCK_URL if mock else PRODUCTION_URL
+    url = base_url.strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise KiwoomError(f"base URL {url!r} is not an http(s) URL; use e.g. https://api.kiwoom.com")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise KiwoomError(
+            f"refusing plain http to {parts.hostname}: keys would travel unencrypted; use https "
+            "(http is allowed only for localhost / 127.0.0.1 test servers)"
+        )
+    return url
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_keys(appkey: object, secretkey: object) -> tuple[str, str]:
+    for name, value in (("app key", appkey), ("secret key", secretkey)):
+        if not isinstance(value, str) or not value.strip():
+            raise CredentialsError(f"the {name} is empty; set KIWOOM_APPKEY and KIWOOM_SECRETKEY or type both keys")
+    return appkey.strip(), secretkey.strip()
+
+
+def _scrub(text: str, secrets: tuple[str, ...]) -> str:
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return text
+
+
+def _post(
+    api_id: str,
+    what: str,
+    path: str,
+    body: dict[str, str],
+    *,
+    mock: bool,
+    base_url: str | None,
+    timeout: float,
+    transport: "httpx.BaseTransport | None",
+) -> tuple[dict[str, Any], str | None]:
+    """POST one TR and return its JSON answer, or raise the KiwoomError that fits."""
+    import httpx
+
+    url = resolve_base_url(base_url, mock) + path
+    secrets = tuple(body.values())
+    try:
+        response = _client_for(transport).post(
+            url,
+            content=json.dumps(body).encode(),
+            headers={"Content-Type": _CONTENT_TYPE, "api-id": api_id},
+            timeout=timeout,
+        )
+    except httpx.TimeoutException as exc:
+        raise KiwoomTimeout(
+            f"{what} failed: no answer from {urlsplit(url).netloc} within {timeout:g} s; "
+            "check the network, or try again later",
+            api_id=api_id,
+        ) from exc
+    except httpx.HTTPError as exc:
+        reason = _scrub(one_line(str(exc) or type(exc).__name__, 160), secrets)
+        raise NetworkError(
+            f"{what} failed: could not reach {urlsplit(url).netloc} ({reason}); check the network connection",
+            api_id=api_id,
+        ) from exc
+
+    status = response.status_code
+    answered_id = response.headers.get("api-id") or api_id
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        looks_html = "html" in response.headers.get("content-type", "").lower() or response.text.lstrip().startswith("<")
+        if status == 429:
+            raise RateLimitError(f"{what} failed: too many requests; wait a few seconds and try again",
+                                 status_code=status, api_id=answered_id)
+        kind = "an HTML page (maintenance?)" if looks_html else "an answer that is not JSON"
+        raise ServerError(
+            f"{what} failed: Kiwoom answered HTTP {status} with {kind}; try again later",
+            status_code=status,
+            api_id=answered_id,
+        )
+
+    return_code = data.get("return_code", 0)
+    if status == 429 or str(return_code).strip() not in ("0", ""):
+        exc = error_for_answer(
+            what,
+            return_code=return_code,
+            return_msg=data.get("return_msg"),
+            status_code=status,
+            api_id=answered_id,
+        )
+        exc.args = (_scrub(exc.message, secrets),)
+        exc.message = exc.args[0]
+        if exc.return_msg:
+            exc.return_msg = _scrub(exc.return_msg, secrets)
+        raise exc
+    if status >= 400:
+        raise ServerError(
+            f"{what} failed: Kiwoom answered HTTP {status}; try again later",
+            status_code=status,
+            api_id=answered_id,
+        )
+    return data, answered_id
+
+
+def issue_token(
+    appkey: str,
+    secretkey: str,
+    *,
+    mock: bool = False,
+    base_url: str | None = None,
+    timeout: float = 10.0,
+    transport: "httpx.BaseTransport | None" = None,
+) -> AccessToken:
+    """Issue an access token (au10001, ``POST /oauth2/token``).
+
+    ``mock=True`` uses the mock-trading domain; ``base_url`` replaces the domain (proxies, test
+    servers). Raises a :class:`KiwoomError` subclass on any failure.
+    """
+    appkey, secretkey = _check_keys(appkey, secretkey)
+    what = "Login (au10001)"
+    data, api_id = _post(
+        "au10001",
+        what,
+        "/oauth2/token",
+        {"grant_type": "client_credentials", "appkey": appkey, "secretkey": secretkey},
+        mock=mock,
+        base_url=base_url,
+        timeout=timeout,
+        transport=transport,
+    )
+    value = data.get("token")
+    if not isinstance(value, str) or not value.strip():
+        raise ServerError(f"{what} failed: Kiwoom's answer has no token; try again later", api_id=api_id)
+    try:
+        expires_at = parse_expires_dt(data.get("expires_dt", ""))
+    except ValueError:
+        raise ServerError(
+            f"{what} failed: Kiwoom's answer has an unreadable expires_dt; try again later", api_id=api_id
+        ) from None
+    token_type = data.get("token_type") or "Bearer"
+    return AccessToken(value.strip(), expires_at=expires_at, token_type=str(token_type), mock=mock)
+
+
+def revoke_token(
+    appkey: str,
+    secretkey: str,
+    token: str,
+    *,
+    mock: bool = False,
+    base_url: str | None = None,
+    timeout: float = 10.0,
+    transport: "httpx.BaseTransport | None" = None,
+) -> None:
+    """Revoke an access token (au10002, ``POST /oauth2/revoke``); succeeds only on ``return_code`` 0."""
+    appkey, secretkey = _check_keys(appkey, secretkey)
+    if not isinstance(token, str) or not str(token).strip():
+        raise KiwoomError("Logout (au10002) failed: no token to revoke")
+    data, api_id = _post(
+        "au10002",
+        "Logout (au10002)",
+        "/oauth2/revoke",
+        {"appkey": appkey, "secretkey": secretkey, "token": str(token)},
+        mock=mock,
+        base_url=base_url,
+        timeout=timeout,
+        transport=transport,
+    )
+    if "return_code" not in data:
+        raise ServerError("Logout (au10002) failed: Kiwoom's answer has no return_code; try again later",
+                          api_id=api_id)

@@ -1,0 +1,177 @@
+"""The KiwoomError tree and the mapping from Kiwoom's answers to it.
+
+Stdlib only. Messages are one line, say what to do next, and never carry a key or a token.
+
+    KiwoomError
+     ├── CredentialsError         wrong, missing or blank app key / secret key (8001 8002 8011 8012 8020)
+     ├── EnvironmentMismatchError keys or token of the other environment (8030 8031)
+     ├── TokenError               the token is invalid, expired or revoked (8003 8005 8006 8009 8015 8016)
+     ├── AccessDeniedError        IP or device authentication (8010 8040 8050 8103)
+     ├── RateLimitError           too many requests (HTTP 429, return_code 5, 1700-1702)
+     ├── ServerError              HTTP 5xx, an HTML page, an unreadable answer
+     └── NetworkError             the request did not complete (refused, DNS, TLS)
+          └── KiwoomTimeout       no answer within the timeout
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = [
+    "AccessDeniedError",
+    "CredentialsError",
+    "EnvironmentMismatchError",
+    "KiwoomError",
+    "KiwoomTimeout",
+    "NetworkError",
+    "RateLimitError",
+    "ServerError",
+    "TokenError",
+]
+
+
+class KiwoomError(Exception):
+    """Base of every kiwoom_nb error; context is carried as attributes, never parsed from the text."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int | None = None,
+        return_code: int | None = None,
+        return_msg: str | None = None,
+        status_code: int | None = None,
+        api_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.return_code = return_code
+        self.return_msg = return_msg
+        self.status_code = status_code
+        self.api_id = api_id
+
+
+class CredentialsError(KiwoomError):
+    """The app key or secret key is wrong, missing or blank."""
+
+
+class EnvironmentMismatchError(KiwoomError):
+    """The keys or token belong to the other environment (production vs mock)."""
+
+
+class TokenError(KiwoomError):
+    """The token is invalid, expired, already revoked, or could not be created."""
+
+
+class AccessDeniedError(KiwoomError):
+    """The request came from another IP, or device authentication failed."""
+
+
+class RateLimitError(KiwoomError):
+    """Kiwoom refused the request because too many were sent."""
+
+
+class ServerError(KiwoomError):
+    """Kiwoom answered with an error page or something that is not a usable answer."""
+
+
+class NetworkError(KiwoomError):
+    """The request did not reach Kiwoom or no answer came back."""
+
+
+class KiwoomTimeout(NetworkError):
+    """No answer came within the timeout."""
+
+
+# code -> (class, what to do); the Korean return_msg is kept on the exception, not repeated here.
+_CODES: dict[int, tuple[type[KiwoomError], str]] = {}
+
+
+def _register(codes: tuple[int, ...], cls: type[KiwoomError], advice: str) -> None:
+    for code in codes:
+        _CODES[code] = (cls, advice)
+
+
+_register(
+    (8001, 8002, 8011, 8012, 8020),
+    CredentialsError,
+    "the app key or secret key was rejected; check both keys in Kiwoom's Open API portal and log in again",
+)
+_register(
+    (8030, 8031),
+    EnvironmentMismatchError,
+    "the keys belong to the other environment; switch between production (실전투자) and mock (모의투자, --mock) "
+    "or use that environment's keys",
+)
+_register(
+    (8003, 8005, 8006, 8009, 8015, 8016),
+    TokenError,
+    "the token is invalid, expired or already revoked; log in again to get a new one",
+)
+_register(
+    (8010,),
+    AccessDeniedError,
+    "the token was issued to another IP address (did the network change?); log in again with --force",
+)
+_register(
+    (8040, 8050, 8103),
+    AccessDeniedError,
+    "device (terminal) authentication failed; register this machine's IP for the app key in Kiwoom's portal",
+)
+_register(
+    (1700, 1701, 1702),
+    RateLimitError,
+    "too many requests; wait a few seconds and try again",
+)
+
+_EMBEDDED_CODE = re.compile(r"\[(\d{4})\s*:")
+
+
+def _as_int(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    return None
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """Collapse whitespace so a message stays one line, and cut it to a readable length."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def error_for_answer(
+    what: str,
+    *,
+    return_code: object,
+    return_msg: object,
+    status_code: int,
+    api_id: str | None,
+) -> KiwoomError:
+    """Build the error for a Kiwoom answer whose return_code is not 0 (or whose HTTP status is 429)."""
+    rc = _as_int(return_code)
+    msg = one_line(return_msg) if isinstance(return_msg, str) else ""
+    found = _EMBEDDED_CODE.search(msg)
+    code = int(found.group(1)) if found else (rc if rc is not None and rc >= 1000 else None)
+    if code in _CODES:
+        cls, advice = _CODES[code]
+    elif status_code == 429 or rc == 5:
+        cls, advice = RateLimitError, "too many requests; wait a few seconds and try again"
+    elif status_code >= 500:
+        cls, advice = ServerError, f"Kiwoom answered HTTP {status_code}; try again later"
+    else:
+        cls, advice = KiwoomError, "see the message from Kiwoom"
+    shown = f"[{code}] " if code is not None and f"{code}" not in msg else ""
+    detail = f" (Kiwoom: {shown}{msg})" if msg else (f" (Kiwoom code {code})" if code else "")
+    return cls(
+        f"{what} failed: {advice}{detail}",
+        code=code,
+        return_code=rc,
+        return_msg=msg or None,
+        status_code=status_code,
+        api_id=api_id,
+    )
