@@ -118,7 +118,7 @@ def _post(
             api_id=api_id,
         ) from exc
     except httpx.HTTPError as exc:
-        reason = _scrub(one_line(str(exc) or type(exc).__name__, 160), secrets)
+        reason = one_line(_scrub(str(exc) or type(exc).__name__, secrets), 160)
         raise NetworkError(
             f"{what} failed: could not reach {urlsplit(url).netloc} ({reason}); check the network connection",
             api_id=api_id,
@@ -144,18 +144,15 @@ def _post(
 
     return_code = data.get("return_code", 0)
     if status == 429 or str(return_code).strip() not in ("0", ""):
-        exc = error_for_answer(
+        return_msg = data.get("return_msg")
+        raise error_for_answer(
             what,
             return_code=return_code,
-            return_msg=data.get("return_msg"),
+            # scrub before error_for_answer shortens the text, or a key cut in half would survive
+            return_msg=_scrub(return_msg, secrets) if isinstance(return_msg, str) else return_msg,
             status_code=status,
             api_id=answered_id,
         )
-        exc.args = (_scrub(exc.message, secrets),)
-        exc.message = exc.args[0]
-        if exc.return_msg:
-            exc.return_msg = _scrub(exc.return_msg, secrets)
-        raise exc
     if status >= 400:
         raise ServerError(
             f"{what} failed: Kiwoom answered HTTP {status}; try again later",
@@ -228,6 +225,6 @@ def revoke_token(
         timeout=timeout,
         transport=transport,
     )
-    if "return_code" not in data:
+    if str(data.get("return_code", "")).strip() != "0":  # _post lets a missing or "" return_code through
         raise ServerError("Logout (au10002) failed: Kiwoom's answer has no return_code; try again later",
                           api_id=api_id)

@@ -51,6 +51,10 @@ class KiwoomError(Exception):
         self.status_code = status_code
         self.api_id = api_id
 
+    def _render_traceback_(self) -> list[str]:
+        # IPython shows this instead of a traceback: the message already says what to do.
+        return [f"{type(self).__name__}: {self}"]
+
 
 class CredentialsError(KiwoomError):
     """The app key or secret key is wrong, missing or blank."""

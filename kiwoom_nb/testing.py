@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import socket
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -98,6 +99,7 @@ class FakeKiwoom:
         self._queued: list[tuple[str | None, Any]] = []
         self._stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
+        self._connections: set[socket.socket] = set()
         self._thread: threading.Thread | None = None
 
     # -- scripting ------------------------------------------------------------------------------
@@ -225,7 +227,10 @@ class FakeKiwoom:
         import httpx
 
         def handler(request: httpx.Request) -> httpx.Response:
-            reply = self.handle(request.method, request.url.path, dict(request.headers), request.read())
+            path = request.url.path
+            if request.url.host == "mockapi.kiwoom.com":  # Kiwoom's mock domain is the mock side
+                path = "/mock" + path
+            reply = self.handle(request.method, path, dict(request.headers), request.read())
             if reply.hang or reply.delay:  # a transport has no clock of its own: report the timeout
                 raise httpx.ReadTimeout("fake Kiwoom did not answer", request=request)
             return httpx.Response(reply.status, headers=reply.headers, content=reply.content)
@@ -239,6 +244,16 @@ class FakeKiwoom:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+
+            def setup(self) -> None:
+                super().setup()
+                with fake._lock:
+                    fake._connections.add(self.connection)
+
+            def finish(self) -> None:
+                with fake._lock:
+                    fake._connections.discard(self.connection)
+                super().finish()
 
             def do_POST(self) -> None:  # noqa: N802
                 length = int(self.headers.get("content-length") or 0)
@@ -273,6 +288,13 @@ class FakeKiwoom:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        with self._lock:  # keep-alive connections would otherwise go on being answered after stop()
+            connections, self._connections = list(self._connections), set()
+        for connection in connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def __enter__(self) -> "FakeKiwoom":
         return self.start() if self._server is None else self

@@ -1,0 +1,471 @@
+"""KiwoomMagics: %kiwoom_login / %kiwoom_logout / %kiwoom_status, configuration, and the exit hooks.
+
+The one module that touches the shell, the environment, atexit and signals. Each KiwoomError is
+turned into a plain UsageError here (one line, no traceback); the exit hooks log and never raise.
+"""
+
+from __future__ import annotations
+
+import atexit
+import getpass
+import html
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from traitlets import Bool, Float, Unicode, default, observe, validate
+
+from ._errors import CredentialsError, KiwoomError
+from ._session import Login, Session
+from ._token import KST, format_left, mask
+
+__all__ = ["KiwoomMagics", "load", "login", "unload"]
+
+log = logging.getLogger("kiwoom_nb")
+
+ENV_NAMES = {False: ("KIWOOM_APPKEY", "KIWOOM_SECRETKEY"), True: ("KIWOOM_MOCK_APPKEY", "KIWOOM_MOCK_SECRETKEY")}
+_HEADLESS = (
+    "no Kiwoom keys found and this frontend cannot ask for them (nbclient, papermill, nbval): "
+    "set KIWOOM_APPKEY and KIWOOM_SECRETKEY in the environment"
+)
+
+
+def environment_name(mock: bool) -> str:
+    return "모의투자 (mock)" if mock else "실전투자 (production)"
+
+
+def describe(login: Login, *, reused: bool = False) -> str:
+    """The one line shown after a login: environment, variable, expiry (Korea and local), time left."""
+    expires = login.token.expires_at
+    kst = expires.astimezone(KST)
+    local = expires.astimezone()
+    when = f"{kst:%Y-%m-%d %H:%M} KST"
+    if local.utcoffset() != kst.utcoffset():
+        when += f" ({local:%m-%d %H:%M} {local.tzname() or 'local'})"
+    left = format_left(login.token.expires_in())
+    verb = "already logged in" if reused else "logged in"
+    return f"Kiwoom {environment_name(login.mock)}: {verb} as {login.var} (keys from {login.source}); expires {when}, {left} left"
+
+
+def _warn(message: str) -> None:
+    print(f"kiwoom_nb: {message}", file=sys.stderr, flush=True)
+
+
+@magics_class
+class KiwoomMagics(Magics):
+    """Log this kernel in to the Kiwoom REST API and revoke its tokens when the kernel goes away."""
+
+    mock = Bool(False, help="Log in to mock trading (모의투자) unless --production is given.").tag(config=True)
+    var = Unicode("kiwoom_token", help="Name of the variable that receives the access token.").tag(config=True)
+    timeout = Float(10.0, help="Seconds to wait for each request to Kiwoom.").tag(config=True)
+    revoke_at_exit = Bool(True, help="Revoke (au10002) every live token when the kernel stops.").tag(config=True)
+    exit_timeout = Float(
+        1.0, help="Seconds all revokes together may take at exit; the kernel is killed 2.5 s into a shutdown."
+    ).tag(config=True)
+    refresh_margin = Float(600.0, help="Re-issue a token before a cell runs when it expires within this many seconds.").tag(
+        config=True
+    )
+    base_url = Unicode(help="Production base URL instead of https://api.kiwoom.com (default: $KIWOOM_BASE_URL).").tag(
+        config=True
+    )
+    mock_base_url = Unicode(
+        help="Mock-trading base URL instead of https://mockapi.kiwoom.com "
+        "(default: $KIWOOM_MOCK_BASE_URL, else base_url when that is set)."
+    ).tag(config=True)
+
+    @default("base_url")
+    def _default_base_url(self) -> str:
+        return os.environ.get("KIWOOM_BASE_URL", "")
+
+    @default("mock_base_url")
+    def _default_mock_base_url(self) -> str:
+        return os.environ.get("KIWOOM_MOCK_BASE_URL", "")
+
+    @validate("var")
+    def _validate_var(self, proposal: dict[str, Any]) -> str:
+        if not str(proposal["value"]).isidentifier():
+            raise ValueError(f"{proposal['value']!r} is not a valid Python variable name")
+        return proposal["value"]
+
+    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        super().__init__(shell=shell, **kwargs)
+        self.session = Session(timeout=self.timeout)
+        self.session.set_margin(self.refresh_margin)
+        self._previous_sigterm: Any = None
+        self._hooked = False
+
+    @observe("timeout")
+    def _on_timeout_change(self, change: dict[str, Any]) -> None:
+        self.session.timeout = change["new"]
+
+    @observe("refresh_margin")
+    def _on_refresh_margin_change(self, change: dict[str, Any]) -> None:
+        self.session.set_margin(change["new"])
+
+    # -- the login path shared by the magic, the panel and login() ---------------------------------
+
+    def url_for(self, mock: bool) -> str | None:
+        return (self.mock_base_url or self.base_url or None) if mock else (self.base_url or None)
+
+    def login_with_keys(
+        self, appkey: str, secretkey: str, *, mock: bool, var: str | None = None, force: bool = False, source: str
+    ) -> str:
+        """Log in, put the token in the namespace, and return the line to show. Raises KiwoomError."""
+        var = var or self.var
+        if not var.isidentifier():
+            raise KiwoomError(f"{var!r} is not a valid Python variable name; pass --var with a name like kiwoom_token")
+        login, reused = self.session.login(
+            appkey, secretkey, var=var, mock=mock, base_url=self.url_for(mock), source=source, force=force,
+            margin=self.refresh_margin,
+        )
+        self.shell.push({var: login.token}, interactive=False)
+        return describe(login, reused=reused)
+
+    def find_keys(self, mock: bool) -> tuple[str | None, str | None, str]:
+        """Keys from the environment, then Colab's secrets; (None, None, "") when there are none."""
+        pairs = [ENV_NAMES[True], ENV_NAMES[False]] if mock else [ENV_NAMES[False]]
+        for app_name, secret_name in pairs:
+            appkey, secretkey = os.environ.get(app_name, "").strip(), os.environ.get(secret_name, "").strip()
+            if appkey and secretkey:
+                return appkey, secretkey, f"environment {app_name}/{secret_name}"
+        colab = _colab_keys(pairs)
+        if colab:
+            return colab
+        appkey = next((os.environ[a].strip() for a, _ in pairs if os.environ.get(a, "").strip()), None)
+        return appkey, None, ""
+
+    def stdin_allowed(self) -> bool:
+        kernel = getattr(self.shell, "kernel", None)
+        if kernel is None:  # terminal IPython
+            return True
+        return bool(getattr(kernel, "_allow_stdin", True))
+
+    def in_kernel(self) -> bool:
+        return getattr(self.shell, "kernel", None) is not None
+
+    # -- magics ------------------------------------------------------------------------------------
+
+    @no_var_expand
+    @magic_arguments()
+    @argument("--mock", action="store_true", help="Log in to mock trading (모의투자, mockapi.kiwoom.com).")
+    @argument("--production", action="store_true", help="Log in to production (실전투자) even if mock is the default.")
+    @argument("--var", metavar="NAME", help="Variable that receives the token (default: kiwoom_token).")
+    @argument("--force", action="store_true", help="Issue a new token even if a valid one exists.")
+    @argument("--prompt", action="store_true", help="Ask for the keys with a password prompt.")
+    @argument("--panel", action="store_true", help="Show the login panel even if keys are in the environment.")
+    @line_magic
+    def kiwoom_login(self, line: str = "") -> None:
+        """Log in to the Kiwoom REST API (au10001) and put the access token in a variable.
+
+        Keys are never typed on this line (it is saved in history and in the notebook). They come from,
+        first found wins: the environment (KIWOOM_APPKEY / KIWOOM_SECRETKEY; with --mock,
+        KIWOOM_MOCK_APPKEY / KIWOOM_MOCK_SECRETKEY first), Colab secrets of the same names, then a
+        login panel in notebooks or a password prompt in a terminal. Without a way to ask (nbclient,
+        papermill), it fails at once naming the variables to set.
+
+        Re-running reuses a valid token for the same keys; --force issues a new one (the old one is
+        revoked). Every token is revoked when the kernel stops.
+        """
+        args = self._parse(self.kiwoom_login, line)
+        if args.mock and args.production:
+            raise UsageError("choose one of --mock and --production")
+        mock = True if args.mock else False if args.production else self.mock
+        var = args.var or self.var
+        if not var.isidentifier():
+            raise UsageError(f"{var!r} is not a valid Python variable name; use --var with a name like kiwoom_token")
+        if args.panel:
+            self._show_panel(mock=mock, var=var, force=args.force, appkey=self.find_keys(mock)[0])
+            return
+        appkey, secretkey, source = (None, None, "") if args.prompt else self.find_keys(mock)
+        if not secretkey:
+            existing = self.session.find(var)
+            if existing and existing.mock == mock and not (args.force or args.prompt) \
+                    and not existing.token.is_expired(self.refresh_margin):
+                print(describe(existing, reused=True))
+                return
+            if not args.prompt and self.in_kernel() and self.stdin_allowed() and self._panel_available():
+                self._show_panel(mock=mock, var=var, force=args.force, appkey=appkey)
+                return
+            appkey, secretkey, source = self._prompt(mock, appkey)
+        try:
+            print(self.login_with_keys(appkey, secretkey, mock=mock, var=var, force=args.force, source=source))
+        except KiwoomError as exc:
+            raise UsageError(str(exc)) from None
+
+    @magic_arguments()
+    @argument("--var", metavar="NAME", help="The token variable to log out (default: kiwoom_token).")
+    @argument("--all", action="store_true", help="Log out every token of this kernel.")
+    @line_magic
+    def kiwoom_logout(self, line: str = "") -> None:
+        """Revoke a token now (au10002) and remove its variable.
+
+        If Kiwoom does not confirm the revoke, the token stays in place and is tried again at exit.
+        A token that another kernel on this machine still uses is not revoked (the last one out does).
+        """
+        args = self._parse(self.kiwoom_logout, line)
+        names = list(self.session.logins) if args.all else [args.var or self.var]
+        if not names or not all(name in self.session.logins for name in names):
+            missing = ", ".join(n for n in names if n not in self.session.logins) or "any variable"
+            raise UsageError(f"no Kiwoom login in {missing}; %kiwoom_status lists the logged-in variables")
+        failures = []
+        for name in names:
+            try:
+                print(self.logout_var(name))
+            except KiwoomError as exc:
+                failures.append(str(exc))
+        if failures:
+            raise UsageError("; ".join(failures))
+
+    def logout_var(self, name: str) -> str:
+        """Revoke ``name``'s token and remove the variable; returns the line to show. Raises KiwoomError."""
+        try:
+            login, kept = self.session.logout(name)
+        except KiwoomError as exc:
+            raise type(exc)(f"{exc} — {name} is still logged in; the revoke is retried at exit",
+                            code=exc.code, return_code=exc.return_code, return_msg=exc.return_msg,
+                            status_code=exc.status_code, api_id=exc.api_id) from None
+        if self.shell.user_ns.get(name) is login.token:
+            self.shell.user_ns.pop(name, None)
+            self.shell.user_ns_hidden.pop(name, None)
+        note = f"; token not revoked: {kept}" if kept else "; token revoked"
+        return f"Kiwoom {environment_name(login.mock)}: logged out {name}{note}"
+
+    @magic_arguments()
+    @line_magic
+    def kiwoom_status(self, line: str = "") -> None:
+        """List this kernel's Kiwoom tokens: environment, variable, masked token, expiry, time left."""
+        self._parse(self.kiwoom_status, line)
+        rows = []
+        for login in self.session.logins.values():
+            expires = login.token.expires_at
+            local = expires.astimezone()
+            rows.append((
+                environment_name(login.mock), login.var, mask(login.token.value),
+                f"{expires.astimezone(KST):%Y-%m-%d %H:%M} KST", f"{local:%Y-%m-%d %H:%M} {local.tzname() or ''}".strip(),
+                format_left(login.token.expires_in()), "yes" if self.revoke_at_exit else "no (revoke_at_exit is off)",
+            ))
+        header = ("environment", "variable", "token", "expires (Korea)", "expires (local)", "left", "revoked at exit")
+        if not rows:
+            text = "Kiwoom: not logged in (%kiwoom_login logs in)"
+            markup = f"<p>{html.escape(text)}</p>"
+        else:
+            widths = [max(len(str(r[i])) for r in (header, *rows)) for i in range(len(header))]
+            text = "\n".join("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip() for r in (header, *rows))
+            cells = lambda r, tag: "".join(f"<{tag}>{html.escape(str(c))}</{tag}>" for c in r)  # noqa: E731
+            markup = "<table><tr>" + cells(header, "th") + "</tr>" + "".join(
+                "<tr>" + cells(r, "td") + "</tr>" for r in rows) + "</table>"
+        from IPython.display import display
+
+        display({"text/plain": text, "text/html": markup}, raw=True)
+
+    # -- helpers -----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _parse(magic: Any, line: str) -> Any:
+        try:
+            return parse_argstring(magic, line)
+        except UsageError:
+            # argparse would echo the unexpected words, which may be a key pasted onto the line
+            name = magic.__name__
+            raise UsageError(
+                f"%{name} takes only the options listed in %{name}? (keys are never typed on the magic "
+                "line, which is saved in history and in the notebook; set KIWOOM_APPKEY / KIWOOM_SECRETKEY)"
+            ) from None
+
+    def _prompt(self, mock: bool, appkey: str | None) -> tuple[str, str, str]:
+        if not self.stdin_allowed():
+            raise UsageError(_HEADLESS if not mock else _HEADLESS.replace("KIWOOM_APPKEY", "KIWOOM_MOCK_APPKEY").replace(
+                "KIWOOM_SECRETKEY", "KIWOOM_MOCK_SECRETKEY"))
+        label = environment_name(mock)
+        try:
+            if not appkey:
+                appkey = getpass.getpass(f"Kiwoom {label} app key (앱키): ")
+            secretkey = getpass.getpass(f"Kiwoom {label} secret key (시크릿키): ")
+        except (EOFError, KeyboardInterrupt):
+            raise UsageError("login cancelled; no keys were read") from None
+        except Exception as exc:  # StdinNotImplementedError and friends: nobody can answer
+            if type(exc).__name__ == "StdinNotImplementedError":
+                raise UsageError(_HEADLESS) from None
+            raise
+        if not appkey.strip() or not secretkey.strip():
+            raise UsageError("an empty key was entered; run %kiwoom_login again and paste both keys")
+        return appkey, secretkey, "prompt"
+
+    def _panel_available(self) -> bool:
+        try:
+            from . import _panel  # noqa: F401
+        except ImportError:
+            return False
+        return True
+
+    def _show_panel(self, *, mock: bool, var: str, force: bool, appkey: str | None) -> None:
+        from IPython.display import display
+
+        from ._panel import LoginPanel
+
+        def log_in(app: str, secret: str, mock_: bool) -> str:
+            return self.login_with_keys(app, secret, mock=mock_, var=var, force=force, source="login panel")
+
+        def log_out() -> str:
+            return self.logout_var(var)
+
+        display(LoginPanel(login=log_in, logout=log_out, appkey=appkey or "", mock=mock))
+
+    # -- staying logged in, and leaving ----------------------------------------------------------
+
+    def on_pre_run_cell(self, *args: Any) -> None:
+        if time.time() < self.session.next_due:
+            return
+        try:
+            before = {var: login.token for var, login in self.session.logins.items()}
+            for login, error in self.session.refresh_due():
+                if error is not None:
+                    _warn(f"could not refresh {login.var} ({error}); the cell runs anyway")
+                elif self.shell.user_ns.get(login.var, before[login.var]) == before[login.var]:
+                    self.shell.push({login.var: login.token}, interactive=False)
+        except Exception as exc:  # noqa: BLE001 - never block the user's cell
+            _warn(f"token refresh failed ({type(exc).__name__}); the cell runs anyway")
+
+    def revoke_everything(self) -> None:
+        """Exit path: revoke every live token within exit_timeout. Logs, never raises."""
+        try:
+            if not self.revoke_at_exit:
+                self.session.logins.clear()
+                return
+            self.session.revoke_all(self.exit_timeout)
+        except BaseException as exc:  # noqa: BLE001 - an exit hook must not raise
+            log.warning("kiwoom_nb: revoke at exit failed: %s", type(exc).__name__)
+
+    def _on_sigterm(self, signum: int, frame: Any) -> None:
+        self.revoke_everything()
+        previous = self._previous_sigterm
+        if callable(previous):
+            previous(signum, frame)
+        elif previous == signal.SIG_DFL or previous is None:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.raise_signal(signal.SIGTERM)
+
+    def hook(self) -> None:
+        if self._hooked:
+            return
+        self._hooked = True
+        self.shell.events.register("pre_run_cell", self.on_pre_run_cell)
+        atexit.register(self.revoke_everything)
+        if threading.current_thread() is threading.main_thread():
+            try:
+                self._previous_sigterm = signal.signal(signal.SIGTERM, self._on_sigterm)
+            except (ValueError, OSError):
+                self._previous_sigterm = None
+
+    def unhook(self) -> None:
+        if not self._hooked:
+            return
+        self._hooked = False
+        try:
+            self.shell.events.unregister("pre_run_cell", self.on_pre_run_cell)
+        except ValueError:
+            pass
+        atexit.unregister(self.revoke_everything)
+        if threading.current_thread() is threading.main_thread():
+            try:
+                if signal.getsignal(signal.SIGTERM) == self._on_sigterm:
+                    signal.signal(signal.SIGTERM, self._previous_sigterm or signal.SIG_DFL)
+            except (ValueError, OSError):
+                pass
+
+
+def _colab_keys(pairs: list[tuple[str, str]]) -> tuple[str, str, str] | None:
+    if "google.colab" not in sys.modules:
+        return None
+    try:
+        from google.colab import userdata  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    for app_name, secret_name in pairs:
+        try:
+            appkey, secretkey = userdata.get(app_name), userdata.get(secret_name)
+        except Exception:  # noqa: BLE001 - SecretNotFoundError, NotebookAccessError, ...
+            continue
+        if appkey and secretkey:
+            return appkey, secretkey, f"Colab secrets {app_name}/{secret_name}"
+    return None
+
+
+_instances: dict[int, KiwoomMagics] = {}
+
+
+def load(shell: Any) -> None:
+    if id(shell) in _instances:
+        return
+    magics = KiwoomMagics(shell=shell)
+    shell.register_magics(magics)
+    magics.hook()
+    _instances[id(shell)] = magics
+
+
+def unload(shell: Any) -> None:
+    magics = _instances.pop(id(shell), None)
+    if magics is None:
+        return
+    for name, login in list(magics.session.logins.items()):
+        if shell.user_ns.get(name) is login.token:
+            shell.user_ns.pop(name, None)
+            shell.user_ns_hidden.pop(name, None)
+    magics.revoke_everything()
+    magics.unhook()
+    if magics in getattr(shell, "configurables", []):
+        shell.configurables.remove(magics)
+
+
+def current() -> KiwoomMagics:
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is None:
+        raise KiwoomError("kiwoom_nb.login() needs IPython or Jupyter; outside them use kiwoom_nb.issue_token()")
+    if id(shell) not in _instances:
+        load(shell)
+    return _instances[id(shell)]
+
+
+_warned_literal = False
+
+
+def _warn_if_literal(shell: Any, *keys: str) -> None:
+    """Warn once when a key passed to login() is written in the cell: the cell is already saved."""
+    global _warned_literal
+    if _warned_literal:
+        return
+    cells = shell.user_ns.get("_ih") or [""]
+    if any(key and len(key) >= 4 and key in cells[-1] for key in keys):
+        _warned_literal = True
+        _warn("a key is written in this cell, so it is now saved in the notebook and in IPython history; "
+              "read keys from the environment or a secrets manager instead, and consider reissuing the key")
+
+
+def login(appkey: str | None = None, secretkey: str | None = None, *, mock: bool = False, var: str | None = None,
+          force: bool = False) -> Any:
+    """Do what ``%kiwoom_login`` does, with keys from a secrets manager (or the environment when omitted).
+
+    Puts the token in ``var`` (default ``kiwoom_token``), tracks it for refresh and exit revoke, prints
+    the same line as the magic and returns the token. Raises KiwoomError on failure.
+    """
+    magics = current()
+    source = "arguments"
+    if appkey is None or secretkey is None:
+        found_app, found_secret, found_source = magics.find_keys(mock)
+        source = found_source if (appkey, secretkey) == (None, None) else "arguments and environment"
+        appkey, secretkey = appkey or found_app, secretkey or found_secret
+        if not (appkey and secretkey):
+            raise CredentialsError("no Kiwoom keys given or found; pass appkey= and secretkey=, or set "
+                                   "KIWOOM_APPKEY and KIWOOM_SECRETKEY")
+    _warn_if_literal(magics.shell, appkey, secretkey)
+    print(magics.login_with_keys(appkey, secretkey, mock=mock, var=var, force=force, source=source))
+    return magics.session.find(var or magics.var).token

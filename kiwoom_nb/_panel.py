@@ -1,0 +1,162 @@
+"""The ipywidgets login panel. It collects keys and calls an injected login function.
+
+Only this module imports ipywidgets. Keys live in a widget only between typing and the click:
+they are never echoed over IOPub, never stream per keystroke, and are blanked before the request.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from typing import Any, Callable
+
+import ipywidgets as widgets
+from traitlets import Unicode
+
+from ._errors import KiwoomError
+
+__all__ = ["LoginPanel"]
+
+log = logging.getLogger("kiwoom_nb")
+
+PLAIN_TEXT = (
+    "Kiwoom login panel (키움 로그인): this frontend cannot show widgets. Set KIWOOM_APPKEY and "
+    "KIWOOM_SECRETKEY in the environment and run %kiwoom_login again, or run %kiwoom_login --prompt."
+)
+
+
+class _KeyText(widgets.Text):
+    # echo_update=False: ipywidgets 8 would otherwise broadcast the typed key back on IOPub,
+    # where nbclient and every other open frontend record it.
+    value = Unicode("", help="The key; blanked as soon as it is read.").tag(sync=True, echo_update=False)
+
+
+class _KeyPassword(widgets.Password):
+    value = Unicode("", help="The key; blanked as soon as it is read.").tag(sync=True, echo_update=False)
+
+
+def _default_login(appkey: str, secretkey: str, mock: bool) -> str:
+    from ._magics import current
+
+    return current().login_with_keys(appkey, secretkey, mock=mock, source="login panel")
+
+
+class LoginPanel(widgets.VBox):
+    """App key, secret key, 실전투자 / 모의투자, and a log-in button; the result shows in the panel.
+
+    ``login(appkey, secretkey, mock) -> str`` does the work and returns the line to show (it
+    raises KiwoomError on failure); by default it logs in the way ``%kiwoom_login`` does and sets
+    ``kiwoom_token``. ``logout() -> str`` backs the log-out button shown after success.
+    """
+
+    def __init__(
+        self,
+        login: Callable[[str, str, bool], str] | None = None,
+        logout: Callable[[], str] | None = None,
+        *,
+        appkey: str = "",
+        mock: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        self._login = login or _default_login
+        self._logout = logout
+        self._busy = False
+        self._logged_in = False
+        self._title = widgets.HTML("<b>Kiwoom REST API 로그인 (log in)</b>")
+        # A preset app key stays in the kernel: sent to the widget, it would be saved with the
+        # widget state and recorded by nbclient. The field shows where it comes from instead.
+        self._preset_appkey = appkey.strip()
+        self._appkey = _KeyText(
+            description="앱키 App key",
+            placeholder="환경변수 KIWOOM_APPKEY 사용 (from the environment)" if self._preset_appkey else "App key",
+            continuous_update=False,
+            style={"description_width": "initial"}, layout={"width": "32em"},
+        )
+        self._secretkey = _KeyPassword(
+            description="시크릿키 Secret key", placeholder="Secret key", continuous_update=False,
+            style={"description_width": "initial"}, layout={"width": "32em"},
+        )
+        self._environment = widgets.ToggleButtons(
+            options=[("실전투자 (production)", False), ("모의투자 (mock)", True)], value=bool(mock),
+            style={"button_width": "auto"},
+        )
+        self._login_button = widgets.Button(description="로그인 Log in", button_style="primary", icon="sign-in")
+        self._logout_button = widgets.Button(description="로그아웃 Log out", icon="sign-out")
+        self._status = widgets.HTML("")
+        self._form = [self._title, self._appkey, self._secretkey, self._environment, self._login_button, self._status]
+        self._login_button.on_click(self._on_login_click)
+        self._logout_button.on_click(self._on_logout_click)
+        super().__init__(children=self._form, **kwargs)
+        self.add_class("kiwoom-login-panel")
+
+    # -- what the user sees ------------------------------------------------------------------------
+
+    @property
+    def status(self) -> str:
+        """The status line as plain text."""
+        return getattr(self, "_status_text", "")
+
+    def _show(self, text: str, kind: str = "info") -> None:
+        self._status_text = text
+        color = {"error": "#b00020", "ok": "#1b5e20"}.get(kind, "inherit")
+        self._status.value = f'<span class="kiwoom-{kind}" style="color:{color}">{html.escape(text)}</span>'
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        bundle = super()._repr_mimebundle_(**kwargs) or {}
+        bundle["text/plain"] = PLAIN_TEXT  # what a frontend without widgets shows
+        return bundle
+
+    def __repr__(self) -> str:
+        return PLAIN_TEXT
+
+    # -- handlers (ipywidgets swallows exceptions raised here, so none may escape) ----------------
+
+    def _on_login_click(self, _button: Any = None) -> None:
+        if self._busy or self._logged_in:  # a second click of a double click, or a stale one
+            return
+        self._busy = True
+        self._login_button.disabled = True
+        try:
+            typed, secretkey = self._appkey.value, self._secretkey.value
+            appkey = typed or self._preset_appkey
+            # blank both fields before anything else, so no key stays in widget state
+            self._appkey.value = ""
+            self._secretkey.value = ""
+            if not appkey.strip() or not secretkey.strip():
+                # nothing typed right after a failed try is the rest of a double click: keep its message
+                if "kiwoom-error" not in self._status.value or typed or secretkey:
+                    self._show("앱키와 시크릿키를 입력하세요 — enter both the app key and the secret key", "error")
+                return
+            self._show("로그인 중… logging in…")
+            try:
+                line = self._login(appkey, secretkey, self._environment.value)
+            except KiwoomError as exc:
+                self._show(str(exc), "error")
+                return
+            except Exception as exc:  # noqa: BLE001 - show, never let it vanish
+                log.error("kiwoom_nb: login panel failed with %s", type(exc).__name__)  # no message: it may hold a key
+                self._show(f"login failed with an unexpected {type(exc).__name__}; see the kernel log", "error")
+                return
+            self._show(line, "ok")
+            self._logged_in = True
+            self.children = [self._title, self._status] + ([self._logout_button] if self._logout else [])
+        finally:
+            self._busy = False
+            self._login_button.disabled = False
+
+    def _on_logout_click(self, _button: Any = None) -> None:
+        if self._busy or self._logout is None:
+            return
+        self._busy = True
+        self._logout_button.disabled = True
+        try:
+            line = self._logout()
+        except Exception as exc:  # noqa: BLE001 - UsageError / KiwoomError: show the one line
+            self._show(str(exc), "error")
+        else:
+            self._logged_in = False
+            self.children = self._form
+            self._show(line, "info")
+        finally:
+            self._busy = False
+            self._logout_button.disabled = False

@@ -1,0 +1,237 @@
+"""The live tokens of one kernel: log in, reuse, replace, refresh, log out, revoke all once at exit.
+
+No IPython, no printing, no environment. Keys are held here, in memory only, for refresh and revoke.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._client import issue_token, revoke_token
+from ._errors import KiwoomError
+from ._holders import Holders
+from ._token import AccessToken
+
+__all__ = ["Login", "Session"]
+
+log = logging.getLogger("kiwoom_nb")
+
+#: After Kiwoom hands back the same near-expiry token (or a refresh fails), wait this long before
+#: trying again, so the before-cell check does not call Kiwoom on every cell.
+RETRY_SECONDS = 60.0
+
+
+@dataclass(eq=False)
+class Login:
+    """One tracked token and what is needed to refresh and revoke it. The repr shows no secret."""
+
+    var: str
+    token: AccessToken
+    source: str
+    base_url: str | None
+    appkey: str = field(repr=False)
+    secretkey: str = field(repr=False)
+    retry_at: float = 0.0  # epoch seconds; no refresh attempt before this
+
+    @property
+    def mock(self) -> bool:
+        return self.token.mock
+
+    def same_keys(self, appkey: str, secretkey: str, mock: bool, base_url: str | None) -> bool:
+        return (self.appkey, self.secretkey, self.mock, self.base_url) == (appkey.strip(), secretkey.strip(), mock, base_url)
+
+    def due_at(self, margin: float) -> float:
+        return max(self.token.expires_at.timestamp() - margin, self.retry_at)
+
+
+class Session:
+    """All logins of this process, by variable name."""
+
+    def __init__(self, *, timeout: float = 10.0, transport: Any = None, holders: Holders | None = None) -> None:
+        self.timeout = timeout
+        self.transport = transport
+        self.holders = holders if holders is not None else Holders()
+        self.logins: dict[str, Login] = {}
+        self.orphans: list[Login] = []  # replaced or logged out, but the revoke failed: retried at exit
+        self.margin = 0.0  # seconds before expiry at which a token is re-issued
+        self.next_due = float("inf")  # epoch seconds of the next refresh check; inf when none
+        self._revoked_all = False
+
+    # -- logging in -------------------------------------------------------------------------------
+
+    def find(self, var: str) -> Login | None:
+        return self.logins.get(var)
+
+    def login(
+        self,
+        appkey: str,
+        secretkey: str,
+        *,
+        var: str,
+        mock: bool = False,
+        base_url: str | None = None,
+        source: str = "arguments",
+        force: bool = False,
+        margin: float = 0.0,
+    ) -> tuple[Login, bool]:
+        """Log in and track the token under ``var``; returns (login, reused).
+
+        A valid token for the same keys and environment is reused unless ``force``. On failure
+        the previous login stays as it was.
+        """
+        old = self.logins.get(var)
+        if old and not force and old.same_keys(appkey, secretkey, mock, base_url) and not old.token.is_expired(margin):
+            return old, True
+        token = issue_token(appkey, secretkey, mock=mock, base_url=base_url, timeout=self.timeout, transport=self.transport)
+        new = Login(var, token, source, base_url, appkey.strip(), secretkey.strip())
+        self._track(new, replacing=old)
+        return new, False
+
+    def _track(self, new: Login, replacing: Login | None) -> None:
+        self.logins[new.var] = new
+        self.holders.add(new.token)
+        if replacing is not None and replacing.token != new.token:
+            self._release(replacing)
+        self._update_due()
+
+    def _release(self, login: Login, *, timeout: float | None = None) -> str | None:
+        """Revoke a token this session no longer uses, unless someone else still holds it.
+
+        Returns None when revoked, else why it was kept. A failed revoke raises, and the login
+        stays in ``orphans`` so exit tries again.
+        """
+        sharing = [other.var for other in self.logins.values() if other.token == login.token]
+        if sharing:
+            return f"{sharing[0]} holds the same token"
+        others = self.holders.others(login.token)
+        if others:
+            self.holders.remove(login.token)
+            return "another kernel on this machine (pid " + ", ".join(map(str, others)) + ") still uses it"
+        try:
+            revoke_token(login.appkey, login.secretkey, login.token, mock=login.mock, base_url=login.base_url,
+                         timeout=timeout or self.timeout, transport=self.transport)
+        except KiwoomError:
+            if login not in self.orphans:
+                self.orphans.append(login)
+            raise
+        self.holders.remove(login.token)
+        if login in self.orphans:
+            self.orphans.remove(login)
+        return None
+
+    # -- staying logged in ------------------------------------------------------------------------
+
+    def _update_due(self) -> None:
+        self.next_due = min((login.due_at(self.margin) for login in self.logins.values()), default=float("inf"))
+
+    def set_margin(self, margin: float) -> None:
+        self.margin = margin
+        self._update_due()
+
+    def refresh_due(self, now: float | None = None) -> list[tuple[Login, KiwoomError | None]]:
+        """Re-issue every token that expires within the margin; returns (login, error or None) for each tried.
+
+        Kiwoom may answer with the same token while it is still valid: then wait until it has
+        expired (or RETRY_SECONDS) before trying again.
+        """
+        now = time.time() if now is None else now
+        margin = self.margin
+        results: list[tuple[Login, KiwoomError | None]] = []
+        for login in list(self.logins.values()):
+            if login.due_at(margin) > now:
+                continue
+            try:
+                token = issue_token(login.appkey, login.secretkey, mock=login.mock, base_url=login.base_url,
+                                    timeout=self.timeout, transport=self.transport)
+            except KiwoomError as exc:
+                login.retry_at = now + RETRY_SECONDS
+                results.append((login, exc))
+                continue
+            if token == login.token:
+                login.token = token
+                login.retry_at = max(now + RETRY_SECONDS, token.expires_at.timestamp())
+                results.append((login, None))
+                continue
+            fresh = Login(login.var, token, login.source, login.base_url, login.appkey, login.secretkey)
+            try:
+                self._track(fresh, replacing=login)
+            except KiwoomError as exc:  # the new token is tracked; the old one is left for exit
+                log.warning("kiwoom_nb: could not revoke the replaced token: %s", exc)
+            results.append((fresh, None))
+        self._update_due()
+        return results
+
+    # -- logging out ------------------------------------------------------------------------------
+
+    def logout(self, var: str) -> tuple[Login, str | None]:
+        """Revoke and forget ``var``'s token; returns it and why it was kept, if it was.
+
+        On failure it stays tracked under ``var`` (and the error propagates).
+        """
+        login = self.logins.pop(var)
+        try:
+            kept = self._release(login)
+        except KiwoomError:
+            self.orphans.remove(login)
+            self.logins[var] = login
+            raise
+        finally:
+            self._update_due()
+        return login, kept
+
+    def revoke_all(self, budget: float) -> dict[str, list[Login]]:
+        """Revoke every token this process still holds, once, within ``budget`` seconds in total.
+
+        Runs the requests in a daemon thread so a server that never answers, or a KeyboardInterrupt
+        arriving during shutdown, cannot hold the process past the budget. Never raises.
+        """
+        outcome: dict[str, list[Login]] = {"revoked": [], "kept": [], "failed": []}
+        if self._revoked_all:
+            return outcome
+        self._revoked_all = True
+        pending: list[Login] = []
+        for login in [*self.logins.values(), *self.orphans]:
+            if all(login.token != seen.token for seen in pending):
+                pending.append(login)
+        self.logins.clear()
+        self.orphans.clear()
+        self.next_due = float("inf")
+        if not pending:
+            return outcome
+        deadline = time.monotonic() + budget
+
+        def work() -> None:
+            for login in pending:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    outcome["failed"].append(login)
+                    continue
+                try:
+                    kept = self._release(login, timeout=remaining)
+                except Exception:  # noqa: BLE001 - exit path: report, never raise
+                    outcome["failed"].append(login)
+                else:
+                    outcome["kept" if kept else "revoked"].append(login)
+
+        thread = threading.Thread(target=work, name="kiwoom-revoke", daemon=True)
+        try:
+            thread.start()
+        except RuntimeError:  # no new threads at interpreter shutdown (newer Pythons): run inline
+            work()
+        while thread.is_alive():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            try:
+                thread.join(min(left, 0.05))
+            except KeyboardInterrupt:  # the SIGINT that precedes a kernel shutdown
+                continue
+        done = {id(x) for key in outcome for x in outcome[key]}
+        outcome["failed"].extend(login for login in pending if id(login) not in done)
+        for login in outcome["failed"]:
+            log.warning("kiwoom_nb: could not revoke the %s token of %s at exit", login.token.environment, login.var)
+        return outcome
