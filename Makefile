@@ -12,7 +12,7 @@ $(VENV)/.installed-%: pyproject.toml
 	touch $@
 
 test: $(VENV)/.installed-test
-	$(PY) -m pytest tests --nbval-lax notebooks $(PYTEST_ARGS)
+	$(PY) -m pytest $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

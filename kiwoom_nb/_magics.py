@@ -422,6 +422,13 @@ def unload(shell: Any) -> None:
     magics.unhook()
     if magics in getattr(shell, "configurables", []):
         shell.configurables.remove(magics)
+    # Unregister the magics too: an unhooked instance would log in with nothing left to revoke at exit.
+    manager = shell.magics_manager
+    for table in manager.magics.values():
+        for name in [n for n, f in table.items() if getattr(f, "__self__", None) is magics]:
+            del table[name]
+    if manager.registry.get(type(magics).__name__) is magics:
+        del manager.registry[type(magics).__name__]
 
 
 def current() -> KiwoomMagics:

@@ -148,7 +148,7 @@ class FakeKiwoom:
             body: Any = json.loads(raw.decode("utf-8")) if raw else None
         except (UnicodeDecodeError, ValueError):
             body = raw.decode("utf-8", "replace")
-        api_id = {"/oauth2/token": "au10001", "/oauth2/revoke": "au10002"}.get(path, "")
+        api_id = {"/oauth2/token": "au10001", "/oauth2/revoke": "au10002", "/api/dostk/stkinfo": "ka10001"}.get(path, "")
         with self._lock:
             self.requests.append(ReceivedRequest(environment, method, path, headers, body))
             scripted = next((i for i, (p, _) in enumerate(self._queued) if p in (None, path)), None)
@@ -166,7 +166,12 @@ class FakeKiwoom:
         if not isinstance(body, dict):
             return _answer(200, {"return_code": 2, "return_msg": "입력 값 오류입니다[1501:JSON 형식이 아닙니다]"}, "json", api_id)
         with self._lock:
-            payload = self._token(environment, body) if path == "/oauth2/token" else self._revoke(environment, body)
+            if path == "/api/dostk/stkinfo":
+                payload = self._stock_info(environment, headers, body)
+            elif path == "/oauth2/token":
+                payload = self._token(environment, body)
+            else:
+                payload = self._revoke(environment, body)
         reply = _answer(200, payload, "json", api_id)
         reply.delay = delay
         return reply
@@ -218,6 +223,18 @@ class FakeKiwoom:
             return dict(ERRORS["invalid_token"][1])
         issued.revoked = True
         return {"return_code": 0, "return_msg": _OK}
+
+    def _stock_info(self, environment: str, headers: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
+        """ka10001 (주식기본정보요청), just enough to show a token at work: it checks the bearer token."""
+        scheme, _, value = headers.get("authorization", "").partition(" ")
+        now = datetime.now(timezone.utc)
+        live = any(t.value == value and t.environment == environment and not t.revoked and t.expires_at > now
+                   for t in self.tokens)
+        if scheme.lower() != "bearer" or not live:
+            return dict(ERRORS["invalid_token"][1])
+        code = str(body.get("stk_cd", ""))
+        return {"stk_cd": code, "stk_nm": {"005930": "삼성전자", "000660": "SK하이닉스"}.get(code, "테스트종목"),
+                "cur_prc": "+71000", "flu_rt": "+1.43", "return_code": 0, "return_msg": _OK}
 
     # -- as an httpx transport ------------------------------------------------------------------
 
@@ -278,7 +295,8 @@ class FakeKiwoom:
         self._stopping.clear()
         self._server = ThreadingHTTPServer((host, port), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-kiwoom", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="fake-kiwoom", daemon=True)
         self._thread.start()
         return self
 

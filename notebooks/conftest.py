@@ -1,0 +1,32 @@
+"""nbval runs these notebooks headless against one fake Kiwoom for the session, keys in the environment."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from kiwoom_nb.testing import FakeKiwoom
+
+_state: dict[str, object] = {}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # nbval starts the kernel when a notebook's first cell is set up; the kernel inherits this env
+    if "server" not in _state and str(item.path).endswith(".ipynb"):
+        server = FakeKiwoom().start()
+        env = {**server.environ("production"), **server.environ("mock")}
+        _state.update(server=server, saved={k: os.environ.get(k) for k in env})
+        os.environ.update(env)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    server = _state.pop("server", None)
+    if server is not None:
+        server.stop()
+        for name, value in _state.pop("saved").items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

@@ -1,0 +1,44 @@
+"""Importing kiwoom_nb stays cheap: httpx, ipywidgets and IPython load only when first used."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ["httpx", "ipywidgets", "IPython"]
+
+
+def modules_after(code: str) -> set[str]:
+    """The top-level modules loaded in a fresh interpreter after running ``code``."""
+    script = code + "\nimport sys, json; print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return set(json.loads(done.stdout.splitlines()[-1]))
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import kiwoom_nb",
+        "from kiwoom_nb import AccessToken, KiwoomError, issue_token, revoke_token, PRODUCTION_URL",
+    ],
+)
+def test_import_does_not_load_heavy_modules(code):
+    loaded = modules_after(code)
+
+    assert "kiwoom_nb" in loaded
+    assert not loaded & set(HEAVY)
+
+
+def test_logging_in_does_load_httpx():
+    """The check above can see httpx: using the client loads it."""
+    loaded = modules_after(
+        "import kiwoom_nb\n"
+        "from kiwoom_nb.testing import DEMO_KEYS, FakeKiwoom\n"
+        "kiwoom_nb.issue_token(*DEMO_KEYS['production'], transport=FakeKiwoom().transport)"
+    )
+
+    assert "httpx" in loaded

@@ -1,0 +1,193 @@
+"""The login panel built headless: what the user sees, what is sent, and where keys go."""
+
+from __future__ import annotations
+
+import ipywidgets as widgets
+import pytest
+
+from kiwoom_nb import LoginPanel
+from kiwoom_nb._magics import describe
+from kiwoom_nb._session import Session
+from kiwoom_nb.testing import FakeKiwoom
+
+from conftest import CANARY
+
+APPKEY, SECRETKEY = CANARY["production"]
+MOCK_APPKEY, MOCK_SECRETKEY = CANARY["mock"]
+
+
+class RecordingComm:
+    """Stands in for the kernel comm: records what a widget would put on IOPub."""
+
+    kernel = object()
+    comm_id = "recording"
+
+    def __init__(self) -> None:
+        self.sent: list[dict] = []
+
+    def send(self, data=None, buffers=None, **kwargs) -> None:
+        self.sent.append(data)
+
+    def on_msg(self, callback) -> None:
+        pass
+
+
+@pytest.fixture
+def fake_kiwoom():
+    return FakeKiwoom(keys=dict(CANARY))
+
+
+@pytest.fixture
+def panel(fake_kiwoom):
+    session = Session(transport=fake_kiwoom.transport)
+
+    def login(appkey: str, secretkey: str, mock: bool) -> str:
+        entry, reused = session.login(appkey, secretkey, var="kiwoom_token", mock=mock, source="login panel")
+        return describe(entry, reused=reused)
+
+    def logout() -> str:
+        session.logout("kiwoom_token")
+        return "logged out"
+
+    built = LoginPanel(login=login, logout=logout)
+    built.session = session
+    return built
+
+
+def type_keys(panel: LoginPanel, appkey: str, secretkey: str) -> None:
+    """What a browser does: one state update per field (on blur, as continuous_update is off)."""
+    panel._appkey.set_state({"value": appkey})
+    panel._secretkey.set_state({"value": secretkey})
+
+
+def test_fields_labels_and_toggle():
+    panel = LoginPanel(login=lambda *a: "")
+    assert "App key" in panel._appkey.description and "앱키" in panel._appkey.description
+    assert "Secret key" in panel._secretkey.description and "시크릿키" in panel._secretkey.description
+    assert isinstance(panel._secretkey, widgets.Password)
+    assert [label for label, _ in panel._environment.options] == ["실전투자 (production)", "모의투자 (mock)"]
+    assert panel._environment.value is False
+    assert LoginPanel(login=lambda *a: "", mock=True)._environment.value is True
+    assert "Log in" in panel._login_button.description
+
+
+def test_login_success_blanks_fields_and_swaps_the_form(panel, fake_kiwoom):
+    type_keys(panel, APPKEY, SECRETKEY)
+    panel._login_button.click()
+
+    assert len(fake_kiwoom.issues) == 1
+    assert fake_kiwoom.issues[0].body == {"grant_type": "client_credentials", "appkey": APPKEY, "secretkey": SECRETKEY}
+    assert panel._appkey.value == "" and panel._secretkey.value == ""
+    assert "logged in as kiwoom_token" in panel.status and "실전투자" in panel.status
+    assert "kiwoom-ok" in panel._status.value
+    assert panel._appkey not in panel.children and panel._secretkey not in panel.children
+    assert panel._logout_button in panel.children
+    token = fake_kiwoom.live_tokens()[0]
+    for child in panel.children:
+        state = str(child.get_state())
+        assert APPKEY not in state and SECRETKEY not in state and token not in state
+
+
+def test_double_click_sends_one_request(panel, fake_kiwoom):
+    type_keys(panel, APPKEY, SECRETKEY)
+    panel._login_button.click()
+    panel._login_button.click()
+    assert len(fake_kiwoom.issues) == 1
+    assert "logged in" in panel.status
+
+
+def test_wrong_keys_show_one_line_and_reenable(panel, fake_kiwoom):
+    type_keys(panel, APPKEY, "WRONG-SECRET-0000")
+    panel._login_button.click()
+    panel._login_button.click()  # the second half of a double click: no request, message kept
+
+    assert len(fake_kiwoom.issues) == 1
+    assert "8001" in panel.status and "\n" not in panel.status
+    assert "kiwoom-error" in panel._status.value
+    assert "WRONG-SECRET-0000" not in panel._status.value and APPKEY not in panel._status.value
+    assert panel._login_button.disabled is False
+    assert panel._appkey.value == "" and panel._secretkey.value == ""
+    assert panel._secretkey in panel.children  # the form stays for a retry
+
+    type_keys(panel, APPKEY, SECRETKEY)
+    panel._login_button.click()
+    assert len(fake_kiwoom.issues) == 2 and "logged in" in panel.status
+
+
+def test_empty_keys_ask_for_both_without_a_request(panel, fake_kiwoom):
+    panel._login_button.click()
+    assert fake_kiwoom.issues == []
+    assert "enter both" in panel.status
+
+
+def test_mock_toggle_logs_in_to_mock(panel, fake_kiwoom):
+    panel._environment.value = True
+    type_keys(panel, MOCK_APPKEY, MOCK_SECRETKEY)
+    panel._login_button.click()
+    assert fake_kiwoom.issues[0].environment == "mock"
+    assert "모의투자" in panel.status
+
+
+def test_unexpected_exception_is_shown_not_swallowed():
+    def broken(appkey: str, secretkey: str, mock: bool) -> str:
+        raise RuntimeError(f"boom {appkey} {secretkey}")
+
+    panel = LoginPanel(login=broken)
+    type_keys(panel, APPKEY, SECRETKEY)
+    panel._login_button.click()
+    assert "unexpected RuntimeError" in panel.status
+    assert APPKEY not in panel.status and SECRETKEY not in panel.status
+    assert panel._login_button.disabled is False
+
+
+def test_logout_button_revokes_and_shows_the_form_again(panel, fake_kiwoom):
+    type_keys(panel, APPKEY, SECRETKEY)
+    panel._login_button.click()
+    panel._logout_button.click()
+    assert len(fake_kiwoom.revokes) == 1 and fake_kiwoom.live_tokens() == []
+    assert panel._secretkey in panel.children and panel.status == "logged out"
+
+
+def test_key_fields_neither_stream_nor_echo():
+    """ipywidgets 8 echoes frontend updates on IOPub; ours must not, a stock Password does."""
+    panel = LoginPanel(login=lambda *a: "ok")
+    for field in (panel._appkey, panel._secretkey):
+        assert field.continuous_update is False
+        comm = RecordingComm()
+        field.comm = comm
+        field.set_state({"value": SECRETKEY})
+        assert SECRETKEY not in str(comm.sent)
+
+    stock = widgets.Password()
+    stock.comm = comm = RecordingComm()
+    stock.set_state({"value": SECRETKEY})
+    assert SECRETKEY in str(comm.sent)  # the leak the panel avoids
+
+
+def test_click_sends_only_blank_values_to_the_frontend():
+    panel = LoginPanel(login=lambda *a: "ok")
+    comms = {}
+    for name in ("_appkey", "_secretkey"):
+        comms[name] = getattr(panel, name).comm = RecordingComm()
+    type_keys(panel, APPKEY, SECRETKEY)
+    panel._login_button.click()
+    for comm in comms.values():
+        assert {"method": "update", "state": {"value": ""}, "buffer_paths": []} in comm.sent
+        assert APPKEY not in str(comm.sent) and SECRETKEY not in str(comm.sent)
+
+
+def test_preset_app_key_stays_in_the_kernel(fake_kiwoom):
+    calls = []
+    panel = LoginPanel(login=lambda a, s, m: calls.append((a, s, m)) or "ok", appkey=APPKEY)
+    assert APPKEY not in str(panel._appkey.get_state())
+    assert "KIWOOM_APPKEY" in panel._appkey.placeholder
+    panel._secretkey.set_state({"value": SECRETKEY})
+    panel._login_button.click()
+    assert calls == [(APPKEY, SECRETKEY, False)]
+
+
+def test_plain_text_form_says_what_to_do():
+    panel = LoginPanel(login=lambda *a: "")
+    text = panel._repr_mimebundle_()["text/plain"]
+    assert "KIWOOM_APPKEY" in text and "%kiwoom_login --prompt" in text
+    assert "VBox" not in text and repr(panel) == text
