@@ -95,8 +95,9 @@ class KiwoomMagics(Magics):
         return proposal["value"]
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        self.session = Session()  # first: config applied in super().__init__ fires the observers below
         super().__init__(shell=shell, **kwargs)
-        self.session = Session(timeout=self.timeout)
+        self.session.timeout = self.timeout
         self.session.set_margin(self.refresh_margin)
         self._previous_sigterm: Any = None
         self._hooked = False
@@ -344,6 +345,10 @@ class KiwoomMagics(Magics):
             log.warning("kiwoom_nb: revoke at exit failed: %s", type(exc).__name__)
 
     def _on_sigterm(self, signum: int, frame: Any) -> None:
+        if self.session.revoking:
+            # SIGTERM during the exit revoke (a slow graceful shutdown): dying now would abort it,
+            # and it ends within exit_timeout anyway
+            return
         self.revoke_everything()
         previous = self._previous_sigterm
         if callable(previous):

@@ -60,6 +60,7 @@ class Session:
         self.margin = 0.0  # seconds before expiry at which a token is re-issued
         self.next_due = float("inf")  # epoch seconds of the next refresh check; inf when none
         self._revoked_all = False
+        self.revoking = False  # True while revoke_all waits for its requests
 
     # -- logging in -------------------------------------------------------------------------------
 
@@ -203,6 +204,7 @@ class Session:
         if not pending:
             return outcome
         deadline = time.monotonic() + budget
+        self.revoking = True
 
         def work() -> None:
             for login in pending:
@@ -230,6 +232,7 @@ class Session:
                 thread.join(min(left, 0.05))
             except KeyboardInterrupt:  # the SIGINT that precedes a kernel shutdown
                 continue
+        self.revoking = False
         done = {id(x) for key in outcome for x in outcome[key]}
         outcome["failed"].extend(login for login in pending if id(login) not in done)
         for login in outcome["failed"]:
