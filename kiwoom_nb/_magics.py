@@ -20,7 +20,7 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
-from traitlets import Bool, Float, Unicode, default, observe, validate
+from traitlets import Bool, Float, TraitError, Unicode, default, observe, validate
 
 from ._errors import CredentialsError, KiwoomError
 from ._session import Login, Session
@@ -91,7 +91,7 @@ class KiwoomMagics(Magics):
     @validate("var")
     def _validate_var(self, proposal: dict[str, Any]) -> str:
         if not str(proposal["value"]).isidentifier():
-            raise ValueError(f"{proposal['value']!r} is not a valid Python variable name")
+            raise TraitError(f"{proposal['value']!r} is not a valid Python variable name")
         return proposal["value"]
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
