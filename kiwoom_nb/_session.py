@@ -204,21 +204,21 @@ class Session:
         if not pending:
             return outcome
         deadline = time.monotonic() + budget
-        self.revoking = True
+        results: dict[int, str] = {}  # id(login) -> "revoked" / "kept" / "failed", written by the worker
 
         def work() -> None:
             for login in pending:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    outcome["failed"].append(login)
-                    continue
+                    return
                 try:
                     kept = self._release(login, timeout=remaining)
                 except Exception:  # noqa: BLE001 - exit path: report, never raise
-                    outcome["failed"].append(login)
+                    results[id(login)] = "failed"
                 else:
-                    outcome["kept" if kept else "revoked"].append(login)
+                    results[id(login)] = "kept" if kept else "revoked"
 
+        self.revoking = True
         thread = threading.Thread(target=work, name="kiwoom-revoke", daemon=True)
         try:
             thread.start()
@@ -233,8 +233,8 @@ class Session:
             except KeyboardInterrupt:  # the SIGINT that precedes a kernel shutdown
                 continue
         self.revoking = False
-        done = {id(x) for key in outcome for x in outcome[key]}
-        outcome["failed"].extend(login for login in pending if id(login) not in done)
+        for login in pending:  # one snapshot: whatever the worker has not settled by now failed
+            outcome[results.get(id(login), "failed")].append(login)
         for login in outcome["failed"]:
             log.warning("kiwoom_nb: could not revoke the %s token of %s at exit", login.token.environment, login.var)
         return outcome
