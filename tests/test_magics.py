@@ -160,3 +160,35 @@ def test_login_error_renders_as_one_line(ip, fake):
     shown = captured.stdout + captured.stderr
     assert "CredentialsError: Login (au10001) failed" in shown
     assert "Traceback" not in shown and "a-wrong-key" not in shown
+
+
+def test_colab_secrets_come_after_the_environment(ip, fake, monkeypatch):
+    """Colab cannot run here: a stand-in for google.colab.userdata with Colab's get() contract."""
+    import types
+
+    class SecretNotFoundError(Exception):
+        pass
+
+    secrets = {"KIWOOM_APPKEY": APPKEY, "KIWOOM_SECRETKEY": SECRETKEY}
+
+    def get(name: str) -> str:
+        if name not in secrets:
+            raise SecretNotFoundError(name)
+        return secrets[name]
+
+    google, colab, userdata = (types.ModuleType(n) for n in ("google", "google.colab", "google.colab.userdata"))
+    userdata.get = get
+    colab.userdata = userdata
+    google.colab = colab
+    for name, module in (("google", google), ("google.colab", colab), ("google.colab.userdata", userdata)):
+        monkeypatch.setitem(sys.modules, name, module)
+    monkeypatch.delenv("KIWOOM_APPKEY")
+    monkeypatch.delenv("KIWOOM_SECRETKEY")
+
+    line = run(ip, "kiwoom_login")
+    assert "keys from Colab secrets KIWOOM_APPKEY/KIWOOM_SECRETKEY" in line
+    assert fake.issues[0].body["appkey"] == APPKEY
+
+    monkeypatch.setenv("KIWOOM_APPKEY", APPKEY)
+    monkeypatch.setenv("KIWOOM_SECRETKEY", SECRETKEY)
+    assert "keys from environment" in run(ip, "kiwoom_login --force")
