@@ -1,0 +1,95 @@
+"""Terminal IPython through a pty (pexpect): the password prompt, exit, and what history keeps."""
+
+from __future__ import annotations
+
+import io
+import sqlite3
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import pexpect
+import pytest
+from conftest import CANARY, wait_for
+
+KEYS = CANARY["production"]
+IPYTHON = Path(sys.executable).with_name("ipython")
+PROMPT = r"In \[\d+\]: "
+
+pytestmark = pytest.mark.skipif(not IPYTHON.exists(), reason="IPython's terminal script is not installed")
+
+
+@contextmanager
+def terminal_ipython(env: dict[str, str]) -> Iterator[pexpect.spawn]:
+    """Terminal IPython with the extension loaded; typing ``exit`` at the end is left to the test."""
+    child = pexpect.spawn(
+        str(IPYTHON), ["--no-banner", "--colors=NoColor", "--simple-prompt"],
+        env=env, encoding="utf-8", timeout=30, dimensions=(40, 250),
+    )
+    child.logfile_read = io.StringIO()
+    try:
+        child.expect(PROMPT)
+        child.sendline("%load_ext kiwoom_nb")
+        child.expect(PROMPT)
+        yield child
+    finally:
+        child.close(force=True)
+
+
+def exit_ipython(child: pexpect.spawn) -> str:
+    """Type ``exit``, wait for the process to end, and return everything the terminal showed."""
+    child.sendline("exit")
+    child.expect(pexpect.EOF)
+    child.wait()
+    return child.logfile_read.getvalue()
+
+
+def history_sources(ipythondir: str) -> list[str]:
+    with sqlite3.connect(Path(ipythondir) / "profile_default" / "history.sqlite") as db:
+        return [row[0] for row in db.execute("SELECT source FROM history")]
+
+
+def one_revoke_of_the_only_token(fake) -> None:
+    wait_for(lambda: fake.revokes, 10, "a revoke")
+    [issued] = fake.tokens
+    [request] = fake.revokes
+    assert request.body == {"appkey": KEYS[0], "secretkey": KEYS[1], "token": issued.value}
+    assert fake.live_tokens() == []
+
+
+def test_terminal_login_prompts_for_the_keys_without_echo_and_keeps_them_out_of_history(fake, kernel_env):
+    env = {k: v for k, v in kernel_env.items() if k not in ("KIWOOM_APPKEY", "KIWOOM_SECRETKEY")}
+    with terminal_ipython(env) as child:
+        child.sendline("%kiwoom_login")
+        child.expect(r"app key \(앱키\): ")
+        child.sendline(KEYS[0])
+        child.expect(r"secret key \(시크릿키\): ")
+        child.sendline(KEYS[1])
+        child.expect("logged in as kiwoom_token")
+        child.expect(PROMPT)
+        transcript = exit_ipython(child)
+
+    assert "keys from prompt" in transcript
+    assert not [key for key in KEYS if key in transcript], "a typed key was echoed"
+    one_revoke_of_the_only_token(fake)
+
+    sources = history_sources(env["IPYTHONDIR"])
+    assert any("kiwoom_login" in source for source in sources), sources
+    assert not [s for s in sources if any(key in s for key in KEYS)]
+    history_file = Path(env["IPYTHONDIR"]) / "profile_default" / "history.sqlite"
+    assert not [key for key in KEYS if key.encode() in history_file.read_bytes()]
+
+
+def test_terminal_login_with_keys_in_the_environment_does_not_prompt(fake, kernel_env):
+    with terminal_ipython(kernel_env) as child:
+        child.sendline("%kiwoom_login")
+        index = child.expect(["logged in as kiwoom_token", "app key"])
+        child.expect(PROMPT)
+        transcript = exit_ipython(child)
+
+    assert index == 0, "asked for a key although KIWOOM_APPKEY / KIWOOM_SECRETKEY are set"
+    assert "keys from environment" in transcript
+    assert not [key for key in KEYS if key in transcript]
+    one_revoke_of_the_only_token(fake)
+
