@@ -224,6 +224,8 @@ class Session:
             thread.start()
         except RuntimeError:  # no new threads at interpreter shutdown (newer Pythons): run inline
             work()
+        except KeyboardInterrupt:  # landed while start() waited for the thread: it runs, wait below
+            pass
         while thread.is_alive():
             left = deadline - time.monotonic()
             if left <= 0:

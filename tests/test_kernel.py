@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from conftest import CANARY, Kernel, Result, wait_for
+from support import CANARY, Kernel, Result, wait_for
 
 pytestmark = pytest.mark.kernel
 

@@ -12,7 +12,7 @@ import pytest
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
-from conftest import CANARY, Kernel, wait_for
+from support import CANARY, Kernel, wait_for
 
 pytestmark = pytest.mark.kernel
 

@@ -12,7 +12,7 @@ from IPython.testing.globalipapp import start_ipython
 from traitlets.config import Config
 
 from kiwoom_nb._magics import KiwoomMagics
-from conftest import CANARY
+from support import CANARY
 
 APPKEY, SECRETKEY = CANARY["production"]
 

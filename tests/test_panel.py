@@ -10,7 +10,7 @@ from kiwoom_nb._magics import describe
 from kiwoom_nb._session import Session
 from kiwoom_nb.testing import FakeKiwoom
 
-from conftest import CANARY
+from support import CANARY
 
 APPKEY, SECRETKEY = CANARY["production"]
 MOCK_APPKEY, MOCK_SECRETKEY = CANARY["mock"]

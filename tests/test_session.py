@@ -16,7 +16,7 @@ from kiwoom_nb._holders import Holders
 from kiwoom_nb._session import Session
 from kiwoom_nb.testing import FakeKiwoom
 
-from conftest import CANARY
+from support import CANARY
 
 APPKEY, SECRETKEY = CANARY["production"]
 

@@ -11,7 +11,7 @@ from typing import Iterator
 
 import pexpect
 import pytest
-from conftest import CANARY, wait_for
+from support import CANARY, wait_for
 
 KEYS = CANARY["production"]
 IPYTHON = Path(sys.executable).with_name("ipython")

@@ -1,0 +1,133 @@
+"""Test support shared by the test modules: canary keys, waiting with a deadline, a real-kernel driver."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from queue import Empty
+from typing import Any, Callable
+
+#: Canary keys: distinctive, so a leak scan can look for them anywhere.
+CANARY = {
+    "production": ("CANARY-APPKEY-PROD-7f3a9c", "CANARY-SECRET-PROD-51be02"),
+    "mock": ("CANARY-APPKEY-MOCK-2d8e41", "CANARY-SECRET-MOCK-9a0c77"),
+}
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
+    """Poll ``condition`` until it is truthy or ``timeout`` passes (then fail the test)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.02)
+
+
+@dataclass
+class Result:
+    """What one execute request produced, as a frontend would see it."""
+
+    reply: dict[str, Any]
+    outputs: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def stdout(self) -> str:
+        return "".join(o["content"]["text"] for o in self.outputs if o["msg_type"] == "stream" and o["content"]["name"] == "stdout")
+
+    @property
+    def stderr(self) -> str:
+        return "".join(o["content"]["text"] for o in self.outputs if o["msg_type"] == "stream" and o["content"]["name"] == "stderr")
+
+    @property
+    def error(self) -> dict[str, Any] | None:
+        return next((o["content"] for o in self.outputs if o["msg_type"] == "error"), None)
+
+    def data(self, mime: str = "text/plain") -> list[str]:
+        return [o["content"]["data"][mime] for o in self.outputs
+                if o["msg_type"] in ("execute_result", "display_data") and mime in o["content"]["data"]]
+
+
+class Kernel:
+    """A real ipykernel started by jupyter_client, with helpers to run cells and stop it."""
+
+    def __init__(self, env: dict[str, str], extra_arguments: list[str] | None = None, log_path: Path | None = None) -> None:
+        from jupyter_client import KernelManager
+
+        self.km = KernelManager(kernel_name="python3")
+        self.km.kernel_cmd = None
+        # the kernel's own stdout/stderr (its log) goes to log_path when given, for leak scans
+        self._log = open(log_path, "wb") if log_path else None
+        streams = {"stdout": self._log, "stderr": self._log} if self._log else {}
+        self.km.start_kernel(env=env, extra_arguments=extra_arguments or [], **streams)
+        self.kc = self.km.client()
+        self.kc.start_channels()
+        self.kc.wait_for_ready(timeout=60)
+        self.iopub: list[dict[str, Any]] = []
+
+    @property
+    def process(self):
+        return self.km.provisioner.process
+
+    def run(self, code: str, *, allow_stdin: bool = False, timeout: float = 30, stdin: Callable[[dict], str] | None = None) -> Result:
+        msg_id = self.kc.execute(code, allow_stdin=allow_stdin or stdin is not None)
+        result = Result(reply={})
+        deadline = time.monotonic() + timeout
+        idle = False
+        while not (idle and result.reply):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"cell did not finish in {timeout} s: {code!r}")
+            if stdin is not None:
+                try:
+                    request = self.kc.get_stdin_msg(timeout=0.01)
+                    self.kc.input(stdin(request))
+                except Empty:
+                    pass
+            if not result.reply:
+                try:
+                    reply = self.kc.get_shell_msg(timeout=0.01)
+                    if reply["parent_header"].get("msg_id") == msg_id:
+                        result.reply = reply["content"]
+                except Empty:
+                    pass
+            try:
+                msg = self.kc.get_iopub_msg(timeout=0.05)
+            except Empty:
+                continue
+            self.iopub.append(msg)
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                idle = True
+            elif msg["msg_type"] in ("stream", "execute_result", "display_data", "error"):
+                result.outputs.append(msg)
+        return result
+
+    def ok(self, code: str, **kwargs: Any) -> Result:
+        """Run a cell that must succeed."""
+        result = self.run(code, **kwargs)
+        assert result.reply.get("status") == "ok", (code, result.error, result.stderr)
+        return result
+
+    def shutdown(self, *, restart: bool = False) -> None:
+        self.kc.stop_channels()
+        if restart:
+            self.km.restart_kernel()
+        else:
+            self.km.shutdown_kernel()
+
+    def wait_exit(self, timeout: float = 10) -> int:
+        return wait_for(lambda: self.process.poll() is not None and [self.process.returncode], timeout, "kernel exit")[0]
+
+    def close(self) -> None:
+        try:
+            self.kc.stop_channels()
+        except Exception:
+            pass
+        if self.km.has_kernel:
+            self.km.shutdown_kernel(now=True)
+        if self._log:
+            self._log.close()
