@@ -7,7 +7,6 @@ raises: a registry that cannot be used counts as "no other holder".
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
@@ -52,6 +51,8 @@ class Holders:
     def _dir(self, token: str) -> Path:
         if self._directory is None:
             self._directory = default_directory()
+        import hashlib  # here, not at the top: %load_ext stays cheap (OpenSSL takes ~2 ms to load)
+
         digest = hashlib.sha256(b"kiwoom_nb\0" + str(token).encode()).hexdigest()[:40]
         return self._directory / digest
 

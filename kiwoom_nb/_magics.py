@@ -7,8 +7,6 @@ turned into a plain UsageError here (one line, no traceback); the exit hooks log
 from __future__ import annotations
 
 import atexit
-import getpass
-import html
 import logging
 import os
 import signal
@@ -253,6 +251,8 @@ class KiwoomMagics(Magics):
                 format_left(login.token.expires_in()), "yes" if self.revoke_at_exit else "no (revoke_at_exit is off)",
             ))
         header = ("environment", "variable", "token", "expires (Korea)", "expires (local)", "left", "revoked at exit")
+        import html  # here, not at the top: %load_ext stays cheap
+
         if not rows:
             text = "Kiwoom: not logged in (%kiwoom_login logs in)"
             markup = f"<p>{html.escape(text)}</p>"
@@ -284,6 +284,8 @@ class KiwoomMagics(Magics):
         if not self.stdin_allowed():
             raise UsageError(_HEADLESS if not mock else _HEADLESS.replace("KIWOOM_APPKEY", "KIWOOM_MOCK_APPKEY").replace(
                 "KIWOOM_SECRETKEY", "KIWOOM_MOCK_SECRETKEY"))
+        import getpass  # here, not at the top: %load_ext stays cheap
+
         label = environment_name(mock)
         try:
             if not appkey:

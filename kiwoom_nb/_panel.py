@@ -1,7 +1,8 @@
 """The ipywidgets login panel. It collects keys and calls an injected login function.
 
-Only this module imports ipywidgets. Keys live in a widget only between typing and the click:
-they are never echoed over IOPub, never stream per keystroke, and are blanked before the request.
+Only this module imports ipywidgets. A key lives in a widget only until the kernel receives it: the
+fields never stream keystrokes, are never echoed over IOPub, and are blanked as soon as a value arrives,
+so the browser's copy (which JupyterLab saves with the widget state) is empty again at once.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ __all__ = ["LoginPanel"]
 
 log = logging.getLogger("kiwoom_nb")
 
+RECEIVED = "입력됨 — received (hidden)"
 PLAIN_TEXT = (
     "Kiwoom login panel (키움 로그인): this frontend cannot show widgets. Set KIWOOM_APPKEY and "
     "KIWOOM_SECRETKEY in the environment and run %kiwoom_login again, or run %kiwoom_login --prompt."
@@ -70,12 +72,16 @@ class LoginPanel(widgets.VBox):
             description="앱키 App key",
             placeholder="환경변수 KIWOOM_APPKEY 사용 (from the environment)" if self._preset_appkey else "App key",
             continuous_update=False,
-            style={"description_width": "initial"}, layout={"width": "32em"},
+            style={"description_width": "11em"}, layout={"width": "36em"},
         )
         self._secretkey = _KeyPassword(
             description="시크릿키 Secret key", placeholder="Secret key", continuous_update=False,
-            style={"description_width": "initial"}, layout={"width": "32em"},
+            style={"description_width": "11em"}, layout={"width": "36em"},
         )
+        self._placeholders = {field: field.placeholder for field in (self._appkey, self._secretkey)}
+        self._received: dict[Any, str] = {}  # field -> the key it sent; the field itself is blanked
+        for field in (self._appkey, self._secretkey):
+            field.observe(self._on_key_value, names="value")
         self._environment = widgets.ToggleButtons(
             options=[("실전투자 (production)", False), ("모의투자 (mock)", True)], value=bool(mock),
             style={"button_width": "auto"},
@@ -111,20 +117,36 @@ class LoginPanel(widgets.VBox):
 
     # -- handlers (ipywidgets swallows exceptions raised here, so none may escape) ----------------
 
+    def _on_key_value(self, change: dict[str, Any]) -> None:
+        field, value = change["owner"], change["new"]
+        if not value:
+            return
+        # keep the key here and blank the field now, not at the click: with "Save Widget State
+        # Automatically" on, a typed-but-unsent key would otherwise be saved in the notebook
+        self._received[field] = value
+        field.value = ""
+        field.placeholder = RECEIVED
+
+    def _take_keys(self) -> tuple[str, str, bool]:
+        """The received keys (the preset app key as fallback); forgets them and resets the fields."""
+        typed = self._received.pop(self._appkey, "")
+        secretkey = self._received.pop(self._secretkey, "")
+        self._received.clear()
+        for field, placeholder in self._placeholders.items():
+            field.value = ""
+            field.placeholder = placeholder
+        return typed or self._preset_appkey, secretkey, bool(typed or secretkey)
+
     def _on_login_click(self, _button: Any = None) -> None:
         if self._busy or self._logged_in:  # a second click of a double click, or a stale one
             return
         self._busy = True
         self._login_button.disabled = True
         try:
-            typed, secretkey = self._appkey.value, self._secretkey.value
-            appkey = typed or self._preset_appkey
-            # blank both fields before anything else, so no key stays in widget state
-            self._appkey.value = ""
-            self._secretkey.value = ""
+            appkey, secretkey, typed = self._take_keys()
             if not appkey.strip() or not secretkey.strip():
                 # nothing typed right after a failed try is the rest of a double click: keep its message
-                if "kiwoom-error" not in self._status.value or typed or secretkey:
+                if "kiwoom-error" not in self._status.value or typed:
                     self._show("앱키와 시크릿키를 입력하세요 — enter both the app key and the secret key", "error")
                 return
             self._show("로그인 중… logging in…")

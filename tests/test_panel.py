@@ -191,3 +191,21 @@ def test_plain_text_form_says_what_to_do():
     text = panel._repr_mimebundle_()["text/plain"]
     assert "KIWOOM_APPKEY" in text and "%kiwoom_login --prompt" in text
     assert "VBox" not in text and repr(panel) == text
+
+
+def test_a_received_key_is_blanked_before_any_click():
+    """A typed key must not wait in the browser for the click: a save would store it with the widget state."""
+    calls = []
+    panel = LoginPanel(login=lambda a, s, m: calls.append((a, s, m)) or "ok")
+    comm = panel._secretkey.comm = RecordingComm()
+    panel._secretkey.set_state({"value": SECRETKEY})  # the field lost focus: its value reached the kernel
+
+    assert panel._secretkey.value == ""
+    assert {"method": "update", "state": {"value": ""}, "buffer_paths": []} in comm.sent
+    assert "received" in panel._secretkey.placeholder
+    assert SECRETKEY not in str(comm.sent) and SECRETKEY not in str(panel._secretkey.get_state())
+
+    panel._appkey.set_state({"value": APPKEY})
+    panel._login_button.click()
+    assert calls == [(APPKEY, SECRETKEY, False)]
+    assert panel._secretkey.placeholder == "Secret key"  # reset for the next login

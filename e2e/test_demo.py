@@ -1,0 +1,69 @@
+"""`make demo` (scripts/demo.py): it serves the quickstart against its fake Kiwoom, and Ctrl-C stops both cleanly."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from playwright.sync_api import expect
+
+from conftest import REPO, JupyterServer, Notebook, Panel, free_port, keep_evidence, wait_until
+
+# code cells of notebooks/quickstart.ipynb, counted among all its cells
+LOAD, LOGIN, STOCK = 1, 3, 8
+
+
+def test_demo_serves_quickstart_and_stops_on_ctrl_c(page, request, tmp_path):
+    process = subprocess.Popen(
+        [sys.executable, str(REPO / "scripts" / "demo.py"), "--port", str(free_port())],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, cwd=tmp_path,
+    )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True)
+    reader.start()
+    output = lambda: "".join(lines)  # noqa: E731
+    try:
+        wait_until(lambda: "Ctrl-C stops" in output() or process.poll() is not None, 120, "the demo's banner")
+        banner = output()
+        assert process.poll() is None, banner
+        url = re.search(r"Open:\s+(http://127\.0\.0\.1:\d+)/lab/tree/quickstart\.ipynb\?token=(\S+)", banner)
+        appkey, secretkey = re.search(r"실전투자 \(production\)\s+app key (\S+)\s+secret key (\S+)", banner).groups()
+        notebook_path = Path(re.search(r"Notebook:\s+(\S+quickstart\.ipynb)", banner).group(1))
+        assert url, banner
+        assert notebook_path.parent != REPO / "notebooks"  # a copy: the repository's notebook stays clean
+        server = JupyterServer("lab", url.group(1), url.group(2), notebook_path.parent, process, Path("/dev/null"))
+
+        notebook = Notebook(page, server, "quickstart.ipynb").open()
+        notebook.run(LOAD)
+        notebook.run(LOGIN)
+        panel = Panel(notebook.cell(LOGIN))
+        panel.log_in(appkey, secretkey)
+        expect(panel.ok).to_contain_text("logged in as kiwoom_token")
+        notebook.run(STOCK)
+        expect(notebook.cell(STOCK).locator(".jp-OutputArea")).to_contain_text("정상적으로 처리되었습니다 | 삼성전자")
+        keep_evidence(page, request)
+        page.close()
+
+        process.send_signal(signal.SIGINT)  # what Ctrl-C in the terminal delivers
+        assert process.wait(60) == 0, output()
+        reader.join(10)
+        assert "issued 1 token(s) and revoked 1" in output(), output()
+        assert not notebook_path.exists(), "the demo's temp dir was left behind"
+        try:
+            server.api("GET", "/api/status")
+        except OSError:
+            pass
+        else:
+            raise AssertionError("JupyterLab still answers after Ctrl-C")
+    finally:
+        if process.poll() is None:  # the demo stops its JupyterLab on SIGINT; kill only as a last resort
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(10)

@@ -1,0 +1,232 @@
+"""The login panel in a real browser: JupyterLab 4 (every scenario) and Notebook 7 (the core one)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from kiwoom_nb._panel import RECEIVED
+
+from conftest import Notebook, Panel, keep_evidence, wait_until, write_notebook
+
+KA10001 = """\
+import os
+
+import httpx
+
+base_url = os.environ.get("KIWOOM_BASE_URL", "https://api.kiwoom.com")
+response = httpx.post(
+    f"{base_url}/api/dostk/stkinfo",
+    headers={
+        "authorization": f"Bearer {kiwoom_token}",
+        "api-id": "ka10001",
+        "Content-Type": "application/json;charset=UTF-8",
+    },
+    json={"stk_cd": "005930"},
+)
+info = response.json()
+print(info["return_msg"], "|", info.get("stk_nm"), info.get("cur_prc"))"""
+
+CELLS = [
+    "%load_ext kiwoom_nb",
+    "%kiwoom_login",
+    "print('token works:', len(kiwoom_token) > 20)",
+    KA10001,
+]
+LOAD, LOGIN, CHECK, STOCK = range(4)
+
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+
+
+@pytest.fixture
+def open_notebook(page, fake, request):
+    """open_notebook(server) -> Notebook: a fresh copy of the test notebook, opened, kernel idle."""
+    servers = []
+
+    def open_(server, cells=CELLS) -> Notebook:
+        name = re.sub(r"[^\w.-]", "_", request.node.name) + ".ipynb"
+        write_notebook(server.root, name, cells)
+        servers.append(server)
+        return Notebook(page, server, name).open()
+
+    yield open_
+    keep_evidence(page, request)
+    page.close()  # before the kernels go, so the page does not react to their loss
+    for server in servers:
+        server.shutdown_kernels()
+
+
+def show_panel(notebook: Notebook) -> Panel:
+    notebook.run(LOAD)
+    notebook.run(LOGIN)
+    panel = Panel(notebook.cell(LOGIN))
+    expect(panel.root).to_be_visible()
+    expect(panel.login_button).to_be_enabled()
+    return panel
+
+
+def log_in(panel: Panel, fake, environment: str = "production") -> str:
+    """Log in through the panel with the fake's keys; returns the token the fake issued."""
+    before = len(fake.tokens)
+    panel.log_in(*fake.keys[environment])
+    expect(panel.ok).to_contain_text("logged in as kiwoom_token")
+    issued = wait_until(lambda: fake.tokens[before:], 10, "the fake to issue a token")
+    assert len(issued) == 1, issued
+    assert issued[0].environment == environment
+    return issued[0].value
+
+
+def assert_revoked(fake, token: str, what: str) -> None:
+    wait_until(lambda: any(isinstance(r.body, dict) and r.body.get("token") == token for r in fake.revokes),
+               20, f"the fake to receive the revoke after {what}")
+    assert not fake.is_live(token)
+
+
+def secrets_of(fake) -> list[str]:
+    return [value for pair in fake.keys.values() for value in pair] + [t.value for t in fake.tokens]
+
+
+# -- JupyterLab 4 ------------------------------------------------------------------------------------
+
+
+def test_lab_login_use_token_and_save(lab_server, open_notebook, fake):
+    notebook = open_notebook(lab_server)
+    panel = show_panel(notebook)
+    expect(panel.appkey).to_have_value("")
+    expect(panel.secretkey).to_have_value("")
+    expect(panel.environment("실전투자 (production)")).to_have_class(re.compile(r"\bmod-active\b"))
+    notebook.select(CHECK)  # the screenshot shows the login cell unselected
+    panel.screenshot("panel-empty.png")
+
+    token = log_in(panel, fake)
+    expect(panel.ok).to_contain_text("실전투자 (production)")
+    expect(panel.logout_button).to_be_visible()
+    expect(panel.appkey).to_have_count(0)  # the form is gone
+    notebook.select(CHECK)  # the screenshot shows the login cell unselected
+    panel.screenshot("panel-success.png")
+
+    notebook.run(CHECK)
+    expect(notebook.cell(CHECK).locator(".jp-OutputArea")).to_have_text("token works: True")
+    notebook.run(STOCK)
+    expect(notebook.cell(STOCK).locator(".jp-OutputArea")).to_contain_text("정상적으로 처리되었습니다 | 삼성전자 +71000")
+    stock = fake.received("/api/dostk/stkinfo")[-1]
+    assert stock.headers["authorization"] == f"Bearer {token}"
+
+    # "Save Widget State Automatically" is on: the saved file carries widget state, and no secret
+    notebook.save()
+    text = (lab_server.root / notebook.name).read_text()
+    saved = json.loads(text)
+    state = saved["metadata"]["widgets"][WIDGET_STATE]["state"]
+    panels = [m for m in state.values() if "kiwoom-login-panel" in m["state"].get("_dom_classes", [])]
+    assert panels, "the login panel's widget state was not saved"
+    assert any("logged in as kiwoom_token" in m["state"].get("value", "") for m in state.values())
+    for secret in secrets_of(fake):
+        assert secret not in text, "a key or a token was saved in the notebook"
+
+
+def test_lab_wrong_keys_then_retry(lab_server, open_notebook, fake):
+    notebook = open_notebook(lab_server)
+    panel = show_panel(notebook)
+    appkey, _secret = fake.keys["production"]
+    panel.log_in(appkey, "WRONG-SECRET")
+    expect(panel.error).to_contain_text("8001")
+    message = panel.error.inner_text()
+    assert "\n" not in message.strip() and "Traceback" not in message
+    assert "WRONG-SECRET" not in message and appkey not in message
+    expect(panel.appkey).to_have_value("")  # keys are blanked after every try
+    expect(panel.secretkey).to_have_value("")
+    expect(notebook.cell(LOGIN).locator("[data-mime-type='application/vnd.jupyter.stderr']")).to_have_count(0)
+    notebook.select(CHECK)  # the screenshot shows the login cell unselected
+    panel.screenshot("panel-error.png")
+
+    token = log_in(panel, fake)
+    notebook.run(CHECK)
+    expect(notebook.cell(CHECK).locator(".jp-OutputArea")).to_have_text("token works: True")
+    assert fake.is_live(token)
+
+
+def test_lab_mock_environment(lab_server, open_notebook, fake):
+    notebook = open_notebook(lab_server)
+    panel = show_panel(notebook)
+    mock = panel.environment("모의투자 (mock)")
+    mock.click()
+    expect(mock).to_have_class(re.compile(r"\bmod-active\b"))
+    before = len(fake.issues)
+    token = log_in(panel, fake, "mock")
+    expect(panel.ok).to_contain_text("모의투자 (mock)")
+    issues = fake.issues[before:]
+    assert [r.environment for r in issues] == ["mock"]
+    assert issues[0].body["appkey"] == fake.keys["mock"][0]
+    notebook.run(CHECK)
+    expect(notebook.cell(CHECK).locator(".jp-OutputArea")).to_have_text("token works: True")
+    assert fake.is_live(token)
+
+
+def test_lab_shutdown_from_menu_revokes(lab_server, open_notebook, fake):
+    notebook = open_notebook(lab_server)
+    token = log_in(show_panel(notebook), fake)
+    notebook.menu("Kernel", "Shut Down Kernel")
+    assert_revoked(fake, token, "Kernel > Shut Down Kernel")
+    wait_until(lambda: not lab_server.api("GET", "/api/kernels"), 20, "the kernel to be gone")
+
+
+def test_lab_restart_from_menu_revokes(lab_server, open_notebook, fake):
+    notebook = open_notebook(lab_server)
+    token = log_in(show_panel(notebook), fake)
+    kernel_id = notebook.wait_kernel_idle()["id"]
+    notebook.menu("Kernel", "Restart Kernel…")
+    accept = notebook.page.locator(".jp-Dialog .jp-Dialog-button.jp-mod-accept")
+    expect(accept).to_have_text("Restart")
+    accept.click()
+    assert_revoked(fake, token, "Kernel > Restart Kernel")
+    notebook.wait_ui_idle()  # it showed "restarting" since the click; idle again means the new process is up
+    assert notebook.wait_kernel_idle()["id"] == kernel_id  # same kernel, restarted
+    # the restarted kernel has no token, and logging in again works
+    notebook.run(CHECK)
+    expect(notebook.cell(CHECK).locator(".jp-OutputArea")).to_contain_text("NameError")
+    token = log_in(show_panel(notebook), fake)
+    assert fake.is_live(token)
+
+
+def test_lab_typed_but_unsubmitted_keys_are_not_saved(lab_server, open_notebook, fake):
+    notebook = open_notebook(lab_server)
+    panel = show_panel(notebook)
+    panel.appkey.fill("UNSENT-APPKEY-3e1f")
+    panel.secretkey.fill("UNSENT-SECRET-8c2d")
+    panel.secretkey.press("Tab")  # focus moves on: both values are sent to the kernel
+    # the kernel keeps them and blanks both fields at once; the user sees "received"
+    for field in (panel.appkey, panel.secretkey):
+        expect(field).to_have_attribute("placeholder", RECEIVED)
+        expect(field).to_have_value("")
+    notebook.save()
+    text = (lab_server.root / notebook.name).read_text()
+    assert WIDGET_STATE in json.loads(text)["metadata"]["widgets"]
+    assert "UNSENT-APPKEY-3e1f" not in text and "UNSENT-SECRET-8c2d" not in text
+
+    panel.login_button.click()  # the received keys are used: they are wrong, so the panel says so
+    expect(panel.error).to_contain_text("8001")
+
+
+# -- Notebook 7 ---------------------------------------------------------------------------------------
+
+
+def test_notebook7_login_use_token_and_shutdown(notebook_server, open_notebook, fake):
+    notebook = open_notebook(notebook_server)
+    panel = show_panel(notebook)
+    token = log_in(panel, fake)
+    notebook.run(CHECK)
+    expect(notebook.cell(CHECK).locator(".jp-OutputArea")).to_have_text("token works: True")
+    notebook.run(STOCK)
+    expect(notebook.cell(STOCK).locator(".jp-OutputArea")).to_contain_text("정상적으로 처리되었습니다 | 삼성전자")
+
+    notebook.save()
+    text = (notebook_server.root / notebook.name).read_text()
+    assert WIDGET_STATE in json.loads(text)["metadata"]["widgets"]
+    for secret in secrets_of(fake):
+        assert secret not in text
+
+    notebook.menu("Kernel", "Shut Down Kernel")
+    assert_revoked(fake, token, "Notebook 7 Kernel > Shut Down Kernel")
