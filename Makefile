@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: test demo e2e bench clean
+.PHONY: test demo e2e bench bench-quick clean
 
 $(VENV)/.installed-%: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,5 +14,32 @@ $(VENV)/.installed-%: pyproject.toml
 test: $(VENV)/.installed-test
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# The fake Kiwoom and JupyterLab on notebooks/quickstart.ipynb, on 127.0.0.1, until Ctrl-C (scripts/demo.py --help).
+demo: $(VENV)/.installed-demo
+	$(PY) scripts/demo.py $(DEMO_ARGS)
+
+# Browser tests (e2e/, their own pytest.ini): Playwright drives Debian's Chromium against JupyterLab and Notebook 7.
+CHROMIUM ?= /usr/bin/chromium
+e2e: $(VENV)/.installed-e2e
+	bash scripts/ensure-chromium.sh $(CHROMIUM)
+	E2E_CHROMIUM=$(CHROMIUM) $(PY) -m pytest e2e $(E2E_ARGS)
+
+# Benchmarks (BENCHMARKS.md) run in their own venv, so kiwoom-client (the comparison) never enters
+# the project's env. `make bench` takes minutes; `make bench-quick` only checks the script still works.
+BENCH_VENV ?= .venv-bench
+BENCH_PY   := $(BENCH_VENV)/bin/python
+
+$(BENCH_VENV)/.installed: pyproject.toml
+	test -x $(BENCH_PY) || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_PY) -m pip install -q --upgrade pip
+	$(BENCH_PY) -m pip install -q -e '.[test]' 'kiwoom-client==0.4.0'
+	touch $@
+
+bench: $(BENCH_VENV)/.installed
+	$(BENCH_PY) bench/bench.py $(BENCH_ARGS)
+
+bench-quick: $(BENCH_VENV)/.installed
+	BENCH_QUICK=1 $(BENCH_PY) bench/bench.py $(BENCH_ARGS)
+
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) $(BENCH_VENV) build *.egg-info
