@@ -109,8 +109,9 @@ class FakeKiwoom:
 
         ``error`` is a name from :data:`ERRORS`, ``"hang"`` (never answer), or ``("slow", seconds)``.
         """
-        if isinstance(error, str) and error != "hang" and error not in ERRORS:
-            raise KeyError(f"unknown error {error!r}; choose from {sorted(ERRORS)} or 'hang'")
+        slow = isinstance(error, tuple) and len(error) == 2 and error[0] == "slow" and isinstance(error[1], (int, float))
+        if not slow and error != "hang" and error not in ERRORS:
+            raise ValueError(f"unknown error {error!r}; choose from {sorted(ERRORS)}, 'hang' or ('slow', seconds)")
         with self._lock:
             self._queued.append((path, error))
 
