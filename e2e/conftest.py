@@ -21,16 +21,18 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
-from kiwoom_nb.testing import FakeKiwoom
+from kiwoom_nb.testing import FakeKiwoom, wait_until
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+from demo import jupyter_environment  # noqa: E402 - the same isolated Jupyter setup as `make demo`
 
 CHROMIUM = os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -43,18 +45,6 @@ DOCS = REPO / "docs"
 #: milliseconds, for Playwright
 PAGE_LOAD = 90_000
 CELL = 60_000
-
-
-def wait_until(condition: Callable[[], Any], timeout: float = 20.0, what: str = "condition", interval: float = 0.05) -> Any:
-    """Poll ``condition`` until it returns something truthy (returned) or ``timeout`` seconds pass (fail)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
 
 
 def free_port() -> int:
@@ -132,20 +122,7 @@ def _settings(settings_dir: Path) -> None:
 def start_jupyter(app: str, base: Path, fake: FakeKiwoom) -> JupyterServer:
     root, home = base / "root", base / "home"
     root.mkdir(parents=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("KIWOOM_", "JUPYTER", "IPYTHON"))}
-    env.update(
-        KIWOOM_BASE_URL=fake.url,
-        KIWOOM_MOCK_BASE_URL=fake.mock_url,
-        JUPYTER_CONFIG_DIR=str(home / "config"),
-        JUPYTER_DATA_DIR=str(home / "data"),
-        JUPYTER_RUNTIME_DIR=str(home / "runtime"),
-        JUPYTERLAB_SETTINGS_DIR=str(home / "config" / "lab" / "user-settings"),
-        JUPYTERLAB_WORKSPACES_DIR=str(home / "config" / "lab" / "workspaces"),
-        IPYTHONDIR=str(home / "ipython"),
-        XDG_CACHE_HOME=str(home / "cache"),
-        JUPYTER_PLATFORM_DIRS="1",
-        PYTHONUNBUFFERED="1",
-    )
+    env = jupyter_environment(home, fake)
     _settings(Path(env["JUPYTERLAB_SETTINGS_DIR"]))
     token = secrets.token_hex(16)
     log = base / f"{app}.log"
@@ -177,7 +154,7 @@ def start_jupyter(app: str, base: Path, fake: FakeKiwoom) -> JupyterServer:
             except (OSError, urllib.error.URLError):
                 return False
 
-        wait_until(ready, 120, f"Jupyter {app} to answer on port {port}", interval=0.2)
+        wait_until(ready, 120, f"Jupyter {app} to answer on port {port}")
         if process.poll() is None:
             return server
         last_error = server.log_tail()
@@ -312,7 +289,7 @@ class Notebook:
                         return session["kernel"]
             return None
 
-        return wait_until(idle, timeout, f"an idle kernel for {self.name}", interval=0.2)
+        return wait_until(idle, timeout, f"an idle kernel for {self.name}")
 
     def cell(self, index: int):
         return self.page.locator(".jp-NotebookPanel:visible .jp-Notebook .jp-Cell").nth(index)

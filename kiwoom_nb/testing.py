@@ -15,14 +15,15 @@ import secrets
 import socket
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Callable
 
 from ._token import KST
 
-__all__ = ["DEMO_KEYS", "FakeKiwoom", "ReceivedRequest", "ERRORS"]
+__all__ = ["DEMO_KEYS", "ERRORS", "FakeKiwoom", "ReceivedRequest", "wait_until"]
 
 #: Keys the demo server accepts (``make demo``); fake, printed on purpose.
 DEMO_KEYS = {
@@ -50,6 +51,21 @@ ERRORS: dict[str, tuple[int, Any, str]] = {
     "no_token": (200, {"expires_dt": "20991231235959", "token_type": "bearer", "return_code": 0, "return_msg": _OK}, "json"),
     "bad_expiry": (200, {"expires_dt": "tomorrow", "token_type": "bearer", "token": "X" * 40, "return_code": 0, "return_msg": _OK}, "json"),
 }
+
+
+def wait_until(condition: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
+    """Poll ``condition`` until it returns something truthy (returned), or fail after ``timeout`` seconds.
+
+    For tests: e.g. ``wait_until(lambda: server.revokes, 5, "the revoke at shutdown")``.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.02)  # a polling interval, not synchronisation: the condition decides
 
 
 @dataclass

@@ -32,6 +32,28 @@ REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = "quickstart.ipynb"
 
 
+def jupyter_environment(home: Path, fake) -> dict[str, str]:
+    """This process's environment for a Jupyter server with private dirs under ``home``, pointed at ``fake``.
+
+    No KIWOOM_*KEY passes through, so ``%kiwoom_login`` shows the panel. Shared with the e2e tests.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KIWOOM_", "JUPYTER", "IPYTHON"))}
+    env.update(
+        KIWOOM_BASE_URL=fake.url,
+        KIWOOM_MOCK_BASE_URL=fake.mock_url,
+        JUPYTER_CONFIG_DIR=str(home / "config"),
+        JUPYTER_DATA_DIR=str(home / "data"),
+        JUPYTER_RUNTIME_DIR=str(home / "runtime"),
+        JUPYTERLAB_SETTINGS_DIR=str(home / "config" / "lab" / "user-settings"),
+        JUPYTERLAB_WORKSPACES_DIR=str(home / "config" / "lab" / "workspaces"),
+        IPYTHONDIR=str(home / "ipython"),
+        XDG_CACHE_HOME=str(home / "cache"),
+        JUPYTER_PLATFORM_DIRS="1",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -107,19 +129,7 @@ def main(argv: list[str] | None = None) -> int:
             root.mkdir()
             shutil.copy2(REPO / "notebooks" / NOTEBOOK, root / NOTEBOOK)
         home = work / "jupyter"
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("KIWOOM_", "JUPYTER", "IPYTHON"))}
-        env.update(
-            KIWOOM_BASE_URL=fake.url,
-            KIWOOM_MOCK_BASE_URL=fake.mock_url,
-            JUPYTER_CONFIG_DIR=str(home / "config"),
-            JUPYTER_DATA_DIR=str(home / "data"),
-            JUPYTER_RUNTIME_DIR=str(home / "runtime"),
-            JUPYTERLAB_SETTINGS_DIR=str(home / "config" / "lab" / "user-settings"),
-            JUPYTERLAB_WORKSPACES_DIR=str(home / "config" / "lab" / "workspaces"),
-            IPYTHONDIR=str(home / "ipython"),
-            JUPYTER_PLATFORM_DIRS="1",
-            PYTHONUNBUFFERED="1",
-        )
+        env = jupyter_environment(home, fake)
         token = secrets.token_urlsafe(24)
         command = [
             sys.executable, "-m", "jupyterlab", "--no-browser",

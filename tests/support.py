@@ -8,23 +8,13 @@ from pathlib import Path
 from queue import Empty
 from typing import Any, Callable
 
+from kiwoom_nb.testing import wait_until as wait_for
+
 #: Canary keys: distinctive, so a leak scan can look for them anywhere.
 CANARY = {
     "production": ("CANARY-APPKEY-PROD-7f3a9c", "CANARY-SECRET-PROD-51be02"),
     "mock": ("CANARY-APPKEY-MOCK-2d8e41", "CANARY-SECRET-MOCK-9a0c77"),
 }
-
-
-def wait_for(condition: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
-    """Poll ``condition`` until it is truthy or ``timeout`` passes (then fail the test)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.02)
 
 
 @dataclass

@@ -15,7 +15,6 @@ import pytest
 
 from kiwoom_nb import (
     EnvironmentMismatchError,
-    KiwoomError,
     KiwoomTimeout,
     NetworkError,
     issue_token,
