@@ -33,6 +33,7 @@ _HEADLESS = (
     "no Kiwoom keys found and this frontend cannot ask for them (nbclient, papermill, nbval): "
     "set KIWOOM_APPKEY and KIWOOM_SECRETKEY in the environment"
 )
+_HEADLESS_MOCK = _HEADLESS + " (for mock trading, KIWOOM_MOCK_APPKEY and KIWOOM_MOCK_SECRETKEY are tried first)"
 
 
 def environment_name(mock: bool) -> str:
@@ -282,8 +283,7 @@ class KiwoomMagics(Magics):
 
     def _prompt(self, mock: bool, appkey: str | None) -> tuple[str, str, str]:
         if not self.stdin_allowed():
-            raise UsageError(_HEADLESS if not mock else _HEADLESS.replace("KIWOOM_APPKEY", "KIWOOM_MOCK_APPKEY").replace(
-                "KIWOOM_SECRETKEY", "KIWOOM_MOCK_SECRETKEY"))
+            raise UsageError(_HEADLESS_MOCK if mock else _HEADLESS)
         import getpass  # here, not at the top: %load_ext stays cheap
 
         label = environment_name(mock)
@@ -295,7 +295,7 @@ class KiwoomMagics(Magics):
             raise UsageError("login cancelled; no keys were read") from None
         except Exception as exc:  # StdinNotImplementedError and friends: nobody can answer
             if type(exc).__name__ == "StdinNotImplementedError":
-                raise UsageError(_HEADLESS) from None
+                raise UsageError(_HEADLESS_MOCK if mock else _HEADLESS) from None
             raise
         if not appkey.strip() or not secretkey.strip():
             raise UsageError("an empty key was entered; run %kiwoom_login again and paste both keys")

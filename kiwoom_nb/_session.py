@@ -19,6 +19,10 @@ __all__ = ["Login", "Session"]
 
 log = logging.getLogger("kiwoom_nb")
 
+#: The before-cell refresh waits at most this long (or the session timeout, if shorter): the token is
+#: still valid then, so a slow Kiwoom should delay the user's cell as little as possible.
+REFRESH_TIMEOUT = 3.0
+
 #: After Kiwoom hands back the same near-expiry token (or a refresh fails), wait this long before
 #: trying again, so the before-cell check does not call Kiwoom on every cell.
 RETRY_SECONDS = 60.0
@@ -155,7 +159,7 @@ class Session:
                 continue
             try:
                 token = issue_token(login.appkey, login.secretkey, mock=login.mock, base_url=login.base_url,
-                                    timeout=self.timeout, transport=self.transport)
+                                    timeout=min(self.timeout, REFRESH_TIMEOUT), transport=self.transport)
             except KiwoomError as exc:
                 login.retry_at = now + RETRY_SECONDS
                 results.append((login, exc))

@@ -152,3 +152,19 @@ def test_holders_registry(tmp_path):
     assert ours.others("TOKEN-VALUE-123") == []
     if sys.platform != "win32":
         assert oct(next(tmp_path.iterdir()).stat().st_mode & 0o777) == "0o700"
+
+
+def test_the_before_cell_refresh_waits_briefly(tmp_path, fake_kiwoom):
+    """The token is still valid when it is refreshed: a slow Kiwoom must not hold the user's cell for long."""
+    timeouts = []
+
+    def recording(request: httpx.Request) -> httpx.Response:
+        timeouts.append(request.extensions["timeout"]["read"])
+        return inner.handle_request(request)
+
+    inner = fake_kiwoom.transport
+    session = Session(timeout=10.0, transport=httpx.MockTransport(recording), holders=Holders(tmp_path))
+    session.set_margin(2 * 24 * 3600)  # every token is due
+    login(session)
+    session.refresh_due()
+    assert timeouts[0] == 10.0 and timeouts[1] <= 3.0
