@@ -103,7 +103,7 @@ def _post(
     import httpx
 
     url = resolve_base_url(base_url, mock) + path
-    secrets = tuple(body.values())
+    secrets = tuple(value for name, value in body.items() if name != "grant_type")
     try:
         response = _client_for(transport).post(
             url,
@@ -119,8 +119,14 @@ def _post(
         ) from exc
     except httpx.HTTPError as exc:
         reason = one_line(_scrub(str(exc) or type(exc).__name__, secrets), 160)
+        if "CERTIFICATE_VERIFY_FAILED" in reason or "SSL" in reason:
+            advice = "the TLS certificate could not be verified (is a proxy intercepting HTTPS?)"
+        elif "Name or service not known" in reason or "nodename nor servname" in reason or "getaddrinfo" in reason:
+            advice = "the host name did not resolve; check the network connection and the base URL"
+        else:
+            advice = "check the network connection"
         raise NetworkError(
-            f"{what} failed: could not reach {urlsplit(url).netloc} ({reason}); check the network connection",
+            f"{what} failed: could not reach {urlsplit(url).netloc} ({reason}); {advice}",
             api_id=api_id,
         ) from exc
 

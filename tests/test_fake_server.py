@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import queue
 import re
+import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -287,3 +289,42 @@ def test_command_line_server_prints_url_and_keys():
             process.wait()
         process.stdout.close()
         process.stderr.close()
+
+
+def test_tls_failure_is_a_network_error_that_says_so(tmp_path):
+    """A loopback HTTPS server with a self-signed certificate: verification stays on and fails."""
+    if shutil.which("openssl") is None:
+        pytest.fail("the openssl command is needed to make a test certificate")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert), "-days", "1"], check=True, capture_output=True)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve_one() -> None:
+        connection, _ = listener.accept()
+        try:
+            context.wrap_socket(connection, server_side=True).close()
+        except (ssl.SSLError, OSError):
+            connection.close()
+
+    threading.Thread(target=serve_one, daemon=True).start()
+    try:
+        with pytest.raises(NetworkError, match="TLS certificate could not be verified") as info:
+            issue_token("app-key", "secret-key", base_url=f"https://127.0.0.1:{listener.getsockname()[1]}", timeout=5)
+    finally:
+        listener.close()
+    assert isinstance(info.value.__cause__, httpx.ConnectError)
+    assert "\n" not in str(info.value) and "secret-key" not in str(info.value)
+
+
+def test_dns_failure_is_a_network_error_that_says_so():
+    """No DNS traffic leaves this machine in tests: the resolver's error comes through a transport."""
+
+    def unresolvable(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("[Errno -2] Name or service not known", request=request)
+
+    with pytest.raises(NetworkError, match="host name did not resolve") as info:
+        issue_token("app-key", "secret-key", transport=httpx.MockTransport(unresolvable))
+    assert isinstance(info.value.__cause__, httpx.ConnectError)
