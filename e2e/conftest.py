@@ -321,12 +321,23 @@ class Notebook:
         return self.cell(index).locator(".jp-OutputArea").inner_text()
 
     def save(self) -> None:
-        """Save with Ctrl+S from command mode and wait until the file on disk has changed."""
+        """Save with Ctrl+S from command mode and wait until the new file on disk is complete."""
         path = self.server.root / self.name
         before = path.stat().st_mtime_ns
+
+        def saved() -> bool:
+            # jupyter_server rewrites the file in place: a changed mtime can still mean half a file
+            if path.stat().st_mtime_ns == before:
+                return False
+            try:
+                json.loads(path.read_text())
+            except ValueError:
+                return False
+            return True
+
         self.page.keyboard.press("Escape")
         self.page.keyboard.press("Control+s")
-        wait_until(lambda: path.stat().st_mtime_ns != before, 30, f"{self.name} to be saved")
+        wait_until(saved, 30, f"{self.name} to be saved")
 
     def menu(self, *labels: str) -> None:
         """Click through the menu bar: menu("Kernel", "Shut Down Kernel")."""

@@ -148,6 +148,18 @@ def test_lab_wrong_keys_then_retry(lab_server, open_notebook, fake):
     assert fake.is_live(token)
 
 
+def test_lab_enter_in_the_secret_field_logs_in(lab_server, open_notebook, fake):
+    notebook = open_notebook(lab_server)
+    panel = show_panel(notebook)
+    appkey, secretkey = fake.keys["production"]
+    before = len(fake.issues)  # the fake serves the whole module
+    panel.appkey.fill(appkey)
+    panel.secretkey.fill(secretkey)
+    panel.secretkey.press("Enter")
+    expect(panel.ok).to_contain_text("logged in as kiwoom_token")
+    assert len(fake.issues) - before == 1
+
+
 def test_lab_mock_environment(lab_server, open_notebook, fake):
     notebook = open_notebook(lab_server)
     panel = show_panel(notebook)

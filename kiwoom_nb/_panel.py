@@ -80,8 +80,10 @@ class LoginPanel(widgets.VBox):
         )
         self._placeholders = {field: field.placeholder for field in (self._appkey, self._secretkey)}
         self._received: dict[Any, str] = {}  # field -> the key it sent; the field itself is blanked
+        self._submit_pending = False  # Enter was pressed in the secret field; its value follows
         for field in (self._appkey, self._secretkey):
             field.observe(self._on_key_value, names="value")
+        self._secretkey.on_msg(self._on_secretkey_message)
         self._environment = widgets.ToggleButtons(
             options=[("실전투자 (production)", False), ("모의투자 (mock)", True)], value=bool(mock),
             style={"button_width": "auto"},
@@ -126,9 +128,20 @@ class LoginPanel(widgets.VBox):
         self._received[field] = value
         field.value = ""
         field.placeholder = RECEIVED
+        if field is self._secretkey and self._submit_pending:
+            self._on_login_click()
+
+    def _on_secretkey_message(self, _widget: Any, content: dict[str, Any], _buffers: Any) -> None:
+        # Enter in the secret field logs in. The browser sends "submit" before the value itself,
+        # so the login waits for the value unless it is already here.
+        if content.get("event") == "submit":
+            self._submit_pending = True
+            if self._secretkey in self._received:
+                self._on_login_click()
 
     def _take_keys(self) -> tuple[str, str, bool]:
         """The received keys (the preset app key as fallback); forgets them and resets the fields."""
+        self._submit_pending = False
         typed = self._received.pop(self._appkey, "")
         secretkey = self._received.pop(self._secretkey, "")
         self._received.clear()

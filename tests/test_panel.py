@@ -209,3 +209,12 @@ def test_a_received_key_is_blanked_before_any_click():
     panel._login_button.click()
     assert calls == [(APPKEY, SECRETKEY, False)]
     assert panel._secretkey.placeholder == "Secret key"  # reset for the next login
+
+
+def test_enter_in_the_secret_field_logs_in(panel, fake_kiwoom):
+    """The browser sends the "submit" event first and the field's value right after it."""
+    panel._appkey.set_state({"value": APPKEY})
+    panel._secretkey._handle_msg({"content": {"data": {"method": "custom", "content": {"event": "submit"}}}, "buffers": []})
+    assert fake_kiwoom.issues == []  # the value has not arrived yet
+    panel._secretkey.set_state({"value": SECRETKEY})
+    assert len(fake_kiwoom.issues) == 1 and "logged in" in panel.status
