@@ -98,8 +98,8 @@ def _post(
     base_url: str | None,
     timeout: float,
     transport: "httpx.BaseTransport | None",
-) -> tuple[dict[str, Any], str | None]:
-    """POST one TR and return its JSON answer, or raise the KiwoomError that fits."""
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """POST one TR; return its JSON answer and the context for errors, or raise the KiwoomError that fits."""
     import httpx
 
     url = resolve_base_url(base_url, mock) + path
@@ -165,7 +165,7 @@ def _post(
             status_code=status,
             api_id=answered_id,
         )
-    return data, answered_id
+    return data, {"status_code": status, "api_id": answered_id}
 
 
 def issue_token(
@@ -184,7 +184,7 @@ def issue_token(
     """
     appkey, secretkey = _check_keys(appkey, secretkey)
     what = "Login (au10001)"
-    data, api_id = _post(
+    data, context = _post(
         "au10001",
         what,
         "/oauth2/token",
@@ -196,12 +196,12 @@ def issue_token(
     )
     value = data.get("token")
     if not isinstance(value, str) or not value.strip():
-        raise ServerError(f"{what} failed: Kiwoom's answer has no token; try again later", api_id=api_id)
+        raise ServerError(f"{what} failed: Kiwoom's answer has no token; try again later", **context)
     try:
         expires_at = parse_expires_dt(data.get("expires_dt", ""))
     except ValueError:
         raise ServerError(
-            f"{what} failed: Kiwoom's answer has an unreadable expires_dt; try again later", api_id=api_id
+            f"{what} failed: Kiwoom's answer has an unreadable expires_dt; try again later", **context
         ) from None
     token_type = data.get("token_type") or "Bearer"
     return AccessToken(value.strip(), expires_at=expires_at, token_type=str(token_type), mock=mock)
@@ -221,7 +221,7 @@ def revoke_token(
     appkey, secretkey = _check_keys(appkey, secretkey)
     if not isinstance(token, str) or not str(token).strip():
         raise KiwoomError("Logout (au10002) failed: no token to revoke")
-    data, api_id = _post(
+    data, context = _post(
         "au10002",
         "Logout (au10002)",
         "/oauth2/revoke",
@@ -233,4 +233,4 @@ def revoke_token(
     )
     if str(data.get("return_code", "")).strip() != "0":  # _post lets a missing or "" return_code through
         raise ServerError("Logout (au10002) failed: Kiwoom's answer has no return_code; try again later",
-                          api_id=api_id)
+                          **context)

@@ -301,8 +301,8 @@ EXPECTED = {
     "bad_gateway": (ServerError, None, 502),
     "maintenance": (ServerError, None, 200),
     "not_json": (ServerError, None, 200),
-    "no_token": (ServerError, None, None),
-    "bad_expiry": (ServerError, None, None),
+    "no_token": (ServerError, None, 200),
+    "bad_expiry": (ServerError, None, 200),
 }
 
 # Shapes that are errors whatever was asked (no_token and bad_expiry are only wrong for au10001).
