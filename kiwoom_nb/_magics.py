@@ -122,8 +122,7 @@ class KiwoomMagics(Magics):
         if not var.isidentifier():
             raise KiwoomError(f"{var!r} is not a valid Python variable name; pass --var with a name like kiwoom_token")
         login, reused = self.session.login(
-            appkey, secretkey, var=var, mock=mock, base_url=self.url_for(mock), source=source, force=force,
-            margin=self.refresh_margin,
+            appkey, secretkey, var=var, mock=mock, base_url=self.url_for(mock), source=source, force=force
         )
         self.shell.push({var: login.token}, interactive=False)
         return describe(login, reused=reused)
@@ -190,7 +189,7 @@ class KiwoomMagics(Magics):
                     and not existing.token.is_expired(self.refresh_margin):
                 print(describe(existing, reused=True))
                 return
-            if not args.prompt and self.in_kernel() and self.stdin_allowed() and self._panel_available():
+            if not args.prompt and self.in_kernel() and self.stdin_allowed():
                 self._show_panel(mock=mock, var=var, force=args.force, appkey=appkey)
                 return
             appkey, secretkey, source = self._prompt(mock, appkey)
@@ -223,6 +222,12 @@ class KiwoomMagics(Magics):
         if failures:
             raise UsageError("; ".join(failures))
 
+    def forget_var(self, login: Login) -> None:
+        """Remove ``login``'s variable, unless the user has since put something else there."""
+        if self.shell.user_ns.get(login.var) is login.token:
+            self.shell.user_ns.pop(login.var, None)
+            self.shell.user_ns_hidden.pop(login.var, None)
+
     def logout_var(self, name: str) -> str:
         """Revoke ``name``'s token and remove the variable; returns the line to show. Raises KiwoomError."""
         try:
@@ -231,9 +236,7 @@ class KiwoomMagics(Magics):
             raise type(exc)(f"{exc} — {name} is still logged in; the revoke is retried at exit",
                             code=exc.code, return_code=exc.return_code, return_msg=exc.return_msg,
                             status_code=exc.status_code, api_id=exc.api_id) from None
-        if self.shell.user_ns.get(name) is login.token:
-            self.shell.user_ns.pop(name, None)
-            self.shell.user_ns_hidden.pop(name, None)
+        self.forget_var(login)
         note = f"; token not revoked: {kept}" if kept else "; token revoked"
         return f"Kiwoom {environment_name(login.mock)}: logged out {name}{note}"
 
@@ -300,13 +303,6 @@ class KiwoomMagics(Magics):
         if not appkey.strip() or not secretkey.strip():
             raise UsageError("an empty key was entered; run %kiwoom_login again and paste both keys")
         return appkey, secretkey, "prompt"
-
-    def _panel_available(self) -> bool:
-        try:
-            from . import _panel  # noqa: F401
-        except ImportError:
-            return False
-        return True
 
     def _show_panel(self, *, mock: bool, var: str, force: bool, appkey: str | None) -> None:
         from IPython.display import display
@@ -421,10 +417,8 @@ def unload(shell: Any) -> None:
     magics = _instances.pop(id(shell), None)
     if magics is None:
         return
-    for name, login in list(magics.session.logins.items()):
-        if shell.user_ns.get(name) is login.token:
-            shell.user_ns.pop(name, None)
-            shell.user_ns_hidden.pop(name, None)
+    for login in list(magics.session.logins.values()):
+        magics.forget_var(login)
     magics.revoke_everything()
     magics.unhook()
     if magics in getattr(shell, "configurables", []):

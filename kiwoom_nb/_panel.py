@@ -91,6 +91,7 @@ class LoginPanel(widgets.VBox):
         self._login_button = widgets.Button(description="로그인 Log in", button_style="primary", icon="sign-in")
         self._logout_button = widgets.Button(description="로그아웃 Log out", icon="sign-out")
         self._status = widgets.HTML("")
+        self._status_text = ""
         self._form = [self._title, self._appkey, self._secretkey, self._environment, self._login_button, self._status]
         self._login_button.on_click(self._on_login_click)
         self._logout_button.on_click(self._on_logout_click)
@@ -102,7 +103,7 @@ class LoginPanel(widgets.VBox):
     @property
     def status(self) -> str:
         """The status line as plain text."""
-        return getattr(self, "_status_text", "")
+        return self._status_text
 
     def _show(self, text: str, kind: str = "info") -> None:
         self._status_text = text
@@ -144,7 +145,6 @@ class LoginPanel(widgets.VBox):
         self._submit_pending = False
         typed = self._received.pop(self._appkey, "")
         secretkey = self._received.pop(self._secretkey, "")
-        self._received.clear()
         for field, placeholder in self._placeholders.items():
             field.value = ""
             field.placeholder = placeholder

@@ -89,15 +89,14 @@ class Session:
         base_url: str | None = None,
         source: str = "arguments",
         force: bool = False,
-        margin: float = 0.0,
     ) -> tuple[Login, bool]:
         """Log in and track the token under ``var``; returns (login, reused).
 
-        A valid token for the same keys and environment is reused unless ``force``. On failure
-        the previous login stays as it was.
+        A token for the same keys and environment that is not due for refresh (``margin``) is
+        reused unless ``force``. On failure the previous login stays as it was.
         """
         old = self.logins.get(var)
-        if old and not force and old.same_keys(appkey, secretkey, mock, base_url) and not old.token.is_expired(margin):
+        if old and not force and old.same_keys(appkey, secretkey, mock, base_url) and not old.token.is_expired(self.margin):
             return old, True
         token = issue_token(appkey, secretkey, mock=mock, base_url=base_url, timeout=self.timeout, transport=self.transport)
         new = Login(var, token, source, base_url, appkey.strip(), secretkey.strip())
@@ -164,7 +163,7 @@ class Session:
                 login.retry_at = now + RETRY_SECONDS
                 results.append((login, exc))
                 continue
-            if token == login.token:
+            if token == login.token:  # keep Kiwoom's latest word on its expiry
                 login.token = token
                 login.retry_at = max(now + RETRY_SECONDS, token.expires_at.timestamp())
                 results.append((login, None))
