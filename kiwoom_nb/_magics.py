@@ -1,17 +1,14 @@
-"""KiwoomMagics: %kiwoom_login / %kiwoom_logout / %kiwoom_status, configuration, and the exit hooks.
+"""KiwoomMagics: %kiwoom_login / %kiwoom_logout / %kiwoom_status and configuration.
 
-The one module that touches the shell, the environment, atexit and signals. Each KiwoomError is
-turned into a plain UsageError here (one line, no traceback); the exit hooks log and never raise.
+The one module that touches the shell and the environment; leaving (atexit, signals, the revoker) is
+kiwoom_nb._exit's. Each KiwoomError is turned into a plain UsageError here (one line, no traceback).
 """
 
 from __future__ import annotations
 
-import atexit
 import logging
 import os
-import signal
 import sys
-import threading
 import time
 from typing import Any
 
@@ -21,6 +18,7 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from traitlets import Bool, Float, TraitError, Unicode, default, observe, validate
 
 from ._errors import CredentialsError, KiwoomError
+from ._exit import ExitGuard
 from ._session import Login, Session
 from ._token import KST, format_left, mask
 
@@ -65,6 +63,10 @@ class KiwoomMagics(Magics):
     var = Unicode("kiwoom_token", help="Name of the variable that receives the access token.").tag(config=True)
     timeout = Float(10.0, help="Seconds to wait for each request to Kiwoom.").tag(config=True)
     revoke_at_exit = Bool(True, help="Revoke (au10002) every live token when the kernel stops.").tag(config=True)
+    revoker = Bool(
+        True, help="At the first login, start a small helper process that revokes the tokens if the kernel dies "
+                   "without revoking them (killed, crashed, out of memory)."
+    ).tag(config=True)
     exit_timeout = Float(
         1.0, help="Seconds all revokes together may take at exit; the kernel is killed 2.5 s into a shutdown."
     ).tag(config=True)
@@ -95,10 +97,11 @@ class KiwoomMagics(Magics):
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         self.session = Session()  # first: config applied in super().__init__ fires the observers below
+        self.exit = ExitGuard(self.session, warn=_warn)
         super().__init__(shell=shell, **kwargs)
         self.session.timeout = self.timeout
         self.session.set_margin(self.refresh_margin)
-        self._previous_sigterm: Any = None
+        self.exit.configure(enabled=self.revoke_at_exit, budget=self.exit_timeout, use_revoker=self.revoker)
         self._hooked = False
 
     @observe("timeout")
@@ -108,6 +111,10 @@ class KiwoomMagics(Magics):
     @observe("refresh_margin")
     def _on_refresh_margin_change(self, change: dict[str, Any]) -> None:
         self.session.set_margin(change["new"])
+
+    @observe("revoke_at_exit", "exit_timeout", "revoker")
+    def _on_exit_setting_change(self, change: dict[str, Any]) -> None:
+        self.exit.configure(enabled=self.revoke_at_exit, budget=self.exit_timeout, use_revoker=self.revoker)
 
     # -- the login path shared by the magic, the panel and login() ---------------------------------
 
@@ -257,6 +264,7 @@ class KiwoomMagics(Magics):
         header = ("environment", "variable", "token", "expires (Korea)", "expires (local)", "left", "revoked at exit")
         import html  # here, not at the top: %load_ext stays cheap
 
+        net = f"Safety net: {self.exit.safety_net()}"
         if not rows:
             text = "Kiwoom: not logged in (%kiwoom_login logs in)"
             markup = f"<p>{html.escape(text)}</p>"
@@ -266,6 +274,8 @@ class KiwoomMagics(Magics):
             cells = lambda r, tag: "".join(f"<{tag}>{html.escape(str(c))}</{tag}>" for c in r)  # noqa: E731
             markup = "<table><tr>" + cells(header, "th") + "</tr>" + "".join(
                 "<tr>" + cells(r, "td") + "</tr>" for r in rows) + "</table>"
+            text += "\n" + net
+            markup += f"<p>{html.escape(net)}</p>"
         from IPython.display import display
 
         display({"text/plain": text, "text/html": markup}, raw=True)
@@ -334,38 +344,14 @@ class KiwoomMagics(Magics):
 
     def revoke_everything(self) -> None:
         """Exit path: revoke every live token within exit_timeout. Logs, never raises."""
-        try:
-            if not self.revoke_at_exit:
-                self.session.logins.clear()
-                return
-            self.session.revoke_all(self.exit_timeout)
-        except BaseException as exc:  # noqa: BLE001 - an exit hook must not raise
-            log.warning("kiwoom_nb: revoke at exit failed: %s", type(exc).__name__)
-
-    def _on_sigterm(self, signum: int, frame: Any) -> None:
-        if self.session.revoking:
-            # SIGTERM during the exit revoke (a slow graceful shutdown): dying now would abort it,
-            # and it ends within exit_timeout anyway
-            return
-        self.revoke_everything()
-        previous = self._previous_sigterm
-        if callable(previous):
-            previous(signum, frame)
-        elif previous == signal.SIG_DFL or previous is None:
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            signal.raise_signal(signal.SIGTERM)
+        self.exit.revoke_everything()
 
     def hook(self) -> None:
         if self._hooked:
             return
         self._hooked = True
         self.shell.events.register("pre_run_cell", self.on_pre_run_cell)
-        atexit.register(self.revoke_everything)
-        if threading.current_thread() is threading.main_thread():
-            try:
-                self._previous_sigterm = signal.signal(signal.SIGTERM, self._on_sigterm)
-            except (ValueError, OSError):
-                self._previous_sigterm = None
+        self.exit.hook()
 
     def unhook(self) -> None:
         if not self._hooked:
@@ -375,13 +361,7 @@ class KiwoomMagics(Magics):
             self.shell.events.unregister("pre_run_cell", self.on_pre_run_cell)
         except ValueError:
             pass
-        atexit.unregister(self.revoke_everything)
-        if threading.current_thread() is threading.main_thread():
-            try:
-                if signal.getsignal(signal.SIGTERM) == self._on_sigterm:
-                    signal.signal(signal.SIGTERM, self._previous_sigterm or signal.SIG_DFL)
-            except (ValueError, OSError):
-                pass
+        self.exit.unhook()
 
 
 def _colab_keys(pairs: list[tuple[str, str]]) -> tuple[str, str, str] | None:
