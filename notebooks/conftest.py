@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 import pytest
 
-from kiwoom_nb.testing import FakeKiwoom
+from kiwoom_nb.testing import FakeKiwoom, wait_until
 
 _state: dict[str, object] = {}
 
@@ -16,15 +17,21 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     # nbval starts the kernel when a notebook's first cell is set up; the kernel inherits this env
     if "server" not in _state and str(item.path).endswith(".ipynb"):
         server = FakeKiwoom().start()
-        env = {**server.environ("production"), **server.environ("mock")}
-        _state.update(server=server, saved={k: os.environ.get(k) for k in env})
+        cache = tempfile.TemporaryDirectory(prefix="kiwoom-nbval-cache-")  # holders and revoker logs go here
+        env = {**server.environ("production"), **server.environ("mock"), "XDG_CACHE_HOME": cache.name}
+        _state.update(server=server, cache=cache, saved={k: os.environ.get(k) for k in env})
         os.environ.update(env)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     server = _state.pop("server", None)
     if server is not None:
-        server.stop()
+        # nbval kills its kernels (shutdown_kernel(now=True)); their revokers revoke just after
+        try:
+            wait_until(lambda: not server.live_tokens(), 10, "the nbval kernels' tokens to be revoked")
+        finally:
+            server.stop()
+            _state.pop("cache").cleanup()
         for name, value in _state.pop("saved").items():
             if value is None:
                 os.environ.pop(name, None)
