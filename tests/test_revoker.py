@@ -429,7 +429,7 @@ class JupyterServer:
 
         client = BlockingKernelClient(connection_file=str(self.runtime / f"kernel-{kernel_id}.json"))
         client.load_connection_file()
-        client.start_channels()
+        client.start_channels(hb=False)  # a heartbeat late under load would read as "the kernel died"
         client.wait_for_ready(timeout=60)
         return client
 
