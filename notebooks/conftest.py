@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 
 import pytest
 
@@ -17,9 +16,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     # nbval starts the kernel when a notebook's first cell is set up; the kernel inherits this env
     if "server" not in _state and str(item.path).endswith(".ipynb"):
         server = FakeKiwoom().start()
-        cache = tempfile.TemporaryDirectory(prefix="kiwoom-nbval-cache-")  # holders and revoker logs go here
-        env = {**server.environ("production"), **server.environ("mock"), "XDG_CACHE_HOME": cache.name}
-        _state.update(server=server, cache=cache, saved={k: os.environ.get(k) for k in env})
+        env = {**server.environ("production"), **server.environ("mock")}
+        _state.update(server=server, saved={k: os.environ.get(k) for k in env})
         os.environ.update(env)
 
 
@@ -31,7 +29,6 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             wait_until(lambda: not server.live_tokens(), 10, "the nbval kernels' tokens to be revoked")
         finally:
             server.stop()
-            _state.pop("cache").cleanup()
         for name, value in _state.pop("saved").items():
             if value is None:
                 os.environ.pop(name, None)
