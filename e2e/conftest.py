@@ -6,7 +6,8 @@ Everything runs on loopback and in the test process's temp dirs:
 - one JupyterLab and one Notebook 7 server per session, started on a free port with a known token, with
   their own config / data / runtime / IPython dirs, and KIWOOM_BASE_URL / KIWOOM_MOCK_BASE_URL pointing at
   the fake and no KIWOOM_*APPKEY in their environment (so ``%kiwoom_login`` shows the panel);
-- "Save Widget State Automatically" switched on through the user settings dir.
+- "Save Widget State Automatically" switched on, and the news toast off, through the user settings dir
+  (scripts/demo.py `write_lab_settings`, shared with `make demo`).
 
 Waits are conditions with deadlines (Playwright's ``expect`` and :func:`wait_until`), never sleeps.
 """
@@ -105,25 +106,10 @@ class JupyterServer:
         wait_until(lambda: not self.api("GET", "/api/kernels"), 30, "all kernels to stop")
 
 
-def _settings(settings_dir: Path) -> None:
-    """User settings: widget state saved with the notebook; no news or update checks (no network here)."""
-    files = {
-        "@jupyter-widgets/jupyterlab-manager/plugin.jupyterlab-settings": {"saveState": True},
-        "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
-            "fetchNews": "false", "checkForUpdates": False, "doNotDisturbMode": True,
-        },
-    }
-    for name, value in files.items():
-        path = settings_dir / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(value))
-
-
 def start_jupyter(app: str, base: Path, fake: FakeKiwoom) -> JupyterServer:
     root, home = base / "root", base / "home"
     root.mkdir(parents=True)
-    env = jupyter_environment(home, fake)
-    _settings(Path(env["JUPYTERLAB_SETTINGS_DIR"]))
+    env = jupyter_environment(home, fake, save_widget_state=True)
     token = secrets.token_hex(16)
     log = base / f"{app}.log"
     module = "jupyterlab" if app == "lab" else "notebook"
