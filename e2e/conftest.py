@@ -344,6 +344,36 @@ class Panel:
         self.logout_button = self.root.get_by_role("button", name="로그아웃 Log out")
         self.ok = self.root.locator(".kiwoom-ok")
         self.error = self.root.locator(".kiwoom-error")
+        self.status = self.root.locator(".kiwoom-ok, .kiwoom-info, .kiwoom-error")  # the status line, any kind
+
+    def visible_text(self) -> str:
+        """What the panel shows (hidden parts left out)."""
+        return self.root.inner_text()
+
+    def usable_controls(self) -> int:
+        """How many of its buttons and inputs a user could click or type into now."""
+        return self.root.evaluate("""root => [...root.querySelectorAll("button, input")].filter(el => {
+            const style = getComputedStyle(el);
+            return !el.disabled && el.getClientRects().length > 0 && style.visibility !== "hidden"
+                && style.pointerEvents !== "none" && !el.closest("[inert]");
+        }).length""")
+
+    def expect_form(self) -> None:
+        """The panel shows the login form, ready to use, and no Log out button."""
+        from playwright.sync_api import expect
+
+        expect(self.appkey).to_be_enabled()
+        expect(self.secretkey).to_be_enabled()
+        expect(self.login_button).to_be_enabled()
+        expect(self.logout_button).to_have_count(0)
+
+    def expect_logged_in(self) -> None:
+        """The panel shows a login and its Log out button, and no form."""
+        from playwright.sync_api import expect
+
+        expect(self.ok).to_contain_text("logged in as")
+        expect(self.logout_button).to_be_enabled()
+        expect(self.appkey).to_have_count(0)
 
     def environment(self, label: str):
         return self.root.get_by_role("button", name=label)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
 
+from kiwoom_nb._magics import KERNEL_RESTARTED
 from kiwoom_nb._panel import RECEIVED
 
 from conftest import Notebook, Panel, keep_evidence, wait_until, write_notebook
@@ -127,7 +129,7 @@ def test_lab_login_use_token_and_save(lab_server, open_notebook, fake):
         assert secret not in text, "a key or a token was saved in the notebook"
 
 
-def test_lab_wrong_keys_then_retry(lab_server, open_notebook, fake):
+def test_lab_wrong_secret_then_the_corrected_secret_alone_logs_in(lab_server, open_notebook, fake):
     notebook = open_notebook(lab_server)
     panel = show_panel(notebook)
     appkey, _secret = fake.keys["production"]
@@ -136,13 +138,23 @@ def test_lab_wrong_keys_then_retry(lab_server, open_notebook, fake):
     message = panel.error.inner_text()
     assert "\n" not in message.strip() and "Traceback" not in message
     assert "WRONG-SECRET" not in message and appkey not in message
-    expect(panel.appkey).to_have_value("")  # keys are blanked after every try
+    # both fields are blanked; the app key stays received in the kernel, the secret is asked for again
+    expect(panel.appkey).to_have_value("")
+    expect(panel.appkey).to_have_attribute("placeholder", RECEIVED)
     expect(panel.secretkey).to_have_value("")
+    expect(panel.secretkey).not_to_have_attribute("placeholder", RECEIVED)
     expect(notebook.cell(LOGIN).locator("[data-mime-type='application/vnd.jupyter.stderr']")).to_have_count(0)
     notebook.select(CHECK)  # the screenshot shows the login cell unselected
     panel.screenshot("panel-error.png")
 
-    token = log_in(panel, fake)
+    # only the corrected secret is typed: the received app key is used with it
+    before = len(fake.issues)
+    panel.secretkey.fill(fake.keys["production"][1])
+    panel.login_button.click()
+    expect(panel.ok).to_contain_text("logged in as kiwoom_token")
+    retry = fake.issues[before:]
+    assert [r.body["appkey"] for r in retry] == [appkey], "the retry did not send the received app key"
+    token = fake.tokens[-1].value
     notebook.run(CHECK)
     expect(notebook.cell(CHECK).locator(".jp-OutputArea")).to_have_text("token works: True")
     assert fake.is_live(token)
@@ -194,6 +206,11 @@ def test_lab_restart_from_menu_revokes(lab_server, open_notebook, fake):
     expect(accept).to_have_text("Restart")
     accept.click()
     assert_revoked(fake, token, "Kernel > Restart Kernel")
+    # the old panel says so instead of its old login, and nothing in it can be clicked or typed into any more
+    old_panel = Panel(notebook.cell(LOGIN))
+    expect(old_panel.root.get_by_text(KERNEL_RESTARTED)).to_be_visible()
+    assert "logged in as" not in old_panel.visible_text(), old_panel.visible_text()
+    assert old_panel.usable_controls() == 0
     notebook.wait_ui_idle()  # it showed "restarting" since the click; idle again means the new process is up
     assert notebook.wait_kernel_idle()["id"] == kernel_id  # same kernel, restarted
     # the restarted kernel has no token, and logging in again works
@@ -201,6 +218,62 @@ def test_lab_restart_from_menu_revokes(lab_server, open_notebook, fake):
     expect(notebook.cell(CHECK).locator(".jp-OutputArea")).to_contain_text("NameError")
     token = log_in(show_panel(notebook), fake)
     assert fake.is_live(token)
+
+
+STALE_CELLS = [
+    "%load_ext kiwoom_nb",
+    "%kiwoom_login",
+    "%kiwoom_logout",
+    "%kiwoom_login --force",
+]
+FIRST, LOGOUT, SECOND = 1, 2, 3
+RAW_ERRORS = ("'kiwoom_token'", "KeyError", "Traceback", "Exception")
+
+
+def test_lab_earlier_panel_follows_logout_relogin_and_its_own_logout(lab_server, open_notebook, fake):
+    notebook = open_notebook(lab_server, STALE_CELLS)
+    first = show_panel(notebook)
+    token = log_in(first, fake)
+
+    # %kiwoom_logout in another cell: the earlier panel goes back to the form and says it was logged out
+    notebook.run(LOGOUT)
+    logged_out = "logged out kiwoom_token; token revoked"
+    expect(notebook.cell(LOGOUT).locator(".jp-OutputArea")).to_contain_text(logged_out)
+    assert_revoked(fake, token, "%kiwoom_logout")
+    expect(first.status).to_contain_text(logged_out)
+    first.expect_form()
+
+    # it logs in again from there ...
+    token = log_in(first, fake)
+    first.expect_logged_in()
+    old_line = first.ok.text_content()
+
+    # ... and a re-login into the same variable from a second panel shows the new expiry on the first
+    lifetime = fake.lifetime
+    fake.lifetime = timedelta(hours=12)  # so the new expiry differs from the old one
+    try:
+        notebook.run(SECOND)
+        second = Panel(notebook.cell(SECOND))
+        expect(second.login_button).to_be_enabled()
+        new_token = log_in(second, fake)
+    finally:
+        fake.lifetime = lifetime
+    assert new_token != token
+    assert_revoked(fake, token, "%kiwoom_login --force")
+    new_line = second.ok.text_content()
+    assert "11h" in new_line and new_line != old_line, new_line
+    expect(first.ok).to_have_text(new_line)
+    first.expect_logged_in()
+
+    # the earlier panel's Log out button logs out the new token, and both panels say so
+    first.logout_button.click()
+    assert_revoked(fake, new_token, "the earlier panel's Log out button")
+    for panel in (first, second):
+        expect(panel.status).to_contain_text(logged_out)
+        panel.expect_form()
+        shown = panel.status.inner_text()
+        assert not any(raw in shown for raw in RAW_ERRORS), shown
+    assert not fake.live_tokens()
 
 
 def test_lab_typed_but_unsubmitted_keys_are_not_saved(lab_server, open_notebook, fake):
