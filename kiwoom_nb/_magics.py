@@ -118,6 +118,7 @@ class KiwoomMagics(Magics):
         self._panels: dict[str, list[Any]] = {}  # var -> LoginPanels shown for it, kept in step with the session
         self._pending: dict[str, int] = {}  # var -> the cell whose panel will fill it
         self._previous_exc: tuple[tuple[type[BaseException], ...], Any] | None = None
+        self._our_tb: Any = None  # the shell's CustomTB while ours is installed
 
     @observe("timeout")
     def _on_timeout_change(self, change: dict[str, Any]) -> None:
@@ -387,11 +388,13 @@ class KiwoomMagics(Magics):
         Run All does not wait for the panel (no supported way to block a cell on widget input in
         ipykernel 7), so the next cells run at once; this makes the first of them say what to do.
         """
-        self._pending[var] = self.shell.execution_count
-        if self._previous_exc is not None:
+        self._pending[var] = max(1, self.shell.execution_count - 1)  # IPython counts the running cell already
+        if self._our_tb is not None and self.shell.CustomTB is self._our_tb:
             return
+        # chain whatever handler is set now (set_custom_exc has one slot)
         self._previous_exc = (self.shell.custom_exceptions, self.shell.CustomTB)
         self.shell.set_custom_exc(tuple(self.shell.custom_exceptions) + (NameError,), self._on_custom_exc)
+        self._our_tb = self.shell.CustomTB
 
     def _on_custom_exc(self, shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None) -> Any:
         name = getattr(value, "name", None)
@@ -407,9 +410,9 @@ class KiwoomMagics(Magics):
         return None
 
     def _stop_awaiting(self) -> None:
-        if self._previous_exc is not None:
+        if self._our_tb is not None and self.shell.CustomTB is self._our_tb and self._previous_exc is not None:
             self.shell.custom_exceptions, self.shell.CustomTB = self._previous_exc
-        self._previous_exc = None
+        self._previous_exc = self._our_tb = None
         self._pending.clear()
 
     def _watch_shutdown(self) -> None:
