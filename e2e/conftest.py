@@ -242,6 +242,42 @@ def write_notebook(root: Path, name: str, cells: list[str]) -> Path:
     return path
 
 
+QUICKSTART = REPO / "notebooks" / "quickstart.ipynb"
+
+
+def quickstart_cells() -> dict[str, int]:
+    """Where the quickstart's code cells are, counted among all its cells (as the page shows them)."""
+    cells = json.loads(QUICKSTART.read_text())["cells"]
+    where: dict[str, int] = {}
+    for index, cell in enumerate(cells):
+        source = "".join(cell["source"]).strip()
+        if cell["cell_type"] != "code":
+            continue
+        if source.startswith("%load_ext kiwoom_nb"):
+            where["load"] = index
+        elif source.startswith("%kiwoom_login"):
+            where["login"] = index
+        elif source.startswith("%kiwoom_status"):
+            where["status"] = index
+        elif "kiwoom_token" in source and "ka10001" in source:
+            where["stock"] = index
+        elif source.startswith("kiwoom_token"):
+            where["token"] = index
+        elif source.startswith("%kiwoom_logout"):
+            where["logout"] = index
+    assert set(where) == {"load", "login", "status", "token", "stock", "logout"}, where
+    assert where["load"] < where["login"] < where["status"] < where["token"] < where["stock"] < where["logout"], where
+    return where
+
+
+def copy_quickstart(root, name: str) -> None:
+    notebook = json.loads(QUICKSTART.read_text())
+    for cell in notebook["cells"]:
+        if cell["cell_type"] == "code":
+            cell["outputs"], cell["execution_count"] = [], None
+    (root / name).write_text(json.dumps(notebook, indent=1))
+
+
 class Notebook:
     """One open notebook page in JupyterLab or Notebook 7 (both render cells with JupyterLab's classes)."""
 

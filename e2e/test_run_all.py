@@ -6,49 +6,12 @@ one line and no traceback, and Jupyter stops there. After a login through the pa
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
 from playwright.sync_api import expect
 
-from conftest import CELL, REPO, Notebook, Panel, keep_evidence, wait_until
-
-QUICKSTART = REPO / "notebooks" / "quickstart.ipynb"
-
-
-def quickstart_cells() -> dict[str, int]:
-    """Where the quickstart's code cells are, counted among all its cells (as the page shows them)."""
-    cells = json.loads(QUICKSTART.read_text())["cells"]
-    where: dict[str, int] = {}
-    for index, cell in enumerate(cells):
-        source = "".join(cell["source"]).strip()
-        if cell["cell_type"] != "code":
-            continue
-        if source.startswith("%load_ext kiwoom_nb"):
-            where["load"] = index
-        elif source.startswith("%kiwoom_login"):
-            where["login"] = index
-        elif source.startswith("%kiwoom_status"):
-            where["status"] = index
-        elif "kiwoom_token" in source and "ka10001" in source:
-            where["stock"] = index
-        elif source.startswith("kiwoom_token"):
-            where["token"] = index
-        elif source.startswith("%kiwoom_logout"):
-            where["logout"] = index
-    assert set(where) == {"load", "login", "status", "token", "stock", "logout"}, where
-    assert where["load"] < where["login"] < where["status"] < where["token"] < where["stock"] < where["logout"], where
-    return where
-
-
-def copy_quickstart(root, name: str) -> None:
-    notebook = json.loads(QUICKSTART.read_text())
-    for cell in notebook["cells"]:
-        if cell["cell_type"] == "code":
-            cell["outputs"], cell["execution_count"] = [], None
-    (root / name).write_text(json.dumps(notebook, indent=1))
-
+from conftest import CELL, Notebook, Panel, copy_quickstart, keep_evidence, quickstart_cells, wait_until
 
 def execution_count(notebook: Notebook, index: int) -> int | None:
     found = re.search(r"\[(\d+)\]", notebook.prompt(index))
