@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
-from kiwoom_nb._magics import KERNEL_RESTARTED
+from kiwoom_nb._magics import KERNEL_RESTARTED, KERNEL_SHUT_DOWN
 from kiwoom_nb._panel import RECEIVED
 
 from conftest import Notebook, Panel, keep_evidence, wait_until, write_notebook
@@ -195,6 +195,10 @@ def test_lab_shutdown_from_menu_revokes(lab_server, open_notebook, fake):
     notebook.menu("Kernel", "Shut Down Kernel")
     assert_revoked(fake, token, "Kernel > Shut Down Kernel")
     wait_until(lambda: not lab_server.api("GET", "/api/kernels"), 20, "the kernel to be gone")
+    panel = Panel(notebook.cell(LOGIN))
+    expect(panel.root.get_by_text(KERNEL_SHUT_DOWN)).to_be_visible()
+    assert "logged in as" not in panel.visible_text() and "restarted" not in panel.visible_text(), panel.visible_text()
+    assert panel.usable_controls() == 0
 
 
 def test_lab_restart_from_menu_revokes(lab_server, open_notebook, fake):
