@@ -419,10 +419,11 @@ class Panel:
         self.secretkey.fill(secretkey)
         self.login_button.click()
 
-    def screenshot(self, name: str) -> Path:
-        """The panel with its cell, for docs/."""
-        DOCS.mkdir(exist_ok=True)
-        path = DOCS / name
+    def screenshot(self, name: str, *, docs: bool = True) -> Path:
+        """The panel with its cell, for docs/ (or test-results/, to look at)."""
+        folder = DOCS if docs else REPO / "test-results"
+        folder.mkdir(exist_ok=True)
+        path = folder / name
         cell = self.root.locator("xpath=ancestor::div[contains(concat(' ', normalize-space(@class), ' '), ' jp-Cell ')][1]")
         cell.screenshot(path=str(path), animations="disabled")
         return path

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from kiwoom_nb._magics import KERNEL_RESTARTED, KERNEL_SHUT_DOWN
 from kiwoom_nb._panel import RECEIVED
 
-from conftest import Notebook, Panel, keep_evidence, wait_until, write_notebook
+from conftest import REPO, Notebook, Panel, keep_evidence, wait_until, write_notebook
 
 KA10001 = """\
 import os
@@ -297,6 +297,57 @@ def test_lab_typed_but_unsubmitted_keys_are_not_saved(lab_server, open_notebook,
 
     panel.login_button.click()  # the received keys are used: they are wrong, so the panel says so
     expect(panel.error).to_contain_text("8001")
+
+
+def fits(locator) -> dict:
+    """How a text or an input's placeholder fits its box: widths in CSS pixels, and the lines it takes."""
+    return locator.evaluate("""el => {
+        const style = getComputedStyle(el);
+        const context = document.createElement("canvas").getContext("2d");
+        context.font = style.font;
+        const padding = parseFloat(style.paddingLeft) + parseFloat(style.paddingRight);
+        return {
+            text: el.placeholder !== undefined && el.tagName === "INPUT" ? context.measureText(el.placeholder).width : null,
+            room: el.clientWidth - padding,
+            scroll: el.scrollWidth, client: el.clientWidth,
+            lines: new Set([...el.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.top))).size,
+        };
+    }""")
+
+
+def test_lab_panel_and_status_fit_a_760px_window_without_the_sidebar(lab_server, open_notebook, page, fake):
+    appkey, secretkey = fake.keys["production"]
+    cells = ["%load_ext kiwoom_nb", f"import os\nos.environ['KIWOOM_APPKEY'] = {appkey!r}  # the fake's demo key",
+             "%kiwoom_login", "%kiwoom_status"]
+    notebook = open_notebook(lab_server, cells)
+    page.set_viewport_size({"width": 760, "height": 900})  # after opening: at 760 px the toolbar hides its kernel indicator
+    page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current").click()  # the file browser closed
+    page.mouse.move(0, 0)
+    for index in (0, 1, 2):
+        notebook.run(index)
+    panel = Panel(notebook.cell(2))
+    expect(panel.appkey).to_have_attribute("placeholder", re.compile("KIWOOM_APPKEY"))
+    placeholder = fits(panel.appkey)
+    assert placeholder["text"] <= placeholder["room"], f"the environment placeholder is cut off: {placeholder}"
+    notebook.select(3)
+    panel.screenshot("panel-environment.png", docs=False)
+
+    before = len(fake.issues)
+    panel.secretkey.fill(secretkey)  # the app key comes from the environment
+    panel.login_button.click()
+    expect(panel.ok).to_contain_text("keys from login panel")
+    assert [r.body["appkey"] for r in fake.issues[before:]] == [appkey]
+    line = fits(panel.ok)
+    assert line["lines"] == 2, f"the success line wraps: {line}"  # split once after the variable, on purpose
+
+    notebook.run(3)
+    output = notebook.cell(3).locator(".jp-OutputArea-output")
+    expect(output.locator("table")).to_be_visible()
+    table = fits(output)
+    assert table["scroll"] <= table["client"], f"the %kiwoom_status table is clipped: {table}"
+    notebook.select(0)
+    notebook.cell(3).screenshot(path=str(REPO / "test-results" / "status-760px.png"))
+    panel.screenshot("panel-760px.png", docs=False)
 
 
 # -- Notebook 7 ---------------------------------------------------------------------------------------
