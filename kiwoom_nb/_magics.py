@@ -296,9 +296,13 @@ class KiwoomMagics(Magics):
         else:
             widths = [max(len(str(r[i])) for r in (header, *rows)) for i in range(len(header))]
             text = "\n".join("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip() for r in (header, *rows))
-            cells = lambda r, tag: "".join(f"<{tag}>{html.escape(str(c))}</{tag}>" for c in r)  # noqa: E731
-            markup = "<table><tr>" + cells(header, "th") + "</tr>" + "".join(
-                "<tr>" + cells(r, "td") + "</tr>" for r in rows) + "</table>"
+            # narrower than the text: both expiry times in one cell, so a 760 px window shows it unclipped
+            cells = lambda r, tag: "".join(  # noqa: E731
+                f'<{tag} style="text-align:left">{html.escape(str(c))}</{tag}>' for c in r)
+            merged = lambda r: (*r[:3], f"{r[3]}\n{r[4]}", *r[5:])  # noqa: E731
+            markup = '<table class="kiwoom-status"><tr>' + cells((*header[:3], "expires", *header[5:]), "th") + \
+                "</tr>" + "".join("<tr>" + cells(merged(r), "td").replace("\n", "<br>") + "</tr>" for r in rows) + \
+                "</table>"
         from IPython.display import display
 
         display({"text/plain": text, "text/html": markup}, raw=True)

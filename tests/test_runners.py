@@ -196,3 +196,22 @@ def test_the_quickstart_says_how_to_run_it():
     first = "".join(quickstart["cells"][0]["source"])
     assert quickstart["cells"][0]["cell_type"] == "markdown"
     assert "Run All" in first or "run the cells" in first.lower(), first
+
+
+def test_strict_nbval_needs_the_ignore_marker_on_cells_showing_times_and_tokens(fake, kernel_env, tmp_path):
+    """What the README says about strict --nbval: the login and status cells differ on every run (a new
+    token, a new expiry), and `# NBVAL_IGNORE_OUTPUT` is what makes a recorded notebook pass."""
+    env = env_for(kernel_env, fake, keys=True)
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    cells = ["%load_ext kiwoom_nb", "%kiwoom_login", "%kiwoom_status", "print(len(kiwoom_token) > 20)"]
+    for name, marked in (("plain", cells), ("marked", [cells[0], *("# NBVAL_IGNORE_OUTPUT\n" + c for c in cells[1:3]),
+                                                        cells[3]])):
+        write(tmp_path / f"{name}.ipynb", marked)
+        recorded = run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", f"{name}.ipynb",
+                        "--inplace"], env, tmp_path)
+        assert recorded.returncode == 0, recorded.stderr
+    strict = [sys.executable, "-m", "pytest", "--nbval", "-p", "no:cacheprovider", "-q"]
+    plain = run([*strict, "plain.ipynb"], env, tmp_path)
+    assert plain.returncode == 1 and "FAILED plain.ipynb::Cell 2" in plain.stdout, plain.stdout
+    marked = run([*strict, "marked.ipynb"], env, tmp_path)
+    assert marked.returncode == 0, marked.stdout
