@@ -1,4 +1,5 @@
-"""Browser tests: Debian's Chromium, driven by Playwright, against real JupyterLab 4 and Notebook 7 servers.
+"""Browser tests: Debian's Chromium, driven by Playwright, against real JupyterLab 4 and Notebook 7 servers
+(and a Voilà 0.5 server, in test_voila.py).
 
 Everything runs on loopback and in the test process's temp dirs:
 - one fake Kiwoom (``kiwoom_nb.testing.FakeKiwoom``) for the session, in this process, so tests can

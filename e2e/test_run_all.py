@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 
 from conftest import CELL, Notebook, Panel, copy_quickstart, keep_evidence, quickstart_cells, wait_until
 
+
 def execution_count(notebook: Notebook, index: int) -> int | None:
     found = re.search(r"\[(\d+)\]", notebook.prompt(index))
     return int(found.group(1)) if found else None
