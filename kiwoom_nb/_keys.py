@@ -299,7 +299,7 @@ def prompt_keys(mock: bool, appkey: str | None, *, stdin_allowed: bool) -> tuple
             appkey = getpass.getpass(f"Kiwoom {label} app key (앱키): ")
         secretkey = getpass.getpass(f"Kiwoom {label} secret key (시크릿키): ")
     except (EOFError, KeyboardInterrupt):
-        raise CredentialsError("login cancelled; no keys were read") from None
+        raise CredentialsError("login cancelled; no keys were read; run %kiwoom_login again") from None
     except Exception as exc:  # StdinNotImplementedError and friends: nobody can answer
         if type(exc).__name__ == "StdinNotImplementedError":
             raise CredentialsError(HEADLESS_MOCK if mock else HEADLESS) from None
