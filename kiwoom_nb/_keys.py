@@ -6,7 +6,6 @@ own keyring entry, on request; the official toolkit's (kiwoomcli) entries and fi
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -193,6 +192,8 @@ def _read_keyring(mock: bool) -> tuple[str, str, str] | None:
     services = []
     alias = _kwcli_profile(mock)
     if alias:
+        import hashlib  # here, not at the top: %load_ext stays cheap
+
         digest = hashlib.sha256(alias.encode("utf-8")).hexdigest()[:16]
         services.append((f"kiwoom-profile-{digest}", f"OS keyring (kiwoomcli profile {alias})"))
     services.append((f"kiwoom-{KWCLI_MODE[mock]}", f"OS keyring (kiwoomcli kiwoom-{KWCLI_MODE[mock]})"))
