@@ -116,6 +116,7 @@ class KiwoomMagics(Magics):
         self._panels: dict[str, list[Any]] = {}  # var -> LoginPanels shown for it, kept in step with the session
         self._pending: dict[str, int] = {}  # var -> the cell whose panel will fill it
         self._previous_exc: tuple[tuple[type[BaseException], ...], Any] | None = None
+        self._our_tb: Any = None  # the shell's CustomTB while ours is installed
 
     @observe("timeout")
     def _on_timeout_change(self, change: dict[str, Any]) -> None:
@@ -325,9 +326,13 @@ class KiwoomMagics(Magics):
         else:
             widths = [max(len(str(r[i])) for r in (header, *rows)) for i in range(len(header))]
             text = "\n".join("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip() for r in (header, *rows))
-            cells = lambda r, tag: "".join(f"<{tag}>{html.escape(str(c))}</{tag}>" for c in r)  # noqa: E731
-            markup = "<table><tr>" + cells(header, "th") + "</tr>" + "".join(
-                "<tr>" + cells(r, "td") + "</tr>" for r in rows) + "</table>"
+            # narrower than the text: both expiry times in one cell, so a 760 px window shows it unclipped
+            cells = lambda r, tag: "".join(  # noqa: E731
+                f'<{tag} style="text-align:left">{html.escape(str(c))}</{tag}>' for c in r)
+            merged = lambda r: (*r[:3], f"{r[3]}\n{r[4]}", *r[5:])  # noqa: E731
+            markup = '<table class="kiwoom-status"><tr>' + cells((*header[:3], "expires", *header[5:]), "th") + \
+                "</tr>" + "".join("<tr>" + cells(merged(r), "td").replace("\n", "<br>") + "</tr>" for r in rows) + \
+                "</table>"
         from IPython.display import display
 
         display({"text/plain": text, "text/html": markup}, raw=True)
@@ -400,11 +405,13 @@ class KiwoomMagics(Magics):
         Run All does not wait for the panel (no supported way to block a cell on widget input in
         ipykernel 7), so the next cells run at once; this makes the first of them say what to do.
         """
-        self._pending[var] = self.shell.execution_count
-        if self._previous_exc is not None:
+        self._pending[var] = max(1, self.shell.execution_count - 1)  # IPython counts the running cell already
+        if self._our_tb is not None and self.shell.CustomTB is self._our_tb:
             return
+        # chain whatever handler is set now (set_custom_exc has one slot)
         self._previous_exc = (self.shell.custom_exceptions, self.shell.CustomTB)
         self.shell.set_custom_exc(tuple(self.shell.custom_exceptions) + (NameError,), self._on_custom_exc)
+        self._our_tb = self.shell.CustomTB
 
     def _on_custom_exc(self, shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None) -> Any:
         name = getattr(value, "name", None)
@@ -420,9 +427,9 @@ class KiwoomMagics(Magics):
         return None
 
     def _stop_awaiting(self) -> None:
-        if self._previous_exc is not None:
+        if self._our_tb is not None and self.shell.CustomTB is self._our_tb and self._previous_exc is not None:
             self.shell.custom_exceptions, self.shell.CustomTB = self._previous_exc
-        self._previous_exc = None
+        self._previous_exc = self._our_tb = None
         self._pending.clear()
 
     def _watch_shutdown(self) -> None:
