@@ -217,7 +217,8 @@ class KiwoomMagics(Magics):
         if args.remember:
             _check_remember("--remember")  # before logging in: nothing is issued, nothing is written
         if args.panel:
-            self._show_panel(mock=mock, var=var, force=args.force, appkey=_keys.environment_appkey(mock))
+            self._show_panel(mock=mock, var=var, force=args.force, appkey=_keys.environment_appkey(mock),
+                             remember=args.remember)
             return
         appkey, secretkey, source = (None, None, "") if args.prompt else self.find_keys(mock)
         if not secretkey:
@@ -229,7 +230,7 @@ class KiwoomMagics(Magics):
                     print(self.remember(var))
                 return
             if not args.prompt and self.way_to_ask() == "panel":
-                self._show_panel(mock=mock, var=var, force=args.force, appkey=appkey)
+                self._show_panel(mock=mock, var=var, force=args.force, appkey=appkey, remember=args.remember)
                 return
             appkey, secretkey, source = self._prompt(mock, appkey)
         print(self.login_with_keys(appkey, secretkey, mock=mock, var=var, force=args.force, source=source))
@@ -354,7 +355,7 @@ class KiwoomMagics(Magics):
     def _prompt(self, mock: bool, appkey: str | None) -> tuple[str, str, str]:
         return _keys.prompt_keys(mock, appkey, stdin_allowed=self.stdin_allowed())
 
-    def _show_panel(self, *, mock: bool, var: str, force: bool, appkey: str | None) -> None:
+    def _show_panel(self, *, mock: bool, var: str, force: bool, appkey: str | None, remember: bool = False) -> None:
         from IPython.display import display
 
         from ._panel import LoginPanel
@@ -365,7 +366,11 @@ class KiwoomMagics(Magics):
         def log_out() -> str:
             return self.logout_var(var)
 
-        panel = LoginPanel(login=log_in, logout=log_out, appkey=appkey or "", mock=mock)
+        def save(app: str, secret: str, mock_: bool) -> str:
+            return _keys.remember_keys(app, secret, mock=mock_)
+
+        panel = LoginPanel(login=log_in, logout=log_out, appkey=appkey or "", mock=mock, remember=save,
+                           remember_problem=_keys.keyring_problem(), remember_checked=remember)
         self._panels.setdefault(var, []).append(panel)
         if var not in self.shell.user_ns:
             self._await_login(var)

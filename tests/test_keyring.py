@@ -266,3 +266,64 @@ def test_a_dotenv_file_loaded_with_python_dotenv_logs_in(fake, kernel_env, start
     assert "keys from environment KIWOOM_APPKEY/KIWOOM_SECRETKEY" in line
     assert fake.issues[0].body["secretkey"] == SECRETKEY
     assert leaks(iopub_text(kernel)) == []
+
+
+# -- the panel's checkbox, over the widget protocol ------------------------------------------------
+
+
+def comm_state(kernel: Kernel, model_name: str) -> dict[str, Any]:
+    [state] = [m["content"]["data"]["state"] for m in kernel.iopub if m["msg_type"] == "comm_open"
+               and m["content"]["data"].get("state", {}).get("_model_name") == model_name]
+    return state
+
+
+def type_and_click(kernel: Kernel, models: dict[str, str], appkey: str, secretkey: str) -> None:
+    from test_leaks import model, send_to_widget
+
+    send_to_widget(kernel, model(models, "TextModel", "App key"), {"method": "update", "state": {"value": appkey}, "buffer_paths": []})
+    send_to_widget(kernel, model(models, "PasswordModel", "Secret key"), {"method": "update", "state": {"value": secretkey}, "buffer_paths": []})
+    send_to_widget(kernel, model(models, "ButtonModel", "Log in"), {"method": "custom", "content": {"event": "click"}})
+
+
+@pytest.mark.parametrize("ticked", [True, False], ids=["ticked", "unticked"])
+def test_the_panel_checkbox_saves_after_a_successful_login_only_when_ticked(fake, keyring_env, start_kernel, ticked):
+    from test_leaks import drain, model, send_to_widget, status_update, widget_models
+
+    env = without_keys(keyring_env)
+    kernel = loaded(start_kernel, env)
+    assert kernel.ok("%kiwoom_login", allow_stdin=True).data(PANEL)
+    box = comm_state(kernel, "CheckboxModel")
+    assert box["description"] == "이 컴퓨터에 저장 — remember on this computer (OS keyring)"
+    assert box["value"] is False and box["disabled"] is False  # off by default
+    models = widget_models(kernel)
+    if ticked:
+        send_to_widget(kernel, model(models, "CheckboxModel", "remember"),
+                       {"method": "update", "state": {"value": True}, "buffer_paths": []})
+    type_and_click(kernel, models, APPKEY, "WRONG-SECRET-123456")  # a failed login first: nothing saved
+    drain(kernel, status_update("8001"))
+    kernel.ok("pass")  # the click's handler has finished
+    assert saved(env) is None
+    type_and_click(kernel, models, APPKEY, SECRETKEY)
+    drain(kernel, status_update("keys saved in the OS keyring" if ticked else "logged in as kiwoom_token"))
+    kernel.ok("pass")
+    assert saved(env) == ({"appkey": APPKEY, "secretkey": SECRETKEY} if ticked else None)
+    kernel.shutdown()
+    assert leaks(iopub_text(kernel)) == []
+
+    later = loaded(start_kernel, env)
+    result = later.ok("%kiwoom_login", allow_stdin=True)
+    if ticked:
+        assert "keys from OS keyring (kiwoom_nb, production)" in result.stdout and not result.data(PANEL)
+    else:
+        assert result.data(PANEL)
+
+
+def test_without_a_secure_keyring_the_checkbox_is_disabled_with_the_reason(fake, kernel_env, start_kernel):
+    kernel = loaded(start_kernel, without_keys(kernel_env))  # keyring's fail backend (tests/conftest.py)
+    assert kernel.ok("%kiwoom_login", allow_stdin=True).data(PANEL)
+    box = comm_state(kernel, "CheckboxModel")
+    assert box["disabled"] is True and box["value"] is False
+    notes = [s["value"] for s in (m["content"]["data"]["state"] for m in kernel.iopub if m["msg_type"] == "comm_open")
+             if s.get("_model_name") == "HTMLModel" and "not available" in s.get("value", "")]
+    assert len(notes) == 1 and "no secure OS keyring is available here" in notes[0]
+    assert "keyring.backends.fail.Keyring" in notes[0]
