@@ -74,7 +74,7 @@ class JupyterServer:
     root: Path
     process: subprocess.Popen
     log: Path
-    keyring: Path  # the kernels' OS keyring stand-in (tests/keyring_backends.py FileKeyring)
+    keyring: Path | None = None  # the kernels' OS keyring stand-in (tests/keyring_backends.py FileKeyring)
 
     def notebook_url(self, name: str) -> str:
         if self.app == "lab":  # ?reset: a fresh workspace, so earlier tests' tabs are not reopened
@@ -368,6 +368,7 @@ class Panel:
         self.remember = self.root.get_by_role("checkbox")
         self.ok = self.root.locator(".kiwoom-ok")
         self.error = self.root.locator(".kiwoom-error")
+        self.note = self.root.locator(".kiwoom-note")  # under the login line: whether the keys were saved
 
     def environment(self, label: str):
         return self.root.get_by_role("button", name=label)

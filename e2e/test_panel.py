@@ -122,7 +122,7 @@ def test_lab_login_use_token_and_save(lab_server, open_notebook, fake):
     state = saved["metadata"]["widgets"][WIDGET_STATE]["state"]
     panels = [m for m in state.values() if "kiwoom-login-panel" in m["state"].get("_dom_classes", [])]
     assert panels, "the login panel's widget state was not saved"
-    assert any("logged in as kiwoom_token" in m["state"].get("value", "") for m in state.values())
+    assert any("logged in as kiwoom_token" in str(m["state"].get("value", "")) for m in state.values())  # a checkbox's is a bool
     for secret in secrets_of(fake):
         assert secret not in text, "a key or a token was saved in the notebook"
 
@@ -237,7 +237,7 @@ def test_lab_remember_checkbox_saves_and_the_next_kernel_logs_in_without_typing(
         expect(panel.remember).not_to_be_checked()  # off by default
         panel.remember.check()
         log_in(panel, fake)
-        expect(panel.ok.last).to_contain_text("keys saved in the OS keyring (kiwoom_nb, production)")
+        expect(panel.note).to_contain_text("keys saved in the OS keyring (kiwoom_nb, production)")
         appkey, secretkey = fake.keys["production"]
         assert saved_keys(lab_server) == {"production": {"appkey": appkey, "secretkey": secretkey}}
         notebook.save()

@@ -147,7 +147,7 @@ class LoginPanel(widgets.VBox):
             shown = shown.replace("; ", "<br>", 1)
         markup = f'<span class="kiwoom-{kind}" style="color:{colors.get(kind, "inherit")}">{shown}</span>'
         if note:
-            markup += f'<br><span class="kiwoom-{note_kind}" style="color:{colors.get(note_kind, "inherit")}">' \
+            markup += f'<br><span class="kiwoom-note kiwoom-note-{note_kind}" style="color:{colors.get(note_kind, "inherit")}">' \
                       f"{html.escape(note)}</span>"
         self._status.value = markup
 

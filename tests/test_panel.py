@@ -324,7 +324,8 @@ def test_a_save_that_fails_keeps_the_login_and_says_so(remembering, fake_kiwoom)
     panel._login_button.click()
     assert panel.status.splitlines()[0].startswith("Kiwoom 실전투자 (production): logged in as kiwoom_token")
     assert panel.status.splitlines()[1] == "저장하지 못함 — not saved: cannot save the keys: the OS keyring failed (PasswordSetError)"
-    assert "kiwoom-error" in panel._status.value and panel._logout_button in panel.children
+    assert "kiwoom-note-error" in panel._status.value and "kiwoom-ok" in panel._status.value
+    assert panel._logout_button in panel.children
 
 
 def test_no_checkbox_without_a_remember_function():
