@@ -330,8 +330,9 @@ class KiwoomMagics(Magics):
             # narrower than the text: both expiry times in one cell, so a 760 px window shows it unclipped
             cells = lambda r, tag: "".join(  # noqa: E731
                 f'<{tag} style="text-align:left">{html.escape(str(c))}</{tag}>' for c in r)
-            merged = lambda r: (*r[:3], f"{r[3]}\n{r[4]}", *r[5:])  # noqa: E731
-            markup = '<table class="kiwoom-status"><tr>' + cells((*header[:3], "expires", *header[5:]), "th") + \
+            # (and where the keys came from under the variable, not in a column of its own)
+            merged = lambda r: (r[0], f"{r[1]}\nkeys from {r[7]}", r[2], f"{r[3]}\n{r[4]}", *r[5:7])  # noqa: E731
+            markup = '<table class="kiwoom-status"><tr>' + cells((*header[:3], "expires", *header[5:7]), "th") + \
                 "</tr>" + "".join("<tr>" + cells(merged(r), "td").replace("\n", "<br>") + "</tr>" for r in rows) + \
                 "</table>"
         from IPython.display import display

@@ -122,8 +122,9 @@ def test_kiwoomcli_entries_log_in_with_zero_typing_and_the_line_names_them(fake,
     assert f"keys from {sources[1]}" in mock.stdout and "모의투자" in mock.stdout
     assert fake.issues[1].environment == "mock" and fake.issues[1].body["appkey"] == MOCK_APPKEY
 
-    [table] = kernel.ok("%kiwoom_status").data("text/plain")
-    assert sources[0] in table and sources[1] in table
+    status = kernel.ok("%kiwoom_status")
+    for table in (*status.data("text/plain"), *status.data("text/html")):
+        assert sources[0] in table and sources[1] in table
     assert leaks(iopub_text(kernel)) == []
     assert (store.read_bytes(), settings.read_bytes()) == before  # kiwoomcli's store and file: read, never written
 
