@@ -250,7 +250,8 @@ def _write(job: Callable[[list[Any]], Any], what: str, *, required: bool = True)
     except KeyringUnavailableError:
         raise
     except _NoAnswer:
-        raise KeyringUnavailableError(f"cannot {what}: the OS keyring did not answer within {WRITE_TIMEOUT:g} s") from None
+        raise KeyringUnavailableError(
+            f"cannot {what}: the OS keyring did not answer within {WRITE_TIMEOUT:g} s") from None
     except Exception as exc:  # noqa: BLE001 - keyring errors carry backend text; the type name is enough
         raise KeyringUnavailableError(f"cannot {what}: the OS keyring failed ({type(exc).__name__})") from None
 

@@ -116,10 +116,9 @@ class LoginPanel(widgets.VBox):
             value=bool(remember_checked and not remember_problem), description=REMEMBER, indent=False,
             disabled=bool(remember_problem), layout={"width": "auto"},
         )
-        self._remember_note = widgets.HTML(
-            f'<span class="kiwoom-info" style="opacity:0.75">저장할 수 없음 — not available: {html.escape(remember_problem)}</span>'
-            if remember_problem else ""
-        )
+        why = f"저장할 수 없음 — not available: {remember_problem}" if remember_problem else ""
+        self._remember_note = widgets.HTML(f'<span class="kiwoom-info" style="opacity:0.75">{html.escape(why)}</span>'
+                                           if why else "")
         remember_row = [self._remember_box] + ([self._remember_note] if remember_problem else []) if remember else []
         self._login_button = widgets.Button(description="로그인 Log in", button_style="primary", icon="sign-in")
         self._logout_button = widgets.Button(description="로그아웃 Log out", icon="sign-out")
@@ -147,8 +146,8 @@ class LoginPanel(widgets.VBox):
             shown = shown.replace("; ", "<br>", 1)
         markup = f'<span class="kiwoom-{kind}" style="color:{colors.get(kind, "inherit")}">{shown}</span>'
         if note:
-            markup += f'<br><span class="kiwoom-note kiwoom-note-{note_kind}" style="color:{colors.get(note_kind, "inherit")}">' \
-                      f"{html.escape(note)}</span>"
+            color = colors.get(note_kind, "inherit")
+            markup += f'<br><span class="kiwoom-note kiwoom-note-{note_kind}" style="color:{color}">{html.escape(note)}</span>'
         self._status.value = markup
 
     # -- kept in step with the session (the magics call these when another cell changes it) -------
@@ -261,7 +260,8 @@ class LoginPanel(widgets.VBox):
             self._show(line, "ok", note=f"저장하지 못함 — not saved: {exc}", note_kind="error")
         except Exception as exc:  # noqa: BLE001 - never a raw exception text
             log.error("kiwoom_nb: saving the keys from the panel failed with %s", type(exc).__name__)
-            self._show(line, "ok", note=f"저장하지 못함 — not saved: an unexpected {type(exc).__name__}", note_kind="error")
+            self._show(line, "ok", note=f"저장하지 못함 — not saved: an unexpected {type(exc).__name__}",
+                       note_kind="error")
         else:
             self._show(line, "ok", note=f"저장됨 — keys saved in the {where}; %kiwoom_logout --forget removes them")
 
