@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from kiwoom_nb._magics import KERNEL_RESTARTED, KERNEL_SHUT_DOWN
-from kiwoom_nb._panel import RECEIVED
+from kiwoom_nb._panel import RECEIVED, REMEMBER
 
 from conftest import REPO, Notebook, Panel, keep_evidence, wait_until, write_notebook
 
@@ -124,7 +124,7 @@ def test_lab_login_use_token_and_save(lab_server, open_notebook, fake):
     state = saved["metadata"]["widgets"][WIDGET_STATE]["state"]
     panels = [m for m in state.values() if "kiwoom-login-panel" in m["state"].get("_dom_classes", [])]
     assert panels, "the login panel's widget state was not saved"
-    assert any("logged in as kiwoom_token" in m["state"].get("value", "") for m in state.values())
+    assert any("logged in as kiwoom_token" in str(m["state"].get("value", "")) for m in state.values())  # a checkbox's is a bool
     for secret in secrets_of(fake):
         assert secret not in text, "a key or a token was saved in the notebook"
 
@@ -307,7 +307,7 @@ def fits(locator) -> dict:
         context.font = style.font;
         const padding = parseFloat(style.paddingLeft) + parseFloat(style.paddingRight);
         return {
-            text: el.placeholder !== undefined && el.tagName === "INPUT" ? context.measureText(el.placeholder).width : null,
+            text: el.tagName === "INPUT" ? context.measureText(el.placeholder).width : null,
             room: el.clientWidth - padding,
             scroll: el.scrollWidth, client: el.clientWidth,
             lines: new Set([...el.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.top))).size,
@@ -320,7 +320,8 @@ def test_lab_panel_and_status_fit_a_760px_window_without_the_sidebar(lab_server,
     cells = ["%load_ext kiwoom_nb", f"import os\nos.environ['KIWOOM_APPKEY'] = {appkey!r}  # the fake's demo key",
              "%kiwoom_login", "%kiwoom_status"]
     notebook = open_notebook(lab_server, cells)
-    page.set_viewport_size({"width": 760, "height": 900})  # after opening: at 760 px the toolbar hides its kernel indicator
+    # after opening: at 760 px the toolbar hides the kernel indicator that open() waits for
+    page.set_viewport_size({"width": 760, "height": 900})
     page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current").click()  # the file browser closed
     page.mouse.move(0, 0)
     for index in (0, 1, 2):
@@ -348,6 +349,41 @@ def test_lab_panel_and_status_fit_a_760px_window_without_the_sidebar(lab_server,
     notebook.select(0)
     notebook.cell(3).screenshot(path=str(REPO / "test-results" / "status-760px.png"))
     panel.screenshot("panel-760px.png", docs=False)
+
+
+def saved_keys(server) -> dict:
+    entries = json.loads(server.keyring.read_text()) if server.keyring.exists() else {}
+    return {user: json.loads(value) for user, value in entries.get("kiwoom_nb", {}).items()}
+
+
+def test_lab_remember_checkbox_saves_and_the_next_kernel_logs_in_without_typing(lab_server, open_notebook, fake, page):
+    assert saved_keys(lab_server) == {}  # the other tests logged in with the box unticked: nothing was saved
+    notebook = open_notebook(lab_server)
+    panel = show_panel(notebook)
+    try:
+        expect(panel.root).to_contain_text(REMEMBER)
+        expect(panel.remember).to_be_enabled()
+        expect(panel.remember).not_to_be_checked()  # off by default
+        panel.remember.check()
+        log_in(panel, fake)
+        expect(panel.note).to_contain_text("keys saved in the OS keyring (kiwoom_nb, production)")
+        appkey, secretkey = fake.keys["production"]
+        assert saved_keys(lab_server) == {"production": {"appkey": appkey, "secretkey": secretkey}}
+        notebook.save()
+        for secret in secrets_of(fake):
+            assert secret not in (lab_server.root / notebook.name).read_text()
+
+        # another notebook, another kernel: logged in from the keyring, no panel, nothing typed
+        second = "second-" + notebook.name
+        write_notebook(lab_server.root, second, CELLS)
+        other = Notebook(page, lab_server, second).open()
+        other.run(LOAD)
+        other.run(LOGIN)
+        expect(other.cell(LOGIN).locator(".jp-OutputArea")).to_contain_text(
+            "keys from OS keyring (kiwoom_nb, production)")
+        expect(other.cell(LOGIN).locator(".kiwoom-login-panel")).to_have_count(0)
+    finally:
+        lab_server.keyring.write_text("{}")  # the next tests see the panel again
 
 
 # -- Notebook 7 ---------------------------------------------------------------------------------------

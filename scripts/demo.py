@@ -35,8 +35,9 @@ NOTEBOOK = "quickstart.ipynb"
 def jupyter_environment(home: Path, fake, *, save_widget_state: bool = False) -> dict[str, str]:
     """This process's environment for a Jupyter server with private dirs under ``home``, pointed at ``fake``.
 
-    No KIWOOM_*KEY passes through, so ``%kiwoom_login`` shows the panel. JupyterLab's user settings there
-    turn off its news toast and update checks (:func:`write_lab_settings`). Shared with the e2e tests.
+    No KIWOOM_*KEY passes through, and keyring's null backend stands in for the OS keyring (yours is
+    neither read nor written), so ``%kiwoom_login`` shows the panel. JupyterLab's user settings there turn
+    off its news toast and update checks (:func:`write_lab_settings`). Shared with the e2e tests.
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KIWOOM_", "JUPYTER", "IPYTHON"))}
     env.update(
@@ -51,6 +52,7 @@ def jupyter_environment(home: Path, fake, *, save_widget_state: bool = False) ->
         XDG_CACHE_HOME=str(home / "cache"),
         JUPYTER_PLATFORM_DIRS="1",
         PYTHONUNBUFFERED="1",
+        PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
     )
     write_lab_settings(Path(env["JUPYTERLAB_SETTINGS_DIR"]), save_widget_state=save_widget_state)
     return env
