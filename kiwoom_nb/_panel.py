@@ -110,7 +110,7 @@ class LoginPanel(widgets.VBox):
         field_layout = {"width": "100%", "max_width": "46em"}  # narrow outputs shrink it instead of clipping
         self._appkey = _KeyText(
             description="앱키 App key",
-            placeholder="환경변수 KIWOOM_APPKEY 사용 (from the environment)" if self._preset_appkey else "App key",
+            placeholder="환경변수 KIWOOM_APPKEY 사용 (env)" if self._preset_appkey else "App key",
             continuous_update=False, style={"description_width": "10em"}, layout=field_layout,
         )
         self._secretkey = _KeyPassword(
@@ -136,8 +136,9 @@ class LoginPanel(widgets.VBox):
         self._remember_note = widgets.HTML(f'<span class="kiwoom-info" style="opacity:0.75">{html.escape(why)}</span>'
                                            if why else "")
         remember_row = [self._remember_box] + ([self._remember_note] if remember_problem else []) if remember else []
-        self._login_button = widgets.Button(description="로그인 Log in", button_style="primary", icon="sign-in")
-        self._logout_button = widgets.Button(description="로그아웃 Log out", icon="sign-out")
+        self._login_button = widgets.Button(description="로그인 Log in", button_style="primary", icon="sign-in",
+                                            layout={"width": "auto"})  # room for ipywidgets' disconnected icon
+        self._logout_button = widgets.Button(description="로그아웃 Log out", icon="sign-out", layout={"width": "auto"})
         self._status = widgets.HTML("")
         self._status_text = ""
         self._form = [self._title, self._appkey, self._secretkey, self._environment, *remember_row,
