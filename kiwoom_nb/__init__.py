@@ -13,6 +13,7 @@ from ._errors import (
     AccessDeniedError,
     CredentialsError,
     EnvironmentMismatchError,
+    KeyringUnavailableError,
     KiwoomError,
     KiwoomTimeout,
     NetworkError,
@@ -31,6 +32,7 @@ __all__ = [
     "AccessToken",
     "CredentialsError",
     "EnvironmentMismatchError",
+    "KeyringUnavailableError",
     "KiwoomError",
     "KiwoomTimeout",
     "LoginPanel",
@@ -38,6 +40,7 @@ __all__ = [
     "RateLimitError",
     "ServerError",
     "TokenError",
+    "forget_keys",
     "issue_token",
     "load_ipython_extension",
     "login",
@@ -67,4 +70,8 @@ def __getattr__(name: str) -> Any:
         from ._magics import login
 
         return login
+    if name == "forget_keys":
+        from ._keys import forget_keys
+
+        return forget_keys
     raise AttributeError(f"module 'kiwoom_nb' has no attribute {name!r}")

@@ -9,8 +9,9 @@ Stdlib only. Messages are one line, say what to do next, and never carry a key o
      ├── AccessDeniedError        IP or device authentication (8010 8040 8050 8103)
      ├── RateLimitError           too many requests (HTTP 429, return_code 5, 1700-1702)
      ├── ServerError              HTTP 5xx, an HTML page, an unreadable answer
-     └── NetworkError             the request did not complete (refused, DNS, TLS)
-          └── KiwoomTimeout       no answer within the timeout
+     ├── NetworkError             the request did not complete (refused, DNS, TLS)
+     │    └── KiwoomTimeout       no answer within the timeout
+     └── KeyringUnavailableError  no secure OS keyring to save keys in, or it failed or did not answer
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ __all__ = [
     "CredentialsError",
     "EnvironmentMismatchError",
     "KiwoomError",
+    "KeyringUnavailableError",
     "KiwoomTimeout",
     "NetworkError",
     "RateLimitError",
@@ -86,6 +88,10 @@ class NetworkError(KiwoomError):
 
 class KiwoomTimeout(NetworkError):
     """No answer came within the timeout."""
+
+
+class KeyringUnavailableError(KiwoomError):
+    """Keys could not be saved in (or removed from) the OS keyring: none is secure here, or it failed."""
 
 
 # code -> (class, what to do); the Korean return_msg is kept on the exception, not repeated here.
