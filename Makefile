@@ -12,6 +12,7 @@ $(VENV)/.installed-%: pyproject.toml
 	touch $@
 
 test: $(VENV)/.installed-test
+	bash scripts/ensure-tmux.sh
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The fake Kiwoom and JupyterLab on notebooks/quickstart.ipynb, on 127.0.0.1, until Ctrl-C (scripts/demo.py --help).

@@ -495,11 +495,97 @@ def measure_shutdown(ctx: Context, round_trip: float) -> None:
     res.raw["shutdown"] = runs
 
 
+def waiting_on_stdin(pid: int) -> bool:
+    """Whether the process is blocked reading its stdin (read is syscall 0 on x86-64, 63 on arm64)."""
+    try:
+        with open(f"/proc/{pid}/syscall") as syscall:
+            return syscall.read().startswith(("0 0x0 ", "63 0x0 "))
+    except OSError:
+        return False
+
+
+def revoke_after_eof(ctx: Context) -> dict:
+    """``python -m kiwoom_nb._revoker`` holding one token: time from end-of-file to the revoke at the fake,
+    and the process's peak memory (it imports httpx then)."""
+    from kiwoom_nb import issue_token
+
+    appkey, secretkey = ctx.fake.keys["production"]
+    token = str(issue_token(appkey, secretkey, base_url=ctx.fake.url))
+    env = {k: v for k, v in ctx.env.items() if not k.startswith("KIWOOM_")}
+    process = subprocess.Popen([sys.executable, "-m", "kiwoom_nb._revoker"], stdin=subprocess.PIPE, env=env,
+                               cwd=ctx.workdir)
+    hold = {"op": "hold", "token": token, "appkey": appkey, "secretkey": secretkey, "mock": False,
+            "base_url": ctx.fake.url, "timeout": 10.0, "holders": str(ctx.workdir / "holders"), "pid": os.getpid()}
+    process.stdin.write((json.dumps(hold) + "\n").encode())
+    process.stdin.flush()
+    deadline = time.perf_counter() + 30
+    while not waiting_on_stdin(process.pid) and time.perf_counter() < deadline:
+        time.sleep(0.0005)  # until it has read the hold and waits again (its start is measured elsewhere)
+    started = time.perf_counter()
+    process.stdin.close()
+    while ctx.fake.is_live(token) and time.perf_counter() - started < 30:
+        time.sleep(0.0005)  # polling the fake, with a deadline
+    revoked = time.perf_counter() - started
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0 or ctx.fake.is_live(token):
+        raise RuntimeError(f"the revoker did not revoke (exit {process.returncode})")
+    return {"eof_to_revoke_s": revoked, "peak_rss_kib": usage.ru_maxrss}
+
+
+def kill_to_revoke(ctx: Context) -> float:
+    """A real kernel logged in, then SIGKILLed: seconds until its token is revoked at the fake."""
+    import signal
+
+    from jupyter_client import KernelManager
+
+    log = open(ctx.workdir / "kernels.log", "ab")
+    km = KernelManager(kernel_name="python3")
+    km.start_kernel(env=ctx.env, stdout=log, stderr=log)
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)
+        before = set(ctx.fake.live_tokens())
+        kernel_cell(kc, "%load_ext kiwoom_nb")
+        kernel_cell(kc, LOGIN_CELL)
+        [token] = set(ctx.fake.live_tokens()) - before
+        process = km.provisioner.process
+        started = time.perf_counter()
+        os.kill(process.pid, signal.SIGKILL)
+        while ctx.fake.is_live(token) and time.perf_counter() - started < 30:
+            time.sleep(0.001)  # polling the fake, with a deadline
+        elapsed = time.perf_counter() - started
+        process.wait()
+        if ctx.fake.is_live(token):
+            raise RuntimeError("a SIGKILLed kernel's token was not revoked within 30 s")
+        return elapsed
+    finally:
+        kc.stop_channels()
+        km.cleanup_resources()
+        log.close()
+
+
+def measure_revoker(ctx: Context) -> None:
+    runs = [revoke_after_eof(ctx) for _ in range(ctx.n["kernels"])]
+    kills = [kill_to_revoke(ctx) for _ in range(ctx.n["kernels"])]
+    res = ctx.results
+    res.add("4", f"SIGKILL of a logged-in kernel → its token revoked by the revoker (median of {len(kills)} kernels)",
+            fmt_ms(median(kills)), compare=f"worst {fmt_ms(max(kills))}", goal="< 5 s", met=max(kills) < 5)
+    res.add("4", "of which the revoker alone: its pipe closed → the revoke at the fake (imports httpx, one request)",
+            fmt_ms(median(r["eof_to_revoke_s"] for r in runs)))
+    res.add("5", "peak resident memory of the revoker while it revokes (it imports httpx then)",
+            fmt_mib(median(r["peak_rss_kib"] for r in runs)))
+    res.raw["revoker"] = {"after_eof": runs, "kill_to_revoke_s": kills}
+
+
 # -- 5. memory --------------------------------------------------------------------------------------
 
 
 def measure_memory(ctx: Context) -> None:
-    runs = interleaved(ctx, {"login": ("shell", "kiwoom_nb", 1)}, ctx.n["processes"])["login"]
+    both = interleaved(ctx, {"login": ("shell", "kiwoom_nb", 1, "on"), "no_revoker": ("shell", "kiwoom_nb", 1, "off")},
+                       ctx.n["processes"])
+    runs = both["login"]
     shell = median(r["rss_shell_kib"] for r, _ in runs)
     load = median(r["rss_load_kib"] - r["rss_shell_kib"] for r, _ in runs)
     login = median(r["rss_login_kib"] - r["rss_load_kib"] for r, _ in runs)
@@ -513,6 +599,19 @@ def measure_memory(ctx: Context) -> None:
     res.add("3", "first `%kiwoom_login` after `%load_ext` in a fresh shell (keys from the environment)", fmt_ms(login_s))
     res.details.append("Top-level modules the first `%kiwoom_login` imports: " + ", ".join(packages) + ".")
     res.raw["memory"] = [r for r, _ in runs]
+
+    # the revoker (issue 10): what starting it adds to the first login, and what it occupies while it waits
+    spawn = median(r["revoker_spawn_s"] for r, _ in runs)
+    ready = median(r["revoker_ready_s"] for r, _ in runs)
+    without = median(r["login_s"] for r, _ in both["no_revoker"])
+    rss = median(r["revoker_rss_kib"] for r, _ in runs)
+    res.add("3", f"revoker start inside the first `%kiwoom_login` (`subprocess.Popen`, not waited for; median of {len(runs)})",
+            fmt_ms(spawn), compare=f"first login {fmt_ms(login_s)} with it, {fmt_ms(without)} with "
+                                   "`KiwoomMagics.revoker = False`", goal="≤ 5 ms", met=spawn <= 0.005)
+    res.add("3", "revoker's own start, from spawn until it waits on its pipe (in parallel with the kernel)", fmt_ms(ready))
+    res.add("5", "resident memory (VmRSS) of the waiting revoker process", fmt_mib(rss),
+            compare="imports json and kiwoom_nb's stdlib-only modules; httpx only once it must revoke")
+    res.raw["revoker_login"] = {name: [r for r, _ in both[name]] for name in both}
 
 
 # -- main -------------------------------------------------------------------------------------------
@@ -548,6 +647,7 @@ def main(argv: list[str] | None = None) -> int:
         measure_cold_login(progress(ctx, "3. cold import and login"))
         measure_shutdown(progress(ctx, "4. leaving (real kernels)"), round_trip)
         measure_memory(progress(ctx, "5. memory"))
+        measure_revoker(progress(ctx, "4/5. the revoker (real kernels)"))
     others = meter.cores()
     info["load after"] = load_average()
     info["CPU used by other processes during the run"] = (

@@ -38,19 +38,42 @@ def env_keys() -> tuple[str, str, str]:
     return os.environ["KIWOOM_BASE_URL"], os.environ["KIWOOM_APPKEY"], os.environ["KIWOOM_SECRETKEY"]
 
 
-def new_shell():
+def new_shell(revoker: bool = True):
     from IPython.core.interactiveshell import InteractiveShell
     from traitlets.config import Config
 
     config = Config()
     config.HistoryManager.hist_file = ":memory:"  # no history.sqlite on disk
+    if not revoker:
+        config.KiwoomMagics.revoker = False
     return InteractiveShell.instance(config=config)
 
 
-def mode_shell(extension: str, login: str) -> None:
+def waiting_on_stdin(pid: int) -> bool:
+    """Whether the process is blocked reading its stdin (read is syscall 0 on x86-64, 63 on arm64)."""
+    try:
+        with open(f"/proc/{pid}/syscall") as syscall:
+            return syscall.read().startswith(("0 0x0 ", "63 0x0 "))
+    except OSError:
+        return False
+
+
+def revoker_settled(pid: int, deadline: float) -> tuple[float, int]:
+    """Poll until the revoker waits on its pipe; returns (when, its VmRSS in KiB)."""
+    while time.perf_counter() < deadline:
+        if waiting_on_stdin(pid):
+            settled = time.perf_counter()
+            with open(f"/proc/{pid}/status") as status:
+                rss = next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+            return settled, rss
+        time.sleep(0.0005)  # polling the revoker's state, with a deadline
+    raise SystemExit("the revoker never settled on its pipe")
+
+
+def mode_shell(extension: str, login: str, revoker: str = "on") -> None:
     """An InteractiveShell; then %load_ext EXTENSION (kiwoom_nb, or empty_ext beside this file, or
-    "none"); then %kiwoom_login if login is 1."""
-    shell = new_shell()
+    "none"); then %kiwoom_login if login is 1, with the revoker on or off."""
+    shell = new_shell(revoker == "on")
     result = {"shell_s": time.perf_counter() - START, "rss_shell_kib": rss_kib()}
     before = set(sys.modules)
     started = time.perf_counter()
@@ -61,6 +84,20 @@ def mode_shell(extension: str, login: str) -> None:
     loaded = set(sys.modules)
     result["load_modules"] = sorted(loaded - before)
     if login == "1":
+        spawns: list[tuple[float, float]] = []
+        if extension == "kiwoom_nb":  # time the revoker's start (Popen, not waited for) inside the login
+            from kiwoom_nb import _exit
+
+            start = _exit.RevokerLink.start
+
+            def timed_start(self, *args, **kwargs):
+                began = time.perf_counter()
+                try:
+                    return start(self, *args, **kwargs)
+                finally:
+                    spawns.append((began, time.perf_counter()))
+
+            _exit.RevokerLink.start = timed_start
         started = time.perf_counter()
         shell.run_line_magic("kiwoom_login", "")
         result["login_s"] = time.perf_counter() - started
@@ -69,6 +106,15 @@ def mode_shell(extension: str, login: str) -> None:
         token = shell.user_ns.get("kiwoom_token")
         if type(token).__name__ != "AccessToken":
             raise SystemExit(f"%kiwoom_login left no token: {token!r}")
+        if spawns:
+            from kiwoom_nb import _magics
+
+            link = _magics._instances[id(shell)].exit.link
+            if not link.active:
+                raise SystemExit(f"the revoker is not running: {link.problem}")
+            settled, rss = revoker_settled(link.process.pid, time.perf_counter() + 30)
+            result.update(revoker_spawn_s=spawns[0][1] - spawns[0][0], revoker_ready_s=settled - spawns[0][0],
+                          revoker_rss_kib=rss)
     emit(result)
 
 

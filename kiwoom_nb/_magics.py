@@ -1,18 +1,15 @@
-"""KiwoomMagics: %kiwoom_login / %kiwoom_logout / %kiwoom_status, configuration, and the exit hooks.
+"""KiwoomMagics: %kiwoom_login / %kiwoom_logout / %kiwoom_status and configuration.
 
-The one module that touches the shell, the environment, atexit and signals. Magics raise KiwoomError:
-its ``_render_traceback_`` is one line, and unlike IPython's UsageError (a stderr stream) it reaches
-nbval, papermill and nbclient as a real error. The exit hooks log and never raise.
+The one module that touches the shell and the environment; leaving (atexit, signals, the revoker) is
+kiwoom_nb._exit's. Magics raise KiwoomError: its ``_render_traceback_`` is one line, and unlike IPython's
+UsageError (a stderr stream) it reaches nbval, papermill and nbclient as a real error.
 """
 
 from __future__ import annotations
 
-import atexit
 import logging
 import os
-import signal
 import sys
-import threading
 import time
 from typing import Any
 
@@ -23,6 +20,7 @@ from traitlets import Bool, Float, TraitError, Unicode, default, observe, valida
 
 from . import _keys
 from ._errors import CredentialsError, KeyringUnavailableError, KiwoomError
+from ._exit import ExitGuard
 from ._session import Login, Session
 from ._token import KST, format_left, mask
 
@@ -78,6 +76,10 @@ class KiwoomMagics(Magics):
     var = Unicode("kiwoom_token", help="Name of the variable that receives the access token.").tag(config=True)
     timeout = Float(10.0, help="Seconds to wait for each request to Kiwoom.").tag(config=True)
     revoke_at_exit = Bool(True, help="Revoke (au10002) every live token when the kernel stops.").tag(config=True)
+    revoker = Bool(
+        True, help="At the first login, start a small helper process that revokes the tokens if the kernel dies "
+                   "without revoking them (killed, crashed, out of memory)."
+    ).tag(config=True)
     exit_timeout = Float(
         1.0, help="Seconds all revokes together may take at exit; the kernel is killed 2.5 s into a shutdown."
     ).tag(config=True)
@@ -108,10 +110,11 @@ class KiwoomMagics(Magics):
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         self.session = Session()  # first: config applied in super().__init__ fires the observers below
+        self.exit = ExitGuard(self.session, warn=_warn)
         super().__init__(shell=shell, **kwargs)
         self.session.timeout = self.timeout
         self.session.set_margin(self.refresh_margin)
-        self._previous_sigterm: Any = None
+        self.exit.configure(enabled=self.revoke_at_exit, budget=self.exit_timeout, use_revoker=self.revoker)
         self._hooked = False
         self._panels: dict[str, list[Any]] = {}  # var -> LoginPanels shown for it, kept in step with the session
         self._pending: dict[str, int] = {}  # var -> the cell whose panel will fill it
@@ -125,6 +128,10 @@ class KiwoomMagics(Magics):
     @observe("refresh_margin")
     def _on_refresh_margin_change(self, change: dict[str, Any]) -> None:
         self.session.set_margin(change["new"])
+
+    @observe("revoke_at_exit", "exit_timeout", "revoker")
+    def _on_exit_setting_change(self, change: dict[str, Any]) -> None:
+        self.exit.configure(enabled=self.revoke_at_exit, budget=self.exit_timeout, use_revoker=self.revoker)
 
     # -- the login path shared by the magic, the panel and login() ---------------------------------
 
@@ -321,6 +328,7 @@ class KiwoomMagics(Magics):
                   "keys from")
         import html  # here, not at the top: %load_ext stays cheap
 
+        net = f"Safety net: {self.exit.safety_net()}"
         if not rows:
             text = "Kiwoom: not logged in (%kiwoom_login logs in)"
             markup = f"<p>{html.escape(text)}</p>"
@@ -337,6 +345,8 @@ class KiwoomMagics(Magics):
             markup = '<table class="kiwoom-status"><tr>' + cells((*header[:3], "expires", *header[5:7]), "th") + \
                 "</tr>" + "".join("<tr>" + cells(merged(r), "td").replace("\n", "<br>") + "</tr>" for r in rows) + \
                 "</table>"
+            text += "\n" + net
+            markup += f"<p>{html.escape(net)}</p>"
         from IPython.display import display
 
         display({"text/plain": text, "text/html": markup}, raw=True)
@@ -479,26 +489,7 @@ class KiwoomMagics(Magics):
 
     def revoke_everything(self) -> None:
         """Exit path: revoke every live token within exit_timeout. Logs, never raises."""
-        try:
-            if not self.revoke_at_exit:
-                self.session.logins.clear()
-                return
-            self.session.revoke_all(self.exit_timeout)
-        except BaseException as exc:  # noqa: BLE001 - an exit hook must not raise
-            log.warning("kiwoom_nb: revoke at exit failed: %s", type(exc).__name__)
-
-    def _on_sigterm(self, signum: int, frame: Any) -> None:
-        if self.session.revoking:
-            # SIGTERM during the exit revoke (a slow graceful shutdown): dying now would abort it,
-            # and it ends within exit_timeout anyway
-            return
-        self.revoke_everything()
-        previous = self._previous_sigterm
-        if callable(previous):
-            previous(signum, frame)
-        elif previous == signal.SIG_DFL or previous is None:
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            signal.raise_signal(signal.SIGTERM)
+        self.exit.revoke_everything()
 
     def hook(self) -> None:
         if self._hooked:
@@ -506,12 +497,7 @@ class KiwoomMagics(Magics):
         self._hooked = True
         self._watch_shutdown()
         self.shell.events.register("pre_run_cell", self.on_pre_run_cell)
-        atexit.register(self.revoke_everything)
-        if threading.current_thread() is threading.main_thread():
-            try:
-                self._previous_sigterm = signal.signal(signal.SIGTERM, self._on_sigterm)
-            except (ValueError, OSError):
-                self._previous_sigterm = None
+        self.exit.hook()
 
     def unhook(self) -> None:
         if not self._hooked:
@@ -523,13 +509,7 @@ class KiwoomMagics(Magics):
             self.shell.events.unregister("pre_run_cell", self.on_pre_run_cell)
         except ValueError:
             pass
-        atexit.unregister(self.revoke_everything)
-        if threading.current_thread() is threading.main_thread():
-            try:
-                if signal.getsignal(signal.SIGTERM) == self._on_sigterm:
-                    signal.signal(signal.SIGTERM, self._previous_sigterm or signal.SIG_DFL)
-            except (ValueError, OSError):
-                pass
+        self.exit.unhook()
 
 
 _instances: dict[int, KiwoomMagics] = {}

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any
+from typing import Any, Callable
 
 from ._client import issue_token, revoke_token
 from ._errors import KiwoomError
@@ -73,6 +73,9 @@ class Session:
         self.next_due = float("inf")  # epoch seconds of the next refresh check; inf when none
         self._revoked_all = False
         self.revoking = False  # True while revoke_all waits for its requests
+        #: Called as ``observer("hold", login)`` when a token is tracked and ``observer("release", login)``
+        #: when this process revoked it or left it to another holder (the revoker listens here).
+        self.observer: Callable[[str, Login], None] | None = None
 
     # -- logging in -------------------------------------------------------------------------------
 
@@ -106,6 +109,7 @@ class Session:
     def _track(self, new: Login, replacing: Login | None) -> None:
         self.logins[new.var] = new
         self.holders.add(new.token)
+        self._notify("hold", new)
         if replacing is not None and replacing.token != new.token:
             self._release(replacing)
         self._update_due()
@@ -122,6 +126,7 @@ class Session:
         others = self.holders.others(login.token)
         if others:
             self.holders.remove(login.token)
+            self._notify("release", login)
             return "another kernel on this machine (pid " + ", ".join(map(str, others)) + ") still uses it"
         try:
             revoke_token(login.appkey, login.secretkey, login.token, mock=login.mock, base_url=login.base_url,
@@ -131,9 +136,17 @@ class Session:
                 self.orphans.append(login)
             raise
         self.holders.remove(login.token)
+        self._notify("release", login)
         if login in self.orphans:
             self.orphans.remove(login)
         return None
+
+    def _notify(self, event: str, login: Login) -> None:
+        if self.observer is not None:
+            try:
+                self.observer(event, login)
+            except Exception as exc:  # noqa: BLE001 - an observer must not break logging in or out
+                log.warning("kiwoom_nb: %s observer failed: %s", event, type(exc).__name__)
 
     # -- staying logged in ------------------------------------------------------------------------
 
