@@ -173,6 +173,7 @@ class Client:
         self.progress = progress
         self.last: list[Answer] = []
         self.closed = False
+        self.backoff = BACKOFF  # seconds to wait before each retry after a rate-limit refusal
 
     @property
     def mock(self) -> bool:
@@ -197,11 +198,6 @@ class Client:
             raise KiwoomError("this kiwoom_nb.Client is closed (its token was revoked); create a new one")
         api_id = str(api_id).strip()
         tr = lookup(api_id)
-        path = path or (tr.path if tr else None)
-        if not path:
-            raise RequestError(
-                f"{api_id} is not in kiwoom_nb's TR table (%kiwoom --find searches it); for a TR newer than the "
-                "table pass its URL path, e.g. path='/api/dostk/stkinfo'", api_id=api_id)
         what = f"{api_id} ({tr.name})" if tr else api_id
         order = is_order(api_id)
         mock = self.tokens.mock
@@ -209,6 +205,11 @@ class Client:
             raise OrderNotConfirmed(
                 f"{what} is an order in production (실전투자) and was not sent: pass confirm=True "
                 "(--confirm on %kiwoom) to place it", api_id=api_id)
+        path = path or (tr.path if tr else None)
+        if not path:
+            raise RequestError(
+                f"{api_id} is not in kiwoom_nb's TR table (%kiwoom --find searches it); for a TR newer than the "
+                "table pass its URL path, e.g. path='/api/dostk/stkinfo'", api_id=api_id)
         url = resolve_base_url(self.tokens.base_url, mock) + (path if path.startswith("/") else "/" + path)
         content = json.dumps(body, ensure_ascii=False).encode("utf-8")
         pacer = pacer_for(self.tokens.app_key, mock)
@@ -227,15 +228,15 @@ class Client:
                 learned = rate_in(exc.return_msg)
                 if learned:
                     pacer.learn(api_id, learned)
-                if refusals >= len(BACKOFF):
-                    wait = max(BACKOFF[-1], 1.0 / learned if learned else 0)
+                if refusals >= len(self.backoff):
+                    wait = max(self.backoff[-1] if self.backoff else 1.0, 1.0 / learned if learned else 0)
                     raise RateLimitError(
                         f"{what} failed: Kiwoom still refused after {refusals} retries over {waited:.1f} s (too many "
                         f"requests); wait about {wait:.0f} s and try again, or lower the pace",
                         code=exc.code, return_code=exc.return_code, return_msg=exc.return_msg,
                         status_code=exc.status_code, api_id=api_id) from None
-                pacer.hold(api_id, BACKOFF[refusals])
-                waited += BACKOFF[refusals]
+                pacer.hold(api_id, self.backoff[refusals])
+                waited += self.backoff[refusals]
                 refusals += 1
                 continue
             except KiwoomError as exc:
@@ -305,8 +306,8 @@ class Client:
                 if bar is None and answer.cont and self.progress and (max_pages is None or max_pages > 1):
                     bar = _progress_bar(self.progress, api_id, max_pages)
                 if bar is not None:
-                    bar.update(1)
                     bar.set_postfix_str(f"{rows} rows", refresh=False)
+                    bar.update(1)
                 yield answer
         finally:
             if bar is not None:
