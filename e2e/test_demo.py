@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 from conftest import REPO, JupyterServer, Notebook, Panel, free_port, keep_evidence, wait_until
 
 # code cells of notebooks/quickstart.ipynb, counted among all its cells
-LOAD, LOGIN, STOCK = 1, 3, 8
+LOAD, LOGIN, STOCK, CHART = 1, 3, 8, 10
 
 
 def test_demo_serves_quickstart_and_stops_on_ctrl_c(page, request, tmp_path):
@@ -44,7 +44,10 @@ def test_demo_serves_quickstart_and_stops_on_ctrl_c(page, request, tmp_path):
         panel.log_in(appkey, secretkey)
         expect(panel.ok).to_contain_text("logged in as kiwoom_token")
         notebook.run(STOCK)
-        expect(notebook.cell(STOCK).locator(".jp-OutputArea")).to_contain_text("정상적으로 처리되었습니다 | 삼성전자")
+        expect(notebook.cell(STOCK).locator(".jp-OutputArea")).to_contain_text("삼성전자")
+        notebook.run(CHART)  # the quickstart's DataFrame: every page of the fake's daily candles
+        expect(notebook.cell(CHART).locator(".jp-OutputArea table")).to_contain_text("cur_prc")
+        expect(notebook.cell(CHART).locator(".jp-OutputArea")).to_contain_text("160400")
         keep_evidence(page, request)
         page.close()
 
