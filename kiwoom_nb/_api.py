@@ -210,9 +210,9 @@ class Client:
             raise RequestError(
                 f"{api_id} is not in kiwoom_nb's TR table (%kiwoom --find searches it); for a TR newer than the "
                 "table pass its URL path, e.g. path='/api/dostk/stkinfo'", api_id=api_id)
-        url = resolve_base_url(self.tokens.base_url, mock) + (path if path.startswith("/") else "/" + path)
+        base, pacer = self._route(mock)
+        url = base + (path if path.startswith("/") else "/" + path)
         content = json.dumps(body, ensure_ascii=False).encode("utf-8")
-        pacer = pacer_for(self.tokens.app_key, mock)
         reissued = retried = False
         refusals, waited = 0, 0.0
         while True:
@@ -255,6 +255,14 @@ class Client:
             return Answer(data, api_id=answered.get("api-id") or api_id, cont=more,
                           next_key=answered.get("next-key", "") or "")
 
+    def _route(self, mock: bool) -> tuple[str, Any]:
+        """The base URL and the pacer for the current login, cached while it stays the same."""
+        key = (self.tokens.base_url, mock, self.tokens.app_key)
+        cached = self.__dict__.get("_routed")
+        if cached is None or cached[0] != key:
+            cached = self._routed = (key, resolve_base_url(key[0], mock), pacer_for(key[2], mock))
+        return cached[1], cached[2]
+
     # -- many requests ------------------------------------------------------------------------
 
     def pages(self, api_id: str, path: str | None = None, *, confirm: bool = False, max_pages: int | None = None,
@@ -294,6 +302,14 @@ class Client:
         require_pandas()
         answers = list(self._fetch(api_id, path, confirm=confirm, max_pages=pages, fields=fields))
         return to_frame(answers, list_key or _table_key(api_id), numeric=numeric)
+
+    def to_frame(self, answers: list[Answer] | None = None, *, numeric: bool = True, list_key: str | None = None) -> Any:
+        """A DataFrame of ``answers`` (default: ``last``, e.g. the pages fetched before a Ctrl-C)."""
+        from ._frame import to_frame
+
+        answers = self.last if answers is None else answers
+        key = list_key or (_table_key(answers[0].api_id) if answers and hasattr(answers[0], "api_id") else "")
+        return to_frame(answers, key, numeric=numeric)
 
     def _fetch(self, api_id: str, path: str | None, *, confirm: bool, max_pages: int | None,
                fields: dict[str, Any]) -> Iterator[Answer]:

@@ -471,8 +471,9 @@ class KiwoomMagics(Magics):
                               confirm=args["confirm"], **fields)
         except KeyboardInterrupt:
             got = len(api.last)
-            _warn(f"interrupted after {got} page{'s' * (got != 1)}; they are in kiwoom_nb.client("
-                  f"{'' if args['var'] is None else repr(args['var'])}).last")
+            where = f"kiwoom_nb.client({'' if args['var'] is None else repr(args['var'])})"
+            _warn(f"interrupted after {got} page{'s' * (got != 1)}; {where}.to_frame() makes them a DataFrame "
+                  f"({where}.last holds the answers)")
             raise
         if pages == 1 and api.last and api.last[-1].cont:
             print(f"{api_id}: Kiwoom has more pages; --pages N or --pages all fetches them")

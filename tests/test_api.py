@@ -412,6 +412,7 @@ def test_ctrl_c_between_pages_keeps_what_was_fetched(fake_kiwoom):
             api.frame("ka10081", **CHART)
         assert len(api.last) == 3
         assert sum(len(a["stk_dt_pole_chart_qry"]) for a in api.last) == 30
+        assert len(api.to_frame()) == 30
 
 
 def test_client_revokes_on_close_and_refuses_afterwards(fake_kiwoom):
