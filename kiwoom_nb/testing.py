@@ -419,8 +419,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kiwoom_nb.testing", description="Run a fake Kiwoom server.")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--same-token", action="store_true", help="re-issue returns the same token")
+    parser.add_argument("--page-size", type=int, default=100, help="ka10081 candles per page")
+    parser.add_argument("--rate-limit", type=int, default=None, help="requests per second per TR (429 beyond)")
     args = parser.parse_args(argv)
-    server = FakeKiwoom(same_token=args.same_token).start(port=args.port)
+    server = FakeKiwoom(same_token=args.same_token, page_size=args.page_size,
+                        rate_limit=args.rate_limit).start(port=args.port)
     print(f"Fake Kiwoom: production {server.url}  mock {server.mock_url}", flush=True)
     for environment, (appkey, secretkey) in server.keys.items():
         print(f"  {environment:<10} appkey {appkey}  secretkey {secretkey}", flush=True)

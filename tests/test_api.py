@@ -458,3 +458,30 @@ def test_bad_base_url_fails_at_construction():
     with pytest.raises(KiwoomError, match="refusing plain http"):
         Client(*KEYS, base_url="http://example.com")
     assert time.monotonic()  # nothing was sent: no transport to record it
+
+
+# -- the TR codes of Kiwoom's error table -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "return_code, return_msg, status, cls, code",
+    [
+        (2, "입력 값 오류입니다[1517:입력 값 형식 오류 필드=base_dt]", 200, RequestError, 1517),
+        (5, "허용된 요청 개수를 초과하였습니다[1634:종목 개수 초과]", 200, RequestError, 1634),  # not a rate limit
+        (5, "허용된 요청 개수를 초과하였습니다[1701:전체 유량 초과]", 429, RateLimitError, 1701),
+        (5, "허용된 요청 개수를 초과하였습니다[1702:그룹 유량 초과]", 200, RateLimitError, 1702),
+        (2, "[1687:재귀 호출이 발생하여 API 호출을 제한합니다]", 200, RequestError, 1687),
+        (2, "[1901:시장 코드값이 존재하지 않습니다]", 200, UnknownStockError, 1901),
+        (1999, "예기치 못한 에러가 발생했습니다", 200, NotSupportedError, 1999),
+        (2, "[8200:법인 고객은 이용할 수 없습니다]", 200, NotSupportedError, 8200),
+        ("3", "인증에 실패했습니다", 401, TokenError, None),
+    ],
+)
+def test_tr_error_codes_map_to_what_the_user_must_do(return_code, return_msg, status, cls, code):
+    from kiwoom_nb._errors import error_for_answer
+
+    exc = error_for_answer("ka10081", return_code=return_code, return_msg=return_msg, status_code=status,
+                           api_id="ka10081")
+
+    assert type(exc) is cls and exc.code == code and exc.api_id == "ka10081"
+    assert str(exc).startswith("ka10081 failed: ") and "\n" not in str(exc)

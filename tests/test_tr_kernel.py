@@ -53,7 +53,8 @@ def rows_json(kernel: Kernel, expr: str) -> list[dict[str, Any]]:
 def test_pages_all_is_the_union_of_every_page_served(fake, start_kernel):
     fake.page_size, fake.candles = 10, 95
     kernel = logged_in(start_kernel)
-    kernel.ok(f"df = %kiwoom {CHART} --pages all --strings")
+    headless = kernel.ok(f"df = %kiwoom {CHART} --pages all --strings")  # like nbclient: no stdin, no bar
+    assert headless.stderr == "" and headless.outputs == []
 
     served = [row for page in fake.served for row in page["rows"]]
     assert rows_json(kernel, "df") == served and len(served) == 95
@@ -61,6 +62,9 @@ def test_pages_all_is_the_union_of_every_page_served(fake, start_kernel):
     assert len(chart) == 10
     for page, request in zip(fake.served, chart[1:]):
         assert request.headers["cont-yn"] == "Y" and request.headers["next-key"] == page["next_key"]
+
+    interactive = kernel.ok(f"df = %kiwoom {CHART} --pages 3", allow_stdin=True)  # like JupyterLab: a tqdm bar
+    assert any("application/vnd.jupyter.widget-view+json" in o["content"].get("data", {}) for o in interactive.outputs)
 
     result = kernel.ok(f"df = %kiwoom {CHART}\nprint(len(df), df['cur_prc'].iloc[0], df['dt'].dtype.kind)")
     assert "more pages" in result.stdout and result.stdout.splitlines()[-1] == "10 160400 M"
