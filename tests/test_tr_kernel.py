@@ -182,3 +182,41 @@ def test_top_level_await_and_a_running_loop(fake, start_kernel):
     , timeout=60)
 
     assert result.stdout.split() == ["005930", "1"]
+
+
+def test_interrupt_stops_between_pages_and_keeps_them(fake, start_kernel):
+    from support import wait_for
+
+    fake.page_size, fake.candles = 10, 100
+    kernel = logged_in(start_kernel)
+    kernel.ok("%config KiwoomMagics.pace = 2")  # ten pages take about five seconds
+    msg_id = kernel.kc.execute(f"df = %kiwoom {CHART} --pages all")
+    wait_for(lambda: len(fake.served) >= 3, 30, "three pages served")
+    kernel.km.interrupt_kernel()
+    reply = wait_for(lambda: _shell_reply(kernel, msg_id), 30, "the interrupted cell's reply")
+
+    assert reply["content"]["ename"] == "KeyboardInterrupt"
+    got = len(fake.served)
+    assert got < 10
+    kept = kernel.ok("import kiwoom_nb\napi = kiwoom_nb.client()\nprint(len(api.last), len(api.to_frame()))")
+    pages, rows = map(int, kept.stdout.split())
+    assert len(fake.served) == got  # nothing was requested after the interrupt
+    # every page that reached the kernel is kept; one in flight when the interrupt landed may be lost
+    assert pages in (got - 1, got) and pages >= 2 and rows == 10 * pages
+    assert "to_frame()" in "".join(m["content"].get("text", "") for m in kernel.iopub
+                                   if m["parent_header"].get("msg_id") == msg_id)
+
+
+def _shell_reply(kernel: Kernel, msg_id: str):
+    from queue import Empty
+
+    try:
+        reply = kernel.kc.get_shell_msg(timeout=0.1)
+    except Empty:
+        return None
+    while True:  # drain IOPub so the interrupted cell's stderr is kept
+        try:
+            kernel.iopub.append(kernel.kc.get_iopub_msg(timeout=0.2))
+        except Empty:
+            break
+    return reply if reply["parent_header"].get("msg_id") == msg_id else None
