@@ -235,8 +235,10 @@ class Client:
                         f"requests); wait about {wait:.0f} s and try again, or lower the pace",
                         code=exc.code, return_code=exc.return_code, return_msg=exc.return_msg,
                         status_code=exc.status_code, api_id=api_id) from None
-                pacer.hold(api_id, self.backoff[refusals])
-                waited += self.backoff[refusals]
+                # a limit Kiwoom has stated needs only a slot at that rate; an unknown one, the full back-off
+                pause = min(self.backoff[refusals], 2.0 / learned) if learned else self.backoff[refusals]
+                pacer.hold(api_id, pause)
+                waited += pause
                 refusals += 1
                 continue
             except KiwoomError as exc:

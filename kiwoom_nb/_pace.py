@@ -17,7 +17,10 @@ __all__ = ["DEFAULT_PACE", "Pacer", "pacer_for", "rate_in"]
 DEFAULT_PACE = 5.0
 
 #: Added to every interval: arrival jitter must not push two requests into one second at Kiwoom.
+#: Each refusal of a TR whose limit is known doubles its slack, up to MAX_SLACK (a loaded machine
+#: delays some requests more than others).
 SLACK = 0.01
+MAX_SLACK = 0.16
 
 _RATE = re.compile(r"유량\s*=\s*(\d+(?:\.\d+)?)")
 
@@ -35,6 +38,7 @@ class Pacer:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._next_at: dict[str, float] = {}
+        self._slack: dict[str, float] = {}
         self.learned: dict[str, float] = {}
 
     def rate(self, api_id: str, pace: float | None) -> float | None:
@@ -50,16 +54,26 @@ class Pacer:
             now = time.monotonic()
             at = max(now, self._next_at.get(api_id, 0.0))
             if rate:
-                self._next_at[api_id] = at + 1.0 / rate + SLACK
+                self._next_at[api_id] = at + 1.0 / rate + self._slack.get(api_id, SLACK)
             return at - now
 
     def wait(self, api_id: str, pace: float | None) -> None:
+        """Sleep until ``api_id`` may be sent; the next slot counts from when this one really went."""
         delay = self.reserve(api_id, pace)
         if delay > 0:
             time.sleep(delay)
+        rate = self.rate(api_id, pace)
+        if rate:
+            with self._lock:  # a late wake-up (a busy machine) must not squeeze the next request closer
+                sent = time.monotonic()
+                self._next_at[api_id] = max(self._next_at.get(api_id, 0.0),
+                                            sent + 1.0 / rate + self._slack.get(api_id, SLACK))
 
     def learn(self, api_id: str, rate: float) -> None:
+        """Kiwoom stated ``rate`` per second for ``api_id``; a repeated refusal at that rate widens the slack."""
         with self._lock:
+            if self.learned.get(api_id) == rate:
+                self._slack[api_id] = min(self._slack.get(api_id, SLACK) * 2, MAX_SLACK)
             self.learned[api_id] = rate
 
     def hold(self, api_id: str, seconds: float) -> None:
