@@ -1,7 +1,8 @@
 """KiwoomMagics: %kiwoom_login / %kiwoom_logout / %kiwoom_status, configuration, and the exit hooks.
 
-The one module that touches the shell, the environment, atexit and signals. Each KiwoomError is
-turned into a plain UsageError here (one line, no traceback); the exit hooks log and never raise.
+The one module that touches the shell, the environment, atexit and signals. Magics raise KiwoomError:
+its ``_render_traceback_`` is one line, and unlike IPython's UsageError (a stderr stream) it reaches
+nbval, papermill and nbclient as a real error. The exit hooks log and never raise.
 """
 
 from __future__ import annotations
@@ -34,6 +35,20 @@ _HEADLESS = (
     "set KIWOOM_APPKEY and KIWOOM_SECRETKEY in the environment"
 )
 _HEADLESS_MOCK = _HEADLESS + " (for mock trading, KIWOOM_MOCK_APPKEY and KIWOOM_MOCK_SECRETKEY are tried first)"
+KERNEL_RESTARTED = "커널이 재시작되었습니다 — the kernel restarted: run %kiwoom_login again to log in"
+KERNEL_SHUT_DOWN = "커널이 종료되었습니다 — the kernel shut down: start it and run %kiwoom_login again"
+UNLOADED = "kiwoom_nb was unloaded: %load_ext kiwoom_nb and %kiwoom_login log in again"
+_NOT_SET = "{var} is not set yet: log in with the panel in cell [{cell}], then run the cells below"
+
+
+def headless_error(mock: bool) -> CredentialsError:
+    return CredentialsError(_HEADLESS_MOCK if mock else _HEADLESS)
+
+
+def in_voila() -> bool:
+    """Voilà renders widgets but never allows stdin; it tells its kernels who they are in the environment."""
+    return os.environ.get("SERVER_SOFTWARE", "").startswith("voila/") or "VOILA_KERNEL_ID" in os.environ \
+        or "VOILA_PREHEAT" in os.environ
 
 
 def environment_name(mock: bool) -> str:
@@ -105,6 +120,10 @@ class KiwoomMagics(Magics):
         self.session.set_margin(self.refresh_margin)
         self._previous_sigterm: Any = None
         self._hooked = False
+        self._panels: dict[str, list[Any]] = {}  # var -> LoginPanels shown for it, kept in step with the session
+        self._pending: dict[str, int] = {}  # var -> the cell whose panel will fill it
+        self._previous_exc: tuple[tuple[type[BaseException], ...], Any] | None = None
+        self._our_tb: Any = None  # the shell's CustomTB while ours is installed
 
     @observe("timeout")
     def _on_timeout_change(self, change: dict[str, Any]) -> None:
@@ -130,7 +149,9 @@ class KiwoomMagics(Magics):
             appkey, secretkey, var=var, mock=mock, base_url=self.url_for(mock), source=source, force=force
         )
         self.shell.push({var: login.token}, interactive=False)
-        return describe(login, reused=reused)
+        line = describe(login, reused=reused)
+        self.sync_panels(var, line, logged_in=True)
+        return line
 
     def find_keys(self, mock: bool) -> tuple[str | None, str | None, str]:
         """Keys from the environment, then Colab's secrets; (None, None, "") when there are none."""
@@ -153,6 +174,17 @@ class KiwoomMagics(Magics):
 
     def in_kernel(self) -> bool:
         return getattr(self.shell, "kernel", None) is not None
+
+    def way_to_ask(self) -> str:
+        """How this frontend can be asked for keys: "panel", "prompt", or "" (nobody to ask).
+
+        JupyterLab, Notebook 7 and VS Code allow stdin and render widgets; Voilà renders widgets but
+        never allows stdin; nbclient, papermill, nbconvert and nbval do neither (a panel there would
+        wait for a click that never comes); terminal IPython has a terminal.
+        """
+        if not self.in_kernel():
+            return "prompt"
+        return "panel" if self.stdin_allowed() or in_voila() else ""
 
     # -- magics ------------------------------------------------------------------------------------
 
@@ -179,11 +211,11 @@ class KiwoomMagics(Magics):
         """
         args = self._parse(self.kiwoom_login, line)
         if args.mock and args.production:
-            raise UsageError("choose one of --mock and --production")
+            raise KiwoomError("choose one of --mock and --production")
         mock = True if args.mock else False if args.production else self.mock
         var = args.var or self.var
         if not var.isidentifier():
-            raise UsageError(f"{var!r} is not a valid Python variable name; use --var with a name like kiwoom_token")
+            raise KiwoomError(f"{var!r} is not a valid Python variable name; use --var with a name like kiwoom_token")
         if args.panel:
             self._show_panel(mock=mock, var=var, force=args.force, appkey=self.find_keys(mock)[0])
             return
@@ -194,14 +226,11 @@ class KiwoomMagics(Magics):
                     and not existing.token.is_expired(self.refresh_margin):
                 print(describe(existing, reused=True))
                 return
-            if not args.prompt and self.in_kernel() and self.stdin_allowed():
+            if not args.prompt and self.way_to_ask() == "panel":
                 self._show_panel(mock=mock, var=var, force=args.force, appkey=appkey)
                 return
             appkey, secretkey, source = self._prompt(mock, appkey)
-        try:
-            print(self.login_with_keys(appkey, secretkey, mock=mock, var=var, force=args.force, source=source))
-        except KiwoomError as exc:
-            raise UsageError(str(exc)) from None
+        print(self.login_with_keys(appkey, secretkey, mock=mock, var=var, force=args.force, source=source))
 
     @magic_arguments()
     @argument("--var", metavar="NAME", help="The token variable to log out (default: kiwoom_token).")
@@ -217,7 +246,7 @@ class KiwoomMagics(Magics):
         names = list(self.session.logins) if args.all else [args.var or self.var]
         if not names or not all(name in self.session.logins for name in names):
             missing = ", ".join(n for n in names if n not in self.session.logins) or "any variable"
-            raise UsageError(f"no Kiwoom login in {missing}; %kiwoom_status lists the logged-in variables")
+            raise KiwoomError(f"no Kiwoom login in {missing}; %kiwoom_status lists the logged-in variables")
         failures = []
         for name in names:
             try:
@@ -225,7 +254,7 @@ class KiwoomMagics(Magics):
             except KiwoomError as exc:
                 failures.append(str(exc))
         if failures:
-            raise UsageError("; ".join(failures))
+            raise KiwoomError("; ".join(failures))
 
     def forget_var(self, login: Login) -> None:
         """Remove ``login``'s variable, unless the user has since put something else there."""
@@ -235,6 +264,8 @@ class KiwoomMagics(Magics):
 
     def logout_var(self, name: str) -> str:
         """Revoke ``name``'s token and remove the variable; returns the line to show. Raises KiwoomError."""
+        if name not in self.session.logins:  # e.g. a stale panel's button after %kiwoom_logout
+            raise KiwoomError(f"{name} is not logged in (already logged out?); %kiwoom_login logs in again")
         try:
             login, kept = self.session.logout(name)
         except KiwoomError as exc:
@@ -243,7 +274,9 @@ class KiwoomMagics(Magics):
                             status_code=exc.status_code, api_id=exc.api_id) from None
         self.forget_var(login)
         note = f"; token not revoked: {kept}" if kept else "; token revoked"
-        return f"Kiwoom {environment_name(login.mock)}: logged out {name}{note}"
+        line = f"Kiwoom {environment_name(login.mock)}: logged out {name}{note}"
+        self.sync_panels(name, line)
+        return line
 
     @magic_arguments()
     @line_magic
@@ -268,9 +301,13 @@ class KiwoomMagics(Magics):
         else:
             widths = [max(len(str(r[i])) for r in (header, *rows)) for i in range(len(header))]
             text = "\n".join("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip() for r in (header, *rows))
-            cells = lambda r, tag: "".join(f"<{tag}>{html.escape(str(c))}</{tag}>" for c in r)  # noqa: E731
-            markup = "<table><tr>" + cells(header, "th") + "</tr>" + "".join(
-                "<tr>" + cells(r, "td") + "</tr>" for r in rows) + "</table>"
+            # narrower than the text: both expiry times in one cell, so a 760 px window shows it unclipped
+            cells = lambda r, tag: "".join(  # noqa: E731
+                f'<{tag} style="text-align:left">{html.escape(str(c))}</{tag}>' for c in r)
+            merged = lambda r: (*r[:3], f"{r[3]}\n{r[4]}", *r[5:])  # noqa: E731
+            markup = '<table class="kiwoom-status"><tr>' + cells((*header[:3], "expires", *header[5:]), "th") + \
+                "</tr>" + "".join("<tr>" + cells(merged(r), "td").replace("\n", "<br>") + "</tr>" for r in rows) + \
+                "</table>"
         from IPython.display import display
 
         display({"text/plain": text, "text/html": markup}, raw=True)
@@ -284,14 +321,14 @@ class KiwoomMagics(Magics):
         except UsageError:
             # argparse would echo the unexpected words, which may be a key pasted onto the line
             name = magic.__name__
-            raise UsageError(
+            raise KiwoomError(
                 f"%{name} takes only the options listed in %{name}? (keys are never typed on the magic "
                 "line, which is saved in history and in the notebook; set KIWOOM_APPKEY / KIWOOM_SECRETKEY)"
             ) from None
 
     def _prompt(self, mock: bool, appkey: str | None) -> tuple[str, str, str]:
         if not self.stdin_allowed():
-            raise UsageError(_HEADLESS_MOCK if mock else _HEADLESS)
+            raise headless_error(mock)
         import getpass  # here, not at the top: %load_ext stays cheap
 
         label = environment_name(mock)
@@ -300,13 +337,13 @@ class KiwoomMagics(Magics):
                 appkey = getpass.getpass(f"Kiwoom {label} app key (앱키): ")
             secretkey = getpass.getpass(f"Kiwoom {label} secret key (시크릿키): ")
         except (EOFError, KeyboardInterrupt):
-            raise UsageError("login cancelled; no keys were read") from None
+            raise CredentialsError("login cancelled; no keys were read; run %kiwoom_login again") from None
         except Exception as exc:  # StdinNotImplementedError and friends: nobody can answer
             if type(exc).__name__ == "StdinNotImplementedError":
-                raise UsageError(_HEADLESS_MOCK if mock else _HEADLESS) from None
+                raise headless_error(mock) from None
             raise
         if not appkey.strip() or not secretkey.strip():
-            raise UsageError("an empty key was entered; run %kiwoom_login again and paste both keys")
+            raise CredentialsError("an empty key was entered; run %kiwoom_login again and paste both keys")
         return appkey, secretkey, "prompt"
 
     def _show_panel(self, *, mock: bool, var: str, force: bool, appkey: str | None) -> None:
@@ -320,7 +357,92 @@ class KiwoomMagics(Magics):
         def log_out() -> str:
             return self.logout_var(var)
 
-        display(LoginPanel(login=log_in, logout=log_out, appkey=appkey or "", mock=mock))
+        panel = LoginPanel(login=log_in, logout=log_out, appkey=appkey or "", mock=mock)
+        self._panels.setdefault(var, []).append(panel)
+        if var not in self.shell.user_ns:
+            self._await_login(var)
+        display(panel)
+
+    # -- every panel tells the truth about the session -------------------------------------------
+
+    def _live_panels(self, var: str | None = None) -> list[Any]:
+        names = [var] if var is not None else list(self._panels)
+        live = []
+        for name in names:  # a closed widget (its comm gone) has nobody to show anything to
+            self._panels[name] = [p for p in self._panels.get(name, []) if getattr(p, "comm", None) is not None]
+            live += self._panels[name]
+        return live
+
+    def sync_panels(self, var: str, line: str, *, logged_in: bool = False) -> None:
+        """Show ``var``'s new state (logged in with ``line``, or logged out) on every panel made for it."""
+        if logged_in:
+            self._pending.pop(var, None)
+        for panel in self._live_panels(var):
+            try:
+                panel.show_logged_in(line) if logged_in else panel.show_logged_out(line)
+            except Exception as exc:  # noqa: BLE001 - a panel must never break a login
+                log.warning("kiwoom_nb: could not update a login panel: %s", type(exc).__name__)
+
+    def close_panels(self, line: str) -> None:
+        """The kernel is going away (or the extension is unloaded): every panel goes inert and says why."""
+        for panel in self._live_panels():
+            try:
+                panel.show_closed(line)
+            except Exception:  # noqa: BLE001 - shutdown path
+                pass
+
+    def _await_login(self, var: str) -> None:
+        """Until the panel logs in, a cell that uses ``var`` fails with one line instead of a NameError wall.
+
+        Run All does not wait for the panel (no supported way to block a cell on widget input in
+        ipykernel 7), so the next cells run at once; this makes the first of them say what to do.
+        """
+        self._pending[var] = max(1, self.shell.execution_count - 1)  # IPython counts the running cell already
+        if self._our_tb is not None and self.shell.CustomTB is self._our_tb:
+            return
+        # chain whatever handler is set now (set_custom_exc has one slot)
+        self._previous_exc = (self.shell.custom_exceptions, self.shell.CustomTB)
+        self.shell.set_custom_exc(tuple(self.shell.custom_exceptions) + (NameError,), self._on_custom_exc)
+        self._our_tb = self.shell.CustomTB
+
+    def _on_custom_exc(self, shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None) -> Any:
+        name = getattr(value, "name", None)
+        if isinstance(value, NameError) and name in self._pending and name not in self.session.logins:
+            message = _NOT_SET.format(var=name, cell=self._pending[name])
+            value.args = (message,)  # the error's evalue, as nbclient and papermill report it
+            shell._showtraceback(etype, value, [f"{etype.__name__}: {message}"])
+            return None
+        previous_types, previous_handler = self._previous_exc or ((), None)
+        if previous_types and isinstance(value, previous_types):
+            return previous_handler(etype, value, tb, tb_offset=tb_offset)
+        shell.showtraceback((etype, value, tb), tb_offset=tb_offset, running_compiled_code=True)
+        return None
+
+    def _stop_awaiting(self) -> None:
+        if self._our_tb is not None and self.shell.CustomTB is self._our_tb and self._previous_exc is not None:
+            self.shell.custom_exceptions, self.shell.CustomTB = self._previous_exc
+        self._previous_exc = self._our_tb = None
+        self._pending.clear()
+
+    def _watch_shutdown(self) -> None:
+        """Tell the panels before the kernel goes: a shutdown or restart request is the last moment
+        their messages still reach the browser (atexit and SIGTERM come after IOPub has stopped)."""
+        kernel = getattr(self.shell, "kernel", None)
+        original = getattr(kernel, "do_shutdown", None)
+        if original is None or getattr(original, "_kiwoom_nb", False):
+            return
+
+        def do_shutdown(restart: bool, *args: Any, **kwargs: Any) -> Any:
+            self.close_panels(KERNEL_RESTARTED if restart else KERNEL_SHUT_DOWN)
+            return original(restart, *args, **kwargs)
+
+        do_shutdown._kiwoom_nb = True  # type: ignore[attr-defined]
+        kernel.do_shutdown = do_shutdown
+
+    def _unwatch_shutdown(self) -> None:
+        kernel = getattr(self.shell, "kernel", None)
+        if kernel is not None and getattr(vars(kernel).get("do_shutdown"), "_kiwoom_nb", False):
+            del kernel.do_shutdown
 
     # -- staying logged in, and leaving ----------------------------------------------------------
 
@@ -332,8 +454,10 @@ class KiwoomMagics(Magics):
             for login, error in self.session.refresh_due():
                 if error is not None:
                     _warn(f"could not refresh {login.var} ({error}); the cell runs anyway")
-                elif self.shell.user_ns.get(login.var, before[login.var]) == before[login.var]:
-                    self.shell.push({login.var: login.token}, interactive=False)
+                else:
+                    if self.shell.user_ns.get(login.var, before[login.var]) == before[login.var]:
+                        self.shell.push({login.var: login.token}, interactive=False)
+                    self.sync_panels(login.var, describe(login), logged_in=True)
         except Exception as exc:  # noqa: BLE001 - never block the user's cell
             _warn(f"token refresh failed ({type(exc).__name__}); the cell runs anyway")
 
@@ -364,6 +488,7 @@ class KiwoomMagics(Magics):
         if self._hooked:
             return
         self._hooked = True
+        self._watch_shutdown()
         self.shell.events.register("pre_run_cell", self.on_pre_run_cell)
         atexit.register(self.revoke_everything)
         if threading.current_thread() is threading.main_thread():
@@ -376,6 +501,8 @@ class KiwoomMagics(Magics):
         if not self._hooked:
             return
         self._hooked = False
+        self._unwatch_shutdown()
+        self._stop_awaiting()
         try:
             self.shell.events.unregister("pre_run_cell", self.on_pre_run_cell)
         except ValueError:
@@ -568,6 +695,7 @@ def unload(shell: Any) -> None:
         return
     for login in list(magics.session.logins.values()):
         magics.forget_var(login)
+    magics.close_panels(UNLOADED)
     magics.revoke_everything()
     magics.unhook()
     if magics in getattr(shell, "configurables", []):

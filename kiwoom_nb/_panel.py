@@ -64,19 +64,20 @@ class LoginPanel(widgets.VBox):
         self._logout = logout
         self._busy = False
         self._logged_in = False
+        self._closed = False
         self._title = widgets.HTML("<b>Kiwoom REST API 로그인 (log in)</b>")
         # A preset app key stays in the kernel: sent to the widget, it would be saved with the
         # widget state and recorded by nbclient. The field shows where it comes from instead.
         self._preset_appkey = appkey.strip()
+        field_layout = {"width": "100%", "max_width": "46em"}  # narrow outputs shrink it instead of clipping
         self._appkey = _KeyText(
             description="앱키 App key",
             placeholder="환경변수 KIWOOM_APPKEY 사용 (from the environment)" if self._preset_appkey else "App key",
-            continuous_update=False,
-            style={"description_width": "11em"}, layout={"width": "36em"},
+            continuous_update=False, style={"description_width": "10em"}, layout=field_layout,
         )
         self._secretkey = _KeyPassword(
             description="시크릿키 Secret key", placeholder="Secret key", continuous_update=False,
-            style={"description_width": "11em"}, layout={"width": "36em"},
+            style={"description_width": "10em"}, layout=field_layout,
         )
         self._placeholders = {field: field.placeholder for field in (self._appkey, self._secretkey)}
         self._received: dict[Any, str] = {}  # field -> the key it sent; the field itself is blanked
@@ -108,7 +109,35 @@ class LoginPanel(widgets.VBox):
     def _show(self, text: str, kind: str = "info") -> None:
         self._status_text = text
         color = {"error": "#b00020", "ok": "#1b5e20"}.get(kind, "inherit")
-        self._status.value = f'<span class="kiwoom-{kind}" style="color:{color}">{html.escape(text)}</span>'
+        shown = html.escape(text)
+        if kind == "ok":  # "...: logged in as x (keys from y); expires ..., 23h 59m left" on two lines
+            shown = shown.replace("; ", "<br>", 1)
+        self._status.value = f'<span class="kiwoom-{kind}" style="color:{color}">{shown}</span>'
+
+    # -- kept in step with the session (the magics call these when another cell changes it) -------
+
+    def show_logged_in(self, line: str) -> None:
+        """A login (here, in another cell or panel, or a refresh) holds the variable: show it."""
+        self._received.clear()
+        self._reset_fields()
+        self._logged_in = True
+        self._show(line, "ok")
+        self.children = [self._title, self._status] + ([self._logout_button] if self._logout else [])
+
+    def show_logged_out(self, line: str) -> None:
+        """The variable was logged out (here or by %kiwoom_logout): back to the form."""
+        self._logged_in = False
+        self.children = self._form
+        self._show(line, "info")
+
+    def show_closed(self, line: str) -> None:
+        """The kernel is going away: nothing here can log in or out any more."""
+        self._received.clear()
+        self._reset_fields()
+        for control in (self._appkey, self._secretkey, self._environment, self._login_button, self._logout_button):
+            control.disabled = True
+        self._closed = True  # a click already on its way does nothing
+        self._show(line, "info")
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         bundle = super()._repr_mimebundle_(**kwargs) or {}
@@ -129,6 +158,9 @@ class LoginPanel(widgets.VBox):
         self._received[field] = value
         field.value = ""
         field.placeholder = RECEIVED
+        if self._closed:
+            self._received.clear()
+            return
         if field is self._secretkey and self._submit_pending:
             self._on_login_click()
 
@@ -141,17 +173,22 @@ class LoginPanel(widgets.VBox):
                 self._on_login_click()
 
     def _take_keys(self) -> tuple[str, str, bool]:
-        """The received keys (the preset app key as fallback); forgets them and resets the fields."""
+        """The received keys (the preset app key as fallback). The secret is forgotten at once; the
+        app key is kept (shown as received) until a login succeeds, so a wrong secret alone can be retyped."""
         self._submit_pending = False
-        typed = self._received.pop(self._appkey, "")
+        typed = self._received.get(self._appkey, "")
         secretkey = self._received.pop(self._secretkey, "")
+        self._secretkey.value = ""
+        self._secretkey.placeholder = self._placeholders[self._secretkey]
+        return typed or self._preset_appkey, secretkey, bool(secretkey)
+
+    def _reset_fields(self) -> None:
         for field, placeholder in self._placeholders.items():
             field.value = ""
             field.placeholder = placeholder
-        return typed or self._preset_appkey, secretkey, bool(typed or secretkey)
 
     def _on_login_click(self, _button: Any = None) -> None:
-        if self._busy or self._logged_in:  # a second click of a double click, or a stale one
+        if self._busy or self._logged_in or self._closed:  # a second click of a double click, or a stale one
             return
         self._busy = True
         self._login_button.disabled = True
@@ -172,26 +209,25 @@ class LoginPanel(widgets.VBox):
                 log.error("kiwoom_nb: login panel failed with %s", type(exc).__name__)  # no message: it may hold a key
                 self._show(f"login failed with an unexpected {type(exc).__name__}; see the kernel log", "error")
                 return
-            self._show(line, "ok")
-            self._logged_in = True
-            self.children = [self._title, self._status] + ([self._logout_button] if self._logout else [])
+            self.show_logged_in(line)
         finally:
             self._busy = False
             self._login_button.disabled = False
 
     def _on_logout_click(self, _button: Any = None) -> None:
-        if self._busy or self._logout is None:
+        if self._busy or self._closed or self._logout is None:
             return
         self._busy = True
         self._logout_button.disabled = True
         try:
             line = self._logout()
-        except Exception as exc:  # noqa: BLE001 - UsageError / KiwoomError: show the one line
+        except KiwoomError as exc:
             self._show(str(exc), "error")
+        except Exception as exc:  # noqa: BLE001 - show, never a raw exception text (a KeyError's is a name)
+            log.error("kiwoom_nb: logout from the panel failed with %s", type(exc).__name__)
+            self._show(f"logout failed with an unexpected {type(exc).__name__}; see the kernel log", "error")
         else:
-            self._logged_in = False
-            self.children = self._form
-            self._show(line, "info")
+            self.show_logged_out(line)
         finally:
             self._busy = False
             self._logout_button.disabled = False

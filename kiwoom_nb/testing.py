@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 
 from . import _fake_trs
-from ._token import KST
+from ._token import KST, mask
 
 __all__ = ["DEMO_KEYS", "ERRORS", "FakeKiwoom", "ReceivedRequest", "wait_until"]
 
@@ -119,6 +119,9 @@ class FakeKiwoom:
     tokens: list[_Issued] = field(default_factory=list)
     hang_token: bool = False  # never answer au10001
     hang_revoke: bool = False  # never answer au10002
+    #: called with one line per request answered (time, environment, api-id, outcome; never a key or a
+    #: whole token), e.g. ``FakeKiwoom(log=print)``; ``python -m kiwoom_nb.testing`` and ``make demo`` do
+    log: Callable[[str], None] | None = None
     # TRs (kiwoom_nb._fake_trs): ka10081 serves `candles` daily candles, `page_size` per page
     candles: int = 300
     page_size: int = 100
@@ -181,6 +184,29 @@ class FakeKiwoom:
         return str(token) in self.live_tokens()
 
     # -- the protocol ---------------------------------------------------------------------------
+
+    def _report(self, path: str, headers: dict[str, str], reply: "_Reply") -> None:
+        if self.log is None:
+            return
+        environment = "mock" if path.startswith("/mock/") else "production"
+        api_id = reply.headers.get("api-id") or {k.lower(): v for k, v in headers.items()}.get("api-id") or path
+        if reply.hang:
+            outcome = "no answer (hang)"
+        else:
+            try:
+                answer = json.loads(reply.content)
+            except ValueError:
+                answer = None
+            if not isinstance(answer, dict):
+                outcome = f"HTTP {reply.status}, not JSON"
+            elif str(answer.get("return_code", 0)) == "0":
+                outcome = "ok" + (f" (token {mask(answer['token'])})" if answer.get("token") else "")
+            else:
+                outcome = f"HTTP {reply.status}, return_code {answer.get('return_code')}: {answer.get('return_msg', '')}"
+        try:
+            self.log(f"{datetime.now():%H:%M:%S} fake Kiwoom {environment:<10} {api_id:<8} {outcome}")
+        except Exception:  # noqa: BLE001 - a log line must never break an answer
+            pass
 
     def handle(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> "_Reply":
         """Record one request and decide the answer (the caller does any hang or delay)."""
@@ -283,6 +309,7 @@ class FakeKiwoom:
             if request.url.host == "mockapi.kiwoom.com":  # Kiwoom's mock domain is the mock side
                 path = "/mock" + path
             reply = self.handle(request.method, path, dict(request.headers), request.read())
+            self._report(path, dict(request.headers), reply)
             if reply.hang or reply.delay:  # a transport has no clock of its own: report the timeout
                 raise httpx.ReadTimeout("fake Kiwoom did not answer", request=request)
             return httpx.Response(reply.status, headers=reply.headers, content=reply.content)
@@ -314,6 +341,7 @@ class FakeKiwoom:
                 length = int(self.headers.get("content-length") or 0)
                 raw = self.rfile.read(length) if length else b""
                 reply = fake.handle(self.command, self.path, dict(self.headers), raw)
+                fake._report(self.path, dict(self.headers), reply)
                 if reply.hang or (reply.delay and fake._stopping.wait(reply.delay)):
                     fake._stopping.wait()
                     self.close_connection = True
@@ -419,10 +447,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kiwoom_nb.testing", description="Run a fake Kiwoom server.")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--same-token", action="store_true", help="re-issue returns the same token")
+    parser.add_argument("--quiet", action="store_true", help="no line per request")
     parser.add_argument("--page-size", type=int, default=100, help="ka10081 candles per page")
     parser.add_argument("--rate-limit", type=int, default=None, help="requests per second per TR (429 beyond)")
     args = parser.parse_args(argv)
-    server = FakeKiwoom(same_token=args.same_token, page_size=args.page_size,
+    log = None if args.quiet else (lambda line: print(line, flush=True))
+    server = FakeKiwoom(same_token=args.same_token, log=log, page_size=args.page_size,
                         rate_limit=args.rate_limit).start(port=args.port)
     print(f"Fake Kiwoom: production {server.url}  mock {server.mock_url}", flush=True)
     for environment, (appkey, secretkey) in server.keys.items():

@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     if hasattr(signal, "SIGHUP"):  # the terminal closed
         signal.signal(signal.SIGHUP, _interrupt)
     work = Path(tempfile.mkdtemp(prefix="kiwoom-demo-"))
-    fake = FakeKiwoom().start(port=args.kiwoom_port)
+    fake = FakeKiwoom(log=lambda line: print("  " + line, flush=True)).start(port=args.kiwoom_port)  # what it answered
     process: subprocess.Popen | None = None
     log = work / "jupyterlab.log"
     status = 0

@@ -7,10 +7,10 @@ import sys
 from contextlib import redirect_stderr, redirect_stdout
 
 import pytest
-from IPython.core.error import UsageError
 from IPython.testing.globalipapp import start_ipython
 from traitlets.config import Config
 
+from kiwoom_nb import KiwoomError
 from kiwoom_nb._magics import KiwoomMagics
 from support import CANARY
 
@@ -87,9 +87,8 @@ def test_config_output_holds_no_secret(ip, fake):
 
 
 def test_keys_on_the_magic_line_are_refused_without_echo(ip, fake):
-    with pytest.raises(UsageError) as info:
+    with pytest.raises(KiwoomError) as info:
         ip.run_line_magic("kiwoom_login", f"{APPKEY} {SECRETKEY}")
-    assert type(info.value) is UsageError
     assert APPKEY not in str(info.value) and SECRETKEY not in str(info.value)
     assert "KIWOOM_APPKEY" in str(info.value)
     assert fake.issues == []
@@ -97,7 +96,7 @@ def test_keys_on_the_magic_line_are_refused_without_echo(ip, fake):
 
 def test_no_variable_expansion_on_the_line(ip, fake):
     ip.user_ns["secret"] = SECRETKEY
-    with pytest.raises(UsageError) as info:
+    with pytest.raises(KiwoomError) as info:
         ip.run_line_magic("kiwoom_login", "--var {secret}")
     assert SECRETKEY not in str(info.value)
 
@@ -128,7 +127,7 @@ def test_unload_revokes_and_removes_the_variable(ip, fake):
 
 def test_plain_http_to_a_remote_host_is_refused(ip, fake):
     ip.run_line_magic("config", "KiwoomMagics.base_url = 'http://example.com'")
-    with pytest.raises(UsageError, match="refusing plain http"):
+    with pytest.raises(KiwoomError, match="refusing plain http"):
         ip.run_line_magic("kiwoom_login", "")
     assert fake.issues == []
 

@@ -6,6 +6,7 @@ import ipywidgets as widgets
 import pytest
 
 from kiwoom_nb import LoginPanel
+from kiwoom_nb._panel import RECEIVED
 from kiwoom_nb._magics import describe
 from kiwoom_nb._session import Session
 from kiwoom_nb.testing import FakeKiwoom
@@ -112,6 +113,30 @@ def test_wrong_keys_show_one_line_and_reenable(panel, fake_kiwoom):
     type_keys(panel, APPKEY, SECRETKEY)
     panel._login_button.click()
     assert len(fake_kiwoom.issues) == 2 and "logged in" in panel.status
+
+
+def test_after_a_failed_login_the_corrected_secret_alone_logs_in(panel, fake_kiwoom):
+    type_keys(panel, APPKEY, "WRONG-SECRET-0000")
+    panel._login_button.click()
+    assert "8001" in panel.status
+    # the app key stays received (blank in the browser, shown as received); the secret is asked again
+    assert panel._appkey.value == "" and panel._appkey.placeholder == RECEIVED
+    assert panel._secretkey.value == "" and panel._secretkey.placeholder == "Secret key"
+
+    panel._secretkey.set_state({"value": SECRETKEY})
+    panel._login_button.click()
+    assert "logged in" in panel.status
+    assert [r.body["appkey"] for r in fake_kiwoom.issues] == [APPKEY, APPKEY]
+    assert panel._received == {}  # nothing kept once logged in
+
+
+def test_a_changed_app_key_replaces_the_kept_one(panel, fake_kiwoom):
+    type_keys(panel, "WRONG-APPKEY-0000", SECRETKEY)
+    panel._login_button.click()
+    assert "8001" in panel.status
+    type_keys(panel, APPKEY, SECRETKEY)
+    panel._login_button.click()
+    assert [r.body["appkey"] for r in fake_kiwoom.issues] == ["WRONG-APPKEY-0000", APPKEY]
 
 
 def test_empty_keys_ask_for_both_without_a_request(panel, fake_kiwoom):
