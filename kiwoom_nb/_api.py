@@ -221,9 +221,12 @@ class Client:
             headers = {"authorization": f"Bearer {token.value}", "cont-yn": "Y" if cont else "N",
                        "next-key": next_key if cont else ""}
             try:
-                data, _, answered = post_tr(api_id, what, url, content, headers=headers,
-                                            secrets=(token.value, *self.tokens.secrets),
-                                            timeout=self.tokens.timeout, transport=self.tokens.transport)
+                try:
+                    data, _, answered = post_tr(api_id, what, url, content, headers=headers,
+                                                secrets=(token.value, *self.tokens.secrets),
+                                                timeout=self.tokens.timeout, transport=self.tokens.transport)
+                finally:
+                    pacer.answered(api_id)
             except RateLimitError as exc:  # Kiwoom refused before doing anything: safe to resend, orders too
                 learned = rate_in(exc.return_msg)
                 if learned:

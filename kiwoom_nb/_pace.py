@@ -10,6 +10,7 @@ import hashlib
 import re
 import threading
 import time
+from collections import deque
 
 __all__ = ["DEFAULT_PACE", "Pacer", "pacer_for", "rate_in"]
 
@@ -33,12 +34,19 @@ def rate_in(message: str | None) -> float | None:
 
 
 class Pacer:
-    """When each api-id may be sent next; a learned limit (``유량=N``) overrides any configured pace."""
+    """When each api-id may be sent next; a learned limit (``유량=N``) overrides any configured pace.
+
+    Two rules: requests of an api-id are spaced 1/rate apart (counted from the real send), and once
+    Kiwoom has stated N per second, a request leaves only a second after the answer to the one N
+    before it came back. Kiwoom saw that one arrive before its answer, so no second can hold N + 1
+    of them however the network or a busy machine delays single requests.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._next_at: dict[str, float] = {}
         self._slack: dict[str, float] = {}
+        self._answered: dict[str, deque] = {}  # api-id -> when the last answers came back
         self.learned: dict[str, float] = {}
 
     def rate(self, api_id: str, pace: float | None) -> float | None:
@@ -53,6 +61,12 @@ class Pacer:
         with self._lock:
             now = time.monotonic()
             at = max(now, self._next_at.get(api_id, 0.0))
+            learned = self.learned.get(api_id)
+            answered = self._answered.get(api_id)
+            if learned and answered:
+                n = max(int(learned), 1)
+                if len(answered) >= n:
+                    at = max(at, answered[-n] + 1.0 + SLACK)
             if rate:
                 self._next_at[api_id] = at + 1.0 / rate + self._slack.get(api_id, SLACK)
             return at - now
@@ -68,6 +82,14 @@ class Pacer:
                 sent = time.monotonic()
                 self._next_at[api_id] = max(self._next_at.get(api_id, 0.0),
                                             sent + 1.0 / rate + self._slack.get(api_id, SLACK))
+
+    def answered(self, api_id: str) -> None:
+        """An answer (or a failure) for ``api_id`` came back just now."""
+        with self._lock:
+            times = self._answered.get(api_id)
+            if times is None:
+                times = self._answered[api_id] = deque(maxlen=64)
+            times.append(time.monotonic())
 
     def learn(self, api_id: str, rate: float) -> None:
         """Kiwoom stated ``rate`` per second for ``api_id``; a repeated refusal at that rate widens the slack."""
