@@ -74,6 +74,7 @@ class JupyterServer:
     root: Path
     process: subprocess.Popen
     log: Path
+    keyring: Path | None = None  # the kernels' OS keyring stand-in (tests/keyring_backends.py FileKeyring)
 
     def notebook_url(self, name: str) -> str:
         if self.app == "lab":  # ?reset: a fresh workspace, so earlier tests' tabs are not reopened
@@ -123,6 +124,14 @@ def start_jupyter(app: str, base: Path, fake: FakeKiwoom) -> JupyterServer:
     root, home = base / "root", base / "home"
     root.mkdir(parents=True)
     env = jupyter_environment(home, fake)
+    # A real keyring backend that stores in this server's temp dir, so the panel's "remember" checkbox
+    # works as on a desktop; the developer's own keyring and kiwoomcli settings stay untouched.
+    keyring = base / "keyring.json"
+    env.update(
+        PYTHON_KEYRING_BACKEND="keyring_backends.FileKeyring", KIWOOM_TEST_KEYRING=str(keyring),
+        PYTHONPATH=os.pathsep.join(p for p in (str(REPO / "tests"), env.get("PYTHONPATH", "")) if p),
+        XDG_CONFIG_HOME=str(home / "xdg-config"), XDG_DATA_HOME=str(home / "xdg-data"),
+    )
     _settings(Path(env["JUPYTERLAB_SETTINGS_DIR"]))
     token = secrets.token_hex(16)
     log = base / f"{app}.log"
@@ -143,7 +152,7 @@ def start_jupyter(app: str, base: Path, fake: FakeKiwoom) -> JupyterServer:
         with open(log, "ab") as out:
             process = subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                        cwd=root, start_new_session=True)
-        server = JupyterServer(app, f"http://127.0.0.1:{port}", token, root, process, log)
+        server = JupyterServer(app, f"http://127.0.0.1:{port}", token, root, process, log, keyring)
 
         def ready() -> bool:
             if process.poll() is not None:
@@ -356,8 +365,10 @@ class Panel:
         self.secretkey = self.root.locator("input[type=password]")
         self.login_button = self.root.get_by_role("button", name="로그인 Log in")
         self.logout_button = self.root.get_by_role("button", name="로그아웃 Log out")
+        self.remember = self.root.get_by_role("checkbox")
         self.ok = self.root.locator(".kiwoom-ok")
         self.error = self.root.locator(".kiwoom-error")
+        self.note = self.root.locator(".kiwoom-note")  # under the login line: whether the keys were saved
 
     def environment(self, label: str):
         return self.root.get_by_role("button", name=label)

@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from kiwoom_nb._panel import RECEIVED
+from kiwoom_nb._panel import RECEIVED, REMEMBER
 
 from conftest import Notebook, Panel, keep_evidence, wait_until, write_notebook
 
@@ -122,7 +122,7 @@ def test_lab_login_use_token_and_save(lab_server, open_notebook, fake):
     state = saved["metadata"]["widgets"][WIDGET_STATE]["state"]
     panels = [m for m in state.values() if "kiwoom-login-panel" in m["state"].get("_dom_classes", [])]
     assert panels, "the login panel's widget state was not saved"
-    assert any("logged in as kiwoom_token" in m["state"].get("value", "") for m in state.values())
+    assert any("logged in as kiwoom_token" in str(m["state"].get("value", "")) for m in state.values())  # a checkbox's is a bool
     for secret in secrets_of(fake):
         assert secret not in text, "a key or a token was saved in the notebook"
 
@@ -220,6 +220,41 @@ def test_lab_typed_but_unsubmitted_keys_are_not_saved(lab_server, open_notebook,
 
     panel.login_button.click()  # the received keys are used: they are wrong, so the panel says so
     expect(panel.error).to_contain_text("8001")
+
+
+def saved_keys(server) -> dict:
+    entries = json.loads(server.keyring.read_text()) if server.keyring.exists() else {}
+    return {user: json.loads(value) for user, value in entries.get("kiwoom_nb", {}).items()}
+
+
+def test_lab_remember_checkbox_saves_and_the_next_kernel_logs_in_without_typing(lab_server, open_notebook, fake, page):
+    assert saved_keys(lab_server) == {}  # the other tests logged in with the box unticked: nothing was saved
+    notebook = open_notebook(lab_server)
+    panel = show_panel(notebook)
+    try:
+        expect(panel.root).to_contain_text(REMEMBER)
+        expect(panel.remember).to_be_enabled()
+        expect(panel.remember).not_to_be_checked()  # off by default
+        panel.remember.check()
+        log_in(panel, fake)
+        expect(panel.note).to_contain_text("keys saved in the OS keyring (kiwoom_nb, production)")
+        appkey, secretkey = fake.keys["production"]
+        assert saved_keys(lab_server) == {"production": {"appkey": appkey, "secretkey": secretkey}}
+        notebook.save()
+        for secret in secrets_of(fake):
+            assert secret not in (lab_server.root / notebook.name).read_text()
+
+        # another notebook, another kernel: logged in from the keyring, no panel, nothing typed
+        second = "second-" + notebook.name
+        write_notebook(lab_server.root, second, CELLS)
+        other = Notebook(page, lab_server, second).open()
+        other.run(LOAD)
+        other.run(LOGIN)
+        expect(other.cell(LOGIN).locator(".jp-OutputArea")).to_contain_text(
+            "keys from OS keyring (kiwoom_nb, production)")
+        expect(other.cell(LOGIN).locator(".kiwoom-login-panel")).to_have_count(0)
+    finally:
+        lab_server.keyring.write_text("{}")  # the next tests see the panel again
 
 
 # -- Notebook 7 ---------------------------------------------------------------------------------------

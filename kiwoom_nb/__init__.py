@@ -14,6 +14,7 @@ from ._errors import (
     AccessDeniedError,
     CredentialsError,
     EnvironmentMismatchError,
+    KeyringUnavailableError,
     KiwoomError,
     KiwoomTimeout,
     NetworkError,
@@ -38,6 +39,7 @@ __all__ = [
     "Client",
     "CredentialsError",
     "EnvironmentMismatchError",
+    "KeyringUnavailableError",
     "KiwoomError",
     "KiwoomTimeout",
     "LoginPanel",
@@ -51,6 +53,7 @@ __all__ = [
     "UnknownStockError",
     "client",
     "find_trs",
+    "forget_keys",
     "issue_token",
     "load_ipython_extension",
     "login",
@@ -92,4 +95,8 @@ def __getattr__(name: str) -> Any:
         from ._magics import login
 
         return login
+    if name == "forget_keys":
+        from ._keys import forget_keys
+
+        return forget_keys
     raise AttributeError(f"module 'kiwoom_nb' has no attribute {name!r}")

@@ -13,8 +13,9 @@ Stdlib only. Messages are one line, say what to do next, and never carry a key o
      ├── NotSupportedError        not offered here: mock trading (8104, 1999) or corporate customers (8200)
      ├── OrderNotConfirmed        a production order without confirm=True: nothing was sent
      ├── ServerError              HTTP 5xx, an HTML page, an unreadable answer
-     └── NetworkError             the request did not complete (refused, DNS, TLS)
-          └── KiwoomTimeout       no answer within the timeout
+     ├── NetworkError             the request did not complete (refused, DNS, TLS)
+     │    └── KiwoomTimeout       no answer within the timeout
+     └── KeyringUnavailableError  no secure OS keyring to save keys in, or it failed or did not answer
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ __all__ = [
     "CredentialsError",
     "EnvironmentMismatchError",
     "KiwoomError",
+    "KeyringUnavailableError",
     "KiwoomTimeout",
     "NetworkError",
     "NotSupportedError",
@@ -110,6 +112,10 @@ class NetworkError(KiwoomError):
 
 class KiwoomTimeout(NetworkError):
     """No answer came within the timeout."""
+
+
+class KeyringUnavailableError(KiwoomError):
+    """Keys could not be saved in (or removed from) the OS keyring: none is secure here, or it failed."""
 
 
 # code -> (class, what to do); the Korean return_msg is kept on the exception, not repeated here.

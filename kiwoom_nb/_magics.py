@@ -21,7 +21,8 @@ from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from traitlets import Bool, Float, TraitError, Unicode, default, observe, validate
 
-from ._errors import CredentialsError, EnvironmentMismatchError, KiwoomError
+from . import _keys
+from ._errors import CredentialsError, EnvironmentMismatchError, KeyringUnavailableError, KiwoomError
 from ._session import Login, Session
 from ._token import KST, format_left, mask
 
@@ -29,20 +30,10 @@ __all__ = ["KiwoomMagics", "client", "load", "login", "unload"]
 
 log = logging.getLogger("kiwoom_nb")
 
-ENV_NAMES = {False: ("KIWOOM_APPKEY", "KIWOOM_SECRETKEY"), True: ("KIWOOM_MOCK_APPKEY", "KIWOOM_MOCK_SECRETKEY")}
-_HEADLESS = (
-    "no Kiwoom keys found and this frontend cannot ask for them (nbclient, papermill, nbval): "
-    "set KIWOOM_APPKEY and KIWOOM_SECRETKEY in the environment"
-)
-_HEADLESS_MOCK = _HEADLESS + " (for mock trading, KIWOOM_MOCK_APPKEY and KIWOOM_MOCK_SECRETKEY are tried first)"
 KERNEL_RESTARTED = "커널이 재시작되었습니다 — the kernel restarted: run %kiwoom_login again to log in"
 KERNEL_SHUT_DOWN = "커널이 종료되었습니다 — the kernel shut down: start it and run %kiwoom_login again"
 UNLOADED = "kiwoom_nb was unloaded: %load_ext kiwoom_nb and %kiwoom_login log in again"
 _NOT_SET = "{var} is not set yet: log in with the panel in cell [{cell}], then run the cells below"
-
-
-def headless_error(mock: bool) -> CredentialsError:
-    return CredentialsError(_HEADLESS_MOCK if mock else _HEADLESS)
 
 
 def in_voila() -> bool:
@@ -70,6 +61,13 @@ def describe(login: Login, *, reused: bool = False) -> str:
 
 def _warn(message: str) -> None:
     print(f"kiwoom_nb: {message}", file=sys.stderr, flush=True)
+
+
+def _check_remember(what: str) -> None:
+    problem = _keys.keyring_problem()
+    if problem:
+        raise KeyringUnavailableError(f"{what} cannot save the keys: {problem}; nothing was saved. Keep them in "
+                                      "the environment instead (a .env file loaded with %dotenv, or Colab secrets)")
 
 
 @magics_class
@@ -154,17 +152,18 @@ class KiwoomMagics(Magics):
         return line
 
     def find_keys(self, mock: bool) -> tuple[str | None, str | None, str]:
-        """Keys from the environment, then Colab's secrets; (None, None, "") when there are none."""
-        pairs = [ENV_NAMES[True], ENV_NAMES[False]] if mock else [ENV_NAMES[False]]
-        for app_name, secret_name in pairs:
-            appkey, secretkey = os.environ.get(app_name, "").strip(), os.environ.get(secret_name, "").strip()
-            if appkey and secretkey:
-                return appkey, secretkey, f"environment {app_name}/{secret_name}"
-        colab = _colab_keys(pairs)
-        if colab:
-            return colab
-        appkey = next((os.environ[a].strip() for a, _ in pairs if os.environ.get(a, "").strip()), None)
-        return appkey, None, ""
+        """Keys from the environment, Colab's secrets or the OS keyring (see _keys.find_keys)."""
+        return _keys.find_keys(mock, warn=_warn)
+
+    def remember(self, var: str) -> str:
+        """Save ``var``'s keys, which just logged in, in the OS keyring. Raises KeyringUnavailableError."""
+        login = self.session.find(var)
+        if login is None:
+            raise KiwoomError(f"no Kiwoom login in {var}; nothing to remember")
+        if login.source.startswith("OS keyring (kiwoom_nb,"):
+            return f"kiwoom_nb: the keys are already saved in the {login.source}"
+        where = _keys.remember_keys(login.appkey, login.secretkey, mock=login.mock)
+        return f"kiwoom_nb: keys saved in the {where}; %kiwoom_logout --forget removes them"
 
     def stdin_allowed(self) -> bool:
         kernel = getattr(self.shell, "kernel", None)
@@ -196,15 +195,19 @@ class KiwoomMagics(Magics):
     @argument("--force", action="store_true", help="Issue a new token even if a valid one exists.")
     @argument("--prompt", action="store_true", help="Ask for the keys with a password prompt.")
     @argument("--panel", action="store_true", help="Show the login panel even if keys are in the environment.")
+    @argument("--remember", action="store_true",
+              help="After a successful login, save the keys in the OS keyring (kiwoom_nb's own entry).")
     @line_magic
     def kiwoom_login(self, line: str = "") -> None:
         """Log in to the Kiwoom REST API (au10001) and put the access token in a variable.
 
         Keys are never typed on this line (it is saved in history and in the notebook). They come from,
         first found wins: the environment (KIWOOM_APPKEY / KIWOOM_SECRETKEY; with --mock,
-        KIWOOM_MOCK_APPKEY / KIWOOM_MOCK_SECRETKEY first), Colab secrets of the same names, then a
-        login panel in notebooks or a password prompt in a terminal. Without a way to ask (nbclient,
-        papermill), it fails at once naming the variables to set.
+        KIWOOM_MOCK_APPKEY / KIWOOM_MOCK_SECRETKEY first), Colab secrets of the same names, the OS
+        keyring (kiwoom_nb's own entry, then kiwoomcli's), then a login panel in notebooks or a
+        password prompt in a terminal. Without a way to ask (nbclient, papermill), it fails at once
+        naming the variables to set. --remember saves the keys in the OS keyring after the login
+        succeeds; %kiwoom_logout --forget removes them.
 
         Re-running reuses a valid token for the same keys; --force issues a new one (the old one is
         revoked). Every token is revoked when the kernel stops.
@@ -216,8 +219,11 @@ class KiwoomMagics(Magics):
         var = args.var or self.var
         if not var.isidentifier():
             raise KiwoomError(f"{var!r} is not a valid Python variable name; use --var with a name like kiwoom_token")
+        if args.remember:
+            _check_remember("--remember")  # before logging in: nothing is issued, nothing is written
         if args.panel:
-            self._show_panel(mock=mock, var=var, force=args.force, appkey=self.find_keys(mock)[0])
+            self._show_panel(mock=mock, var=var, force=args.force, appkey=_keys.environment_appkey(mock),
+                             remember=args.remember)
             return
         appkey, secretkey, source = (None, None, "") if args.prompt else self.find_keys(mock)
         if not secretkey:
@@ -225,36 +231,59 @@ class KiwoomMagics(Magics):
             if existing and existing.mock == mock and not (args.force or args.prompt) \
                     and not existing.token.is_expired(self.refresh_margin):
                 print(describe(existing, reused=True))
+                if args.remember:
+                    print(self.remember(var))
                 return
             if not args.prompt and self.way_to_ask() == "panel":
-                self._show_panel(mock=mock, var=var, force=args.force, appkey=appkey)
+                self._show_panel(mock=mock, var=var, force=args.force, appkey=appkey, remember=args.remember)
                 return
             appkey, secretkey, source = self._prompt(mock, appkey)
         print(self.login_with_keys(appkey, secretkey, mock=mock, var=var, force=args.force, source=source))
+        if args.remember:
+            print(self.remember(var))
 
     @magic_arguments()
     @argument("--var", metavar="NAME", help="The token variable to log out (default: kiwoom_token).")
     @argument("--all", action="store_true", help="Log out every token of this kernel.")
+    @argument("--forget", action="store_true",
+              help="Also remove the keys kiwoom_nb saved in the OS keyring (both environments).")
     @line_magic
     def kiwoom_logout(self, line: str = "") -> None:
         """Revoke a token now (au10002) and remove its variable.
 
         If Kiwoom does not confirm the revoke, the token stays in place and is tried again at exit.
         A token that another kernel on this machine still uses is not revoked (the last one out does).
+        --forget also removes the keys saved with --remember (kiwoomcli's own entries are left alone);
+        with --forget, not being logged in is not an error.
         """
         args = self._parse(self.kiwoom_logout, line)
         names = list(self.session.logins) if args.all else [args.var or self.var]
-        if not names or not all(name in self.session.logins for name in names):
+        if args.forget:  # forgetting needs no login
+            names = [name for name in names if name in self.session.logins]
+        elif not names or not all(name in self.session.logins for name in names):
             missing = ", ".join(n for n in names if n not in self.session.logins) or "any variable"
             raise KiwoomError(f"no Kiwoom login in {missing}; %kiwoom_status lists the logged-in variables")
+        sources = [self.session.logins[name].source for name in names]
         failures = []
         for name in names:
             try:
                 print(self.logout_var(name))
             except KiwoomError as exc:
                 failures.append(str(exc))
+        if args.forget:
+            print(self.forget_saved_keys(kiwoomcli=any("kiwoomcli" in source for source in sources)))
         if failures:
             raise KiwoomError("; ".join(failures))
+
+    @staticmethod
+    def forget_saved_keys(*, kiwoomcli: bool = False) -> str:
+        """Remove kiwoom_nb's saved keys; returns the line to show. Raises KeyringUnavailableError."""
+        removed = _keys.forget_keys()
+        line = (f"kiwoom_nb: removed the saved keys ({', '.join(removed)}) from the OS keyring" if removed
+                else "kiwoom_nb: no keys saved by kiwoom_nb in the OS keyring")
+        if kiwoomcli:
+            line += "; kiwoomcli's own entries are left alone (kiwoomcli manages them)"
+        return line
 
     def forget_var(self, login: Login) -> None:
         """Remove ``login``'s variable, unless the user has since put something else there."""
@@ -291,8 +320,10 @@ class KiwoomMagics(Magics):
                 environment_name(login.mock), login.var, mask(login.token.value),
                 f"{expires.astimezone(KST):%Y-%m-%d %H:%M} KST", f"{local:%Y-%m-%d %H:%M} {local.tzname() or ''}".strip(),
                 format_left(login.token.expires_in()), "yes" if self.revoke_at_exit else "no (revoke_at_exit is off)",
+                login.source,
             ))
-        header = ("environment", "variable", "token", "expires (Korea)", "expires (local)", "left", "revoked at exit")
+        header = ("environment", "variable", "token", "expires (Korea)", "expires (local)", "left", "revoked at exit",
+                  "keys from")
         import html  # here, not at the top: %load_ext stays cheap
 
         if not rows:
@@ -304,8 +335,9 @@ class KiwoomMagics(Magics):
             # narrower than the text: both expiry times in one cell, so a 760 px window shows it unclipped
             cells = lambda r, tag: "".join(  # noqa: E731
                 f'<{tag} style="text-align:left">{html.escape(str(c))}</{tag}>' for c in r)
-            merged = lambda r: (*r[:3], f"{r[3]}\n{r[4]}", *r[5:])  # noqa: E731
-            markup = '<table class="kiwoom-status"><tr>' + cells((*header[:3], "expires", *header[5:]), "th") + \
+            # (and where the keys came from under the variable, not in a column of its own)
+            merged = lambda r: (r[0], f"{r[1]}\nkeys from {r[7]}", r[2], f"{r[3]}\n{r[4]}", *r[5:7])  # noqa: E731
+            markup = '<table class="kiwoom-status"><tr>' + cells((*header[:3], "expires", *header[5:7]), "th") + \
                 "</tr>" + "".join("<tr>" + cells(merged(r), "td").replace("\n", "<br>") + "</tr>" for r in rows) + \
                 "</table>"
         from IPython.display import display
@@ -327,26 +359,9 @@ class KiwoomMagics(Magics):
             ) from None
 
     def _prompt(self, mock: bool, appkey: str | None) -> tuple[str, str, str]:
-        if not self.stdin_allowed():
-            raise headless_error(mock)
-        import getpass  # here, not at the top: %load_ext stays cheap
+        return _keys.prompt_keys(mock, appkey, stdin_allowed=self.stdin_allowed())
 
-        label = environment_name(mock)
-        try:
-            if not appkey:
-                appkey = getpass.getpass(f"Kiwoom {label} app key (앱키): ")
-            secretkey = getpass.getpass(f"Kiwoom {label} secret key (시크릿키): ")
-        except (EOFError, KeyboardInterrupt):
-            raise CredentialsError("login cancelled; no keys were read; run %kiwoom_login again") from None
-        except Exception as exc:  # StdinNotImplementedError and friends: nobody can answer
-            if type(exc).__name__ == "StdinNotImplementedError":
-                raise headless_error(mock) from None
-            raise
-        if not appkey.strip() or not secretkey.strip():
-            raise CredentialsError("an empty key was entered; run %kiwoom_login again and paste both keys")
-        return appkey, secretkey, "prompt"
-
-    def _show_panel(self, *, mock: bool, var: str, force: bool, appkey: str | None) -> None:
+    def _show_panel(self, *, mock: bool, var: str, force: bool, appkey: str | None, remember: bool = False) -> None:
         from IPython.display import display
 
         from ._panel import LoginPanel
@@ -357,7 +372,11 @@ class KiwoomMagics(Magics):
         def log_out() -> str:
             return self.logout_var(var)
 
-        panel = LoginPanel(login=log_in, logout=log_out, appkey=appkey or "", mock=mock)
+        def save(app: str, secret: str, mock_: bool) -> str:
+            return _keys.remember_keys(app, secret, mock=mock_)
+
+        panel = LoginPanel(login=log_in, logout=log_out, appkey=appkey or "", mock=mock, remember=save,
+                           remember_problem=_keys.keyring_problem(), remember_checked=remember)
         self._panels.setdefault(var, []).append(panel)
         if var not in self.shell.user_ns:
             self._await_login(var)
@@ -660,23 +679,6 @@ class KiwoomMagics(Magics):
             print(f"{tr.api_id}  {tr.name}  [{tr.category}]  {tr.path}" + (f"  list: {tr.list_key}" if tr.list_key else ""))
 
 
-def _colab_keys(pairs: list[tuple[str, str]]) -> tuple[str, str, str] | None:
-    if "google.colab" not in sys.modules:
-        return None
-    try:
-        from google.colab import userdata  # type: ignore[import-not-found]
-    except ImportError:
-        return None
-    for app_name, secret_name in pairs:
-        try:
-            appkey, secretkey = userdata.get(app_name), userdata.get(secret_name)
-        except Exception:  # noqa: BLE001 - SecretNotFoundError, NotebookAccessError, ...
-            continue
-        if appkey and secretkey:
-            return appkey, secretkey, f"Colab secrets {app_name}/{secret_name}"
-    return None
-
-
 _instances: dict[int, KiwoomMagics] = {}
 
 
@@ -736,13 +738,17 @@ def _warn_if_literal(shell: Any, *keys: str) -> None:
 
 
 def login(appkey: str | None = None, secretkey: str | None = None, *, mock: bool = False, var: str | None = None,
-          force: bool = False) -> Any:
-    """Do what ``%kiwoom_login`` does, with keys from a secrets manager (or the environment when omitted).
+          force: bool = False, remember: bool = False) -> Any:
+    """Do what ``%kiwoom_login`` does, with keys from a secrets manager (or, when omitted, the
+    environment, Colab secrets or the OS keyring).
 
     Puts the token in ``var`` (default ``kiwoom_token``), tracks it for refresh and exit revoke, prints
-    the same line as the magic and returns the token. Raises KiwoomError on failure.
+    the same line as the magic and returns the token. ``remember=True`` then saves the keys in the OS
+    keyring (``forget_keys()`` removes them). Raises KiwoomError on failure.
     """
     magics = current()
+    if remember:
+        _check_remember("remember=True")
     source = "arguments"
     if appkey is None or secretkey is None:
         found_app, found_secret, found_source = magics.find_keys(mock)
@@ -753,6 +759,8 @@ def login(appkey: str | None = None, secretkey: str | None = None, *, mock: bool
                                    "KIWOOM_APPKEY and KIWOOM_SECRETKEY")
     _warn_if_literal(magics.shell, appkey, secretkey)
     print(magics.login_with_keys(appkey, secretkey, mock=mock, var=var, force=force, source=source))
+    if remember:
+        print(magics.remember(var or magics.var))
     return magics.session.find(var or magics.var).token
 
 

@@ -21,6 +21,7 @@ __all__ = ["LoginPanel"]
 log = logging.getLogger("kiwoom_nb")
 
 RECEIVED = "입력됨 — received (hidden)"
+REMEMBER = "이 컴퓨터에 저장 — remember on this computer (OS keyring)"
 PLAIN_TEXT = (
     "Kiwoom login panel (키움 로그인): this frontend cannot show widgets. Set KIWOOM_APPKEY and "
     "KIWOOM_SECRETKEY in the environment and run %kiwoom_login again, or run %kiwoom_login --prompt."
@@ -43,12 +44,23 @@ def _default_login(appkey: str, secretkey: str, mock: bool) -> str:
     return current().login_with_keys(appkey, secretkey, mock=mock, source="login panel")
 
 
+def _default_remember(appkey: str, secretkey: str, mock: bool) -> str:
+    from ._keys import remember_keys
+
+    return remember_keys(appkey, secretkey, mock=mock)
+
+
 class LoginPanel(widgets.VBox):
     """App key, secret key, 실전투자 / 모의투자, and a log-in button; the result shows in the panel.
 
     ``login(appkey, secretkey, mock) -> str`` does the work and returns the line to show (it
     raises KiwoomError on failure); by default it logs in the way ``%kiwoom_login`` does and sets
     ``kiwoom_token``. ``logout() -> str`` backs the log-out button shown after success.
+
+    ``remember(appkey, secretkey, mock) -> str`` saves the keys after a successful login when the
+    "remember" checkbox is ticked (off unless ``remember_checked``) and returns where they went;
+    ``remember_problem`` is why that is impossible here (the checkbox is then disabled and says so).
+    Without ``remember`` there is no checkbox, except on the default panel, which saves in the OS keyring.
     """
 
     def __init__(
@@ -58,10 +70,20 @@ class LoginPanel(widgets.VBox):
         *,
         appkey: str = "",
         mock: bool = False,
+        remember: Callable[[str, str, bool], str] | None = None,
+        remember_problem: str | None = None,
+        remember_checked: bool = False,
         **kwargs: Any,
     ) -> None:
         self._login = login or _default_login
         self._logout = logout
+        if remember is None and login is None:  # the default panel logs in and saves the way the magics do
+            remember = _default_remember
+            if remember_problem is None:
+                from ._keys import keyring_problem
+
+                remember_problem = keyring_problem()
+        self._remember = remember
         self._busy = False
         self._logged_in = False
         self._closed = False
@@ -89,11 +111,21 @@ class LoginPanel(widgets.VBox):
             options=[("실전투자 (production)", False), ("모의투자 (mock)", True)], value=bool(mock),
             style={"button_width": "auto"},
         )
+        # Not a secret, so a plain checkbox; off by default: saving keys is the user's choice to make.
+        self._remember_box = widgets.Checkbox(
+            value=bool(remember_checked and not remember_problem), description=REMEMBER, indent=False,
+            disabled=bool(remember_problem), layout={"width": "auto"},
+        )
+        why = f"저장할 수 없음 — not available: {remember_problem}" if remember_problem else ""
+        self._remember_note = widgets.HTML(f'<span class="kiwoom-info" style="opacity:0.75">{html.escape(why)}</span>'
+                                           if why else "")
+        remember_row = [self._remember_box] + ([self._remember_note] if remember_problem else []) if remember else []
         self._login_button = widgets.Button(description="로그인 Log in", button_style="primary", icon="sign-in")
         self._logout_button = widgets.Button(description="로그아웃 Log out", icon="sign-out")
         self._status = widgets.HTML("")
         self._status_text = ""
-        self._form = [self._title, self._appkey, self._secretkey, self._environment, self._login_button, self._status]
+        self._form = [self._title, self._appkey, self._secretkey, self._environment, *remember_row,
+                      self._login_button, self._status]
         self._login_button.on_click(self._on_login_click)
         self._logout_button.on_click(self._on_logout_click)
         super().__init__(children=self._form, **kwargs)
@@ -106,13 +138,17 @@ class LoginPanel(widgets.VBox):
         """The status line as plain text."""
         return self._status_text
 
-    def _show(self, text: str, kind: str = "info") -> None:
-        self._status_text = text
-        color = {"error": "#b00020", "ok": "#1b5e20"}.get(kind, "inherit")
+    def _show(self, text: str, kind: str = "info", *, note: str = "", note_kind: str = "ok") -> None:
+        self._status_text = text + (f"\n{note}" if note else "")
+        colors = {"error": "#b00020", "ok": "#1b5e20"}
         shown = html.escape(text)
         if kind == "ok":  # "...: logged in as x (keys from y); expires ..., 23h 59m left" on two lines
             shown = shown.replace("; ", "<br>", 1)
-        self._status.value = f'<span class="kiwoom-{kind}" style="color:{color}">{shown}</span>'
+        markup = f'<span class="kiwoom-{kind}" style="color:{colors.get(kind, "inherit")}">{shown}</span>'
+        if note:
+            color = colors.get(note_kind, "inherit")
+            markup += f'<br><span class="kiwoom-note kiwoom-note-{note_kind}" style="color:{color}">{html.escape(note)}</span>'
+        self._status.value = markup
 
     # -- kept in step with the session (the magics call these when another cell changes it) -------
 
@@ -210,9 +246,24 @@ class LoginPanel(widgets.VBox):
                 self._show(f"login failed with an unexpected {type(exc).__name__}; see the kernel log", "error")
                 return
             self.show_logged_in(line)
+            if self._remember is not None and self._remember_box.value and not self._remember_box.disabled:
+                self._save_keys(line, appkey, secretkey, self._environment.value)
         finally:
             self._busy = False
             self._login_button.disabled = False
+
+    def _save_keys(self, line: str, appkey: str, secretkey: str, mock: bool) -> None:
+        """After a successful login: keep the keys in the OS keyring, and say so (or why not) under the line."""
+        try:
+            where = self._remember(appkey, secretkey, mock)  # type: ignore[misc]
+        except KiwoomError as exc:
+            self._show(line, "ok", note=f"저장하지 못함 — not saved: {exc}", note_kind="error")
+        except Exception as exc:  # noqa: BLE001 - never a raw exception text
+            log.error("kiwoom_nb: saving the keys from the panel failed with %s", type(exc).__name__)
+            self._show(line, "ok", note=f"저장하지 못함 — not saved: an unexpected {type(exc).__name__}",
+                       note_kind="error")
+        else:
+            self._show(line, "ok", note=f"저장됨 — keys saved in the {where}; %kiwoom_logout --forget removes them")
 
     def _on_logout_click(self, _button: Any = None) -> None:
         if self._busy or self._closed or self._logout is None:

@@ -35,7 +35,8 @@ NOTEBOOK = "quickstart.ipynb"
 def jupyter_environment(home: Path, fake) -> dict[str, str]:
     """This process's environment for a Jupyter server with private dirs under ``home``, pointed at ``fake``.
 
-    No KIWOOM_*KEY passes through, so ``%kiwoom_login`` shows the panel. Shared with the e2e tests.
+    No KIWOOM_*KEY passes through, and keyring's null backend stands in for the OS keyring (yours is
+    neither read nor written), so ``%kiwoom_login`` shows the panel. Shared with the e2e tests.
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KIWOOM_", "JUPYTER", "IPYTHON"))}
     env.update(
@@ -50,6 +51,7 @@ def jupyter_environment(home: Path, fake) -> dict[str, str]:
         XDG_CACHE_HOME=str(home / "cache"),
         JUPYTER_PLATFORM_DIRS="1",
         PYTHONUNBUFFERED="1",
+        PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
     )
     return env
 

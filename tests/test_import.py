@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-HEAVY = ["httpx", "ipywidgets", "IPython", "pandas", "tqdm"]
+HEAVY = ["httpx", "ipywidgets", "IPython", "keyring", "pandas", "tqdm"]
 
 
 def modules_after(code: str) -> set[str]:
@@ -69,3 +69,19 @@ def test_fetching_a_frame_does_load_pandas():
     )
 
     assert "pandas" in loaded
+
+
+def test_load_ext_imports_neither_httpx_nor_ipywidgets_nor_keyring():
+    loaded = modules_after(
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "InteractiveShell.instance().extension_manager.load_extension('kiwoom_nb')"
+    )
+    assert "kiwoom_nb" in loaded and "IPython" in loaded
+    assert not loaded & {"httpx", "ipywidgets", "keyring", "pandas", "tqdm"}
+
+
+def test_looking_in_the_keyring_does_load_keyring():
+    """The check above can see keyring: a lookup with no keys in the environment loads it."""
+    loaded = modules_after("import os\nfor k in [k for k in os.environ if k.startswith('KIWOOM_')]: del os.environ[k]\n"
+                           "from kiwoom_nb import _keys\n_keys.find_keys(False)")
+    assert "keyring" in loaded
