@@ -333,8 +333,10 @@ class KiwoomMagics(Magics):
             widths = [max(len(str(r[i])) for r in (header, *rows)) for i in range(len(header))]
             text = "\n".join("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip() for r in (header, *rows))
             # narrower than the text: both expiry times in one cell, so a 760 px window shows it unclipped
+            # token, expiry and time left never break inside a value ("23h / 59m", "KST" alone on a line)
             cells = lambda r, tag: "".join(  # noqa: E731
-                f'<{tag} style="text-align:left">{html.escape(str(c))}</{tag}>' for c in r)
+                f'<{tag} style="text-align:left{";white-space:nowrap" if i in (2, 3, 4) else ""}">'
+                f"{html.escape(str(c))}</{tag}>" for i, c in enumerate(r))
             # (and where the keys came from under the variable, not in a column of its own)
             merged = lambda r: (r[0], f"{r[1]}\nkeys from {r[7]}", r[2], f"{r[3]}\n{r[4]}", *r[5:7])  # noqa: E731
             markup = '<table class="kiwoom-status"><tr>' + cells((*header[:3], "expires", *header[5:7]), "th") + \

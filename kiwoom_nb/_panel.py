@@ -15,6 +15,7 @@ import ipywidgets as widgets
 from traitlets import Unicode
 
 from ._errors import KiwoomError
+from ._magics import KERNEL_RESTARTED
 
 __all__ = ["LoginPanel"]
 
@@ -25,6 +26,20 @@ REMEMBER = "이 컴퓨터에 저장 — remember on this computer (OS keyring)"
 PLAIN_TEXT = (
     "Kiwoom login panel (키움 로그인): this frontend cannot show widgets. Set KIWOOM_APPKEY and "
     "KIWOOM_SECRETKEY in the environment and run %kiwoom_login again, or run %kiwoom_login --prompt."
+)
+
+# When the browser loses the kernel (a restart from the Kernel menu disposes every comm before it asks for
+# the restart, so show_closed() never arrives), ipywidgets marks each view .jupyter-widgets-disconnected.
+# Then CSS alone hides the stale status line, greys the controls out and shows the restart line, unless
+# show_closed() got there first (a shutdown) and says why itself.
+_GONE = ".kiwoom-login-panel.jupyter-widgets-disconnected"
+_STYLE = (
+    "<style>"
+    ".kiwoom-login-panel .kiwoom-gone{display:none}"
+    f"{_GONE}:not(:has(.kiwoom-closed)) .kiwoom-gone{{display:block;color:#b00020}}"
+    f"{_GONE}:not(:has(.kiwoom-closed)) :is(.kiwoom-status,.kiwoom-note){{display:none}}"
+    f"{_GONE} button,{_GONE} input{{pointer-events:none;opacity:.5}}"
+    "</style>"
 )
 
 
@@ -87,14 +102,15 @@ class LoginPanel(widgets.VBox):
         self._busy = False
         self._logged_in = False
         self._closed = False
-        self._title = widgets.HTML("<b>Kiwoom REST API 로그인 (log in)</b>")
+        gone = f'<span class="kiwoom-gone">{html.escape(KERNEL_RESTARTED)}</span>'
+        self._title = widgets.HTML(f"<b>Kiwoom REST API 로그인 (log in)</b>{gone}{_STYLE}")
         # A preset app key stays in the kernel: sent to the widget, it would be saved with the
         # widget state and recorded by nbclient. The field shows where it comes from instead.
         self._preset_appkey = appkey.strip()
         field_layout = {"width": "100%", "max_width": "46em"}  # narrow outputs shrink it instead of clipping
         self._appkey = _KeyText(
             description="앱키 App key",
-            placeholder="환경변수 KIWOOM_APPKEY 사용 (from the environment)" if self._preset_appkey else "App key",
+            placeholder="환경변수 KIWOOM_APPKEY 사용 (env)" if self._preset_appkey else "App key",
             continuous_update=False, style={"description_width": "10em"}, layout=field_layout,
         )
         self._secretkey = _KeyPassword(
@@ -120,8 +136,9 @@ class LoginPanel(widgets.VBox):
         self._remember_note = widgets.HTML(f'<span class="kiwoom-info" style="opacity:0.75">{html.escape(why)}</span>'
                                            if why else "")
         remember_row = [self._remember_box] + ([self._remember_note] if remember_problem else []) if remember else []
-        self._login_button = widgets.Button(description="로그인 Log in", button_style="primary", icon="sign-in")
-        self._logout_button = widgets.Button(description="로그아웃 Log out", icon="sign-out")
+        self._login_button = widgets.Button(description="로그인 Log in", button_style="primary", icon="sign-in",
+                                            layout={"width": "auto"})  # room for ipywidgets' disconnected icon
+        self._logout_button = widgets.Button(description="로그아웃 Log out", icon="sign-out", layout={"width": "auto"})
         self._status = widgets.HTML("")
         self._status_text = ""
         self._form = [self._title, self._appkey, self._secretkey, self._environment, *remember_row,
@@ -138,13 +155,16 @@ class LoginPanel(widgets.VBox):
         """The status line as plain text."""
         return self._status_text
 
-    def _show(self, text: str, kind: str = "info", *, note: str = "", note_kind: str = "ok") -> None:
+    def _show(
+        self, text: str, kind: str = "info", *, note: str = "", note_kind: str = "ok", closed: bool = False
+    ) -> None:
         self._status_text = text + (f"\n{note}" if note else "")
         colors = {"error": "#b00020", "ok": "#1b5e20"}
         shown = html.escape(text)
         if kind == "ok":  # "...: logged in as x (keys from y); expires ..., 23h 59m left" on two lines
             shown = shown.replace("; ", "<br>", 1)
-        markup = f'<span class="kiwoom-{kind}" style="color:{colors.get(kind, "inherit")}">{shown}</span>'
+        classes = f"kiwoom-status kiwoom-{kind}" + (" kiwoom-closed" if closed else "")
+        markup = f'<span class="{classes}" style="color:{colors.get(kind, "inherit")}">{shown}</span>'
         if note:
             color = colors.get(note_kind, "inherit")
             markup += f'<br><span class="kiwoom-note kiwoom-note-{note_kind}" style="color:{color}">{html.escape(note)}</span>'
@@ -173,7 +193,7 @@ class LoginPanel(widgets.VBox):
         for control in (self._appkey, self._secretkey, self._environment, self._login_button, self._logout_button):
             control.disabled = True
         self._closed = True  # a click already on its way does nothing
-        self._show(line, "info")
+        self._show(line, "info", closed=True)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         bundle = super()._repr_mimebundle_(**kwargs) or {}
