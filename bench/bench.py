@@ -29,8 +29,13 @@ from kiwoom_nb.testing import FakeKiwoom
 
 CHILD = Path(__file__).resolve().parent / "child.py"
 
-FULL = dict(processes=21, importtime_runs=5, blocks=40, cells=500, calls=200_000, pairs=1000, kernels=9)
-QUICK = dict(processes=2, importtime_runs=1, blocks=2, cells=50, calls=10_000, pairs=20, kernels=1)
+FULL = dict(processes=21, importtime_runs=5, blocks=40, cells=500, calls=200_000, pairs=1000, kernels=9,
+            paced_calls=100, frame_rows=10_000)
+QUICK = dict(processes=2, importtime_runs=1, blocks=2, cells=50, calls=10_000, pairs=20, kernels=1,
+             paced_calls=8, frame_rows=1_000)
+
+#: The fake's limit for the pacing measurement: requests per second per TR.
+PACED_LIMIT = 3
 
 
 # -- shared helpers: medians, formatting, the table ---------------------------------------------------
@@ -256,7 +261,8 @@ def measure_loading(ctx: Context) -> None:
     shell = median(r["shell_s"] for r, _ in runs["empty"] + runs["kiwoom_nb"])
     wall_empty, wall_ext = median(w for _, w in runs["empty"]), median(w for _, w in runs["kiwoom_nb"])
     modules = set().union(*(r["load_modules"] for r, _ in runs["kiwoom_nb"]))
-    heavy = {name: any(m == name or m.startswith(name + ".") for m in modules) for name in ("httpx", "ipywidgets")}
+    heavy = {name: any(m == name or m.startswith(name + ".") for m in modules)
+             for name in ("httpx", "ipywidgets", "pandas", "tqdm")}
     res = ctx.results
     res.add("1", f"`%load_ext kiwoom_nb` in a fresh InteractiveShell, against `%load_ext` of an extension that "
                  f"does nothing (median of {len(runs['kiwoom_nb'])} processes each)",
@@ -264,9 +270,9 @@ def measure_loading(ctx: Context) -> None:
     res.add("1", "for scale: importing IPython and starting that InteractiveShell", fmt_ms(shell))
     res.add("1", "whole process (Python, InteractiveShell, load_ext, exit; wall), kiwoom_nb against the empty extension",
             fmt_ms(wall_ext), fmt_ms(wall_empty), f"{(wall_ext - wall_empty) * 1e3:+.1f} ms")
-    res.add("1", "httpx / ipywidgets imported by `%load_ext kiwoom_nb`",
-            f"httpx {'yes' if heavy['httpx'] else 'no'}, ipywidgets {'yes' if heavy['ipywidgets'] else 'no'}",
-            goal="no, no", met=not any(heavy.values()))
+    res.add("1", "httpx / ipywidgets / pandas / tqdm imported by `%load_ext kiwoom_nb`",
+            ", ".join(f"{name} {'yes' if loaded else 'no'}" for name, loaded in heavy.items()),
+            goal="no, no, no, no", met=not any(heavy.values()))
     res.raw["loading"] = {name: [r | {"wall_s": w} for r, w in runs[name]] for name in runs}
 
 
@@ -614,6 +620,70 @@ def measure_memory(ctx: Context) -> None:
     res.raw["revoker_login"] = {name: [r for r, _ in both[name]] for name in both}
 
 
+# -- 6. calling TRs (issue 11) ------------------------------------------------------------------------
+
+
+def measure_tr_call(ctx: Context) -> None:
+    result, _, _ = run_child(ctx, "tr_call", ctx.n["pairs"])
+    ours, floor = median(result["kiwoom_nb"]), median(result["httpx"])
+    ctx.results.add("6", f"`api.call('ka10001', …)` (unpaced) against a reused `httpx.Client` POST with the same headers "
+                         f"and body (median of {ctx.n['pairs']} alternating calls)",
+                    fmt_us(ours), fmt_us(floor), f"×{ours / floor:.2f} ({(ours - floor) * 1e6:+.0f} µs)", "ratio ≤ 1.2",
+                    ours / floor <= 1.2)
+    ctx.results.raw["tr_call"] = result
+
+
+def measure_paced(ctx: Context) -> None:
+    """The same loop of ka10001 calls against a fake allowing PACED_LIMIT per second, one client after another."""
+    calls = ctx.n["paced_calls"]
+    ctx.fake.rate_limit = {"ka10001": PACED_LIMIT}
+    runs = {}
+    try:
+        variants = {"kiwoom_nb": "kiwoom_nb", "kiwoom_client": "kiwoom_client",
+                    f"kiwoom_client rate_limit={PACED_LIMIT}": f"kiwoom_client={PACED_LIMIT}"}
+        for which, argument in variants.items():
+            time.sleep(1.1)  # let the fake's one-second window empty between clients (a measured pause)
+            refused = ctx.fake.rate_refusals
+            result, _, _ = run_child(ctx, "paced", argument, calls)
+            result["refusals"] = ctx.fake.rate_refusals - refused
+            result["rate"] = calls / result["elapsed_s"]
+            runs[which] = result
+    finally:
+        ctx.fake.rate_limit = None
+    ours = runs["kiwoom_nb"]
+    share = ours["rate"] / PACED_LIMIT
+    ok = share >= 0.9 and ours["refusals"] * 100 <= calls and ours["errors"] == 0
+    res = ctx.results
+    res.add("6", f"{calls} `api.call` in a loop against a fake allowing {PACED_LIMIT} per second per TR (default pace 5/s, "
+                 "learns `유량=3` from the first refusal): achieved rate, rate-limit answers",
+            f"{ours['rate']:.2f}/s ({share:.0%} of allowed), {ours['refusals']} refused, {ours['errors']} errors",
+            goal="≥ 90 % of allowed, ≤ 1 refusal per 100 calls", met=ok)
+    for which in runs:
+        if which == "kiwoom_nb":
+            continue
+        other = runs[which]
+        res.add("6", f"the same {calls} calls with kiwoom-client 0.4.0 `KiwoomAPI(...)` "
+                     f"{'(its defaults: 1/s, burst 2)' if which == 'kiwoom_client' else '(' + which.split(' ', 1)[1] + ')'}",
+                f"{ours['rate']:.2f}/s", f"{other['rate']:.2f}/s, {other['refusals']} refused, {other['errors']} errors",
+                f"×{ours['rate'] / other['rate']:.2f} the rate")
+    ctx.results.raw["paced"] = runs
+
+
+def measure_frame(ctx: Context) -> None:
+    rows = ctx.n["frame_rows"]
+    result, _, _ = run_child(ctx, "frame", rows)
+    per = 10_000 / result["rows"]
+    numeric, strings, plain = (median(result["times"][k]) * per for k in ("numeric", "strings", "plain"))
+    res = ctx.results
+    res.add("6", f"`frame(numeric=True)` per 10,000 daily-candle rows (from {rows} rows in pages of 100; median of 7), "
+                 "against `pd.DataFrame` of the same rows", fmt_ms(numeric), fmt_ms(plain),
+            f"{(numeric - plain) * 1e3:+.1f} ms for the numeric rules (numeric=False: {fmt_ms(strings)})")
+    res.add("6", "memory of that frame (`memory_usage(deep=True)`), numeric against Kiwoom's strings; peak while building",
+            fmt_mib(result["numeric_bytes"] / 1024 * per), fmt_mib(result["strings_bytes"] / 1024 * per),
+            f"peak {fmt_mib(result['peak_bytes'] / 1024 * per)} (tracemalloc)")
+    ctx.results.raw["frame"] = result
+
+
 # -- main -------------------------------------------------------------------------------------------
 
 
@@ -648,6 +718,9 @@ def main(argv: list[str] | None = None) -> int:
         measure_shutdown(progress(ctx, "4. leaving (real kernels)"), round_trip)
         measure_memory(progress(ctx, "5. memory"))
         measure_revoker(progress(ctx, "4/5. the revoker (real kernels)"))
+        measure_tr_call(progress(ctx, "6. TR call overhead"))
+        measure_paced(progress(ctx, "6. pacing against a rate-limited fake"))
+        measure_frame(progress(ctx, "6. frames"))
     others = meter.cores()
     info["load after"] = load_average()
     info["CPU used by other processes during the run"] = (

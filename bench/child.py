@@ -229,6 +229,106 @@ def mode_cold_login(which: str) -> None:
     emit({"import_s": imported - started, "total_s": done - started, "rss_kib": rss_kib()})
 
 
+def mode_tr_call(pairs: str) -> None:
+    """kiwoom_nb Client.call (unpaced) against a reused httpx.Client POST with the same headers and body."""
+    import json
+
+    import httpx
+
+    import kiwoom_nb
+
+    url, appkey, secretkey = env_keys()
+    api = kiwoom_nb.Client(appkey, secretkey, base_url=url, pace=None)
+    token = api.tokens.current()
+    client = httpx.Client()
+    body = json.dumps({"stk_cd": "005930"}).encode()
+    headers = {"Content-Type": "application/json;charset=UTF-8", "api-id": "ka10001",
+               "authorization": f"Bearer {token}", "cont-yn": "N", "next-key": ""}
+
+    def floor():
+        data = client.post(url + "/api/dostk/stkinfo", content=body, headers=headers, timeout=10.0).json()
+        assert data["return_code"] == 0
+
+    def kiwoom():
+        api.call("ka10001", stk_cd="005930")
+
+    for _ in range(30):
+        floor()
+        kiwoom()
+    times = {"kiwoom_nb": [], "httpx": []}
+    for index in range(int(pairs)):
+        order = (("kiwoom_nb", kiwoom), ("httpx", floor)) if index % 2 == 0 else (("httpx", floor), ("kiwoom_nb", kiwoom))
+        for name, function in order:
+            started = time.perf_counter()
+            function()
+            times[name].append(time.perf_counter() - started)
+    api.close()
+    emit(times)
+
+
+def mode_paced(which: str, calls: str) -> None:
+    """``calls`` ka10001 requests in a loop against a fake that allows a few per second; how long it took."""
+    url, appkey, secretkey = env_keys()
+    calls = int(calls)
+    if which == "kiwoom_nb":
+        import kiwoom_nb
+
+        api = kiwoom_nb.Client(appkey, secretkey, base_url=url)  # default pace
+        api.tokens.current()
+        call = lambda: api.call("ka10001", stk_cd="005930")  # noqa: E731
+    elif which.startswith("kiwoom_client"):
+        from kiwoom_client import KiwoomAPI
+
+        kwargs = {} if which == "kiwoom_client" else {"rate_limit": float(which.split("=")[1])}
+        api = KiwoomAPI(appkey, secretkey, base_url=url, **kwargs)  # its defaults: 1 per second, burst 2
+        api.login()
+        call = lambda: api.stock_info.basic_stock_info(stk_cd="005930")  # noqa: E731
+    else:
+        raise SystemExit(f"unknown client {which!r}")
+    errors = 0
+    started = time.perf_counter()
+    for _ in range(calls):
+        try:
+            call()
+        except Exception:  # noqa: BLE001 - counted, not fatal: the comparison is what each client gets done
+            errors += 1
+    elapsed = time.perf_counter() - started
+    emit({"elapsed_s": elapsed, "errors": errors})
+
+
+def mode_frame(rows: str) -> None:
+    """frame(numeric=True) of ``rows`` candle rows (pages of 100), against the plain DataFrame of the strings."""
+    import tracemalloc
+
+    import pandas as pd
+
+    from kiwoom_nb._api import Answer
+    from kiwoom_nb._fake_trs import candles
+    from kiwoom_nb._frame import to_frame
+
+    every = candles("005930", "20261201", int(rows))
+    answers = [Answer({"stk_cd": "005930", "stk_dt_pole_chart_qry": every[i:i + 100], "return_code": 0},
+                      api_id="ka10081", cont=True, next_key="x") for i in range(0, len(every), 100)]
+    key = "stk_dt_pole_chart_qry"
+    to_frame(answers[:2], key)  # warm up imports
+    times = {"numeric": [], "strings": [], "plain": []}
+    for _ in range(7):
+        for name, build in (("numeric", lambda: to_frame(answers, key)),
+                            ("strings", lambda: to_frame(answers, key, numeric=False)),
+                            ("plain", lambda: pd.DataFrame([r for a in answers for r in a[key]]))):
+            started = time.perf_counter()
+            frame = build()
+            times[name].append(time.perf_counter() - started)
+    tracemalloc.start()
+    numeric = to_frame(answers, key)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    strings = to_frame(answers, key, numeric=False)
+    emit({"times": times, "rows": len(numeric), "peak_bytes": peak,
+          "numeric_bytes": int(numeric.memory_usage(deep=True).sum()),
+          "strings_bytes": int(strings.memory_usage(deep=True).sum()), "_": len(frame)})
+
+
 if __name__ == "__main__":
     mode, *arguments = sys.argv[1:]
     globals()["mode_" + mode](*arguments)

@@ -269,13 +269,15 @@ def quickstart_cells() -> dict[str, int]:
             where["login"] = index
         elif source.startswith("%kiwoom_status"):
             where["status"] = index
-        elif "kiwoom_token" in source and "ka10001" in source:
-            where["stock"] = index
+        elif "ka10001" in source and ("kiwoom_token" in source or "kiwoom_nb.client()" in source):
+            where["stock"] = index  # the cell printing "return_msg | stk_nm cur_prc"
+        elif "ka10081" in source:
+            where["chart"] = index
         elif source.startswith("kiwoom_token"):
             where["token"] = index
         elif source.startswith("%kiwoom_logout"):
             where["logout"] = index
-    assert set(where) == {"load", "login", "status", "token", "stock", "logout"}, where
+    assert set(where) == {"load", "login", "status", "token", "stock", "chart", "logout"}, where
     assert where["load"] < where["login"] < where["status"] < where["token"] < where["stock"] < where["logout"], where
     return where
 

@@ -134,7 +134,7 @@ def test_voila_panel_login_and_cull(voila, page, fake):
     assert fake.issues[-1].body["appkey"] == fake.keys["production"][0]
 
     page.get_by_role("button", name="Use the token").click()
-    expect(page.get_by_text("token works:")).to_contain_text("정상적으로 처리되었습니다 | 삼성전자 +71000")
+    expect(page.get_by_text("token works:")).to_contain_text("정상적으로 처리되었습니다 | 삼성전자 -160400")
     assert fake.received("/api/dostk/stkinfo")[-1].headers["authorization"] == f"Bearer {token}"
     text = page.locator("body").inner_text()
     assert token not in text and fake.keys["production"][1] not in text

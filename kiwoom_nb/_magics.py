@@ -19,12 +19,12 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from traitlets import Bool, Float, TraitError, Unicode, default, observe, validate
 
 from . import _keys
-from ._errors import CredentialsError, KeyringUnavailableError, KiwoomError
+from ._errors import CredentialsError, EnvironmentMismatchError, KeyringUnavailableError, KiwoomError
 from ._exit import ExitGuard
 from ._session import Login, Session
 from ._token import KST, format_left, mask
 
-__all__ = ["KiwoomMagics", "load", "login", "unload"]
+__all__ = ["KiwoomMagics", "client", "load", "login", "unload"]
 
 log = logging.getLogger("kiwoom_nb")
 
@@ -92,6 +92,11 @@ class KiwoomMagics(Magics):
     mock_base_url = Unicode(
         help="Mock-trading base URL instead of https://mockapi.kiwoom.com "
         "(default: $KIWOOM_MOCK_BASE_URL, else base_url when that is set)."
+    ).tag(config=True)
+
+    pace = Float(
+        5.0, help="Requests per second per TR (api-id) for %kiwoom and kiwoom_nb.client(); 0 leaves only the "
+        "limits Kiwoom states in its 1700 answers (유량=N), which always apply."
     ).tag(config=True)
 
     @default("base_url")
@@ -511,6 +516,150 @@ class KiwoomMagics(Magics):
             pass
         self.exit.unhook()
 
+    # -- TRs (issue 11): %kiwoom, and clients bound to a login ------------------------------------
+    # Kept in one section at the end of the class: the token of a variable, its re-issue, the bound
+    # clients, and the magic. The client itself (kiwoom_nb._api) knows nothing of IPython.
+
+    def token_of(self, var: str) -> Any:
+        """The current token of ``var``, refreshed first when it expires within refresh_margin."""
+        return self._tokens_of(var).current()
+
+    def reissue(self, var: str, stale: Any) -> Any:
+        """Re-issue ``var``'s token because Kiwoom rejected ``stale``; once per stale token. Returns the new one."""
+        return self._tokens_of(var).reissue(stale)
+
+    def _tokens_of(self, var: str) -> Any:
+        from ._api import SessionTokens
+
+        return SessionTokens(self.session, var, refresh=self.on_pre_run_cell, publish=self._publish)
+
+    def _publish(self, login: Login, old: Any) -> None:
+        """A re-issue replaced ``old``: the variable follows, unless the user has put something else there."""
+        current = self.shell.user_ns.get(login.var)
+        if current is None or current is old or current == old:
+            self.shell.push({login.var: login.token}, interactive=False)
+
+    def client_for(self, var: str | None = None, mock: bool | None = None) -> Any:
+        """The client bound to ``var``'s login (default: the trait ``var``, or the one login of ``mock``'s environment)."""
+        from ._api import Client
+
+        if var is None:
+            var = self.var
+            if mock is not None and (self.session.find(var) is None or self.session.find(var).mock != mock):
+                var = next((v for v, l in self.session.logins.items() if l.mock == mock), var)
+        login = self.session.find(var)
+        if login is None:
+            how = "%kiwoom_login --mock" if mock else "%kiwoom_login"
+            raise KiwoomError(f"no Kiwoom login in {var}; run {how} (or kiwoom_nb.login()) first")
+        if mock is not None and login.mock != mock:
+            raise EnvironmentMismatchError(
+                f"{var} holds a {login.token.environment} token, not a {'mock' if mock else 'production'} one; "
+                f"log in with %kiwoom_login {'--mock' if mock else '--production'} --var NAME and pass var=NAME")
+        clients = self.__dict__.setdefault("_clients", {})
+        client = clients.get(var)
+        if client is None:
+            client = clients[var] = Client.bound(self._tokens_of(var), pace=self.pace or None)
+        client.progress = ("notebook" if self.stdin_allowed() else None) if self.in_kernel() else "text"
+        return client
+
+    @observe("pace")
+    def _on_pace_change(self, change: dict[str, Any]) -> None:
+        for client in self.__dict__.get("_clients", {}).values():
+            client.pace = change["new"] or None
+
+    @line_magic
+    def kiwoom(self, line: str = "") -> Any:
+        """Call a Kiwoom TR with the login in kiwoom_token; the value is a DataFrame (the answer with --raw).
+
+            %kiwoom ka10001 stk_cd=005930
+            df = %kiwoom ka10081 stk_cd=005930 base_dt=20261201 upd_stkpc_tp=1 --pages all
+            %kiwoom --find 일봉
+
+        Fields are ``name=value`` (sent as strings; $name and {expr} are expanded from the namespace).
+        Options: --pages N|all (default 1 page; a note says when more exist), --confirm (required for
+        production orders: 주문 / 신용주문 TRs), --raw (the answer as Kiwoom sent it), --strings
+        (a DataFrame of Kiwoom's strings, no numeric conversion), --var NAME (another login),
+        --path /api/dostk/... (a TR newer than the built-in table), --find WORDS (search the table by
+        api-id, name or category). Requests are paced per TR (the ``pace`` trait) and retried after a
+        rate-limit refusal; an order is never resent after a timeout.
+        """
+        args = self._parse_tr_line(line)
+        if args["find"] is not None:
+            return self._show_trs(args["find"])
+        if not args["api_id"]:
+            raise KiwoomError("%kiwoom needs an api-id, e.g. %kiwoom ka10001 stk_cd=005930 (%kiwoom --find 일봉 lists TRs)")
+        api = self.client_for(args["var"])
+        pages, api_id, fields = args["pages"], args["api_id"], args["fields"]
+        try:
+            if args["raw"]:
+                if pages == 1:
+                    return api.call(api_id, args["path"], confirm=args["confirm"], **fields)
+                return list(api.pages(api_id, args["path"], confirm=args["confirm"], max_pages=pages, **fields))
+            frame = api.frame(api_id, args["path"], pages=pages, numeric=not args["strings"],
+                              confirm=args["confirm"], **fields)
+        except KeyboardInterrupt:
+            got = len(api.last)
+            where = f"kiwoom_nb.client({'' if args['var'] is None else repr(args['var'])})"
+            _warn(f"interrupted after {got} page{'s' * (got != 1)}; {where}.to_frame() makes them a DataFrame "
+                  f"({where}.last holds the answers)")
+            raise
+        if pages == 1 and api.last and api.last[-1].cont:
+            print(f"{api_id}: Kiwoom has more pages; --pages N or --pages all fetches them")
+        return frame
+
+    def _parse_tr_line(self, line: str) -> dict[str, Any]:
+        import shlex
+
+        try:
+            words = shlex.split(line)
+        except ValueError as exc:
+            raise KiwoomError(f"%kiwoom could not read the line ({exc}); quote values that contain spaces") from None
+        args: dict[str, Any] = {"api_id": None, "fields": {}, "pages": 1, "confirm": False, "raw": False,
+                                "strings": False, "var": None, "path": None, "find": None}
+        i = 0
+        while i < len(words):
+            word = words[i]
+            name, _, inline = word.partition("=") if word.startswith("--") else (word, "", "")
+            if name == "--find":
+                args["find"] = " ".join(([inline] if inline else []) + words[i + 1:])
+                break
+            if name in ("--pages", "--var", "--path"):
+                value = inline or (words[i + 1] if i + 1 < len(words) else "")
+                i += 0 if inline else 1
+                if not value:
+                    raise KiwoomError(f"%kiwoom {name} needs a value")
+                if name == "--pages":
+                    if value.lower() != "all" and not (value.isdigit() and int(value) > 0):
+                        raise KiwoomError(f"%kiwoom --pages takes a positive number or all, not {value!r}")
+                    args["pages"] = None if value.lower() == "all" else int(value)
+                else:
+                    args[name[2:]] = value
+            elif name in ("--confirm", "--raw", "--strings"):
+                args[name[2:]] = True
+            elif word.startswith("-"):
+                raise KiwoomError(f"%kiwoom does not know the option {name}; %kiwoom? lists the options")
+            elif "=" in word:
+                key, _, value = word.partition("=")
+                if not key.isidentifier():
+                    raise KiwoomError(f"%kiwoom: {key!r} is not a field name; write fields as name=value")
+                args["fields"][key] = value
+            elif args["api_id"] is None:
+                args["api_id"] = word
+            else:
+                raise KiwoomError(f"%kiwoom: unexpected {word!r} after {args['api_id']}; write fields as name=value")
+            i += 1
+        return args
+
+    def _show_trs(self, query: str) -> None:
+        from ._trs import find_trs
+
+        found = find_trs(query)
+        if not found:
+            print(f"no TR matches {query!r}; try a shorter word (e.g. 일봉, 주문, ka10081)")
+            return
+        for tr in found:
+            print(f"{tr.api_id}  {tr.name}  [{tr.category}]  {tr.path}" + (f"  list: {tr.list_key}" if tr.list_key else ""))
+
 
 _instances: dict[int, KiwoomMagics] = {}
 
@@ -595,3 +744,17 @@ def login(appkey: str | None = None, secretkey: str | None = None, *, mock: bool
     if remember:
         print(magics.remember(var or magics.var))
     return magics.session.find(var or magics.var).token
+
+
+def client(var: str | None = None, mock: bool | None = None) -> Any:
+    """The TR client bound to the notebook's login in ``var`` (default ``kiwoom_token``; ``mock=`` picks by environment).
+
+    It asks the kernel's session for the token on every request, so a refresh or a new %kiwoom_login is
+    picked up, and a re-issue it does updates the variable and the exit revoke. Outside IPython use
+    ``kiwoom_nb.Client(appkey, secretkey)``.
+    """
+    from IPython import get_ipython
+
+    if get_ipython() is None:
+        raise KiwoomError("kiwoom_nb.client() needs IPython or Jupyter; in a script use kiwoom_nb.Client(appkey, secretkey)")
+    return current().client_for(var, mock)

@@ -190,6 +190,28 @@ class Session:
         self._update_due()
         return results
 
+    def reissue(self, var: str, stale: AccessToken) -> Login:
+        """Replace ``var``'s token because Kiwoom rejected ``stale`` (8005, 8010, ...); returns the login now in ``var``.
+
+        Once per stale token: if ``var`` already holds another token (a refresh, a new login, another
+        client's re-issue), that one is returned and nothing is issued. The rejected token is not
+        revoked (Kiwoom no longer takes it) and stops being tracked.
+        """
+        login = self.logins.get(var)
+        if login is None:
+            raise KiwoomError(f"no Kiwoom login in {var}; run %kiwoom_login first")
+        if login.token != stale:
+            return login
+        token = issue_token(login.appkey, login.secretkey, mock=login.mock, base_url=login.base_url,
+                            timeout=self.timeout, transport=self.transport)
+        fresh = Login(var, token, login.source, login.base_url, login.appkey, login.secretkey)
+        self.logins[var] = fresh
+        self.holders.add(token)
+        if token != stale:
+            self.holders.remove(stale)
+        self._update_due()
+        return fresh
+
     # -- logging out ------------------------------------------------------------------------------
 
     def logout(self, var: str) -> tuple[Login, str | None]:
