@@ -538,6 +538,7 @@ class KiwoomMagics(Magics):
         current = self.shell.user_ns.get(login.var)
         if current is None or current is old or current == old:
             self.shell.push({login.var: login.token}, interactive=False)
+        self.sync_panels(login.var, describe(login), logged_in=True)  # panels show the new expiry
 
     def client_for(self, var: str | None = None, mock: bool | None = None) -> Any:
         """The client bound to ``var``'s login (default: the trait ``var``, or the one login of ``mock``'s environment)."""

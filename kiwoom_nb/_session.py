@@ -207,8 +207,10 @@ class Session:
         fresh = Login(var, token, login.source, login.base_url, login.appkey, login.secretkey)
         self.logins[var] = fresh
         self.holders.add(token)
+        self._notify("hold", fresh)  # the revoker must know the new token, or a kernel death leaves it live
         if token != stale:
             self.holders.remove(stale)
+            self._notify("release", login)
         self._update_due()
         return fresh
 

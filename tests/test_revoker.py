@@ -239,6 +239,21 @@ def test_a_kernel_that_dies_without_a_word_has_its_token_revoked_once(fake, star
     revoked_once_soon(fake, token, pid)
 
 
+def test_a_token_the_tr_client_re_issued_is_revoked_after_a_sigkill(fake, start_kernel):
+    """A re-issue during a fetch (Kiwoom said 8005) tells the revoker of the new token, not only the session."""
+    fake.page_size, fake.candles = 10, 30
+    kernel = logged_in(start_kernel)
+    first, pid = the_token(fake), revoker_pid(kernel)
+    fake.revoke_after(1)
+    kernel.ok("df = %kiwoom ka10081 stk_cd=005930 base_dt=20261201 upd_stkpc_tp=1 --pages all")
+    fresh = the_token(fake)
+    assert fresh != first and len(fake.issues) == 2
+    sigkill(kernel)
+    died(kernel.process)
+    revoked_once_soon(fake, fresh, pid)
+    assert first not in revoked(fake)  # the rejected token was released, not revoked again
+
+
 def test_production_and_mock_tokens_are_both_revoked_after_a_sigkill(fake, kernel_env, start_kernel):
     env = {**kernel_env, **fake.environ("mock")}
     kernel = logged_in(start_kernel, "%kiwoom_login", "%kiwoom_login --mock --var mock_token", env=env)
