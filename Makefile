@@ -12,6 +12,7 @@ $(VENV)/.installed-%: pyproject.toml
 	touch $@
 
 test: $(VENV)/.installed-test
+	bash scripts/ensure-tmux.sh
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The same suite on the lowest versions pyproject.toml declares, in .venv-min: uv resolves the direct

@@ -29,8 +29,13 @@ from kiwoom_nb.testing import FakeKiwoom
 
 CHILD = Path(__file__).resolve().parent / "child.py"
 
-FULL = dict(processes=21, importtime_runs=5, blocks=40, cells=500, calls=200_000, pairs=1000, kernels=9)
-QUICK = dict(processes=2, importtime_runs=1, blocks=2, cells=50, calls=10_000, pairs=20, kernels=1)
+FULL = dict(processes=21, importtime_runs=5, blocks=40, cells=500, calls=200_000, pairs=1000, kernels=9,
+            paced_calls=100, frame_rows=10_000)
+QUICK = dict(processes=2, importtime_runs=1, blocks=2, cells=50, calls=10_000, pairs=20, kernels=1,
+             paced_calls=8, frame_rows=1_000)
+
+#: The fake's limit for the pacing measurement: requests per second per TR.
+PACED_LIMIT = 3
 
 
 # -- shared helpers: medians, formatting, the table ---------------------------------------------------
@@ -256,7 +261,8 @@ def measure_loading(ctx: Context) -> None:
     shell = median(r["shell_s"] for r, _ in runs["empty"] + runs["kiwoom_nb"])
     wall_empty, wall_ext = median(w for _, w in runs["empty"]), median(w for _, w in runs["kiwoom_nb"])
     modules = set().union(*(r["load_modules"] for r, _ in runs["kiwoom_nb"]))
-    heavy = {name: any(m == name or m.startswith(name + ".") for m in modules) for name in ("httpx", "ipywidgets")}
+    heavy = {name: any(m == name or m.startswith(name + ".") for m in modules)
+             for name in ("httpx", "ipywidgets", "pandas", "tqdm")}
     res = ctx.results
     res.add("1", f"`%load_ext kiwoom_nb` in a fresh InteractiveShell, against `%load_ext` of an extension that "
                  f"does nothing (median of {len(runs['kiwoom_nb'])} processes each)",
@@ -264,9 +270,9 @@ def measure_loading(ctx: Context) -> None:
     res.add("1", "for scale: importing IPython and starting that InteractiveShell", fmt_ms(shell))
     res.add("1", "whole process (Python, InteractiveShell, load_ext, exit; wall), kiwoom_nb against the empty extension",
             fmt_ms(wall_ext), fmt_ms(wall_empty), f"{(wall_ext - wall_empty) * 1e3:+.1f} ms")
-    res.add("1", "httpx / ipywidgets imported by `%load_ext kiwoom_nb`",
-            f"httpx {'yes' if heavy['httpx'] else 'no'}, ipywidgets {'yes' if heavy['ipywidgets'] else 'no'}",
-            goal="no, no", met=not any(heavy.values()))
+    res.add("1", "httpx / ipywidgets / pandas / tqdm imported by `%load_ext kiwoom_nb`",
+            ", ".join(f"{name} {'yes' if loaded else 'no'}" for name, loaded in heavy.items()),
+            goal="no, no, no, no", met=not any(heavy.values()))
     res.raw["loading"] = {name: [r | {"wall_s": w} for r, w in runs[name]] for name in runs}
 
 
@@ -495,11 +501,97 @@ def measure_shutdown(ctx: Context, round_trip: float) -> None:
     res.raw["shutdown"] = runs
 
 
+def waiting_on_stdin(pid: int) -> bool:
+    """Whether the process is blocked reading its stdin (read is syscall 0 on x86-64, 63 on arm64)."""
+    try:
+        with open(f"/proc/{pid}/syscall") as syscall:
+            return syscall.read().startswith(("0 0x0 ", "63 0x0 "))
+    except OSError:
+        return False
+
+
+def revoke_after_eof(ctx: Context) -> dict:
+    """``python -m kiwoom_nb._revoker`` holding one token: time from end-of-file to the revoke at the fake,
+    and the process's peak memory (it imports httpx then)."""
+    from kiwoom_nb import issue_token
+
+    appkey, secretkey = ctx.fake.keys["production"]
+    token = str(issue_token(appkey, secretkey, base_url=ctx.fake.url))
+    env = {k: v for k, v in ctx.env.items() if not k.startswith("KIWOOM_")}
+    process = subprocess.Popen([sys.executable, "-m", "kiwoom_nb._revoker"], stdin=subprocess.PIPE, env=env,
+                               cwd=ctx.workdir)
+    hold = {"op": "hold", "token": token, "appkey": appkey, "secretkey": secretkey, "mock": False,
+            "base_url": ctx.fake.url, "timeout": 10.0, "holders": str(ctx.workdir / "holders"), "pid": os.getpid()}
+    process.stdin.write((json.dumps(hold) + "\n").encode())
+    process.stdin.flush()
+    deadline = time.perf_counter() + 30
+    while not waiting_on_stdin(process.pid) and time.perf_counter() < deadline:
+        time.sleep(0.0005)  # until it has read the hold and waits again (its start is measured elsewhere)
+    started = time.perf_counter()
+    process.stdin.close()
+    while ctx.fake.is_live(token) and time.perf_counter() - started < 30:
+        time.sleep(0.0005)  # polling the fake, with a deadline
+    revoked = time.perf_counter() - started
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0 or ctx.fake.is_live(token):
+        raise RuntimeError(f"the revoker did not revoke (exit {process.returncode})")
+    return {"eof_to_revoke_s": revoked, "peak_rss_kib": usage.ru_maxrss}
+
+
+def kill_to_revoke(ctx: Context) -> float:
+    """A real kernel logged in, then SIGKILLed: seconds until its token is revoked at the fake."""
+    import signal
+
+    from jupyter_client import KernelManager
+
+    log = open(ctx.workdir / "kernels.log", "ab")
+    km = KernelManager(kernel_name="python3")
+    km.start_kernel(env=ctx.env, stdout=log, stderr=log)
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)
+        before = set(ctx.fake.live_tokens())
+        kernel_cell(kc, "%load_ext kiwoom_nb")
+        kernel_cell(kc, LOGIN_CELL)
+        [token] = set(ctx.fake.live_tokens()) - before
+        process = km.provisioner.process
+        started = time.perf_counter()
+        os.kill(process.pid, signal.SIGKILL)
+        while ctx.fake.is_live(token) and time.perf_counter() - started < 30:
+            time.sleep(0.001)  # polling the fake, with a deadline
+        elapsed = time.perf_counter() - started
+        process.wait()
+        if ctx.fake.is_live(token):
+            raise RuntimeError("a SIGKILLed kernel's token was not revoked within 30 s")
+        return elapsed
+    finally:
+        kc.stop_channels()
+        km.cleanup_resources()
+        log.close()
+
+
+def measure_revoker(ctx: Context) -> None:
+    runs = [revoke_after_eof(ctx) for _ in range(ctx.n["kernels"])]
+    kills = [kill_to_revoke(ctx) for _ in range(ctx.n["kernels"])]
+    res = ctx.results
+    res.add("4", f"SIGKILL of a logged-in kernel → its token revoked by the revoker (median of {len(kills)} kernels)",
+            fmt_ms(median(kills)), compare=f"worst {fmt_ms(max(kills))}", goal="< 5 s", met=max(kills) < 5)
+    res.add("4", "of which the revoker alone: its pipe closed → the revoke at the fake (imports httpx, one request)",
+            fmt_ms(median(r["eof_to_revoke_s"] for r in runs)))
+    res.add("5", "peak resident memory of the revoker while it revokes (it imports httpx then)",
+            fmt_mib(median(r["peak_rss_kib"] for r in runs)))
+    res.raw["revoker"] = {"after_eof": runs, "kill_to_revoke_s": kills}
+
+
 # -- 5. memory --------------------------------------------------------------------------------------
 
 
 def measure_memory(ctx: Context) -> None:
-    runs = interleaved(ctx, {"login": ("shell", "kiwoom_nb", 1)}, ctx.n["processes"])["login"]
+    both = interleaved(ctx, {"login": ("shell", "kiwoom_nb", 1, "on"), "no_revoker": ("shell", "kiwoom_nb", 1, "off")},
+                       ctx.n["processes"])
+    runs = both["login"]
     shell = median(r["rss_shell_kib"] for r, _ in runs)
     load = median(r["rss_load_kib"] - r["rss_shell_kib"] for r, _ in runs)
     login = median(r["rss_login_kib"] - r["rss_load_kib"] for r, _ in runs)
@@ -513,6 +605,83 @@ def measure_memory(ctx: Context) -> None:
     res.add("3", "first `%kiwoom_login` after `%load_ext` in a fresh shell (keys from the environment)", fmt_ms(login_s))
     res.details.append("Top-level modules the first `%kiwoom_login` imports: " + ", ".join(packages) + ".")
     res.raw["memory"] = [r for r, _ in runs]
+
+    # the revoker (issue 10): what starting it adds to the first login, and what it occupies while it waits
+    spawn = median(r["revoker_spawn_s"] for r, _ in runs)
+    ready = median(r["revoker_ready_s"] for r, _ in runs)
+    without = median(r["login_s"] for r, _ in both["no_revoker"])
+    rss = median(r["revoker_rss_kib"] for r, _ in runs)
+    res.add("3", f"revoker start inside the first `%kiwoom_login` (`subprocess.Popen`, not waited for; median of {len(runs)})",
+            fmt_ms(spawn), compare=f"first login {fmt_ms(login_s)} with it, {fmt_ms(without)} with "
+                                   "`KiwoomMagics.revoker = False`", goal="≤ 5 ms", met=spawn <= 0.005)
+    res.add("3", "revoker's own start, from spawn until it waits on its pipe (in parallel with the kernel)", fmt_ms(ready))
+    res.add("5", "resident memory (VmRSS) of the waiting revoker process", fmt_mib(rss),
+            compare="imports json and kiwoom_nb's stdlib-only modules; httpx only once it must revoke")
+    res.raw["revoker_login"] = {name: [r for r, _ in both[name]] for name in both}
+
+
+# -- 6. calling TRs (issue 11) ------------------------------------------------------------------------
+
+
+def measure_tr_call(ctx: Context) -> None:
+    result, _, _ = run_child(ctx, "tr_call", ctx.n["pairs"])
+    ours, floor = median(result["kiwoom_nb"]), median(result["httpx"])
+    ctx.results.add("6", f"`api.call('ka10001', …)` (unpaced) against a reused `httpx.Client` POST with the same headers "
+                         f"and body (median of {ctx.n['pairs']} alternating calls)",
+                    fmt_us(ours), fmt_us(floor), f"×{ours / floor:.2f} ({(ours - floor) * 1e6:+.0f} µs)", "ratio ≤ 1.2",
+                    ours / floor <= 1.2)
+    ctx.results.raw["tr_call"] = result
+
+
+def measure_paced(ctx: Context) -> None:
+    """The same loop of ka10001 calls against a fake allowing PACED_LIMIT per second, one client after another."""
+    calls = ctx.n["paced_calls"]
+    ctx.fake.rate_limit = {"ka10001": PACED_LIMIT}
+    runs = {}
+    try:
+        variants = {"kiwoom_nb": "kiwoom_nb", "kiwoom_client": "kiwoom_client",
+                    f"kiwoom_client rate_limit={PACED_LIMIT}": f"kiwoom_client={PACED_LIMIT}"}
+        for which, argument in variants.items():
+            time.sleep(1.1)  # let the fake's one-second window empty between clients (a measured pause)
+            refused = ctx.fake.rate_refusals
+            result, _, _ = run_child(ctx, "paced", argument, calls)
+            result["refusals"] = ctx.fake.rate_refusals - refused
+            result["rate"] = calls / result["elapsed_s"]
+            runs[which] = result
+    finally:
+        ctx.fake.rate_limit = None
+    ours = runs["kiwoom_nb"]
+    share = ours["rate"] / PACED_LIMIT
+    ok = share >= 0.9 and ours["refusals"] * 100 <= calls and ours["errors"] == 0
+    res = ctx.results
+    res.add("6", f"{calls} `api.call` in a loop against a fake allowing {PACED_LIMIT} per second per TR (default pace 5/s, "
+                 "learns `유량=3` from the first refusal): achieved rate, rate-limit answers",
+            f"{ours['rate']:.2f}/s ({share:.0%} of allowed), {ours['refusals']} refused, {ours['errors']} errors",
+            goal="≥ 90 % of allowed, ≤ 1 refusal per 100 calls", met=ok)
+    for which in runs:
+        if which == "kiwoom_nb":
+            continue
+        other = runs[which]
+        res.add("6", f"the same {calls} calls with kiwoom-client 0.4.0 `KiwoomAPI(...)` "
+                     f"{'(its defaults: 1/s, burst 2)' if which == 'kiwoom_client' else '(' + which.split(' ', 1)[1] + ')'}",
+                f"{ours['rate']:.2f}/s", f"{other['rate']:.2f}/s, {other['refusals']} refused, {other['errors']} errors",
+                f"×{ours['rate'] / other['rate']:.2f} the rate")
+    ctx.results.raw["paced"] = runs
+
+
+def measure_frame(ctx: Context) -> None:
+    rows = ctx.n["frame_rows"]
+    result, _, _ = run_child(ctx, "frame", rows)
+    per = 10_000 / result["rows"]
+    numeric, strings, plain = (median(result["times"][k]) * per for k in ("numeric", "strings", "plain"))
+    res = ctx.results
+    res.add("6", f"`frame(numeric=True)` per 10,000 daily-candle rows (from {rows} rows in pages of 100; median of 7), "
+                 "against `pd.DataFrame` of the same rows", fmt_ms(numeric), fmt_ms(plain),
+            f"{(numeric - plain) * 1e3:+.1f} ms for the numeric rules (numeric=False: {fmt_ms(strings)})")
+    res.add("6", "memory of that frame (`memory_usage(deep=True)`), numeric against Kiwoom's strings; peak while building",
+            fmt_mib(result["numeric_bytes"] / 1024 * per), fmt_mib(result["strings_bytes"] / 1024 * per),
+            f"peak {fmt_mib(result['peak_bytes'] / 1024 * per)} (tracemalloc)")
+    ctx.results.raw["frame"] = result
 
 
 # -- main -------------------------------------------------------------------------------------------
@@ -548,6 +717,10 @@ def main(argv: list[str] | None = None) -> int:
         measure_cold_login(progress(ctx, "3. cold import and login"))
         measure_shutdown(progress(ctx, "4. leaving (real kernels)"), round_trip)
         measure_memory(progress(ctx, "5. memory"))
+        measure_revoker(progress(ctx, "4/5. the revoker (real kernels)"))
+        measure_tr_call(progress(ctx, "6. TR call overhead"))
+        measure_paced(progress(ctx, "6. pacing against a rate-limited fake"))
+        measure_frame(progress(ctx, "6. frames"))
     others = meter.cores()
     info["load after"] = load_average()
     info["CPU used by other processes during the run"] = (

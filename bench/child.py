@@ -38,19 +38,42 @@ def env_keys() -> tuple[str, str, str]:
     return os.environ["KIWOOM_BASE_URL"], os.environ["KIWOOM_APPKEY"], os.environ["KIWOOM_SECRETKEY"]
 
 
-def new_shell():
+def new_shell(revoker: bool = True):
     from IPython.core.interactiveshell import InteractiveShell
     from traitlets.config import Config
 
     config = Config()
     config.HistoryManager.hist_file = ":memory:"  # no history.sqlite on disk
+    if not revoker:
+        config.KiwoomMagics.revoker = False
     return InteractiveShell.instance(config=config)
 
 
-def mode_shell(extension: str, login: str) -> None:
+def waiting_on_stdin(pid: int) -> bool:
+    """Whether the process is blocked reading its stdin (read is syscall 0 on x86-64, 63 on arm64)."""
+    try:
+        with open(f"/proc/{pid}/syscall") as syscall:
+            return syscall.read().startswith(("0 0x0 ", "63 0x0 "))
+    except OSError:
+        return False
+
+
+def revoker_settled(pid: int, deadline: float) -> tuple[float, int]:
+    """Poll until the revoker waits on its pipe; returns (when, its VmRSS in KiB)."""
+    while time.perf_counter() < deadline:
+        if waiting_on_stdin(pid):
+            settled = time.perf_counter()
+            with open(f"/proc/{pid}/status") as status:
+                rss = next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+            return settled, rss
+        time.sleep(0.0005)  # polling the revoker's state, with a deadline
+    raise SystemExit("the revoker never settled on its pipe")
+
+
+def mode_shell(extension: str, login: str, revoker: str = "on") -> None:
     """An InteractiveShell; then %load_ext EXTENSION (kiwoom_nb, or empty_ext beside this file, or
-    "none"); then %kiwoom_login if login is 1."""
-    shell = new_shell()
+    "none"); then %kiwoom_login if login is 1, with the revoker on or off."""
+    shell = new_shell(revoker == "on")
     result = {"shell_s": time.perf_counter() - START, "rss_shell_kib": rss_kib()}
     before = set(sys.modules)
     started = time.perf_counter()
@@ -61,6 +84,20 @@ def mode_shell(extension: str, login: str) -> None:
     loaded = set(sys.modules)
     result["load_modules"] = sorted(loaded - before)
     if login == "1":
+        spawns: list[tuple[float, float]] = []
+        if extension == "kiwoom_nb":  # time the revoker's start (Popen, not waited for) inside the login
+            from kiwoom_nb import _exit
+
+            start = _exit.RevokerLink.start
+
+            def timed_start(self, *args, **kwargs):
+                began = time.perf_counter()
+                try:
+                    return start(self, *args, **kwargs)
+                finally:
+                    spawns.append((began, time.perf_counter()))
+
+            _exit.RevokerLink.start = timed_start
         started = time.perf_counter()
         shell.run_line_magic("kiwoom_login", "")
         result["login_s"] = time.perf_counter() - started
@@ -69,6 +106,15 @@ def mode_shell(extension: str, login: str) -> None:
         token = shell.user_ns.get("kiwoom_token")
         if type(token).__name__ != "AccessToken":
             raise SystemExit(f"%kiwoom_login left no token: {token!r}")
+        if spawns:
+            from kiwoom_nb import _magics
+
+            link = _magics._instances[id(shell)].exit.link
+            if not link.active:
+                raise SystemExit(f"the revoker is not running: {link.problem}")
+            settled, rss = revoker_settled(link.process.pid, time.perf_counter() + 30)
+            result.update(revoker_spawn_s=spawns[0][1] - spawns[0][0], revoker_ready_s=settled - spawns[0][0],
+                          revoker_rss_kib=rss)
     emit(result)
 
 
@@ -181,6 +227,106 @@ def mode_cold_login(which: str) -> None:
     if not token:
         raise SystemExit("no token")
     emit({"import_s": imported - started, "total_s": done - started, "rss_kib": rss_kib()})
+
+
+def mode_tr_call(pairs: str) -> None:
+    """kiwoom_nb Client.call (unpaced) against a reused httpx.Client POST with the same headers and body."""
+    import json
+
+    import httpx
+
+    import kiwoom_nb
+
+    url, appkey, secretkey = env_keys()
+    api = kiwoom_nb.Client(appkey, secretkey, base_url=url, pace=None)
+    token = api.tokens.current()
+    client = httpx.Client()
+    body = json.dumps({"stk_cd": "005930"}).encode()
+    headers = {"Content-Type": "application/json;charset=UTF-8", "api-id": "ka10001",
+               "authorization": f"Bearer {token}", "cont-yn": "N", "next-key": ""}
+
+    def floor():
+        data = client.post(url + "/api/dostk/stkinfo", content=body, headers=headers, timeout=10.0).json()
+        assert data["return_code"] == 0
+
+    def kiwoom():
+        api.call("ka10001", stk_cd="005930")
+
+    for _ in range(30):
+        floor()
+        kiwoom()
+    times = {"kiwoom_nb": [], "httpx": []}
+    for index in range(int(pairs)):
+        order = (("kiwoom_nb", kiwoom), ("httpx", floor)) if index % 2 == 0 else (("httpx", floor), ("kiwoom_nb", kiwoom))
+        for name, function in order:
+            started = time.perf_counter()
+            function()
+            times[name].append(time.perf_counter() - started)
+    api.close()
+    emit(times)
+
+
+def mode_paced(which: str, calls: str) -> None:
+    """``calls`` ka10001 requests in a loop against a fake that allows a few per second; how long it took."""
+    url, appkey, secretkey = env_keys()
+    calls = int(calls)
+    if which == "kiwoom_nb":
+        import kiwoom_nb
+
+        api = kiwoom_nb.Client(appkey, secretkey, base_url=url)  # default pace
+        api.tokens.current()
+        call = lambda: api.call("ka10001", stk_cd="005930")  # noqa: E731
+    elif which.startswith("kiwoom_client"):
+        from kiwoom_client import KiwoomAPI
+
+        kwargs = {} if which == "kiwoom_client" else {"rate_limit": float(which.split("=")[1])}
+        api = KiwoomAPI(appkey, secretkey, base_url=url, **kwargs)  # its defaults: 1 per second, burst 2
+        api.login()
+        call = lambda: api.stock_info.basic_stock_info(stk_cd="005930")  # noqa: E731
+    else:
+        raise SystemExit(f"unknown client {which!r}")
+    errors = 0
+    started = time.perf_counter()
+    for _ in range(calls):
+        try:
+            call()
+        except Exception:  # noqa: BLE001 - counted, not fatal: the comparison is what each client gets done
+            errors += 1
+    elapsed = time.perf_counter() - started
+    emit({"elapsed_s": elapsed, "errors": errors})
+
+
+def mode_frame(rows: str) -> None:
+    """frame(numeric=True) of ``rows`` candle rows (pages of 100), against the plain DataFrame of the strings."""
+    import tracemalloc
+
+    import pandas as pd
+
+    from kiwoom_nb._api import Answer
+    from kiwoom_nb._fake_trs import candles
+    from kiwoom_nb._frame import to_frame
+
+    every = candles("005930", "20261201", int(rows))
+    answers = [Answer({"stk_cd": "005930", "stk_dt_pole_chart_qry": every[i:i + 100], "return_code": 0},
+                      api_id="ka10081", cont=True, next_key="x") for i in range(0, len(every), 100)]
+    key = "stk_dt_pole_chart_qry"
+    to_frame(answers[:2], key)  # warm up imports
+    times = {"numeric": [], "strings": [], "plain": []}
+    for _ in range(7):
+        for name, build in (("numeric", lambda: to_frame(answers, key)),
+                            ("strings", lambda: to_frame(answers, key, numeric=False)),
+                            ("plain", lambda: pd.DataFrame([r for a in answers for r in a[key]]))):
+            started = time.perf_counter()
+            frame = build()
+            times[name].append(time.perf_counter() - started)
+    tracemalloc.start()
+    numeric = to_frame(answers, key)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    strings = to_frame(answers, key, numeric=False)
+    emit({"times": times, "rows": len(numeric), "peak_bytes": peak,
+          "numeric_bytes": int(numeric.memory_usage(deep=True).sum()),
+          "strings_bytes": int(strings.memory_usage(deep=True).sum()), "_": len(frame)})
 
 
 if __name__ == "__main__":

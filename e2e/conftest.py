@@ -1,4 +1,5 @@
-"""Browser tests: Debian's Chromium, driven by Playwright, against real JupyterLab 4 and Notebook 7 servers.
+"""Browser tests: Debian's Chromium, driven by Playwright, against real JupyterLab 4 and Notebook 7 servers
+(and a Voilà 0.5 server, in test_voila.py).
 
 Everything runs on loopback and in the test process's temp dirs:
 - one fake Kiwoom (``kiwoom_nb.testing.FakeKiwoom``) for the session, in this process, so tests can
@@ -6,7 +7,8 @@ Everything runs on loopback and in the test process's temp dirs:
 - one JupyterLab and one Notebook 7 server per session, started on a free port with a known token, with
   their own config / data / runtime / IPython dirs, and KIWOOM_BASE_URL / KIWOOM_MOCK_BASE_URL pointing at
   the fake and no KIWOOM_*APPKEY in their environment (so ``%kiwoom_login`` shows the panel);
-- "Save Widget State Automatically" switched on through the user settings dir.
+- "Save Widget State Automatically" switched on, and the news toast off, through the user settings dir
+  (scripts/demo.py `write_lab_settings`, shared with `make demo`).
 
 Waits are conditions with deadlines (Playwright's ``expect`` and :func:`wait_until`), never sleeps.
 """
@@ -74,6 +76,7 @@ class JupyterServer:
     root: Path
     process: subprocess.Popen
     log: Path
+    keyring: Path | None = None  # the kernels' OS keyring stand-in (tests/keyring_backends.py FileKeyring)
 
     def notebook_url(self, name: str) -> str:
         if self.app == "lab":  # ?reset: a fresh workspace, so earlier tests' tabs are not reopened
@@ -105,25 +108,18 @@ class JupyterServer:
         wait_until(lambda: not self.api("GET", "/api/kernels"), 30, "all kernels to stop")
 
 
-def _settings(settings_dir: Path) -> None:
-    """User settings: widget state saved with the notebook; no news or update checks (no network here)."""
-    files = {
-        "@jupyter-widgets/jupyterlab-manager/plugin.jupyterlab-settings": {"saveState": True},
-        "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
-            "fetchNews": "false", "checkForUpdates": False, "doNotDisturbMode": True,
-        },
-    }
-    for name, value in files.items():
-        path = settings_dir / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(value))
-
-
 def start_jupyter(app: str, base: Path, fake: FakeKiwoom) -> JupyterServer:
     root, home = base / "root", base / "home"
     root.mkdir(parents=True)
-    env = jupyter_environment(home, fake)
-    _settings(Path(env["JUPYTERLAB_SETTINGS_DIR"]))
+    env = jupyter_environment(home, fake, save_widget_state=True)
+    # A real keyring backend that stores in this server's temp dir, so the panel's "remember" checkbox
+    # works as on a desktop; the developer's own keyring and kiwoomcli settings stay untouched.
+    keyring = base / "keyring.json"
+    env.update(
+        PYTHON_KEYRING_BACKEND="keyring_backends.FileKeyring", KIWOOM_TEST_KEYRING=str(keyring),
+        PYTHONPATH=os.pathsep.join(p for p in (str(REPO / "tests"), env.get("PYTHONPATH", "")) if p),
+        XDG_CONFIG_HOME=str(home / "xdg-config"), XDG_DATA_HOME=str(home / "xdg-data"),
+    )
     token = secrets.token_hex(16)
     log = base / f"{app}.log"
     module = "jupyterlab" if app == "lab" else "notebook"
@@ -143,7 +139,7 @@ def start_jupyter(app: str, base: Path, fake: FakeKiwoom) -> JupyterServer:
         with open(log, "ab") as out:
             process = subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                        cwd=root, start_new_session=True)
-        server = JupyterServer(app, f"http://127.0.0.1:{port}", token, root, process, log)
+        server = JupyterServer(app, f"http://127.0.0.1:{port}", token, root, process, log, keyring)
 
         def ready() -> bool:
             if process.poll() is not None:
@@ -256,6 +252,44 @@ def write_notebook(root: Path, name: str, cells: list[str]) -> Path:
     return path
 
 
+QUICKSTART = REPO / "notebooks" / "quickstart.ipynb"
+
+
+def quickstart_cells() -> dict[str, int]:
+    """Where the quickstart's code cells are, counted among all its cells (as the page shows them)."""
+    cells = json.loads(QUICKSTART.read_text())["cells"]
+    where: dict[str, int] = {}
+    for index, cell in enumerate(cells):
+        source = "".join(cell["source"]).strip()
+        if cell["cell_type"] != "code":
+            continue
+        if source.startswith("%load_ext kiwoom_nb"):
+            where["load"] = index
+        elif source.startswith("%kiwoom_login"):
+            where["login"] = index
+        elif source.startswith("%kiwoom_status"):
+            where["status"] = index
+        elif "ka10001" in source and ("kiwoom_token" in source or "kiwoom_nb.client()" in source):
+            where["stock"] = index  # the cell printing "return_msg | stk_nm cur_prc"
+        elif "ka10081" in source:
+            where["chart"] = index
+        elif source.startswith("kiwoom_token"):
+            where["token"] = index
+        elif source.startswith("%kiwoom_logout"):
+            where["logout"] = index
+    assert set(where) == {"load", "login", "status", "token", "stock", "chart", "logout"}, where
+    assert where["load"] < where["login"] < where["status"] < where["token"] < where["stock"] < where["logout"], where
+    return where
+
+
+def copy_quickstart(root, name: str) -> None:
+    notebook = json.loads(QUICKSTART.read_text())
+    for cell in notebook["cells"]:
+        if cell["cell_type"] == "code":
+            cell["outputs"], cell["execution_count"] = [], None
+    (root / name).write_text(json.dumps(notebook, indent=1))
+
+
 class Notebook:
     """One open notebook page in JupyterLab or Notebook 7 (both render cells with JupyterLab's classes)."""
 
@@ -356,8 +390,40 @@ class Panel:
         self.secretkey = self.root.locator("input[type=password]")
         self.login_button = self.root.get_by_role("button", name="로그인 Log in")
         self.logout_button = self.root.get_by_role("button", name="로그아웃 Log out")
+        self.remember = self.root.get_by_role("checkbox")
         self.ok = self.root.locator(".kiwoom-ok")
         self.error = self.root.locator(".kiwoom-error")
+        self.note = self.root.locator(".kiwoom-note")  # under the login line: whether the keys were saved
+        self.status = self.root.locator(".kiwoom-ok, .kiwoom-info, .kiwoom-error")  # the status line, any kind
+
+    def visible_text(self) -> str:
+        """What the panel shows (hidden parts left out)."""
+        return self.root.inner_text()
+
+    def usable_controls(self) -> int:
+        """How many of its buttons and inputs a user could click or type into now."""
+        return self.root.evaluate("""root => [...root.querySelectorAll("button, input")].filter(el => {
+            const style = getComputedStyle(el);
+            return !el.disabled && el.getClientRects().length > 0 && style.visibility !== "hidden"
+                && style.pointerEvents !== "none" && !el.closest("[inert]");
+        }).length""")
+
+    def expect_form(self) -> None:
+        """The panel shows the login form, ready to use, and no Log out button."""
+        from playwright.sync_api import expect
+
+        expect(self.appkey).to_be_enabled()
+        expect(self.secretkey).to_be_enabled()
+        expect(self.login_button).to_be_enabled()
+        expect(self.logout_button).to_have_count(0)
+
+    def expect_logged_in(self) -> None:
+        """The panel shows a login and its Log out button, and no form."""
+        from playwright.sync_api import expect
+
+        expect(self.ok).to_contain_text("logged in as")
+        expect(self.logout_button).to_be_enabled()
+        expect(self.appkey).to_have_count(0)
 
     def environment(self, label: str):
         return self.root.get_by_role("button", name=label)
@@ -367,10 +433,11 @@ class Panel:
         self.secretkey.fill(secretkey)
         self.login_button.click()
 
-    def screenshot(self, name: str) -> Path:
-        """The panel with its cell, for docs/."""
-        DOCS.mkdir(exist_ok=True)
-        path = DOCS / name
+    def screenshot(self, name: str, *, docs: bool = True) -> Path:
+        """The panel with its cell, for docs/ (or test-results/, to look at)."""
+        folder = DOCS if docs else REPO / "test-results"
+        folder.mkdir(exist_ok=True)
+        path = folder / name
         cell = self.root.locator("xpath=ancestor::div[contains(concat(' ', normalize-space(@class), ' '), ' jp-Cell ')][1]")
         cell.screenshot(path=str(path), animations="disabled")
         return path

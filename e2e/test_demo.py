@@ -11,10 +11,9 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
-from conftest import REPO, JupyterServer, Notebook, Panel, free_port, keep_evidence, wait_until
+from conftest import REPO, JupyterServer, Notebook, Panel, free_port, keep_evidence, quickstart_cells, wait_until
 
-# code cells of notebooks/quickstart.ipynb, counted among all its cells
-LOAD, LOGIN, STOCK = 1, 3, 8
+NEWS_TOAST = "official Jupyter news"  # JupyterLab's "Would you like to get notified about official Jupyter news?"
 
 
 def test_demo_serves_quickstart_and_stops_on_ctrl_c(page, request, tmp_path):
@@ -37,14 +36,20 @@ def test_demo_serves_quickstart_and_stops_on_ctrl_c(page, request, tmp_path):
         assert notebook_path.parent != REPO / "notebooks"  # a copy: the repository's notebook stays clean
         server = JupyterServer("lab", url.group(1), url.group(2), notebook_path.parent, process, Path("/dev/null"))
 
+        where = quickstart_cells()
         notebook = Notebook(page, server, "quickstart.ipynb").open()
-        notebook.run(LOAD)
-        notebook.run(LOGIN)
-        panel = Panel(notebook.cell(LOGIN))
+        notebook.run(where["load"])
+        notebook.run(where["login"])
+        panel = Panel(notebook.cell(where["login"]))
         panel.log_in(appkey, secretkey)
         expect(panel.ok).to_contain_text("logged in as kiwoom_token")
-        notebook.run(STOCK)
-        expect(notebook.cell(STOCK).locator(".jp-OutputArea")).to_contain_text("정상적으로 처리되었습니다 | 삼성전자")
+        notebook.run(where["stock"])
+        expect(notebook.cell(where["stock"]).locator(".jp-OutputArea")).to_contain_text("정상적으로 처리되었습니다 | 삼성전자")
+        # the news question never popped up over the outputs, nor waits in the notification centre
+        expect(page.get_by_text(NEWS_TOAST)).to_have_count(0)
+        page.locator(".jp-Notification-Status").click()  # the bell in the status bar opens the centre
+        expect(page.locator(".jp-Notification-Header")).to_be_visible()
+        expect(page.get_by_text(NEWS_TOAST)).to_have_count(0)
         keep_evidence(page, request)
         page.close()
 

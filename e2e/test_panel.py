@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
 
-from kiwoom_nb._panel import RECEIVED
+from kiwoom_nb._magics import KERNEL_RESTARTED, KERNEL_SHUT_DOWN
+from kiwoom_nb._panel import RECEIVED, REMEMBER
 
-from conftest import Notebook, Panel, keep_evidence, wait_until, write_notebook
+from conftest import REPO, Notebook, Panel, keep_evidence, wait_until, write_notebook
 
 KA10001 = """\
 import os
@@ -111,7 +113,7 @@ def test_lab_login_use_token_and_save(lab_server, open_notebook, fake):
     notebook.run(CHECK)
     expect(notebook.cell(CHECK).locator(".jp-OutputArea")).to_have_text("token works: True")
     notebook.run(STOCK)
-    expect(notebook.cell(STOCK).locator(".jp-OutputArea")).to_contain_text("정상적으로 처리되었습니다 | 삼성전자 +71000")
+    expect(notebook.cell(STOCK).locator(".jp-OutputArea")).to_contain_text("정상적으로 처리되었습니다 | 삼성전자 -160400")
     stock = fake.received("/api/dostk/stkinfo")[-1]
     assert stock.headers["authorization"] == f"Bearer {token}"
 
@@ -122,12 +124,12 @@ def test_lab_login_use_token_and_save(lab_server, open_notebook, fake):
     state = saved["metadata"]["widgets"][WIDGET_STATE]["state"]
     panels = [m for m in state.values() if "kiwoom-login-panel" in m["state"].get("_dom_classes", [])]
     assert panels, "the login panel's widget state was not saved"
-    assert any("logged in as kiwoom_token" in m["state"].get("value", "") for m in state.values())
+    assert any("logged in as kiwoom_token" in str(m["state"].get("value", "")) for m in state.values())  # a checkbox's is a bool
     for secret in secrets_of(fake):
         assert secret not in text, "a key or a token was saved in the notebook"
 
 
-def test_lab_wrong_keys_then_retry(lab_server, open_notebook, fake):
+def test_lab_wrong_secret_then_the_corrected_secret_alone_logs_in(lab_server, open_notebook, fake):
     notebook = open_notebook(lab_server)
     panel = show_panel(notebook)
     appkey, _secret = fake.keys["production"]
@@ -136,13 +138,23 @@ def test_lab_wrong_keys_then_retry(lab_server, open_notebook, fake):
     message = panel.error.inner_text()
     assert "\n" not in message.strip() and "Traceback" not in message
     assert "WRONG-SECRET" not in message and appkey not in message
-    expect(panel.appkey).to_have_value("")  # keys are blanked after every try
+    # both fields are blanked; the app key stays received in the kernel, the secret is asked for again
+    expect(panel.appkey).to_have_value("")
+    expect(panel.appkey).to_have_attribute("placeholder", RECEIVED)
     expect(panel.secretkey).to_have_value("")
+    expect(panel.secretkey).not_to_have_attribute("placeholder", RECEIVED)
     expect(notebook.cell(LOGIN).locator("[data-mime-type='application/vnd.jupyter.stderr']")).to_have_count(0)
     notebook.select(CHECK)  # the screenshot shows the login cell unselected
     panel.screenshot("panel-error.png")
 
-    token = log_in(panel, fake)
+    # only the corrected secret is typed: the received app key is used with it
+    before = len(fake.issues)
+    panel.secretkey.fill(fake.keys["production"][1])
+    panel.login_button.click()
+    expect(panel.ok).to_contain_text("logged in as kiwoom_token")
+    retry = fake.issues[before:]
+    assert [r.body["appkey"] for r in retry] == [appkey], "the retry did not send the received app key"
+    token = fake.tokens[-1].value
     notebook.run(CHECK)
     expect(notebook.cell(CHECK).locator(".jp-OutputArea")).to_have_text("token works: True")
     assert fake.is_live(token)
@@ -183,6 +195,10 @@ def test_lab_shutdown_from_menu_revokes(lab_server, open_notebook, fake):
     notebook.menu("Kernel", "Shut Down Kernel")
     assert_revoked(fake, token, "Kernel > Shut Down Kernel")
     wait_until(lambda: not lab_server.api("GET", "/api/kernels"), 20, "the kernel to be gone")
+    panel = Panel(notebook.cell(LOGIN))
+    expect(panel.root.get_by_text(KERNEL_SHUT_DOWN)).to_be_visible()
+    assert "logged in as" not in panel.visible_text() and "restarted" not in panel.visible_text(), panel.visible_text()
+    assert panel.usable_controls() == 0
 
 
 def test_lab_restart_from_menu_revokes(lab_server, open_notebook, fake):
@@ -194,6 +210,11 @@ def test_lab_restart_from_menu_revokes(lab_server, open_notebook, fake):
     expect(accept).to_have_text("Restart")
     accept.click()
     assert_revoked(fake, token, "Kernel > Restart Kernel")
+    # the old panel says so instead of its old login, and nothing in it can be clicked or typed into any more
+    old_panel = Panel(notebook.cell(LOGIN))
+    expect(old_panel.root.get_by_text(KERNEL_RESTARTED)).to_be_visible()
+    assert "logged in as" not in old_panel.visible_text(), old_panel.visible_text()
+    assert old_panel.usable_controls() == 0
     notebook.wait_ui_idle()  # it showed "restarting" since the click; idle again means the new process is up
     assert notebook.wait_kernel_idle()["id"] == kernel_id  # same kernel, restarted
     # the restarted kernel has no token, and logging in again works
@@ -201,6 +222,62 @@ def test_lab_restart_from_menu_revokes(lab_server, open_notebook, fake):
     expect(notebook.cell(CHECK).locator(".jp-OutputArea")).to_contain_text("NameError")
     token = log_in(show_panel(notebook), fake)
     assert fake.is_live(token)
+
+
+STALE_CELLS = [
+    "%load_ext kiwoom_nb",
+    "%kiwoom_login",
+    "%kiwoom_logout",
+    "%kiwoom_login --force",
+]
+FIRST, LOGOUT, SECOND = 1, 2, 3
+RAW_ERRORS = ("'kiwoom_token'", "KeyError", "Traceback", "Exception")
+
+
+def test_lab_earlier_panel_follows_logout_relogin_and_its_own_logout(lab_server, open_notebook, fake):
+    notebook = open_notebook(lab_server, STALE_CELLS)
+    first = show_panel(notebook)
+    token = log_in(first, fake)
+
+    # %kiwoom_logout in another cell: the earlier panel goes back to the form and says it was logged out
+    notebook.run(LOGOUT)
+    logged_out = "logged out kiwoom_token; token revoked"
+    expect(notebook.cell(LOGOUT).locator(".jp-OutputArea")).to_contain_text(logged_out)
+    assert_revoked(fake, token, "%kiwoom_logout")
+    expect(first.status).to_contain_text(logged_out)
+    first.expect_form()
+
+    # it logs in again from there ...
+    token = log_in(first, fake)
+    first.expect_logged_in()
+    old_line = first.ok.text_content()
+
+    # ... and a re-login into the same variable from a second panel shows the new expiry on the first
+    lifetime = fake.lifetime
+    fake.lifetime = timedelta(hours=12)  # so the new expiry differs from the old one
+    try:
+        notebook.run(SECOND)
+        second = Panel(notebook.cell(SECOND))
+        expect(second.login_button).to_be_enabled()
+        new_token = log_in(second, fake)
+    finally:
+        fake.lifetime = lifetime
+    assert new_token != token
+    assert_revoked(fake, token, "%kiwoom_login --force")
+    new_line = second.ok.text_content()
+    assert "11h" in new_line and new_line != old_line, new_line
+    expect(first.ok).to_have_text(new_line)
+    first.expect_logged_in()
+
+    # the earlier panel's Log out button logs out the new token, and both panels say so
+    first.logout_button.click()
+    assert_revoked(fake, new_token, "the earlier panel's Log out button")
+    for panel in (first, second):
+        expect(panel.status).to_contain_text(logged_out)
+        panel.expect_form()
+        shown = panel.status.inner_text()
+        assert not any(raw in shown for raw in RAW_ERRORS), shown
+    assert not fake.live_tokens()
 
 
 def test_lab_typed_but_unsubmitted_keys_are_not_saved(lab_server, open_notebook, fake):
@@ -220,6 +297,93 @@ def test_lab_typed_but_unsubmitted_keys_are_not_saved(lab_server, open_notebook,
 
     panel.login_button.click()  # the received keys are used: they are wrong, so the panel says so
     expect(panel.error).to_contain_text("8001")
+
+
+def fits(locator) -> dict:
+    """How a text or an input's placeholder fits its box: widths in CSS pixels, and the lines it takes."""
+    return locator.evaluate("""el => {
+        const style = getComputedStyle(el);
+        const context = document.createElement("canvas").getContext("2d");
+        context.font = style.font;
+        const padding = parseFloat(style.paddingLeft) + parseFloat(style.paddingRight);
+        return {
+            text: el.tagName === "INPUT" ? context.measureText(el.placeholder).width : null,
+            room: el.clientWidth - padding,
+            scroll: el.scrollWidth, client: el.clientWidth,
+            lines: new Set([...el.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.top))).size,
+        };
+    }""")
+
+
+def test_lab_panel_and_status_fit_a_760px_window_without_the_sidebar(lab_server, open_notebook, page, fake):
+    appkey, secretkey = fake.keys["production"]
+    cells = ["%load_ext kiwoom_nb", f"import os\nos.environ['KIWOOM_APPKEY'] = {appkey!r}  # the fake's demo key",
+             "%kiwoom_login", "%kiwoom_status"]
+    notebook = open_notebook(lab_server, cells)
+    # after opening: at 760 px the toolbar hides the kernel indicator that open() waits for
+    page.set_viewport_size({"width": 760, "height": 900})
+    page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current").click()  # the file browser closed
+    page.mouse.move(0, 0)
+    for index in (0, 1, 2):
+        notebook.run(index)
+    panel = Panel(notebook.cell(2))
+    expect(panel.appkey).to_have_attribute("placeholder", re.compile("KIWOOM_APPKEY"))
+    placeholder = fits(panel.appkey)
+    assert placeholder["text"] <= placeholder["room"], f"the environment placeholder is cut off: {placeholder}"
+    notebook.select(3)
+    panel.screenshot("panel-environment.png", docs=False)
+
+    before = len(fake.issues)
+    panel.secretkey.fill(secretkey)  # the app key comes from the environment
+    panel.login_button.click()
+    expect(panel.ok).to_contain_text("keys from login panel")
+    assert [r.body["appkey"] for r in fake.issues[before:]] == [appkey]
+    line = fits(panel.ok)
+    assert line["lines"] == 2, f"the success line wraps: {line}"  # split once after the variable, on purpose
+
+    notebook.run(3)
+    output = notebook.cell(3).locator(".jp-OutputArea-output")
+    expect(output.locator("table")).to_be_visible()
+    table = fits(output)
+    assert table["scroll"] <= table["client"], f"the %kiwoom_status table is clipped: {table}"
+    notebook.select(0)
+    notebook.cell(3).screenshot(path=str(REPO / "test-results" / "status-760px.png"))
+    panel.screenshot("panel-760px.png", docs=False)
+
+
+def saved_keys(server) -> dict:
+    entries = json.loads(server.keyring.read_text()) if server.keyring.exists() else {}
+    return {user: json.loads(value) for user, value in entries.get("kiwoom_nb", {}).items()}
+
+
+def test_lab_remember_checkbox_saves_and_the_next_kernel_logs_in_without_typing(lab_server, open_notebook, fake, page):
+    assert saved_keys(lab_server) == {}  # the other tests logged in with the box unticked: nothing was saved
+    notebook = open_notebook(lab_server)
+    panel = show_panel(notebook)
+    try:
+        expect(panel.root).to_contain_text(REMEMBER)
+        expect(panel.remember).to_be_enabled()
+        expect(panel.remember).not_to_be_checked()  # off by default
+        panel.remember.check()
+        log_in(panel, fake)
+        expect(panel.note).to_contain_text("keys saved in the OS keyring (kiwoom_nb, production)")
+        appkey, secretkey = fake.keys["production"]
+        assert saved_keys(lab_server) == {"production": {"appkey": appkey, "secretkey": secretkey}}
+        notebook.save()
+        for secret in secrets_of(fake):
+            assert secret not in (lab_server.root / notebook.name).read_text()
+
+        # another notebook, another kernel: logged in from the keyring, no panel, nothing typed
+        second = "second-" + notebook.name
+        write_notebook(lab_server.root, second, CELLS)
+        other = Notebook(page, lab_server, second).open()
+        other.run(LOAD)
+        other.run(LOGIN)
+        expect(other.cell(LOGIN).locator(".jp-OutputArea")).to_contain_text(
+            "keys from OS keyring (kiwoom_nb, production)")
+        expect(other.cell(LOGIN).locator(".kiwoom-login-panel")).to_have_count(0)
+    finally:
+        lab_server.keyring.write_text("{}")  # the next tests see the panel again
 
 
 # -- Notebook 7 ---------------------------------------------------------------------------------------

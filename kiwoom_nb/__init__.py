@@ -1,6 +1,7 @@
 """kiwoom_nb: log Jupyter and IPython sessions in to the Kiwoom Securities REST API.
 
-``%load_ext kiwoom_nb`` then ``%kiwoom_login``. Importing this package stays cheap: httpx, ipywidgets
+``%load_ext kiwoom_nb`` then ``%kiwoom_login`` and ``%kiwoom API_ID field=value``; in scripts
+``kiwoom_nb.Client(appkey, secretkey)``. Importing this package stays cheap: httpx, ipywidgets, pandas
 and the magics are imported when first used.
 """
 
@@ -13,12 +14,17 @@ from ._errors import (
     AccessDeniedError,
     CredentialsError,
     EnvironmentMismatchError,
+    KeyringUnavailableError,
     KiwoomError,
     KiwoomTimeout,
     NetworkError,
+    NotSupportedError,
+    OrderNotConfirmed,
     RateLimitError,
+    RequestError,
     ServerError,
     TokenError,
+    UnknownStockError,
 )
 from ._token import AccessToken
 
@@ -29,15 +35,25 @@ __all__ = [
     "PRODUCTION_URL",
     "AccessDeniedError",
     "AccessToken",
+    "Answer",
+    "Client",
     "CredentialsError",
     "EnvironmentMismatchError",
+    "KeyringUnavailableError",
     "KiwoomError",
     "KiwoomTimeout",
     "LoginPanel",
     "NetworkError",
+    "NotSupportedError",
+    "OrderNotConfirmed",
     "RateLimitError",
+    "RequestError",
     "ServerError",
     "TokenError",
+    "UnknownStockError",
+    "client",
+    "find_trs",
+    "forget_keys",
     "issue_token",
     "load_ipython_extension",
     "login",
@@ -63,8 +79,24 @@ def __getattr__(name: str) -> Any:
         from ._panel import LoginPanel
 
         return LoginPanel
+    if name in ("Client", "Answer"):
+        from . import _api
+
+        return getattr(_api, name)
+    if name == "find_trs":
+        from ._trs import find_trs
+
+        return find_trs
+    if name == "client":
+        from ._magics import client
+
+        return client
     if name == "login":
         from ._magics import login
 
         return login
+    if name == "forget_keys":
+        from ._keys import forget_keys
+
+        return forget_keys
     raise AttributeError(f"module 'kiwoom_nb' has no attribute {name!r}")

@@ -25,7 +25,7 @@ from ._token import AccessToken, parse_expires_dt
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["MOCK_URL", "PRODUCTION_URL", "issue_token", "resolve_base_url", "revoke_token"]
+__all__ = ["MOCK_URL", "PRODUCTION_URL", "issue_token", "post_tr", "resolve_base_url", "revoke_token"]
 
 PRODUCTION_URL = "https://api.kiwoom.com"
 MOCK_URL = "https://mockapi.kiwoom.com"
@@ -99,16 +99,37 @@ def _post(
     timeout: float,
     transport: "httpx.BaseTransport | None",
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """POST one TR; return its JSON answer and the context for errors, or raise the KiwoomError that fits."""
+    """POST one OAuth TR; return its JSON answer and the context for errors, or raise the KiwoomError that fits."""
+    secrets = tuple(value for name, value in body.items() if name != "grant_type")
+    data, status, headers = post_tr(
+        api_id, what, resolve_base_url(base_url, mock) + path, json.dumps(body).encode(),
+        headers={}, secrets=secrets, timeout=timeout, transport=transport,
+    )
+    return data, {"status_code": status, "api_id": headers.get("api-id") or api_id}
+
+
+def post_tr(
+    api_id: str,
+    what: str,
+    url: str,
+    content: bytes,
+    *,
+    headers: dict[str, str],
+    secrets: tuple[str, ...],
+    timeout: float,
+    transport: "httpx.BaseTransport | None",
+) -> tuple[dict[str, Any], int, Any]:
+    """POST a JSON body with Kiwoom's headers plus ``headers``; return (answer, HTTP status, response headers).
+
+    Raises the KiwoomError that fits; ``secrets`` are scrubbed from anything the server echoed.
+    """
     import httpx
 
-    url = resolve_base_url(base_url, mock) + path
-    secrets = tuple(value for name, value in body.items() if name != "grant_type")
     try:
         response = _client_for(transport).post(
             url,
-            content=json.dumps(body).encode(),
-            headers={"Content-Type": _CONTENT_TYPE, "api-id": api_id},
+            content=content,
+            headers={"Content-Type": _CONTENT_TYPE, "api-id": api_id, **headers},
             timeout=timeout,
         )
     except httpx.TimeoutException as exc:
@@ -141,7 +162,7 @@ def _post(
         if status == 429:
             raise RateLimitError(f"{what} failed: too many requests; wait a few seconds and try again",
                                  status_code=status, api_id=answered_id)
-        kind = "an HTML page (maintenance?)" if looks_html else "an answer that is not JSON"
+        kind = "an HTML page (maintenance, or a firewall refusing the request?)" if looks_html else "an answer that is not JSON"
         raise ServerError(
             f"{what} failed: Kiwoom answered HTTP {status} with {kind}; try again later",
             status_code=status,
@@ -165,7 +186,7 @@ def _post(
             status_code=status,
             api_id=answered_id,
         )
-    return data, {"status_code": status, "api_id": answered_id}
+    return data, status, response.headers
 
 
 def issue_token(

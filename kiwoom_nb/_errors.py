@@ -8,9 +8,14 @@ Stdlib only. Messages are one line, say what to do next, and never carry a key o
      ├── TokenError               the token is invalid, expired or revoked (8003 8005 8006 8009 8015 8016)
      ├── AccessDeniedError        IP or device authentication (8010 8040 8050 8103)
      ├── RateLimitError           too many requests (HTTP 429, return_code 5, 1700-1702)
+     ├── RequestError             the request itself is wrong (1501-1517 input, 1634 too many items, 1687)
+     │    └── UnknownStockError   unknown market or stock code (1901-1903)
+     ├── NotSupportedError        not offered here: mock trading (8104, 1999) or corporate customers (8200)
+     ├── OrderNotConfirmed        a production order without confirm=True: nothing was sent
      ├── ServerError              HTTP 5xx, an HTML page, an unreadable answer
-     └── NetworkError             the request did not complete (refused, DNS, TLS)
-          └── KiwoomTimeout       no answer within the timeout
+     ├── NetworkError             the request did not complete (refused, DNS, TLS)
+     │    └── KiwoomTimeout       no answer within the timeout
+     └── KeyringUnavailableError  no secure OS keyring to save keys in, or it failed or did not answer
 """
 
 from __future__ import annotations
@@ -22,11 +27,16 @@ __all__ = [
     "CredentialsError",
     "EnvironmentMismatchError",
     "KiwoomError",
+    "KeyringUnavailableError",
     "KiwoomTimeout",
     "NetworkError",
+    "NotSupportedError",
+    "OrderNotConfirmed",
     "RateLimitError",
+    "RequestError",
     "ServerError",
     "TokenError",
+    "UnknownStockError",
 ]
 
 
@@ -76,6 +86,22 @@ class RateLimitError(KiwoomError):
     """Kiwoom refused the request because too many were sent."""
 
 
+class RequestError(KiwoomError):
+    """Kiwoom refused the request as written: a missing or malformed field, an unknown api-id, too many items."""
+
+
+class UnknownStockError(RequestError):
+    """The market or stock code is not known to Kiwoom."""
+
+
+class NotSupportedError(KiwoomError):
+    """The TR is not offered in this environment (mock trading) or to this kind of customer."""
+
+
+class OrderNotConfirmed(KiwoomError):
+    """A production order was not sent because ``confirm=True`` (``--confirm``) was not given."""
+
+
 class ServerError(KiwoomError):
     """Kiwoom answered with an error page or something that is not a usable answer."""
 
@@ -86,6 +112,10 @@ class NetworkError(KiwoomError):
 
 class KiwoomTimeout(NetworkError):
     """No answer came within the timeout."""
+
+
+class KeyringUnavailableError(KiwoomError):
+    """Keys could not be saved in (or removed from) the OS keyring: none is secure here, or it failed."""
 
 
 # code -> (class, what to do); the Korean return_msg is kept on the exception, not repeated here.
@@ -129,6 +159,38 @@ _register(
     "too many requests; wait a few seconds and try again",
 )
 
+_register(
+    (1501, 1512, 1513, 1514, 1515, 1516),
+    RequestError,
+    "Kiwoom could not read the request (api-id or header missing or malformed)",
+)
+_register((1504,), RequestError, "this api-id is not served at this URL; pass the right path= for it")
+_register((1505,), RequestError, "Kiwoom does not know this api-id; check it with %kiwoom --find")
+_register(
+    (1511, 1517),
+    RequestError,
+    "a field is missing or has the wrong format; add or fix the field Kiwoom names",
+)
+_register(
+    (1634,),
+    RequestError,
+    "too many items in one request (not a rate limit, so it is not retried); send fewer items per call",
+)
+_register((1687,), RequestError, "Kiwoom blocked a recursive call; send the requests one after another")
+_register(
+    (1901, 1902, 1903),
+    UnknownStockError,
+    "unknown market or stock code; check stk_cd (e.g. 005930, 005930_NX, 005930_AL)",
+)
+_register((8104,), NotSupportedError, "this TR is not offered in mock trading (모의투자); use production")
+_register(
+    (1999,),
+    NotSupportedError,
+    "Kiwoom reported an unexpected error, which it also answers for TRs not offered in mock trading; "
+    "try production, or again later",
+)
+_register((8200,), NotSupportedError, "this TR is not offered to corporate customers")
+
 _EMBEDDED_CODE = re.compile(r"\[(\d{4})\s*:")
 
 
@@ -163,6 +225,8 @@ def error_for_answer(
     code = int(found.group(1)) if found else (rc if rc is not None and rc >= 1000 else None)
     if code in _CODES:
         cls, advice = _CODES[code]
+    elif status_code == 401:
+        cls, advice = TokenError, "Kiwoom refused the token (HTTP 401); log in again to get a new one"
     elif status_code == 429 or rc == 5:
         cls, advice = RateLimitError, "too many requests; wait a few seconds and try again"
     elif status_code >= 500:

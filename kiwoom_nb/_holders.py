@@ -1,8 +1,9 @@
 """Which processes on this machine hold a token, so only the last one to leave revokes it.
 
 Kiwoom may hand the same token to two kernels logged in with the same keys. Each holder writes an
-empty file ``<cache>/holders/<sha256(token)>/<pid>``; files of dead processes are pruned. Never
-raises: a registry that cannot be used counts as "no other holder".
+empty file ``<cache>/holders/<sha256(token)>/<pid>``; entries of dead processes and empty folders are
+pruned whenever the registry is used. Stdlib only (the revoker uses it too). Never raises: a registry
+that cannot be used counts as "no other holder".
 """
 
 from __future__ import annotations
@@ -32,7 +33,11 @@ def _pid_alive(pid: int) -> bool:
         return False
     except OSError:  # EPERM: alive, owned by someone else
         return True
-    return True
+    try:  # a killed kernel stays a zombie until its parent reaps it: it holds nothing any more
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rpartition(b")")[2].split()[0] not in (b"Z", b"X")
+    except (OSError, IndexError):
+        return True
 
 
 def default_directory() -> Path:
@@ -48,21 +53,30 @@ class Holders:
         self._directory = Path(directory) if directory is not None else None
         self.pid = pid if pid is not None else os.getpid()
 
-    def _dir(self, token: str) -> Path:
+    @property
+    def directory(self) -> Path:
         if self._directory is None:
             self._directory = default_directory()
+        return self._directory
+
+    def _dir(self, token: str) -> Path:
         import hashlib  # here, not at the top: %load_ext stays cheap (OpenSSL takes ~2 ms to load)
 
         digest = hashlib.sha256(b"kiwoom_nb\0" + str(token).encode()).hexdigest()[:40]
-        return self._directory / digest
+        return self.directory / digest
 
     def add(self, token: str) -> None:
-        try:
-            folder = self._dir(token)
-            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-            (folder / str(self.pid)).touch(mode=0o600)
-        except OSError:
-            pass
+        self.prune()
+        folder = self._dir(token)
+        for _ in range(3):  # another process's prune may remove the folder between mkdir and touch
+            try:
+                folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+                (folder / str(self.pid)).touch(mode=0o600)
+                return
+            except FileNotFoundError:
+                continue
+            except OSError:
+                return
 
     def remove(self, token: str) -> None:
         """Stop holding ``token``; the folder goes when it is empty."""
@@ -72,22 +86,35 @@ class Holders:
             folder.rmdir()
         except OSError:
             pass
+        self.prune()
 
     def others(self, token: str) -> list[int]:
         """Live processes other than this one that hold ``token``; stale entries are removed."""
-        alive = []
+        self.prune()
         try:
             entries = list(self._dir(token).iterdir())
         except OSError:
             return []
-        for entry in entries:
-            if not entry.name.isdigit() or int(entry.name) == self.pid:
+        return sorted(int(e.name) for e in entries if e.name.isdigit() and int(e.name) != self.pid)
+
+    def prune(self) -> None:
+        """Remove the entries of processes that are gone, and folders left empty, for every token."""
+        try:
+            folders = list(self.directory.iterdir())
+        except OSError:
+            return
+        for folder in folders:
+            try:
+                entries = list(folder.iterdir())
+            except OSError:
                 continue
-            if _pid_alive(int(entry.name)):
-                alive.append(int(entry.name))
-            else:
-                try:
-                    entry.unlink()
-                except OSError:
-                    pass
-        return sorted(alive)
+            for entry in entries:
+                if entry.name.isdigit() and int(entry.name) != self.pid and not _pid_alive(int(entry.name)):
+                    try:
+                        entry.unlink()
+                    except OSError:
+                        pass
+            try:
+                folder.rmdir()  # only succeeds when empty
+            except OSError:
+                pass

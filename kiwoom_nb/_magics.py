@@ -1,17 +1,15 @@
-"""KiwoomMagics: %kiwoom_login / %kiwoom_logout / %kiwoom_status, configuration, and the exit hooks.
+"""KiwoomMagics: %kiwoom_login / %kiwoom_logout / %kiwoom_status and configuration.
 
-The one module that touches the shell, the environment, atexit and signals. Each KiwoomError is
-turned into a plain UsageError here (one line, no traceback); the exit hooks log and never raise.
+The one module that touches the shell and the environment; leaving (atexit, signals, the revoker) is
+kiwoom_nb._exit's. Magics raise KiwoomError: its ``_render_traceback_`` is one line, and unlike IPython's
+UsageError (a stderr stream) it reaches nbval, papermill and nbclient as a real error.
 """
 
 from __future__ import annotations
 
-import atexit
 import logging
 import os
-import signal
 import sys
-import threading
 import time
 from typing import Any
 
@@ -20,20 +18,26 @@ from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from traitlets import Bool, Float, TraitError, Unicode, default, observe, validate
 
-from ._errors import CredentialsError, KiwoomError
+from . import _keys
+from ._errors import CredentialsError, EnvironmentMismatchError, KeyringUnavailableError, KiwoomError
+from ._exit import ExitGuard
 from ._session import Login, Session
 from ._token import KST, format_left, mask
 
-__all__ = ["KiwoomMagics", "load", "login", "unload"]
+__all__ = ["KiwoomMagics", "client", "load", "login", "unload"]
 
 log = logging.getLogger("kiwoom_nb")
 
-ENV_NAMES = {False: ("KIWOOM_APPKEY", "KIWOOM_SECRETKEY"), True: ("KIWOOM_MOCK_APPKEY", "KIWOOM_MOCK_SECRETKEY")}
-_HEADLESS = (
-    "no Kiwoom keys found and this frontend cannot ask for them (nbclient, papermill, nbval): "
-    "set KIWOOM_APPKEY and KIWOOM_SECRETKEY in the environment"
-)
-_HEADLESS_MOCK = _HEADLESS + " (for mock trading, KIWOOM_MOCK_APPKEY and KIWOOM_MOCK_SECRETKEY are tried first)"
+KERNEL_RESTARTED = "커널이 재시작되었습니다 — the kernel restarted: run %kiwoom_login again to log in"
+KERNEL_SHUT_DOWN = "커널이 종료되었습니다 — the kernel shut down: start it and run %kiwoom_login again"
+UNLOADED = "kiwoom_nb was unloaded: %load_ext kiwoom_nb and %kiwoom_login log in again"
+_NOT_SET = "{var} is not set yet: log in with the panel in cell [{cell}], then run the cells below"
+
+
+def in_voila() -> bool:
+    """Voilà renders widgets but never allows stdin; it tells its kernels who they are in the environment."""
+    return os.environ.get("SERVER_SOFTWARE", "").startswith("voila/") or "VOILA_KERNEL_ID" in os.environ \
+        or "VOILA_PREHEAT" in os.environ
 
 
 def environment_name(mock: bool) -> str:
@@ -57,6 +61,13 @@ def _warn(message: str) -> None:
     print(f"kiwoom_nb: {message}", file=sys.stderr, flush=True)
 
 
+def _check_remember(what: str) -> None:
+    problem = _keys.keyring_problem()
+    if problem:
+        raise KeyringUnavailableError(f"{what} cannot save the keys: {problem}; nothing was saved. Keep them in "
+                                      "the environment instead (a .env file loaded with %dotenv, or Colab secrets)")
+
+
 @magics_class
 class KiwoomMagics(Magics):
     """Log this kernel in to the Kiwoom REST API and revoke its tokens when the kernel goes away."""
@@ -65,6 +76,10 @@ class KiwoomMagics(Magics):
     var = Unicode("kiwoom_token", help="Name of the variable that receives the access token.").tag(config=True)
     timeout = Float(10.0, help="Seconds to wait for each request to Kiwoom.").tag(config=True)
     revoke_at_exit = Bool(True, help="Revoke (au10002) every live token when the kernel stops.").tag(config=True)
+    revoker = Bool(
+        True, help="At the first login, start a small helper process that revokes the tokens if the kernel dies "
+                   "without revoking them (killed, crashed, out of memory)."
+    ).tag(config=True)
     exit_timeout = Float(
         1.0, help="Seconds all revokes together may take at exit; the kernel is killed 2.5 s into a shutdown."
     ).tag(config=True)
@@ -77,6 +92,11 @@ class KiwoomMagics(Magics):
     mock_base_url = Unicode(
         help="Mock-trading base URL instead of https://mockapi.kiwoom.com "
         "(default: $KIWOOM_MOCK_BASE_URL, else base_url when that is set)."
+    ).tag(config=True)
+
+    pace = Float(
+        5.0, help="Requests per second per TR (api-id) for %kiwoom and kiwoom_nb.client(); 0 leaves only the "
+        "limits Kiwoom states in its 1700 answers (유량=N), which always apply."
     ).tag(config=True)
 
     @default("base_url")
@@ -95,11 +115,16 @@ class KiwoomMagics(Magics):
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         self.session = Session()  # first: config applied in super().__init__ fires the observers below
+        self.exit = ExitGuard(self.session, warn=_warn)
         super().__init__(shell=shell, **kwargs)
         self.session.timeout = self.timeout
         self.session.set_margin(self.refresh_margin)
-        self._previous_sigterm: Any = None
+        self.exit.configure(enabled=self.revoke_at_exit, budget=self.exit_timeout, use_revoker=self.revoker)
         self._hooked = False
+        self._panels: dict[str, list[Any]] = {}  # var -> LoginPanels shown for it, kept in step with the session
+        self._pending: dict[str, int] = {}  # var -> the cell whose panel will fill it
+        self._previous_exc: tuple[tuple[type[BaseException], ...], Any] | None = None
+        self._our_tb: Any = None  # the shell's CustomTB while ours is installed
 
     @observe("timeout")
     def _on_timeout_change(self, change: dict[str, Any]) -> None:
@@ -108,6 +133,10 @@ class KiwoomMagics(Magics):
     @observe("refresh_margin")
     def _on_refresh_margin_change(self, change: dict[str, Any]) -> None:
         self.session.set_margin(change["new"])
+
+    @observe("revoke_at_exit", "exit_timeout", "revoker")
+    def _on_exit_setting_change(self, change: dict[str, Any]) -> None:
+        self.exit.configure(enabled=self.revoke_at_exit, budget=self.exit_timeout, use_revoker=self.revoker)
 
     # -- the login path shared by the magic, the panel and login() ---------------------------------
 
@@ -125,20 +154,23 @@ class KiwoomMagics(Magics):
             appkey, secretkey, var=var, mock=mock, base_url=self.url_for(mock), source=source, force=force
         )
         self.shell.push({var: login.token}, interactive=False)
-        return describe(login, reused=reused)
+        line = describe(login, reused=reused)
+        self.sync_panels(var, line, logged_in=True)
+        return line
 
     def find_keys(self, mock: bool) -> tuple[str | None, str | None, str]:
-        """Keys from the environment, then Colab's secrets; (None, None, "") when there are none."""
-        pairs = [ENV_NAMES[True], ENV_NAMES[False]] if mock else [ENV_NAMES[False]]
-        for app_name, secret_name in pairs:
-            appkey, secretkey = os.environ.get(app_name, "").strip(), os.environ.get(secret_name, "").strip()
-            if appkey and secretkey:
-                return appkey, secretkey, f"environment {app_name}/{secret_name}"
-        colab = _colab_keys(pairs)
-        if colab:
-            return colab
-        appkey = next((os.environ[a].strip() for a, _ in pairs if os.environ.get(a, "").strip()), None)
-        return appkey, None, ""
+        """Keys from the environment, Colab's secrets or the OS keyring (see _keys.find_keys)."""
+        return _keys.find_keys(mock, warn=_warn)
+
+    def remember(self, var: str) -> str:
+        """Save ``var``'s keys, which just logged in, in the OS keyring. Raises KeyringUnavailableError."""
+        login = self.session.find(var)
+        if login is None:
+            raise KiwoomError(f"no Kiwoom login in {var}; nothing to remember")
+        if login.source.startswith("OS keyring (kiwoom_nb,"):
+            return f"kiwoom_nb: the keys are already saved in the {login.source}"
+        where = _keys.remember_keys(login.appkey, login.secretkey, mock=login.mock)
+        return f"kiwoom_nb: keys saved in the {where}; %kiwoom_logout --forget removes them"
 
     def stdin_allowed(self) -> bool:
         kernel = getattr(self.shell, "kernel", None)
@@ -148,6 +180,17 @@ class KiwoomMagics(Magics):
 
     def in_kernel(self) -> bool:
         return getattr(self.shell, "kernel", None) is not None
+
+    def way_to_ask(self) -> str:
+        """How this frontend can be asked for keys: "panel", "prompt", or "" (nobody to ask).
+
+        JupyterLab, Notebook 7 and VS Code allow stdin and render widgets; Voilà renders widgets but
+        never allows stdin; nbclient, papermill, nbconvert and nbval do neither (a panel there would
+        wait for a click that never comes); terminal IPython has a terminal.
+        """
+        if not self.in_kernel():
+            return "prompt"
+        return "panel" if self.stdin_allowed() or in_voila() else ""
 
     # -- magics ------------------------------------------------------------------------------------
 
@@ -159,28 +202,35 @@ class KiwoomMagics(Magics):
     @argument("--force", action="store_true", help="Issue a new token even if a valid one exists.")
     @argument("--prompt", action="store_true", help="Ask for the keys with a password prompt.")
     @argument("--panel", action="store_true", help="Show the login panel even if keys are in the environment.")
+    @argument("--remember", action="store_true",
+              help="After a successful login, save the keys in the OS keyring (kiwoom_nb's own entry).")
     @line_magic
     def kiwoom_login(self, line: str = "") -> None:
         """Log in to the Kiwoom REST API (au10001) and put the access token in a variable.
 
         Keys are never typed on this line (it is saved in history and in the notebook). They come from,
         first found wins: the environment (KIWOOM_APPKEY / KIWOOM_SECRETKEY; with --mock,
-        KIWOOM_MOCK_APPKEY / KIWOOM_MOCK_SECRETKEY first), Colab secrets of the same names, then a
-        login panel in notebooks or a password prompt in a terminal. Without a way to ask (nbclient,
-        papermill), it fails at once naming the variables to set.
+        KIWOOM_MOCK_APPKEY / KIWOOM_MOCK_SECRETKEY first), Colab secrets of the same names, the OS
+        keyring (kiwoom_nb's own entry, then kiwoomcli's), then a login panel in notebooks or a
+        password prompt in a terminal. Without a way to ask (nbclient, papermill), it fails at once
+        naming the variables to set. --remember saves the keys in the OS keyring after the login
+        succeeds; %kiwoom_logout --forget removes them.
 
         Re-running reuses a valid token for the same keys; --force issues a new one (the old one is
         revoked). Every token is revoked when the kernel stops.
         """
         args = self._parse(self.kiwoom_login, line)
         if args.mock and args.production:
-            raise UsageError("choose one of --mock and --production")
+            raise KiwoomError("choose one of --mock and --production")
         mock = True if args.mock else False if args.production else self.mock
         var = args.var or self.var
         if not var.isidentifier():
-            raise UsageError(f"{var!r} is not a valid Python variable name; use --var with a name like kiwoom_token")
+            raise KiwoomError(f"{var!r} is not a valid Python variable name; use --var with a name like kiwoom_token")
+        if args.remember:
+            _check_remember("--remember")  # before logging in: nothing is issued, nothing is written
         if args.panel:
-            self._show_panel(mock=mock, var=var, force=args.force, appkey=self.find_keys(mock)[0])
+            self._show_panel(mock=mock, var=var, force=args.force, appkey=_keys.environment_appkey(mock),
+                             remember=args.remember)
             return
         appkey, secretkey, source = (None, None, "") if args.prompt else self.find_keys(mock)
         if not secretkey:
@@ -188,39 +238,59 @@ class KiwoomMagics(Magics):
             if existing and existing.mock == mock and not (args.force or args.prompt) \
                     and not existing.token.is_expired(self.refresh_margin):
                 print(describe(existing, reused=True))
+                if args.remember:
+                    print(self.remember(var))
                 return
-            if not args.prompt and self.in_kernel() and self.stdin_allowed():
-                self._show_panel(mock=mock, var=var, force=args.force, appkey=appkey)
+            if not args.prompt and self.way_to_ask() == "panel":
+                self._show_panel(mock=mock, var=var, force=args.force, appkey=appkey, remember=args.remember)
                 return
             appkey, secretkey, source = self._prompt(mock, appkey)
-        try:
-            print(self.login_with_keys(appkey, secretkey, mock=mock, var=var, force=args.force, source=source))
-        except KiwoomError as exc:
-            raise UsageError(str(exc)) from None
+        print(self.login_with_keys(appkey, secretkey, mock=mock, var=var, force=args.force, source=source))
+        if args.remember:
+            print(self.remember(var))
 
     @magic_arguments()
     @argument("--var", metavar="NAME", help="The token variable to log out (default: kiwoom_token).")
     @argument("--all", action="store_true", help="Log out every token of this kernel.")
+    @argument("--forget", action="store_true",
+              help="Also remove the keys kiwoom_nb saved in the OS keyring (both environments).")
     @line_magic
     def kiwoom_logout(self, line: str = "") -> None:
         """Revoke a token now (au10002) and remove its variable.
 
         If Kiwoom does not confirm the revoke, the token stays in place and is tried again at exit.
         A token that another kernel on this machine still uses is not revoked (the last one out does).
+        --forget also removes the keys saved with --remember (kiwoomcli's own entries are left alone);
+        with --forget, not being logged in is not an error.
         """
         args = self._parse(self.kiwoom_logout, line)
         names = list(self.session.logins) if args.all else [args.var or self.var]
-        if not names or not all(name in self.session.logins for name in names):
+        if args.forget:  # forgetting needs no login
+            names = [name for name in names if name in self.session.logins]
+        elif not names or not all(name in self.session.logins for name in names):
             missing = ", ".join(n for n in names if n not in self.session.logins) or "any variable"
-            raise UsageError(f"no Kiwoom login in {missing}; %kiwoom_status lists the logged-in variables")
+            raise KiwoomError(f"no Kiwoom login in {missing}; %kiwoom_status lists the logged-in variables")
+        sources = [self.session.logins[name].source for name in names]
         failures = []
         for name in names:
             try:
                 print(self.logout_var(name))
             except KiwoomError as exc:
                 failures.append(str(exc))
+        if args.forget:
+            print(self.forget_saved_keys(kiwoomcli=any("kiwoomcli" in source for source in sources)))
         if failures:
-            raise UsageError("; ".join(failures))
+            raise KiwoomError("; ".join(failures))
+
+    @staticmethod
+    def forget_saved_keys(*, kiwoomcli: bool = False) -> str:
+        """Remove kiwoom_nb's saved keys; returns the line to show. Raises KeyringUnavailableError."""
+        removed = _keys.forget_keys()
+        line = (f"kiwoom_nb: removed the saved keys ({', '.join(removed)}) from the OS keyring" if removed
+                else "kiwoom_nb: no keys saved by kiwoom_nb in the OS keyring")
+        if kiwoomcli:
+            line += "; kiwoomcli's own entries are left alone (kiwoomcli manages them)"
+        return line
 
     def forget_var(self, login: Login) -> None:
         """Remove ``login``'s variable, unless the user has since put something else there."""
@@ -230,6 +300,8 @@ class KiwoomMagics(Magics):
 
     def logout_var(self, name: str) -> str:
         """Revoke ``name``'s token and remove the variable; returns the line to show. Raises KiwoomError."""
+        if name not in self.session.logins:  # e.g. a stale panel's button after %kiwoom_logout
+            raise KiwoomError(f"{name} is not logged in (already logged out?); %kiwoom_login logs in again")
         try:
             login, kept = self.session.logout(name)
         except KiwoomError as exc:
@@ -238,7 +310,9 @@ class KiwoomMagics(Magics):
                             status_code=exc.status_code, api_id=exc.api_id) from None
         self.forget_var(login)
         note = f"; token not revoked: {kept}" if kept else "; token revoked"
-        return f"Kiwoom {environment_name(login.mock)}: logged out {name}{note}"
+        line = f"Kiwoom {environment_name(login.mock)}: logged out {name}{note}"
+        self.sync_panels(name, line)
+        return line
 
     @magic_arguments()
     @line_magic
@@ -253,19 +327,31 @@ class KiwoomMagics(Magics):
                 environment_name(login.mock), login.var, mask(login.token.value),
                 f"{expires.astimezone(KST):%Y-%m-%d %H:%M} KST", f"{local:%Y-%m-%d %H:%M} {local.tzname() or ''}".strip(),
                 format_left(login.token.expires_in()), "yes" if self.revoke_at_exit else "no (revoke_at_exit is off)",
+                login.source,
             ))
-        header = ("environment", "variable", "token", "expires (Korea)", "expires (local)", "left", "revoked at exit")
+        header = ("environment", "variable", "token", "expires (Korea)", "expires (local)", "left", "revoked at exit",
+                  "keys from")
         import html  # here, not at the top: %load_ext stays cheap
 
+        net = f"Safety net: {self.exit.safety_net()}"
         if not rows:
             text = "Kiwoom: not logged in (%kiwoom_login logs in)"
             markup = f"<p>{html.escape(text)}</p>"
         else:
             widths = [max(len(str(r[i])) for r in (header, *rows)) for i in range(len(header))]
             text = "\n".join("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip() for r in (header, *rows))
-            cells = lambda r, tag: "".join(f"<{tag}>{html.escape(str(c))}</{tag}>" for c in r)  # noqa: E731
-            markup = "<table><tr>" + cells(header, "th") + "</tr>" + "".join(
-                "<tr>" + cells(r, "td") + "</tr>" for r in rows) + "</table>"
+            # narrower than the text: both expiry times in one cell, so a 760 px window shows it unclipped
+            # token, expiry and time left never break inside a value ("23h / 59m", "KST" alone on a line)
+            cells = lambda r, tag: "".join(  # noqa: E731
+                f'<{tag} style="text-align:left{";white-space:nowrap" if i in (2, 3, 4) else ""}">'
+                f"{html.escape(str(c))}</{tag}>" for i, c in enumerate(r))
+            # (and where the keys came from under the variable, not in a column of its own)
+            merged = lambda r: (r[0], f"{r[1]}\nkeys from {r[7]}", r[2], f"{r[3]}\n{r[4]}", *r[5:7])  # noqa: E731
+            markup = '<table class="kiwoom-status"><tr>' + cells((*header[:3], "expires", *header[5:7]), "th") + \
+                "</tr>" + "".join("<tr>" + cells(merged(r), "td").replace("\n", "<br>") + "</tr>" for r in rows) + \
+                "</table>"
+            text += "\n" + net
+            markup += f"<p>{html.escape(net)}</p>"
         from IPython.display import display
 
         display({"text/plain": text, "text/html": markup}, raw=True)
@@ -279,32 +365,15 @@ class KiwoomMagics(Magics):
         except UsageError:
             # argparse would echo the unexpected words, which may be a key pasted onto the line
             name = magic.__name__
-            raise UsageError(
+            raise KiwoomError(
                 f"%{name} takes only the options listed in %{name}? (keys are never typed on the magic "
                 "line, which is saved in history and in the notebook; set KIWOOM_APPKEY / KIWOOM_SECRETKEY)"
             ) from None
 
     def _prompt(self, mock: bool, appkey: str | None) -> tuple[str, str, str]:
-        if not self.stdin_allowed():
-            raise UsageError(_HEADLESS_MOCK if mock else _HEADLESS)
-        import getpass  # here, not at the top: %load_ext stays cheap
+        return _keys.prompt_keys(mock, appkey, stdin_allowed=self.stdin_allowed())
 
-        label = environment_name(mock)
-        try:
-            if not appkey:
-                appkey = getpass.getpass(f"Kiwoom {label} app key (앱키): ")
-            secretkey = getpass.getpass(f"Kiwoom {label} secret key (시크릿키): ")
-        except (EOFError, KeyboardInterrupt):
-            raise UsageError("login cancelled; no keys were read") from None
-        except Exception as exc:  # StdinNotImplementedError and friends: nobody can answer
-            if type(exc).__name__ == "StdinNotImplementedError":
-                raise UsageError(_HEADLESS_MOCK if mock else _HEADLESS) from None
-            raise
-        if not appkey.strip() or not secretkey.strip():
-            raise UsageError("an empty key was entered; run %kiwoom_login again and paste both keys")
-        return appkey, secretkey, "prompt"
-
-    def _show_panel(self, *, mock: bool, var: str, force: bool, appkey: str | None) -> None:
+    def _show_panel(self, *, mock: bool, var: str, force: bool, appkey: str | None, remember: bool = False) -> None:
         from IPython.display import display
 
         from ._panel import LoginPanel
@@ -315,7 +384,96 @@ class KiwoomMagics(Magics):
         def log_out() -> str:
             return self.logout_var(var)
 
-        display(LoginPanel(login=log_in, logout=log_out, appkey=appkey or "", mock=mock))
+        def save(app: str, secret: str, mock_: bool) -> str:
+            return _keys.remember_keys(app, secret, mock=mock_)
+
+        panel = LoginPanel(login=log_in, logout=log_out, appkey=appkey or "", mock=mock, remember=save,
+                           remember_problem=_keys.keyring_problem(), remember_checked=remember)
+        self._panels.setdefault(var, []).append(panel)
+        if var not in self.shell.user_ns:
+            self._await_login(var)
+        display(panel)
+
+    # -- every panel tells the truth about the session -------------------------------------------
+
+    def _live_panels(self, var: str | None = None) -> list[Any]:
+        names = [var] if var is not None else list(self._panels)
+        live = []
+        for name in names:  # a closed widget (its comm gone) has nobody to show anything to
+            self._panels[name] = [p for p in self._panels.get(name, []) if getattr(p, "comm", None) is not None]
+            live += self._panels[name]
+        return live
+
+    def sync_panels(self, var: str, line: str, *, logged_in: bool = False) -> None:
+        """Show ``var``'s new state (logged in with ``line``, or logged out) on every panel made for it."""
+        if logged_in:
+            self._pending.pop(var, None)
+        for panel in self._live_panels(var):
+            try:
+                panel.show_logged_in(line) if logged_in else panel.show_logged_out(line)
+            except Exception as exc:  # noqa: BLE001 - a panel must never break a login
+                log.warning("kiwoom_nb: could not update a login panel: %s", type(exc).__name__)
+
+    def close_panels(self, line: str) -> None:
+        """The kernel is going away (or the extension is unloaded): every panel goes inert and says why."""
+        for panel in self._live_panels():
+            try:
+                panel.show_closed(line)
+            except Exception:  # noqa: BLE001 - shutdown path
+                pass
+
+    def _await_login(self, var: str) -> None:
+        """Until the panel logs in, a cell that uses ``var`` fails with one line instead of a NameError wall.
+
+        Run All does not wait for the panel (no supported way to block a cell on widget input in
+        ipykernel 7), so the next cells run at once; this makes the first of them say what to do.
+        """
+        self._pending[var] = max(1, self.shell.execution_count - 1)  # IPython counts the running cell already
+        if self._our_tb is not None and self.shell.CustomTB is self._our_tb:
+            return
+        # chain whatever handler is set now (set_custom_exc has one slot)
+        self._previous_exc = (self.shell.custom_exceptions, self.shell.CustomTB)
+        self.shell.set_custom_exc(tuple(self.shell.custom_exceptions) + (NameError,), self._on_custom_exc)
+        self._our_tb = self.shell.CustomTB
+
+    def _on_custom_exc(self, shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None) -> Any:
+        name = getattr(value, "name", None)
+        if isinstance(value, NameError) and name in self._pending and name not in self.session.logins:
+            message = _NOT_SET.format(var=name, cell=self._pending[name])
+            value.args = (message,)  # the error's evalue, as nbclient and papermill report it
+            shell._showtraceback(etype, value, [f"{etype.__name__}: {message}"])
+            return None
+        previous_types, previous_handler = self._previous_exc or ((), None)
+        if previous_types and isinstance(value, previous_types):
+            return previous_handler(etype, value, tb, tb_offset=tb_offset)
+        shell.showtraceback((etype, value, tb), tb_offset=tb_offset, running_compiled_code=True)
+        return None
+
+    def _stop_awaiting(self) -> None:
+        if self._our_tb is not None and self.shell.CustomTB is self._our_tb and self._previous_exc is not None:
+            self.shell.custom_exceptions, self.shell.CustomTB = self._previous_exc
+        self._previous_exc = self._our_tb = None
+        self._pending.clear()
+
+    def _watch_shutdown(self) -> None:
+        """Tell the panels before the kernel goes: a shutdown or restart request is the last moment
+        their messages still reach the browser (atexit and SIGTERM come after IOPub has stopped)."""
+        kernel = getattr(self.shell, "kernel", None)
+        original = getattr(kernel, "do_shutdown", None)
+        if original is None or getattr(original, "_kiwoom_nb", False):
+            return
+
+        def do_shutdown(restart: bool, *args: Any, **kwargs: Any) -> Any:
+            self.close_panels(KERNEL_RESTARTED if restart else KERNEL_SHUT_DOWN)
+            return original(restart, *args, **kwargs)
+
+        do_shutdown._kiwoom_nb = True  # type: ignore[attr-defined]
+        kernel.do_shutdown = do_shutdown
+
+    def _unwatch_shutdown(self) -> None:
+        kernel = getattr(self.shell, "kernel", None)
+        if kernel is not None and getattr(vars(kernel).get("do_shutdown"), "_kiwoom_nb", False):
+            del kernel.do_shutdown
 
     # -- staying logged in, and leaving ----------------------------------------------------------
 
@@ -327,78 +485,181 @@ class KiwoomMagics(Magics):
             for login, error in self.session.refresh_due():
                 if error is not None:
                     _warn(f"could not refresh {login.var} ({error}); the cell runs anyway")
-                elif self.shell.user_ns.get(login.var, before[login.var]) == before[login.var]:
-                    self.shell.push({login.var: login.token}, interactive=False)
+                else:
+                    if self.shell.user_ns.get(login.var, before[login.var]) == before[login.var]:
+                        self.shell.push({login.var: login.token}, interactive=False)
+                    self.sync_panels(login.var, describe(login), logged_in=True)
         except Exception as exc:  # noqa: BLE001 - never block the user's cell
             _warn(f"token refresh failed ({type(exc).__name__}); the cell runs anyway")
 
     def revoke_everything(self) -> None:
         """Exit path: revoke every live token within exit_timeout. Logs, never raises."""
-        try:
-            if not self.revoke_at_exit:
-                self.session.logins.clear()
-                return
-            self.session.revoke_all(self.exit_timeout)
-        except BaseException as exc:  # noqa: BLE001 - an exit hook must not raise
-            log.warning("kiwoom_nb: revoke at exit failed: %s", type(exc).__name__)
-
-    def _on_sigterm(self, signum: int, frame: Any) -> None:
-        if self.session.revoking:
-            # SIGTERM during the exit revoke (a slow graceful shutdown): dying now would abort it,
-            # and it ends within exit_timeout anyway
-            return
-        self.revoke_everything()
-        previous = self._previous_sigterm
-        if callable(previous):
-            previous(signum, frame)
-        elif previous == signal.SIG_DFL or previous is None:
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            signal.raise_signal(signal.SIGTERM)
+        self.exit.revoke_everything()
 
     def hook(self) -> None:
         if self._hooked:
             return
         self._hooked = True
+        self._watch_shutdown()
         self.shell.events.register("pre_run_cell", self.on_pre_run_cell)
-        atexit.register(self.revoke_everything)
-        if threading.current_thread() is threading.main_thread():
-            try:
-                self._previous_sigterm = signal.signal(signal.SIGTERM, self._on_sigterm)
-            except (ValueError, OSError):
-                self._previous_sigterm = None
+        self.exit.hook()
 
     def unhook(self) -> None:
         if not self._hooked:
             return
         self._hooked = False
+        self._unwatch_shutdown()
+        self._stop_awaiting()
         try:
             self.shell.events.unregister("pre_run_cell", self.on_pre_run_cell)
         except ValueError:
             pass
-        atexit.unregister(self.revoke_everything)
-        if threading.current_thread() is threading.main_thread():
-            try:
-                if signal.getsignal(signal.SIGTERM) == self._on_sigterm:
-                    signal.signal(signal.SIGTERM, self._previous_sigterm or signal.SIG_DFL)
-            except (ValueError, OSError):
-                pass
+        self.exit.unhook()
 
+    # -- TRs (issue 11): %kiwoom, and clients bound to a login ------------------------------------
+    # Kept in one section at the end of the class: the token of a variable, its re-issue, the bound
+    # clients, and the magic. The client itself (kiwoom_nb._api) knows nothing of IPython.
 
-def _colab_keys(pairs: list[tuple[str, str]]) -> tuple[str, str, str] | None:
-    if "google.colab" not in sys.modules:
-        return None
-    try:
-        from google.colab import userdata  # type: ignore[import-not-found]
-    except ImportError:
-        return None
-    for app_name, secret_name in pairs:
+    def token_of(self, var: str) -> Any:
+        """The current token of ``var``, refreshed first when it expires within refresh_margin."""
+        return self._tokens_of(var).current()
+
+    def reissue(self, var: str, stale: Any) -> Any:
+        """Re-issue ``var``'s token because Kiwoom rejected ``stale``; once per stale token. Returns the new one."""
+        return self._tokens_of(var).reissue(stale)
+
+    def _tokens_of(self, var: str) -> Any:
+        from ._api import SessionTokens
+
+        return SessionTokens(self.session, var, refresh=self.on_pre_run_cell, publish=self._publish)
+
+    def _publish(self, login: Login, old: Any) -> None:
+        """A re-issue replaced ``old``: the variable follows, unless the user has put something else there."""
+        current = self.shell.user_ns.get(login.var)
+        if current is None or current is old or current == old:
+            self.shell.push({login.var: login.token}, interactive=False)
+        self.sync_panels(login.var, describe(login), logged_in=True)  # panels show the new expiry
+
+    def client_for(self, var: str | None = None, mock: bool | None = None) -> Any:
+        """The client bound to ``var``'s login (default: the trait ``var``, or the one login of ``mock``'s environment)."""
+        from ._api import Client
+
+        if var is None:
+            var = self.var
+            if mock is not None and (self.session.find(var) is None or self.session.find(var).mock != mock):
+                var = next((v for v, l in self.session.logins.items() if l.mock == mock), var)
+        login = self.session.find(var)
+        if login is None:
+            how = "%kiwoom_login --mock" if mock else "%kiwoom_login"
+            raise KiwoomError(f"no Kiwoom login in {var}; run {how} (or kiwoom_nb.login()) first")
+        if mock is not None and login.mock != mock:
+            raise EnvironmentMismatchError(
+                f"{var} holds a {login.token.environment} token, not a {'mock' if mock else 'production'} one; "
+                f"log in with %kiwoom_login {'--mock' if mock else '--production'} --var NAME and pass var=NAME")
+        clients = self.__dict__.setdefault("_clients", {})
+        client = clients.get(var)
+        if client is None:
+            client = clients[var] = Client.bound(self._tokens_of(var), pace=self.pace or None)
+        client.progress = ("notebook" if self.stdin_allowed() else None) if self.in_kernel() else "text"
+        return client
+
+    @observe("pace")
+    def _on_pace_change(self, change: dict[str, Any]) -> None:
+        for client in self.__dict__.get("_clients", {}).values():
+            client.pace = change["new"] or None
+
+    @line_magic
+    def kiwoom(self, line: str = "") -> Any:
+        """Call a Kiwoom TR with the login in kiwoom_token; the value is a DataFrame (the answer with --raw).
+
+            %kiwoom ka10001 stk_cd=005930
+            df = %kiwoom ka10081 stk_cd=005930 base_dt=20261201 upd_stkpc_tp=1 --pages all
+            %kiwoom --find 일봉
+
+        Fields are ``name=value`` (sent as strings; $name and {expr} are expanded from the namespace).
+        Options: --pages N|all (default 1 page; a note says when more exist), --confirm (required for
+        production orders: 주문 / 신용주문 TRs), --raw (the answer as Kiwoom sent it), --strings
+        (a DataFrame of Kiwoom's strings, no numeric conversion), --var NAME (another login),
+        --path /api/dostk/... (a TR newer than the built-in table), --find WORDS (search the table by
+        api-id, name or category). Requests are paced per TR (the ``pace`` trait) and retried after a
+        rate-limit refusal; an order is never resent after a timeout.
+        """
+        args = self._parse_tr_line(line)
+        if args["find"] is not None:
+            return self._show_trs(args["find"])
+        if not args["api_id"]:
+            raise KiwoomError("%kiwoom needs an api-id, e.g. %kiwoom ka10001 stk_cd=005930 (%kiwoom --find 일봉 lists TRs)")
+        api = self.client_for(args["var"])
+        pages, api_id, fields = args["pages"], args["api_id"], args["fields"]
         try:
-            appkey, secretkey = userdata.get(app_name), userdata.get(secret_name)
-        except Exception:  # noqa: BLE001 - SecretNotFoundError, NotebookAccessError, ...
-            continue
-        if appkey and secretkey:
-            return appkey, secretkey, f"Colab secrets {app_name}/{secret_name}"
-    return None
+            if args["raw"]:
+                if pages == 1:
+                    return api.call(api_id, args["path"], confirm=args["confirm"], **fields)
+                return list(api.pages(api_id, args["path"], confirm=args["confirm"], max_pages=pages, **fields))
+            frame = api.frame(api_id, args["path"], pages=pages, numeric=not args["strings"],
+                              confirm=args["confirm"], **fields)
+        except KeyboardInterrupt:
+            got = len(api.last)
+            where = f"kiwoom_nb.client({'' if args['var'] is None else repr(args['var'])})"
+            _warn(f"interrupted after {got} page{'s' * (got != 1)}; {where}.to_frame() makes them a DataFrame "
+                  f"({where}.last holds the answers)")
+            raise
+        if pages == 1 and api.last and api.last[-1].cont:
+            print(f"{api_id}: Kiwoom has more pages; --pages N or --pages all fetches them")
+        return frame
+
+    def _parse_tr_line(self, line: str) -> dict[str, Any]:
+        import shlex
+
+        try:
+            words = shlex.split(line)
+        except ValueError as exc:
+            raise KiwoomError(f"%kiwoom could not read the line ({exc}); quote values that contain spaces") from None
+        args: dict[str, Any] = {"api_id": None, "fields": {}, "pages": 1, "confirm": False, "raw": False,
+                                "strings": False, "var": None, "path": None, "find": None}
+        i = 0
+        while i < len(words):
+            word = words[i]
+            name, _, inline = word.partition("=") if word.startswith("--") else (word, "", "")
+            if name == "--find":
+                args["find"] = " ".join(([inline] if inline else []) + words[i + 1:])
+                break
+            if name in ("--pages", "--var", "--path"):
+                value = inline or (words[i + 1] if i + 1 < len(words) else "")
+                i += 0 if inline else 1
+                if not value:
+                    raise KiwoomError(f"%kiwoom {name} needs a value")
+                if name == "--pages":
+                    if value.lower() != "all" and not (value.isdigit() and int(value) > 0):
+                        raise KiwoomError(f"%kiwoom --pages takes a positive number or all, not {value!r}")
+                    args["pages"] = None if value.lower() == "all" else int(value)
+                else:
+                    args[name[2:]] = value
+            elif name in ("--confirm", "--raw", "--strings"):
+                args[name[2:]] = True
+            elif word.startswith("-"):
+                raise KiwoomError(f"%kiwoom does not know the option {name}; %kiwoom? lists the options")
+            elif "=" in word:
+                key, _, value = word.partition("=")
+                if not key.isidentifier():
+                    raise KiwoomError(f"%kiwoom: {key!r} is not a field name; write fields as name=value")
+                args["fields"][key] = value
+            elif args["api_id"] is None:
+                args["api_id"] = word
+            else:
+                raise KiwoomError(f"%kiwoom: unexpected {word!r} after {args['api_id']}; write fields as name=value")
+            i += 1
+        return args
+
+    def _show_trs(self, query: str) -> None:
+        from ._trs import find_trs
+
+        found = find_trs(query)
+        if not found:
+            print(f"no TR matches {query!r}; try a shorter word (e.g. 일봉, 주문, ka10081)")
+            return
+        for tr in found:
+            print(f"{tr.api_id}  {tr.name}  [{tr.category}]  {tr.path}" + (f"  list: {tr.list_key}" if tr.list_key else ""))
 
 
 _instances: dict[int, KiwoomMagics] = {}
@@ -419,6 +680,7 @@ def unload(shell: Any) -> None:
         return
     for login in list(magics.session.logins.values()):
         magics.forget_var(login)
+    magics.close_panels(UNLOADED)
     magics.revoke_everything()
     magics.unhook()
     if magics in getattr(shell, "configurables", []):
@@ -459,13 +721,17 @@ def _warn_if_literal(shell: Any, *keys: str) -> None:
 
 
 def login(appkey: str | None = None, secretkey: str | None = None, *, mock: bool = False, var: str | None = None,
-          force: bool = False) -> Any:
-    """Do what ``%kiwoom_login`` does, with keys from a secrets manager (or the environment when omitted).
+          force: bool = False, remember: bool = False) -> Any:
+    """Do what ``%kiwoom_login`` does, with keys from a secrets manager (or, when omitted, the
+    environment, Colab secrets or the OS keyring).
 
     Puts the token in ``var`` (default ``kiwoom_token``), tracks it for refresh and exit revoke, prints
-    the same line as the magic and returns the token. Raises KiwoomError on failure.
+    the same line as the magic and returns the token. ``remember=True`` then saves the keys in the OS
+    keyring (``forget_keys()`` removes them). Raises KiwoomError on failure.
     """
     magics = current()
+    if remember:
+        _check_remember("remember=True")
     source = "arguments"
     if appkey is None or secretkey is None:
         found_app, found_secret, found_source = magics.find_keys(mock)
@@ -476,4 +742,20 @@ def login(appkey: str | None = None, secretkey: str | None = None, *, mock: bool
                                    "KIWOOM_APPKEY and KIWOOM_SECRETKEY")
     _warn_if_literal(magics.shell, appkey, secretkey)
     print(magics.login_with_keys(appkey, secretkey, mock=mock, var=var, force=force, source=source))
+    if remember:
+        print(magics.remember(var or magics.var))
     return magics.session.find(var or magics.var).token
+
+
+def client(var: str | None = None, mock: bool | None = None) -> Any:
+    """The TR client bound to the notebook's login in ``var`` (default ``kiwoom_token``; ``mock=`` picks by environment).
+
+    It asks the kernel's session for the token on every request, so a refresh or a new %kiwoom_login is
+    picked up, and a re-issue it does updates the variable and the exit revoke. Outside IPython use
+    ``kiwoom_nb.Client(appkey, secretkey)``.
+    """
+    from IPython import get_ipython
+
+    if get_ipython() is None:
+        raise KiwoomError("kiwoom_nb.client() needs IPython or Jupyter; in a script use kiwoom_nb.Client(appkey, secretkey)")
+    return current().client_for(var, mock)

@@ -15,15 +15,31 @@ import ipywidgets as widgets
 from traitlets import Unicode
 
 from ._errors import KiwoomError
+from ._magics import KERNEL_RESTARTED
 
 __all__ = ["LoginPanel"]
 
 log = logging.getLogger("kiwoom_nb")
 
 RECEIVED = "입력됨 — received (hidden)"
+REMEMBER = "이 컴퓨터에 저장 — remember on this computer (OS keyring)"
 PLAIN_TEXT = (
     "Kiwoom login panel (키움 로그인): this frontend cannot show widgets. Set KIWOOM_APPKEY and "
     "KIWOOM_SECRETKEY in the environment and run %kiwoom_login again, or run %kiwoom_login --prompt."
+)
+
+# When the browser loses the kernel (a restart from the Kernel menu disposes every comm before it asks for
+# the restart, so show_closed() never arrives), ipywidgets marks each view .jupyter-widgets-disconnected.
+# Then CSS alone hides the stale status line, greys the controls out and shows the restart line, unless
+# show_closed() got there first (a shutdown) and says why itself.
+_GONE = ".kiwoom-login-panel.jupyter-widgets-disconnected"
+_STYLE = (
+    "<style>"
+    ".kiwoom-login-panel .kiwoom-gone{display:none}"
+    f"{_GONE}:not(:has(.kiwoom-closed)) .kiwoom-gone{{display:block;color:#b00020}}"
+    f"{_GONE}:not(:has(.kiwoom-closed)) :is(.kiwoom-status,.kiwoom-note){{display:none}}"
+    f"{_GONE} button,{_GONE} input{{pointer-events:none;opacity:.5}}"
+    "</style>"
 )
 
 
@@ -43,12 +59,23 @@ def _default_login(appkey: str, secretkey: str, mock: bool) -> str:
     return current().login_with_keys(appkey, secretkey, mock=mock, source="login panel")
 
 
+def _default_remember(appkey: str, secretkey: str, mock: bool) -> str:
+    from ._keys import remember_keys
+
+    return remember_keys(appkey, secretkey, mock=mock)
+
+
 class LoginPanel(widgets.VBox):
     """App key, secret key, 실전투자 / 모의투자, and a log-in button; the result shows in the panel.
 
     ``login(appkey, secretkey, mock) -> str`` does the work and returns the line to show (it
     raises KiwoomError on failure); by default it logs in the way ``%kiwoom_login`` does and sets
     ``kiwoom_token``. ``logout() -> str`` backs the log-out button shown after success.
+
+    ``remember(appkey, secretkey, mock) -> str`` saves the keys after a successful login when the
+    "remember" checkbox is ticked (off unless ``remember_checked``) and returns where they went;
+    ``remember_problem`` is why that is impossible here (the checkbox is then disabled and says so).
+    Without ``remember`` there is no checkbox, except on the default panel, which saves in the OS keyring.
     """
 
     def __init__(
@@ -58,25 +85,37 @@ class LoginPanel(widgets.VBox):
         *,
         appkey: str = "",
         mock: bool = False,
+        remember: Callable[[str, str, bool], str] | None = None,
+        remember_problem: str | None = None,
+        remember_checked: bool = False,
         **kwargs: Any,
     ) -> None:
         self._login = login or _default_login
         self._logout = logout
+        if remember is None and login is None:  # the default panel logs in and saves the way the magics do
+            remember = _default_remember
+            if remember_problem is None:
+                from ._keys import keyring_problem
+
+                remember_problem = keyring_problem()
+        self._remember = remember
         self._busy = False
         self._logged_in = False
-        self._title = widgets.HTML("<b>Kiwoom REST API 로그인 (log in)</b>")
+        self._closed = False
+        gone = f'<span class="kiwoom-gone">{html.escape(KERNEL_RESTARTED)}</span>'
+        self._title = widgets.HTML(f"<b>Kiwoom REST API 로그인 (log in)</b>{gone}{_STYLE}")
         # A preset app key stays in the kernel: sent to the widget, it would be saved with the
         # widget state and recorded by nbclient. The field shows where it comes from instead.
         self._preset_appkey = appkey.strip()
+        field_layout = {"width": "100%", "max_width": "46em"}  # narrow outputs shrink it instead of clipping
         self._appkey = _KeyText(
             description="앱키 App key",
-            placeholder="환경변수 KIWOOM_APPKEY 사용 (from the environment)" if self._preset_appkey else "App key",
-            continuous_update=False,
-            style={"description_width": "11em"}, layout={"width": "36em"},
+            placeholder="환경변수 KIWOOM_APPKEY 사용 (env)" if self._preset_appkey else "App key",
+            continuous_update=False, style={"description_width": "10em"}, layout=field_layout,
         )
         self._secretkey = _KeyPassword(
             description="시크릿키 Secret key", placeholder="Secret key", continuous_update=False,
-            style={"description_width": "11em"}, layout={"width": "36em"},
+            style={"description_width": "10em"}, layout=field_layout,
         )
         self._placeholders = {field: field.placeholder for field in (self._appkey, self._secretkey)}
         self._received: dict[Any, str] = {}  # field -> the key it sent; the field itself is blanked
@@ -88,11 +127,22 @@ class LoginPanel(widgets.VBox):
             options=[("실전투자 (production)", False), ("모의투자 (mock)", True)], value=bool(mock),
             style={"button_width": "auto"},
         )
-        self._login_button = widgets.Button(description="로그인 Log in", button_style="primary", icon="sign-in")
-        self._logout_button = widgets.Button(description="로그아웃 Log out", icon="sign-out")
+        # Not a secret, so a plain checkbox; off by default: saving keys is the user's choice to make.
+        self._remember_box = widgets.Checkbox(
+            value=bool(remember_checked and not remember_problem), description=REMEMBER, indent=False,
+            disabled=bool(remember_problem), layout={"width": "auto"},
+        )
+        why = f"저장할 수 없음 — not available: {remember_problem}" if remember_problem else ""
+        self._remember_note = widgets.HTML(f'<span class="kiwoom-info" style="opacity:0.75">{html.escape(why)}</span>'
+                                           if why else "")
+        remember_row = [self._remember_box] + ([self._remember_note] if remember_problem else []) if remember else []
+        self._login_button = widgets.Button(description="로그인 Log in", button_style="primary", icon="sign-in",
+                                            layout={"width": "auto"})  # room for ipywidgets' disconnected icon
+        self._logout_button = widgets.Button(description="로그아웃 Log out", icon="sign-out", layout={"width": "auto"})
         self._status = widgets.HTML("")
         self._status_text = ""
-        self._form = [self._title, self._appkey, self._secretkey, self._environment, self._login_button, self._status]
+        self._form = [self._title, self._appkey, self._secretkey, self._environment, *remember_row,
+                      self._login_button, self._status]
         self._login_button.on_click(self._on_login_click)
         self._logout_button.on_click(self._on_logout_click)
         super().__init__(children=self._form, **kwargs)
@@ -105,10 +155,45 @@ class LoginPanel(widgets.VBox):
         """The status line as plain text."""
         return self._status_text
 
-    def _show(self, text: str, kind: str = "info") -> None:
-        self._status_text = text
-        color = {"error": "#b00020", "ok": "#1b5e20"}.get(kind, "inherit")
-        self._status.value = f'<span class="kiwoom-{kind}" style="color:{color}">{html.escape(text)}</span>'
+    def _show(
+        self, text: str, kind: str = "info", *, note: str = "", note_kind: str = "ok", closed: bool = False
+    ) -> None:
+        self._status_text = text + (f"\n{note}" if note else "")
+        colors = {"error": "#b00020", "ok": "#1b5e20"}
+        shown = html.escape(text)
+        if kind == "ok":  # "...: logged in as x (keys from y); expires ..., 23h 59m left" on two lines
+            shown = shown.replace("; ", "<br>", 1)
+        classes = f"kiwoom-status kiwoom-{kind}" + (" kiwoom-closed" if closed else "")
+        markup = f'<span class="{classes}" style="color:{colors.get(kind, "inherit")}">{shown}</span>'
+        if note:
+            color = colors.get(note_kind, "inherit")
+            markup += f'<br><span class="kiwoom-note kiwoom-note-{note_kind}" style="color:{color}">{html.escape(note)}</span>'
+        self._status.value = markup
+
+    # -- kept in step with the session (the magics call these when another cell changes it) -------
+
+    def show_logged_in(self, line: str) -> None:
+        """A login (here, in another cell or panel, or a refresh) holds the variable: show it."""
+        self._received.clear()
+        self._reset_fields()
+        self._logged_in = True
+        self._show(line, "ok")
+        self.children = [self._title, self._status] + ([self._logout_button] if self._logout else [])
+
+    def show_logged_out(self, line: str) -> None:
+        """The variable was logged out (here or by %kiwoom_logout): back to the form."""
+        self._logged_in = False
+        self.children = self._form
+        self._show(line, "info")
+
+    def show_closed(self, line: str) -> None:
+        """The kernel is going away: nothing here can log in or out any more."""
+        self._received.clear()
+        self._reset_fields()
+        for control in (self._appkey, self._secretkey, self._environment, self._login_button, self._logout_button):
+            control.disabled = True
+        self._closed = True  # a click already on its way does nothing
+        self._show(line, "info", closed=True)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         bundle = super()._repr_mimebundle_(**kwargs) or {}
@@ -129,6 +214,9 @@ class LoginPanel(widgets.VBox):
         self._received[field] = value
         field.value = ""
         field.placeholder = RECEIVED
+        if self._closed:
+            self._received.clear()
+            return
         if field is self._secretkey and self._submit_pending:
             self._on_login_click()
 
@@ -141,17 +229,22 @@ class LoginPanel(widgets.VBox):
                 self._on_login_click()
 
     def _take_keys(self) -> tuple[str, str, bool]:
-        """The received keys (the preset app key as fallback); forgets them and resets the fields."""
+        """The received keys (the preset app key as fallback). The secret is forgotten at once; the
+        app key is kept (shown as received) until a login succeeds, so a wrong secret alone can be retyped."""
         self._submit_pending = False
-        typed = self._received.pop(self._appkey, "")
+        typed = self._received.get(self._appkey, "")
         secretkey = self._received.pop(self._secretkey, "")
+        self._secretkey.value = ""
+        self._secretkey.placeholder = self._placeholders[self._secretkey]
+        return typed or self._preset_appkey, secretkey, bool(secretkey)
+
+    def _reset_fields(self) -> None:
         for field, placeholder in self._placeholders.items():
             field.value = ""
             field.placeholder = placeholder
-        return typed or self._preset_appkey, secretkey, bool(typed or secretkey)
 
     def _on_login_click(self, _button: Any = None) -> None:
-        if self._busy or self._logged_in:  # a second click of a double click, or a stale one
+        if self._busy or self._logged_in or self._closed:  # a second click of a double click, or a stale one
             return
         self._busy = True
         self._login_button.disabled = True
@@ -172,26 +265,40 @@ class LoginPanel(widgets.VBox):
                 log.error("kiwoom_nb: login panel failed with %s", type(exc).__name__)  # no message: it may hold a key
                 self._show(f"login failed with an unexpected {type(exc).__name__}; see the kernel log", "error")
                 return
-            self._show(line, "ok")
-            self._logged_in = True
-            self.children = [self._title, self._status] + ([self._logout_button] if self._logout else [])
+            self.show_logged_in(line)
+            if self._remember is not None and self._remember_box.value and not self._remember_box.disabled:
+                self._save_keys(line, appkey, secretkey, self._environment.value)
         finally:
             self._busy = False
             self._login_button.disabled = False
 
+    def _save_keys(self, line: str, appkey: str, secretkey: str, mock: bool) -> None:
+        """After a successful login: keep the keys in the OS keyring, and say so (or why not) under the line."""
+        try:
+            where = self._remember(appkey, secretkey, mock)  # type: ignore[misc]
+        except KiwoomError as exc:
+            self._show(line, "ok", note=f"저장하지 못함 — not saved: {exc}", note_kind="error")
+        except Exception as exc:  # noqa: BLE001 - never a raw exception text
+            log.error("kiwoom_nb: saving the keys from the panel failed with %s", type(exc).__name__)
+            self._show(line, "ok", note=f"저장하지 못함 — not saved: an unexpected {type(exc).__name__}",
+                       note_kind="error")
+        else:
+            self._show(line, "ok", note=f"저장됨 — keys saved in the {where}; %kiwoom_logout --forget removes them")
+
     def _on_logout_click(self, _button: Any = None) -> None:
-        if self._busy or self._logout is None:
+        if self._busy or self._closed or self._logout is None:
             return
         self._busy = True
         self._logout_button.disabled = True
         try:
             line = self._logout()
-        except Exception as exc:  # noqa: BLE001 - UsageError / KiwoomError: show the one line
+        except KiwoomError as exc:
             self._show(str(exc), "error")
+        except Exception as exc:  # noqa: BLE001 - show, never a raw exception text (a KeyError's is a name)
+            log.error("kiwoom_nb: logout from the panel failed with %s", type(exc).__name__)
+            self._show(f"logout failed with an unexpected {type(exc).__name__}; see the kernel log", "error")
         else:
-            self._logged_in = False
-            self.children = self._form
-            self._show(line, "info")
+            self.show_logged_out(line)
         finally:
             self._busy = False
             self._logout_button.disabled = False

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any
+from typing import Any, Callable
 
 from ._client import issue_token, revoke_token
 from ._errors import KiwoomError
@@ -73,6 +73,9 @@ class Session:
         self.next_due = float("inf")  # epoch seconds of the next refresh check; inf when none
         self._revoked_all = False
         self.revoking = False  # True while revoke_all waits for its requests
+        #: Called as ``observer("hold", login)`` when a token is tracked and ``observer("release", login)``
+        #: when this process revoked it or left it to another holder (the revoker listens here).
+        self.observer: Callable[[str, Login], None] | None = None
 
     # -- logging in -------------------------------------------------------------------------------
 
@@ -106,6 +109,7 @@ class Session:
     def _track(self, new: Login, replacing: Login | None) -> None:
         self.logins[new.var] = new
         self.holders.add(new.token)
+        self._notify("hold", new)
         if replacing is not None and replacing.token != new.token:
             self._release(replacing)
         self._update_due()
@@ -122,6 +126,7 @@ class Session:
         others = self.holders.others(login.token)
         if others:
             self.holders.remove(login.token)
+            self._notify("release", login)
             return "another kernel on this machine (pid " + ", ".join(map(str, others)) + ") still uses it"
         try:
             revoke_token(login.appkey, login.secretkey, login.token, mock=login.mock, base_url=login.base_url,
@@ -131,9 +136,17 @@ class Session:
                 self.orphans.append(login)
             raise
         self.holders.remove(login.token)
+        self._notify("release", login)
         if login in self.orphans:
             self.orphans.remove(login)
         return None
+
+    def _notify(self, event: str, login: Login) -> None:
+        if self.observer is not None:
+            try:
+                self.observer(event, login)
+            except Exception as exc:  # noqa: BLE001 - an observer must not break logging in or out
+                log.warning("kiwoom_nb: %s observer failed: %s", event, type(exc).__name__)
 
     # -- staying logged in ------------------------------------------------------------------------
 
@@ -176,6 +189,30 @@ class Session:
             results.append((fresh, None))
         self._update_due()
         return results
+
+    def reissue(self, var: str, stale: AccessToken) -> Login:
+        """Replace ``var``'s token because Kiwoom rejected ``stale`` (8005, 8010, ...); returns the login now in ``var``.
+
+        Once per stale token: if ``var`` already holds another token (a refresh, a new login, another
+        client's re-issue), that one is returned and nothing is issued. The rejected token is not
+        revoked (Kiwoom no longer takes it) and stops being tracked.
+        """
+        login = self.logins.get(var)
+        if login is None:
+            raise KiwoomError(f"no Kiwoom login in {var}; run %kiwoom_login first")
+        if login.token != stale:
+            return login
+        token = issue_token(login.appkey, login.secretkey, mock=login.mock, base_url=login.base_url,
+                            timeout=self.timeout, transport=self.transport)
+        fresh = Login(var, token, login.source, login.base_url, login.appkey, login.secretkey)
+        self.logins[var] = fresh
+        self.holders.add(token)
+        self._notify("hold", fresh)  # the revoker must know the new token, or a kernel death leaves it live
+        if token != stale:
+            self.holders.remove(stale)
+            self._notify("release", login)
+        self._update_due()
+        return fresh
 
     # -- logging out ------------------------------------------------------------------------------
 

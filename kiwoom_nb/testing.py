@@ -1,4 +1,4 @@
-"""A fake Kiwoom for tests and demos: au10001 / au10002 answered the way Kiwoom answers them.
+"""A fake Kiwoom for tests and demos: au10001 / au10002 and the TRs (kiwoom_nb._fake_trs) answered like Kiwoom.
 
 Use it as an httpx transport (``FakeKiwoom().transport``) or as a real HTTP server on 127.0.0.1
 (``with FakeKiwoom() as server: server.url``). Production lives at ``server.url``, mock trading at
@@ -21,7 +21,8 @@ from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 
-from ._token import KST
+from . import _fake_trs
+from ._token import KST, mask
 
 __all__ = ["DEMO_KEYS", "ERRORS", "FakeKiwoom", "ReceivedRequest", "wait_until"]
 
@@ -43,6 +44,14 @@ ERRORS: dict[str, tuple[int, Any, str]] = {
     "top_level_code": (200, {"return_code": 8005, "return_msg": "Token이 유효하지 않습니다"}, "json"),
     "string_code": (200, {"return_code": "8001", "return_msg": "App Key와 Secret Key 검증에 실패했습니다"}, "json"),
     "rate_limited": (429, {"return_code": 5, "return_msg": "허용된 요청 개수를 초과하였습니다"}, "json"),
+    "rate_limited_tr": (429, {"return_code": 5, "return_msg": "허용된 요청 개수를 초과하였습니다[1700:허용된 요청 개수를 초과하였습니다 유량=2, API ID=ka10081]"}, "json"),
+    "too_many_items": (200, {"return_code": 5, "return_msg": "허용된 요청 개수를 초과하였습니다[1634:한번에 조회 가능한 종목 개수(100개)를 초과하였습니다]"}, "json"),
+    "missing_field": (200, {"return_code": 2, "return_msg": "입력 값 오류입니다[1511:필수 입력 값에 값이 존재하지 않습니다 필드=stk_cd]"}, "json"),
+    "unknown_stock": (200, {"return_code": 2, "return_msg": "입력 값 오류입니다[1902:종목 정보가 없습니다]"}, "json"),
+    "mock_unsupported": (200, {"return_code": 2, "return_msg": "입력 값 오류입니다[8104:모의투자에서는 지원하지 않는 API입니다]"}, "json"),
+    "other_environment_token": (200, {"return_code": 3, "return_msg": "인증에 실패했습니다[8031:투자구분(실전/모의)이 달라서 Token을 사용할수 없습니다]"}, "json"),
+    "unauthorized": (401, {"return_code": 3, "return_msg": "인증에 실패했습니다"}, "json"),
+    "blocked": (400, "<html><body><h1>Request Blocked</h1></body></html>", "html"),
     "rate_code": (200, {"return_code": 5, "return_msg": "허용된 요청 개수를 초과하였습니다[1700:허용된 요청 개수를 초과하였습니다]"}, "json"),
     "server_error": (500, {"return_code": 99, "return_msg": "Internal Server Error"}, "json"),
     "bad_gateway": (502, "Bad Gateway", "text"),
@@ -77,6 +86,7 @@ class ReceivedRequest:
     path: str
     headers: dict[str, str]
     body: Any  # parsed JSON, or the raw text when it is not JSON
+    at: float = field(default_factory=time.monotonic)  # when it arrived (time.monotonic())
 
     @property
     def api_id(self) -> str | None:
@@ -109,6 +119,17 @@ class FakeKiwoom:
     tokens: list[_Issued] = field(default_factory=list)
     hang_token: bool = False  # never answer au10001
     hang_revoke: bool = False  # never answer au10002
+    #: called with one line per request answered (time, environment, api-id, outcome; never a key or a
+    #: whole token), e.g. ``FakeKiwoom(log=print)``; ``python -m kiwoom_nb.testing`` and ``make demo`` do
+    log: Callable[[str], None] | None = None
+    # TRs (kiwoom_nb._fake_trs): ka10081 serves `candles` daily candles, `page_size` per page
+    candles: int = 300
+    page_size: int = 100
+    rate_limit: Any = None  # requests per second per api-id: an int, or {api_id or "*": int}; None = unlimited
+    mock_unsupported: frozenset = field(default_factory=lambda: frozenset(_fake_trs.MOCK_UNSUPPORTED))
+    orders: list[ReceivedRequest] = field(default_factory=list)  # kt10000 / kt10001 that were accepted
+    served: list[dict] = field(default_factory=list)  # every ka10081 page: rows, next_key sent, cont_yn / next_key_in
+    rate_refusals: int = 0  # 429s answered by the rate limit
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -117,11 +138,20 @@ class FakeKiwoom:
         self._server: ThreadingHTTPServer | None = None
         self._connections: set[socket.socket] = set()
         self._thread: threading.Thread | None = None
+        self._windows: dict[str, list[float]] = {}
+        self._next_keys: dict[str, tuple] = {}
+        self._revoke_countdown: int | None = None
 
     # -- scripting ------------------------------------------------------------------------------
 
+    def revoke_after(self, requests: int) -> None:
+        """Revoke the token presented by the ``requests``-th TR request from now, just before checking it (8005)."""
+        with self._lock:
+            self._revoke_countdown = int(requests)
+
     def fail_next(self, error: Any, *, path: str | None = None) -> None:
-        """Answer the next request (to ``path``, e.g. ``"/oauth2/token"``, or to any path) with an error.
+        """Answer the next request (to ``path``, e.g. ``"/oauth2/token"``, or an api-id such as ``"ka10081"``,
+        or to any path) with an error.
 
         ``error`` is a name from :data:`ERRORS`, ``"hang"`` (never answer), or ``("slow", seconds)``.
         """
@@ -155,6 +185,29 @@ class FakeKiwoom:
 
     # -- the protocol ---------------------------------------------------------------------------
 
+    def _report(self, path: str, headers: dict[str, str], reply: "_Reply") -> None:
+        if self.log is None:
+            return
+        environment = "mock" if path.startswith("/mock/") else "production"
+        api_id = reply.headers.get("api-id") or {k.lower(): v for k, v in headers.items()}.get("api-id") or path
+        if reply.hang:
+            outcome = "no answer (hang)"
+        else:
+            try:
+                answer = json.loads(reply.content)
+            except ValueError:
+                answer = None
+            if not isinstance(answer, dict):
+                outcome = f"HTTP {reply.status}, not JSON"
+            elif str(answer.get("return_code", 0)) == "0":
+                outcome = "ok" + (f" (token {mask(answer['token'])})" if answer.get("token") else "")
+            else:
+                outcome = f"HTTP {reply.status}, return_code {answer.get('return_code')}: {answer.get('return_msg', '')}"
+        try:
+            self.log(f"{datetime.now():%H:%M:%S} fake Kiwoom {environment:<10} {api_id:<8} {outcome}")
+        except Exception:  # noqa: BLE001 - a log line must never break an answer
+            pass
+
     def handle(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> "_Reply":
         """Record one request and decide the answer (the caller does any hang or delay)."""
         environment = "production"
@@ -165,10 +218,11 @@ class FakeKiwoom:
             body: Any = json.loads(raw.decode("utf-8")) if raw else None
         except (UnicodeDecodeError, ValueError):
             body = raw.decode("utf-8", "replace")
-        api_id = {"/oauth2/token": "au10001", "/oauth2/revoke": "au10002", "/api/dostk/stkinfo": "ka10001"}.get(path, "")
+        api_id = {"/oauth2/token": "au10001", "/oauth2/revoke": "au10002"}.get(path) or (
+            headers.get("api-id", "") if path.startswith("/api/") else "")
         with self._lock:
             self.requests.append(ReceivedRequest(environment, method, path, headers, body))
-            scripted = next((i for i, (p, _) in enumerate(self._queued) if p in (None, path)), None)
+            scripted = next((i for i, (p, _) in enumerate(self._queued) if p in (None, path, api_id)), None)
             error = self._queued.pop(scripted)[1] if scripted is not None else None
         delay = 0.0
         if error == "hang" or (error is None and ((path == "/oauth2/revoke" and self.hang_revoke)
@@ -178,14 +232,16 @@ class FakeKiwoom:
             delay, error = float(error[1]), None
         if error is not None:
             return _answer(*ERRORS[error], api_id)
+        if method == "POST" and path.startswith("/api/"):
+            reply = _fake_trs.answer(self, environment, path, headers, body)
+            reply.delay = delay
+            return reply
         if method != "POST" or not api_id:
             return _answer(404, {"return_code": 2, "return_msg": "요청한 API를 찾을 수 없습니다"}, "json", api_id)
         if not isinstance(body, dict):
             return _answer(200, {"return_code": 2, "return_msg": "입력 값 오류입니다[1501:JSON 형식이 아닙니다]"}, "json", api_id)
         with self._lock:
-            if path == "/api/dostk/stkinfo":
-                payload = self._stock_info(environment, headers, body)
-            elif path == "/oauth2/token":
+            if path == "/oauth2/token":
                 payload = self._token(environment, body)
             else:
                 payload = self._revoke(environment, body)
@@ -241,18 +297,6 @@ class FakeKiwoom:
         issued.revoked = True
         return {"return_code": 0, "return_msg": _OK}
 
-    def _stock_info(self, environment: str, headers: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
-        """ka10001 (주식기본정보요청), just enough to show a token at work: it checks the bearer token."""
-        scheme, _, value = headers.get("authorization", "").partition(" ")
-        now = datetime.now(timezone.utc)
-        live = any(t.value == value and t.environment == environment and not t.revoked and t.expires_at > now
-                   for t in self.tokens)
-        if scheme.lower() != "bearer" or not live:
-            return dict(ERRORS["invalid_token"][1])
-        code = str(body.get("stk_cd", ""))
-        return {"stk_cd": code, "stk_nm": {"005930": "삼성전자", "000660": "SK하이닉스"}.get(code, "테스트종목"),
-                "cur_prc": "+71000", "flu_rt": "+1.43", "return_code": 0, "return_msg": _OK}
-
     # -- as an httpx transport ------------------------------------------------------------------
 
     @property
@@ -265,6 +309,7 @@ class FakeKiwoom:
             if request.url.host == "mockapi.kiwoom.com":  # Kiwoom's mock domain is the mock side
                 path = "/mock" + path
             reply = self.handle(request.method, path, dict(request.headers), request.read())
+            self._report(path, dict(request.headers), reply)
             if reply.hang or reply.delay:  # a transport has no clock of its own: report the timeout
                 raise httpx.ReadTimeout("fake Kiwoom did not answer", request=request)
             return httpx.Response(reply.status, headers=reply.headers, content=reply.content)
@@ -296,6 +341,7 @@ class FakeKiwoom:
                 length = int(self.headers.get("content-length") or 0)
                 raw = self.rfile.read(length) if length else b""
                 reply = fake.handle(self.command, self.path, dict(self.headers), raw)
+                fake._report(self.path, dict(self.headers), reply)
                 if reply.hang or (reply.delay and fake._stopping.wait(reply.delay)):
                     fake._stopping.wait()
                     self.close_connection = True
@@ -401,8 +447,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kiwoom_nb.testing", description="Run a fake Kiwoom server.")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--same-token", action="store_true", help="re-issue returns the same token")
+    parser.add_argument("--quiet", action="store_true", help="no line per request")
+    parser.add_argument("--page-size", type=int, default=100, help="ka10081 candles per page")
+    parser.add_argument("--rate-limit", type=int, default=None, help="requests per second per TR (429 beyond)")
     args = parser.parse_args(argv)
-    server = FakeKiwoom(same_token=args.same_token).start(port=args.port)
+    log = None if args.quiet else (lambda line: print(line, flush=True))
+    server = FakeKiwoom(same_token=args.same_token, log=log, page_size=args.page_size,
+                        rate_limit=args.rate_limit).start(port=args.port)
     print(f"Fake Kiwoom: production {server.url}  mock {server.mock_url}", flush=True)
     for environment, (appkey, secretkey) in server.keys.items():
         print(f"  {environment:<10} appkey {appkey}  secretkey {secretkey}", flush=True)

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from kiwoom_nb.testing import FakeKiwoom
+from kiwoom_nb.testing import FakeKiwoom, wait_until
 
 _state: dict[str, object] = {}
 
@@ -24,7 +24,11 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 def pytest_sessionfinish(session: pytest.Session) -> None:
     server = _state.pop("server", None)
     if server is not None:
-        server.stop()
+        # nbval kills its kernels (shutdown_kernel(now=True)); their revokers revoke just after
+        try:
+            wait_until(lambda: not server.live_tokens(), 10, "the nbval kernels' tokens to be revoked")
+        finally:
+            server.stop()
         for name, value in _state.pop("saved").items():
             if value is None:
                 os.environ.pop(name, None)

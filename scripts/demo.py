@@ -32,10 +32,12 @@ REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = "quickstart.ipynb"
 
 
-def jupyter_environment(home: Path, fake) -> dict[str, str]:
+def jupyter_environment(home: Path, fake, *, save_widget_state: bool = False) -> dict[str, str]:
     """This process's environment for a Jupyter server with private dirs under ``home``, pointed at ``fake``.
 
-    No KIWOOM_*KEY passes through, so ``%kiwoom_login`` shows the panel. Shared with the e2e tests.
+    No KIWOOM_*KEY passes through, and keyring's null backend stands in for the OS keyring (yours is
+    neither read nor written), so ``%kiwoom_login`` shows the panel. JupyterLab's user settings there turn
+    off its news toast and update checks (:func:`write_lab_settings`). Shared with the e2e tests.
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KIWOOM_", "JUPYTER", "IPYTHON"))}
     env.update(
@@ -50,8 +52,27 @@ def jupyter_environment(home: Path, fake) -> dict[str, str]:
         XDG_CACHE_HOME=str(home / "cache"),
         JUPYTER_PLATFORM_DIRS="1",
         PYTHONUNBUFFERED="1",
+        PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
     )
+    write_lab_settings(Path(env["JUPYTERLAB_SETTINGS_DIR"]), save_widget_state=save_widget_state)
     return env
+
+
+def write_lab_settings(settings_dir: Path, *, save_widget_state: bool = False) -> None:
+    """JupyterLab / Notebook 7 user settings: no "get notified about official Jupyter news?" toast (it covers
+    the outputs, and ``--LabApp.news_url=None`` does not stop it), no update checks; optionally "Save Widget
+    State Automatically"."""
+    files = {
+        "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+            "fetchNews": "false", "checkForUpdates": False,
+        },
+    }
+    if save_widget_state:
+        files["@jupyter-widgets/jupyterlab-manager/plugin.jupyterlab-settings"] = {"saveState": True}
+    for name, value in files.items():
+        path = settings_dir / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(value))
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -117,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     if hasattr(signal, "SIGHUP"):  # the terminal closed
         signal.signal(signal.SIGHUP, _interrupt)
     work = Path(tempfile.mkdtemp(prefix="kiwoom-demo-"))
-    fake = FakeKiwoom().start(port=args.kiwoom_port)
+    fake = FakeKiwoom(log=lambda line: print("  " + line, flush=True)).start(port=args.kiwoom_port)  # what it answered
     process: subprocess.Popen | None = None
     log = work / "jupyterlab.log"
     status = 0

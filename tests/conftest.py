@@ -13,6 +13,25 @@ from support import CANARY, Kernel
 
 pytest_plugins = ["pytester"]
 
+TESTS = Path(__file__).resolve().parent
+
+#: The keyring every test and kernel gets unless it asks for another: keyring's fail backend, so
+#: nothing ever reads or writes the developer's own keyring (keyrings.alt, installed for the tests,
+#: would otherwise be picked: a plaintext file under ~/.local/share).
+NO_KEYRING = "keyring.backends.fail.Keyring"
+
+
+@pytest.fixture(autouse=True)
+def isolated_keyring(monkeypatch, tmp_path):
+    """This process and the kernels it starts see no keyring of the developer's, nor kiwoomcli's settings."""
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", NO_KEYRING)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.delenv("KIWOOM_PROFILE", raising=False)
+    import keyring.core
+
+    monkeypatch.setattr(keyring.core, "_keyring_backend", None)  # detected again, from the variables above
+
 
 @pytest.fixture
 def fake():
@@ -30,6 +49,17 @@ def kernel_env(fake, tmp_path):
     env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
     env["JUPYTER_PLATFORM_DIRS"] = "1"
     env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+@pytest.fixture
+def keyring_env(kernel_env, tmp_path):
+    """``kernel_env`` with a real keyring backend that stores in ``tmp_path/keyring.json``
+    (tests/keyring_backends.py); set PYTHON_KEYRING_BACKEND to pick another of its classes."""
+    env = dict(kernel_env)
+    env["PYTHON_KEYRING_BACKEND"] = "keyring_backends.FileKeyring"
+    env["KIWOOM_TEST_KEYRING"] = str(tmp_path / "keyring.json")
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(TESTS), env.get("PYTHONPATH", "")) if p)
     return env
 
 

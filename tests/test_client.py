@@ -15,9 +15,12 @@ from kiwoom_nb import (
     KiwoomError,
     KiwoomTimeout,
     NetworkError,
+    NotSupportedError,
     RateLimitError,
+    RequestError,
     ServerError,
     TokenError,
+    UnknownStockError,
     issue_token,
     revoke_token,
 )
@@ -303,6 +306,14 @@ EXPECTED = {
     "not_json": (ServerError, None, 200),
     "no_token": (ServerError, None, 200),
     "bad_expiry": (ServerError, None, 200),
+    "rate_limited_tr": (RateLimitError, 1700, 429),
+    "too_many_items": (RequestError, 1634, 200),
+    "missing_field": (RequestError, 1511, 200),
+    "unknown_stock": (UnknownStockError, 1902, 200),
+    "mock_unsupported": (NotSupportedError, 8104, 200),
+    "other_environment_token": (EnvironmentMismatchError, 8031, 200),
+    "unauthorized": (TokenError, None, 401),
+    "blocked": (ServerError, None, 400),
 }
 
 # Shapes that are errors whatever was asked (no_token and bad_expiry are only wrong for au10001).

@@ -17,6 +17,7 @@ import pytest
 
 from kiwoom_nb import (
     EnvironmentMismatchError,
+    KiwoomError,
     KiwoomTimeout,
     NetworkError,
     issue_token,
@@ -244,10 +245,15 @@ def test_pytest_plugin_provides_kiwoom_server(pytester):
 # -- python -m kiwoom_nb.testing ----------------------------------------------------------------
 
 
+_readers: dict[int, queue.Queue] = {}
+
+
 def read_lines(stream, count: int, timeout: float) -> list[str]:
-    """The first ``count`` lines of ``stream``, or fail after ``timeout`` seconds."""
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in stream], daemon=True).start()
+    """The next ``count`` lines of ``stream``, or fail after ``timeout`` seconds."""
+    lines = _readers.get(id(stream))
+    if lines is None:  # one reader thread per stream, so later calls see the lines that follow
+        lines = _readers[id(stream)] = queue.Queue()
+        threading.Thread(target=lambda: [lines.put(line) for line in stream], daemon=True).start()
     deadline = time.monotonic() + timeout
     got = []
     while len(got) < count:
@@ -280,6 +286,17 @@ def test_command_line_server_prints_url_and_keys():
         token = issue_token(*DEMO_KEYS["production"], base_url=url)
         mock_token = issue_token(*DEMO_KEYS["mock"], mock=True, base_url=mock_url)
         assert str(token) != str(mock_token)
+        with pytest.raises(KiwoomError):
+            issue_token(DEMO_KEYS["production"][0], "WRONG-SECRET-0000", base_url=url)
+
+        # one line per request answered: time, environment, api-id, outcome; no key, no whole token
+        lines = read_lines(process.stdout, 3, timeout=20)
+        assert re.match(r"\d\d:\d\d:\d\d fake Kiwoom production +au10001 +ok \(token …\S{4}\)$", lines[0]), lines
+        assert re.match(r"\d\d:\d\d:\d\d fake Kiwoom mock +au10001 +ok", lines[1]), lines
+        assert "return_code 3" in lines[2] and "8001" in lines[2], lines
+        shown = "".join(lines)
+        for secret in (*DEMO_KEYS["production"], *DEMO_KEYS["mock"], "WRONG-SECRET-0000", str(token)[:-4], str(mock_token)[:-4]):
+            assert secret not in shown
     finally:
         process.terminate()
         try:

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-HEAVY = ["httpx", "ipywidgets", "IPython"]
+HEAVY = ["httpx", "ipywidgets", "IPython", "keyring", "pandas", "tqdm"]
 
 
 def modules_after(code: str) -> set[str]:
@@ -24,6 +24,7 @@ def modules_after(code: str) -> set[str]:
     [
         "import kiwoom_nb",
         "from kiwoom_nb import AccessToken, KiwoomError, issue_token, revoke_token, PRODUCTION_URL",
+        "from kiwoom_nb import RequestError, OrderNotConfirmed, find_trs; find_trs('일봉')",
     ],
 )
 def test_import_does_not_load_heavy_modules(code):
@@ -42,3 +43,45 @@ def test_logging_in_does_load_httpx():
     )
 
     assert "httpx" in loaded
+
+
+def test_load_ext_imports_no_http_widgets_or_pandas():
+    """%load_ext kiwoom_nb in a real IPython shell: the TR client, pandas and tqdm stay unloaded."""
+    loaded = modules_after(
+        "from IPython.testing.globalipapp import start_ipython\n"
+        "ip = start_ipython()\n"
+        "import sys; before = set(sys.modules)\n"
+        "ip.run_line_magic('load_ext', 'kiwoom_nb')\n"
+        "for name in set(sys.modules) - before: print(name)\n"
+    )
+
+    assert "kiwoom_nb" in loaded
+    assert not loaded & {"httpx", "ipywidgets", "pandas", "tqdm"}
+
+
+def test_fetching_a_frame_does_load_pandas():
+    """The checks above can see pandas: building a frame loads it."""
+    loaded = modules_after(
+        "import kiwoom_nb\n"
+        "from kiwoom_nb.testing import DEMO_KEYS, FakeKiwoom\n"
+        "api = kiwoom_nb.Client(*DEMO_KEYS['production'], transport=FakeKiwoom().transport)\n"
+        "api.frame('ka10001', stk_cd='005930')\n"
+    )
+
+    assert "pandas" in loaded
+
+
+def test_load_ext_imports_neither_httpx_nor_ipywidgets_nor_keyring():
+    loaded = modules_after(
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "InteractiveShell.instance().extension_manager.load_extension('kiwoom_nb')"
+    )
+    assert "kiwoom_nb" in loaded and "IPython" in loaded
+    assert not loaded & {"httpx", "ipywidgets", "keyring", "pandas", "tqdm"}
+
+
+def test_looking_in_the_keyring_does_load_keyring():
+    """The check above can see keyring: a lookup with no keys in the environment loads it."""
+    loaded = modules_after("import os\nfor k in [k for k in os.environ if k.startswith('KIWOOM_')]: del os.environ[k]\n"
+                           "from kiwoom_nb import _keys\n_keys.find_keys(False)")
+    assert "keyring" in loaded

@@ -187,3 +187,50 @@ def test_committed_notebooks_have_no_outputs_or_widget_state(name):
     for cell in nb.cells:
         if cell.cell_type == "code":
             assert cell.outputs == [] and cell.execution_count is None
+
+
+def test_keys_saved_in_and_read_from_the_keyring_leak_nowhere_else(start_kernel, keyring_env, fake, tmp_path,
+                                                                   monkeypatch):
+    """--remember in one kernel, login from the keyring in the next and in an nbclient run: the keys
+    reach no output, IOPub message, history, %config, log, saved notebook or file but the keyring's."""
+    env = {k: v for k, v in keyring_env.items() if k not in ("KIWOOM_APPKEY", "KIWOOM_SECRETKEY")}
+    debug = ("import logging, sys\nlogging.basicConfig(stream=sys.__stderr__)\n"
+             "for name in ('kiwoom_nb', 'httpx', 'httpcore', 'keyring'): logging.getLogger(name).setLevel(logging.DEBUG)")
+    logs = [tmp_path / "first.log", tmp_path / "second.log"]
+    first = start_kernel(env=env, log_path=logs[0])
+    first.ok(debug)
+    first.ok("%load_ext kiwoom_nb")
+    first.ok("%kiwoom_login --prompt --remember",
+             stdin=lambda request: APPKEY if "app key" in request["content"]["prompt"] else SECRETKEY)
+    for cell in ("%kiwoom_status", "%config KiwoomMagics", "print(In, _ih)", "%kiwoom_logout"):
+        first.ok(cell)
+    first.shutdown()
+
+    second = start_kernel(env=env, log_path=logs[1])
+    second.ok(debug)
+    second.ok("%load_ext kiwoom_nb")
+    assert "keys from OS keyring (kiwoom_nb, production)" in second.ok("%kiwoom_login").stdout
+    for cell in ("%kiwoom_status", "%config KiwoomMagics", "kiwoom_token", "print(In, _ih)"):
+        second.ok(cell)
+    second.shutdown()
+
+    for name, value in env.items():  # nbclient's kernel inherits this process's environment
+        monkeypatch.setenv(name, value)
+    nb = new_notebook(cells=[new_code_cell(src) for src in (
+        "%load_ext kiwoom_nb", "%kiwoom_login", "%kiwoom_status", "%config KiwoomMagics")])
+    notebook = execute(nb, tmp_path, "from-keyring.ipynb")
+    assert "keys from OS keyring (kiwoom_nb, production)" in notebook
+
+    tokens = [t.value for t in fake.tokens]
+    assert len(tokens) == 3 and fake.live_tokens() == []
+    iopub = json.dumps([m["content"] for m in first.iopub + second.iopub], ensure_ascii=False, default=str)
+    assert secrets_in(iopub, *tokens) == []
+    history = sqlite3.connect(Path(env["IPYTHONDIR"]) / "profile_default" / "history.sqlite")
+    sources = " ".join(row[0] for row in history.execute("select source_raw from history"))
+    assert "--remember" in sources and secrets_in(sources, *tokens) == []
+    log_text = "".join(path.read_text("utf-8", "replace") for path in logs)
+    assert "/oauth2/token" in log_text and secrets_in(log_text, *tokens) == []
+    keyring_file = Path(env["KIWOOM_TEST_KEYRING"])
+    assert APPKEY in keyring_file.read_text("utf-8")  # the one place the keys are meant to be
+    written = [p for p in tmp_path.rglob("*") if p.is_file() and p != keyring_file]
+    assert [str(p) for p in written if secrets_in(p.read_text("utf-8", "replace"), *tokens)] == []

@@ -7,10 +7,10 @@ import sys
 from contextlib import redirect_stderr, redirect_stdout
 
 import pytest
-from IPython.core.error import UsageError
 from IPython.testing.globalipapp import start_ipython
 from traitlets.config import Config
 
+from kiwoom_nb import KiwoomError
 from kiwoom_nb._magics import KiwoomMagics
 from support import CANARY
 
@@ -87,9 +87,8 @@ def test_config_output_holds_no_secret(ip, fake):
 
 
 def test_keys_on_the_magic_line_are_refused_without_echo(ip, fake):
-    with pytest.raises(UsageError) as info:
+    with pytest.raises(KiwoomError) as info:
         ip.run_line_magic("kiwoom_login", f"{APPKEY} {SECRETKEY}")
-    assert type(info.value) is UsageError
     assert APPKEY not in str(info.value) and SECRETKEY not in str(info.value)
     assert "KIWOOM_APPKEY" in str(info.value)
     assert fake.issues == []
@@ -97,7 +96,7 @@ def test_keys_on_the_magic_line_are_refused_without_echo(ip, fake):
 
 def test_no_variable_expansion_on_the_line(ip, fake):
     ip.user_ns["secret"] = SECRETKEY
-    with pytest.raises(UsageError) as info:
+    with pytest.raises(KiwoomError) as info:
         ip.run_line_magic("kiwoom_login", "--var {secret}")
     assert SECRETKEY not in str(info.value)
 
@@ -128,7 +127,7 @@ def test_unload_revokes_and_removes_the_variable(ip, fake):
 
 def test_plain_http_to_a_remote_host_is_refused(ip, fake):
     ip.run_line_magic("config", "KiwoomMagics.base_url = 'http://example.com'")
-    with pytest.raises(UsageError, match="refusing plain http"):
+    with pytest.raises(KiwoomError, match="refusing plain http"):
         ip.run_line_magic("kiwoom_login", "")
     assert fake.issues == []
 
@@ -192,3 +191,39 @@ def test_colab_secrets_come_after_the_environment(ip, fake, monkeypatch):
     monkeypatch.setenv("KIWOOM_APPKEY", APPKEY)
     monkeypatch.setenv("KIWOOM_SECRETKEY", SECRETKEY)
     assert "keys from environment" in run(ip, "kiwoom_login --force")
+
+
+def test_login_function_remembers_and_forget_keys_forgets(ip, fake, monkeypatch, tmp_path):
+    import json
+
+    import keyring
+
+    import kiwoom_nb
+    from keyring_backends import FileKeyring
+
+    monkeypatch.setenv("KIWOOM_TEST_KEYRING", str(tmp_path / "keyring.json"))
+    store = FileKeyring()
+    keyring.set_keyring(store)
+    with redirect_stdout(io.StringIO()) as out:
+        kiwoom_nb.login(remember=True)
+    assert "keys saved in the OS keyring (kiwoom_nb, production)" in out.getvalue()
+    assert json.loads(store.get_password("kiwoom_nb", "production")) == {"appkey": APPKEY, "secretkey": SECRETKEY}
+
+    monkeypatch.delenv("KIWOOM_APPKEY")
+    monkeypatch.delenv("KIWOOM_SECRETKEY")
+    line = run(ip, "kiwoom_login --force --remember")
+    assert "keys from OS keyring (kiwoom_nb, production)" in line
+    assert "already saved in the OS keyring (kiwoom_nb, production)" in line
+    assert kiwoom_nb.forget_keys() == ["production"]
+    assert store.get_password("kiwoom_nb", "production") is None
+
+
+def test_remember_without_a_secure_keyring_refuses_before_logging_in(ip, fake):
+    import kiwoom_nb
+
+    for call in (lambda: kiwoom_nb.login(remember=True), lambda: ip.run_line_magic("kiwoom_login", "--remember")):
+        with pytest.raises(kiwoom_nb.KeyringUnavailableError) as info:
+            call()
+        assert "no secure OS keyring is available here (keyring offers keyring.backends.fail.Keyring)" in str(info.value)
+        assert APPKEY not in str(info.value) and SECRETKEY not in str(info.value)
+    assert fake.issues == [] and "kiwoom_token" not in ip.user_ns

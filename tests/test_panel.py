@@ -8,6 +8,7 @@ from ipykernel.comm import Comm
 from ipykernel.kernelbase import Kernel
 
 from kiwoom_nb import LoginPanel
+from kiwoom_nb._panel import RECEIVED
 from kiwoom_nb._magics import describe
 from kiwoom_nb._session import Session
 from kiwoom_nb.testing import FakeKiwoom
@@ -120,6 +121,30 @@ def test_wrong_keys_show_one_line_and_reenable(panel, fake_kiwoom):
     assert len(fake_kiwoom.issues) == 2 and "logged in" in panel.status
 
 
+def test_after_a_failed_login_the_corrected_secret_alone_logs_in(panel, fake_kiwoom):
+    type_keys(panel, APPKEY, "WRONG-SECRET-0000")
+    panel._login_button.click()
+    assert "8001" in panel.status
+    # the app key stays received (blank in the browser, shown as received); the secret is asked again
+    assert panel._appkey.value == "" and panel._appkey.placeholder == RECEIVED
+    assert panel._secretkey.value == "" and panel._secretkey.placeholder == "Secret key"
+
+    panel._secretkey.set_state({"value": SECRETKEY})
+    panel._login_button.click()
+    assert "logged in" in panel.status
+    assert [r.body["appkey"] for r in fake_kiwoom.issues] == [APPKEY, APPKEY]
+    assert panel._received == {}  # nothing kept once logged in
+
+
+def test_a_changed_app_key_replaces_the_kept_one(panel, fake_kiwoom):
+    type_keys(panel, "WRONG-APPKEY-0000", SECRETKEY)
+    panel._login_button.click()
+    assert "8001" in panel.status
+    type_keys(panel, APPKEY, SECRETKEY)
+    panel._login_button.click()
+    assert [r.body["appkey"] for r in fake_kiwoom.issues] == ["WRONG-APPKEY-0000", APPKEY]
+
+
 def test_empty_keys_ask_for_both_without_a_request(panel, fake_kiwoom):
     panel._login_button.click()
     assert fake_kiwoom.issues == []
@@ -224,3 +249,91 @@ def test_enter_in_the_secret_field_logs_in(panel, fake_kiwoom):
     assert fake_kiwoom.issues == []  # the value has not arrived yet
     panel._secretkey.set_state({"value": SECRETKEY})
     assert len(fake_kiwoom.issues) == 1 and "logged in" in panel.status
+
+
+# -- the "remember on this computer" checkbox -----------------------------------------------------
+
+
+@pytest.fixture
+def remembering(fake_kiwoom):
+    """A panel whose remember() records what it was asked to save (a KeyringUnavailableError when told to)."""
+    session = Session(transport=fake_kiwoom.transport)
+    saved: list[tuple[str, str, bool]] = []
+
+    def login(appkey: str, secretkey: str, mock: bool) -> str:
+        entry, reused = session.login(appkey, secretkey, var="kiwoom_token", mock=mock, source="login panel")
+        return describe(entry, reused=reused)
+
+    def remember(appkey: str, secretkey: str, mock: bool) -> str:
+        saved.append((appkey, secretkey, mock))
+        return "OS keyring (kiwoom_nb, mock)" if mock else "OS keyring (kiwoom_nb, production)"
+
+    def build(**kwargs):
+        panel = LoginPanel(login=login, logout=lambda: "logged out", remember=kwargs.pop("remember", remember), **kwargs)
+        panel.saved = saved
+        return panel
+
+    return build
+
+
+def test_the_checkbox_is_off_by_default_and_saves_only_when_ticked(remembering, fake_kiwoom):
+    panel = remembering()
+    box = panel._remember_box
+    assert box in panel.children and box.value is False and box.disabled is False
+    assert box.description == "이 컴퓨터에 저장 — remember on this computer (OS keyring)"
+    type_keys(panel, APPKEY, SECRETKEY)
+    panel._login_button.click()
+    assert "logged in" in panel.status and panel.saved == []  # unticked: nothing saved
+
+    ticked = remembering()
+    ticked._remember_box.set_state({"value": True})  # what the browser sends when it is ticked
+    ticked._environment.value = True
+    type_keys(ticked, MOCK_APPKEY, MOCK_SECRETKEY)
+    ticked._login_button.click()
+    assert ticked.saved == [(MOCK_APPKEY, MOCK_SECRETKEY, True)]
+    assert "logged in" in ticked.status and "keys saved in the OS keyring (kiwoom_nb, mock)" in ticked.status
+    assert MOCK_SECRETKEY not in ticked._status.value
+
+
+def test_a_failed_login_saves_nothing(remembering, fake_kiwoom):
+    panel = remembering(remember_checked=True)
+    assert panel._remember_box.value is True  # --remember ticks it
+    type_keys(panel, APPKEY, "WRONG-SECRET-0000")
+    panel._login_button.click()
+    assert "8001" in panel.status and panel.saved == []
+    panel._secretkey.set_state({"value": SECRETKEY})  # the app key was kept; retype the secret only
+    panel._login_button.click()
+    assert panel.saved == [(APPKEY, SECRETKEY, False)]
+
+
+def test_without_a_keyring_the_checkbox_is_disabled_and_says_why(remembering, fake_kiwoom):
+    panel = remembering(remember_problem="no secure OS keyring is available here (keyring offers nothing)",
+                        remember_checked=True)
+    box = panel._remember_box
+    assert box.disabled is True and box.value is False
+    assert panel._remember_note in panel.children
+    assert "not available: no secure OS keyring is available here" in panel._remember_note.value
+    box.set_state({"value": True})  # a frontend that ticks it anyway
+    type_keys(panel, APPKEY, SECRETKEY)
+    panel._login_button.click()
+    assert "logged in" in panel.status and panel.saved == []
+
+
+def test_a_save_that_fails_keeps_the_login_and_says_so(remembering, fake_kiwoom):
+    from kiwoom_nb import KeyringUnavailableError
+
+    def refuse(appkey: str, secretkey: str, mock: bool) -> str:
+        raise KeyringUnavailableError("cannot save the keys: the OS keyring failed (PasswordSetError)")
+
+    panel = remembering(remember=refuse, remember_checked=True)
+    type_keys(panel, APPKEY, SECRETKEY)
+    panel._login_button.click()
+    assert panel.status.splitlines()[0].startswith("Kiwoom 실전투자 (production): logged in as kiwoom_token")
+    assert panel.status.splitlines()[1] == "저장하지 못함 — not saved: cannot save the keys: the OS keyring failed (PasswordSetError)"
+    assert "kiwoom-note-error" in panel._status.value and "kiwoom-ok" in panel._status.value
+    assert panel._logout_button in panel.children
+
+
+def test_no_checkbox_without_a_remember_function():
+    panel = LoginPanel(login=lambda *a: "ok")
+    assert panel._remember_box not in panel.children

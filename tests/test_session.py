@@ -168,3 +168,21 @@ def test_the_before_cell_refresh_waits_briefly(tmp_path, fake_kiwoom):
     login(session)
     session.refresh_due()
     assert timeouts[0] == 10.0 and timeouts[1] <= 3.0
+
+
+def test_reissue_replaces_a_rejected_token_once(session, fake_kiwoom):
+    first, _ = login(session)
+    fresh = session.reissue("kiwoom_token", first.token)
+    again = session.reissue("kiwoom_token", first.token)  # a second client reporting the same stale token
+
+    assert fresh.token != first.token and again is fresh
+    assert len(fake_kiwoom.issues) == 2 and fake_kiwoom.revokes == []  # the rejected one is dropped, not revoked
+    assert session.find("kiwoom_token") is fresh
+    assert session.holders.others(fresh.token) == [] and (session.holders._dir(fresh.token)).exists()
+    assert not session.holders._dir(first.token).exists()
+    assert session.revoke_all(5)["revoked"] == [fresh]  # the exit revoke knows the new token
+
+
+def test_reissue_without_a_login_says_so(session):
+    with pytest.raises(KiwoomError, match="no Kiwoom login in other"):
+        session.reissue("other", "x" * 20)

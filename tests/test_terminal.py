@@ -1,9 +1,15 @@
-"""Terminal IPython through a pty (pexpect): the password prompt, exit, and what history keeps."""
+"""Terminal IPython through a pty (pexpect) and in tmux: the password prompt, exit, hang-ups, and what
+history keeps."""
 
 from __future__ import annotations
 
 import io
+import os
+import re
+import shutil
+import signal
 import sqlite3
+import subprocess
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -93,3 +99,75 @@ def test_terminal_login_with_keys_in_the_environment_does_not_prompt(fake, kerne
     assert not [key for key in KEYS if key in transcript]
     one_revoke_of_the_only_token(fake)
 
+
+
+# -- hang-ups: the window closed, the SSH session dropped, the tmux session killed (issue 10) ----------
+
+
+def gone(pid: int) -> bool:
+    """The process has exited (a zombie waiting to be reaped has exited too)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rpartition(b")")[2].split()[0] in (b"Z", b"X")
+    except FileNotFoundError:
+        return True
+
+
+def logged_in(child: pexpect.spawn, *lines: str) -> int | None:
+    """Run ``lines`` then log in; returns the revoker's pid from %kiwoom_status (None when it is off)."""
+    for line in (*lines, "%kiwoom_login"):
+        child.sendline(line)
+        child.expect(PROMPT)
+    assert "logged in as kiwoom_token" in child.before
+    child.sendline("%kiwoom_status")
+    child.expect(r"Safety net: (.*)\r?\n")
+    found = re.search(r"revoker process (\d+)", child.match.group(1))
+    child.expect(PROMPT)
+    return int(found.group(1)) if found else None
+
+
+@pytest.mark.parametrize("revoker", [True, False], ids=["with the revoker", "the SIGHUP handler alone"])
+def test_sighup_revokes_once(fake, kernel_env, revoker):
+    with terminal_ipython(kernel_env) as child:
+        pid = logged_in(child, *([] if revoker else ["%config KiwoomMagics.revoker = False"]))
+        assert (pid is not None) == revoker
+        os.kill(child.pid, signal.SIGHUP)
+        child.expect(pexpect.EOF)
+        child.wait()
+        assert child.signalstatus == signal.SIGHUP  # the default action still ends it, after the revoke
+    one_revoke_of_the_only_token(fake)
+    if pid is not None:
+        wait_for(lambda: gone(pid), 5, "the revoker to exit")
+    assert len(fake.revokes) == 1
+
+
+def test_killing_its_tmux_session_revokes_once(fake, kernel_env, tmp_path):
+    tmux_path = shutil.which("tmux")
+    assert tmux_path, "tmux is not installed: make test installs it (scripts/ensure-tmux.sh)"
+    socket_path = str(tmp_path / "tmux.sock")
+
+    def tmux(*args: str) -> str:
+        done = subprocess.run([tmux_path, "-S", socket_path, "-f", "/dev/null", *args], env=kernel_env,
+                              capture_output=True, text=True, timeout=30)
+        return done.stdout
+
+    def screen() -> str:
+        return tmux("capture-pane", "-p", "-J", "-t", "kiwoom")
+
+    tmux("new-session", "-d", "-s", "kiwoom", "-x", "250", "-y", "50",
+         f"{IPYTHON} --no-banner --colors=NoColor --simple-prompt")
+    try:
+        wait_for(lambda: "In [1]:" in screen(), 60, "the IPython prompt in tmux")
+        ipython = int(tmux("list-panes", "-t", "kiwoom", "-F", "#{pane_pid}"))
+        for line in ("%load_ext kiwoom_nb", "%kiwoom_login", "%kiwoom_status"):
+            tmux("send-keys", "-t", "kiwoom", "-l", line)
+            tmux("send-keys", "-t", "kiwoom", "Enter")
+        found = wait_for(lambda: re.search(r"revoker process (\d+)", screen()), 30, "the login and its status")
+        assert "logged in as kiwoom_token" in screen()
+        tmux("kill-session", "-t", "kiwoom")
+        wait_for(lambda: gone(ipython), 10, "IPython to end with its tmux session")
+        one_revoke_of_the_only_token(fake)
+        wait_for(lambda: gone(int(found.group(1))), 5, "the revoker to exit")
+        assert len(fake.revokes) == 1
+    finally:
+        tmux("kill-server")

@@ -1,0 +1,222 @@
+"""%kiwoom and kiwoom_nb.client() in real kernels against the fake Kiwoom on loopback (issue 11)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from support import CANARY, Kernel, Result
+
+pytestmark = pytest.mark.kernel
+
+ALL_KEYS = (*CANARY["production"], *CANARY["mock"])
+CHART = "ka10081 stk_cd=005930 base_dt=20261201 upd_stkpc_tp=1"
+
+
+def logged_in(start_kernel, login: str = "%kiwoom_login", env: dict[str, str] | None = None) -> Kernel:
+    kernel = start_kernel(env=env)
+    kernel.ok("%load_ext kiwoom_nb")
+    kernel.ok(login)
+    return kernel
+
+
+def live_token(fake, environment: str = "production") -> str:
+    live = [t.value for t in fake.tokens if t.environment == environment and fake.is_live(t.value)]
+    assert len(live) == 1, f"expected one live {environment} token, found {len(live)}"
+    return live[0]
+
+
+def holds(kernel: Kernel, var: str, token: str) -> bool:
+    return kernel.ok(f"print({var} == {token!r})").stdout.strip() == "True"
+
+
+def one_line_error(result: Result) -> str:
+    """The cell failed with one line (a KiwoomError rendered by IPython, or a UsageError); returns it."""
+    assert result.reply["status"] == "error", result.stdout
+    message = result.reply["evalue"]
+    assert message and "\n" not in message
+    shown = result.error["traceback"] if result.error else []
+    assert len(shown) <= 1 and (not shown or message in shown[0]), shown
+    return message
+
+
+def secrets_in(kernel: Kernel, fake, since: int) -> list[str]:
+    text = json.dumps([m["content"] for m in kernel.iopub[since:]], ensure_ascii=False, default=str)
+    return [s[:10] for s in (*ALL_KEYS, *(t.value for t in fake.tokens)) if s in text]
+
+
+def rows_json(kernel: Kernel, expr: str) -> list[dict[str, Any]]:
+    return json.loads(kernel.ok(f"import json; print(json.dumps({expr}.to_dict('records')))").stdout)
+
+
+def test_pages_all_is_the_union_of_every_page_served(fake, start_kernel):
+    fake.page_size, fake.candles = 10, 95
+    kernel = logged_in(start_kernel)
+    headless = kernel.ok(f"df = %kiwoom {CHART} --pages all --strings")  # like nbclient: no stdin, no bar
+    assert headless.stderr == "" and headless.outputs == []
+
+    served = [row for page in fake.served for row in page["rows"]]
+    assert rows_json(kernel, "df") == served and len(served) == 95
+    chart = [r for r in fake.requests if r.api_id == "ka10081"]
+    assert len(chart) == 10
+    for page, request in zip(fake.served, chart[1:]):
+        assert request.headers["cont-yn"] == "Y" and request.headers["next-key"] == page["next_key"]
+
+    interactive = kernel.ok(f"df = %kiwoom {CHART} --pages 3", allow_stdin=True)  # like JupyterLab: a tqdm bar
+    assert any("application/vnd.jupyter.widget-view+json" in o["content"].get("data", {}) for o in interactive.outputs)
+
+    result = kernel.ok(f"df = %kiwoom {CHART}\nprint(len(df), df['cur_prc'].iloc[0], df['dt'].dtype.kind)")
+    assert "more pages" in result.stdout and result.stdout.splitlines()[-1] == "10 160400 M"
+
+
+def test_the_magic_shows_a_table(fake, start_kernel):
+    kernel = logged_in(start_kernel)
+    result = kernel.ok("%kiwoom ka10001 stk_cd=005930")
+
+    assert any("삼성전자" in html for html in result.data("text/html"))
+    found = kernel.ok("%kiwoom --find 일봉").stdout
+    assert "ka10081" in found and "주식일봉차트조회요청" in found
+
+
+def test_revoked_mid_fetch_reissues_once_and_the_variable_follows(fake, start_kernel):
+    fake.page_size, fake.candles = 10, 100
+    kernel = logged_in(start_kernel)
+    first = live_token(fake)
+    fake.revoke_after(5)
+    kernel.ok(f"df = %kiwoom {CHART} --pages all\nprint(len(df), df['dt'].is_unique)")
+
+    assert kernel.ok("print(len(df), df['dt'].is_unique)").stdout.split() == ["100", "True"]
+    assert len(fake.issues) == 2
+    new = live_token(fake)
+    assert new != first and holds(kernel, "kiwoom_token", new)
+
+    # a second rejection right after the re-issue is an error, not a loop
+    fake.fail_next("invalid_token", path="ka10001")
+    fake.fail_next("invalid_token", path="ka10001")
+    message = one_line_error(kernel.run("%kiwoom ka10001 stk_cd=005930"))
+    assert "8005" in message and len(fake.issues) == 3
+
+    # and the exit revoke knows the newest token
+    kernel.shutdown()
+    assert [r.body["token"] for r in fake.revokes] == [fake.tokens[-1].value]
+    assert not fake.is_live(fake.tokens[-1].value)
+
+
+def test_client_follows_a_new_login(fake, start_kernel):
+    kernel = logged_in(start_kernel)
+    kernel.ok("import kiwoom_nb\napi = kiwoom_nb.client()\napi.call('ka10001', stk_cd='005930')")
+    kernel.ok("%kiwoom_login --force")
+    kernel.ok("api.call('ka10001', stk_cd='005930')")
+
+    used = [r.headers["authorization"] for r in fake.requests if r.api_id == "ka10001"]
+    assert used[0] != used[1] and used[1] == f"Bearer {live_token(fake)}"
+
+
+@pytest.mark.parametrize(
+    "line, expect",
+    [
+        ("%kiwoom ka99999 stk_cd=005930", "path="),
+        ("%kiwoom ka10001", "1511"),
+        ("%kiwoom ka10001 stk_cd=999999", "1902"),
+        ("%kiwoom kt10000 dmst_stex_tp=KRX stk_cd=005930 ord_qty=1 trde_tp=3", "--confirm"),
+        ("%kiwoom ka10001 stk_cd=005930 --pages zero", "--pages"),
+        ("%kiwoom", "api-id"),
+    ],
+    ids=["unknown-api-id", "1511", "1902", "order-unconfirmed", "bad-option", "no-api-id"],
+)
+def test_failures_are_one_line_and_the_login_stays(fake, start_kernel, line, expect):
+    kernel = logged_in(start_kernel)
+    token = live_token(fake)
+    since = len(kernel.iopub)
+    message = one_line_error(kernel.run(line))
+
+    assert expect in message
+    assert secrets_in(kernel, fake, since) == []
+    assert holds(kernel, "kiwoom_token", token) and fake.is_live(token)
+    assert fake.orders == []
+
+
+def test_html_page_and_missing_pandas_are_one_line(fake, start_kernel):
+    kernel = logged_in(start_kernel)
+    since = len(kernel.iopub)
+    fake.fail_next("maintenance", path="ka10001")
+    assert "HTML page" in one_line_error(kernel.run("%kiwoom ka10001 stk_cd=005930"))
+    kernel.ok("import sys; sys.modules['pandas'] = None")
+    assert "kiwoom-nb[pandas]" in one_line_error(kernel.run("%kiwoom ka10001 stk_cd=005930"))
+    result = kernel.ok("a = %kiwoom ka10001 stk_cd=005930 --raw\nprint(a['stk_cd'], a.api_id)")
+
+    assert result.stdout.split() == ["005930", "ka10001"]
+    assert secrets_in(kernel, fake, since) == []
+
+
+def test_mock_unsupported_tr_is_one_line(fake, kernel_env, start_kernel):
+    env = {**kernel_env, **fake.environ("mock")}
+    kernel = logged_in(start_kernel, "%kiwoom_login --mock", env=env)
+    message = one_line_error(kernel.run("%kiwoom ka10068 strt_dt=20261101 end_dt=20261201 all_tp=1"))
+
+    assert "8104" in message and "mock" in message
+    kernel.ok("%kiwoom kt10000 dmst_stex_tp=KRX stk_cd=005930 ord_qty=1 trde_tp=3")  # mock orders: no confirm
+    assert len(fake.orders) == 1 and fake.orders[0].environment == "mock"
+
+
+def test_production_order_with_confirm_is_sent_once(fake, start_kernel):
+    kernel = logged_in(start_kernel)
+    kernel.ok("o = %kiwoom kt10000 dmst_stex_tp=KRX stk_cd=005930 ord_qty=1 trde_tp=3 --confirm --raw")
+
+    assert len(fake.orders) == 1 and fake.orders[0].body["stk_cd"] == "005930"
+
+
+def test_top_level_await_and_a_running_loop(fake, start_kernel):
+    kernel = logged_in(start_kernel)
+    result = kernel.ok(
+        "import asyncio, kiwoom_nb\n"
+        "await asyncio.sleep(0)\n"
+        "api = kiwoom_nb.client()\n"
+        "async def inside():\n"
+        "    assert asyncio.get_running_loop().is_running()\n"
+        "    return api.call('ka10001', stk_cd='005930')['stk_cd']\n"
+        "print(await inside())\n"
+        "df = %kiwoom ka10001 stk_cd=005930\n"
+        "print(len(df))"
+    , timeout=60)
+
+    assert result.stdout.split() == ["005930", "1"]
+
+
+def test_interrupt_stops_between_pages_and_keeps_them(fake, start_kernel):
+    from support import wait_for
+
+    fake.page_size, fake.candles = 10, 100
+    kernel = logged_in(start_kernel)
+    kernel.ok("%config KiwoomMagics.pace = 2")  # ten pages take about five seconds
+    msg_id = kernel.kc.execute(f"df = %kiwoom {CHART} --pages all")
+    wait_for(lambda: len(fake.served) >= 3, 30, "three pages served")
+    kernel.km.interrupt_kernel()
+    reply = wait_for(lambda: _shell_reply(kernel, msg_id), 30, "the interrupted cell's reply")
+
+    assert reply["content"]["ename"] == "KeyboardInterrupt"
+    got = len(fake.served)
+    assert got < 10
+    kept = kernel.ok("import kiwoom_nb\napi = kiwoom_nb.client()\nprint(len(api.last), len(api.to_frame()))")
+    pages, rows = map(int, kept.stdout.split())
+    assert len(fake.served) == got  # nothing was requested after the interrupt
+    # every page that reached the kernel is kept; one in flight when the interrupt landed may be lost
+    assert pages in (got - 1, got) and pages >= 2 and rows == 10 * pages
+    assert "to_frame()" in "".join(m["content"].get("text", "") for m in kernel.iopub
+                                   if m["parent_header"].get("msg_id") == msg_id)
+
+
+def _shell_reply(kernel: Kernel, msg_id: str):
+    from queue import Empty
+
+    try:
+        reply = kernel.kc.get_shell_msg(timeout=0.1)
+    except Empty:
+        return None
+    while True:  # drain IOPub so the interrupted cell's stderr is kept
+        try:
+            kernel.iopub.append(kernel.kc.get_iopub_msg(timeout=0.2))
+        except Empty:
+            break
+    return reply if reply["parent_header"].get("msg_id") == msg_id else None
