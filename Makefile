@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: test demo e2e bench bench-quick clean
+.PHONY: test test-min demo e2e bench bench-quick clean
 
 $(VENV)/.installed-%: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,6 +14,29 @@ $(VENV)/.installed-%: pyproject.toml
 test: $(VENV)/.installed-test
 	bash scripts/ensure-tmux.sh
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The same suite on the lowest versions pyproject.toml declares, in .venv-min: uv resolves the direct
+# dependencies (runtime and test extra) to their lowest allowed versions (--resolution lowest-direct), and
+# scripts/lowest-versions.py prints them and fails if one is not exactly its declared bound. uv comes from
+# PyPI into .venv-uv.
+UV_VENV  ?= .venv-uv
+UV       := $(UV_VENV)/bin/uv
+MIN_VENV ?= .venv-min
+MIN_PY   := $(MIN_VENV)/bin/python
+
+$(UV):
+	test -x $(UV_VENV)/bin/python || $(PYTHON) -m venv $(UV_VENV)
+	$(UV_VENV)/bin/python -m pip install -q 'uv>=0.5'
+
+$(MIN_VENV)/.installed: pyproject.toml | $(UV)
+	rm -rf $(MIN_VENV)
+	UV_PYTHON_DOWNLOADS=never $(UV) venv -q --python $(PYTHON) $(MIN_VENV)
+	$(UV) pip install -q --python $(MIN_PY) --resolution lowest-direct -e '.[test]'
+	touch $@
+
+test-min: $(MIN_VENV)/.installed
+	$(MIN_PY) scripts/lowest-versions.py test
+	$(MIN_PY) -m pytest $(PYTEST_ARGS)
 
 # The fake Kiwoom and JupyterLab on notebooks/quickstart.ipynb, on 127.0.0.1, until Ctrl-C (scripts/demo.py --help).
 demo: $(VENV)/.installed-demo
@@ -43,4 +66,4 @@ bench-quick: $(BENCH_VENV)/.installed
 	BENCH_QUICK=1 $(BENCH_PY) bench/bench.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) $(BENCH_VENV) build *.egg-info
+	rm -rf $(VENV) $(BENCH_VENV) $(MIN_VENV) $(UV_VENV) build dist *.egg-info

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -64,12 +65,13 @@ def keyring_env(kernel_env, tmp_path):
 
 @pytest.fixture
 def start_kernel(kernel_env):
-    """Start real kernels (``start_kernel(env=..., extra_arguments=...)``); all are killed after the test."""
+    """Start real kernels (``start_kernel(env=..., extra_arguments=..., kernel_dir=..., cwd=...)``); all are
+    killed after the test."""
     kernels: list[Kernel] = []
 
     def start(env: dict[str, str] | None = None, extra_arguments: list[str] | None = None,
-              log_path: Path | None = None) -> Kernel:
-        kernel = Kernel(env if env is not None else kernel_env, extra_arguments, log_path)
+              log_path: Path | None = None, **options: Any) -> Kernel:
+        kernel = Kernel(env if env is not None else kernel_env, extra_arguments, log_path, **options)
         kernels.append(kernel)
         return kernel
 

@@ -44,14 +44,23 @@ class Result:
 class Kernel:
     """A real ipykernel started by jupyter_client, with helpers to run cells and stop it."""
 
-    def __init__(self, env: dict[str, str], extra_arguments: list[str] | None = None, log_path: Path | None = None) -> None:
+    def __init__(self, env: dict[str, str], extra_arguments: list[str] | None = None, log_path: Path | None = None,
+                 *, kernel_dir: Path | None = None, cwd: Path | None = None) -> None:
+        """``kernel_dir``: a kernelspec directory (kernel.json) to start instead of this Python's own kernel."""
         from jupyter_client import KernelManager
+        from jupyter_client.kernelspec import KernelSpecManager
 
-        self.km = KernelManager(kernel_name="python3")
+        if kernel_dir is None:
+            self.km = KernelManager(kernel_name="python3")
+        else:
+            specs = KernelSpecManager(kernel_dirs=[str(kernel_dir.parent)], ensure_native_kernel=False)
+            self.km = KernelManager(kernel_name=kernel_dir.name, kernel_spec_manager=specs)
         self.km.kernel_cmd = None
         # the kernel's own stdout/stderr (its log) goes to log_path when given, for leak scans
         self._log = open(log_path, "wb") if log_path else None
         streams = {"stdout": self._log, "stderr": self._log} if self._log else {}
+        if cwd is not None:
+            streams["cwd"] = str(cwd)
         self.km.start_kernel(env=env, extra_arguments=extra_arguments or [], **streams)
         self.kc = self.km.client()
         self.kc.start_channels()
