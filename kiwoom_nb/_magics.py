@@ -428,7 +428,10 @@ class KiwoomMagics(Magics):
         Run All does not wait for the panel (no supported way to block a cell on widget input in
         ipykernel 7), so the next cells run at once; this makes the first of them say what to do.
         """
-        self._pending[var] = max(1, self.shell.execution_count - 1)  # IPython counts the running cell already
+        # the running cell's number: its input is stored before it runs (IPython 8 and 9 differ on when
+        # execution_count moves on, so that is not used)
+        inputs = getattr(getattr(self.shell, "history_manager", None), "input_hist_parsed", None)
+        self._pending[var] = max(1, len(inputs) - 1) if inputs else self.shell.execution_count
         if self._our_tb is not None and self.shell.CustomTB is self._our_tb:
             return
         # chain whatever handler is set now (set_custom_exc has one slot)

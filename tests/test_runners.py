@@ -66,7 +66,7 @@ def nothing_secret_in(path: Path, fake) -> None:
 def nbval(tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
     write(tmp_path / "login.ipynb")
     (tmp_path / "pytest.ini").write_text("[pytest]\n")  # not this project's options
-    return run([sys.executable, "-m", "pytest", "--nbval-lax", "-p", "no:cacheprovider", "-v", "login.ipynb"],
+    return run([sys.executable, "-m", "pytest", "--nbval-lax", "-p", "no:cacheprovider", "-v", "-rfE", "login.ipynb"],
                env, tmp_path)
 
 
@@ -74,7 +74,8 @@ def test_nbval_without_keys_fails_at_the_login_cell_with_the_one_line_message(fa
     done = nbval(tmp_path, env_for(kernel_env, fake, keys=False))
     out = done.stdout
     assert done.returncode == 1, out
-    assert "FAILED login.ipynb::Cell 1 " in out and "FAILED login.ipynb::Cell 0" not in out, out
+    assert re.search(r"^FAILED login\.ipynb::Cell 1\b", out, re.M), out
+    assert not re.search(r"^FAILED login\.ipynb::Cell 0\b", out, re.M), out
     # the cell's report is the one line, not a traceback wall
     report = re.split(r"_+ login\.ipynb::Cell \d _+", out)[1]
     assert "CredentialsError: no Kiwoom keys found" in report and "KIWOOM_APPKEY" in report, report
@@ -210,8 +211,8 @@ def test_strict_nbval_needs_the_ignore_marker_on_cells_showing_times_and_tokens(
         recorded = run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", f"{name}.ipynb",
                         "--inplace"], env, tmp_path)
         assert recorded.returncode == 0, recorded.stderr
-    strict = [sys.executable, "-m", "pytest", "--nbval", "-p", "no:cacheprovider", "-q"]
+    strict = [sys.executable, "-m", "pytest", "--nbval", "-p", "no:cacheprovider", "-q", "-rfE"]
     plain = run([*strict, "plain.ipynb"], env, tmp_path)
-    assert plain.returncode == 1 and "FAILED plain.ipynb::Cell 2" in plain.stdout, plain.stdout
+    assert plain.returncode == 1 and re.search(r"^FAILED plain\.ipynb::Cell 2\b", plain.stdout, re.M), plain.stdout
     marked = run([*strict, "marked.ipynb"], env, tmp_path)
     assert marked.returncode == 0, marked.stdout
