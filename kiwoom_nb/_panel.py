@@ -137,8 +137,8 @@ class LoginPanel(widgets.VBox):
                                            if why else "")
         remember_row = [self._remember_box] + ([self._remember_note] if remember_problem else []) if remember else []
         self._login_button = widgets.Button(description="로그인 Log in", button_style="primary", icon="sign-in",
-                                            layout={"width": "auto"})  # room for ipywidgets' disconnected icon
-        self._logout_button = widgets.Button(description="로그아웃 Log out", icon="sign-out", layout={"width": "auto"})
+                                            layout={"width": "max-content"})  # room for ipywidgets' disconnected icon
+        self._logout_button = widgets.Button(description="로그아웃 Log out", icon="sign-out", layout={"width": "max-content"})
         self._status = widgets.HTML("")
         self._status_text = ""
         self._form = [self._title, self._appkey, self._secretkey, self._environment, *remember_row,
