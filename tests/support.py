@@ -130,3 +130,12 @@ class Kernel:
             self.km.shutdown_kernel(now=True)
         if self._log:
             self._log.close()
+
+
+def logged_in(start_kernel, *lines: str, env: dict[str, str] | None = None) -> Kernel:
+    """A kernel with the extension loaded and ``lines`` (default: a plain ``%kiwoom_login``) run."""
+    kernel = start_kernel(env=env)
+    kernel.ok("%load_ext kiwoom_nb")
+    for line in lines or ("%kiwoom_login",):
+        kernel.ok(line)
+    return kernel

@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from support import CANARY, Kernel, Result, wait_for
+from support import CANARY, Kernel, Result, wait_for, logged_in
 
 pytestmark = pytest.mark.kernel
 
@@ -47,14 +47,6 @@ signal.signal(signal.SIGTERM, _previous_handler)
 
 # -- helpers ------------------------------------------------------------------------------------
 
-
-def logged_in(start_kernel, *lines: str, env: dict[str, str] | None = None) -> Kernel:
-    """A kernel with the extension loaded and ``lines`` (default: a plain ``%kiwoom_login``) run."""
-    kernel = start_kernel(env=env)
-    kernel.ok("%load_ext kiwoom_nb")
-    for line in lines or ("%kiwoom_login",):
-        kernel.ok(line)
-    return kernel
 
 
 def without_keys(env: dict[str, str]) -> dict[str, str]:

@@ -20,7 +20,7 @@ from typing import Any, Iterator
 
 import httpx
 import pytest
-from support import CANARY, Kernel, wait_for
+from support import CANARY, Kernel, wait_for, logged_in
 
 from kiwoom_nb import _revoker
 from kiwoom_nb._holders import Holders
@@ -34,13 +34,6 @@ ALL_KEYS = (*CANARY["production"], *CANARY["mock"])
 
 # -- helpers ------------------------------------------------------------------------------------
 
-
-def logged_in(start_kernel, *lines: str, env: dict[str, str] | None = None) -> Kernel:
-    kernel = start_kernel(env=env)
-    kernel.ok("%load_ext kiwoom_nb")
-    for line in lines or ("%kiwoom_login",):
-        kernel.ok(line)
-    return kernel
 
 
 def the_token(fake, environment: str = "production") -> str:

@@ -6,19 +6,13 @@ import json
 from typing import Any
 
 import pytest
-from support import CANARY, Kernel, Result
+from support import CANARY, Kernel, Result, logged_in
 
 pytestmark = pytest.mark.kernel
 
 ALL_KEYS = (*CANARY["production"], *CANARY["mock"])
 CHART = "ka10081 stk_cd=005930 base_dt=20261201 upd_stkpc_tp=1"
 
-
-def logged_in(start_kernel, login: str = "%kiwoom_login", env: dict[str, str] | None = None) -> Kernel:
-    kernel = start_kernel(env=env)
-    kernel.ok("%load_ext kiwoom_nb")
-    kernel.ok(login)
-    return kernel
 
 
 def live_token(fake, environment: str = "production") -> str:
