@@ -232,6 +232,19 @@ def test_without_a_secure_keyring_remember_is_one_line_and_nothing_is_written(fa
     assert leaks(iopub_text(kernel)) == []
 
 
+def test_keyrings_own_choice_on_a_machine_without_a_keyring_config_prints_nothing(fake, kernel_env, start_kernel,
+                                                                                 tmp_path):
+    """What most users have: no PYTHON_KEYRING_BACKEND and no keyringrc.cfg. keyring 24.0.x logged
+    "Keyring config file contains incorrect values" into the login cell then (keyring#635)."""
+    env = {k: v for k, v in without_keys(kernel_env).items() if k != "PYTHON_KEYRING_BACKEND"}
+    env["XDG_CONFIG_HOME"] = str(tmp_path / "empty-config")
+    kernel = loaded(start_kernel, env)
+    result = kernel.run("%kiwoom_login")  # headless: the keyring is read, then the one-line error
+    assert error_line(result).startswith("no Kiwoom keys found")
+    assert result.stderr == ""
+    assert not (tmp_path / "empty-config").exists()  # and nothing was written there
+
+
 # -- (e) a keyring that fails or hangs does not stop the panel -------------------------------------
 
 
