@@ -56,7 +56,7 @@ BENCH_PY   := $(BENCH_VENV)/bin/python
 $(BENCH_VENV)/.installed: pyproject.toml
 	test -x $(BENCH_PY) || $(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_PY) -m pip install -q --upgrade pip
-	$(BENCH_PY) -m pip install -q -e '.[test]' 'kiwoom-client==0.4.0'
+	$(BENCH_PY) -m pip install -q -e '.[bench]' 'kiwoom-client==0.4.0'
 	touch $@
 
 bench: $(BENCH_VENV)/.installed

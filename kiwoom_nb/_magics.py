@@ -15,7 +15,7 @@ from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, construct_parser, magic_arguments
 from traitlets import Bool, Float, TraitError, Unicode, default, observe, validate
 
 from . import _keys
@@ -66,6 +66,31 @@ def _check_remember(what: str) -> None:
     if problem:
         raise KeyringUnavailableError(f"{what} cannot save the keys: {problem}; nothing was saved. Keep them in "
                                       "the environment instead (a .env file loaded with %dotenv, or Colab secrets)")
+
+
+class lazy_arguments(magic_arguments):
+    """IPython's ``@magic_arguments()``, but the argparse parser, and the help text it formats (slowly: a
+    third of ``%load_ext``'s time for three magics), is built at first use: the first call, or ``?`` /
+    Shift-Tab, which ask the object's ``getdoc()`` before its ``__doc__``."""
+
+    def __call__(self, func: Any) -> Any:
+        if not getattr(func, "has_arguments", False):
+            func.has_arguments = True
+            func.decorators = []
+        def getdoc() -> str:
+            parser_of(func)
+            return func.__doc__
+
+        func.getdoc = getdoc
+        return func
+
+
+def parser_of(func: Any) -> Any:
+    """The magic's parser (built on first use); its help text is then the function's ``__doc__``."""
+    func = getattr(func, "__func__", func)
+    if "parser" not in vars(func):
+        func.parser = construct_parser(func)
+    return func.parser
 
 
 @magics_class
@@ -195,7 +220,7 @@ class KiwoomMagics(Magics):
     # -- magics ------------------------------------------------------------------------------------
 
     @no_var_expand
-    @magic_arguments()
+    @lazy_arguments()
     @argument("--mock", action="store_true", help="Log in to mock trading (모의투자, mockapi.kiwoom.com).")
     @argument("--production", action="store_true", help="Log in to production (실전투자) even if mock is the default.")
     @argument("--var", metavar="NAME", help="Variable that receives the token (default: kiwoom_token).")
@@ -249,7 +274,7 @@ class KiwoomMagics(Magics):
         if args.remember:
             print(self.remember(var))
 
-    @magic_arguments()
+    @lazy_arguments()
     @argument("--var", metavar="NAME", help="The token variable to log out (default: kiwoom_token).")
     @argument("--all", action="store_true", help="Log out every token of this kernel.")
     @argument("--forget", action="store_true",
@@ -314,7 +339,7 @@ class KiwoomMagics(Magics):
         self.sync_panels(name, line)
         return line
 
-    @magic_arguments()
+    @lazy_arguments()
     @line_magic
     def kiwoom_status(self, line: str = "") -> None:
         """List this kernel's Kiwoom tokens: environment, variable, masked token, expiry, time left."""
@@ -361,7 +386,7 @@ class KiwoomMagics(Magics):
     @staticmethod
     def _parse(magic: Any, line: str) -> Any:
         try:
-            return parse_argstring(magic, line)
+            return parser_of(magic).parse_argstring(line)
         except UsageError:
             # argparse would echo the unexpected words, which may be a key pasted onto the line
             name = magic.__name__

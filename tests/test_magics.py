@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import json
+import subprocess
 import sys
 from contextlib import redirect_stderr, redirect_stdout
 
@@ -101,11 +103,26 @@ def test_no_variable_expansion_on_the_line(ip, fake):
     assert SECRETKEY not in str(info.value)
 
 
-def test_help_is_real(ip):
-    doc = ip.find_line_magic("kiwoom_login").__doc__
-    assert "KIWOOM_APPKEY" in doc and "--mock" in doc and "--force" in doc and "--var NAME" in doc
-    assert "--all" in ip.find_line_magic("kiwoom_logout").__doc__
-    assert ip.find_line_magic("kiwoom_status").__doc__
+HELP = """
+import json
+from IPython.core.interactiveshell import InteractiveShell
+shell = InteractiveShell.instance()
+shell.run_line_magic("load_ext", "kiwoom_nb")
+print(json.dumps({name: shell.object_inspect_text("%" + name) for name in ("kiwoom_login", "kiwoom_logout", "kiwoom_status")}))
+"""
+
+
+def test_help_shows_every_option_in_a_fresh_shell(tmp_path):
+    """What ``%kiwoom_login?`` (and Shift-Tab) show before any magic ran: the parsers are built on first use."""
+    env = {**__import__("os").environ, "IPYTHONDIR": str(tmp_path / "ipython")}
+    done = subprocess.run([sys.executable, "-c", HELP], env=env, capture_output=True, text=True, timeout=60, check=True)
+    shown = json.loads(done.stdout.splitlines()[-1])
+    login = shown["kiwoom_login"]
+    assert "%kiwoom_login [--mock]" in login and "KIWOOM_APPKEY" in login
+    for option in ("--mock", "--production", "--var NAME", "--force", "--prompt", "--panel", "--remember"):
+        assert option in login, option
+    assert "--all" in shown["kiwoom_logout"] and "--forget" in shown["kiwoom_logout"]
+    assert "%kiwoom_status" in shown["kiwoom_status"] and "List this kernel" in shown["kiwoom_status"]
 
 
 def test_reload_leaves_one_set_of_hooks(ip, fake):
