@@ -11,11 +11,10 @@ import logging
 import os
 import sys
 import time
-from typing import Any
+from typing import Any, Callable
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
-from IPython.core.magic_arguments import argument, construct_parser, magic_arguments
 from traitlets import Bool, Float, TraitError, Unicode, default, observe, validate
 
 from . import _keys
@@ -68,28 +67,38 @@ def _check_remember(what: str) -> None:
                                       "the environment instead (a .env file loaded with %dotenv, or Colab secrets)")
 
 
-class lazy_arguments(magic_arguments):
-    """IPython's ``@magic_arguments()``, but the argparse parser, and the help text it formats (slowly: a
-    third of ``%load_ext``'s time for three magics), is built at first use: the first call, or ``?`` /
-    Shift-Tab, which ask the object's ``getdoc()`` before its ``__doc__``."""
+def argument(*args: Any, **kwargs: Any) -> Callable[[Any], Any]:
+    """IPython's ``@argument`` for a ``@lazy_arguments`` magic: recorded now, added to its parser at first use."""
 
-    def __call__(self, func: Any) -> Any:
-        if not getattr(func, "has_arguments", False):
-            func.has_arguments = True
-            func.decorators = []
-        def getdoc() -> str:
-            parser_of(func)
-            return func.__doc__
-
-        func.getdoc = getdoc
+    def record(func: Any) -> Any:
+        func.__dict__.setdefault("arguments", []).append((args, kwargs))
         return func
+
+    return record
+
+
+def lazy_arguments(func: Any) -> Any:
+    """IPython's ``@magic_arguments()``, but the argparse parser, and the help text it formats (slowly:
+    with IPython's magic_arguments module, over a third of ``%load_ext``), is built at first use: the
+    first call, or ``?`` and Shift-Tab, which ask the object's ``getdoc()`` before its ``__doc__``."""
+
+    def getdoc() -> str:
+        parser_of(func)
+        return func.__doc__
+
+    func.getdoc = getdoc
+    return func
 
 
 def parser_of(func: Any) -> Any:
-    """The magic's parser (built on first use); its help text is then the function's ``__doc__``."""
+    """The magic's parser, built on first use; the function's ``__doc__`` is then its help text."""
     func = getattr(func, "__func__", func)
     if "parser" not in vars(func):
-        func.parser = construct_parser(func)
+        from IPython.core import magic_arguments
+
+        for args, kwargs in func.__dict__.get("arguments", []):  # innermost first, as IPython records them
+            magic_arguments.argument(*args, **kwargs)(func)
+        func.parser = magic_arguments.magic_arguments()(func).parser
     return func.parser
 
 
@@ -220,7 +229,7 @@ class KiwoomMagics(Magics):
     # -- magics ------------------------------------------------------------------------------------
 
     @no_var_expand
-    @lazy_arguments()
+    @lazy_arguments
     @argument("--mock", action="store_true", help="Log in to mock trading (모의투자, mockapi.kiwoom.com).")
     @argument("--production", action="store_true", help="Log in to production (실전투자) even if mock is the default.")
     @argument("--var", metavar="NAME", help="Variable that receives the token (default: kiwoom_token).")
@@ -274,7 +283,7 @@ class KiwoomMagics(Magics):
         if args.remember:
             print(self.remember(var))
 
-    @lazy_arguments()
+    @lazy_arguments
     @argument("--var", metavar="NAME", help="The token variable to log out (default: kiwoom_token).")
     @argument("--all", action="store_true", help="Log out every token of this kernel.")
     @argument("--forget", action="store_true",
@@ -339,7 +348,7 @@ class KiwoomMagics(Magics):
         self.sync_panels(name, line)
         return line
 
-    @lazy_arguments()
+    @lazy_arguments
     @line_magic
     def kiwoom_status(self, line: str = "") -> None:
         """List this kernel's Kiwoom tokens: environment, variable, masked token, expiry, time left."""
