@@ -170,6 +170,21 @@ def mode_per_cell(blocks: str, cells: str, calls: str) -> None:
     emit({"per_cell": per_cell, "direct": direct})
 
 
+def alternated(pairs: str, kiwoom, floor) -> dict[str, list[float]]:
+    """Time ``kiwoom()`` against ``floor()`` call by call, alternating which goes first, after 30 warm-up pairs."""
+    for _ in range(30):  # connect, fill caches
+        floor()
+        kiwoom()
+    times = {"kiwoom_nb": [], "httpx": []}
+    for index in range(int(pairs)):
+        order = (("kiwoom_nb", kiwoom), ("httpx", floor)) if index % 2 == 0 else (("httpx", floor), ("kiwoom_nb", kiwoom))
+        for name, function in order:
+            started = time.perf_counter()
+            function()
+            times[name].append(time.perf_counter() - started)
+    return times
+
+
 def mode_warm_login(pairs: str) -> None:
     """kiwoom_nb.issue_token against a reused httpx.Client POST of the same body, call by call."""
     import json
@@ -189,17 +204,7 @@ def mode_warm_login(pairs: str) -> None:
     def kiwoom():
         kiwoom_nb.issue_token(appkey, secretkey, base_url=url)
 
-    for _ in range(30):  # connect, fill caches
-        floor()
-        kiwoom()
-    times = {"kiwoom_nb": [], "httpx": []}
-    for index in range(int(pairs)):
-        order = (("kiwoom_nb", kiwoom), ("httpx", floor)) if index % 2 == 0 else (("httpx", floor), ("kiwoom_nb", kiwoom))
-        for name, function in order:
-            started = time.perf_counter()
-            function()
-            times[name].append(time.perf_counter() - started)
-    emit(times)
+    emit(alternated(pairs, kiwoom, floor))
 
 
 def mode_cold_login(which: str) -> None:
@@ -252,16 +257,7 @@ def mode_tr_call(pairs: str) -> None:
     def kiwoom():
         api.call("ka10001", stk_cd="005930")
 
-    for _ in range(30):
-        floor()
-        kiwoom()
-    times = {"kiwoom_nb": [], "httpx": []}
-    for index in range(int(pairs)):
-        order = (("kiwoom_nb", kiwoom), ("httpx", floor)) if index % 2 == 0 else (("httpx", floor), ("kiwoom_nb", kiwoom))
-        for name, function in order:
-            started = time.perf_counter()
-            function()
-            times[name].append(time.perf_counter() - started)
+    times = alternated(pairs, kiwoom, floor)
     api.close()
     emit(times)
 

@@ -142,3 +142,15 @@ def logged_in(start_kernel, *lines: str, env: dict[str, str] | None = None) -> K
     for line in lines or ("%kiwoom_login",):
         kernel.ok(line)
     return kernel
+
+
+def the_token(fake, environment: str = "production") -> str:
+    """The one token of ``environment`` the fake still considers live."""
+    live = [t.value for t in fake.tokens if t.environment == environment and fake.is_live(t.value)]
+    assert len(live) == 1, f"expected one live {environment} token, found {len(live)}"
+    return live[0]
+
+
+def holds(kernel: Kernel, var: str, token: str) -> bool:
+    """Whether the kernel's ``var`` equals ``token`` (compared in the kernel; the token is never printed)."""
+    return kernel.ok(f"print({var} == {token!r})").stdout.strip() == "True"

@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from support import CANARY, Kernel, Result, wait_for, logged_in
+from support import CANARY, Kernel, Result, holds, logged_in, the_token, wait_for
 
 pytestmark = pytest.mark.kernel
 
@@ -51,18 +51,6 @@ signal.signal(signal.SIGTERM, _previous_handler)
 
 def without_keys(env: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in env.items() if k not in ("KIWOOM_APPKEY", "KIWOOM_SECRETKEY")}
-
-
-def the_token(fake, environment: str = "production") -> str:
-    """The one token of ``environment`` the fake still considers live."""
-    live = [t.value for t in fake.tokens if t.environment == environment and fake.is_live(t.value)]
-    assert len(live) == 1, f"expected one live {environment} token, found {len(live)}"
-    return live[0]
-
-
-def holds(kernel: Kernel, var: str, token: str) -> bool:
-    """Whether the kernel's ``var`` equals ``token`` (compared in the kernel; the token is never printed)."""
-    return kernel.ok(f"print({var} == {token!r})").stdout.strip() == "True"
 
 
 def is_undefined(kernel: Kernel, var: str) -> bool:

@@ -6,23 +6,12 @@ import json
 from typing import Any
 
 import pytest
-from support import CANARY, Kernel, Result, logged_in
+from support import CANARY, Kernel, Result, holds, logged_in, the_token
 
 pytestmark = pytest.mark.kernel
 
 ALL_KEYS = (*CANARY["production"], *CANARY["mock"])
 CHART = "ka10081 stk_cd=005930 base_dt=20261201 upd_stkpc_tp=1"
-
-
-
-def live_token(fake, environment: str = "production") -> str:
-    live = [t.value for t in fake.tokens if t.environment == environment and fake.is_live(t.value)]
-    assert len(live) == 1, f"expected one live {environment} token, found {len(live)}"
-    return live[0]
-
-
-def holds(kernel: Kernel, var: str, token: str) -> bool:
-    return kernel.ok(f"print({var} == {token!r})").stdout.strip() == "True"
 
 
 def one_line_error(result: Result) -> str:
@@ -76,13 +65,13 @@ def test_the_magic_shows_a_table(fake, start_kernel):
 def test_revoked_mid_fetch_reissues_once_and_the_variable_follows(fake, start_kernel):
     fake.page_size, fake.candles = 10, 100
     kernel = logged_in(start_kernel)
-    first = live_token(fake)
+    first = the_token(fake)
     fake.revoke_after(5)
     kernel.ok(f"df = %kiwoom {CHART} --pages all\nprint(len(df), df['dt'].is_unique)")
 
     assert kernel.ok("print(len(df), df['dt'].is_unique)").stdout.split() == ["100", "True"]
     assert len(fake.issues) == 2
-    new = live_token(fake)
+    new = the_token(fake)
     assert new != first and holds(kernel, "kiwoom_token", new)
 
     # a second rejection right after the re-issue is an error, not a loop
@@ -104,7 +93,7 @@ def test_client_follows_a_new_login(fake, start_kernel):
     kernel.ok("api.call('ka10001', stk_cd='005930')")
 
     used = [r.headers["authorization"] for r in fake.requests if r.api_id == "ka10001"]
-    assert used[0] != used[1] and used[1] == f"Bearer {live_token(fake)}"
+    assert used[0] != used[1] and used[1] == f"Bearer {the_token(fake)}"
 
 
 @pytest.mark.parametrize(
@@ -121,7 +110,7 @@ def test_client_follows_a_new_login(fake, start_kernel):
 )
 def test_failures_are_one_line_and_the_login_stays(fake, start_kernel, line, expect):
     kernel = logged_in(start_kernel)
-    token = live_token(fake)
+    token = the_token(fake)
     since = len(kernel.iopub)
     message = one_line_error(kernel.run(line))
 
