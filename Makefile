@@ -1,9 +1,13 @@
 # The two commands a newcomer needs: `make demo` and `make test`. Each sets itself up from scratch.
+# PYTHON picks the interpreter a venv is made with; give another Python its own VENV (MIN_VENV for
+# test-min): an existing venv is reused as it is. CI (.ci/run) runs the suite on the lowest and the
+# highest Python declared, e.g. `make test PYTHON=python3.13 VENV=.venv-py3.13` and
+# `make test-min PYTHON=python3.10 MIN_VENV=.venv-min-py3.10`.
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: test test-min demo e2e bench bench-quick clean
+.PHONY: test test-min demo e2e screenshots bench bench-quick clean
 
 $(VENV)/.installed-%: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,10 +47,16 @@ demo: $(VENV)/.installed-demo
 	$(PY) scripts/demo.py $(DEMO_ARGS)
 
 # Browser tests (e2e/, their own pytest.ini): Playwright drives Debian's Chromium against JupyterLab and Notebook 7.
+# Their screenshots go to test-results/ (ignored by git); `make screenshots` runs the panel's tests to
+# replace the tracked docs/panel-*.png the READMEs show.
 CHROMIUM ?= /usr/bin/chromium
 e2e: $(VENV)/.installed-e2e
 	bash scripts/ensure-chromium.sh $(CHROMIUM)
 	E2E_CHROMIUM=$(CHROMIUM) $(PY) -m pytest e2e $(E2E_ARGS)
+
+screenshots: $(VENV)/.installed-e2e
+	bash scripts/ensure-chromium.sh $(CHROMIUM)
+	KIWOOM_NB_SCREENSHOTS=1 E2E_CHROMIUM=$(CHROMIUM) $(PY) -m pytest e2e/test_panel.py $(E2E_ARGS)
 
 # Benchmarks (BENCHMARKS.md) run in their own venv, so kiwoom-client (the comparison) never enters
 # the project's env. `make bench` takes minutes; `make bench-quick` only checks the script still works.
@@ -66,4 +76,4 @@ bench-quick: $(BENCH_VENV)/.installed
 	BENCH_QUICK=1 $(BENCH_PY) bench/bench.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) $(BENCH_VENV) $(MIN_VENV) $(UV_VENV) build dist *.egg-info
+	rm -rf $(VENV) $(BENCH_VENV) $(MIN_VENV) $(UV_VENV) .venv-py3.* .venv-min-py3.* build dist *.egg-info

@@ -588,6 +588,59 @@ def measure_revoker(ctx: Context) -> None:
     res.raw["revoker"] = {"after_eof": runs, "kill_to_revoke_s": kills}
 
 
+# -- 4. a Kiwoom that never answers: how soon each timeout and budget lets go ----------------------
+
+
+def timed(call, *args, **kwargs) -> tuple[float, object]:
+    """Seconds ``call`` took, and what it returned or raised."""
+    started = time.perf_counter()
+    try:
+        outcome = call(*args, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - the exception is the outcome
+        outcome = exc
+    return time.perf_counter() - started, outcome
+
+
+def measure_hangs(ctx: Context) -> None:
+    """The tests only hold these to generous deadlines (they must not fail on a loaded machine); here, how
+    close each timeout or budget comes to its nominal value, against a fake that never answers."""
+    from kiwoom_nb import issue_token, revoke_token
+    from kiwoom_nb import _revoker
+    from kiwoom_nb._holders import Holders
+    from kiwoom_nb._session import Session
+
+    appkey, secretkey = ctx.fake.keys["production"]
+    runs: dict[str, list[float]] = {"issue": [], "revoke": [], "revoke_all": [], "revoker": []}
+    for index in range(ctx.n["kernels"]):
+        with FakeKiwoom(hang_token=True) as hanging:
+            runs["issue"].append(timed(issue_token, appkey, secretkey, base_url=hanging.url, timeout=1.0)[0])
+        with FakeKiwoom(hang_revoke=True) as hanging:
+            token = issue_token(appkey, secretkey, base_url=hanging.url)
+            runs["revoke"].append(timed(revoke_token, appkey, secretkey, token, base_url=hanging.url, timeout=1.0)[0])
+            session = Session(timeout=60.0, holders=Holders(ctx.workdir / f"holders-session-{index}"))
+            session.login(appkey, secretkey, var="t", base_url=hanging.url)
+            runs["revoke_all"].append(timed(session.revoke_all, 0.5)[0])
+            token = str(issue_token(appkey, secretkey, base_url=hanging.url))
+            hold = {"op": "hold", "token": token, "appkey": appkey, "secretkey": secretkey, "mock": False,
+                    "base_url": hanging.url, "timeout": 0.3, "holders": str(ctx.workdir / f"holders-revoker-{index}"),
+                    "pid": 999_999_999}
+            runs["revoker"].append(timed(_revoker.revoke_held, {token: hold}, budget=2.0)[0])
+    worst = {name: max(values) for name, values in runs.items()}
+    n, res = ctx.n["kernels"], ctx.results
+    res.add("4", f"`issue_token(timeout=1)` against a server that never answers → `KiwoomTimeout` (median of {n})",
+            fmt_ms(median(runs["issue"])), compare=f"worst {fmt_ms(worst['issue'])}", goal="< 2 s",
+            met=worst["issue"] < 2.0)
+    res.add("4", "`revoke_token(timeout=1)`, the same", fmt_ms(median(runs["revoke"])),
+            compare=f"worst {fmt_ms(worst['revoke'])}", goal="< 2 s", met=worst["revoke"] < 2.0)
+    res.add("4", "`Session.revoke_all(0.5)` (the exit revoke's budget) against a session timeout of 60 s",
+            fmt_ms(median(runs["revoke_all"])), compare=f"worst {fmt_ms(worst['revoke_all'])}", goal="< 1 s",
+            met=worst["revoke_all"] < 1.0)
+    res.add("4", "the revoker's retries (`revoke_held`, budget 2 s, 0.3 s per try) until it gives up",
+            fmt_ms(median(runs["revoker"])), compare=f"worst {fmt_ms(worst['revoker'])}", goal="< 4 s",
+            met=worst["revoker"] < 4.0)
+    res.raw["hangs"] = runs
+
+
 # -- 5. memory --------------------------------------------------------------------------------------
 
 
@@ -721,6 +774,7 @@ def main(argv: list[str] | None = None) -> int:
         measure_shutdown(progress(ctx, "4. leaving (real kernels)"), round_trip)
         measure_memory(progress(ctx, "5. memory"))
         measure_revoker(progress(ctx, "4/5. the revoker (real kernels)"))
+        measure_hangs(progress(ctx, "4. timeouts and budgets against a Kiwoom that never answers"))
         measure_tr_call(progress(ctx, "6. TR call overhead"))
         measure_paced(progress(ctx, "6. pacing against a rate-limited fake"))
         measure_frame(progress(ctx, "6. frames"))

@@ -43,6 +43,9 @@ CHROMIUM_ARGS = [
 ]
 REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs"
+#: The panel's screenshots replace the tracked docs/*.png only when asked to: `make screenshots` sets
+#: KIWOOM_NB_SCREENSHOTS=1. Otherwise they go to test-results/ (ignored by git), to look at.
+WRITE_DOCS = os.environ.get("KIWOOM_NB_SCREENSHOTS") == "1"
 
 #: milliseconds, for Playwright
 PAGE_LOAD = 90_000
@@ -434,8 +437,9 @@ class Panel:
         self.login_button.click()
 
     def screenshot(self, name: str, *, docs: bool = True) -> Path:
-        """The panel with its cell, for docs/ (or test-results/, to look at)."""
-        folder = DOCS if docs else REPO / "test-results"
+        """The panel with its cell: for docs/ when ``docs`` and asked to (:data:`WRITE_DOCS`), else for
+        test-results/, to look at."""
+        folder = DOCS if docs and WRITE_DOCS else REPO / "test-results"
         folder.mkdir(exist_ok=True)
         path = folder / name
         cell = self.root.locator("xpath=ancestor::div[contains(concat(' ', normalize-space(@class), ' '), ' jp-Cell ')][1]")

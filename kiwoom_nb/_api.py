@@ -14,10 +14,12 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from ._client import _check_keys, issue_token, post_tr, resolve_base_url, revoke_token
+from ._client import _check_keys, is_mock_destination, issue_token, post_tr, resolve_base_url, revoke_token
 from ._errors import KiwoomError, OrderNotConfirmed, RateLimitError, RequestError, ServerError, NetworkError, KiwoomTimeout
 from ._pace import DEFAULT_PACE, pacer_for, rate_in
 from ._trs import is_order, lookup
+
+from ._session import REJECTED_REVOKE_TIMEOUT, STILL_VALID
 
 if TYPE_CHECKING:
     from ._session import Login, Session
@@ -56,6 +58,7 @@ class KeyTokens:
         self._appkey, self._secretkey = _check_keys(appkey, secretkey)
         self.mock, self.base_url, self.timeout, self.transport, self.margin = mock, base_url, timeout, transport, margin
         self.token: AccessToken | None = None
+        self.closed = False
         self._lock = threading.Lock()
 
     @property
@@ -70,31 +73,46 @@ class KeyTokens:
         return issue_token(self._appkey, self._secretkey, mock=self.mock, base_url=self.base_url,
                            timeout=self.timeout, transport=self.transport)
 
+    def _check_open(self) -> None:
+        if self.closed:
+            raise KiwoomError("this kiwoom_nb.Client is closed (its token was revoked); create a new one")
+
     def current(self) -> "AccessToken":
         with self._lock:
+            self._check_open()
             if self.token is None or self.token.is_expired(self.margin):
                 old, self.token = self.token, self._issue()
                 if old is not None and old != self.token:
                     self._revoke_quietly(old)
             return self.token
 
-    def reissue(self, stale: "AccessToken") -> "AccessToken":
+    def reissue(self, stale: "AccessToken", code: int | None = None) -> "AccessToken":
+        """A new token in place of ``stale``, once whatever the threads; one rejected with 8031 / 8010 is
+        still valid where it was issued, so it is revoked (best effort, bounded)."""
         with self._lock:
+            self._check_open()
             if self.token is not None and self.token != stale:
                 return self.token  # someone else already replaced it
             self.token = self._issue()
+            if code in STILL_VALID and stale != self.token:
+                self._revoke_quietly(stale, timeout=min(self.timeout, REJECTED_REVOKE_TIMEOUT))
             return self.token
 
-    def _revoke_quietly(self, token: "AccessToken") -> None:
+    def _revoke_quietly(self, token: "AccessToken", timeout: float | None = None) -> None:
         try:
             revoke_token(self._appkey, self._secretkey, token, mock=self.mock, base_url=self.base_url,
-                         timeout=self.timeout, transport=self.transport)
+                         timeout=timeout or self.timeout, transport=self.transport)
         except KiwoomError as exc:
             log.warning("kiwoom_nb: could not revoke a replaced token: %s", exc)
 
     def close(self) -> None:
-        """Revoke the token (au10002) if one was issued. Raises KiwoomError if Kiwoom does not confirm."""
+        """Revoke the token (au10002) if one was issued; nothing is issued after this.
+
+        Waits for an issue in flight (another thread's), so its token is the one revoked. Raises
+        KiwoomError if Kiwoom does not confirm.
+        """
         with self._lock:
+            self.closed = True
             token, self.token = self.token, None
         if token is not None:
             revoke_token(self._appkey, self._secretkey, token, mock=self.mock, base_url=self.base_url,
@@ -130,8 +148,8 @@ class SessionTokens:
             self._refresh()
         return self.login().token
 
-    def reissue(self, stale: "AccessToken") -> "AccessToken":
-        login = self.session.reissue(self.var, stale)
+    def reissue(self, stale: "AccessToken", code: int | None = None) -> "AccessToken":
+        login = self.session.reissue(self.var, stale, code)
         if login.token != stale and self._publish is not None:
             self._publish(login, stale)
         return login.token
@@ -199,12 +217,14 @@ class Client:
         api_id = str(api_id).strip()
         tr = lookup(api_id)
         what = f"{api_id} ({tr.name})" if tr else api_id
-        order = is_order(api_id)
+        order = is_order(api_id, path)
         mock = self.tokens.mock
-        if order and not mock and not confirm:
+        # the guard keys on where the request goes, never on the label: only a known mock server is mock
+        if order and not confirm and not (mock and is_mock_destination(self._route(mock)[0])):
             raise OrderNotConfirmed(
-                f"{what} is an order in production (실전투자) and was not sent: pass confirm=True "
-                "(--confirm on %kiwoom) to place it", api_id=api_id)
+                f"{what} is an order to {_host(self._route(mock)[0])}, a production (실전투자) server"
+                f"{' (labelled mock, but not a known mock server)' if mock else ''}, and was not sent: "
+                "pass confirm=True (--confirm on %kiwoom) to place it", api_id=api_id)
         path = path or (tr.path if tr else None)
         if not path:
             raise RequestError(
@@ -217,20 +237,21 @@ class Client:
         refusals, waited = 0, 0.0
         while True:
             token = self.tokens.current()
-            pacer.wait(api_id, self.pace)
             headers = {"authorization": f"Bearer {token.value}", "cont-yn": "Y" if cont else "N",
                        "next-key": next_key if cont else ""}
+            ticket = pacer.acquire(api_id, self.pace, group="/" + path.lstrip("/"))  # the group: its URL path
             try:
                 try:
                     data, _, answered = post_tr(api_id, what, url, content, headers=headers,
                                                 secrets=(token.value, *self.tokens.secrets),
                                                 timeout=self.tokens.timeout, transport=self.tokens.transport)
                 finally:
-                    pacer.answered(api_id)
+                    pacer.release(ticket)
             except RateLimitError as exc:  # Kiwoom refused before doing anything: safe to resend, orders too
+                scope = pacer.scope(ticket, exc.code)  # 1700: the api-id, 1701: all of them, 1702: its group
                 learned = rate_in(exc.return_msg)
                 if learned:
-                    pacer.learn(api_id, learned)
+                    pacer.learn(scope, learned)
                 if refusals >= len(self.backoff):
                     wait = max(self.backoff[-1] if self.backoff else 1.0, 1.0 / learned if learned else 0)
                     raise RateLimitError(
@@ -240,14 +261,14 @@ class Client:
                         status_code=exc.status_code, api_id=api_id) from None
                 # a limit Kiwoom has stated needs only a slot at that rate; an unknown one, the full back-off
                 pause = min(self.backoff[refusals], 2.0 / learned) if learned else self.backoff[refusals]
-                pacer.hold(api_id, pause)
+                pacer.hold(scope, pause)
                 waited += pause
                 refusals += 1
                 continue
             except KiwoomError as exc:
                 if not reissued and (exc.code in TOKEN_REJECTED or exc.status_code == 401):
                     reissued = True  # once per request: a second rejection surfaces
-                    self.tokens.reissue(token)
+                    self.tokens.reissue(token, exc.code)
                     continue
                 transient = isinstance(exc, NetworkError) and not isinstance(exc, KiwoomTimeout) or (
                     isinstance(exc, ServerError) and (exc.status_code or 0) >= 500)
@@ -372,6 +393,12 @@ def _body(fields: dict[str, Any]) -> dict[str, Any]:
             raise KiwoomError(f"field {name}={value!r}: Kiwoom fields are strings or numbers, not True/False")
         body[name] = value if isinstance(value, (str, list, dict)) else str(value)
     return body
+
+
+def _host(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).netloc or url
 
 
 def _table_key(api_id: str) -> str:

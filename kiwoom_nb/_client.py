@@ -6,7 +6,10 @@ with the keys and the token scrubbed from anything the server echoed.
 
 from __future__ import annotations
 
+import atexit
 import json
+import threading
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -25,30 +28,84 @@ from ._token import AccessToken, parse_expires_dt
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["MOCK_URL", "PRODUCTION_URL", "issue_token", "post_tr", "resolve_base_url", "revoke_token"]
+__all__ = ["MOCK_URL", "PRODUCTION_URL", "is_mock_destination", "issue_token", "post_tr", "resolve_base_url",
+           "revoke_token"]
 
 PRODUCTION_URL = "https://api.kiwoom.com"
 MOCK_URL = "https://mockapi.kiwoom.com"
 _CONTENT_TYPE = "application/json;charset=UTF-8"
 
 # One client per transport, reused so warm logins keep their connection and skip building
-# a TLS context (~10 ms) each time.
-_clients: dict[int, tuple[Any, "httpx.Client"]] = {}
+# a TLS context (~10 ms) each time. At most _KEEP of them, least recently used out; closing one closes
+# its transport (as httpx does), and waits until no request is using it. All closed at exit.
+_KEEP = 8
+_clients: "OrderedDict[int, _Shared]" = OrderedDict()
+_clients_lock = threading.Lock()
 
 
-def _client_for(transport: "httpx.BaseTransport | None") -> "httpx.Client":
-    key = id(transport)
-    cached = _clients.get(key)
-    if cached is None or cached[0] is not transport:
-        import httpx
+class _Shared:
+    """One cached httpx.Client, and how many requests are using it right now."""
 
-        cached = (transport, httpx.Client(transport=transport))
-        _clients[key] = cached
-    return cached[1]
+    def __init__(self, transport: Any, client: "httpx.Client") -> None:
+        self.transport, self.client, self.users, self.retired = transport, client, 0, False
+
+    def post(self, *args: Any, **kwargs: Any) -> "httpx.Response":
+        try:
+            return self.client.post(*args, **kwargs)
+        finally:
+            with _clients_lock:
+                self.users -= 1
+                close = self.retired and not self.users
+            if close:
+                self.client.close()
 
 
-def resolve_base_url(base_url: str | None, mock: bool) -> str:
-    """The domain to call: ``base_url`` if given (https, or http on a loopback host), else Kiwoom's."""
+def _client_for(transport: "httpx.BaseTransport | None") -> _Shared:
+    """The cached client for ``transport``, counted as in use until its ``post`` returns: call ``post`` once."""
+    idle = []
+    with _clients_lock:
+        key = id(transport)
+        shared = _clients.get(key)  # it holds ``transport``: no other object can have its id meanwhile
+        if shared is None:
+            import httpx
+
+            shared = _clients[key] = _Shared(transport, httpx.Client(transport=transport))
+        _clients.move_to_end(key)
+        shared.users += 1
+        while len(_clients) > _KEEP:
+            old = _clients.popitem(last=False)[1]
+            if _retire(old):
+                idle.append(old)
+    for old in idle:
+        old.client.close()
+    return shared
+
+
+def _retire(shared: _Shared) -> bool:
+    """Mark ``shared`` for closing (with _clients_lock held); True if nothing uses it, so it can close now."""
+    shared.retired = True
+    return not shared.users
+
+
+def _close_all() -> None:
+    """At exit (registered on import, before any Client's revoke, so it runs after them): close every
+    cached client not in use; one in use closes when its request ends, and a later call makes a new one."""
+    with _clients_lock:
+        idle = [shared for shared in _clients.values() if _retire(shared)]
+        _clients.clear()
+    for shared in idle:
+        shared.client.close()
+
+
+atexit.register(_close_all)
+
+
+def resolve_base_url(base_url: str | None, mock: bool, *, revoke: bool = False) -> str:
+    """The domain to call: ``base_url`` if given (https, or http on a loopback host), else Kiwoom's.
+
+    A mock base URL that is a known production one is refused (except to revoke a token where it was
+    issued), and every base URL is remembered by environment for :func:`is_mock_destination`.
+    """
     if not base_url:
         return MOCK_URL if mock else PRODUCTION_URL
     url = base_url.strip().rstrip("/")
@@ -60,7 +117,55 @@ def resolve_base_url(base_url: str | None, mock: bool) -> str:
             f"refusing plain http to {parts.hostname}: keys would travel unencrypted; use https "
             "(http is allowed only for localhost / 127.0.0.1 test servers)"
         )
+    if mock and not revoke and _is_production(url):
+        raise KiwoomError(
+            f"mock trading was asked for, but {url} is a production server ({_why_production(url)}); "
+            "leave the base URL out for mockapi.kiwoom.com, or set KIWOOM_MOCK_BASE_URL to a mock server"
+        )
+    _seen[mock].add(_normal(url))
     return url
+
+
+# -- where a request goes decides whether it can move money ----------------------------------------
+# Base URLs used in this process, by environment: a URL ever used for production stays production.
+_seen: dict[bool, set[str]] = {False: set(), True: set()}
+
+
+def _normal(url: str) -> str:
+    parts = urlsplit(url.strip())
+    return f"{parts.scheme.lower()}://{(parts.netloc or '').lower()}{parts.path.rstrip('/')}"
+
+
+def _why_production(url: str) -> str:
+    import os
+
+    if urlsplit(url).hostname == urlsplit(PRODUCTION_URL).hostname:
+        return "Kiwoom's production host"
+    configured = os.environ.get("KIWOOM_BASE_URL", "")
+    if configured and _normal(configured) == _normal(url):
+        return "it is KIWOOM_BASE_URL"
+    return "it was used for production in this process"
+
+
+def _is_production(url: str) -> bool:
+    import os
+
+    normal = _normal(url)
+    configured = os.environ.get("KIWOOM_BASE_URL", "")
+    return (urlsplit(normal).hostname == urlsplit(PRODUCTION_URL).hostname or normal in _seen[False]
+            or bool(configured) and _normal(configured) == normal)
+
+
+def is_mock_destination(url: str) -> bool:
+    """True only for mockapi.kiwoom.com or a base URL given explicitly for mock trading that is no production one.
+
+    The order guard asks this of the URL a request is about to go to: anything else is production.
+    """
+    normal = _normal(url)
+    if _is_production(normal):
+        return False
+    return urlsplit(normal).hostname == urlsplit(MOCK_URL).hostname or any(
+        normal == seen or normal.startswith(seen + "/") for seen in _seen[True])
 
 
 def _is_loopback(host: str) -> bool:
@@ -102,7 +207,7 @@ def _post(
     """POST one OAuth TR; return its JSON answer and the context for errors, or raise the KiwoomError that fits."""
     secrets = tuple(value for name, value in body.items() if name != "grant_type")
     data, status, headers = post_tr(
-        api_id, what, resolve_base_url(base_url, mock) + path, json.dumps(body).encode(),
+        api_id, what, resolve_base_url(base_url, mock, revoke=api_id == "au10002") + path, json.dumps(body).encode(),
         headers={}, secrets=secrets, timeout=timeout, transport=transport,
     )
     return data, {"status_code": status, "api_id": headers.get("api-id") or api_id}
@@ -125,6 +230,7 @@ def post_tr(
     """
     import httpx
 
+    failure: KiwoomError | None = None
     try:
         response = _client_for(transport).post(
             url,
@@ -132,24 +238,12 @@ def post_tr(
             headers={"Content-Type": _CONTENT_TYPE, "api-id": api_id, **headers},
             timeout=timeout,
         )
-    except httpx.TimeoutException as exc:
-        raise KiwoomTimeout(
-            f"{what} failed: no answer from {urlsplit(url).netloc} within {timeout:g} s; "
-            "check the network, or try again later",
-            api_id=api_id,
-        ) from exc
     except httpx.HTTPError as exc:
-        reason = one_line(_scrub(str(exc) or type(exc).__name__, secrets), 160)
-        if "CERTIFICATE_VERIFY_FAILED" in reason or "SSL" in reason:
-            advice = "the TLS certificate could not be verified (is a proxy intercepting HTTPS?)"
-        elif "Name or service not known" in reason or "nodename nor servname" in reason or "getaddrinfo" in reason:
-            advice = "the host name did not resolve; check the network connection and the base URL"
-        else:
-            advice = "check the network connection"
-        raise NetworkError(
-            f"{what} failed: could not reach {urlsplit(url).netloc} ({reason}); {advice}",
-            api_id=api_id,
-        ) from exc
+        failure = _network_failure(exc, what, url, api_id, secrets, timeout)
+    if failure is not None:
+        # raised here, outside the except block: httpx's exception carries the request (keys, token)
+        # and must be neither __cause__ nor __context__ of what the user sees
+        raise failure
 
     status = response.status_code
     answered_id = response.headers.get("api-id") or api_id
@@ -187,6 +281,25 @@ def post_tr(
             api_id=answered_id,
         )
     return data, status, response.headers
+
+
+def _network_failure(exc: Exception, what: str, url: str, api_id: str, secrets: tuple[str, ...],
+                     timeout: float) -> KiwoomError:
+    """The KiwoomError for an httpx failure: a scrubbed one-line reason, and no reference to ``exc``."""
+    import httpx
+
+    host = urlsplit(url).netloc
+    if isinstance(exc, httpx.TimeoutException):
+        return KiwoomTimeout(f"{what} failed: no answer from {host} within {timeout:g} s; "
+                             "check the network, or try again later", api_id=api_id)
+    reason = one_line(_scrub(str(exc) or type(exc).__name__, secrets), 160)
+    if "CERTIFICATE_VERIFY_FAILED" in reason or "SSL" in reason:
+        advice = "the TLS certificate could not be verified (is a proxy intercepting HTTPS?)"
+    elif "Name or service not known" in reason or "nodename nor servname" in reason or "getaddrinfo" in reason:
+        advice = "the host name did not resolve; check the network connection and the base URL"
+    else:
+        advice = "check the network connection"
+    return NetworkError(f"{what} failed: could not reach {host} ({reason}); {advice}", api_id=api_id)
 
 
 def issue_token(

@@ -1,8 +1,10 @@
 """Leaving: revoke a Session's tokens when the process stops (atexit, SIGTERM, SIGHUP), and keep the
 revoker process (kiwoom_nb._revoker) informed so it revokes them when the process dies without a word.
 
-The kernel side of "leaving"; no IPython. The exit paths log and never raise; keys and tokens travel only
-through the pipe, never on a command line, in an environment or on disk.
+The kernel side of "leaving"; no IPython. The exit paths log and never raise (a signal that arrived during
+the exit revoke is acted on once it ends, as it would have been); keys and tokens travel only through the
+pipe, never on a command line, in an environment or on disk. What a platform lacks (os.set_blocking on
+Windows before Python 3.12, SIGHUP and fork on Windows) is checked for, never assumed.
 """
 
 from __future__ import annotations
@@ -34,6 +36,21 @@ def _close_links_in_child() -> None:
     _links.clear()
 
 
+def _new_log(cache: Path) -> tuple[Path, int]:
+    """Create a log of its own for a new revoker: ``revoker-<pid>.log``, else ``revoker-<pid>-<n>.log``.
+
+    Never one that exists: a revoker removes its log when it is empty at its end, so a second revoker of
+    this kernel (after a SIGHUP that did not end it) must not write into the first one's.
+    """
+    for n in range(1, 100):
+        path = cache / (f"revoker-{os.getpid()}.log" if n == 1 else f"revoker-{os.getpid()}-{n}.log")
+        try:
+            return path, os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            continue
+    raise FileExistsError("no free revoker log name")
+
+
 class RevokerLink:
     """The kernel's end of the pipe to ``python -m kiwoom_nb._revoker``, which starts without being waited for."""
 
@@ -48,15 +65,23 @@ class RevokerLink:
         return self._fd is not None and self.process is not None and self.process.poll() is None
 
     def start(self, cache: Path, secrets: tuple[str, ...]) -> bool:
-        """Start the revoker (its log in ``cache``); False, with ``problem`` set, when it could not start."""
+        """Start the revoker (its log in ``cache``); False, with ``problem`` set, when it could not start.
+
+        Whatever went wrong, nothing is left behind: no pipe end, no log file.
+        """
         global _fork_hook_registered
+        if not hasattr(os, "set_blocking"):  # Windows before Python 3.12 cannot make a pipe non-blocking
+            self.problem = ("the revoker process could not start (it needs os.set_blocking, which Python on "
+                            "Windows has only from 3.12)")
+            self.process = None
+            return False
         import subprocess  # here, not at the top: %load_ext stays cheap
 
-        read = write = log_fd = None
+        read = write = log_fd = log_path = None
+        started = False
         try:
             cache.mkdir(mode=0o700, parents=True, exist_ok=True)
-            log_path = cache / f"revoker-{os.getpid()}.log"
-            log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            log_path, log_fd = _new_log(cache)
             read, write = os.pipe()  # both ends non-inheritable: no other child process gets them
             os.set_blocking(write, False)  # a stuck revoker must never block the kernel
             # Every KIWOOM_* variable goes (the revoker gets its keys through the pipe), and anything else
@@ -71,20 +96,26 @@ class RevokerLink:
                 [sys.executable, "-m", "kiwoom_nb._revoker", str(log_path)],
                 stdin=read, stdout=log_fd, stderr=log_fd, close_fds=True, cwd=package_root, env=env, **options,
             )
-        except (OSError, ValueError, subprocess.SubprocessError) as exc:
-            for fd in (write,):
-                if fd is not None:
-                    os.close(fd)
+            started = True
+        except Exception as exc:  # noqa: BLE001 - OSError, a sandbox's refusal, a call this platform lacks
             self.problem = f"the revoker process could not start ({type(exc).__name__})"
             self.process = None
             return False
         finally:
-            for fd in (read, log_fd):
+            for fd in (read, log_fd) if started else (read, write, log_fd):  # the revoker has its own copies
                 if fd is not None:
-                    os.close(fd)
+                    try:
+                        os.close(fd)
+                    except OSError:
+                        pass
+            if not started and log_path is not None:
+                try:
+                    os.unlink(log_path)
+                except OSError:
+                    pass
         self._fd, self.problem = write, None
         _links.add(self)
-        if not _fork_hook_registered and hasattr(os, "register_at_fork"):
+        if not _fork_hook_registered and hasattr(os, "register_at_fork"):  # Windows has no fork
             os.register_at_fork(after_in_child=_close_links_in_child)  # multiprocessing's fork workers
             _fork_hook_registered = True
         return True
@@ -151,6 +182,8 @@ class ExitGuard:
         self._warn = warn or (lambda message: print(f"kiwoom_nb: {message}", file=sys.stderr, flush=True))
         self._previous: dict[int, Any] = {}
         self._hooked = False
+        self._leaving = False  # True while revoke_everything runs
+        self._deferred: list[int] = []  # signals that arrived meanwhile, acted on once it ends
         session.observer = self._on_session
 
     # -- the revoker ---------------------------------------------------------------------------------
@@ -216,12 +249,20 @@ class ExitGuard:
                     "dies (SIGKILL, crash, out of memory)")
         if self.link.problem:
             return f"not active: {self.link.problem}; only clean exits revoke"
-        return "starts at the first login"
+        return "starts at the next login"
 
     # -- leaving -------------------------------------------------------------------------------------
 
     def revoke_everything(self) -> None:
-        """Exit path: revoke every live token within ``budget``, then let the revoker finish. Never raises."""
+        """Exit path: revoke every live token within ``budget``, then let the revoker finish.
+
+        Never raises, except through a signal that arrived meanwhile: that one is acted on afterwards.
+        """
+        self._revoke()
+        self._act_on_deferred()
+
+    def _revoke(self) -> None:
+        self._leaving = True  # first: a signal from here on waits for the revoke instead of aborting it
         try:
             if not self.enabled:  # the revoker was told to let go when this was turned off
                 self.session.logins.clear()
@@ -230,14 +271,30 @@ class ExitGuard:
         except BaseException as exc:  # noqa: BLE001 - an exit hook must not raise
             log.warning("kiwoom_nb: revoke at exit failed: %s", type(exc).__name__)
         finally:
-            self.link.close()  # end-of-file: the revoker revokes whatever the budget left, then exits
+            # end-of-file: the revoker revokes whatever the budget left, then exits. If the process lives
+            # on (a SIGHUP handler that returns), the next login starts a new revoker (_on_session).
+            try:
+                self.link.close()
+            finally:  # even if a KeyboardInterrupt lands here: later signals must not wait forever
+                self._leaving = False
 
     def _on_signal(self, signum: int, frame: Any) -> None:
-        if self.session.revoking:
-            # a signal during the exit revoke (a slow graceful shutdown): dying now would abort it,
-            # and it ends within the budget anyway
+        if self._leaving:
+            # a signal during the exit revoke (a slow graceful shutdown, a second SIGTERM): dying now would
+            # abort it, and it ends within the budget anyway; act on the signal once it has ended
+            if signum not in self._deferred:
+                self._deferred.append(signum)
             return
-        self.revoke_everything()
+        self._revoke()
+        self._chain(signum, frame)
+        self._act_on_deferred()  # the previous handler returned: the process lives on, unless these end it
+
+    def _act_on_deferred(self) -> None:
+        while self._deferred:
+            self._chain(self._deferred.pop(0), None)
+
+    def _chain(self, signum: int, frame: Any) -> None:
+        """Do what the process would have done without us: the previous handler, or the default action."""
         previous = self._previous.get(signum)
         if callable(previous):
             previous(signum, frame)

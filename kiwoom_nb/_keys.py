@@ -35,7 +35,15 @@ HEADLESS = (
     "no Kiwoom keys found and this frontend cannot ask for them (nbclient, papermill, nbval): "
     "set KIWOOM_APPKEY and KIWOOM_SECRETKEY in the environment"
 )
-HEADLESS_MOCK = HEADLESS + " (for mock trading, KIWOOM_MOCK_APPKEY and KIWOOM_MOCK_SECRETKEY are tried first)"
+HEADLESS_MOCK = (
+    "no Kiwoom mock-trading keys found and this frontend cannot ask for them (nbclient, papermill, nbval): "
+    "set KIWOOM_MOCK_APPKEY and KIWOOM_MOCK_SECRETKEY in the environment"
+)
+#: --mock with only production keys in the environment: said at once, rather than asking in a panel.
+ONLY_PRODUCTION = (
+    "no mock-trading keys: KIWOOM_APPKEY / KIWOOM_SECRETKEY are production keys and are never used for mock "
+    "trading; set KIWOOM_MOCK_APPKEY and KIWOOM_MOCK_SECRETKEY (or type them: %kiwoom_login --mock --panel)"
+)
 
 # The official toolkit (PyPI kwcli, command kiwoomcli). Verified by reading kwcli 1.0.3's source
 # (kiwoom/core/secrets.py, profiles.py, settings.py, platform_paths.py, runtime.py):
@@ -56,7 +64,14 @@ def entry_name(mock: bool) -> str:
 
 
 def _pairs(mock: bool) -> list[tuple[str, str]]:
-    return [ENV_NAMES[True], ENV_NAMES[False]] if mock else [ENV_NAMES[False]]
+    """Mock uses only the mock names: production keys are never borrowed (they would log in to production)."""
+    return [ENV_NAMES[mock]]
+
+
+def only_production_keys(mock: bool) -> bool:
+    """Mock keys asked for while the environment holds only production ones: a mistake worth one line."""
+    app, secret = ENV_NAMES[False]
+    return mock and bool(os.environ.get(app, "").strip() and os.environ.get(secret, "").strip())
 
 
 def environment_appkey(mock: bool) -> str | None:

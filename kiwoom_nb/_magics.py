@@ -124,8 +124,8 @@ class KiwoomMagics(Magics):
         config=True
     )
     mock_base_url = Unicode(
-        help="Mock-trading base URL instead of https://mockapi.kiwoom.com "
-        "(default: $KIWOOM_MOCK_BASE_URL, else base_url when that is set)."
+        help="Mock-trading base URL instead of https://mockapi.kiwoom.com (default: $KIWOOM_MOCK_BASE_URL). "
+        "Never falls back to base_url: mock goes to mockapi.kiwoom.com unless this names another server."
     ).tag(config=True)
 
     pace = Float(
@@ -175,7 +175,15 @@ class KiwoomMagics(Magics):
     # -- the login path shared by the magic, the panel and login() ---------------------------------
 
     def url_for(self, mock: bool) -> str | None:
-        return (self.mock_base_url or self.base_url or None) if mock else (self.base_url or None)
+        """The base URL of ``mock``'s environment; mock never borrows the production one."""
+        if not mock:
+            return self.base_url or None
+        if self.mock_base_url and self.base_url and \
+                self.mock_base_url.strip().rstrip("/") == self.base_url.strip().rstrip("/"):
+            raise KiwoomError(
+                f"the mock base URL is the production one ({self.base_url.strip()}); set KIWOOM_MOCK_BASE_URL "
+                "(or %config KiwoomMagics.mock_base_url) to the mock server, or unset it for mockapi.kiwoom.com")
+        return self.mock_base_url or None
 
     def login_with_keys(
         self, appkey: str, secretkey: str, *, mock: bool, var: str | None = None, force: bool = False, source: str
@@ -243,8 +251,8 @@ class KiwoomMagics(Magics):
         """Log in to the Kiwoom REST API (au10001) and put the access token in a variable.
 
         Keys are never typed on this line (it is saved in history and in the notebook). They come from,
-        first found wins: the environment (KIWOOM_APPKEY / KIWOOM_SECRETKEY; with --mock,
-        KIWOOM_MOCK_APPKEY / KIWOOM_MOCK_SECRETKEY first), Colab secrets of the same names, the OS
+        first found wins: the environment (KIWOOM_APPKEY / KIWOOM_SECRETKEY; with --mock, only
+        KIWOOM_MOCK_APPKEY / KIWOOM_MOCK_SECRETKEY), Colab secrets of the same names, the OS
         keyring (kiwoom_nb's own entry, then kiwoomcli's), then a login panel in notebooks or a
         password prompt in a terminal. Without a way to ask (nbclient, papermill), it fails at once
         naming the variables to set. --remember saves the keys in the OS keyring after the login
@@ -267,6 +275,8 @@ class KiwoomMagics(Magics):
                              remember=args.remember)
             return
         appkey, secretkey, source = (None, None, "") if args.prompt else self.find_keys(mock)
+        if not secretkey and not args.prompt and _keys.only_production_keys(mock):
+            raise CredentialsError(_keys.ONLY_PRODUCTION)
         if not secretkey:
             existing = self.session.find(var)
             if existing and existing.mock == mock and not (args.force or args.prompt) \
@@ -530,7 +540,8 @@ class KiwoomMagics(Magics):
             _warn(f"token refresh failed ({type(exc).__name__}); the cell runs anyway")
 
     def revoke_everything(self) -> None:
-        """Exit path: revoke every live token within exit_timeout. Logs, never raises."""
+        """Exit path: revoke every live token within exit_timeout. Logs failures; a signal that arrived
+        meanwhile is acted on afterwards (its previous handler may raise, e.g. KeyboardInterrupt)."""
         self.exit.revoke_everything()
 
     def hook(self) -> None:
@@ -775,8 +786,10 @@ def login(appkey: str | None = None, secretkey: str | None = None, *, mock: bool
         source = found_source if (appkey, secretkey) == (None, None) else "arguments and environment"
         appkey, secretkey = appkey or found_app, secretkey or found_secret
         if not (appkey and secretkey):
-            raise CredentialsError("no Kiwoom keys given or found; pass appkey= and secretkey=, or set "
-                                   "KIWOOM_APPKEY and KIWOOM_SECRETKEY")
+            if _keys.only_production_keys(mock):
+                raise CredentialsError(_keys.ONLY_PRODUCTION)
+            names = " and ".join(_keys.ENV_NAMES[mock])
+            raise CredentialsError(f"no Kiwoom keys given or found; pass appkey= and secretkey=, or set {names}")
     _warn_if_literal(magics.shell, appkey, secretkey)
     print(magics.login_with_keys(appkey, secretkey, mock=mock, var=var, force=force, source=source))
     if remember:

@@ -1,4 +1,4 @@
-"""Per-api-id pacing shared by every client of one app key in this process, and what Kiwoom's 1700 answers teach it.
+"""Pacing shared by every client of one app key in this process, and what Kiwoom's 1700-1702 answers teach it.
 
 Stdlib only, monotonic clock. Waiting here is the product's behaviour (spacing requests), not test
 synchronisation. No I/O, no knowledge of HTTP.
@@ -12,13 +12,16 @@ import threading
 import time
 from collections import deque
 
-__all__ = ["DEFAULT_PACE", "Pacer", "pacer_for", "rate_in"]
+__all__ = ["DEFAULT_PACE", "OVERALL", "Pacer", "pacer_for", "rate_in"]
 
 #: Requests per second per api-id until Kiwoom says otherwise (reports: 5/s for queries and orders).
 DEFAULT_PACE = 5.0
 
+#: The scope of Kiwoom's overall limit (1701): every api-id of the app key.
+OVERALL = "*"
+
 #: Added to every interval: arrival jitter must not push two requests into one second at Kiwoom.
-#: Each refusal of a TR whose limit is known doubles its slack, up to MAX_SLACK (a loaded machine
+#: Each refusal of a scope whose limit is known doubles its slack, up to MAX_SLACK (a loaded machine
 #: delays some requests more than others).
 SLACK = 0.01
 MAX_SLACK = 0.16
@@ -27,81 +30,102 @@ _RATE = re.compile(r"유량\s*=\s*(\d+(?:\.\d+)?)")
 
 
 def rate_in(message: str | None) -> float | None:
-    """The per-second limit Kiwoom states in a 1700 message (``유량=N``), if any."""
+    """The per-second limit Kiwoom states in a 1700-1702 message (``유량=N``), if any."""
     found = _RATE.search(message or "")
     rate = float(found.group(1)) if found else None
     return rate if rate and rate > 0 else None
 
 
 class Pacer:
-    """When each api-id may be sent next; a learned limit (``유량=N``) overrides any configured pace.
+    """When a request may be sent, per scope: its api-id, its group and ``OVERALL``.
 
-    Two rules: requests of an api-id are spaced 1/rate apart (counted from the real send), and once
-    Kiwoom has stated N per second, a request leaves only a second after the answer to the one N
-    before it came back. Kiwoom saw that one arrive before its answer, so no second can hold N + 1
-    of them however the network or a busy machine delays single requests.
+    Kiwoom limits requests per api-id (1700), per group (1702) and overall (1701). It does not publish
+    what a group is: we assume the URL path (``/api/dostk/chart``). A request passes every scope that
+    applies to it. Two rules per scope: requests are spaced 1/rate apart (counted from the real send;
+    the api-id's rate is the configured pace or a learned ``유량=N``, whichever is lower), and once
+    Kiwoom has stated N per second, a request leaves only if fewer than N requests are in flight or were
+    answered within the last second (plus slack). A request in flight or answered less than a second ago
+    may have reached Kiwoom within the second, so N + 1 cannot land in one of Kiwoom's seconds, however
+    many threads send or however the network delays single requests.
     """
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._cond = threading.Condition()
         self._next_at: dict[str, float] = {}
         self._slack: dict[str, float] = {}
-        self._answered: dict[str, deque] = {}  # api-id -> when the last answers came back
-        self.learned: dict[str, float] = {}
+        self._flying: dict[str, int] = {}  # scope -> requests sent and not answered yet
+        self._answered: dict[str, deque] = {}  # scope -> when answers came back, the last 1 + MAX_SLACK s
+        self.learned: dict[str, float] = {}  # scope -> 유량=N
 
-    def rate(self, api_id: str, pace: float | None) -> float | None:
-        learned = self.learned.get(api_id)
+    def rate(self, scope: str, pace: float | None = None) -> float | None:
+        learned = self.learned.get(scope)
         if learned and pace:
             return min(learned, pace)
         return learned or pace or None
 
-    def reserve(self, api_id: str, pace: float | None) -> float:
-        """Claim the next slot for ``api_id``; returns how many seconds to wait before sending."""
-        rate = self.rate(api_id, pace)
-        with self._lock:
+    @staticmethod
+    def scope(ticket: tuple[str, str | None], code: int | None) -> str:
+        """The scope a refusal (Kiwoom code ``code``) of the request of ``ticket`` speaks of."""
+        api_id, group = ticket
+        if code == 1701:
+            return OVERALL
+        return group if code == 1702 and group else api_id
+
+    def acquire(self, api_id: str, pace: float | None, group: str | None = None) -> tuple[str, str | None]:
+        """Wait until a request of ``api_id`` (in ``group``) may be sent; the ticket to :meth:`release`."""
+        scopes = _scopes(api_id, group)
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                at = max(now, *(max(self._next_at.get(s, 0.0), self._full_until(s, now)) for s in scopes))
+                if at <= now:
+                    break
+                self._cond.wait(min(at - now, 1.0))  # an answer wakes it early
+            for s in scopes:
+                self._flying[s] = self._flying.get(s, 0) + 1
+                rate = self.rate(s, pace if s == api_id else None)
+                if rate:
+                    self._next_at[s] = max(self._next_at.get(s, 0.0), now + 1.0 / rate + self._slack.get(s, SLACK))
+        return api_id, group
+
+    def _full_until(self, scope: str, now: float) -> float:
+        """``now`` if the learned limit of ``scope`` lets a request leave, else when to look again."""
+        limit = self.learned.get(scope)
+        if not limit:
+            return now
+        window = 1.0 + self._slack.get(scope, SLACK)
+        recent = [t for t in self._answered.get(scope, ()) if now - t < window]
+        if self._flying.get(scope, 0) + len(recent) < max(int(limit), 1):
+            return now
+        return recent[0] + window if recent else now + 1.0  # the oldest ages out, or an answer comes
+
+    def release(self, ticket: tuple[str, str | None]) -> None:
+        """The request of ``ticket`` was answered, or failed, just now: its slot frees a second later."""
+        with self._cond:
             now = time.monotonic()
-            at = max(now, self._next_at.get(api_id, 0.0))
-            learned = self.learned.get(api_id)
-            answered = self._answered.get(api_id)
-            if learned and answered:
-                n = max(int(learned), 1)
-                if len(answered) >= n:
-                    at = max(at, answered[-n] + 1.0 + SLACK)
-            if rate:
-                self._next_at[api_id] = at + 1.0 / rate + self._slack.get(api_id, SLACK)
-            return at - now
+            for s in _scopes(*ticket):
+                self._flying[s] -= 1
+                times = self._answered.setdefault(s, deque())
+                times.append(now)
+                while now - times[0] > 1.0 + MAX_SLACK:
+                    times.popleft()
+            self._cond.notify_all()
 
-    def wait(self, api_id: str, pace: float | None) -> None:
-        """Sleep until ``api_id`` may be sent; the next slot counts from when this one really went."""
-        delay = self.reserve(api_id, pace)
-        if delay > 0:
-            time.sleep(delay)
-        rate = self.rate(api_id, pace)
-        if rate:
-            with self._lock:  # a late wake-up (a busy machine) must not squeeze the next request closer
-                sent = time.monotonic()
-                self._next_at[api_id] = max(self._next_at.get(api_id, 0.0),
-                                            sent + 1.0 / rate + self._slack.get(api_id, SLACK))
+    def learn(self, scope: str, rate: float) -> None:
+        """Kiwoom stated ``rate`` per second for ``scope``; a repeated refusal at that rate widens the slack."""
+        with self._cond:
+            if self.learned.get(scope) == rate:
+                self._slack[scope] = min(self._slack.get(scope, SLACK) * 2, MAX_SLACK)
+            self.learned[scope] = rate
 
-    def answered(self, api_id: str) -> None:
-        """An answer (or a failure) for ``api_id`` came back just now."""
-        with self._lock:
-            times = self._answered.get(api_id)
-            if times is None:
-                times = self._answered[api_id] = deque(maxlen=64)
-            times.append(time.monotonic())
+    def hold(self, scope: str, seconds: float) -> None:
+        """Nothing in ``scope`` before ``seconds`` from now (a back-off after a refusal)."""
+        with self._cond:
+            self._next_at[scope] = max(self._next_at.get(scope, 0.0), time.monotonic() + seconds)
 
-    def learn(self, api_id: str, rate: float) -> None:
-        """Kiwoom stated ``rate`` per second for ``api_id``; a repeated refusal at that rate widens the slack."""
-        with self._lock:
-            if self.learned.get(api_id) == rate:
-                self._slack[api_id] = min(self._slack.get(api_id, SLACK) * 2, MAX_SLACK)
-            self.learned[api_id] = rate
 
-    def hold(self, api_id: str, seconds: float) -> None:
-        """Nothing for ``api_id`` before ``seconds`` from now (a back-off after a refusal)."""
-        with self._lock:
-            self._next_at[api_id] = max(self._next_at.get(api_id, 0.0), time.monotonic() + seconds)
+def _scopes(api_id: str, group: str | None) -> list[str]:
+    return [api_id, group, OVERALL] if group else [api_id, OVERALL]
 
 
 _pacers: dict[str, Pacer] = {}

@@ -106,11 +106,13 @@ class LoginPanel(widgets.VBox):
         self._title = widgets.HTML(f"<b>Kiwoom REST API 로그인 (log in)</b>{gone}{_STYLE}")
         # A preset app key stays in the kernel: sent to the widget, it would be saved with the
         # widget state and recorded by nbclient. The field shows where it comes from instead.
-        self._preset_appkey = appkey.strip()
+        # It belongs to the environment the panel opened in: toggling to the other one does not carry it over.
+        self._preset_appkey, self._preset_mock = appkey.strip(), bool(mock)
         field_layout = {"width": "100%", "max_width": "46em"}  # narrow outputs shrink it instead of clipping
+        preset_name = "KIWOOM_MOCK_APPKEY" if mock else "KIWOOM_APPKEY"
         self._appkey = _KeyText(
             description="앱키 App key",
-            placeholder="환경변수 KIWOOM_APPKEY 사용 (env)" if self._preset_appkey else "App key",
+            placeholder=f"환경변수 {preset_name} 사용 (env)" if self._preset_appkey else "App key",
             continuous_update=False, style={"description_width": "10em"}, layout=field_layout,
         )
         self._secretkey = _KeyPassword(
@@ -127,6 +129,7 @@ class LoginPanel(widgets.VBox):
             options=[("실전투자 (production)", False), ("모의투자 (mock)", True)], value=bool(mock),
             style={"button_width": "auto"},
         )
+        self._environment.observe(self._on_environment, names="value")
         # Not a secret, so a plain checkbox; off by default: saving keys is the user's choice to make.
         self._remember_box = widgets.Checkbox(
             value=bool(remember_checked and not remember_problem), description=REMEMBER, indent=False,
@@ -236,12 +239,20 @@ class LoginPanel(widgets.VBox):
         secretkey = self._received.pop(self._secretkey, "")
         self._secretkey.value = ""
         self._secretkey.placeholder = self._placeholders[self._secretkey]
-        return typed or self._preset_appkey, secretkey, bool(secretkey)
+        preset = self._preset_appkey if self._environment.value == self._preset_mock else ""
+        return typed or preset, secretkey, bool(secretkey)
+
+    def _on_environment(self, change: dict[str, Any]) -> None:
+        """The preset app key is shown (and used) only in its own environment."""
+        if self._preset_appkey and not self._appkey.value:
+            own = change["new"] == self._preset_mock
+            self._appkey.placeholder = self._placeholders[self._appkey] if own else "App key"
 
     def _reset_fields(self) -> None:
         for field, placeholder in self._placeholders.items():
             field.value = ""
             field.placeholder = placeholder
+        self._on_environment({"new": self._environment.value})
 
     def _on_login_click(self, _button: Any = None) -> None:
         if self._busy or self._logged_in or self._closed:  # a second click of a double click, or a stale one

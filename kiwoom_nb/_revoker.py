@@ -5,7 +5,7 @@ JSON lines: ``{"op": "hold", "token", "appkey", "secretkey", "mock", "base_url",
 "pid"}`` and ``{"op": "release", "token"}``. At end-of-file (the kernel exited or died) it revokes what is
 still held, deciding with the holders registry as a normal exit does, and exits. Imports neither IPython
 nor ipywidgets, httpx only when it must revoke; writes no key or token anywhere (its log gets one line
-per token it gave up on).
+per token it gave up on). Owns the revoker logs in the cache: each revoker bounds them when it starts.
 """
 
 from __future__ import annotations
@@ -20,6 +20,9 @@ from typing import IO, Any, Iterable
 BUDGET = 30.0
 FIRST_DELAY = 0.5
 MAX_DELAY = 8.0
+#: Revoker logs that say what was given up: the newest KEEP_LOGS are kept, none older than LOG_DAYS.
+KEEP_LOGS = 10
+LOG_DAYS = 30.0
 
 
 def read_holds(lines: Iterable[bytes]) -> dict[str, dict[str, Any]]:
@@ -124,7 +127,48 @@ def revoke_held(held: dict[str, dict[str, Any]], *, budget: float = BUDGET, log:
     return [item.token for item in gave_up]
 
 
+def prune_logs(ours: str) -> None:
+    """Delete the other revoker logs beside ``ours`` that are past keeping, so they do not pile up. Never raises.
+
+    A revoker writes its log only at its end, just before it exits: a log with lines in it is finished,
+    and kept if among the newest KEEP_LOGS and younger than LOG_DAYS. An empty log may belong to a revoker
+    still waiting for its kernel: it goes only when older than LOG_DAYS and its kernel is gone (its
+    revoker was killed before it could remove it).
+    """
+    from pathlib import Path
+
+    from ._holders import _pid_alive
+
+    here = Path(ours)
+    cutoff = time.time() - LOG_DAYS * 86400
+    written: list[tuple[float, Path]] = []
+    try:
+        logs = [path for path in here.parent.glob("revoker-*.log") if path.name != here.name]
+    except OSError:
+        return
+    for path in logs:
+        try:
+            status = path.stat()
+            if status.st_size:
+                written.append((status.st_mtime, path))
+                continue
+            kernel = path.name[len("revoker-"):-len(".log")].split("-")[0]  # revoker-<pid>[-<n>].log
+            if status.st_mtime < cutoff and not (kernel.isdigit() and _pid_alive(int(kernel))):
+                path.unlink()
+        except OSError:
+            continue
+    written.sort(reverse=True)
+    for index, (mtime, path) in enumerate(written):
+        if index >= KEEP_LOGS or mtime < cutoff:
+            try:
+                path.unlink()
+            except OSError:
+                pass
+
+
 def main(argv: list[str]) -> int:
+    if argv:
+        prune_logs(argv[0])
     held = read_holds(sys.stdin.buffer)
     gave_up = revoke_held(held, log=sys.stderr) if held else []
     if argv:  # our log (stderr), when nothing was written to it, is not worth keeping

@@ -27,6 +27,13 @@ REFRESH_TIMEOUT = 3.0
 #: trying again, so the before-cell check does not call Kiwoom on every cell.
 RETRY_SECONDS = 60.0
 
+#: Rejections after which the token is still valid somewhere, so it is revoked (best effort) when replaced:
+#: 8031 (the token belongs to the other environment: valid there) and 8010 (issued to another IP).
+STILL_VALID = (8031, 8010)
+
+#: How long that best-effort revoke may take; it runs while other threads wait for the new token.
+REJECTED_REVOKE_TIMEOUT = 3.0
+
 
 class Login:
     """One tracked token and what is needed to refresh and revoke it. The repr shows no secret.
@@ -71,8 +78,10 @@ class Session:
         self.orphans: list[Login] = []  # replaced or logged out, but the revoke failed: retried at exit
         self.margin = 0.0  # seconds before expiry at which a token is re-issued
         self.next_due = float("inf")  # epoch seconds of the next refresh check; inf when none
-        self._revoked_all = False
         self.revoking = False  # True while revoke_all waits for its requests
+        # One login, logout, refresh or re-issue at a time: threads sharing a client re-issue a stale
+        # token once, and a logout waits for a re-issue in flight instead of missing its token.
+        self._lock = threading.RLock()
         #: Called as ``observer("hold", login)`` when a token is tracked and ``observer("release", login)``
         #: when this process revoked it or left it to another holder (the revoker listens here).
         self.observer: Callable[[str, Login], None] | None = None
@@ -98,13 +107,16 @@ class Session:
         A token for the same keys and environment that is not due for refresh (``margin``) is
         reused unless ``force``. On failure the previous login stays as it was.
         """
-        old = self.logins.get(var)
-        if old and not force and old.same_keys(appkey, secretkey, mock, base_url) and not old.token.is_expired(self.margin):
-            return old, True
-        token = issue_token(appkey, secretkey, mock=mock, base_url=base_url, timeout=self.timeout, transport=self.transport)
-        new = Login(var, token, source, base_url, appkey.strip(), secretkey.strip())
-        self._track(new, replacing=old)
-        return new, False
+        with self._lock:
+            old = self.logins.get(var)
+            if old and not force and old.same_keys(appkey, secretkey, mock, base_url) \
+                    and not old.token.is_expired(self.margin):
+                return old, True
+            token = issue_token(appkey, secretkey, mock=mock, base_url=base_url, timeout=self.timeout,
+                                transport=self.transport)
+            new = Login(var, token, source, base_url, appkey.strip(), secretkey.strip())
+            self._track(new, replacing=old)
+            return new, False
 
     def _track(self, new: Login, replacing: Login | None) -> None:
         self.logins[new.var] = new
@@ -163,7 +175,10 @@ class Session:
         Kiwoom may answer with the same token while it is still valid: then wait until it has
         expired (or RETRY_SECONDS) before trying again.
         """
-        now = time.time() if now is None else now
+        with self._lock:
+            return self._refresh_due(time.time() if now is None else now)
+
+    def _refresh_due(self, now: float) -> list[tuple[Login, KiwoomError | None]]:
         margin = self.margin
         results: list[tuple[Login, KiwoomError | None]] = []
         for login in list(self.logins.values()):
@@ -190,29 +205,50 @@ class Session:
         self._update_due()
         return results
 
-    def reissue(self, var: str, stale: AccessToken) -> Login:
-        """Replace ``var``'s token because Kiwoom rejected ``stale`` (8005, 8010, ...); returns the login now in ``var``.
+    def reissue(self, var: str, stale: AccessToken, code: int | None = None) -> Login:
+        """Replace ``var``'s token because Kiwoom rejected ``stale`` with ``code`` (8005, 8010, ...); returns the
+        login now in ``var``.
 
-        Once per stale token: if ``var`` already holds another token (a refresh, a new login, another
-        client's re-issue), that one is returned and nothing is issued. The rejected token is not
-        revoked (Kiwoom no longer takes it) and stops being tracked.
+        Once per stale token, whatever the threads: if ``var`` already holds another token (a refresh, a new
+        login, another thread's re-issue), that one is returned and nothing is issued. A token rejected with
+        8031 or 8010 is still valid where it was issued, so it is revoked there (best effort, bounded; kept
+        for the exit revoke if that fails); any other rejected token is no longer taken and stops being tracked.
         """
-        login = self.logins.get(var)
-        if login is None:
-            raise KiwoomError(f"no Kiwoom login in {var}; run %kiwoom_login first")
-        if login.token != stale:
-            return login
-        token = issue_token(login.appkey, login.secretkey, mock=login.mock, base_url=login.base_url,
-                            timeout=self.timeout, transport=self.transport)
-        fresh = Login(var, token, login.source, login.base_url, login.appkey, login.secretkey)
-        self.logins[var] = fresh
-        self.holders.add(token)
-        self._notify("hold", fresh)  # the revoker must know the new token, or a kernel death leaves it live
-        if token != stale:
-            self.holders.remove(stale)
-            self._notify("release", login)
-        self._update_due()
-        return fresh
+        with self._lock:
+            login = self.logins.get(var)
+            if login is None:
+                raise KiwoomError(f"no Kiwoom login in {var}; run %kiwoom_login first")
+            if login.token != stale:
+                return login
+            if self.revoking:
+                raise KiwoomError("the kernel is stopping and revoking its tokens; no new token is issued")
+            token = issue_token(login.appkey, login.secretkey, mock=login.mock, base_url=login.base_url,
+                                timeout=self.timeout, transport=self.transport)
+            fresh = Login(var, token, login.source, login.base_url, login.appkey, login.secretkey)
+            if self.logins.get(var) is not login:  # revoke_all took the logins meanwhile (it does not wait long)
+                self.orphans.append(fresh)  # tracked: revoked now, or at exit if that fails
+                self.holders.add(token)
+                self._notify("hold", fresh)
+                try:
+                    self._release(fresh)
+                except KiwoomError:
+                    pass  # left in orphans, held for the revoker process
+                raise KiwoomError(f"{var} was logged out while its token was re-issued; run %kiwoom_login again")
+            self.logins[var] = fresh
+            self.holders.add(token)
+            self._notify("hold", fresh)  # the revoker must know the new token, or a kernel death leaves it live
+            if token != stale:
+                if code in STILL_VALID:
+                    try:
+                        self._release(login, timeout=min(self.timeout, REJECTED_REVOKE_TIMEOUT))
+                    except KiwoomError as exc:  # kept in orphans: the exit revoke tries again
+                        log.warning("kiwoom_nb: could not revoke the %s token rejected with %s: %s",
+                                    login.token.environment, code, exc)
+                else:
+                    self.holders.remove(stale)
+                    self._notify("release", login)
+            self._update_due()
+            return fresh
 
     # -- logging out ------------------------------------------------------------------------------
 
@@ -221,37 +257,49 @@ class Session:
 
         On failure it stays tracked under ``var`` (and the error propagates).
         """
-        login = self.logins.pop(var)
-        try:
-            kept = self._release(login)
-        except KiwoomError:
-            self.orphans.remove(login)
-            self.logins[var] = login
-            raise
-        finally:
-            self._update_due()
-        return login, kept
+        with self._lock:
+            login = self.logins.pop(var)
+            try:
+                kept = self._release(login)
+            except KiwoomError:
+                self.orphans.remove(login)
+                self.logins[var] = login
+                raise
+            finally:
+                self._update_due()
+            return login, kept
 
     def revoke_all(self, budget: float) -> dict[str, list[Login]]:
-        """Revoke every token this process still holds, once, within ``budget`` seconds in total.
+        """Revoke every token this process holds now, within ``budget`` seconds in total.
 
-        Runs the requests in a daemon thread so a server that never answers, or a KeyboardInterrupt
-        arriving during shutdown, cannot hold the process past the budget. Never raises.
+        Each call takes what is tracked at that moment (a login after an earlier call is revoked by the
+        next one). It waits for a login or re-issue in flight for at most half the budget; a token that
+        one issues later is still tracked (and told to the revoker process). Runs the requests in a daemon
+        thread so a server that never answers, or a KeyboardInterrupt arriving during shutdown, cannot
+        hold the process past the budget. Never raises.
         """
         outcome: dict[str, list[Login]] = {"revoked": [], "kept": [], "failed": []}
-        if self._revoked_all:
-            return outcome
-        self._revoked_all = True
-        pending: list[Login] = []
-        for login in [*self.logins.values(), *self.orphans]:
-            if all(login.token != seen.token for seen in pending):
-                pending.append(login)
-        self.logins.clear()
-        self.orphans.clear()
-        self.next_due = float("inf")
-        if not pending:
-            return outcome
         deadline = time.monotonic() + budget
+        self.revoking = True
+        locked = False
+        try:
+            locked = self._lock.acquire(timeout=max(budget / 2, 0.01))
+        except KeyboardInterrupt:  # the SIGINT that precedes a kernel shutdown: take the snapshot anyway
+            pass
+        try:
+            pending: list[Login] = []
+            for login in [*self.logins.values(), *self.orphans]:
+                if all(login.token != seen.token for seen in pending):
+                    pending.append(login)
+            self.logins.clear()
+            self.orphans.clear()
+            self.next_due = float("inf")
+        finally:
+            if locked:
+                self._lock.release()
+        if not pending:
+            self.revoking = False
+            return outcome
         results: dict[int, str] = {}  # id(login) -> "revoked" / "kept" / "failed", written by the worker
 
         def work() -> None:
@@ -266,7 +314,6 @@ class Session:
                 else:
                     results[id(login)] = "kept" if kept else "revoked"
 
-        self.revoking = True
         thread = threading.Thread(target=work, name="kiwoom-revoke", daemon=True)
         try:
             thread.start()

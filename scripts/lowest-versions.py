@@ -7,7 +7,10 @@ Usage: lowest-versions.py [EXTRA ...]   (the extras installed besides the runtim
 from __future__ import annotations
 
 import sys
-import tomllib
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: pytest brings tomli there
+    import tomli as tomllib
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 

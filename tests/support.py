@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import re
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -154,3 +157,94 @@ def the_token(fake, environment: str = "production") -> str:
 def holds(kernel: Kernel, var: str, token: str) -> bool:
     """Whether the kernel's ``var`` equals ``token`` (compared in the kernel; the token is never printed)."""
     return kernel.ok(f"print({var} == {token!r})").stdout.strip() == "True"
+
+
+def revoker_pid(kernel: Kernel) -> int:
+    """The pid of the kernel's revoker process, as ``%kiwoom_status`` shows it ("revoker process N")."""
+    [text] = kernel.ok("%kiwoom_status").data("text/plain")
+    found = re.search(r"revoker process (\d+)", text)
+    assert found, text
+    return int(found.group(1))
+
+
+def gone(pid: int) -> bool:
+    """The process has exited (a zombie waiting for its parent or init to reap it has exited too)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rpartition(b")")[2].split()[0] in (b"Z", b"X")
+    except FileNotFoundError:
+        if os.path.isdir("/proc/self"):
+            return True
+    try:  # no /proc (macOS): a signal 0 finds any process, zombies included
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def wait_gone(pid: int, timeout: float = 10, what: str = "the revoker process to exit") -> None:
+    wait_for(lambda: gone(pid), timeout, what)
+
+
+def revoked_when_done(fake, *pids: int, timeout: float = 10) -> list[str]:
+    """The token of every au10002 the fake received, in order, read only once the processes ``pids`` (the
+    revokers of kernels that ended) have exited: a late or duplicate revoke of theirs is counted too."""
+    for pid in pids:
+        wait_gone(pid, timeout)
+    return [request.body["token"] for request in fake.revokes]
+
+
+def within(seconds: float, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``call(*args, **kwargs)`` run in a daemon thread: its result, or its exception raised here; an
+    AssertionError if it has not returned after ``seconds`` (a deadline, generous by intent)."""
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = call(*args, **kwargs)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=run, name="within", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        raise AssertionError(f"{getattr(call, '__name__', call)} did not return within {seconds} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+def reachable_texts(exc: BaseException) -> list[str]:
+    """Everything a traceback printer, a logger or an error tracker can read from ``exc``: its text and repr,
+    ``traceback.format_exception``, and for every exception in its ``__cause__`` / ``__context__`` chain the
+    args, the attributes, and any request or response object on it (headers and body)."""
+    import traceback
+
+    texts = ["".join(traceback.format_exception(type(exc), exc, exc.__traceback__))]
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc]
+    while todo:
+        current = todo.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        texts += [str(current), repr(current), *map(repr, current.args)]
+        for name, value in vars(current).items():
+            texts.append(f"{name}={value!r}")
+            for part in ("content", "headers", "url", "text"):
+                try:
+                    texts.append(repr(getattr(value, part)))
+                except Exception:  # noqa: BLE001 - not a request or response, or one without a body
+                    pass
+        todo += [link for link in (current.__cause__, current.__context__) if link is not None]
+    return texts
+
+
+def assert_chain_clean(exc: BaseException, *secrets: str) -> None:
+    """No secret, nor any 8-character piece of one, is reachable from ``exc`` (see reachable_texts)."""
+    for text in reachable_texts(exc):
+        for secret in secrets:
+            pieces = {secret[i : i + 8] for i in range(max(len(secret) - 7, 1))}
+            leaked = [p for p in pieces if p in text]
+            assert not leaked, f"{text[:200]!r} leaks part of a secret: {leaked}"

@@ -10,7 +10,6 @@ import asyncio
 import subprocess
 import sys
 import textwrap
-import time
 
 import httpx
 import pytest
@@ -325,24 +324,28 @@ def test_token_near_expiry_is_reissued_before_the_request(fake_kiwoom):
     assert fake_kiwoom.live_tokens() == []  # the replaced one revoked, the last one revoked on close
 
 
-# -- pacing and rate limits (loopback: the fake's arrival times are the evidence) ----------------
+# -- pacing and rate limits (loopback: the fake's verdicts are the evidence) -----------------------
+#
+# The fake refuses (429, 유량=N) any request that finds N accepted ones of its api-id in the second before
+# it, by its own clock. Counting its refusals is counting the seconds in which it saw too many, and
+# cannot flake: the client sends one call at a time, so each arrives after the previous one was
+# answered, and no delay of the machine can push two into one second. How close to the limit the client
+# gets is measured by bench/bench.py (goal 6: rate achieved, refusals per 100 calls).
 
 
-def accepted_times(fake, api_id):
-    """Arrival times of every request for ``api_id`` as the fake recorded them (refused ones included)."""
-    return [r.at for r in fake.requests if r.api_id == api_id]
+def arrivals(fake, api_id):
+    """Every request for ``api_id`` as the fake received it, refused ones included."""
+    return [r for r in fake.requests if r.api_id == api_id]
 
 
 def test_thirty_calls_against_three_per_second(fake):
     fake.rate_limit = 3
     with Client(*KEYS, base_url=fake.url) as api:  # default pace: 5 per second, until Kiwoom says 3
-        for _ in range(30):
-            api.call("ka10001", stk_cd="005930")
+        answers = [api.call("ka10001", stk_cd="005930") for _ in range(30)]
 
-    assert fake.rate_refusals <= 1
-    times = accepted_times(fake, "ka10001")
-    assert len(times) == 30 + fake.rate_refusals
-    assert times[-1] - times[0] >= (30 - 3) / 3  # no faster than the limit allows
+    assert len(answers) == 30 and all(a["stk_cd"] == "005930" for a in answers)
+    assert fake.rate_refusals <= 1  # at most the one that told the client 유량=3; none after it learned
+    assert len(arrivals(fake, "ka10001")) == 30 + fake.rate_refusals
 
 
 def test_learned_rate_slows_the_client_to_two_per_second(fake):
@@ -351,15 +354,19 @@ def test_learned_rate_slows_the_client_to_two_per_second(fake):
         for _ in range(8):
             api.call("ka10001", stk_cd="005930")
 
+    # at 10 per second the third call finds two in its second and is refused (유량=2); from then on the
+    # client keeps to 2 per second as Kiwoom counts them: nothing else is refused
     assert fake.rate_refusals == 1
-    times = accepted_times(fake, "ka10001")
-    after = times[3:]  # two accepted, the third refused (유량=2), then its retry and the rest
-    gaps = [b - a for a, b in zip(after, after[1:])]
-    assert gaps and min(gaps) >= 0.5 - 0.02  # 2 per second from then on
+    assert len(arrivals(fake, "ka10001")) == 8 + 1  # the refused one was sent again
     assert _pace.pacer_for(KEYS[0], False).learned["ka10001"] == 2
 
 
 def test_pace_is_shared_by_clients_of_one_app_key(fake):
+    # pace 4 per client (0.26 s apart), Kiwoom allows 5 per second. Two clients pacing apart would send
+    # their 6 calls within about half a second, and the sixth would be refused. Paced together, the sixth
+    # leaves 4 intervals (1.04 s) after the second, which left after the first had arrived: the fake
+    # never sees six in one second, however the machine delays them.
+    fake.rate_limit = 5
     first = Client(*KEYS, base_url=fake.url, pace=4)
     second = Client(*KEYS, base_url=fake.url, pace=4)
     with first, second:
@@ -367,9 +374,9 @@ def test_pace_is_shared_by_clients_of_one_app_key(fake):
             first.call("ka10001", stk_cd="005930")
             second.call("ka10001", stk_cd="005930")
 
-    times = accepted_times(fake, "ka10001")
-    assert len(times) == 6
-    assert min(b - a for a, b in zip(times, times[1:])) >= 0.25 - 0.02
+    assert fake.rate_refusals == 0
+    assert len(arrivals(fake, "ka10001")) == 6
+    assert _pace.pacer_for(KEYS[0], False).learned == {}  # no 1700 ever taught it anything
 
 
 def test_rate_limit_gives_up_after_bounded_retries(fake_kiwoom):
@@ -454,10 +461,11 @@ def test_client_outside_ipython_points_to_client_class():
         kiwoom_nb.client()
 
 
-def test_bad_base_url_fails_at_construction():
+def test_bad_base_url_fails_at_construction(fake_kiwoom):
     with pytest.raises(KiwoomError, match="refusing plain http"):
-        Client(*KEYS, base_url="http://example.com")
-    assert time.monotonic()  # nothing was sent: no transport to record it
+        Client(*KEYS, base_url="http://example.com", transport=fake_kiwoom.transport)
+
+    assert fake_kiwoom.requests == []  # nothing was sent: no token asked for, keys not on the wire
 
 
 # -- the TR codes of Kiwoom's error table -------------------------------------------------------

@@ -24,6 +24,7 @@ from kiwoom_nb import (
     revoke_token,
 )
 from kiwoom_nb.testing import DEMO_KEYS, FakeKiwoom
+from support import assert_chain_clean, within
 
 pytest_plugins = ["pytester"]
 
@@ -120,12 +121,11 @@ def test_hanging_server_times_out(server, hang):
     hang(server)
 
     started = time.monotonic()
-    with pytest.raises(KiwoomTimeout) as caught:
-        issue_token(APP, SECRET, base_url=server.url, timeout=1.0)
-    elapsed = time.monotonic() - started
+    with pytest.raises(KiwoomTimeout) as caught:  # how soon after the timeout: bench/bench.py measures it
+        within(30, issue_token, APP, SECRET, base_url=server.url, timeout=1.0)
 
-    assert 0.9 <= elapsed < 1.0 + 1
-    assert isinstance(caught.value.__cause__, httpx.TimeoutException)
+    assert time.monotonic() - started >= 0.9  # it did wait for its timeout (a lower bound: load cannot break it)
+    assert caught.value.__cause__ is None and caught.value.__context__ is None
     assert len(server.issues) == 1
 
 
@@ -133,11 +133,9 @@ def test_hanging_revoke_times_out_and_the_token_stays_live(server):
     token = issue_token(APP, SECRET, base_url=server.url)
     server.hang_revoke = True
 
-    started = time.monotonic()
     with pytest.raises(KiwoomTimeout):
-        revoke_token(APP, SECRET, token, base_url=server.url, timeout=1.0)
+        within(30, revoke_token, APP, SECRET, token, base_url=server.url, timeout=1.0)
 
-    assert time.monotonic() - started < 1.0 + 1
     assert server.is_live(token)
 
 
@@ -170,9 +168,10 @@ def test_connection_refused_raises_network_error(make_url):
         issue_token(APP, SECRET, base_url=url, timeout=5.0)
 
     assert type(caught.value) is NetworkError
-    assert isinstance(caught.value.__cause__, httpx.HTTPError)
+    assert caught.value.__cause__ is None and caught.value.__context__ is None
     assert "\n" not in str(caught.value)
     assert APP not in str(caught.value) and SECRET not in str(caught.value)
+    assert_chain_clean(caught.value, APP, SECRET)
 
 
 def test_stop_returns_with_a_hanging_request_outstanding():
@@ -332,7 +331,7 @@ def test_tls_failure_is_a_network_error_that_says_so(tmp_path):
             issue_token("app-key", "secret-key", base_url=f"https://127.0.0.1:{listener.getsockname()[1]}", timeout=5)
     finally:
         listener.close()
-    assert isinstance(info.value.__cause__, httpx.ConnectError)
+    assert info.value.__cause__ is None and info.value.__context__ is None
     assert "\n" not in str(info.value) and "secret-key" not in str(info.value)
 
 
@@ -344,4 +343,4 @@ def test_dns_failure_is_a_network_error_that_says_so():
 
     with pytest.raises(NetworkError, match="host name did not resolve") as info:
         issue_token("app-key", "secret-key", transport=httpx.MockTransport(unresolvable))
-    assert isinstance(info.value.__cause__, httpx.ConnectError)
+    assert info.value.__cause__ is None and info.value.__context__ is None

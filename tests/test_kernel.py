@@ -15,7 +15,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from support import CANARY, Kernel, Result, holds, logged_in, the_token, wait_for
+from support import (CANARY, Kernel, Result, holds, logged_in, revoked_when_done, revoker_pid, the_token, wait_for,
+                     wait_gone)
 
 pytestmark = pytest.mark.kernel
 
@@ -71,9 +72,15 @@ def assert_revoke(request, token: str, environment: str = "production") -> None:
     assert request.headers["content-type"] == CONTENT_TYPE
 
 
-def one_revoke(fake, token: str, timeout: float = 10) -> None:
-    """Exactly one au10002 arrived (waiting up to ``timeout`` for it), and it revoked ``token``."""
+def one_revoke(fake, token: str, revoker: int | None = None, timeout: float = 10) -> None:
+    """Exactly one au10002 arrived (waiting up to ``timeout`` for it), and it revoked ``token``.
+
+    ``revoker``: the pid of the revoker process of a kernel that ended; counted only once it has exited,
+    so a duplicate revoke of its own, however late, is counted too.
+    """
     wait_for(lambda: fake.revokes, timeout, "a revoke")
+    if revoker is not None:
+        wait_gone(revoker, timeout)
     [request] = fake.revokes
     assert_revoke(request, token)
     assert not fake.is_live(token)
@@ -179,11 +186,11 @@ def bare_sigterm(kernel: Kernel) -> None:  # how VS Code stops a kernel
 @pytest.mark.parametrize("stop", [graceful_shutdown, exit_in_a_cell, bare_sigterm], ids=lambda stop: stop.__name__)
 def test_the_token_is_revoked_once_when_the_kernel_ends(fake, start_kernel, stop):
     kernel = logged_in(start_kernel)
-    token = the_token(fake)
+    token, revoker = the_token(fake), revoker_pid(kernel)
     process = kernel.process
     stop(kernel)
     assert process.poll() is not None
-    one_revoke(fake, token)
+    one_revoke(fake, token, revoker)
 
 
 def test_sigterm_revokes_and_then_runs_the_previous_handler(fake, start_kernel, tmp_path):
@@ -192,19 +199,19 @@ def test_sigterm_revokes_and_then_runs_the_previous_handler(fake, start_kernel, 
     kernel.ok(PREVIOUS_SIGTERM_HANDLER.format(marker=str(marker)))
     kernel.ok("%load_ext kiwoom_nb")
     kernel.ok("%kiwoom_login")
-    token = the_token(fake)
+    token, revoker = the_token(fake), revoker_pid(kernel)
     assert stop_and_wait(kernel, signum=signal.SIGTERM) == 0  # the previous handler's os._exit(0)
-    one_revoke(fake, token)
+    one_revoke(fake, token, revoker)
     assert marker.exists()
 
 
 def test_restart_revokes_the_old_token_and_the_new_kernel_logs_in(fake, start_kernel):
     kernel = logged_in(start_kernel)
-    old = the_token(fake)
+    old, revoker = the_token(fake), revoker_pid(kernel)
     old_process = kernel.process
     kernel.shutdown(restart=True)
     assert old_process.poll() is not None
-    one_revoke(fake, old)
+    one_revoke(fake, old, revoker)
 
     kernel.kc = kernel.km.client()
     kernel.kc.start_channels()
@@ -224,11 +231,13 @@ def test_an_nbclient_run_revokes_its_token_when_it_ends(fake, kernel_env, monkey
         monkeypatch.delenv(name)
     for name, value in kernel_env.items():  # NotebookClient's kernel inherits this process's environment
         monkeypatch.setenv(name, value)
-    cells = [nbformat.v4.new_code_cell(source) for source in ("%load_ext kiwoom_nb", "%kiwoom_login")]
+    cells = [nbformat.v4.new_code_cell(source) for source in ("%load_ext kiwoom_nb", "%kiwoom_login", "%kiwoom_status")]
     notebook = nbformat.v4.new_notebook(cells=cells)
     NotebookClient(notebook, kernel_name="python3", timeout=60, resources={"metadata": {"path": str(tmp_path)}}).execute()
 
     [issued] = fake.tokens
+    status = notebook.cells[2].outputs[0]["data"]["text/plain"]
+    wait_gone(int(re.search(r"revoker process (\d+)", status).group(1)))
     [request] = fake.revokes
     assert_revoke(request, issued.value)
     assert "logged in as kiwoom_token" in notebook.cells[1].outputs[0]["text"]
@@ -241,20 +250,18 @@ def test_an_nbclient_run_revokes_its_token_when_it_ends(fake, kernel_env, monkey
 
 @pytest.mark.parametrize("how", ["shutdown-request", "manager-shutdown"])
 def test_an_unresponsive_revoke_server_does_not_hold_the_shutdown(fake, start_kernel, how):
+    """How fast it exits is measured by bench/bench.py (goal: < 2.5 s); here, that it exits by itself."""
     kernel = logged_in(start_kernel, "%config KiwoomMagics.timeout = 1", "%kiwoom_login")
     token = the_token(fake)
     fake.hang_revoke = True
     process = kernel.process
-    started = time.monotonic()
     if how == "shutdown-request":
         kernel.kc.shutdown()
-        code = kernel.wait_exit(timeout=10)
+        code = kernel.wait_exit(timeout=30)
     else:
-        kernel.km.shutdown_kernel()
+        kernel.km.shutdown_kernel()  # waits its shutdown_wait_time (5 s), then kills: a negative exit code
         code = process.poll()
-    elapsed = time.monotonic() - started
     assert code == 0, "the kernel was killed instead of exiting by itself"
-    assert elapsed < 2.5, f"shutdown took {elapsed:.2f} s"
     assert revoked(fake)[0] == token  # the kernel tried, and Kiwoom never answered
     fake.hang_revoke = False  # Kiwoom answers again: the revoker process finishes the job
     wait_for(lambda: not fake.is_live(token), 15, "the revoker's revoke")
@@ -303,7 +310,9 @@ def test_production_and_mock_side_by_side_are_both_revoked_at_shutdown(fake, ker
     assert holds(kernel, "kiwoom_token", tokens["production"])
     assert holds(kernel, "mock_token", tokens["mock"])
 
+    revoker = revoker_pid(kernel)
     kernel.shutdown()
+    wait_gone(revoker)
     requests = sorted(fake.revokes, key=lambda request: request.environment)
     assert [request.environment for request in requests] == ["mock", "production"]
     for request in requests:
@@ -318,15 +327,17 @@ def test_two_kernels_sharing_a_token_revoke_it_only_when_the_last_one_ends(fake,
     first, second = logged_in(start_kernel), logged_in(start_kernel)  # same keys, same cache directory
     token = the_token(fake)
     assert holds(first, "kiwoom_token", token) and holds(second, "kiwoom_token", token)
+    revokers = revoker_pid(first), revoker_pid(second)
 
     process = first.process
     first.shutdown()
     assert process.poll() is not None
+    wait_gone(revokers[0])
     assert fake.revokes == [] and fake.is_live(token)
     assert holds(second, "kiwoom_token", token)
 
     second.shutdown()
-    one_revoke(fake, token)
+    one_revoke(fake, token, revokers[1])
 
 
 # -- 7. no keys in the environment -------------------------------------------------------------
@@ -385,8 +396,9 @@ def test_a_failed_login_is_one_line_and_keeps_the_previous_token(fake, start_ker
     assert holds(kernel, "kiwoom_token", token)
     assert fake.is_live(token) and fake.revokes == []
 
+    revoker = revoker_pid(kernel)
     kernel.shutdown()
-    one_revoke(fake, token)
+    one_revoke(fake, token, revoker)
 
 
 # -- 9. refreshing before a cell ---------------------------------------------------------------
@@ -435,13 +447,13 @@ def test_a_failed_refresh_warns_in_one_line_and_the_cell_still_runs(fake, start_
 
 def test_logout_revokes_now_and_removes_the_variable(fake, start_kernel):
     kernel = logged_in(start_kernel)
-    token = the_token(fake)
+    token, revoker = the_token(fake), revoker_pid(kernel)
     [line] = kernel.ok("%kiwoom_logout").stdout.splitlines()
     assert "logged out kiwoom_token" in line
     one_revoke(fake, token)
     assert is_undefined(kernel, "kiwoom_token")
     kernel.shutdown()
-    assert len(fake.revokes) == 1
+    assert revoked_when_done(fake, revoker) == [token]
 
 
 def test_a_failed_logout_keeps_the_variable_and_is_retried_at_shutdown(fake, start_kernel):
@@ -453,8 +465,9 @@ def test_a_failed_logout_keeps_the_variable_and_is_retried_at_shutdown(fake, sta
     assert_no_secret(messages, *KEYS, token)
     assert holds(kernel, "kiwoom_token", token) and fake.is_live(token)
 
+    revoker = revoker_pid(kernel)
     kernel.shutdown()
-    assert revoked(fake) == [token, token]  # the failed one, then the retry at exit
+    assert revoked_when_done(fake, revoker) == [token, token]  # the failed one, then the retry at exit
     assert not fake.is_live(token)
 
 
@@ -486,11 +499,11 @@ def count_hooks(kernel: Kernel) -> tuple[int, int]:
 def test_config_loading_unload_and_reload_keep_one_set_of_hooks(fake, start_kernel):
     kernel = start_kernel(extra_arguments=CONFIG_EXTENSION)
     kernel.ok("%kiwoom_login")
-    first = the_token(fake)
+    first, revokers = the_token(fake), [revoker_pid(kernel)]
     assert count_hooks(kernel) == (1, 1)
 
     kernel.ok("%unload_ext kiwoom_nb")
-    assert revoked(fake) == [first]
+    assert revoked_when_done(fake, *revokers) == [first]
     assert is_undefined(kernel, "kiwoom_token")
     assert count_hooks(kernel) == (0, 0)
     assert kernel.run("%kiwoom_login").reply["status"] == "error"  # gone, rather than logging in unguarded
@@ -500,11 +513,13 @@ def test_config_loading_unload_and_reload_keep_one_set_of_hooks(fake, start_kern
     assert count_hooks(kernel) == (1, 1)
     kernel.ok("%kiwoom_login")
     second = the_token(fake)
+    revokers.append(revoker_pid(kernel))
     kernel.ok("%reload_ext kiwoom_nb")  # unloads (revoking) and loads again
     assert count_hooks(kernel) == (1, 1)
     kernel.ok("%kiwoom_login")
     third = the_token(fake)
+    revokers.append(revoker_pid(kernel))
 
     kernel.shutdown()
-    assert revoked(fake) == [first, second, third]
+    assert revoked_when_done(fake, *revokers) == [first, second, third]
     assert fake.live_tokens() == []

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -232,12 +234,38 @@ def test_without_a_secure_keyring_remember_is_one_line_and_nothing_is_written(fa
     assert leaks(iopub_text(kernel)) == []
 
 
+#: What the environment may hold that leads keyring to a real store or configures it: D-Bus (Secret Service,
+#: KWallet; libdbus can also autolaunch a bus from an X display), keyring's own variables.
+DESKTOP = ("DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR", "DISPLAY", "WAYLAND_DISPLAY", "PYTHON_KEYRING_BACKEND")
+
+#: keyring's choices that cannot reach the developer's keyring here: the fail backend, and keyrings.alt's
+#: files (under XDG_DATA_HOME, this test's temp dir).
+SAFE_CHOICES = ("keyring.backends.fail.Keyring", "keyrings.alt.file.")
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="keyring's own choice here is the OS keychain, which no "
+                                                    "environment variable keeps this test from reading")
 def test_keyrings_own_choice_on_a_machine_without_a_keyring_config_prints_nothing(fake, kernel_env, start_kernel,
                                                                                  tmp_path):
     """What most users have: no PYTHON_KEYRING_BACKEND and no keyringrc.cfg. keyring 24.0.x logged
-    "Keyring config file contains incorrect values" into the login cell then (keyring#635)."""
-    env = {k: v for k, v in without_keys(kernel_env).items() if k != "PYTHON_KEYRING_BACKEND"}
-    env["XDG_CONFIG_HOME"] = str(tmp_path / "empty-config")
+    "Keyring config file contains incorrect values" into the login cell then (keyring#635).
+
+    keyring chooses for itself, on a Linux desktop without its session: an empty HOME and XDG dirs, no
+    D-Bus, none of keyring's variables. So it never reaches the developer's keyring; that is checked in
+    a separate process first, so the login cell is still where keyring starts up in the kernel.
+    """
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in without_keys(kernel_env).items() if k not in DESKTOP and not k.startswith("KEYRING_")}
+    env.update(HOME=str(home), XDG_CONFIG_HOME=str(tmp_path / "empty-config"), XDG_DATA_HOME=str(tmp_path / "data"),
+               XDG_STATE_HOME=str(tmp_path / "state"))
+    choice = subprocess.run([sys.executable, "-c", "import keyring; k = keyring.get_keyring(); "
+                             "print(f'{type(k).__module__}.{type(k).__qualname__}')"],
+                            env=env, capture_output=True, text=True, timeout=60)
+    assert choice.returncode == 0, choice.stderr
+    if not choice.stdout.strip().startswith(SAFE_CHOICES):
+        pytest.skip(f"keyring's own choice here is {choice.stdout.strip()}, which may be a real keyring")
+
     kernel = loaded(start_kernel, env)
     result = kernel.run("%kiwoom_login")  # headless: the keyring is read, then the one-line error
     assert error_line(result).startswith("no Kiwoom keys found")

@@ -12,11 +12,19 @@ import pytest
 from IPython.testing.globalipapp import start_ipython
 from traitlets.config import Config
 
+import kiwoom_nb._magics
 from kiwoom_nb import KiwoomError
 from kiwoom_nb._magics import KiwoomMagics
 from support import CANARY
 
 APPKEY, SECRETKEY = CANARY["production"]
+
+
+@pytest.fixture(autouse=True)
+def literal_key_warning_not_given_yet(monkeypatch):
+    """The literal-key warning is given once per process (a module global): each test starts before it, and
+    whatever a test does to it is undone afterwards, so no test depends on which ran earlier."""
+    monkeypatch.setattr(kiwoom_nb._magics, "_warned_literal", False)
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from typing import Any, Iterator
 
 import httpx
 import pytest
-from support import CANARY, Kernel, wait_for, logged_in
+from support import CANARY, Kernel, gone, logged_in, revoker_pid, wait_for, within
 
 from kiwoom_nb import _revoker
 from kiwoom_nb._holders import Holders
@@ -49,22 +49,6 @@ def revoked(fake) -> list[str]:
 def safety_net(kernel: Kernel) -> str:
     [text] = kernel.ok("%kiwoom_status").data("text/plain")
     return next(line for line in text.splitlines() if line.startswith("Safety net:"))
-
-
-def revoker_pid(kernel: Kernel) -> int:
-    """The revoker's pid, as %kiwoom_status shows it."""
-    found = re.search(r"revoker process (\d+)", safety_net(kernel))
-    assert found, safety_net(kernel)
-    return int(found.group(1))
-
-
-def gone(pid: int) -> bool:
-    """The process has exited (a zombie waiting for init to reap it has exited too)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            return stat.read().rpartition(b")")[2].split()[0] in (b"Z", b"X")
-    except FileNotFoundError:
-        return True
 
 
 def assert_gone(pid: int, what: str = "the revoker to exit") -> None:
@@ -157,14 +141,15 @@ def test_the_revoker_retries_a_failing_revoke_then_succeeds(fake, tmp_path):
 
 
 def test_the_revoker_gives_up_within_its_budget_with_one_line_in_its_log(fake, tmp_path):
+    """How long giving up takes is measured by bench/bench.py; here, how many tries the budget allowed."""
     token = _issue(fake)
     fake.hang_revoke = True
     log = tmp_path / "revoker.log"
-    started = time.monotonic()
     with open(log, "w") as stream:
-        assert _revoker.revoke_held({token: _hold(fake, token, tmp_path, timeout=0.3)}, budget=2, log=stream) == [token]
-    assert time.monotonic() - started < 4
-    assert len(fake.revokes) >= 2  # it did retry
+        held = {token: _hold(fake, token, tmp_path, timeout=0.3)}
+        assert within(60, _revoker.revoke_held, held, budget=2, log=stream) == [token]
+    # it retried, and stopped: tries are 0.5 s then 1 s apart, and a third pause (2 s) would overrun the budget
+    assert 2 <= len(fake.revokes) <= 3
     [line] = log.read_text().splitlines()
     assert "gave up revoking the production token" in line
     assert not [s for s in (*KEYS, token) if s in line]
@@ -254,7 +239,7 @@ def test_production_and_mock_tokens_are_both_revoked_after_a_sigkill(fake, kerne
     pid = revoker_pid(kernel)
     sigkill(kernel)
     died(kernel.process)
-    revoked_once_soon(fake, tokens["production"])
+    revoked_once_soon(fake, tokens["production"], pid)
     revoked_once_soon(fake, tokens["mock"], pid, environment="mock")
 
 
@@ -322,15 +307,26 @@ def test_a_revoker_that_cannot_start_leaves_the_login_working_and_says_so_once(f
 # -- the memory limit ---------------------------------------------------------------------------
 
 
+#: Set (CI sets it: .ci/run) to fail, not skip, the memory-limit test where no memory cgroup can be made.
+REQUIRE_CGROUP = os.environ.get("KIWOOM_NB_REQUIRE_CGROUP") == "1"
+
+
 @contextmanager
-def memory_cgroup(limit: int) -> Iterator[tuple[str, Path] | None]:
-    """A fresh memory cgroup limited to ``limit`` bytes: ("cgroup v2" | "cgroup v1", its directory), or None."""
+def memory_cgroup(limit: int) -> Iterator[tuple[str, Path]]:
+    """A fresh memory cgroup limited to ``limit`` bytes: ("cgroup v2" | "cgroup v1", its directory).
+
+    Where none can be made (not root, no memory controller), the test is skipped, saying why; with
+    KIWOOM_NB_REQUIRE_CGROUP=1 it fails instead.
+    """
     name = f"kiwoom-nb-test-{os.getpid()}-{time.monotonic_ns()}"
-    candidates = []
+    candidates, why = [], []
     for mount in Path("/proc/self/mounts").read_text().splitlines():
         _, point, kind, *_ = mount.split()
-        if kind == "cgroup2" and "memory" in _read(Path(point) / "cgroup.subtree_control"):
-            candidates.append(("cgroup v2", Path(point), "memory.max", "cgroup.procs"))
+        if kind == "cgroup2":
+            if "memory" in _read(Path(point) / "cgroup.subtree_control").split():
+                candidates.append(("cgroup v2", Path(point), "memory.max", "cgroup.procs"))
+            else:
+                why.append(f"cgroup v2 at {point} has no memory controller for its children")
         elif kind == "cgroup" and Path(point, "memory.limit_in_bytes").exists():
             candidates.append(("cgroup v1", Path(point), "memory.limit_in_bytes", "cgroup.procs"))
     for kind, root, limit_file, procs in candidates:
@@ -338,7 +334,12 @@ def memory_cgroup(limit: int) -> Iterator[tuple[str, Path] | None]:
         try:
             group.mkdir()
             (group / limit_file).write_text(str(limit))
-        except OSError:
+        except OSError as exc:
+            why.append(f"{kind} at {root}: {exc.strerror or exc}")
+            try:
+                group.rmdir()
+            except OSError:
+                pass
             continue
         try:
             yield kind, group
@@ -353,7 +354,14 @@ def memory_cgroup(limit: int) -> Iterator[tuple[str, Path] | None]:
             except OSError:
                 pass
         return
-    yield None
+    no_cgroup("no memory cgroup could be made: " + ("; ".join(why) or "no cgroup file system mounted"))
+
+
+def no_cgroup(reason: str) -> None:
+    """Skip the test, saying why; fail it where a cgroup is required (KIWOOM_NB_REQUIRE_CGROUP=1)."""
+    if REQUIRE_CGROUP:
+        pytest.fail(f"{reason} (KIWOOM_NB_REQUIRE_CGROUP=1)")
+    pytest.skip(reason)
 
 
 def _read(path: Path) -> str:
@@ -365,32 +373,27 @@ def _read(path: Path) -> str:
 
 def test_a_kernel_killed_for_exceeding_its_memory_limit_has_its_token_revoked(fake, start_kernel):
     """The kernel is moved into a new memory cgroup (v2 where the machine has the memory controller there,
-    else v1 — this machine: v1, as root) limited to 400 MB before it logs in, so the revoker it starts
-    lives in that cgroup too, as in a container with a memory limit. A cell then allocates until the
-    kernel's OOM killer kills the kernel. Where no cgroup can be made, RLIMIT_AS stands in: the cell
-    allocates until MemoryError and the test SIGKILLs the kernel as the OOM killer would.
+    else v1 — the development and CI machines: v1, as root) limited to 400 MB before it logs in, so the
+    revoker it starts lives in that cgroup too, as in a container with a memory limit. A cell then
+    allocates until the kernel's OOM killer kills the kernel. Skipped, saying why, where no memory cgroup
+    can be made (a SIGKILL by hand would only repeat the SIGKILL test); CI makes that a failure.
     """
-    kernel = start_kernel()
-    with memory_cgroup(400 * 2**20) as cgroup:
-        if cgroup is not None:
-            kind, group = cgroup
+    with memory_cgroup(400 * 2**20) as (kind, group):
+        kernel = start_kernel()
+        try:
             (group / "cgroup.procs").write_text(str(kernel.process.pid))
+        except OSError as exc:
+            no_cgroup(f"the kernel could not join the {kind} memory cgroup: {exc.strerror or exc}")
         kernel.ok("%load_ext kiwoom_nb")
         kernel.ok("%kiwoom_login")
         token, pid = the_token(fake), revoker_pid(kernel)
-        allocate = "_hog = []\nwhile True:\n    _hog.append(b'x' * (16 << 20))"
-        if cgroup is None:
-            kernel.run("import resource\nresource.setrlimit(resource.RLIMIT_AS, (600 << 20, resource.RLIM_INFINITY))\n"
-                       + allocate)
-            sigkill(kernel)
-        else:
-            assert str(pid) in _read(group / "cgroup.procs").split()  # the revoker shares the limit
-            kernel.kc.execute(allocate)
+        assert str(pid) in _read(group / "cgroup.procs").split()  # the revoker shares the limit
+        kernel.kc.execute("_hog = []\nwhile True:\n    _hog.append(b'x' * (16 << 20))")
         died(kernel.process)
         assert kernel.process.returncode == -signal.SIGKILL
-        if cgroup is not None:
-            events = _read(group / ("memory.events" if kind == "cgroup v2" else "memory.oom_control"))
-            assert re.search(r"oom_kill (\d+)", events) and int(re.search(r"oom_kill (\d+)", events).group(1)) >= 1
+        events = _read(group / ("memory.events" if kind == "cgroup v2" else "memory.oom_control"))
+        killed = re.search(r"oom_kill (\d+)", events)
+        assert killed and int(killed.group(1)) >= 1, events  # the OOM killer, not anyone else
         revoked_once_soon(fake, token, pid)
 
 

@@ -16,7 +16,7 @@ from kiwoom_nb._holders import Holders
 from kiwoom_nb._session import Session
 from kiwoom_nb.testing import FakeKiwoom
 
-from support import CANARY
+from support import CANARY, within
 
 APPKEY, SECRETKEY = CANARY["production"]
 
@@ -113,13 +113,13 @@ def test_revoke_all_runs_once(session, fake_kiwoom):
 
 
 def test_revoke_all_keeps_to_its_budget_when_kiwoom_hangs(tmp_path):
+    """A 0.5 s budget ends a revoke that would wait 60 s (the session's timeout): within a generous deadline
+    here; how close to the budget, bench/bench.py measures (the kernel shutdown against a hanging revoke)."""
     with FakeKiwoom(keys=dict(CANARY), hang_revoke=True) as fake:
-        session = Session(holders=Holders(tmp_path))
+        session = Session(timeout=60.0, holders=Holders(tmp_path))
         session.login(APPKEY, SECRETKEY, var="t", base_url=fake.url)
-        started = time.monotonic()
-        outcome = session.revoke_all(0.5)
-        elapsed = time.monotonic() - started
-    assert elapsed < 1.0
+        outcome = within(20, session.revoke_all, 0.5)
+        assert len(fake.revokes) == 1 and fake.is_live(fake.tokens[0].value)  # tried once, not revoked
     assert [e.var for e in outcome["failed"]] == ["t"]
 
 

@@ -17,7 +17,7 @@ from typing import Iterator
 
 import pexpect
 import pytest
-from support import CANARY, wait_for
+from support import CANARY, gone, wait_for
 
 KEYS = CANARY["production"]
 IPYTHON = Path(sys.executable).with_name("ipython")
@@ -102,15 +102,6 @@ def test_terminal_login_with_keys_in_the_environment_does_not_prompt(fake, kerne
 
 
 # -- hang-ups: the window closed, the SSH session dropped, the tmux session killed (issue 10) ----------
-
-
-def gone(pid: int) -> bool:
-    """The process has exited (a zombie waiting to be reaped has exited too)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            return stat.read().rpartition(b")")[2].split()[0] in (b"Z", b"X")
-    except FileNotFoundError:
-        return True
 
 
 def logged_in(child: pexpect.spawn, *lines: str) -> int | None:
