@@ -299,7 +299,7 @@ def mode_frame(rows: str) -> None:
     import pandas as pd
 
     from kiwoom_nb._api import Answer
-    from kiwoom_nb._fake_trs import candles
+    from kiwoom_nb.testing._trs import candles
     from kiwoom_nb._frame import to_frame
 
     every = candles("005930", "20261201", int(rows))

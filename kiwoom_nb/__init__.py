@@ -74,10 +74,19 @@ def unload_ipython_extension(ipython: Any) -> None:
     unload(ipython)
 
 
+def _panel_login(appkey: str, secretkey: str, mock: bool) -> str:
+    """What kiwoom_nb.LoginPanel() does on "log in": what %kiwoom_login does, in this kernel."""
+    from ._magics import current
+
+    return current().login_with_keys(appkey, secretkey, mock=mock, source="login panel")
+
+
 def __getattr__(name: str) -> Any:
     if name == "LoginPanel":
         from ._panel import LoginPanel
 
+        if LoginPanel.default_login is None:
+            LoginPanel.default_login = staticmethod(_panel_login)
         return LoginPanel
     if name in ("Client", "Answer"):
         from . import _api

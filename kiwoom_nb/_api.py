@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from ._client import _check_keys, is_mock_destination, issue_token, post_tr, resolve_base_url, revoke_token
 from ._errors import KiwoomError, OrderNotConfirmed, RateLimitError, RequestError, ServerError, NetworkError, KiwoomTimeout
+from ._frame import rows_of
 from ._pace import DEFAULT_PACE, pacer_for, rate_in
 from ._trs import is_order, lookup
 
@@ -404,23 +405,6 @@ def _host(url: str) -> str:
 def _table_key(api_id: str) -> str:
     tr = lookup(str(api_id).strip())
     return tr.list_key if tr else ""
-
-
-_STATUS = ("return_code", "return_msg")
-
-
-def rows_of(answer: dict[str, Any], list_key: str = "", *, strict: bool = True) -> list[dict[str, Any]]:
-    """The rows of one answer: the table's list key, else its one list-valued field, else the answer as one row."""
-    if list_key and isinstance(answer.get(list_key), list):
-        return answer[list_key]
-    lists = [k for k, v in answer.items() if isinstance(v, list)]
-    if len(lists) == 1:
-        return answer[lists[0]]
-    if len(lists) > 1:
-        if not strict:
-            return []
-        raise KiwoomError(f"the answer has several lists ({', '.join(lists)}); pass list_key= to choose one")
-    return [{k: v for k, v in answer.items() if k not in _STATUS}]
 
 
 def _default_progress() -> str | None:

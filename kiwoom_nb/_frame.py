@@ -21,6 +21,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ._errors import KiwoomError
+
 __all__ = ["PANDAS_MISSING", "is_price", "require_pandas", "to_frame"]
 
 PANDAS_MISSING = ("pandas is not installed: pip install 'kiwoom-nb[pandas]' for DataFrames "
@@ -58,7 +60,6 @@ def _is_date(name: str) -> bool:
 
 def to_frame(answers: list[dict[str, Any]], list_key: str = "", *, numeric: bool = True) -> Any:
     """One DataFrame from the rows of every answer; summary scalars of the first go to ``df.attrs["summary"]``."""
-    from ._api import rows_of
 
     pd = require_pandas()
     rows: list[dict[str, Any]] = []
@@ -131,3 +132,20 @@ def convert(frame: Any) -> Any:
         if name not in frame.columns:
             frame[name] = values
     return frame
+
+
+_STATUS = ("return_code", "return_msg")
+
+
+def rows_of(answer: dict[str, Any], list_key: str = "", *, strict: bool = True) -> list[dict[str, Any]]:
+    """The rows of one answer: the table's list key, else its one list-valued field, else the answer as one row."""
+    if list_key and isinstance(answer.get(list_key), list):
+        return answer[list_key]
+    lists = [k for k, v in answer.items() if isinstance(v, list)]
+    if len(lists) == 1:
+        return answer[lists[0]]
+    if len(lists) > 1:
+        if not strict:
+            return []
+        raise KiwoomError(f"the answer has several lists ({', '.join(lists)}); pass list_key= to choose one")
+    return [{k: v for k, v in answer.items() if k not in _STATUS}]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import time
 from typing import Any, Callable
 
@@ -20,6 +19,9 @@ from traitlets import Bool, Float, TraitError, Unicode, default, observe, valida
 from . import _keys
 from ._errors import CredentialsError, EnvironmentMismatchError, KeyringUnavailableError, KiwoomError
 from ._exit import ExitGuard
+from ._tr_magic import parse_tr_line, run_tr, show_trs
+from ._lines import warn as _warn
+from ._lines import _NOT_SET, KERNEL_RESTARTED, KERNEL_SHUT_DOWN, UNLOADED, describe, environment_name
 from ._session import Login, Session
 from ._token import KST, format_left, mask
 
@@ -27,37 +29,11 @@ __all__ = ["KiwoomMagics", "client", "load", "login", "unload"]
 
 log = logging.getLogger("kiwoom_nb")
 
-KERNEL_RESTARTED = "커널이 재시작되었습니다 — the kernel restarted: run %kiwoom_login again to log in"
-KERNEL_SHUT_DOWN = "커널이 종료되었습니다 — the kernel shut down: start it and run %kiwoom_login again"
-UNLOADED = "kiwoom_nb was unloaded: %load_ext kiwoom_nb and %kiwoom_login log in again"
-_NOT_SET = "{var} is not set yet: log in with the panel in cell [{cell}], then run the cells below"
-
 
 def in_voila() -> bool:
     """Voilà renders widgets but never allows stdin; it tells its kernels who they are in the environment."""
     return os.environ.get("SERVER_SOFTWARE", "").startswith("voila/") or "VOILA_KERNEL_ID" in os.environ \
         or "VOILA_PREHEAT" in os.environ
-
-
-def environment_name(mock: bool) -> str:
-    return "모의투자 (mock)" if mock else "실전투자 (production)"
-
-
-def describe(login: Login, *, reused: bool = False) -> str:
-    """The one line shown after a login: environment, variable, expiry (Korea and local), time left."""
-    expires = login.token.expires_at
-    kst = expires.astimezone(KST)
-    local = expires.astimezone()
-    when = f"{kst:%Y-%m-%d %H:%M} KST"
-    if local.utcoffset() != kst.utcoffset():
-        when += f" ({local:%m-%d %H:%M} {local.tzname() or 'local'})"
-    left = format_left(login.token.expires_in())
-    verb = "already logged in" if reused else "logged in"
-    return f"Kiwoom {environment_name(login.mock)}: {verb} as {login.var} (keys from {login.source}); expires {when}, {left} left"
-
-
-def _warn(message: str) -> None:
-    print(f"kiwoom_nb: {message}", file=sys.stderr, flush=True)
 
 
 def _check_remember(what: str) -> None:
@@ -632,82 +608,12 @@ class KiwoomMagics(Magics):
         api-id, name or category). Requests are paced per TR (the ``pace`` trait) and retried after a
         rate-limit refusal; an order is never resent after a timeout.
         """
-        args = self._parse_tr_line(line)
+        args = parse_tr_line(line)
         if args["find"] is not None:
-            return self._show_trs(args["find"])
+            return show_trs(args["find"])
         if not args["api_id"]:
             raise KiwoomError("%kiwoom needs an api-id, e.g. %kiwoom ka10001 stk_cd=005930 (%kiwoom --find 일봉 lists TRs)")
-        api = self.client_for(args["var"])
-        pages, api_id, fields = args["pages"], args["api_id"], args["fields"]
-        try:
-            if args["raw"]:
-                if pages == 1:
-                    return api.call(api_id, args["path"], confirm=args["confirm"], **fields)
-                return list(api.pages(api_id, args["path"], confirm=args["confirm"], max_pages=pages, **fields))
-            frame = api.frame(api_id, args["path"], pages=pages, numeric=not args["strings"],
-                              confirm=args["confirm"], **fields)
-        except KeyboardInterrupt:
-            got = len(api.last)
-            where = f"kiwoom_nb.client({'' if args['var'] is None else repr(args['var'])})"
-            _warn(f"interrupted after {got} page{'s' * (got != 1)}; {where}.to_frame() makes them a DataFrame "
-                  f"({where}.last holds the answers)")
-            raise
-        if pages == 1 and api.last and api.last[-1].cont:
-            print(f"{api_id}: Kiwoom has more pages; --pages N or --pages all fetches them")
-        return frame
-
-    def _parse_tr_line(self, line: str) -> dict[str, Any]:
-        import shlex
-
-        try:
-            words = shlex.split(line)
-        except ValueError as exc:
-            raise KiwoomError(f"%kiwoom could not read the line ({exc}); quote values that contain spaces") from None
-        args: dict[str, Any] = {"api_id": None, "fields": {}, "pages": 1, "confirm": False, "raw": False,
-                                "strings": False, "var": None, "path": None, "find": None}
-        i = 0
-        while i < len(words):
-            word = words[i]
-            name, _, inline = word.partition("=") if word.startswith("--") else (word, "", "")
-            if name == "--find":
-                args["find"] = " ".join(([inline] if inline else []) + words[i + 1:])
-                break
-            if name in ("--pages", "--var", "--path"):
-                value = inline or (words[i + 1] if i + 1 < len(words) else "")
-                i += 0 if inline else 1
-                if not value:
-                    raise KiwoomError(f"%kiwoom {name} needs a value")
-                if name == "--pages":
-                    if value.lower() != "all" and not (value.isdigit() and int(value) > 0):
-                        raise KiwoomError(f"%kiwoom --pages takes a positive number or all, not {value!r}")
-                    args["pages"] = None if value.lower() == "all" else int(value)
-                else:
-                    args[name[2:]] = value
-            elif name in ("--confirm", "--raw", "--strings"):
-                args[name[2:]] = True
-            elif word.startswith("-"):
-                raise KiwoomError(f"%kiwoom does not know the option {name}; %kiwoom? lists the options")
-            elif "=" in word:
-                key, _, value = word.partition("=")
-                if not key.isidentifier():
-                    raise KiwoomError(f"%kiwoom: {key!r} is not a field name; write fields as name=value")
-                args["fields"][key] = value
-            elif args["api_id"] is None:
-                args["api_id"] = word
-            else:
-                raise KiwoomError(f"%kiwoom: unexpected {word!r} after {args['api_id']}; write fields as name=value")
-            i += 1
-        return args
-
-    def _show_trs(self, query: str) -> None:
-        from ._trs import find_trs
-
-        found = find_trs(query)
-        if not found:
-            print(f"no TR matches {query!r}; try a shorter word (e.g. 일봉, 주문, ka10081)")
-            return
-        for tr in found:
-            print(f"{tr.api_id}  {tr.name}  [{tr.category}]  {tr.path}" + (f"  list: {tr.list_key}" if tr.list_key else ""))
+        return run_tr(self.client_for(args["var"]), args)
 
 
 _instances: dict[int, KiwoomMagics] = {}

@@ -15,7 +15,7 @@ import ipywidgets as widgets
 from traitlets import Unicode
 
 from ._errors import KiwoomError
-from ._magics import KERNEL_RESTARTED
+from ._lines import KERNEL_RESTARTED
 
 __all__ = ["LoginPanel"]
 
@@ -53,10 +53,8 @@ class _KeyPassword(widgets.Password):
     value = Unicode("", help="The key; blanked as soon as it is read.").tag(sync=True, echo_update=False)
 
 
-def _default_login(appkey: str, secretkey: str, mock: bool) -> str:
-    from ._magics import current
-
-    return current().login_with_keys(appkey, secretkey, mock=mock, source="login panel")
+def _no_login(appkey: str, secretkey: str, mock: bool) -> str:
+    raise KiwoomError("this login panel has no login to call: build it as kiwoom_nb.LoginPanel(), or pass login=")
 
 
 def _default_remember(appkey: str, secretkey: str, mock: bool) -> str:
@@ -78,6 +76,10 @@ class LoginPanel(widgets.VBox):
     Without ``remember`` there is no checkbox, except on the default panel, which saves in the OS keyring.
     """
 
+    #: The login of a panel built without ``login=``; wired by whoever hands the class out
+    #: (``kiwoom_nb.LoginPanel`` logs in the way %kiwoom_login does). This module imports nothing of the magics.
+    default_login: Callable[[str, str, bool], str] | None = None
+
     def __init__(
         self,
         login: Callable[[str, str, bool], str] | None = None,
@@ -90,7 +92,7 @@ class LoginPanel(widgets.VBox):
         remember_checked: bool = False,
         **kwargs: Any,
     ) -> None:
-        self._login = login or _default_login
+        self._login = login or self.default_login or _no_login
         self._logout = logout
         if remember is None and login is None:  # the default panel logs in and saves the way the magics do
             remember = _default_remember

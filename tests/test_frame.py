@@ -119,7 +119,7 @@ def test_missing_pandas_is_one_line_saying_what_to_install():
 
 
 def test_several_lists_need_list_key():
-    from kiwoom_nb._api import rows_of
+    from kiwoom_nb._frame import rows_of
 
     with pytest.raises(KiwoomError, match="list_key="):
         rows_of({"a": [], "b": []})

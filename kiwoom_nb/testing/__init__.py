@@ -1,4 +1,5 @@
-"""A fake Kiwoom for tests and demos: au10001 / au10002 and the TRs (kiwoom_nb._fake_trs) answered like Kiwoom.
+"""A fake Kiwoom for tests and demos: au10001 / au10002 (``_oauth``) and the TRs (``_trs``) answered like Kiwoom,
+over an httpx transport or a loopback server (``_server``); a WebSocket side will be a module beside them.
 
 Use it as an httpx transport (``FakeKiwoom().transport``) or as a real HTTP server on 127.0.0.1
 (``with FakeKiwoom() as server: server.url``). Production lives at ``server.url``, mock trading at
@@ -11,55 +12,23 @@ fixture. ``python -m kiwoom_nb.testing`` runs a server with the demo keys until 
 from __future__ import annotations
 
 import json
-import secrets
 import socket
 import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any, Callable
 
-from . import _fake_trs
-from ._token import KST, mask
+from .._token import mask
+
+from . import _oauth, _server, _trs
+from ._oauth import _Issued
+from ._replies import DEMO_KEYS, ERRORS, _answer, _Reply
 
 __all__ = ["DEMO_KEYS", "ERRORS", "FakeKiwoom", "ReceivedRequest", "wait_until"]
 
-#: Keys the demo server accepts (``make demo``); fake, printed on purpose.
-DEMO_KEYS = {
-    "production": ("DEMO-APPKEY-0001", "DEMO-SECRETKEY-0001"),
-    "mock": ("DEMO-MOCK-APPKEY-0001", "DEMO-MOCK-SECRETKEY-0001"),
-}
-
-_OK = "정상적으로 처리되었습니다"
-
-#: The error answers reported from the real Kiwoom: name -> (HTTP status, body or raw text, content type).
-ERRORS: dict[str, tuple[int, Any, str]] = {
-    "wrong_keys": (200, {"return_code": 3, "return_msg": "인증에 실패했습니다[8001:App Key와 Secret Key 검증에 실패했습니다]"}, "json"),
-    "invalid_token": (200, {"return_code": 3, "return_msg": "인증에 실패했습니다[8005:Token이 유효하지 않습니다]"}, "json"),
-    "wrong_environment": (200, {"return_code": 2, "return_msg": "입력 값 오류입니다[8030:투자구분(실전/모의)이 달라서 Appkey를 사용할수가 없습니다]"}, "json"),
-    "ip_changed": (200, {"return_code": 3, "return_msg": "인증에 실패했습니다[8010:Token을 발급받은 IP와 서비스를 요청한 IP가 동일하지 않습니다]"}, "json"),
-    "device_auth": (200, {"return_code": 3, "return_msg": "인증에 실패했습니다[8050:지정단말기 인증에 실패했습니다]"}, "json"),
-    "top_level_code": (200, {"return_code": 8005, "return_msg": "Token이 유효하지 않습니다"}, "json"),
-    "string_code": (200, {"return_code": "8001", "return_msg": "App Key와 Secret Key 검증에 실패했습니다"}, "json"),
-    "rate_limited": (429, {"return_code": 5, "return_msg": "허용된 요청 개수를 초과하였습니다"}, "json"),
-    "rate_limited_tr": (429, {"return_code": 5, "return_msg": "허용된 요청 개수를 초과하였습니다[1700:허용된 요청 개수를 초과하였습니다 유량=2, API ID=ka10081]"}, "json"),
-    "too_many_items": (200, {"return_code": 5, "return_msg": "허용된 요청 개수를 초과하였습니다[1634:한번에 조회 가능한 종목 개수(100개)를 초과하였습니다]"}, "json"),
-    "missing_field": (200, {"return_code": 2, "return_msg": "입력 값 오류입니다[1511:필수 입력 값에 값이 존재하지 않습니다 필드=stk_cd]"}, "json"),
-    "unknown_stock": (200, {"return_code": 2, "return_msg": "입력 값 오류입니다[1902:종목 정보가 없습니다]"}, "json"),
-    "mock_unsupported": (200, {"return_code": 2, "return_msg": "입력 값 오류입니다[8104:모의투자에서는 지원하지 않는 API입니다]"}, "json"),
-    "other_environment_token": (200, {"return_code": 3, "return_msg": "인증에 실패했습니다[8031:투자구분(실전/모의)이 달라서 Token을 사용할수 없습니다]"}, "json"),
-    "unauthorized": (401, {"return_code": 3, "return_msg": "인증에 실패했습니다"}, "json"),
-    "blocked": (400, "<html><body><h1>Request Blocked</h1></body></html>", "html"),
-    "rate_code": (200, {"return_code": 5, "return_msg": "허용된 요청 개수를 초과하였습니다[1700:허용된 요청 개수를 초과하였습니다]"}, "json"),
-    "server_error": (500, {"return_code": 99, "return_msg": "Internal Server Error"}, "json"),
-    "bad_gateway": (502, "Bad Gateway", "text"),
-    "maintenance": (200, "<html><body><h1>시스템 점검 중입니다</h1></body></html>", "html"),
-    "not_json": (200, "OK", "text"),
-    "no_token": (200, {"expires_dt": "20991231235959", "token_type": "bearer", "return_code": 0, "return_msg": _OK}, "json"),
-    "bad_expiry": (200, {"expires_dt": "tomorrow", "token_type": "bearer", "token": "X" * 40, "return_code": 0, "return_msg": _OK}, "json"),
-}
 
 
 def wait_until(condition: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
@@ -94,15 +63,6 @@ class ReceivedRequest:
 
 
 @dataclass
-class _Issued:
-    value: str
-    environment: str
-    appkey: str
-    expires_at: datetime
-    revoked: bool = False
-
-
-@dataclass
 class FakeKiwoom:
     """Kiwoom's two OAuth endpoints, with state: which tokens were issued, which are live.
 
@@ -126,7 +86,7 @@ class FakeKiwoom:
     candles: int = 300
     page_size: int = 100
     rate_limit: Any = None  # requests per second per api-id: an int, or {api_id or "*": int}; None = unlimited
-    mock_unsupported: frozenset = field(default_factory=lambda: frozenset(_fake_trs.MOCK_UNSUPPORTED))
+    mock_unsupported: frozenset = field(default_factory=lambda: frozenset(_trs.MOCK_UNSUPPORTED))
     orders: list[ReceivedRequest] = field(default_factory=list)  # kt10000 / kt10001 that were accepted
     served: list[dict] = field(default_factory=list)  # every ka10081 page: rows, next_key sent, cont_yn / next_key_in
     rate_refusals: int = 0  # 429s answered by the rate limit
@@ -233,7 +193,7 @@ class FakeKiwoom:
         if error is not None:
             return _answer(*ERRORS[error], api_id)
         if method == "POST" and path.startswith("/api/"):
-            reply = _fake_trs.answer(self, environment, path, headers, body)
+            reply = _trs.answer(self, environment, path, headers, body)
             reply.delay = delay
             return reply
         if method != "POST" or not api_id:
@@ -242,60 +202,12 @@ class FakeKiwoom:
             return _answer(200, {"return_code": 2, "return_msg": "입력 값 오류입니다[1501:JSON 형식이 아닙니다]"}, "json", api_id)
         with self._lock:
             if path == "/oauth2/token":
-                payload = self._token(environment, body)
+                payload = _oauth.issue(self, environment, body)
             else:
-                payload = self._revoke(environment, body)
+                payload = _oauth.revoke(self, environment, body)
         reply = _answer(200, payload, "json", api_id)
         reply.delay = delay
         return reply
-
-    def _check_keys(self, environment: str, body: dict[str, Any]) -> dict[str, Any] | None:
-        appkey, secretkey = body.get("appkey"), body.get("secretkey")
-        if not appkey or not secretkey:
-            return {"return_code": 2, "return_msg": "입력 값 오류입니다[8020:appkey 또는 secretkey가 없습니다]"}
-        other = "mock" if environment == "production" else "production"
-        if appkey == self.keys[other][0]:
-            return dict(ERRORS["wrong_environment"][1])
-        if (appkey, secretkey) != self.keys[environment]:
-            return dict(ERRORS["wrong_keys"][1])
-        return None
-
-    def _token(self, environment: str, body: dict[str, Any]) -> dict[str, Any]:
-        if body.get("grant_type") is None:
-            return {"return_code": 2, "return_msg": "입력 값 오류입니다[8011:grant_type이 없습니다]"}
-        if body.get("grant_type") != "client_credentials":
-            return {"return_code": 2, "return_msg": "입력 값 오류입니다[8012:grant_type이 올바르지 않습니다]"}
-        refused = self._check_keys(environment, body)
-        if refused:
-            return refused
-        now = datetime.now(timezone.utc)
-        issued = None
-        if self.same_token:
-            issued = next((t for t in self.tokens if t.environment == environment and t.appkey == body["appkey"]
-                           and not t.revoked and t.expires_at > now), None)
-        if issued is None:
-            expires = (now + self.lifetime).replace(microsecond=0)
-            issued = _Issued(secrets.token_urlsafe(64), environment, body["appkey"], expires)
-            self.tokens.append(issued)
-        return {
-            "expires_dt": issued.expires_at.astimezone(KST).strftime("%Y%m%d%H%M%S"),
-            "token_type": self.token_type,
-            "token": issued.value,
-            "return_code": 0,
-            "return_msg": _OK,
-        }
-
-    def _revoke(self, environment: str, body: dict[str, Any]) -> dict[str, Any]:
-        refused = self._check_keys(environment, body)
-        if refused:
-            return refused
-        if not body.get("token"):
-            return {"return_code": 2, "return_msg": "입력 값 오류입니다[8016:Token이 없습니다]"}
-        issued = next((t for t in self.tokens if t.value == body["token"]), None)
-        if issued is None or issued.revoked or issued.appkey != body["appkey"]:
-            return dict(ERRORS["invalid_token"][1])
-        issued.revoked = True
-        return {"return_code": 0, "return_msg": _OK}
 
     # -- as an httpx transport ------------------------------------------------------------------
 
@@ -319,66 +231,17 @@ class FakeKiwoom:
     # -- as a real server on loopback -----------------------------------------------------------
 
     def start(self, port: int = 0, host: str = "127.0.0.1") -> "FakeKiwoom":
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            # TCP_NODELAY, as real servers set it: without it the header and body writes meet the
-            # client's delayed ACK and every answer takes ~40 ms on loopback instead of <1 ms.
-            disable_nagle_algorithm = True
-
-            def setup(self) -> None:
-                super().setup()
-                with fake._lock:
-                    fake._connections.add(self.connection)
-
-            def finish(self) -> None:
-                with fake._lock:
-                    fake._connections.discard(self.connection)
-                super().finish()
-
-            def do_POST(self) -> None:  # noqa: N802
-                length = int(self.headers.get("content-length") or 0)
-                raw = self.rfile.read(length) if length else b""
-                reply = fake.handle(self.command, self.path, dict(self.headers), raw)
-                fake._report(self.path, dict(self.headers), reply)
-                if reply.hang or (reply.delay and fake._stopping.wait(reply.delay)):
-                    fake._stopping.wait()
-                    self.close_connection = True
-                    return
-                self.send_response(reply.status)
-                for name, value in reply.headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(reply.content)))
-                self.end_headers()
-                self.wfile.write(reply.content)
-
-            do_GET = do_POST  # noqa: N815
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
         self._stopping.clear()
-        self._server = ThreadingHTTPServer((host, port), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="fake-kiwoom", daemon=True)
-        self._thread.start()
+        self._server, self._thread = _server.serve(self, port, host)
         return self
 
     def stop(self) -> None:
         self._stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        with self._lock:  # keep-alive connections would otherwise go on being answered after stop()
+        with self._lock:
             connections, self._connections = list(self._connections), set()
-        for connection in connections:
-            try:
-                connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        if self._server is not None:
+            server, self._server = self._server, None
+            _server.shut_down(server, connections)
 
     def __enter__(self) -> "FakeKiwoom":
         return self.start() if self._server is None else self
@@ -409,26 +272,6 @@ class FakeKiwoom:
             f"{prefix}APPKEY": appkey,
             f"{prefix}SECRETKEY": secretkey,
         }
-
-
-@dataclass
-class _Reply:
-    status: int = 0
-    headers: dict[str, str] = field(default_factory=dict)
-    content: bytes = b""
-    delay: float = 0.0
-    hang: bool = False
-
-
-def _answer(status: int, payload: Any, kind: str, api_id: str) -> _Reply:
-    if kind == "json":
-        content = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-        ctype = "application/json;charset=UTF-8"
-    else:
-        content = str(payload).encode("utf-8")
-        ctype = "text/html;charset=UTF-8" if kind == "html" else "text/plain"
-    headers = {"Content-Type": ctype, "api-id": api_id, "cont-yn": "N", "next-key": ""}
-    return _Reply(status, headers, content)
 
 
 if "pytest" in sys.modules:  # an opt-in pytest plugin: pytest_plugins = ["kiwoom_nb.testing"]
@@ -466,5 +309,3 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())

@@ -11,10 +11,12 @@ import time
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from ._trs import lookup
+from .._trs import lookup
+from ._replies import _answer
 
 if TYPE_CHECKING:
-    from .testing import FakeKiwoom, _Reply
+    from . import FakeKiwoom
+    from ._replies import _Reply
 
 _OK = "정상적으로 처리되었습니다"
 _INPUT = "입력 값 오류입니다"
@@ -45,7 +47,6 @@ def _error(status: int, return_code: int, text: str) -> tuple[int, dict[str, Any
 
 def answer(fake: "FakeKiwoom", environment: str, path: str, headers: dict[str, str], body: Any) -> "_Reply":
     """The reply to one TR request (already recorded by FakeKiwoom.handle)."""
-    from .testing import _answer
 
     api_id = headers.get("api-id", "")
     status, payload, more = _decide(fake, environment, path, api_id, headers, body)

@@ -1,0 +1,41 @@
+"""The one-line texts the user sees about logins and the kernel: shared by the magics and the login panel.
+
+Plain strings and formatting only: no IPython, no widgets, no I/O.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+from ._token import KST, format_left
+
+if TYPE_CHECKING:
+    from ._session import Login
+
+KERNEL_RESTARTED = "커널이 재시작되었습니다 — the kernel restarted: run %kiwoom_login again to log in"
+KERNEL_SHUT_DOWN = "커널이 종료되었습니다 — the kernel shut down: start it and run %kiwoom_login again"
+UNLOADED = "kiwoom_nb was unloaded: %load_ext kiwoom_nb and %kiwoom_login log in again"
+_NOT_SET = "{var} is not set yet: log in with the panel in cell [{cell}], then run the cells below"
+
+
+def environment_name(mock: bool) -> str:
+    return "모의투자 (mock)" if mock else "실전투자 (production)"
+
+
+def describe(login: "Login", *, reused: bool = False) -> str:
+    """The one line shown after a login: environment, variable, expiry (Korea and local), time left."""
+    expires = login.token.expires_at
+    kst = expires.astimezone(KST)
+    local = expires.astimezone()
+    when = f"{kst:%Y-%m-%d %H:%M} KST"
+    if local.utcoffset() != kst.utcoffset():
+        when += f" ({local:%m-%d %H:%M} {local.tzname() or 'local'})"
+    left = format_left(login.token.expires_in())
+    verb = "already logged in" if reused else "logged in"
+    return f"Kiwoom {environment_name(login.mock)}: {verb} as {login.var} (keys from {login.source}); expires {when}, {left} left"
+
+
+def warn(message: str) -> None:
+    """One ``kiwoom_nb:`` line on stderr: something the user should know that does not stop the cell."""
+    print(f"kiwoom_nb: {message}", file=sys.stderr, flush=True)

@@ -1,0 +1,86 @@
+"""What %kiwoom does with its line: parse it, search the TR table (--find), fetch and shape the answer.
+
+No traits, no login: the magic hands over a client bound to a login. %kiwoom_watch (streams) goes beside it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._errors import KiwoomError
+from ._lines import warn as _warn
+from ._trs import find_trs
+
+
+def parse_tr_line(line: str) -> dict[str, Any]:
+    import shlex
+
+    try:
+        words = shlex.split(line)
+    except ValueError as exc:
+        raise KiwoomError(f"%kiwoom could not read the line ({exc}); quote values that contain spaces") from None
+    args: dict[str, Any] = {"api_id": None, "fields": {}, "pages": 1, "confirm": False, "raw": False,
+                            "strings": False, "var": None, "path": None, "find": None}
+    i = 0
+    while i < len(words):
+        word = words[i]
+        name, _, inline = word.partition("=") if word.startswith("--") else (word, "", "")
+        if name == "--find":
+            args["find"] = " ".join(([inline] if inline else []) + words[i + 1:])
+            break
+        if name in ("--pages", "--var", "--path"):
+            value = inline or (words[i + 1] if i + 1 < len(words) else "")
+            i += 0 if inline else 1
+            if not value:
+                raise KiwoomError(f"%kiwoom {name} needs a value")
+            if name == "--pages":
+                if value.lower() != "all" and not (value.isdigit() and int(value) > 0):
+                    raise KiwoomError(f"%kiwoom --pages takes a positive number or all, not {value!r}")
+                args["pages"] = None if value.lower() == "all" else int(value)
+            else:
+                args[name[2:]] = value
+        elif name in ("--confirm", "--raw", "--strings"):
+            args[name[2:]] = True
+        elif word.startswith("-"):
+            raise KiwoomError(f"%kiwoom does not know the option {name}; %kiwoom? lists the options")
+        elif "=" in word:
+            key, _, value = word.partition("=")
+            if not key.isidentifier():
+                raise KiwoomError(f"%kiwoom: {key!r} is not a field name; write fields as name=value")
+            args["fields"][key] = value
+        elif args["api_id"] is None:
+            args["api_id"] = word
+        else:
+            raise KiwoomError(f"%kiwoom: unexpected {word!r} after {args['api_id']}; write fields as name=value")
+        i += 1
+    return args
+
+
+def show_trs(query: str) -> None:
+    found = find_trs(query)
+    if not found:
+        print(f"no TR matches {query!r}; try a shorter word (e.g. 일봉, 주문, ka10081)")
+        return
+    for tr in found:
+        print(f"{tr.api_id}  {tr.name}  [{tr.category}]  {tr.path}" + (f"  list: {tr.list_key}" if tr.list_key else ""))
+
+
+def run_tr(api: Any, args: dict[str, Any]) -> Any:
+    """Fetch what a parsed %kiwoom line asks for with ``api``: the DataFrame, or the answer(s) with --raw."""
+    pages, api_id, fields = args["pages"], args["api_id"], args["fields"]
+    try:
+        if args["raw"]:
+            if pages == 1:
+                return api.call(api_id, args["path"], confirm=args["confirm"], **fields)
+            return list(api.pages(api_id, args["path"], confirm=args["confirm"], max_pages=pages, **fields))
+        frame = api.frame(api_id, args["path"], pages=pages, numeric=not args["strings"],
+                          confirm=args["confirm"], **fields)
+    except KeyboardInterrupt:
+        got = len(api.last)
+        where = f"kiwoom_nb.client({'' if args['var'] is None else repr(args['var'])})"
+        _warn(f"interrupted after {got} page{'s' * (got != 1)}; {where}.to_frame() makes them a DataFrame "
+              f"({where}.last holds the answers)")
+        raise
+    if pages == 1 and api.last and api.last[-1].cont:
+        print(f"{api_id}: Kiwoom has more pages; --pages N or --pages all fetches them")
+    return frame
