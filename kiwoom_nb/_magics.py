@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from typing import Any, Callable
 
 from IPython.core.error import UsageError
@@ -17,12 +16,16 @@ from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
 from traitlets import Bool, Float, TraitError, Unicode, default, observe, validate
 
 from . import _keys
-from ._errors import CredentialsError, EnvironmentMismatchError, KeyringUnavailableError, KiwoomError
+from ._bound import BoundClients
+from ._errors import CredentialsError, KeyringUnavailableError, KiwoomError
 from ._exit import ExitGuard
-from ._tr_magic import parse_tr_line, run_tr, show_trs
+from ._kernel import refresh_before_cell, unwatch_shutdown, watch_shutdown
+from ._lines import KERNEL_RESTARTED, KERNEL_SHUT_DOWN, UNLOADED, describe, environment_name
 from ._lines import warn as _warn
-from ._lines import _NOT_SET, KERNEL_RESTARTED, KERNEL_SHUT_DOWN, UNLOADED, describe, environment_name
+from ._panel_registry import PanelRegistry
+from ._run_all import RunAllGuard
 from ._session import Login, Session
+from ._tr_magic import parse_tr_line, run_tr, show_trs
 from ._token import KST, format_left, mask
 
 __all__ = ["KiwoomMagics", "client", "load", "login", "unload"]
@@ -131,10 +134,9 @@ class KiwoomMagics(Magics):
         self.session.set_margin(self.refresh_margin)
         self.exit.configure(enabled=self.revoke_at_exit, budget=self.exit_timeout, use_revoker=self.revoker)
         self._hooked = False
-        self._panels: dict[str, list[Any]] = {}  # var -> LoginPanels shown for it, kept in step with the session
-        self._pending: dict[str, int] = {}  # var -> the cell whose panel will fill it
-        self._previous_exc: tuple[tuple[type[BaseException], ...], Any] | None = None
-        self._our_tb: Any = None  # the shell's CustomTB while ours is installed
+        self._panels = PanelRegistry()  # var -> LoginPanels shown for it, kept in step with the session
+        self.run_all = RunAllGuard(self.shell, lambda var: var in self.session.logins)
+        self.bound = BoundClients(self.session, refresh=self.on_pre_run_cell, publish=self._publish)
 
     @observe("timeout")
     def _on_timeout_change(self, change: dict[str, Any]) -> None:
@@ -409,111 +411,28 @@ class KiwoomMagics(Magics):
 
         panel = LoginPanel(login=log_in, logout=log_out, appkey=appkey or "", mock=mock, remember=save,
                            remember_problem=_keys.keyring_problem(), remember_checked=remember)
-        self._panels.setdefault(var, []).append(panel)
+        self._panels.add(var, panel)
         if var not in self.shell.user_ns:
-            self._await_login(var)
+            self.run_all.await_login(var)
         display(panel)
 
-    # -- every panel tells the truth about the session -------------------------------------------
-
-    def _live_panels(self, var: str | None = None) -> list[Any]:
-        names = [var] if var is not None else list(self._panels)
-        live = []
-        for name in names:  # a closed widget (its comm gone) has nobody to show anything to
-            self._panels[name] = [p for p in self._panels.get(name, []) if getattr(p, "comm", None) is not None]
-            live += self._panels[name]
-        return live
+    # -- every panel tells the truth about the session (kiwoom_nb._panel_registry, _run_all, _kernel) -------
 
     def sync_panels(self, var: str, line: str, *, logged_in: bool = False) -> None:
         """Show ``var``'s new state (logged in with ``line``, or logged out) on every panel made for it."""
         if logged_in:
-            self._pending.pop(var, None)
-        for panel in self._live_panels(var):
-            try:
-                panel.show_logged_in(line) if logged_in else panel.show_logged_out(line)
-            except Exception as exc:  # noqa: BLE001 - a panel must never break a login
-                log.warning("kiwoom_nb: could not update a login panel: %s", type(exc).__name__)
+            self.run_all.settled(var)
+        self._panels.sync(var, line, logged_in=logged_in)
 
     def close_panels(self, line: str) -> None:
         """The kernel is going away (or the extension is unloaded): every panel goes inert and says why."""
-        for panel in self._live_panels():
-            try:
-                panel.show_closed(line)
-            except Exception:  # noqa: BLE001 - shutdown path
-                pass
-
-    def _await_login(self, var: str) -> None:
-        """Until the panel logs in, a cell that uses ``var`` fails with one line instead of a NameError wall.
-
-        Run All does not wait for the panel (no supported way to block a cell on widget input in
-        ipykernel 7), so the next cells run at once; this makes the first of them say what to do.
-        """
-        # the running cell's number: its input is stored before it runs (IPython 8 and 9 differ on when
-        # execution_count moves on, so that is not used)
-        inputs = getattr(getattr(self.shell, "history_manager", None), "input_hist_parsed", None)
-        self._pending[var] = max(1, len(inputs) - 1) if inputs else self.shell.execution_count
-        if self._our_tb is not None and self.shell.CustomTB is self._our_tb:
-            return
-        # chain whatever handler is set now (set_custom_exc has one slot)
-        self._previous_exc = (self.shell.custom_exceptions, self.shell.CustomTB)
-        self.shell.set_custom_exc(tuple(self.shell.custom_exceptions) + (NameError,), self._on_custom_exc)
-        self._our_tb = self.shell.CustomTB
-
-    def _on_custom_exc(self, shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None) -> Any:
-        name = getattr(value, "name", None)
-        if isinstance(value, NameError) and name in self._pending and name not in self.session.logins:
-            message = _NOT_SET.format(var=name, cell=self._pending[name])
-            value.args = (message,)  # the error's evalue, as nbclient and papermill report it
-            shell._showtraceback(etype, value, [f"{etype.__name__}: {message}"])
-            return None
-        previous_types, previous_handler = self._previous_exc or ((), None)
-        if previous_types and isinstance(value, previous_types):
-            return previous_handler(etype, value, tb, tb_offset=tb_offset)
-        shell.showtraceback((etype, value, tb), tb_offset=tb_offset, running_compiled_code=True)
-        return None
-
-    def _stop_awaiting(self) -> None:
-        if self._our_tb is not None and self.shell.CustomTB is self._our_tb and self._previous_exc is not None:
-            self.shell.custom_exceptions, self.shell.CustomTB = self._previous_exc
-        self._previous_exc = self._our_tb = None
-        self._pending.clear()
-
-    def _watch_shutdown(self) -> None:
-        """Tell the panels before the kernel goes: a shutdown or restart request is the last moment
-        their messages still reach the browser (atexit and SIGTERM come after IOPub has stopped)."""
-        kernel = getattr(self.shell, "kernel", None)
-        original = getattr(kernel, "do_shutdown", None)
-        if original is None or getattr(original, "_kiwoom_nb", False):
-            return
-
-        def do_shutdown(restart: bool, *args: Any, **kwargs: Any) -> Any:
-            self.close_panels(KERNEL_RESTARTED if restart else KERNEL_SHUT_DOWN)
-            return original(restart, *args, **kwargs)
-
-        do_shutdown._kiwoom_nb = True  # type: ignore[attr-defined]
-        kernel.do_shutdown = do_shutdown
-
-    def _unwatch_shutdown(self) -> None:
-        kernel = getattr(self.shell, "kernel", None)
-        if kernel is not None and getattr(vars(kernel).get("do_shutdown"), "_kiwoom_nb", False):
-            del kernel.do_shutdown
+        self._panels.close_all(line)
 
     # -- staying logged in, and leaving ----------------------------------------------------------
 
     def on_pre_run_cell(self, *args: Any) -> None:
-        if time.time() < self.session.next_due:
-            return
-        try:
-            before = {var: login.token for var, login in self.session.logins.items()}
-            for login, error in self.session.refresh_due():
-                if error is not None:
-                    _warn(f"could not refresh {login.var} ({error}); the cell runs anyway")
-                else:
-                    if self.shell.user_ns.get(login.var, before[login.var]) == before[login.var]:
-                        self.shell.push({login.var: login.token}, interactive=False)
-                    self.sync_panels(login.var, describe(login), logged_in=True)
-        except Exception as exc:  # noqa: BLE001 - never block the user's cell
-            _warn(f"token refresh failed ({type(exc).__name__}); the cell runs anyway")
+        refresh_before_cell(self.session, self.shell.user_ns, lambda values: self.shell.push(values, interactive=False),
+                            lambda login: self.sync_panels(login.var, describe(login), logged_in=True))
 
     def revoke_everything(self) -> None:
         """Exit path: revoke every live token within exit_timeout. Logs failures; a signal that arrived
@@ -524,7 +443,8 @@ class KiwoomMagics(Magics):
         if self._hooked:
             return
         self._hooked = True
-        self._watch_shutdown()
+        watch_shutdown(getattr(self.shell, "kernel", None),
+                       lambda restart: self.close_panels(KERNEL_RESTARTED if restart else KERNEL_SHUT_DOWN))
         self.shell.events.register("pre_run_cell", self.on_pre_run_cell)
         self.exit.hook()
 
@@ -532,8 +452,8 @@ class KiwoomMagics(Magics):
         if not self._hooked:
             return
         self._hooked = False
-        self._unwatch_shutdown()
-        self._stop_awaiting()
+        unwatch_shutdown(getattr(self.shell, "kernel", None))
+        self.run_all.stop()
         try:
             self.shell.events.unregister("pre_run_cell", self.on_pre_run_cell)
         except ValueError:
@@ -553,9 +473,7 @@ class KiwoomMagics(Magics):
         return self._tokens_of(var).reissue(stale)
 
     def _tokens_of(self, var: str) -> Any:
-        from ._api import SessionTokens
-
-        return SessionTokens(self.session, var, refresh=self.on_pre_run_cell, publish=self._publish)
+        return self.bound.tokens(var)
 
     def _publish(self, login: Login, old: Any) -> None:
         """A re-issue replaced ``old``: the variable follows, unless the user has put something else there."""
@@ -566,31 +484,13 @@ class KiwoomMagics(Magics):
 
     def client_for(self, var: str | None = None, mock: bool | None = None) -> Any:
         """The client bound to ``var``'s login (default: the trait ``var``, or the one login of ``mock``'s environment)."""
-        from ._api import Client
-
-        if var is None:
-            var = self.var
-            if mock is not None and (self.session.find(var) is None or self.session.find(var).mock != mock):
-                var = next((v for v, l in self.session.logins.items() if l.mock == mock), var)
-        login = self.session.find(var)
-        if login is None:
-            how = "%kiwoom_login --mock" if mock else "%kiwoom_login"
-            raise KiwoomError(f"no Kiwoom login in {var}; run {how} (or kiwoom_nb.login()) first")
-        if mock is not None and login.mock != mock:
-            raise EnvironmentMismatchError(
-                f"{var} holds a {login.token.environment} token, not a {'mock' if mock else 'production'} one; "
-                f"log in with %kiwoom_login {'--mock' if mock else '--production'} --var NAME and pass var=NAME")
-        clients = self.__dict__.setdefault("_clients", {})
-        client = clients.get(var)
-        if client is None:
-            client = clients[var] = Client.bound(self._tokens_of(var), pace=self.pace or None)
+        client = self.bound.client(var or self.var, mock=mock, pace=self.pace or None, explicit=var is not None)
         client.progress = ("notebook" if self.stdin_allowed() else None) if self.in_kernel() else "text"
         return client
 
     @observe("pace")
     def _on_pace_change(self, change: dict[str, Any]) -> None:
-        for client in self.__dict__.get("_clients", {}).values():
-            client.pace = change["new"] or None
+        self.bound.set_pace(change["new"] or None)
 
     @line_magic
     def kiwoom(self, line: str = "") -> Any:

@@ -17,7 +17,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from kiwoom_nb._magics import _NOT_SET
+from kiwoom_nb._lines import _NOT_SET
 from support import CANARY
 
 pytestmark = pytest.mark.kernel
