@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any, Callable
+from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
@@ -19,6 +19,7 @@ from . import _keys
 from ._bound import BoundClients
 from ._errors import CredentialsError, KeyringUnavailableError, KiwoomError
 from ._exit import ExitGuard
+from ._magic_args import argument, lazy_arguments, parser_of
 from ._kernel import refresh_before_cell, unwatch_shutdown, watch_shutdown
 from ._lines import KERNEL_RESTARTED, KERNEL_SHUT_DOWN, UNLOADED, describe, environment_name
 from ._lines import warn as _warn
@@ -26,7 +27,6 @@ from ._panel_registry import PanelRegistry
 from ._run_all import RunAllGuard
 from ._session import Login, Session
 from ._tr_magic import parse_tr_line, run_tr, show_trs
-from ._token import KST, format_left, mask
 
 __all__ = ["KiwoomMagics", "client", "load", "login", "unload"]
 
@@ -44,41 +44,6 @@ def _check_remember(what: str) -> None:
     if problem:
         raise KeyringUnavailableError(f"{what} cannot save the keys: {problem}; nothing was saved. Keep them in "
                                       "the environment instead (a .env file loaded with %dotenv, or Colab secrets)")
-
-
-def argument(*args: Any, **kwargs: Any) -> Callable[[Any], Any]:
-    """IPython's ``@argument`` for a ``@lazy_arguments`` magic: recorded now, added to its parser at first use."""
-
-    def record(func: Any) -> Any:
-        func.__dict__.setdefault("arguments", []).append((args, kwargs))
-        return func
-
-    return record
-
-
-def lazy_arguments(func: Any) -> Any:
-    """IPython's ``@magic_arguments()``, but the argparse parser, and the help text it formats (slowly:
-    with IPython's magic_arguments module, over a third of ``%load_ext``), is built at first use: the
-    first call, or ``?`` and Shift-Tab, which ask the object's ``getdoc()`` before its ``__doc__``."""
-
-    def getdoc() -> str:
-        parser_of(func)
-        return func.__doc__
-
-    func.getdoc = getdoc
-    return func
-
-
-def parser_of(func: Any) -> Any:
-    """The magic's parser, built on first use; the function's ``__doc__`` is then its help text."""
-    func = getattr(func, "__func__", func)
-    if "parser" not in vars(func):
-        from IPython.core import magic_arguments
-
-        for args, kwargs in func.__dict__.get("arguments", []):  # innermost first, as IPython records them
-            magic_arguments.argument(*args, **kwargs)(func)
-        func.parser = magic_arguments.magic_arguments()(func).parser
-    return func.parser
 
 
 @magics_class
@@ -341,41 +306,12 @@ class KiwoomMagics(Magics):
     def kiwoom_status(self, line: str = "") -> None:
         """List this kernel's Kiwoom tokens: environment, variable, masked token, expiry, time left."""
         self._parse(self.kiwoom_status, line)
-        rows = []
-        for login in self.session.logins.values():
-            expires = login.token.expires_at
-            local = expires.astimezone()
-            rows.append((
-                environment_name(login.mock), login.var, mask(login.token.value),
-                f"{expires.astimezone(KST):%Y-%m-%d %H:%M} KST", f"{local:%Y-%m-%d %H:%M} {local.tzname() or ''}".strip(),
-                format_left(login.token.expires_in()), "yes" if self.revoke_at_exit else "no (revoke_at_exit is off)",
-                login.source,
-            ))
-        header = ("environment", "variable", "token", "expires (Korea)", "expires (local)", "left", "revoked at exit",
-                  "keys from")
-        import html  # here, not at the top: %load_ext stays cheap
-
-        net = f"Safety net: {self.exit.safety_net()}"
-        if not rows:
-            text = "Kiwoom: not logged in (%kiwoom_login logs in)"
-            markup = f"<p>{html.escape(text)}</p>"
-        else:
-            widths = [max(len(str(r[i])) for r in (header, *rows)) for i in range(len(header))]
-            text = "\n".join("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip() for r in (header, *rows))
-            # narrower than the text: both expiry times in one cell, so a 760 px window shows it unclipped
-            # token, expiry and time left never break inside a value ("23h / 59m", "KST" alone on a line)
-            cells = lambda r, tag: "".join(  # noqa: E731
-                f'<{tag} style="text-align:left{";white-space:nowrap" if i in (2, 3, 4) else ""}">'
-                f"{html.escape(str(c))}</{tag}>" for i, c in enumerate(r))
-            # (and where the keys came from under the variable, not in a column of its own)
-            merged = lambda r: (r[0], f"{r[1]}\nkeys from {r[7]}", r[2], f"{r[3]}\n{r[4]}", *r[5:7])  # noqa: E731
-            markup = '<table class="kiwoom-status"><tr>' + cells((*header[:3], "expires", *header[5:7]), "th") + \
-                "</tr>" + "".join("<tr>" + cells(merged(r), "td").replace("\n", "<br>") + "</tr>" for r in rows) + \
-                "</table>"
-            text += "\n" + net
-            markup += f"<p>{html.escape(net)}</p>"
         from IPython.display import display
 
+        from ._status import status_table
+
+        text, markup = status_table(self.session.logins.values(), revoke_at_exit=self.revoke_at_exit,
+                                    safety_net=self.exit.safety_net())
         display({"text/plain": text, "text/html": markup}, raw=True)
 
     # -- helpers -----------------------------------------------------------------------------------
