@@ -3,6 +3,7 @@
     make bench                        # every measurement, a few minutes; prints a Markdown table
     make bench-quick                  # BENCH_QUICK=1: tiny counts, only proves the script still works
     python bench/bench.py --wait-quiet 1200 --json results.json
+    make bench BENCH_ARGS="--only 1,2"  # only goals 1 (loading) and 2 (every cell)
 
 Everything runs in one go on this machine against the fake Kiwoom (kiwoom_nb.testing.FakeKiwoom) on
 127.0.0.1. Each measurement that needs a clean interpreter runs bench/child.py in a fresh process.
@@ -756,7 +757,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="first wait up to SECONDS for the CPUs to be idle (other jobs skew everything)")
     parser.add_argument("--quiet-threshold", type=float, default=0.15, help="busy CPU fraction counted as quiet")
     parser.add_argument("--json", metavar="PATH", help="also write every measurement here")
+    parser.add_argument("--only", metavar="GOALS", default="",
+                        help="comma-separated goal numbers to measure, e.g. --only 1,2 (default: all)")
     args = parser.parse_args(argv)
+    only = {goal.strip() for goal in args.only.split(",") if goal.strip()}
 
     quiet = wait_until_quiet(args.wait_quiet, args.quiet_threshold) if not args.quick else "not checked (quick)"
     info = machine()
@@ -766,23 +770,39 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="kiwoom-bench-") as tmp, FakeKiwoom() as fake:
         workdir = Path(tmp)
         ctx = Context(fake, child_env(fake, workdir), workdir, QUICK if args.quick else FULL, results)
-        measure_loading(progress(ctx, "1. loading"))
-        measure_imports(progress(ctx, "1. imports at load"))
-        measure_per_cell(progress(ctx, "2. every cell"))
-        round_trip = measure_warm_login(progress(ctx, "3. warm login"))
-        measure_cold_login(progress(ctx, "3. cold import and login"))
-        measure_shutdown(progress(ctx, "4. leaving (real kernels)"), round_trip)
-        measure_memory(progress(ctx, "5. memory"))
-        measure_revoker(progress(ctx, "4/5. the revoker (real kernels)"))
-        measure_hangs(progress(ctx, "4. timeouts and budgets against a Kiwoom that never answers"))
-        measure_tr_call(progress(ctx, "6. TR call overhead"))
-        measure_paced(progress(ctx, "6. pacing against a rate-limited fake"))
-        measure_frame(progress(ctx, "6. frames"))
+        steps = [
+            ("1", measure_loading, "1. loading"),
+            ("1", measure_imports, "1. imports at load"),
+            ("2", measure_per_cell, "2. every cell"),
+            ("3", measure_warm_login, "3. warm login"),
+            ("3", measure_cold_login, "3. cold import and login"),
+            ("4", measure_shutdown, "4. leaving (real kernels)"),
+            ("5", measure_memory, "5. memory"),
+            ("4", measure_revoker, "4/5. the revoker (real kernels)"),
+            ("4", measure_hangs, "4. timeouts and budgets against a Kiwoom that never answers"),
+            ("6", measure_tr_call, "6. TR call overhead"),
+            ("6", measure_paced, "6. pacing against a rate-limited fake"),
+            ("6", measure_frame, "6. frames"),
+        ]
+        round_trip = None
+        for goal, measure, name in steps:
+            if only and goal not in only:
+                continue
+            if measure is measure_shutdown:
+                if round_trip is None:
+                    round_trip = measure_warm_login(progress(ctx, "3. warm login (the round trip for goal 4)"))
+                measure(progress(ctx, name), round_trip)
+            elif measure is measure_warm_login:
+                round_trip = measure(progress(ctx, name))
+            else:
+                measure(progress(ctx, name))
     others = meter.cores()
     info["load after"] = load_average()
     info["CPU used by other processes during the run"] = (
         "unknown" if others is None else f"{others:.2f} cores on average (of {os.cpu_count()})")
 
+    if only:
+        info["goals measured"] = ", ".join(sorted(only))
     text = ["## Machine", ""] + [f"- {key}: {value}" for key, value in info.items()]
     if args.quick:
         text += ["", "**Quick mode: counts too small for the numbers to mean anything.**"]
