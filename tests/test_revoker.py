@@ -104,7 +104,13 @@ def test_the_revoker_runs_apart_from_the_kernel_with_no_secret_on_its_command_li
     assert os.readlink(f"/proc/{kernel_pid}/cwd") == str(notebooks)
     assert not os.readlink(f"/proc/{pid}/cwd").startswith(str(tmp_path))  # it keeps no notebook folder busy
     def open_files() -> dict[int, str]:
-        return {int(fd): os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")}
+        files = {}
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:  # a module file it is still reading can close between the listing and the readlink
+                files[int(fd)] = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except FileNotFoundError:
+                pass
+        return files
 
     # once it has read its modules: nothing of the kernel's (ZMQ sockets, its output pipes) is held open
     fds = wait_for(lambda: (lambda fds: sorted(fds) == [0, 1, 2] and fds)(open_files()), 5, "the revoker to settle")
