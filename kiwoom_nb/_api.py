@@ -420,7 +420,7 @@ def _progress_bar(kind: str, api_id: str, total: int | None) -> Any:
             from tqdm.notebook import tqdm
         else:
             from tqdm import tqdm
-    except ImportError:  # progress is optional (kiwoom-nb[pandas] brings tqdm)
+    except ImportError:  # progress is optional (the pandas extra brings tqdm)
         return None
     try:
         bar = tqdm(total=total, desc=api_id, unit="page", leave=False)

@@ -18,8 +18,11 @@ from ._errors import (
     KiwoomError,
     KiwoomTimeout,
     NetworkError,
+    NotSupportedError,
     RateLimitError,
+    RequestError,
     ServerError,
+    UnknownStockError,
     error_for_answer,
     one_line,
 )
@@ -168,6 +171,37 @@ def is_mock_destination(url: str) -> bool:
         normal == seen or normal.startswith(seen + "/") for seen in _seen[True])
 
 
+def base_url_origin(url: str) -> str:
+    """What set a base URL (or a request URL under it), for messages: ``KIWOOM_BASE_URL=…`` or
+    ``KIWOOM_MOCK_BASE_URL=…`` (the longer one when both fit), else ``""``."""
+    import os
+
+    normal, found = _normal(url), ""
+    for name in ("KIWOOM_BASE_URL", "KIWOOM_MOCK_BASE_URL"):
+        value = os.environ.get(name, "").strip().rstrip("/")
+        if value and (normal == _normal(value) or normal.startswith(_normal(value) + "/")) \
+                and len(value) > len(found.partition("=")[2]):
+            found = f"{name}={value}"
+    return found
+
+
+def where_sent(url: str) -> str:
+    """``sent to <host>``, and what chose that host when it is not Kiwoom's. A wrong address is the usual cause of
+    errors that look like wrong keys or tokens (8030 / 8031, 8001, 8005), so those messages name both."""
+    import os
+
+    host = urlsplit(url).netloc
+    if host == urlsplit(PRODUCTION_URL).netloc:
+        return f"sent to {host}"
+    if host == urlsplit(MOCK_URL).netloc:
+        unset = os.environ.get("KIWOOM_BASE_URL") and not os.environ.get("KIWOOM_MOCK_BASE_URL")
+        return f"sent to {host}" + (": KIWOOM_MOCK_BASE_URL is not set (KIWOOM_BASE_URL is production's)"
+                                    if unset else "")
+    origin = base_url_origin(url)
+    return f"sent to {host}, set by {origin}" if origin else \
+        f"sent to {host}, a base URL given in code or by %config KiwoomMagics"
+
+
 def _is_loopback(host: str) -> bool:
     if host.lower() == "localhost":
         return True
@@ -240,6 +274,8 @@ def post_tr(
         )
     except httpx.HTTPError as exc:
         failure = _network_failure(exc, what, url, api_id, secrets, timeout)
+        if where_sent(url) != f"sent to {urlsplit(url).netloc}":  # the host is named already; say what chose it
+            failure = _addressed(failure, url)
     if failure is not None:
         # raised here, outside the except block: httpx's exception carries the request (keys, token)
         # and must be neither __cause__ nor __context__ of what the user sees
@@ -257,16 +293,16 @@ def post_tr(
             raise RateLimitError(f"{what} failed: too many requests; wait a few seconds and try again",
                                  status_code=status, api_id=answered_id)
         kind = "an HTML page (maintenance, or a firewall refusing the request?)" if looks_html else "an answer that is not JSON"
-        raise ServerError(
+        raise _addressed(ServerError(
             f"{what} failed: Kiwoom answered HTTP {status} with {kind}; try again later",
             status_code=status,
             api_id=answered_id,
-        )
+        ), url)
 
     return_code = data.get("return_code", 0)
     if status == 429 or str(return_code).strip() not in ("0", ""):
         return_msg = data.get("return_msg")
-        raise error_for_answer(
+        error = error_for_answer(
             what,
             return_code=return_code,
             # scrub before error_for_answer shortens the text, or a key cut in half would survive
@@ -274,13 +310,28 @@ def post_tr(
             status_code=status,
             api_id=answered_id,
         )
+        raise _addressed(error, url) if _maybe_misaddressed(error) else error
     if status >= 400:
-        raise ServerError(
+        raise _addressed(ServerError(
             f"{what} failed: Kiwoom answered HTTP {status}; try again later",
             status_code=status,
             api_id=answered_id,
-        )
+        ), url)
     return data, status, response.headers
+
+
+def _maybe_misaddressed(error: KiwoomError) -> bool:
+    """Errors a request to the wrong server also gets: keys or tokens refused, an api-id or path unknown there."""
+    if isinstance(error, (RateLimitError, UnknownStockError, NotSupportedError)):
+        return False
+    return not isinstance(error, RequestError) or error.code in (1504, 1505)
+
+
+def _addressed(error: KiwoomError, url: str) -> KiwoomError:
+    """``error`` with where the request went appended to its one line."""
+    error.message = f"{error.message} — {where_sent(url)}"
+    error.args = (error.message,)
+    return error
 
 
 def _network_failure(exc: Exception, what: str, url: str, api_id: str, secrets: tuple[str, ...],

@@ -25,8 +25,8 @@ from ._errors import KiwoomError
 
 __all__ = ["PANDAS_MISSING", "is_price", "require_pandas", "to_frame"]
 
-PANDAS_MISSING = ("pandas is not installed: pip install 'kiwoom-nb[pandas]' for DataFrames "
-                  "(or use call() / rows(), or --raw on %kiwoom)")
+PANDAS_MISSING = ("pandas is not installed: pip install pandas tqdm (from the clone: pip install -e '.[pandas]') "
+                  "for DataFrames (or use call() / rows(), or --raw on %kiwoom)")
 
 _IDENTIFIER = ("_cd", "_no", "_nm", "_id", "_tp", "_sig", "_yn", "code", "name")
 _PRICE = re.compile(r"(?:^|_)(?:prc|pric)$|price$|_bid$|^(?:\d+|oyr_)?(?:hgst|lwst)$")

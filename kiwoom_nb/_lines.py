@@ -6,6 +6,7 @@ Plain strings and formatting only: no IPython, no widgets, no I/O.
 from __future__ import annotations
 
 import sys
+import unicodedata
 from typing import TYPE_CHECKING
 
 from ._token import KST, format_left
@@ -33,7 +34,28 @@ def describe(login: "Login", *, reused: bool = False) -> str:
         when += f" ({local:%m-%d %H:%M} {local.tzname() or 'local'})"
     left = format_left(login.token.expires_in())
     verb = "already logged in" if reused else "logged in"
-    return f"Kiwoom {environment_name(login.mock)}: {verb} as {login.var} (keys from {login.source}); expires {when}, {left} left"
+    line = f"Kiwoom {environment_name(login.mock)}: {verb} as {login.var} (keys from {login.source}); expires {when}, {left} left"
+    return line + using(login.base_url)
+
+
+def using(base_url: str | None) -> str:
+    """`` (using KIWOOM_BASE_URL=…)`` when a base URL replaces Kiwoom's own, so a wrong one is seen at login."""
+    if not base_url:
+        return ""
+    from ._client import base_url_origin
+
+    return f" (using {base_url_origin(base_url) or 'base URL ' + base_url.strip().rstrip('/')})"
+
+
+def width(text: str) -> int:
+    """Columns ``text`` takes in a terminal: East Asian wide and full-width characters (한글) take two,
+    combining marks none."""
+    return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def pad(text: str, columns: int) -> str:
+    """``text`` left-aligned in ``columns`` terminal columns (``str.ljust`` counts characters, not columns)."""
+    return text + " " * (columns - width(text))
 
 
 def warn(message: str) -> None:

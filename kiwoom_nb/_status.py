@@ -8,7 +8,7 @@ from __future__ import annotations
 import html
 from typing import Any, Iterable
 
-from ._lines import environment_name
+from ._lines import environment_name, pad, width
 from ._token import KST, format_left, mask
 
 
@@ -32,8 +32,8 @@ def status_table(logins: Iterable[Any], *, revoke_at_exit: bool, safety_net: str
         text = "Kiwoom: not logged in (%kiwoom_login logs in)"
         markup = f"<p>{html.escape(text)}</p>"
     else:
-        widths = [max(len(str(r[i])) for r in (header, *rows)) for i in range(len(header))]
-        text = "\n".join("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip() for r in (header, *rows))
+        widths = [max(width(str(r[i])) for r in (header, *rows)) for i in range(len(header))]
+        text = "\n".join("  ".join(pad(str(c), w) for c, w in zip(r, widths)).rstrip() for r in (header, *rows))
         # narrower than the text: both expiry times in one cell, so a 760 px window shows it unclipped
         # token, expiry and time left never break inside a value ("23h / 59m", "KST" alone on a line)
         cells = lambda r, tag: "".join(  # noqa: E731

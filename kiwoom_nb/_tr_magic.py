@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._errors import KiwoomError
+from ._lines import pad, width
 from ._lines import warn as _warn
 from ._trs import find_trs
 
@@ -61,8 +62,11 @@ def show_trs(query: str) -> None:
     if not found:
         print(f"no TR matches {query!r}; try a shorter word (e.g. 일봉, 주문, ka10081)")
         return
-    for tr in found:
-        print(f"{tr.api_id}  {tr.name}  [{tr.category}]  {tr.path}" + (f"  list: {tr.list_key}" if tr.list_key else ""))
+    names = max(width(tr.name) for tr in found)
+    categories = max(width(tr.category) for tr in found) + 2
+    for tr in found:  # aligned by terminal columns: a Korean character takes two
+        line = f"{tr.api_id:<8}  {pad(tr.name, names)}  {pad(f'[{tr.category}]', categories)}  {tr.path}"
+        print((line + (f"  list: {tr.list_key}" if tr.list_key else "")).rstrip())
 
 
 def run_tr(api: Any, args: dict[str, Any]) -> Any:
@@ -70,9 +74,10 @@ def run_tr(api: Any, args: dict[str, Any]) -> Any:
     pages, api_id, fields = args["pages"], args["api_id"], args["fields"]
     try:
         if args["raw"]:
-            if pages == 1:
-                return api.call(api_id, args["path"], confirm=args["confirm"], **fields)
-            return list(api.pages(api_id, args["path"], confirm=args["confirm"], max_pages=pages, **fields))
+            answers = [api.call(api_id, args["path"], confirm=args["confirm"], **fields)] if pages == 1 else \
+                list(api.pages(api_id, args["path"], confirm=args["confirm"], max_pages=pages, **fields))
+            more_pages_note(api_id, pages, answers)
+            return answers[0] if pages == 1 else answers
         frame = api.frame(api_id, args["path"], pages=pages, numeric=not args["strings"],
                           confirm=args["confirm"], **fields)
     except KeyboardInterrupt:
@@ -81,6 +86,14 @@ def run_tr(api: Any, args: dict[str, Any]) -> Any:
         _warn(f"interrupted after {got} page{'s' * (got != 1)}; {where}.to_frame() makes them a DataFrame "
               f"({where}.last holds the answers)")
         raise
-    if pages == 1 and api.last and api.last[-1].cont:
-        print(f"{api_id}: Kiwoom has more pages; --pages N or --pages all fetches them")
+    more_pages_note(api_id, pages, api.last)
     return frame
+
+
+def more_pages_note(api_id: str, pages: int | None, answers: list[Any]) -> None:
+    """One line when Kiwoom said more remain after the last page fetched, with the option that gets them."""
+    if pages is None or not answers or not (answers[-1].cont and answers[-1].next_key):
+        return
+    got = len(answers)
+    print(f"{api_id}: Kiwoom has more pages after {'this one' if got == 1 else f'these {got}'}; "
+          f"--pages {got * 2} or --pages all fetches more")

@@ -114,7 +114,7 @@ def test_missing_pandas_is_one_line_saying_what_to_install():
 
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0].startswith("ERROR pandas is not installed: pip install 'kiwoom-nb[pandas]'")
+    assert lines[0].startswith("ERROR pandas is not installed: pip install pandas tqdm (from the clone: pip install -e '.[pandas]')")
     assert lines[1:] == ["CALL 005930", "SENT 1"]  # nothing sent for the frame; the client still works
 
 

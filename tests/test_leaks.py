@@ -170,14 +170,30 @@ def test_the_scan_catches_a_stock_password_widget(nb_env, tmp_path):
     assert SECRETKEY in execute(nb, tmp_path, "stock.ipynb")
 
 
+# what a reader of each notebook must see printed (issue 19, finding 7: the quickstart printed "-160400"
+# right under the cell that explains that a price's sign is its direction)
+PRINTED = {"quickstart.ipynb": ["정상적으로 처리되었습니다 | 삼성전자 160,400원 ▼ -8,700 (-5.14%)"], "headless.ipynb": []}
+
+
 @pytest.mark.parametrize("name", ["quickstart.ipynb", "headless.ipynb"])
 def test_project_notebooks_run_headless_and_save_clean(nb_env, tmp_path, name):
     fake = nb_env
     saved = execute(nbformat.read(NOTEBOOKS / name, as_version=4), tmp_path, name)
     assert '"output_type": "error"' not in saved
+    printed = "".join(output.get("text", "") for cell in nbformat.reads(saved, as_version=4).cells
+                      if cell.cell_type == "code" for output in cell.outputs)
+    for line in PRINTED[name]:
+        assert line in printed.splitlines(), printed
+    assert "-160400" not in printed
     assert "logged in as kiwoom_token" in saved
     assert secrets_in(saved, *[t.value for t in fake.tokens]) == []
     assert fake.live_tokens() == []  # logged out in the notebook or revoked at the end of the run
+
+
+def test_the_quickstart_says_how_to_install_an_extra_from_the_clone():
+    """kiwoom-nb is not on PyPI (issue 19, finding 11): `pip install 'kiwoom-nb[demo]'` cannot work."""
+    source = "".join("".join(cell.source) for cell in nbformat.read(NOTEBOOKS / "quickstart.ipynb", as_version=4).cells)
+    assert "'kiwoom-nb[" not in source and "pip install -e '.[demo]'" in source
 
 
 @pytest.mark.parametrize("name", ["quickstart.ipynb", "headless.ipynb"])

@@ -101,6 +101,29 @@ def test_terminal_login_with_keys_in_the_environment_does_not_prompt(fake, kerne
 
 
 
+def test_status_columns_line_up_in_a_terminal_with_korean_values(fake, kernel_env):
+    """%kiwoom_status pads by terminal columns: 실전투자 takes 8 of them, not 4 (issue 19, finding 2)."""
+    from kiwoom_nb._lines import width
+
+    with terminal_ipython(kernel_env) as child:
+        child.sendline("%kiwoom_login --var 토큰")  # a Korean variable name too: Python allows it
+        child.expect(PROMPT)
+        child.sendline("%kiwoom_status")
+        child.expect(r"Safety net: .*\r?\n")
+        table = child.before
+        child.expect(PROMPT)
+        exit_ipython(child)
+
+    header = next(line for line in table.splitlines() if line.startswith("environment"))
+    [row] = [line for line in table.splitlines() if line.startswith("실전투자 (production)")]
+
+    def columns(line: str) -> list[int]:
+        """The terminal column where each cell starts (cells are set apart by two or more spaces)."""
+        return [width(line[:m.start()]) for m in re.finditer(r"(?:^|(?<=  ))\S", line)]
+
+    assert "토큰" in row and len(columns(header)) == 8
+    assert columns(row) == columns(header), (header, row)
+
 # -- hang-ups: the window closed, the SSH session dropped, the tmux session killed (issue 10) ----------
 
 

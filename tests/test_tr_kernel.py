@@ -53,6 +53,20 @@ def test_pages_all_is_the_union_of_every_page_served(fake, start_kernel):
     assert "more pages" in result.stdout and result.stdout.splitlines()[-1] == "10 160400 M"
 
 
+def test_a_note_says_when_pages_remain_after_the_last_one_fetched(fake, start_kernel):
+    """--pages N said nothing of the rest (issue 19, finding 4): one line, with the option that gets them."""
+    fake.page_size, fake.candles = 10, 30  # three pages
+    kernel = logged_in(start_kernel)
+    two = kernel.ok(f"df = %kiwoom {CHART} --pages 2\nprint(len(df))").stdout.splitlines()
+    assert two == ["ka10081: Kiwoom has more pages after these 2; --pages 4 or --pages all fetches more", "20"]
+    raw = kernel.ok(f"answers = %kiwoom {CHART} --pages 2 --raw\nprint(len(answers))").stdout.splitlines()
+    assert raw == [two[0], "2"]  # the two answers as Kiwoom sent them
+    one = kernel.ok(f"df = %kiwoom {CHART}").stdout
+    assert one == "ka10081: Kiwoom has more pages after this one; --pages 2 or --pages all fetches more\n"
+    for every in ("--pages 3", "--pages all", "--pages 5"):
+        assert kernel.ok(f"df = %kiwoom {CHART} {every}\nprint(len(df))").stdout == "30\n", every
+
+
 def test_the_magic_shows_a_table(fake, start_kernel):
     kernel = logged_in(start_kernel)
     result = kernel.ok("%kiwoom ka10001 stk_cd=005930")
@@ -127,7 +141,7 @@ def test_html_page_and_missing_pandas_are_one_line(fake, start_kernel):
     fake.fail_next("maintenance", path="ka10001")
     assert "HTML page" in one_line_error(kernel.run("%kiwoom ka10001 stk_cd=005930"))
     kernel.ok("import sys; sys.modules['pandas'] = None")
-    assert "kiwoom-nb[pandas]" in one_line_error(kernel.run("%kiwoom ka10001 stk_cd=005930"))
+    assert "pip install pandas tqdm" in one_line_error(kernel.run("%kiwoom ka10001 stk_cd=005930"))
     result = kernel.ok("a = %kiwoom ka10001 stk_cd=005930 --raw\nprint(a['stk_cd'], a.api_id)")
 
     assert result.stdout.split() == ["005930", "ka10001"]
