@@ -70,7 +70,8 @@ def show_trs(query: str) -> None:
 
 
 def run_tr(api: Any, args: dict[str, Any]) -> Any:
-    """Fetch what a parsed %kiwoom line asks for with ``api``: the DataFrame, or the answer(s) with --raw."""
+    """Fetch what a parsed %kiwoom line asks for with ``api``: the DataFrame (an empty one with a line saying
+    ``0 rows``), or the answer(s) with --raw."""
     pages, api_id, fields = args["pages"], args["api_id"], args["fields"]
     try:
         if args["raw"]:
@@ -86,6 +87,8 @@ def run_tr(api: Any, args: dict[str, Any]) -> Any:
         _warn(f"interrupted after {got} page{'s' * (got != 1)}; {where}.to_frame() makes them a DataFrame "
               f"({where}.last holds the answers)")
         raise
+    if len(frame) == 0:  # an empty table displays as a dash or nothing at all: say it in words
+        print(f"{api_id} {fields['stk_cd']}: 0 rows" if fields.get("stk_cd") else f"{api_id}: 0 rows")
     more_pages_note(api_id, pages, api.last)
     return frame
 

@@ -22,6 +22,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 import urllib.error
 import urllib.request
@@ -133,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         print("JupyterLab is not installed in this Python; run `make demo`, which installs the demo extra", file=sys.stderr)
         return 1
     from kiwoom_nb.testing import FakeKiwoom
+    from kiwoom_nb.testing._trs import serves
 
     signal.signal(signal.SIGTERM, _interrupt)
     if hasattr(signal, "SIGHUP"):  # the terminal closed
@@ -176,11 +178,13 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(0.2)
         url = f"{info['url']}lab/tree/{NOTEBOOK}?token={token}"
         keys = fake.keys
+        serving = textwrap.fill(serves(), 104, initial_indent="  It serves:   ", subsequent_indent=" " * 15)
         print(
             "\n"
             "  kiwoom_nb demo — a fake Kiwoom server, nothing reaches the real one\n"
             f"  Open:        {url}\n"
             f"  Fake Kiwoom: production {fake.url}   mock {fake.mock_url}\n"
+            f"{serving}\n"
             f"  Demo keys:   실전투자 (production)  app key {keys['production'][0]}  secret key {keys['production'][1]}\n"
             f"               모의투자 (mock)        app key {keys['mock'][0]}  secret key {keys['mock'][1]}\n"
             f"  Notebook:    {root / NOTEBOOK}{'' if args.in_place else ' (a copy; removed at exit)'}\n"
@@ -199,9 +203,8 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the cleanup short
         if process is not None:
             _stop(process, 30)
-        issued, revoked = len(fake.tokens), sum(t.revoked for t in fake.tokens)
         fake.stop()
-        print(f"Stopped. The fake Kiwoom issued {issued} token(s) and revoked {revoked}.", flush=True)
+        print(f"Stopped. {fake.summary()}.", flush=True)  # the same line as python -m kiwoom_nb.testing
         if args.keep:
             print(f"Kept {work}")
         else:

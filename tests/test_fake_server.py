@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import queue
+import json
+import os
 import re
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -16,14 +18,16 @@ import httpx
 import pytest
 
 from kiwoom_nb import (
+    Client,
     EnvironmentMismatchError,
     KiwoomError,
     KiwoomTimeout,
     NetworkError,
+    UnknownStockError,
     issue_token,
     revoke_token,
 )
-from kiwoom_nb.testing import DEMO_KEYS, FakeKiwoom
+from kiwoom_nb.testing import DEMO_KEYS, FakeKiwoom, wait_until
 from support import assert_chain_clean, within
 
 pytest_plugins = ["pytester"]
@@ -244,36 +248,55 @@ def test_pytest_plugin_provides_kiwoom_server(pytester):
 # -- python -m kiwoom_nb.testing ----------------------------------------------------------------
 
 
-_readers: dict[int, queue.Queue] = {}
+EXPORTED = ("KIWOOM_BASE_URL", "KIWOOM_MOCK_BASE_URL", "KIWOOM_APPKEY", "KIWOOM_SECRETKEY",
+            "KIWOOM_MOCK_APPKEY", "KIWOOM_MOCK_SECRETKEY")
+EXPORT = re.compile(r"export (KIWOOM_\w+)=(\S+)")
 
 
-def read_lines(stream, count: int, timeout: float) -> list[str]:
-    """The next ``count`` lines of ``stream``, or fail after ``timeout`` seconds."""
-    lines = _readers.get(id(stream))
-    if lines is None:  # one reader thread per stream, so later calls see the lines that follow
-        lines = _readers[id(stream)] = queue.Queue()
-        threading.Thread(target=lambda: [lines.put(line) for line in stream], daemon=True).start()
-    deadline = time.monotonic() + timeout
-    got = []
-    while len(got) < count:
-        remaining = deadline - time.monotonic()
-        assert remaining > 0, f"only got {got!r}"
+class CommandLine:
+    """``python -m kiwoom_nb.testing ARGUMENTS`` as a subprocess, its output collected line by line."""
+
+    def __init__(self, *arguments: str) -> None:
+        self.process = subprocess.Popen([sys.executable, "-m", "kiwoom_nb.testing", *arguments],
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.lines: list[str] = []
+        self.reader = threading.Thread(target=lambda: self.lines.extend(self.process.stdout), daemon=True)
+        self.reader.start()
+
+    def banner(self, timeout: float = 20) -> list[str]:
+        """The lines up to the last export line (the server is then listening)."""
+        def end() -> int:
+            return next((i + 1 for i, line in enumerate(self.lines) if line.startswith("export KIWOOM_MOCK_SECRETKEY=")), 0)
+
+        wait_until(lambda: end() or self.process.poll() is not None, timeout, "the export lines")
+        assert end(), self.lines
+        return self.lines[:end()]
+
+    def stop(self, signum: int = signal.SIGTERM, timeout: float = 20) -> str:
+        """Send ``signum`` and wait for the exit (killed after ``timeout`` s: a failure); all it printed."""
+        if self.process.poll() is None:
+            self.process.send_signal(signum)
         try:
-            got.append(lines.get(timeout=remaining))
-        except queue.Empty:
-            pytest.fail(f"the server printed only {got!r} in {timeout} s")
-    return got
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            pytest.fail(f"python -m kiwoom_nb.testing did not exit within {timeout} s of signal {signum}")
+        finally:
+            self.reader.join(timeout)
+            self.process.stdout.close()
+        return "".join(self.lines)
+
+
+def exports_of(lines: list[str]) -> dict[str, str]:
+    return {m.group(1): m.group(2) for m in (EXPORT.fullmatch(line.strip()) for line in lines) if m}
 
 
 def test_command_line_server_prints_url_and_keys():
-    process = subprocess.Popen(
-        [sys.executable, "-m", "kiwoom_nb.testing", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    server = CommandLine("--port", "0")
     try:
-        first, production, mock = read_lines(process.stdout, 3, timeout=20)
+        banner = server.banner()
+        first, production, mock = banner[:3]
 
         urls = re.fullmatch(r"Fake Kiwoom: production (http://127\.0\.0\.1:\d+)  mock (\S+)\n", first)
         assert urls, first
@@ -289,7 +312,8 @@ def test_command_line_server_prints_url_and_keys():
             issue_token(DEMO_KEYS["production"][0], "WRONG-SECRET-0000", base_url=url)
 
         # one line per request answered: time, environment, api-id, outcome; no key, no whole token
-        lines = read_lines(process.stdout, 3, timeout=20)
+        wait_until(lambda: len(server.lines) >= len(banner) + 3, 20, "a line per request")
+        lines = server.lines[len(banner):]
         assert re.match(r"\d\d:\d\d:\d\d fake Kiwoom production +au10001 +ok \(token …\S{4}\)$", lines[0]), lines
         assert re.match(r"\d\d:\d\d:\d\d fake Kiwoom mock +au10001 +ok", lines[1]), lines
         assert "return_code 3" in lines[2] and "8001" in lines[2], lines
@@ -297,14 +321,7 @@ def test_command_line_server_prints_url_and_keys():
         for secret in (*DEMO_KEYS["production"], *DEMO_KEYS["mock"], "WRONG-SECRET-0000", str(token)[:-4], str(mock_token)[:-4]):
             assert secret not in shown
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        process.stdout.close()
-        process.stderr.close()
+        server.stop()
 
 
 def test_tls_failure_is_a_network_error_that_says_so(tmp_path):
@@ -344,3 +361,142 @@ def test_dns_failure_is_a_network_error_that_says_so():
     with pytest.raises(NetworkError, match="host name did not resolve") as info:
         issue_token("app-key", "secret-key", transport=httpx.MockTransport(unresolvable))
     assert info.value.__cause__ is None and info.value.__context__ is None
+
+
+# -- issue 19: what the fake serves, what its command line prints ---------------------------------
+
+def test_command_line_prints_export_lines_for_both_environments():
+    server = CommandLine("--port", "0", "--quiet")
+    try:
+        banner = server.banner()
+        exports = exports_of(banner)
+
+        assert sorted(exports) == sorted(EXPORTED), banner
+        url = re.search(r"production (http://127\.0\.0\.1:\d+) ", banner[0]).group(1)
+        assert exports["KIWOOM_BASE_URL"] == url and exports["KIWOOM_MOCK_BASE_URL"] == url + "/mock"
+        assert (exports["KIWOOM_APPKEY"], exports["KIWOOM_SECRETKEY"]) == DEMO_KEYS["production"]
+        assert (exports["KIWOOM_MOCK_APPKEY"], exports["KIWOOM_MOCK_SECRETKEY"]) == DEMO_KEYS["mock"]
+        # pasted as they are, both environments log in
+        issue_token(exports["KIWOOM_APPKEY"], exports["KIWOOM_SECRETKEY"], base_url=exports["KIWOOM_BASE_URL"])
+        issue_token(exports["KIWOOM_MOCK_APPKEY"], exports["KIWOOM_MOCK_SECRETKEY"], mock=True,
+                    base_url=exports["KIWOOM_MOCK_BASE_URL"])
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("port", [None, "8765"], ids=["no-port", "port-8765"])
+def test_command_line_help_prints_export_lines(port):
+    done = subprocess.run([sys.executable, "-m", "kiwoom_nb.testing", *(["--port", port] if port else []), "--help"],
+                          capture_output=True, text=True, timeout=60)
+
+    assert done.returncode == 0, done.stderr
+    exports = exports_of(done.stdout.splitlines())
+    assert sorted(exports) == sorted(EXPORTED), done.stdout
+    assert (exports["KIWOOM_APPKEY"], exports["KIWOOM_SECRETKEY"]) == DEMO_KEYS["production"]
+    assert (exports["KIWOOM_MOCK_APPKEY"], exports["KIWOOM_MOCK_SECRETKEY"]) == DEMO_KEYS["mock"]
+    where = f"http://127.0.0.1:{port or 'PORT'}"
+    assert exports["KIWOOM_BASE_URL"] == where and exports["KIWOOM_MOCK_BASE_URL"] == where + "/mock"
+    assert "prints the exact" in " ".join(done.stdout.split())
+
+
+def logged_in_command_line(*arguments: str) -> tuple[CommandLine, dict[str, str], str]:
+    """The command-line fake, started, with one production token issued against it."""
+    server = CommandLine("--port", "0", *arguments)
+    try:
+        exports = exports_of(server.banner())
+        token = issue_token(exports["KIWOOM_APPKEY"], exports["KIWOOM_SECRETKEY"], base_url=exports["KIWOOM_BASE_URL"])
+    except BaseException:
+        server.stop()
+        raise
+    return server, exports, str(token)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_command_line_names_the_live_token_at_exit(signum):
+    server, _, token = logged_in_command_line()
+    shown = server.stop(signum)
+
+    assert server.process.returncode == 0, shown
+    assert "issued 1 token(s) and revoked 0" in shown, shown
+    assert f"still live: production …{token[-4:]}" in shown, shown
+    assert token[:-4] not in shown
+
+
+def test_command_line_says_no_token_is_live_after_a_revoke():
+    server, exports, token = logged_in_command_line("--quiet")
+    try:
+        revoke_token(exports["KIWOOM_APPKEY"], exports["KIWOOM_SECRETKEY"], token, base_url=exports["KIWOOM_BASE_URL"])
+    finally:
+        shown = server.stop(signal.SIGTERM)
+
+    assert "issued 1 token(s) and revoked 1" in shown, shown
+    assert "none still live" in shown and f"…{token[-4:]}" not in shown, shown
+
+
+def client_of(fake: FakeKiwoom) -> Client:
+    return Client(*fake.keys["production"], transport=fake.transport, pace=None)
+
+
+def test_a_tr_the_fake_does_not_serve_is_refused_in_kiwoom_shape():
+    fake = FakeKiwoom()
+    token = issue_token(*fake.keys["production"], transport=fake.transport)
+    with httpx.Client(transport=fake.transport, base_url="https://api.kiwoom.com") as http:
+        answer = http.post("/api/dostk/chart", json={"stk_cd": "005930", "tic_scope": "1", "upd_stkpc_tp": "1"},
+                           headers={"api-id": "ka10080", "authorization": f"Bearer {token}"})
+
+    assert answer.status_code == 200 and answer.content, answer
+    body = answer.json()
+    assert body["return_code"] not in (0, "0", 5) and "does not serve ka10080" in body["return_msg"]
+    for served in ("ka10001", "ka10081", "ka10099", "kt00018", "kt10000", "kt10001"):
+        assert served in body["return_msg"]
+
+    with client_of(fake) as api:
+        with pytest.raises(KiwoomError) as caught:
+            api.frame("ka10080", stk_cd="005930", tic_scope="1", upd_stkpc_tp="1")
+    assert type(caught.value) is KiwoomError and "\n" not in str(caught.value)
+    assert "the fake Kiwoom (kiwoom_nb.testing) does not serve ka10080" in str(caught.value)
+    assert len([r for r in fake.requests if r.api_id == "ka10080"]) == 2  # no retry: the one above and this one
+
+
+BULK = ["051910", "006400", "005380", "051910_NX", "005380_AL"]
+
+
+@pytest.mark.parametrize("code", BULK)
+def test_any_well_formed_code_has_made_up_data(code):
+    with client_of(FakeKiwoom()) as api:
+        info = api.call("ka10001", stk_cd=code)
+        chart = api.frame("ka10081", stk_cd=code, base_dt="20261201", upd_stkpc_tp="1", pages=1)
+    with client_of(FakeKiwoom()) as api:
+        again = api.call("ka10001", stk_cd=code)
+
+    assert info["stk_cd"] == code and info["stk_nm"] and code.split("_")[0] in info["stk_nm"]
+    assert int(info["cur_prc"].lstrip("+-")) > 0
+    assert dict(info) == dict(again)
+    assert len(chart) == 100 and (chart["cur_prc"] > 0).all()
+
+
+def test_made_up_data_is_the_same_in_every_process():
+    code = ("import json, kiwoom_nb\nfrom kiwoom_nb.testing import FakeKiwoom\nfake = FakeKiwoom()\n"
+            "api = kiwoom_nb.Client(*fake.keys['production'], transport=fake.transport, pace=None)\n"
+            "print(json.dumps([dict(api.call('ka10001', stk_cd=c)) for c in ('051910', '006400', '005380')]))")
+    seen = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                           env={**os.environ, "PYTHONHASHSEED": seed}) for seed in ("1", "2")]
+
+    assert all(done.returncode == 0 for done in seen), [done.stderr for done in seen]
+    assert seen[0].stdout == seen[1].stdout
+    names = [row["stk_nm"] for row in json.loads(seen[0].stdout)]
+    assert len(set(names)) == 3
+
+
+def test_known_stocks_keep_their_data():
+    with client_of(FakeKiwoom()) as api:
+        info = api.call("ka10001", stk_cd="005930")
+    assert (info["stk_nm"], info["cur_prc"], info["base_pric"]) == ("삼성전자", "-160400", "169100")
+
+
+@pytest.mark.parametrize("code", ["000000", "999999", "12345", "0059300", "ABC123", "005930_XX"])
+def test_unlisted_and_malformed_codes_are_1902(code):
+    with client_of(FakeKiwoom()) as api:
+        with pytest.raises(UnknownStockError) as caught:
+            api.call("ka10001", stk_cd=code)
+    assert caught.value.code == 1902

@@ -101,6 +101,16 @@ def test_revoked_mid_fetch_reissues_once_and_the_variable_follows(fake, start_ke
     assert not fake.is_live(fake.tokens[-1].value)
 
 
+def test_zero_rows_say_so_in_one_line(fake, start_kernel):
+    fake.candles = 0  # a TR that really answers with an empty list
+    kernel = logged_in(start_kernel)
+    shown = kernel.ok(f"%kiwoom {CHART}")
+    kept = kernel.ok(f"df = %kiwoom {CHART}\nprint(type(df).__name__, len(df))")
+
+    assert "ka10081 005930: 0 rows" in shown.stdout.splitlines(), shown.stdout
+    assert kept.stdout.splitlines() == ["ka10081 005930: 0 rows", "DataFrame 0"]
+
+
 def test_client_follows_a_new_login(fake, start_kernel):
     kernel = logged_in(start_kernel)
     kernel.ok("import kiwoom_nb\napi = kiwoom_nb.client()\napi.call('ka10001', stk_cd='005930')")
@@ -120,8 +130,9 @@ def test_client_follows_a_new_login(fake, start_kernel):
         ("%kiwoom kt10000 dmst_stex_tp=KRX stk_cd=005930 ord_qty=1 trde_tp=3", "--confirm"),
         ("%kiwoom ka10001 stk_cd=005930 --pages zero", "--pages"),
         ("%kiwoom", "api-id"),
+        ("%kiwoom ka10080 stk_cd=005930 tic_scope=1 upd_stkpc_tp=1", "the fake Kiwoom (kiwoom_nb.testing) does not serve ka10080"),
     ],
-    ids=["unknown-api-id", "1511", "1902", "order-unconfirmed", "bad-option", "no-api-id"],
+    ids=["unknown-api-id", "1511", "1902", "order-unconfirmed", "bad-option", "no-api-id", "not-served-by-the-fake"],
 )
 def test_failures_are_one_line_and_the_login_stays(fake, start_kernel, line, expect):
     kernel = logged_in(start_kernel)

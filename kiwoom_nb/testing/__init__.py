@@ -5,8 +5,11 @@ Use it as an httpx transport (``FakeKiwoom().transport``) or as a real HTTP serv
 (``with FakeKiwoom() as server: server.url``). Production lives at ``server.url``, mock trading at
 ``server.mock_url``; each has its own keys. Stdlib only, except httpx for ``.transport``.
 
+TRs (``_trs.SERVED``; any other is refused, error 9001) answer for any 6-digit stock code with made-up, deterministic
+data (``_stocks``); 000000 and 999999 are the documented unlisted codes (1902).
+
 With pytest, opt in with ``pytest_plugins = ["kiwoom_nb.testing"]`` for the ``kiwoom_server``
-fixture. ``python -m kiwoom_nb.testing`` runs a server with the demo keys until Ctrl-C.
+fixture. ``python -m kiwoom_nb.testing`` runs a server with the demo keys until Ctrl-C (``_cli``).
 """
 
 from __future__ import annotations
@@ -28,7 +31,6 @@ from ._oauth import _Issued
 from ._replies import DEMO_KEYS, ERRORS, _answer, _Reply
 
 __all__ = ["DEMO_KEYS", "ERRORS", "FakeKiwoom", "ReceivedRequest", "wait_until"]
-
 
 
 def wait_until(condition: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
@@ -64,7 +66,7 @@ class ReceivedRequest:
 
 @dataclass
 class FakeKiwoom:
-    """Kiwoom's two OAuth endpoints, with state: which tokens were issued, which are live.
+    """Kiwoom's two OAuth endpoints and some TRs, with state: which tokens were issued, which are live.
 
     ``same_token=True`` models the reported behaviour where re-issuing within validity returns the
     same token. ``lifetime`` sets how long issued tokens live. ``fail_next(name)`` queues one of
@@ -82,7 +84,7 @@ class FakeKiwoom:
     #: called with one line per request answered (time, environment, api-id, outcome; never a key or a
     #: whole token), e.g. ``FakeKiwoom(log=print)``; ``python -m kiwoom_nb.testing`` and ``make demo`` do
     log: Callable[[str], None] | None = None
-    # TRs (kiwoom_nb._fake_trs): ka10081 serves `candles` daily candles, `page_size` per page
+    # TRs (_trs): ka10081 serves `candles` daily candles, `page_size` per page
     candles: int = 300
     page_size: int = 100
     rate_limit: Any = None  # requests per second per api-id: an int, or {api_id or "*": int}; None = unlimited
@@ -142,6 +144,16 @@ class FakeKiwoom:
 
     def is_live(self, token: str) -> bool:
         return str(token) in self.live_tokens()
+
+    def summary(self) -> str:
+        """What ``make demo`` and ``python -m kiwoom_nb.testing`` print at exit: tokens issued, revoked, still
+        live (by environment and last 4 characters, never whole)."""
+        now = datetime.now(timezone.utc)
+        with self._lock:
+            issued, revoked = len(self.tokens), sum(t.revoked for t in self.tokens)
+            live = [f"{t.environment} {mask(t.value)}" for t in self.tokens if not t.revoked and t.expires_at > now]
+        return (f"The fake Kiwoom issued {issued} token(s) and revoked {revoked}; "
+                + (f"still live: {', '.join(live)}" if live else "none still live"))
 
     # -- the protocol ---------------------------------------------------------------------------
 
@@ -285,27 +297,7 @@ if "pytest" in sys.modules:  # an opt-in pytest plugin: pytest_plugins = ["kiwoo
 
 
 def main(argv: list[str] | None = None) -> int:
-    import argparse
+    """``python -m kiwoom_nb.testing``: a fake Kiwoom on 127.0.0.1 until Ctrl-C or SIGTERM (``--help``)."""
+    from ._cli import run
 
-    parser = argparse.ArgumentParser(prog="python -m kiwoom_nb.testing", description="Run a fake Kiwoom server.")
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--same-token", action="store_true", help="re-issue returns the same token")
-    parser.add_argument("--quiet", action="store_true", help="no line per request")
-    parser.add_argument("--page-size", type=int, default=100, help="ka10081 candles per page")
-    parser.add_argument("--rate-limit", type=int, default=None, help="requests per second per TR (429 beyond)")
-    args = parser.parse_args(argv)
-    log = None if args.quiet else (lambda line: print(line, flush=True))
-    server = FakeKiwoom(same_token=args.same_token, log=log, page_size=args.page_size,
-                        rate_limit=args.rate_limit).start(port=args.port)
-    print(f"Fake Kiwoom: production {server.url}  mock {server.mock_url}", flush=True)
-    for environment, (appkey, secretkey) in server.keys.items():
-        print(f"  {environment:<10} appkey {appkey}  secretkey {secretkey}", flush=True)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
-    return 0
-
-
+    return run(argv)

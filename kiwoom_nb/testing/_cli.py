@@ -1,0 +1,83 @@
+"""``python -m kiwoom_nb.testing`` (kiwoom_nb.testing.main): a fake Kiwoom on 127.0.0.1 with the demo keys, the
+``export`` lines that point kiwoom_nb at it, one line per request, and what it issued and revoked at exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import signal
+import textwrap
+import threading
+
+from ._replies import DEMO_KEYS
+from ._trs import serves
+
+_HOST = "127.0.0.1"
+
+
+def export_lines(url: str, keys: dict[str, tuple[str, str]]) -> list[str]:
+    """Shell lines pointing both environments' URLs at the fake ``url`` and setting both key pairs."""
+    values = {"KIWOOM_BASE_URL": url, "KIWOOM_MOCK_BASE_URL": url + "/mock",
+              "KIWOOM_APPKEY": keys["production"][0], "KIWOOM_SECRETKEY": keys["production"][1],
+              "KIWOOM_MOCK_APPKEY": keys["mock"][0], "KIWOOM_MOCK_SECRETKEY": keys["mock"][1]}
+    return [f"export {name}={shlex.quote(value)}" for name, value in values.items()]
+
+
+def _parser(argv: list[str] | None) -> argparse.ArgumentParser:
+    early = argparse.ArgumentParser(add_help=False)
+    early.add_argument("--port", default="0")
+    port = early.parse_known_args(argv)[0].port  # for --help's export lines; 0 (any free port) is not known yet
+    shown = port if port.isdigit() and int(port) else "PORT"
+    prose = [f"It serves production and mock trading (모의투자) at once. Paste these lines into the shell that starts "
+             f"Jupyter{'; PORT is the port it picks' if shown == 'PORT' else ''} (the running server prints the exact "
+             "ones):",
+             "  " + "\n  ".join(export_lines(f"http://{_HOST}:{shown}", DEMO_KEYS)),
+             f"It serves {serves()}. Ctrl-C or SIGTERM stops it and prints how many tokens it issued and revoked, "
+             "and which are still live."]
+    epilog = "\n\n".join(text if text.startswith("  ") else textwrap.fill(text, 100) for text in prose)
+    parser = argparse.ArgumentParser(prog="python -m kiwoom_nb.testing", description="Run a fake Kiwoom server.",
+                                     epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--port", type=int, default=0, help="the port to listen on (default: any free one)")
+    parser.add_argument("--same-token", action="store_true", help="re-issue returns the same token")
+    parser.add_argument("--quiet", action="store_true", help="no line per request")
+    parser.add_argument("--page-size", type=int, default=100, help="ka10081 candles per page")
+    parser.add_argument("--rate-limit", type=int, default=None, help="requests per second per TR (429 beyond)")
+    return parser
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def run(argv: list[str] | None = None) -> int:
+    from . import FakeKiwoom
+
+    args = _parser(argv).parse_args(argv)
+    log = None if args.quiet else (lambda line: print(line, flush=True))
+    server = FakeKiwoom(same_token=args.same_token, log=log, page_size=args.page_size,
+                        rate_limit=args.rate_limit).start(port=args.port, host=_HOST)
+    main_thread = threading.current_thread() is threading.main_thread()
+    if main_thread:  # SIGTERM ends it like Ctrl-C; Ctrl-C works even if started with SIGINT ignored (`&`)
+        previous = {s: signal.signal(s, h) for s, h in ((signal.SIGTERM, _interrupt),
+                                                        (signal.SIGINT, signal.default_int_handler))}
+    try:
+        print(f"Fake Kiwoom: production {server.url}  mock {server.mock_url}", flush=True)
+        for environment, (appkey, secretkey) in server.keys.items():
+            print(f"  {environment:<10} appkey {appkey}  secretkey {secretkey}", flush=True)
+        print(textwrap.fill(f"It serves {serves()}. Ctrl-C or SIGTERM stops it. Both environments, for the shell "
+                            "that starts Jupyter:", 100), flush=True)
+        print("\n".join(export_lines(server.url, server.keys)), flush=True)
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if main_thread:  # a second signal must not cut the summary short
+            for number in previous:
+                signal.signal(number, signal.SIG_IGN)
+        server.stop()
+        print(f"Stopped. {server.summary()}.", flush=True)
+        if main_thread:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+    return 0

@@ -1,0 +1,128 @@
+"""The fake Kiwoom's made-up market: which stock codes exist, their names and prices, daily candles, holdings.
+
+Stdlib only, deterministic: the same code gives the same answer in every process (sha256, not hash()).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import date, datetime, timedelta
+from typing import Any
+
+_OK = "정상적으로 처리되었습니다"
+
+#: Stocks with hand-picked data (name, latest close, the close before it); the tests and the demo rely on them.
+STOCKS = {"005930": ("삼성전자", 160400, 169100), "000660": ("SK하이닉스", 571000, 556000),
+          "035420": ("NAVER", 251500, 251500)}
+
+#: Codes the fake documents as unlisted: they answer 1902, like a code Kiwoom does not know.
+UNLISTED = frozenset({"000000", "999999"})
+
+#: A well-formed stock code: six characters, a digit first (KRX's newer codes carry letters, e.g. 00088K),
+#: optionally with Kiwoom's market suffix _NX (NXT) or _AL (SOR).
+_CODE = re.compile(r"(\d[0-9A-Z]{5})(?:_NX|_AL)?")
+
+
+def _number(code: str, salt: str) -> int:
+    return int(hashlib.sha256(f"{salt}:{code}".encode()).hexdigest()[:12], 16)
+
+
+def stock(stk_cd: str) -> tuple[str, int, int] | None:
+    """(name, latest close, previous close) of ``stk_cd`` (suffix allowed), or None when it is not listed.
+
+    Any well-formed code outside :data:`STOCKS` and :data:`UNLISTED` is listed, with made-up data.
+    """
+    found = _CODE.fullmatch(str(stk_cd))
+    if found is None or found.group(1) in UNLISTED:
+        return None
+    code = found.group(1)
+    if code in STOCKS:
+        return STOCKS[code]
+    close = 1000 + _number(code, "close") % 300_000 // 100 * 100  # 1,000 to 300,900 won, on a 100-won tick
+    previous = close + (_number(code, "previous") % 11 - 5) * (close // 100 // 100 * 100 or 100)
+    return f"가상종목{code}", close, max(previous, 100)
+
+
+def _signed(value: int, reference: int) -> str:
+    """A price the way Kiwoom sends it: + above the reference (previous close), - below, bare when equal."""
+    return f"+{value}" if value > reference else f"-{value}" if value < reference else str(value)
+
+
+def _change(value: int) -> str:
+    return f"+{value}" if value > 0 else str(value)
+
+
+def candles(stk_cd: str, base_dt: str, count: int) -> list[dict[str, str]]:
+    """``count`` deterministic daily candles of ``stk_cd``, newest first, on weekdays up to ``base_dt``."""
+    code = stk_cd.split("_")[0]
+    _, close, previous = stock(stk_cd) or ("", 50000, 50000)
+    closes = [close, previous]
+    seed = int(hashlib.sha256(code.encode()).hexdigest()[:8], 16)
+    while len(closes) < count + 1:
+        seed = (seed * 1103515245 + 12345) % 2**31
+        step = (seed % 41 - 20) * max(closes[-1] // 1000, 1)
+        closes.append(max(closes[-1] - step, 100))
+    try:
+        day = datetime.strptime(base_dt, "%Y%m%d").date()
+    except ValueError:
+        day = date(2026, 12, 1)
+    rows = []
+    for i in range(count):
+        while day.weekday() >= 5:
+            day -= timedelta(days=1)
+        cur, ref = closes[i], closes[i + 1]
+        spread = max(cur // 100, 1)
+        open_, high, low = (cur + ref) // 2, max(cur, ref) + spread, min(cur, ref) - spread
+        qty = 1_000_000 + (cur * 7 + i * 13) % 9_000_000
+        rows.append({
+            "cur_prc": _signed(cur, ref), "trde_qty": str(qty), "trde_prica": str(qty * cur // 1_000_000),
+            "dt": day.strftime("%Y%m%d"), "open_pric": _signed(open_, ref), "high_pric": _signed(high, ref),
+            "low_pric": _signed(low, ref), "pred_pre": _change(cur - ref),
+            "pred_pre_sig": "2" if cur > ref else "5" if cur < ref else "3",
+            "trde_tern_rt": f"+{(qty % 300) / 100:.2f}",
+        })
+        day -= timedelta(days=1)
+    return rows
+
+
+def stock_info(stk_cd: str) -> dict[str, Any]:
+    """ka10001 for a listed ``stk_cd``: every field at the top level."""
+    name, cur, ref = stock(stk_cd)  # type: ignore[misc]  # the caller checked it is listed
+    return {
+        "stk_cd": stk_cd, "stk_nm": name, "setl_mm": "12", "fav": "0100", "cap": "0000014780",
+        "flo_stk": "5969783", "oyr_hgst": _signed(cur + cur // 10, ref), "oyr_lwst": _signed(cur // 2, ref),
+        "250hgst": _signed(cur + cur // 10, ref), "250hgst_pric_dt": "20261015", "250hgst_pric_pre_rt": "-11.58",
+        "per": "18.23", "eps": "8799", "open_pric": _signed((cur + ref) // 2, ref), "high_pric": _signed(max(cur, ref), ref),
+        "low_pric": _signed(min(cur, ref) - 100, ref), "base_pric": str(ref), "cur_prc": _signed(cur, ref),
+        "pre_sig": "2" if cur > ref else "5" if cur < ref else "3", "pred_pre": _change(cur - ref),
+        "flu_rt": f"{(cur - ref) * 100 / ref:+.2f}", "trde_qty": "0035487451", "return_code": 0, "return_msg": _OK,
+    }
+
+
+def stock_list() -> dict[str, Any]:
+    """ka10099: the hand-picked stocks only (the made-up ones are endless)."""
+    rows = [{"code": code, "name": name, "listCount": "0000005969783", "regDay": "19750611",
+             "lastPrice": f"{ref:08d}", "marketCode": "0", "marketName": "거래소", "nxtEnable": "Y"}
+            for code, (name, _, ref) in STOCKS.items()]
+    return {"list": rows, "return_code": 0, "return_msg": _OK}
+
+
+def holdings() -> dict[str, Any]:
+    """kt00018: zero-padded signed amounts in the summary and in a list of holdings."""
+    return {
+        "tot_pur_amt": "000000017598258", "tot_evlt_amt": "000000017401370", "tot_evlt_pl": "-00000000196888",
+        "tot_prft_rt": "-1.12", "prsm_dpst_aset_amt": "000000100000000",
+        "acnt_evlt_remn_indv_tot": [
+            {"stk_cd": "A005930", "stk_nm": "삼성전자", "evltv_prft": "-00000000087000", "prft_rt": "-5.14",
+             "pur_pric": "000000000169100", "pred_close_pric": "000000000169100", "cur_prc": "-000000000160400",
+             "rmnd_qty": "000000000000010", "pur_amt": "000000001691000", "evlt_amt": "000000001604000"},
+            {"stk_cd": "A000660", "stk_nm": "SK하이닉스", "evltv_prft": "-00000000109888", "prft_rt": "-0.69",
+             "pur_pric": "000000000530461", "pred_close_pric": "000000000556000", "cur_prc": "+000000000571000",
+             "rmnd_qty": "000000000000030", "pur_amt": "000000015907258", "evlt_amt": "000000015797370"},
+        ],
+        "return_code": 0, "return_msg": _OK,
+    }
+
+
+__all__ = ["STOCKS", "UNLISTED", "candles", "holdings", "stock", "stock_info", "stock_list"]
