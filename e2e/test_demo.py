@@ -11,6 +11,8 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
+from kiwoom_nb._keys import NO_OS_KEYRING
+
 from conftest import REPO, JupyterServer, Notebook, Panel, free_port, keep_evidence, quickstart_cells, wait_until
 
 NEWS_TOAST = "official Jupyter news"  # JupyterLab's "Would you like to get notified about official Jupyter news?"
@@ -41,6 +43,11 @@ def test_demo_serves_quickstart_and_stops_on_ctrl_c(page, request, tmp_path):
         notebook.run(where["load"])
         notebook.run(where["login"])
         panel = Panel(notebook.cell(where["login"]))
+        # the demo's null keyring is on purpose: the checkbox's note says what that means, not which backend it is
+        expect(panel.root).to_contain_text(NO_OS_KEYRING)
+        assert "keyring.backends" not in panel.visible_text() and "not available" not in panel.visible_text()
+        notebook.select(where["status"])
+        panel.screenshot("panel-demo.png", docs=False)
         panel.log_in(appkey, secretkey)
         expect(panel.ok).to_contain_text("logged in as kiwoom_token")
         notebook.run(where["stock"])

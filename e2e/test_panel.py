@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
-from kiwoom_nb._magics import KERNEL_RESTARTED, KERNEL_SHUT_DOWN
+from kiwoom_nb._lines import KERNEL_RESTARTED, KERNEL_SHUT_DOWN
 from kiwoom_nb._panel import RECEIVED, REMEMBER
 
 from conftest import REPO, Notebook, Panel, keep_evidence, wait_until, write_notebook
@@ -138,9 +138,10 @@ def test_lab_wrong_secret_then_the_corrected_secret_alone_logs_in(lab_server, op
     message = panel.error.inner_text()
     assert "\n" not in message.strip() and "Traceback" not in message
     assert "WRONG-SECRET" not in message and appkey not in message
-    # both fields are blanked; the app key stays received in the kernel, the secret is asked for again
+    # both fields are blanked; the app key stays received in the kernel, shown by its last 4 characters (which key
+    # is held can be checked), and the secret is asked for again
     expect(panel.appkey).to_have_value("")
-    expect(panel.appkey).to_have_attribute("placeholder", RECEIVED)
+    expect(panel.appkey).to_have_attribute("placeholder", f"입력됨 …{appkey[-4:]}")
     expect(panel.secretkey).to_have_value("")
     expect(panel.secretkey).not_to_have_attribute("placeholder", RECEIVED)
     expect(notebook.cell(LOGIN).locator("[data-mime-type='application/vnd.jupyter.stderr']")).to_have_count(0)
@@ -224,6 +225,51 @@ def test_lab_restart_from_menu_revokes(lab_server, open_notebook, fake):
     assert fake.is_live(token)
 
 
+def disconnected_markers(panel: Panel) -> int:
+    """How many broken-link icons (ipywidgets' "disconnected" marker: a ::before with Font Awesome's chain-broken
+    glyph, U+F127, on each view it marks) the panel shows."""
+    return panel.root.evaluate("""root => [root, ...root.querySelectorAll("*")].filter(el => {
+            if (el.getClientRects().length === 0) return false;
+            const before = getComputedStyle(el, "::before");
+            return before.content.includes("\\uf127") && before.display !== "none" && before.visibility !== "hidden";
+        }).length""")
+
+
+@pytest.mark.parametrize("route", ["menu", "server"])
+def test_lab_restarted_panel_says_load_ext_and_shows_one_disconnected_marker(lab_server, open_notebook, fake, route):
+    """Issue 19 (3). "menu": Kernel > Restart Kernel… (the browser drops the widgets' comms first, so the panel's
+    own CSS shows the line); "server": a restart the browser did not ask for (another tab, the REST API), which
+    the kernel tells the panel about over the widget protocol before it goes."""
+    notebook = open_notebook(lab_server)
+    panel = show_panel(notebook)
+    if route == "menu":
+        token = log_in(panel, fake)
+    else:  # the form after a failed login: every field and control of the form is on screen
+        panel.log_in(fake.keys["production"][0], "WRONG-SECRET")
+        expect(panel.error).to_contain_text("8001")
+    kernel_id = notebook.wait_kernel_idle()["id"]
+    if route == "menu":
+        notebook.menu("Kernel", "Restart Kernel…")
+        accept = notebook.page.locator(".jp-Dialog .jp-Dialog-button.jp-mod-accept")
+        expect(accept).to_have_text("Restart")
+        accept.click()
+        assert_revoked(fake, token, "Kernel > Restart Kernel")
+    else:
+        lab_server.api("POST", f"/api/kernels/{kernel_id}/restart")
+    # what is on screen (use_inner_text: the panel also holds the line hidden, for the other route)
+    expect(panel.root).to_contain_text("run %load_ext kiwoom_nb then %kiwoom_login", use_inner_text=True)
+    expect(panel.root).to_contain_text(KERNEL_RESTARTED, use_inner_text=True)
+    assert panel.visible_text().count("커널이 재시작되었습니다") == 1, panel.visible_text()
+    assert panel.usable_controls() == 0
+    try:  # the marker comes when the page notices the restart: wait for it, then for the others to stay hidden
+        wait_until(lambda: disconnected_markers(panel) == 1, 20, "one disconnected marker on the panel")
+    except AssertionError:
+        raise AssertionError(f"the panel shows {disconnected_markers(panel)} disconnected markers, not 1") from None
+    notebook.wait_ui_idle()
+    notebook.select(CHECK)
+    panel.screenshot(f"panel-restarted-{route}.png", docs=False)
+
+
 STALE_CELLS = [
     "%load_ext kiwoom_nb",
     "%kiwoom_login",
@@ -286,14 +332,17 @@ def test_lab_typed_but_unsubmitted_keys_are_not_saved(lab_server, open_notebook,
     panel.appkey.fill("UNSENT-APPKEY-3e1f")
     panel.secretkey.fill("UNSENT-SECRET-8c2d")
     panel.secretkey.press("Tab")  # focus moves on: both values are sent to the kernel
-    # the kernel keeps them and blanks both fields at once; the user sees "received"
+    # the kernel keeps them and blanks both fields at once; the user sees the app key's last 4 characters and
+    # that the secret was received
+    expect(panel.appkey).to_have_attribute("placeholder", "입력됨 …3e1f")
+    expect(panel.secretkey).to_have_attribute("placeholder", RECEIVED)
     for field in (panel.appkey, panel.secretkey):
-        expect(field).to_have_attribute("placeholder", RECEIVED)
         expect(field).to_have_value("")
     notebook.save()
     text = (lab_server.root / notebook.name).read_text()
     assert WIDGET_STATE in json.loads(text)["metadata"]["widgets"]
     assert "UNSENT-APPKEY-3e1f" not in text and "UNSENT-SECRET-8c2d" not in text
+    assert "UNSENT-APPKEY" not in text and "8c2d" not in text  # of the app key its last 4 only, of the secret nothing
 
     panel.login_button.click()  # the received keys are used: they are wrong, so the panel says so
     expect(panel.error).to_contain_text("8001")

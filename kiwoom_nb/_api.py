@@ -229,8 +229,8 @@ class Client:
         path = path or (tr.path if tr else None)
         if not path:
             raise RequestError(
-                f"{api_id} is not in kiwoom_nb's TR table (%kiwoom --find searches it); for a TR newer than the "
-                "table pass its URL path, e.g. path='/api/dostk/stkinfo'", api_id=api_id)
+                f"{api_id} is not in kiwoom_nb's TR table (kiwoom_nb.find_trs() searches it, as %kiwoom --find does); "
+                "for a TR newer than the table pass its URL path, e.g. path='/api/dostk/stkinfo'", api_id=api_id)
         base, pacer = self._route(mock)
         url = base + (path if path.startswith("/") else "/" + path)
         content = json.dumps(body, ensure_ascii=False).encode("utf-8")

@@ -165,7 +165,7 @@ _register(
     "Kiwoom could not read the request (api-id or header missing or malformed)",
 )
 _register((1504,), RequestError, "this api-id is not served at this URL; pass the right path= for it")
-_register((1505,), RequestError, "Kiwoom does not know this api-id; check it with %kiwoom --find")
+_register((1505,), RequestError, "Kiwoom does not know this api-id; check it with kiwoom_nb.find_trs() (or %kiwoom --find)")
 _register(
     (1511, 1517),
     RequestError,

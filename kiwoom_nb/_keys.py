@@ -16,7 +16,8 @@ from typing import Any, Callable
 
 from ._errors import CredentialsError, KeyringUnavailableError
 
-__all__ = ["ENV_NAMES", "SERVICE", "find_keys", "forget_keys", "keyring_problem", "prompt_keys", "remember_keys"]
+__all__ = ["ENV_NAMES", "NO_OS_KEYRING", "SERVICE", "find_keys", "forget_keys", "keyring_note", "keyring_problem",
+           "prompt_keys", "remember_keys"]
 
 log = logging.getLogger("kiwoom_nb")
 
@@ -151,6 +152,13 @@ def _bounded(job: Callable[[], Any], timeout: float) -> Any:
     return box.get("value")
 
 
+_NO_SECURE = "no secure OS keyring is available here"
+
+#: What the login panel says when there is no secure keyring: a fact about the machine, not an error. Which backends
+#: keyring offers (the technical detail --remember's error keeps) goes to the log.
+NO_OS_KEYRING = "이 환경에는 OS 키링이 없습니다 — no OS keyring here (headless Linux, containers, the demo): keys are not saved"
+
+
 def _is_secure(backend: Any) -> bool:
     from keyring.backends import chainer, fail, null
 
@@ -176,7 +184,7 @@ def _secure_backends() -> tuple[list[Any], str]:
     if secure:
         return secure, ""
     names = ", ".join(f"{type(b).__module__}.{type(b).__name__}" for b in candidates) or "nothing"
-    return [], f"no secure OS keyring is available here (keyring offers {names})"
+    return [], f"{_NO_SECURE} (keyring offers {names})"
 
 
 def _kwcli_profile(mock: bool) -> str | None:
@@ -251,6 +259,16 @@ def keyring_problem() -> str:
         return f"the OS keyring did not answer within {READ_TIMEOUT:g} s"
     except Exception as exc:  # noqa: BLE001
         return f"the OS keyring failed ({type(exc).__name__})"
+
+
+def keyring_note() -> str:
+    """keyring_problem() in the panel's words: "" when keys can be saved, NO_OS_KEYRING when no secure keyring
+    exists here (the backends on offer are logged at INFO), else the problem (a keyring that fails or hangs)."""
+    problem = keyring_problem()
+    if problem.startswith(_NO_SECURE):
+        log.info("kiwoom_nb: keys cannot be saved: %s", problem)
+        return NO_OS_KEYRING
+    return problem
 
 
 def _write(job: Callable[[list[Any]], Any], what: str, *, required: bool = True) -> Any:

@@ -14,8 +14,24 @@ from ._token import KST, format_left
 if TYPE_CHECKING:
     from ._session import Login
 
-KERNEL_RESTARTED = "커널이 재시작되었습니다 — the kernel restarted: run %kiwoom_login again to log in"
-KERNEL_SHUT_DOWN = "커널이 종료되었습니다 — the kernel shut down: start it and run %kiwoom_login again"
+
+def log_in_again(by_config: bool = False) -> str:
+    """What logs in from a new kernel: it has %kiwoom_login only when the IPython configuration loads kiwoom_nb
+    (kiwoom_nb._startup tells); otherwise the magic is "not found" until %load_ext."""
+    return "%kiwoom_login" if by_config else "%load_ext kiwoom_nb then %kiwoom_login"
+
+
+def kernel_restarted(by_config: bool = False) -> str:
+    return f"커널이 재시작되었습니다 — the kernel restarted: run {log_in_again(by_config)} to log in again"
+
+
+def kernel_shut_down(by_config: bool = False) -> str:
+    return f"커널이 종료되었습니다 — the kernel shut down: start it and run {log_in_again(by_config)} to log in again"
+
+
+#: The lines for a kernel that loads kiwoom_nb in a cell, the usual case (and the one to assume when unsure).
+KERNEL_RESTARTED = kernel_restarted()
+KERNEL_SHUT_DOWN = kernel_shut_down()
 UNLOADED = "kiwoom_nb was unloaded: %load_ext kiwoom_nb and %kiwoom_login log in again"
 _NOT_SET = "{var} is not set yet: log in with the panel in cell [{cell}], then run the cells below"
 

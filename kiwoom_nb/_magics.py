@@ -21,11 +21,12 @@ from ._errors import CredentialsError, KeyringUnavailableError, KiwoomError
 from ._exit import ExitGuard
 from ._magic_args import argument, lazy_arguments, parser_of
 from ._kernel import refresh_before_cell, unwatch_shutdown, watch_shutdown
-from ._lines import KERNEL_RESTARTED, KERNEL_SHUT_DOWN, UNLOADED, describe, environment_name
+from ._lines import UNLOADED, describe, environment_name, kernel_restarted, kernel_shut_down
 from ._lines import warn as _warn
 from ._panel_registry import PanelRegistry
 from ._run_all import RunAllGuard
 from ._session import Login, Session
+from ._startup import loaded_by_config
 from ._tr_magic import parse_tr_line, run_tr, show_trs
 
 __all__ = ["KiwoomMagics", "client", "load", "login", "unload"]
@@ -346,7 +347,7 @@ class KiwoomMagics(Magics):
             return _keys.remember_keys(app, secret, mock=mock_)
 
         panel = LoginPanel(login=log_in, logout=log_out, appkey=appkey or "", mock=mock, remember=save,
-                           remember_problem=_keys.keyring_problem(), remember_checked=remember)
+                           remember_problem=_keys.keyring_note(), remember_checked=remember)
         self._panels.add(var, panel)
         if var not in self.shell.user_ns:
             self.run_all.await_login(var)
@@ -379,8 +380,8 @@ class KiwoomMagics(Magics):
         if self._hooked:
             return
         self._hooked = True
-        watch_shutdown(getattr(self.shell, "kernel", None),
-                       lambda restart: self.close_panels(KERNEL_RESTARTED if restart else KERNEL_SHUT_DOWN))
+        watch_shutdown(getattr(self.shell, "kernel", None), lambda restart: self.close_panels(
+            (kernel_restarted if restart else kernel_shut_down)(loaded_by_config(self.shell))))
         self.shell.events.register("pre_run_cell", self.on_pre_run_cell)
         self.exit.hook()
 

@@ -15,32 +15,14 @@ import ipywidgets as widgets
 from traitlets import Unicode
 
 from ._errors import KiwoomError
-from ._lines import KERNEL_RESTARTED
+from ._keys import NO_OS_KEYRING
+from ._lines import kernel_restarted
+from ._panel_look import RECEIVED, REMEMBER, STYLE as _STYLE, plain_text, received_appkey
+from ._startup import loaded_by_config
 
 __all__ = ["LoginPanel"]
 
 log = logging.getLogger("kiwoom_nb")
-
-RECEIVED = "입력됨 — received (hidden)"
-REMEMBER = "이 컴퓨터에 저장 — remember on this computer (OS keyring)"
-PLAIN_TEXT = (
-    "Kiwoom login panel (키움 로그인): this frontend cannot show widgets. Set KIWOOM_APPKEY and "
-    "KIWOOM_SECRETKEY in the environment and run %kiwoom_login again, or run %kiwoom_login --prompt."
-)
-
-# When the browser loses the kernel (a restart from the Kernel menu disposes every comm before it asks for
-# the restart, so show_closed() never arrives), ipywidgets marks each view .jupyter-widgets-disconnected.
-# Then CSS alone hides the stale status line, greys the controls out and shows the restart line, unless
-# show_closed() got there first (a shutdown) and says why itself.
-_GONE = ".kiwoom-login-panel.jupyter-widgets-disconnected"
-_STYLE = (
-    "<style>"
-    ".kiwoom-login-panel .kiwoom-gone{display:none}"
-    f"{_GONE}:not(:has(.kiwoom-closed)) .kiwoom-gone{{display:block;color:#b00020}}"
-    f"{_GONE}:not(:has(.kiwoom-closed)) :is(.kiwoom-status,.kiwoom-note){{display:none}}"
-    f"{_GONE} button,{_GONE} input{{pointer-events:none;opacity:.5}}"
-    "</style>"
-)
 
 
 class _KeyText(widgets.Text):
@@ -97,14 +79,17 @@ class LoginPanel(widgets.VBox):
         if remember is None and login is None:  # the default panel logs in and saves the way the magics do
             remember = _default_remember
             if remember_problem is None:
-                from ._keys import keyring_problem
+                from ._keys import keyring_note
 
-                remember_problem = keyring_problem()
+                remember_problem = keyring_note()
         self._remember = remember
         self._busy = False
         self._logged_in = False
         self._closed = False
-        gone = f'<span class="kiwoom-gone">{html.escape(KERNEL_RESTARTED)}</span>'
+        # what a new kernel needs to log in (the restart line and the plain-text form say it): decided now, as the
+        # browser shows the line from CSS alone when it drops the widgets before the kernel can say anything
+        self._by_config = loaded_by_config()
+        gone = f'<span class="kiwoom-gone">{html.escape(kernel_restarted(self._by_config))}</span>'
         self._title = widgets.HTML(f"<b>Kiwoom REST API 로그인 (log in)</b>{gone}{_STYLE}")
         # A preset app key stays in the kernel: sent to the widget, it would be saved with the
         # widget state and recorded by nbclient. The field shows where it comes from instead.
@@ -137,7 +122,8 @@ class LoginPanel(widgets.VBox):
             value=bool(remember_checked and not remember_problem), description=REMEMBER, indent=False,
             disabled=bool(remember_problem), layout={"width": "auto"},
         )
-        why = f"저장할 수 없음 — not available: {remember_problem}" if remember_problem else ""
+        why = remember_problem if remember_problem == NO_OS_KEYRING else \
+            f"저장할 수 없음 — not available: {remember_problem}" if remember_problem else ""
         self._remember_note = widgets.HTML(f'<span class="kiwoom-info" style="opacity:0.75">{html.escape(why)}</span>'
                                            if why else "")
         remember_row = [self._remember_box] + ([self._remember_note] if remember_problem else []) if remember else []
@@ -195,18 +181,19 @@ class LoginPanel(widgets.VBox):
         """The kernel is going away: nothing here can log in or out any more."""
         self._received.clear()
         self._reset_fields()
-        for control in (self._appkey, self._secretkey, self._environment, self._login_button, self._logout_button):
+        for control in (self._appkey, self._secretkey, self._environment, self._remember_box, self._login_button,
+                        self._logout_button):
             control.disabled = True
         self._closed = True  # a click already on its way does nothing
         self._show(line, "info", closed=True)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         bundle = super()._repr_mimebundle_(**kwargs) or {}
-        bundle["text/plain"] = PLAIN_TEXT  # what a frontend without widgets shows
+        bundle["text/plain"] = plain_text(self._by_config)  # what a frontend without widgets shows
         return bundle
 
     def __repr__(self) -> str:
-        return PLAIN_TEXT
+        return plain_text(self._by_config)
 
     # -- handlers (ipywidgets swallows exceptions raised here, so none may escape) ----------------
 
@@ -218,7 +205,7 @@ class LoginPanel(widgets.VBox):
         # Automatically" on, a typed-but-unsent key would otherwise be saved in the notebook
         self._received[field] = value
         field.value = ""
-        field.placeholder = RECEIVED
+        field.placeholder = received_appkey(value) if field is self._appkey else RECEIVED
         if self._closed:
             self._received.clear()
             return
@@ -246,7 +233,7 @@ class LoginPanel(widgets.VBox):
 
     def _on_environment(self, change: dict[str, Any]) -> None:
         """The preset app key is shown (and used) only in its own environment."""
-        if self._preset_appkey and not self._appkey.value:
+        if self._preset_appkey and self._appkey not in self._received:
             own = change["new"] == self._preset_mock
             self._appkey.placeholder = self._placeholders[self._appkey] if own else "App key"
 

@@ -127,6 +127,7 @@ def test_unknown_api_id_names_path_and_sends_nothing(fake_kiwoom):
             api.call("ka99999", stk_cd="005930")
 
     assert "path=" in str(caught.value)
+    assert "kiwoom_nb.find_trs()" in str(caught.value)  # works without the extension too (issue 19)
     assert tr_requests(fake_kiwoom) == []
 
 
@@ -136,6 +137,7 @@ def test_path_lets_a_tr_outside_the_table_through(fake_kiwoom):
             api.call("ka99999", path="/api/dostk/stkinfo", stk_cd="005930")
 
     assert caught.value.code == 1505  # the fake does not know it either; the point is it was sent
+    assert "kiwoom_nb.find_trs()" in str(caught.value)  # not only %kiwoom --find, absent without %load_ext
     assert tr_requests(fake_kiwoom)[0].path == "/api/dostk/stkinfo"
 
 

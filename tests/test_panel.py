@@ -125,8 +125,8 @@ def test_after_a_failed_login_the_corrected_secret_alone_logs_in(panel, fake_kiw
     type_keys(panel, APPKEY, "WRONG-SECRET-0000")
     panel._login_button.click()
     assert "8001" in panel.status
-    # the app key stays received (blank in the browser, shown as received); the secret is asked again
-    assert panel._appkey.value == "" and panel._appkey.placeholder == RECEIVED
+    # the app key stays received (blank in the browser, shown by its last 4 characters); the secret is asked again
+    assert panel._appkey.value == "" and panel._appkey.placeholder == f"입력됨 …{APPKEY[-4:]}"
     assert panel._secretkey.value == "" and panel._secretkey.placeholder == "Secret key"
 
     panel._secretkey.set_state({"value": SECRETKEY})
@@ -134,6 +134,26 @@ def test_after_a_failed_login_the_corrected_secret_alone_logs_in(panel, fake_kiw
     assert "logged in" in panel.status
     assert [r.body["appkey"] for r in fake_kiwoom.issues] == [APPKEY, APPKEY]
     assert panel._received == {}  # nothing kept once logged in
+
+
+def test_a_held_app_key_shows_its_last_4_characters_and_no_more(panel, fake_kiwoom):
+    """Issue 19 (9): which app key the panel holds can be checked, like a token (…0001); the rest of it never
+    reaches the widget state or a comm message, and nothing of the secret key does."""
+    appkey_comm = panel._appkey.comm = RecordingComm()
+    secret_comm = panel._secretkey.comm = RecordingComm()
+    type_keys(panel, APPKEY, "WRONG-SECRET-0000")
+    panel._login_button.click()
+    assert "8001" in panel.status
+    assert panel._appkey.placeholder == f"입력됨 …{APPKEY[-4:]}"
+    shown = str(appkey_comm.sent) + str(panel._appkey.get_state())
+    assert APPKEY[-4:] in shown and APPKEY[-5:] not in shown
+
+    panel._secretkey.set_state({"value": SECRETKEY})  # the corrected secret arrives: shown as received, nothing of it
+    assert panel._secretkey.placeholder == RECEIVED
+    sent = str(secret_comm.sent) + str(panel._secretkey.get_state())
+    assert SECRETKEY[-4:] not in sent and "0000" not in sent
+    panel._login_button.click()
+    assert "logged in" in panel.status
 
 
 def test_a_changed_app_key_replaces_the_kept_one(panel, fake_kiwoom):
@@ -217,10 +237,26 @@ def test_preset_app_key_stays_in_the_kernel(fake_kiwoom):
     assert calls == [(APPKEY, SECRETKEY, False)]
 
 
+def test_a_typed_app_key_stays_shown_when_the_environment_is_switched():
+    """With a preset app key in the environment, a typed one is held (and used) whatever the toggle says: its field
+    keeps showing it rather than the preset's placeholder."""
+    calls = []
+    panel = LoginPanel(login=lambda a, s, m: calls.append((a, s, m)) or "ok", appkey=MOCK_APPKEY, mock=True)
+    panel._appkey.set_state({"value": APPKEY})
+    panel._environment.value = False
+    panel._environment.value = True
+    assert panel._appkey.placeholder == f"입력됨 …{APPKEY[-4:]}"
+    panel._secretkey.set_state({"value": SECRETKEY})
+    panel._login_button.click()
+    assert calls == [(APPKEY, SECRETKEY, True)]
+
+
 def test_plain_text_form_says_what_to_do():
     panel = LoginPanel(login=lambda *a: "")
     text = panel._repr_mimebundle_()["text/plain"]
     assert "KIWOOM_APPKEY" in text and "%kiwoom_login --prompt" in text
+    # issue 19: read in a saved notebook, or under kiwoom_nb.LoginPanel() alone, %kiwoom_login is "not found"
+    assert "run %load_ext kiwoom_nb then %kiwoom_login" in text
     assert "VBox" not in text and repr(panel) == text
 
 
@@ -317,6 +353,25 @@ def test_without_a_keyring_the_checkbox_is_disabled_and_says_why(remembering, fa
     type_keys(panel, APPKEY, SECRETKEY)
     panel._login_button.click()
     assert "logged in" in panel.status and panel.saved == []
+
+
+NO_OS_KEYRING = "이 환경에는 OS 키링이 없습니다 — no OS keyring here (headless Linux, containers, the demo): keys are not saved"
+
+
+def test_without_an_os_keyring_the_default_panel_says_so_in_the_users_words(monkeypatch, caplog):
+    """Issue 19 (8): the demo's null backend is a choice, not an error: the panel says what it means for the user,
+    and the backend's name goes to the log."""
+    import keyring.core
+
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")  # what `make demo` sets
+    monkeypatch.setattr(keyring.core, "_keyring_backend", None)
+    with caplog.at_level("INFO", logger="kiwoom_nb"):
+        panel = LoginPanel()
+    note = panel._remember_note.value
+    assert NO_OS_KEYRING in note
+    assert "keyring.backends" not in note and "not available" not in note
+    assert panel._remember_box.disabled is True and panel._remember_note in panel.children
+    assert "keyring.backends.null.Keyring" in caplog.text
 
 
 def test_a_save_that_fails_keeps_the_login_and_says_so(remembering, fake_kiwoom):

@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import re
 from datetime import timedelta
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from kiwoom_nb._magics import KERNEL_RESTARTED, KERNEL_SHUT_DOWN, UNLOADED
+from kiwoom_nb._lines import KERNEL_RESTARTED, KERNEL_SHUT_DOWN, UNLOADED
 from support import CANARY, wait_for
 from test_leaks import drain, model, send_to_widget, widget_models
 from test_magics import ip, magics, run  # noqa: F401 - the in-process shell fixture
@@ -127,3 +129,66 @@ def test_a_kernel_restart_or_shutdown_disables_the_panel_with_a_line(start_kerne
                 and m["content"]["data"].get("state", {}).get("disabled") is True]
     assert disabled, "the Log out button was not disabled before the kernel went"
     wait_for(lambda: fake.revokes, 10, "the revoke at shutdown")
+
+
+# -- issue 19 (3): what the restarted kernel needs to log in ---------------------------------------------------
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize("loaded_by", ["a cell", "ipython_kernel_config.py", "--IPKernelApp.extensions"])
+def test_after_a_restart_the_panel_says_load_ext_unless_the_configuration_loads_kiwoom_nb(
+        start_kernel, kernel_env, fake, loaded_by):
+    """A restarted kernel has no %kiwoom_login ("Line magic function not found") until %load_ext kiwoom_nb,
+    unless its configuration loads the extension: the panel's line says which, on both ways it can arrive."""
+    env = {k: v for k, v in kernel_env.items() if k not in ("KIWOOM_APPKEY", "KIWOOM_SECRETKEY")}
+    arguments = []
+    if loaded_by == "ipython_kernel_config.py":
+        profile = Path(env["IPYTHONDIR"]) / "profile_default"
+        profile.mkdir(parents=True, exist_ok=True)
+        (profile / "ipython_kernel_config.py").write_text('c.InteractiveShellApp.extensions = ["kiwoom_nb"]\n')
+    elif loaded_by == "--IPKernelApp.extensions":
+        arguments = ["--IPKernelApp.extensions=kiwoom_nb"]
+    kernel = start_kernel(env=env, extra_arguments=arguments)
+    shown = kernel.ok(("%load_ext kiwoom_nb\n" if loaded_by == "a cell" else "") + "%kiwoom_login", allow_stdin=True)
+    how = "%load_ext kiwoom_nb then %kiwoom_login" if loaded_by == "a cell" else "%kiwoom_login"
+    line = f"the kernel restarted: run {how} to log in again"
+
+    # what the browser shows from CSS alone when it drops the widgets first (JupyterLab's Kernel > Restart)
+    titles = [m["content"]["data"]["state"]["value"] for m in kernel.iopub if m["msg_type"] == "comm_open"
+              and "kiwoom-gone" in str(m["content"]["data"]["state"].get("value", ""))]
+    assert len(titles) == 1 and line in titles[0], titles
+    assert (loaded_by == "a cell") == ("%load_ext" in titles[0])
+    # what a frontend without widgets shows
+    assert f"run {how} (or %kiwoom_login --prompt)" in shown.data("text/plain")[0]
+    # what the kernel itself says before it goes
+    kernel.kc.shutdown(restart=True)
+    update = drain(kernel, panel_state_update("the kernel restarted"))
+    assert line in json.dumps(update["content"]["data"], ensure_ascii=False)
+
+
+@pytest.mark.parametrize("config, expected", [
+    ({}, False),
+    ({"InteractiveShellApp": {"extensions": ["kiwoom_nb"]}}, True),
+    ({"IPKernelApp": {"extensions": ["other", "kiwoom_nb"]}}, True),
+    ({"TerminalIPythonApp": {"extra_extensions": ["kiwoom_nb"]}}, True),
+    ({"InteractiveShellApp": {"exec_lines": ["%load_ext kiwoom_nb"]}}, True),
+    ({"InteractiveShellApp": {"extensions": ["kiwoom_nb_extra"]}}, False),
+], ids=["nothing", "InteractiveShellApp", "IPKernelApp", "--ext", "exec_lines", "another extension"])
+def test_the_configuration_check_reads_a_shells_config_without_an_application(monkeypatch, config, expected):
+    from traitlets.config import Application, Config
+
+    from kiwoom_nb._startup import loaded_by_config
+
+    monkeypatch.setattr(Application, "_instance", None)  # an embedded shell: no IPython application running
+    assert loaded_by_config(SimpleNamespace(config=Config(config))) is expected
+
+
+def test_the_configuration_check_reads_appended_extensions(monkeypatch):
+    from traitlets.config import Application, Config
+
+    from kiwoom_nb._startup import loaded_by_config
+
+    monkeypatch.setattr(Application, "_instance", None)
+    config = Config()
+    config.InteractiveShellApp.extensions.append("kiwoom_nb")  # c.InteractiveShellApp.extensions.append(...)
+    assert loaded_by_config(SimpleNamespace(config=config)) is True
