@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+from functools import cached_property
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -16,17 +17,13 @@ from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
 from traitlets import Bool, Float, TraitError, Unicode, default, observe, validate
 
 from . import _keys
-from ._bound import BoundClients
 from ._errors import CredentialsError, KeyringUnavailableError, KiwoomError
 from ._exit import ExitGuard
 from ._magic_args import argument, lazy_arguments, parser_of
 from ._kernel import refresh_before_cell, unwatch_shutdown, watch_shutdown
 from ._lines import UNLOADED, describe, environment_name, kernel_restarted, kernel_shut_down
 from ._lines import warn as _warn
-from ._panel_registry import PanelRegistry
-from ._run_all import RunAllGuard
 from ._session import Login, Session
-from ._startup import loaded_by_config
 from ._tr_magic import parse_tr_line, run_tr, show_trs
 
 __all__ = ["KiwoomMagics", "client", "load", "login", "unload"]
@@ -100,9 +97,26 @@ class KiwoomMagics(Magics):
         self.session.set_margin(self.refresh_margin)
         self.exit.configure(enabled=self.revoke_at_exit, budget=self.exit_timeout, use_revoker=self.revoker)
         self._hooked = False
-        self._panels = PanelRegistry()  # var -> LoginPanels shown for it, kept in step with the session
-        self.run_all = RunAllGuard(self.shell, lambda var: var in self.session.logins)
-        self.bound = BoundClients(self.session, refresh=self.on_pre_run_cell, publish=self._publish)
+
+    # Built at first use, with their modules: %load_ext imports none of them (BENCHMARKS.md, goal 1).
+    @cached_property
+    def _panels(self) -> Any:
+        """var -> the LoginPanels shown for it, kept in step with the session."""
+        from ._panel_registry import PanelRegistry
+
+        return PanelRegistry()
+
+    @cached_property
+    def run_all(self) -> Any:
+        from ._run_all import RunAllGuard
+
+        return RunAllGuard(self.shell, lambda var: var in self.session.logins)
+
+    @cached_property
+    def bound(self) -> Any:
+        from ._bound import BoundClients
+
+        return BoundClients(self.session, refresh=self.on_pre_run_cell, publish=self._publish)
 
     @observe("timeout")
     def _on_timeout_change(self, change: dict[str, Any]) -> None:
@@ -361,6 +375,11 @@ class KiwoomMagics(Magics):
             self.run_all.settled(var)
         self._panels.sync(var, line, logged_in=logged_in)
 
+    def _kernel_going(self, restart: bool) -> None:
+        from ._startup import loaded_by_config
+
+        self.close_panels((kernel_restarted if restart else kernel_shut_down)(loaded_by_config(self.shell)))
+
     def close_panels(self, line: str) -> None:
         """The kernel is going away (or the extension is unloaded): every panel goes inert and says why."""
         self._panels.close_all(line)
@@ -380,8 +399,7 @@ class KiwoomMagics(Magics):
         if self._hooked:
             return
         self._hooked = True
-        watch_shutdown(getattr(self.shell, "kernel", None), lambda restart: self.close_panels(
-            (kernel_restarted if restart else kernel_shut_down)(loaded_by_config(self.shell))))
+        watch_shutdown(getattr(self.shell, "kernel", None), self._kernel_going)
         self.shell.events.register("pre_run_cell", self.on_pre_run_cell)
         self.exit.hook()
 
@@ -390,7 +408,8 @@ class KiwoomMagics(Magics):
             return
         self._hooked = False
         unwatch_shutdown(getattr(self.shell, "kernel", None))
-        self.run_all.stop()
+        if "run_all" in vars(self):  # built only if a panel was ever shown
+            self.run_all.stop()
         try:
             self.shell.events.unregister("pre_run_cell", self.on_pre_run_cell)
         except ValueError:

@@ -10,7 +10,6 @@ from typing import Any
 from ._errors import KiwoomError
 from ._lines import pad, width
 from ._lines import warn as _warn
-from ._trs import find_trs
 
 
 def parse_tr_line(line: str) -> dict[str, Any]:
@@ -58,6 +57,8 @@ def parse_tr_line(line: str) -> dict[str, Any]:
 
 
 def show_trs(query: str) -> None:
+    from ._trs import find_trs  # the table is read on first use: %load_ext stays cheap
+
     found = find_trs(query)
     if not found:
         print(f"no TR matches {query!r}; try a shorter word (e.g. 일봉, 주문, ka10081)")
