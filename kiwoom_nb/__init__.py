@@ -52,6 +52,7 @@ __all__ = [
     "TokenError",
     "UnknownStockError",
     "client",
+    "describe",
     "find_trs",
     "forget_keys",
     "issue_token",
@@ -92,6 +93,10 @@ def __getattr__(name: str) -> Any:
         from . import _api
 
         return getattr(_api, name)
+    if name == "describe":
+        from ._describe import describe
+
+        return describe
     if name == "find_trs":
         from ._trs import find_trs
 

@@ -205,14 +205,19 @@ class Client:
 
     # -- one request --------------------------------------------------------------------------
 
-    def call(self, api_id: str, path: str | None = None, *, confirm: bool = False, **fields: Any) -> Answer:
-        """Send one TR request (``fields`` are sent as strings) and return its :class:`Answer`."""
-        answer = self._request(api_id, path, _body(fields), confirm=confirm)
+    def call(self, api_id: str, path: str | None = None, *, confirm: bool = False, check: bool = True,
+             **fields: Any) -> Answer:
+        """Send one TR request (``fields`` are sent as strings) and return its :class:`Answer`.
+
+        ``check=False`` skips the checks against the field catalogue (missing, unknown, codes), for TRs newer
+        than it.
+        """
+        answer = self._request(api_id, path, _body(fields), confirm=confirm, check=check)
         self.last = [answer]
         return answer
 
     def _request(self, api_id: str, path: str | None, body: dict[str, Any], *, confirm: bool,
-                 cont: bool = False, next_key: str = "") -> Answer:
+                 cont: bool = False, next_key: str = "", check: bool = False) -> Answer:
         if self.closed:
             raise KiwoomError("this kiwoom_nb.Client is closed (its token was revoked); create a new one")
         api_id = str(api_id).strip()
@@ -226,6 +231,8 @@ class Client:
                 f"{what} is an order to {_host(self._route(mock)[0])}, a production (실전투자) server"
                 f"{' (labelled mock, but not a known mock server)' if mock else ''}, and was not sent: "
                 "pass confirm=True (--confirm on %kiwoom) to place it", api_id=api_id)
+        if check:  # after the guard: an unconfirmed order is refused as such, whatever its fields
+            _check(api_id, path, body)
         path = path or (tr.path if tr else None)
         if not path:
             raise RequestError(
@@ -293,7 +300,7 @@ class Client:
     # -- many requests ------------------------------------------------------------------------
 
     def pages(self, api_id: str, path: str | None = None, *, confirm: bool = False, max_pages: int | None = None,
-              **fields: Any) -> Iterator[Answer]:
+              check: bool = True, **fields: Any) -> Iterator[Answer]:
         """Yield the answer of every page, following ``cont-yn`` / ``next-key`` until the end or ``max_pages``.
 
         Each page is also appended to ``last`` as it arrives, so Ctrl-C keeps what was fetched.
@@ -302,7 +309,8 @@ class Client:
         self.last = fetched = []
         cont, key = False, ""
         while max_pages is None or len(fetched) < max_pages:
-            answer = self._request(api_id, path, body, confirm=confirm, cont=cont, next_key=key)
+            answer = self._request(api_id, path, body, confirm=confirm, cont=cont, next_key=key,
+                                   check=check and not cont)
             fetched.append(answer)
             yield answer
             if not answer.cont or not answer.next_key:  # an empty next-key would only fetch page 1 again
@@ -310,16 +318,16 @@ class Client:
             cont, key = True, answer.next_key
 
     def rows(self, api_id: str, path: str | None = None, *, confirm: bool = False, max_pages: int | None = None,
-             list_key: str | None = None, **fields: Any) -> list[dict[str, Any]]:
+             list_key: str | None = None, check: bool = True, **fields: Any) -> list[dict[str, Any]]:
         """The list data of every page, concatenated (a flat answer is one row)."""
         key = list_key or _table_key(api_id)
         rows: list[dict[str, Any]] = []
-        for answer in self._fetch(api_id, path, confirm=confirm, max_pages=max_pages, fields=fields):
+        for answer in self._fetch(api_id, path, confirm=confirm, max_pages=max_pages, check=check, fields=fields):
             rows.extend(rows_of(answer, key))
         return rows
 
     def frame(self, api_id: str, path: str | None = None, *, pages: int | None = None, numeric: bool = True,
-              confirm: bool = False, list_key: str | None = None, **fields: Any) -> Any:
+              confirm: bool = False, list_key: str | None = None, check: bool = True, **fields: Any) -> Any:
         """A pandas DataFrame of every page (``pages=N`` stops after N); ``numeric=False`` keeps Kiwoom's strings.
 
         The numeric rules are in kiwoom_nb._frame. Summary scalars of a mixed answer are in ``df.attrs``.
@@ -327,7 +335,7 @@ class Client:
         from ._frame import require_pandas, to_frame
 
         require_pandas()
-        answers = list(self._fetch(api_id, path, confirm=confirm, max_pages=pages, fields=fields))
+        answers = list(self._fetch(api_id, path, confirm=confirm, max_pages=pages, check=check, fields=fields))
         return to_frame(answers, list_key or _table_key(api_id), numeric=numeric)
 
     def to_frame(self, answers: list[Answer] | None = None, *, numeric: bool = True, list_key: str | None = None) -> Any:
@@ -338,13 +346,13 @@ class Client:
         key = list_key or (_table_key(answers[0].api_id) if answers and hasattr(answers[0], "api_id") else "")
         return to_frame(answers, key, numeric=numeric)
 
-    def _fetch(self, api_id: str, path: str | None, *, confirm: bool, max_pages: int | None,
+    def _fetch(self, api_id: str, path: str | None, *, confirm: bool, max_pages: int | None, check: bool,
                fields: dict[str, Any]) -> Iterator[Answer]:
         bar = None
         rows = 0
         key = _table_key(api_id)
         try:
-            for answer in self.pages(api_id, path, confirm=confirm, max_pages=max_pages, **fields):
+            for answer in self.pages(api_id, path, confirm=confirm, max_pages=max_pages, check=check, **fields):
                 rows += len(rows_of(answer, key, strict=False))
                 if bar is None and answer.cont and self.progress and (max_pages is None or max_pages > 1):
                     bar = _progress_bar(self.progress, api_id, max_pages)
@@ -382,6 +390,12 @@ class Client:
             if exc_type is None:
                 raise
             log.warning("kiwoom_nb: could not revoke a Client's token")
+
+
+def _check(api_id: str, path: str | None, body: dict[str, Any]) -> None:
+    from ._describe import check_fields  # with the catalogue, on first use
+
+    check_fields(str(api_id).strip(), path, body)
 
 
 def _body(fields: dict[str, Any]) -> dict[str, Any]:

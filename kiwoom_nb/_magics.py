@@ -24,7 +24,7 @@ from ._kernel import refresh_before_cell, unwatch_shutdown, watch_shutdown
 from ._lines import UNLOADED, describe, environment_name, kernel_restarted, kernel_shut_down
 from ._lines import warn as _warn
 from ._session import Login, Session
-from ._tr_magic import parse_tr_line, run_tr, show_trs
+from ._tr_magic import help_end, parse_tr_line, run_tr, show_trs
 
 __all__ = ["KiwoomMagics", "client", "load", "login", "unload"]
 
@@ -401,6 +401,9 @@ class KiwoomMagics(Magics):
         self._hooked = True
         watch_shutdown(getattr(self.shell, "kernel", None), self._kernel_going)
         self.shell.events.register("pre_run_cell", self.on_pre_run_cell)
+        cleanup = getattr(self.shell, "input_transformers_cleanup", None)
+        if cleanup is not None and help_end not in cleanup:
+            cleanup.insert(0, help_end)  # before IPython's own: %kiwoom ka10081? is the TR's help
         self.exit.hook()
 
     def unhook(self) -> None:
@@ -410,6 +413,8 @@ class KiwoomMagics(Magics):
         unwatch_shutdown(getattr(self.shell, "kernel", None))
         if "run_all" in vars(self):  # built only if a panel was ever shown
             self.run_all.stop()
+        if help_end in getattr(self.shell, "input_transformers_cleanup", []):
+            self.shell.input_transformers_cleanup.remove(help_end)
         try:
             self.shell.events.unregister("pre_run_cell", self.on_pre_run_cell)
         except ValueError:
@@ -460,6 +465,8 @@ class KiwoomMagics(Magics):
         Options: --pages N|all (default 1 page; a note says when more exist), --confirm (required for
         production orders: 주문 / 신용주문 TRs), --raw (the answer as Kiwoom sent it), --strings
         (a DataFrame of Kiwoom's strings, no numeric conversion), --var NAME (another login),
+        --help (or ka10081?: the TR's fields, as kiwoom_nb.describe shows them), --no-check (send
+        without checking the fields against the catalogue: missing, unknown, allowed codes),
         --path /api/dostk/... (a TR newer than the built-in table), --find WORDS (search the table by
         api-id, name or category). Requests are paced per TR (the ``pace`` trait) and retried after a
         rate-limit refusal; an order is never resent after a timeout.
@@ -467,6 +474,10 @@ class KiwoomMagics(Magics):
         args = parse_tr_line(line)
         if args["find"] is not None:
             return show_trs(args["find"])
+        if args["help"] and args["api_id"]:
+            from ._describe import describe
+
+            return describe(args["api_id"])
         if not args["api_id"]:
             raise KiwoomError("%kiwoom needs an api-id, e.g. %kiwoom ka10001 stk_cd=005930 (%kiwoom --find 일봉 lists TRs)")
         return run_tr(self.client_for(args["var"]), args)

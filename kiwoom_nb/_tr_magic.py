@@ -5,11 +5,22 @@ No traits, no login: the magic hands over a client bound to a login. %kiwoom_wat
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ._errors import KiwoomError
 from ._lines import pad, width
 from ._lines import warn as _warn
+
+
+_HELP_END = re.compile(r"^(\s*(?:[\w.]+\s*=\s*)?%kiwoom\s+)(\w+)\?\s*$")
+
+
+def help_end(lines: list[str]) -> list[str]:
+    """An IPython cleanup transformer: ``%kiwoom ka10081?`` means ``%kiwoom --help ka10081``. Without it IPython
+    reads the trailing ``?`` as ``%pinfo ka10081`` ("Object `ka10081` not found")."""
+    return [_HELP_END.sub(r"\1--help \2", line.rstrip("\n")) + line[len(line.rstrip("\n")):]
+            if "?" in line and "%kiwoom" in line else line for line in lines]
 
 
 def parse_tr_line(line: str) -> dict[str, Any]:
@@ -20,7 +31,7 @@ def parse_tr_line(line: str) -> dict[str, Any]:
     except ValueError as exc:
         raise KiwoomError(f"%kiwoom could not read the line ({exc}); quote values that contain spaces") from None
     args: dict[str, Any] = {"api_id": None, "fields": {}, "pages": 1, "confirm": False, "raw": False,
-                            "strings": False, "var": None, "path": None, "find": None}
+                            "strings": False, "var": None, "path": None, "find": None, "check": True, "help": False}
     i = 0
     while i < len(words):
         word = words[i]
@@ -28,7 +39,11 @@ def parse_tr_line(line: str) -> dict[str, Any]:
         if name == "--find":
             args["find"] = " ".join(([inline] if inline else []) + words[i + 1:])
             break
-        if name in ("--pages", "--var", "--path"):
+        if name == "--no-check":
+            args["check"] = False
+        elif name == "--help":
+            args["help"] = True
+        elif name in ("--pages", "--var", "--path"):
             value = inline or (words[i + 1] if i + 1 < len(words) else "")
             i += 0 if inline else 1
             if not value:
@@ -49,7 +64,7 @@ def parse_tr_line(line: str) -> dict[str, Any]:
                 raise KiwoomError(f"%kiwoom: {key!r} is not a field name; write fields as name=value")
             args["fields"][key] = value
         elif args["api_id"] is None:
-            args["api_id"] = word
+            args["api_id"], args["help"] = word.rstrip("?"), args["help"] or word.endswith("?")
         else:
             raise KiwoomError(f"%kiwoom: unexpected {word!r} after {args['api_id']}; write fields as name=value")
         i += 1
@@ -63,11 +78,15 @@ def show_trs(query: str) -> None:
     if not found:
         print(f"no TR matches {query!r}; try a shorter word (e.g. 일봉, 주문, ka10081)")
         return
+    from ._describe import describe
+
     names = max(width(tr.name) for tr in found)
     categories = max(width(tr.category) for tr in found) + 2
     for tr in found:  # aligned by terminal columns: a Korean character takes two
         line = f"{tr.api_id:<8}  {pad(tr.name, names)}  {pad(f'[{tr.category}]', categories)}  {tr.path}"
         print((line + (f"  list: {tr.list_key}" if tr.list_key else "")).rstrip())
+        required = describe(tr.api_id).required
+        print(f"{'':<10}required: {' '.join(f'{name}=' for name in required) or '(none)'}")
 
 
 def run_tr(api: Any, args: dict[str, Any]) -> Any:
@@ -75,13 +94,15 @@ def run_tr(api: Any, args: dict[str, Any]) -> Any:
     ``0 rows``), or the answer(s) with --raw."""
     pages, api_id, fields = args["pages"], args["api_id"], args["fields"]
     try:
+        check = args["check"]
         if args["raw"]:
-            answers = [api.call(api_id, args["path"], confirm=args["confirm"], **fields)] if pages == 1 else \
-                list(api.pages(api_id, args["path"], confirm=args["confirm"], max_pages=pages, **fields))
+            answers = [api.call(api_id, args["path"], confirm=args["confirm"], check=check, **fields)] if pages == 1 \
+                else list(api.pages(api_id, args["path"], confirm=args["confirm"], max_pages=pages, check=check,
+                                    **fields))
             more_pages_note(api_id, pages, answers)
             return answers[0] if pages == 1 else answers
         frame = api.frame(api_id, args["path"], pages=pages, numeric=not args["strings"],
-                          confirm=args["confirm"], **fields)
+                          confirm=args["confirm"], check=check, **fields)
     except KeyboardInterrupt:
         got = len(api.last)
         where = f"kiwoom_nb.client({'' if args['var'] is None else repr(args['var'])})"

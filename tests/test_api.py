@@ -152,7 +152,7 @@ def test_api_id_at_the_wrong_path_is_1504(fake_kiwoom):
 @pytest.mark.parametrize(
     "call, cls, code",
     [
-        (lambda api: api.call("ka10001"), RequestError, 1511),
+        (lambda api: api.call("ka10001", check=False), RequestError, 1511),  # Kiwoom's own check
         (lambda api: api.call("ka10001", stk_cd="999999"), UnknownStockError, 1902),
         (lambda api: api.call("ka10001", stk_cd="005930", _fail="maintenance"), ServerError, None),
         (lambda api: api.call("ka10001", stk_cd="005930", _fail="blocked"), ServerError, None),

@@ -125,14 +125,17 @@ def test_client_follows_a_new_login(fake, start_kernel):
     "line, expect",
     [
         ("%kiwoom ka99999 stk_cd=005930", "path="),
-        ("%kiwoom ka10001", "1511"),
+        ("%kiwoom ka10001 --no-check", "1511"),
+        ("%kiwoom ka10001", "missing stk_cd (종목코드) — nothing was sent"),
+        ("%kiwoom ka10081 stk_code=005930 base_dt=20261201 upd_stkpc_tp=1", "no field stk_code (did you mean stk_cd"),
+        ("%kiwoom ka10081 stk_cd=005930 base_dt=20261201 upd_stkpc_tp=2", "upd_stkpc_tp=2 is not one of 0 미적용, 1 적용"),
         ("%kiwoom ka10001 stk_cd=999999", "1902"),
         ("%kiwoom kt10000 dmst_stex_tp=KRX stk_cd=005930 ord_qty=1 trde_tp=3", "--confirm"),
         ("%kiwoom ka10001 stk_cd=005930 --pages zero", "--pages"),
         ("%kiwoom", "api-id"),
         ("%kiwoom ka10080 stk_cd=005930 tic_scope=1 upd_stkpc_tp=1", "the fake Kiwoom (kiwoom_nb.testing) does not serve ka10080"),
     ],
-    ids=["unknown-api-id", "1511", "1902", "order-unconfirmed", "bad-option", "no-api-id", "not-served-by-the-fake"],
+    ids=["unknown-api-id", "1511", "missing-field", "unknown-field", "bad-code", "1902", "order-unconfirmed", "bad-option", "no-api-id", "not-served-by-the-fake"],
 )
 def test_failures_are_one_line_and_the_login_stays(fake, start_kernel, line, expect):
     kernel = logged_in(start_kernel)
