@@ -51,16 +51,17 @@ def describe(login: "Login", *, reused: bool = False) -> str:
     left = format_left(login.token.expires_in())
     verb = "already logged in" if reused else "logged in"
     line = f"Kiwoom {environment_name(login.mock)}: {verb} as {login.var} (keys from {login.source}); expires {when}, {left} left"
-    return line + using(login.base_url)
+    return line
 
 
 def using(base_url: str | None) -> str:
-    """`` (using KIWOOM_BASE_URL=…)`` when a base URL replaces Kiwoom's own, so a wrong one is seen at login."""
+    """``(using KIWOOM_BASE_URL=…)`` when a base URL replaces Kiwoom's own, so a wrong one is seen at login: a line
+    of its own under the login line (the panel's one line stays short enough for a narrow window)."""
     if not base_url:
         return ""
     from ._client import base_url_origin
 
-    return f" (using {base_url_origin(base_url) or 'base URL ' + base_url.strip().rstrip('/')})"
+    return f"(using {base_url_origin(base_url) or 'base URL ' + base_url.strip().rstrip('/')})"
 
 
 def width(text: str) -> int:

@@ -21,7 +21,7 @@ from ._errors import CredentialsError, KeyringUnavailableError, KiwoomError
 from ._exit import ExitGuard
 from ._magic_args import argument, lazy_arguments, parser_of
 from ._kernel import refresh_before_cell, unwatch_shutdown, watch_shutdown
-from ._lines import UNLOADED, describe, environment_name, kernel_restarted, kernel_shut_down
+from ._lines import UNLOADED, describe, environment_name, kernel_restarted, kernel_shut_down, using
 from ._lines import warn as _warn
 from ._session import Login, Session
 from ._tr_magic import help_end, parse_tr_line, run_tr, show_trs
@@ -158,6 +158,12 @@ class KiwoomMagics(Magics):
         self.sync_panels(var, line, logged_in=True)
         return line
 
+    def using(self, mock: bool) -> str:
+        """For the end of the magic's login line: `` (using KIWOOM_BASE_URL=…)`` when a base URL is overridden. The
+        panel's line goes without it, to fit a narrow window."""
+        notice = using(self.url_for(mock))
+        return f" {notice}" if notice else ""
+
     def find_keys(self, mock: bool) -> tuple[str | None, str | None, str]:
         """Keys from the environment, Colab's secrets or the OS keyring (see _keys.find_keys)."""
         return _keys.find_keys(mock, warn=_warn)
@@ -247,7 +253,8 @@ class KiwoomMagics(Magics):
                 self._show_panel(mock=mock, var=var, force=args.force, appkey=appkey, remember=args.remember)
                 return
             appkey, secretkey, source = self._prompt(mock, appkey)
-        print(self.login_with_keys(appkey, secretkey, mock=mock, var=var, force=args.force, source=source))
+        print(self.login_with_keys(appkey, secretkey, mock=mock, var=var, force=args.force, source=source)
+              + self.using(mock))
         if args.remember:
             print(self.remember(var))
 
@@ -564,7 +571,8 @@ def login(appkey: str | None = None, secretkey: str | None = None, *, mock: bool
             names = " and ".join(_keys.ENV_NAMES[mock])
             raise CredentialsError(f"no Kiwoom keys given or found; pass appkey= and secretkey=, or set {names}")
     _warn_if_literal(magics.shell, appkey, secretkey)
-    print(magics.login_with_keys(appkey, secretkey, mock=mock, var=var, force=force, source=source))
+    print(magics.login_with_keys(appkey, secretkey, mock=mock, var=var, force=force, source=source)
+          + magics.using(mock))
     if remember:
         print(magics.remember(var or magics.var))
     return magics.session.find(var or magics.var).token
