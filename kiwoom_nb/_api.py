@@ -327,7 +327,8 @@ class Client:
         return rows
 
     def frame(self, api_id: str, path: str | None = None, *, pages: int | None = None, numeric: bool = True,
-              confirm: bool = False, list_key: str | None = None, check: bool = True, **fields: Any) -> Any:
+              confirm: bool = False, list_key: str | None = None, check: bool = True, labels: str | None = None,
+              **fields: Any) -> Any:
         """A pandas DataFrame of every page (``pages=N`` stops after N); ``numeric=False`` keeps Kiwoom's strings.
 
         The numeric rules are in kiwoom_nb._frame. Summary scalars of a mixed answer are in ``df.attrs``.
@@ -335,8 +336,10 @@ class Client:
         from ._frame import require_pandas, to_frame
 
         require_pandas()
+        if labels not in (None, "ko"):
+            raise KiwoomError(f"labels={labels!r}: use labels='ko' for Korean column names, or leave it out")
         answers = list(self._fetch(api_id, path, confirm=confirm, max_pages=pages, check=check, fields=fields))
-        return to_frame(answers, list_key or _table_key(api_id), numeric=numeric)
+        return _labelled(to_frame(answers, list_key or _table_key(api_id), numeric=numeric), api_id, labels == "ko")
 
     def to_frame(self, answers: list[Answer] | None = None, *, numeric: bool = True, list_key: str | None = None) -> Any:
         """A DataFrame of ``answers`` (default: ``last``, e.g. the pages fetched before a Ctrl-C)."""
@@ -344,7 +347,8 @@ class Client:
 
         answers = self.last if answers is None else answers
         key = list_key or (_table_key(answers[0].api_id) if answers and hasattr(answers[0], "api_id") else "")
-        return to_frame(answers, key, numeric=numeric)
+        frame = to_frame(answers, key, numeric=numeric)
+        return _labelled(frame, answers[0].api_id, False) if answers and hasattr(answers[0], "api_id") else frame
 
     def _fetch(self, api_id: str, path: str | None, *, confirm: bool, max_pages: int | None, check: bool,
                fields: dict[str, Any]) -> Iterator[Answer]:
@@ -390,6 +394,15 @@ class Client:
             if exc_type is None:
                 raise
             log.warning("kiwoom_nb: could not revoke a Client's token")
+
+
+def _labelled(frame: Any, api_id: str, korean: bool) -> Any:
+    """``frame`` with the catalogue's Korean names in ``attrs["labels"]`` (and as column names when ``korean``)."""
+    from ._frame import label
+    from ._trs import fields_of
+
+    spec = fields_of(str(api_id).strip())
+    return label(frame, {field.name: field.korean for field in spec.response} if spec else {}, korean=korean)
 
 
 def _check(api_id: str, path: str | None, body: dict[str, Any]) -> None:

@@ -149,3 +149,55 @@ def rows_of(answer: dict[str, Any], list_key: str = "", *, strict: bool = True) 
             return []
         raise KiwoomError(f"the answer has several lists ({', '.join(lists)}); pass list_key= to choose one")
     return [{k: v for k, v in answer.items() if k not in _STATUS}]
+
+
+# -- labels and one-row answers (issue 20, item 5) ---------------------------------------------------------------
+
+def label(frame: Any, labels: dict[str, str], *, korean: bool = False) -> Any:
+    """Put field -> Korean name in ``frame.attrs["labels"]`` (``<price>_dir`` columns too); ``korean=True`` also
+    renames the columns to those names (a column without one keeps its own)."""
+    found = {}
+    for column in frame.columns:
+        name = str(column)
+        if name in labels:
+            found[name] = labels[name]
+        elif name.endswith("_dir") and name[:-4] in labels:
+            found[name] = f"{labels[name[:-4]]} 방향"
+    frame.attrs["labels"] = found
+    return frame.rename(columns=found) if korean else frame
+
+
+_one_row: Any = None
+
+
+def one_row(frame: Any) -> Any:
+    """``frame`` (one row of a flat answer) as a DataFrame that displays vertically: field, 한글명, value. It is
+    a DataFrame in every other way, and what pandas derives from it is a plain one."""
+    global _one_row
+    pd = require_pandas()
+    if _one_row is None:
+
+        class OneRow(pd.DataFrame):
+            @property
+            def _constructor(self) -> Any:
+                return pd.DataFrame
+
+            def vertical(self) -> Any:
+                labels = self.attrs.get("labels", {})
+                return pd.DataFrame({"한글명": [labels.get(str(c), "") for c in self.columns],
+                                     "value": list(self.iloc[0]) if len(self) else [None] * len(self.columns)},
+                                    index=pd.Index([str(c) for c in self.columns], name="field"))
+
+            def __repr__(self) -> str:
+                with pd.option_context("display.max_rows", None, "display.max_colwidth", None):
+                    return repr(self.vertical())
+
+            def _repr_html_(self) -> str:
+                with pd.option_context("display.max_rows", None):
+                    return self.vertical().to_html()
+
+        _one_row = OneRow
+    shown = _one_row(frame)
+    shown.attrs.update(frame.attrs)
+    return shown
+

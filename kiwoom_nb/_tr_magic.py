@@ -31,7 +31,7 @@ def parse_tr_line(line: str) -> dict[str, Any]:
     except ValueError as exc:
         raise KiwoomError(f"%kiwoom could not read the line ({exc}); quote values that contain spaces") from None
     args: dict[str, Any] = {"api_id": None, "fields": {}, "pages": 1, "confirm": False, "raw": False,
-                            "strings": False, "var": None, "path": None, "find": None, "check": True, "help": False}
+                            "strings": False, "var": None, "path": None, "find": None, "check": True, "help": False, "ko": False}
     i = 0
     while i < len(words):
         word = words[i]
@@ -54,7 +54,7 @@ def parse_tr_line(line: str) -> dict[str, Any]:
                 args["pages"] = None if value.lower() == "all" else int(value)
             else:
                 args[name[2:]] = value
-        elif name in ("--confirm", "--raw", "--strings"):
+        elif name in ("--confirm", "--raw", "--strings", "--ko"):
             args[name[2:]] = True
         elif word.startswith("-"):
             raise KiwoomError(f"%kiwoom does not know the option {name}; %kiwoom? lists the options")
@@ -102,7 +102,7 @@ def run_tr(api: Any, args: dict[str, Any]) -> Any:
             more_pages_note(api_id, pages, answers)
             return answers[0] if pages == 1 else answers
         frame = api.frame(api_id, args["path"], pages=pages, numeric=not args["strings"],
-                          confirm=args["confirm"], check=check, **fields)
+                          confirm=args["confirm"], check=check, labels="ko" if args["ko"] else None, **fields)
     except KeyboardInterrupt:
         got = len(api.last)
         where = f"kiwoom_nb.client({'' if args['var'] is None else repr(args['var'])})"
@@ -112,6 +112,13 @@ def run_tr(api: Any, args: dict[str, Any]) -> Any:
     if len(frame) == 0:  # an empty table displays as a dash or nothing at all: say it in words
         print(f"{api_id} {fields['stk_cd']}: 0 rows" if fields.get("stk_cd") else f"{api_id}: 0 rows")
     more_pages_note(api_id, pages, api.last)
+    from ._trs import lookup
+
+    tr = lookup(api_id)
+    if len(frame) == 1 and tr is not None and not tr.list_key and not args["path"]:
+        from ._frame import one_row
+
+        return one_row(frame)  # a flat answer: field, 한글명, value down the page, nothing behind a cut
     return frame
 
 

@@ -67,6 +67,16 @@ def test_a_note_says_when_pages_remain_after_the_last_one_fetched(fake, start_ke
         assert kernel.ok(f"df = %kiwoom {CHART} {every}\nprint(len(df))").stdout == "30\n", every
 
 
+def test_a_flat_answer_shows_vertically_and_ko_renames(fake, start_kernel):
+    """ka10001's 28 fields: field, 한글명, value down the page, the price never behind a cut (issue 20, item 5)."""
+    kernel = logged_in(start_kernel)
+    [text] = kernel.ok("%kiwoom ka10001 stk_cd=005930").data()
+    assert any(line.split() == ["cur_prc", "현재가", "160400"] for line in text.splitlines()), text
+    assert "…" not in text and "..." not in text
+    ko = kernel.ok(f"df = %kiwoom {CHART} --ko\nprint(list(df.columns)[:2], df.attrs['labels']['cur_prc'])").stdout
+    assert ko.splitlines()[-1] == "['현재가', '거래량'] 현재가"
+
+
 def test_the_magic_shows_a_table(fake, start_kernel):
     kernel = logged_in(start_kernel)
     result = kernel.ok("%kiwoom ka10001 stk_cd=005930")
