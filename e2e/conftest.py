@@ -272,6 +272,8 @@ def quickstart_cells() -> dict[str, int]:
             where["login"] = index
         elif source.startswith("%kiwoom_status"):
             where["status"] = index
+        elif source.startswith("%kiwoom ka10001"):
+            where["quote"] = index  # the magic's one-row answer, shown down the page
         elif "ka10001" in source and ("kiwoom_token" in source or "kiwoom_nb.client()" in source):
             where["stock"] = index  # the cell printing "return_msg | stk_nm cur_prc"
         elif "ka10081" in source:
@@ -280,7 +282,7 @@ def quickstart_cells() -> dict[str, int]:
             where["token"] = index
         elif source.startswith("%kiwoom_logout"):
             where["logout"] = index
-    assert set(where) == {"load", "login", "status", "token", "stock", "chart", "logout"}, where
+    assert set(where) == {"load", "login", "status", "token", "quote", "stock", "chart", "logout"}, where
     assert where["load"] < where["login"] < where["status"] < where["token"] < where["stock"] < where["logout"], where
     return where
 
@@ -332,7 +334,7 @@ class Notebook:
         return self.page.locator(".jp-NotebookPanel:visible .jp-Notebook .jp-Cell").nth(index)
 
     def prompt(self, index: int) -> str:
-        return self.cell(index).locator(".jp-InputPrompt").inner_text().strip()
+        return (self.cell(index).locator(".jp-InputPrompt").text_content() or "").strip()
 
     def run(self, index: int, timeout: float = CELL):
         """Run cell ``index`` (Ctrl+Enter: run and stay) and wait for its new execution count."""
@@ -354,8 +356,28 @@ class Notebook:
         self.page.keyboard.press("Escape")
         self.page.mouse.move(0, 0)
 
+    def screenshot(self, index: int, name: str, *, docs: bool = False) -> Path:
+        """Cell ``index`` with its output: for docs/ when ``docs`` and asked to (:data:`WRITE_DOCS`), else for
+        test-results/, to look at."""
+        folder = DOCS if docs and WRITE_DOCS else REPO / "test-results"
+        folder.mkdir(exist_ok=True)
+        cell = self.cell(index)
+        size = self.page.viewport_size
+        height = int(cell.bounding_box()["height"]) + 200
+        if size and height > size["height"]:  # a tall output whole, not cut at the window's edge
+            self.page.set_viewport_size({"width": size["width"], "height": height})
+        try:
+            cell.scroll_into_view_if_needed()
+            cell.screenshot(path=str(folder / name), animations="disabled")
+        finally:
+            if size:
+                self.page.set_viewport_size(size)
+        return folder / name
+
     def output_text(self, index: int) -> str:
-        return self.cell(index).locator(".jp-OutputArea").inner_text()
+        # textContent, not innerText: JupyterLab 4's default windowing ("contentVisibility") skips rendering
+        # the cells out of view, and innerText of skipped content is "" (a tall output two cells below was enough)
+        return self.cell(index).locator(".jp-OutputArea").text_content() or ""
 
     def save(self) -> None:
         """Save with Ctrl+S from command mode and wait until the new file on disk is complete."""

@@ -50,6 +50,12 @@ def test_demo_serves_quickstart_and_stops_on_ctrl_c(page, request, tmp_path):
         panel.screenshot("panel-demo.png", docs=False)
         panel.log_in(appkey, secretkey)
         expect(panel.ok).to_contain_text("logged in as kiwoom_token")
+        notebook.run(where["quote"])  # ka10001's 45 fields down the page: field, 한글명, value
+        quote = notebook.cell(where["quote"]).locator(".jp-OutputArea")
+        expect(quote.locator("tr", has=page.locator("th", has_text=re.compile(r"^cur_prc$")))).to_contain_text(
+            re.compile(r"현재가\s*160400"))
+        expect(quote).not_to_contain_text("…")
+        notebook.screenshot(where["quote"], "quote-vertical.png", docs=True)
         notebook.run(where["stock"])
         expect(notebook.cell(where["stock"]).locator(".jp-OutputArea")).to_contain_text("정상적으로 처리되었습니다 | 삼성전자")
         # the news question never popped up over the outputs, nor waits in the notification centre

@@ -339,7 +339,8 @@ class Client:
         if labels not in (None, "ko"):
             raise KiwoomError(f"labels={labels!r}: use labels='ko' for Korean column names, or leave it out")
         answers = list(self._fetch(api_id, path, confirm=confirm, max_pages=pages, check=check, fields=fields))
-        return _labelled(to_frame(answers, list_key or _table_key(api_id), numeric=numeric), api_id, labels == "ko")
+        frame = to_frame(answers, list_key or _table_key(api_id), numeric=numeric)
+        return frame.rename(columns=frame.attrs["labels"]) if labels == "ko" else frame
 
     def to_frame(self, answers: list[Answer] | None = None, *, numeric: bool = True, list_key: str | None = None) -> Any:
         """A DataFrame of ``answers`` (default: ``last``, e.g. the pages fetched before a Ctrl-C)."""
@@ -347,8 +348,7 @@ class Client:
 
         answers = self.last if answers is None else answers
         key = list_key or (_table_key(answers[0].api_id) if answers and hasattr(answers[0], "api_id") else "")
-        frame = to_frame(answers, key, numeric=numeric)
-        return _labelled(frame, answers[0].api_id, False) if answers and hasattr(answers[0], "api_id") else frame
+        return to_frame(answers, key, numeric=numeric)
 
     def _fetch(self, api_id: str, path: str | None, *, confirm: bool, max_pages: int | None, check: bool,
                fields: dict[str, Any]) -> Iterator[Answer]:
@@ -394,15 +394,6 @@ class Client:
             if exc_type is None:
                 raise
             log.warning("kiwoom_nb: could not revoke a Client's token")
-
-
-def _labelled(frame: Any, api_id: str, korean: bool) -> Any:
-    """``frame`` with the catalogue's Korean names in ``attrs["labels"]`` (and as column names when ``korean``)."""
-    from ._frame import label
-    from ._trs import fields_of
-
-    spec = fields_of(str(api_id).strip())
-    return label(frame, {field.name: field.korean for field in spec.response} if spec else {}, korean=korean)
 
 
 def _check(api_id: str, path: str | None, body: dict[str, Any]) -> None:

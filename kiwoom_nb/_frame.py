@@ -14,6 +14,13 @@ Rules for ``numeric=True`` (every value Kiwoom sends is a string; each column is
   0 unsigned) whenever the column carried a sign. Change columns (``pred_pre``, ``flu_rt``, profit/loss)
   keep their sign: ``"-8700"`` -> -8700.
 - Anything else (letters, mixed content) stays as Kiwoom sent it. ``numeric=False`` gives exactly the strings.
+
+The guide types every field as a string, so where a name says nothing the catalogue's Korean name decides first
+(kiwoom_nb._catalogue, read for the answer's api-id): ...코드 / 번호 / 구분 / 여부 / 부호 / 명 is an identifier
+(``acctNo`` 계좌번호 keeps its leading zeros), ...일자 a date, ...시간 / 시각 a clock time kept as ``"093015"``,
+...호가 / 단가 / 가격 a price (``sel_1bid`` 매도1호가). The same names go to ``df.attrs["labels"]``.
+US answers follow the same rules: decimal prices (``"+201.4700"``) become floats, and their sign is a direction
+too (``52wk_lwst_pric`` ``"-145.5000"``).
 """
 
 from __future__ import annotations
@@ -23,13 +30,16 @@ from typing import Any
 
 from ._errors import KiwoomError
 
-__all__ = ["PANDAS_MISSING", "is_price", "require_pandas", "to_frame"]
+__all__ = ["PANDAS_MISSING", "is_price", "label", "labels_of", "one_row", "require_pandas", "to_frame"]
 
 PANDAS_MISSING = ("pandas is not installed: pip install pandas tqdm (from the clone: pip install -e '.[pandas]') "
                   "for DataFrames (or use call() / rows(), or --raw on %kiwoom)")
 
 _IDENTIFIER = ("_cd", "_no", "_nm", "_id", "_tp", "_sig", "_yn", "code", "name")
 _PRICE = re.compile(r"(?:^|_)(?:prc|pric)$|price$|_bid$|^(?:\d+|oyr_)?(?:hgst|lwst)$")
+_KOREAN_IDENTIFIER = re.compile(r"(?:코드|번호|구분|여부|부호|명)$")
+_KOREAN_PRICE = re.compile(r"(?:호가|단가|가격)$")
+_KOREAN_TIME = re.compile(r"(?:시간|시각)$")
 _NUMBERS = re.compile(r"[+-]?\d+(?:\.\d+)?(?:\n[+-]?\d+(?:\.\d+)?)*")  # one or more numbers, one a line
 _DIGITS = re.compile(r"\d+(?:\n\d+)*")
 
@@ -58,8 +68,22 @@ def _is_date(name: str) -> bool:
     return low == "dt" or low.endswith(("_dt", "day", "_tm"))
 
 
+def _is_time(name: str) -> bool:
+    low = name.lower()
+    return low == "tm" or low.endswith(("_tm", "_time"))
+
+
+def labels_of(api_id: Any) -> dict[str, str]:
+    """Response field -> Korean name from the catalogue ({} for a TR it does not have)."""
+    from ._catalogue import fields_of
+
+    spec = fields_of(str(api_id or "").strip())
+    return spec.labels() if spec else {}
+
+
 def to_frame(answers: list[dict[str, Any]], list_key: str = "", *, numeric: bool = True) -> Any:
-    """One DataFrame from the rows of every answer; summary scalars of the first go to ``df.attrs["summary"]``."""
+    """One DataFrame from the rows of every answer; summary scalars of the first go to ``df.attrs["summary"]``,
+    the catalogue's Korean names of its columns to ``df.attrs["labels"]``."""
 
     pd = require_pandas()
     rows: list[dict[str, Any]] = []
@@ -73,23 +97,27 @@ def to_frame(answers: list[dict[str, Any]], list_key: str = "", *, numeric: bool
                                       if not isinstance(v, list) and k not in ("return_code", "return_msg")}
         frame.attrs["api_id"] = getattr(first, "api_id", None)
     frame.attrs["pages"] = len(answers)
-    if not numeric:
-        return frame
-    if frame.attrs.get("summary"):  # the same rules for the scalars beside the list (kt00018's totals)
-        frame.attrs["summary"] = convert(pd.DataFrame([frame.attrs["summary"]])).iloc[0].to_dict()
-    return convert(frame)
+    korean = labels_of(frame.attrs.get("api_id"))
+    if numeric:
+        if frame.attrs.get("summary"):  # the same rules for the scalars beside the list (kt00018's totals)
+            frame.attrs["summary"] = convert(pd.DataFrame([frame.attrs["summary"]]), korean).iloc[0].to_dict()
+        frame = convert(frame, korean)
+    return label(frame, korean)
 
 
-def convert(frame: Any) -> Any:
-    """Apply the numeric rules (module docstring) to every column, in place of the strings.
+def convert(frame: Any, korean: dict[str, str] | None = None) -> Any:
+    """Apply the numeric rules (module docstring) to every column, in place of the strings; ``korean`` is the
+    catalogue's field -> Korean name, consulted where a column's name says nothing.
 
     Works on plain lists with one regex pass per column: pandas' string accessors run a Python call
     per value and cost ~20x more on Kiwoom-sized frames.
     """
     pd = require_pandas()
     directions = {}
+    korean = korean or {}
     for name in list(frame.columns):
-        if is_identifier(str(name)):
+        called = korean.get(str(name), "")
+        if is_identifier(str(name)) or _KOREAN_IDENTIFIER.search(called):
             continue
         text = frame[name].tolist()
         try:
@@ -105,7 +133,8 @@ def convert(frame: Any) -> Any:
             continue
         if missing:
             joined = "\n".join(present)
-        if _is_date(str(name)):
+        clock = _is_time(str(name)) or bool(_KOREAN_TIME.search(called))
+        if _is_date(str(name)) or clock or called.endswith("일자"):
             width = len(present[0])
             if width in (8, 14) and len(joined) == len(present) * (width + 1) - 1 and _DIGITS.fullmatch(joined):
                 try:
@@ -114,6 +143,8 @@ def convert(frame: Any) -> Any:
                     continue
                 except (ValueError, TypeError):
                     pass
+            if width in (4, 6) and len(joined) == len(present) * (width + 1) - 1 and _DIGITS.fullmatch(joined):
+                continue  # HHMMSS, HHMM or YYYYMM: a clock reading or a month, its zeros kept
         if not _NUMBERS.fullmatch(joined):
             continue
         kind = float if "." in joined else int
@@ -122,7 +153,7 @@ def convert(frame: Any) -> Any:
         else:
             parsed = list(map(kind, text))
         series = pd.Series(parsed, index=frame.index, dtype=None if missing else ("float64" if kind is float else "int64"))
-        if is_price(str(name)):
+        if is_price(str(name)) or _KOREAN_PRICE.search(called):
             if "+" in joined or "-" in joined:
                 directions[f"{name}_dir"] = pd.Series(
                     [1 if v[:1] == "+" else -1 if v[:1] == "-" else 0 for v in text], index=frame.index, dtype="int8")
@@ -153,9 +184,8 @@ def rows_of(answer: dict[str, Any], list_key: str = "", *, strict: bool = True) 
 
 # -- labels and one-row answers (issue 20, item 5) ---------------------------------------------------------------
 
-def label(frame: Any, labels: dict[str, str], *, korean: bool = False) -> Any:
-    """Put field -> Korean name in ``frame.attrs["labels"]`` (``<price>_dir`` columns too); ``korean=True`` also
-    renames the columns to those names (a column without one keeps its own)."""
+def label(frame: Any, labels: dict[str, str]) -> Any:
+    """Put the Korean names of ``frame``'s columns in ``frame.attrs["labels"]`` (``<price>_dir`` columns too)."""
     found = {}
     for column in frame.columns:
         name = str(column)
@@ -164,7 +194,7 @@ def label(frame: Any, labels: dict[str, str], *, korean: bool = False) -> Any:
         elif name.endswith("_dir") and name[:-4] in labels:
             found[name] = f"{labels[name[:-4]]} 방향"
     frame.attrs["labels"] = found
-    return frame.rename(columns=found) if korean else frame
+    return frame
 
 
 _one_row: Any = None
@@ -183,13 +213,16 @@ def one_row(frame: Any) -> Any:
                 return pd.DataFrame
 
             def vertical(self) -> Any:
+                """field (the index), 한글명, value: one line a field; a date without a time shows as a date."""
                 labels = self.attrs.get("labels", {})
-                return pd.DataFrame({"한글명": [labels.get(str(c), "") for c in self.columns],
-                                     "value": list(self.iloc[0]) if len(self) else [None] * len(self.columns)},
-                                    index=pd.Index([str(c) for c in self.columns], name="field"))
+                values = list(self.iloc[0]) if len(self) else [None] * len(self.columns)
+                values = [v.date() if isinstance(v, pd.Timestamp) and v == v.normalize() else v for v in values]
+                return pd.DataFrame({"한글명": [labels.get(str(c), "") for c in self.columns], "value": values},
+                                    index=[str(c) for c in self.columns])
 
             def __repr__(self) -> str:
-                with pd.option_context("display.max_rows", None, "display.max_colwidth", None):
+                with pd.option_context("display.max_rows", None, "display.max_colwidth", None,
+                                       "display.unicode.east_asian_width", True):  # 한글 is two columns wide
                     return repr(self.vertical())
 
             def _repr_html_(self) -> str:
