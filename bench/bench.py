@@ -60,7 +60,7 @@ def fmt_mib(kib: float) -> str:
 
 @dataclass
 class Row:
-    goal_no: str  # which goal of issue 6 (1-5)
+    goal_no: str  # which goal: 1-5 of issue 6, 6 of issue 11, 7 of issue 20
     what: str
     value: str
     baseline: str = "—"
@@ -277,6 +277,9 @@ def measure_loading(ctx: Context) -> None:
     res.add("1", "httpx / ipywidgets / pandas / tqdm imported by `%load_ext kiwoom_nb`",
             ", ".join(f"{name} {'yes' if loaded else 'no'}" for name, loaded in heavy.items()),
             goal="no, no, no, no", met=not any(heavy.values()))
+    catalogue = sorted(m for m in modules if m in ("kiwoom_nb._catalogue", "kiwoom_nb._describe"))
+    res.add("7", "the field catalogue (`kiwoom_nb._catalogue`, fields.json) or `_describe` imported by `%load_ext`",
+            ", ".join(catalogue) or "no", goal="no", met=not catalogue)
     res.raw["loading"] = {name: [r | {"wall_s": w} for r, w in runs[name]] for name in runs}
 
 
@@ -741,6 +744,28 @@ def measure_frame(ctx: Context) -> None:
     ctx.results.raw["frame"] = result
 
 
+# -- 7. the field catalogue (issue 20) -----------------------------------------------------------------
+
+
+def measure_catalogue(ctx: Context) -> None:
+    """The first describe() and the first checked call, each in fresh processes; the check's cost per call."""
+    res = ctx.results
+    for what, label in (("describe", "`kiwoom_nb.describe('ka10081')`"),
+                        ("check", "the check of a ka10081 request (what the first checked `call` adds)")):
+        runs = [run_child(ctx, "catalogue", what)[0] for _ in range(ctx.n["processes"])]
+        res.add("7", f"first {label} in a fresh interpreter, reading fields.json (median of {len(runs)} processes)",
+                fmt_ms(median(r["first_s"] for r in runs)), fmt_ms(median(r["another_tr_s"] for r in runs)) +
+                " (then another TR's)")
+        res.raw[f"catalogue_{what}"] = runs
+    result, _, _ = run_child(ctx, "check", ctx.n["pairs"])
+    checked, unchecked = median(result["checked"]), median(result["unchecked"])
+    added = checked - unchecked
+    res.add("7", f"`api.call('ka10001', …)` checked against `check=False` (unpaced; median of {ctx.n['pairs']} "
+                 "alternating calls in one process)", fmt_us(checked), fmt_us(unchecked),
+            f"×{checked / unchecked:.3f} ({added * 1e6:+.1f} µs)", "≤ 20 µs added", added <= 20e-6)
+    res.raw["check"] = result
+
+
 # -- main -------------------------------------------------------------------------------------------
 
 
@@ -783,6 +808,7 @@ def main(argv: list[str] | None = None) -> int:
             ("6", measure_tr_call, "6. TR call overhead"),
             ("6", measure_paced, "6. pacing against a rate-limited fake"),
             ("6", measure_frame, "6. frames"),
+            ("7", measure_catalogue, "7. the field catalogue"),
         ]
         round_trip = None
         for goal, measure, name in steps:

@@ -325,6 +325,38 @@ def mode_frame(rows: str) -> None:
           "strings_bytes": int(strings.memory_usage(deep=True).sum()), "_": len(frame)})
 
 
+def mode_catalogue(what: str) -> None:
+    """The first use of the field catalogue in a fresh interpreter: ``describe`` (kiwoom_nb.describe("ka10081"))
+    or ``check`` (the check of one request's fields, as call() runs it); then the same once more, warm."""
+    import kiwoom_nb
+    from kiwoom_nb import _api, _catalogue
+
+    if _catalogue._catalogue is not None:
+        raise SystemExit("the catalogue was read at import")
+    first = (lambda: kiwoom_nb.describe("ka10081")) if what == "describe" else \
+        (lambda: _api._check("ka10081", None, {"stk_cd": "005930", "base_dt": "20261201", "upd_stkpc_tp": "1"}))
+    again = (lambda: kiwoom_nb.describe("ka10001")) if what == "describe" else \
+        (lambda: _api._check("ka10001", None, {"stk_cd": "005930"}))
+    started = time.perf_counter()
+    first()
+    first_s = time.perf_counter() - started
+    started = time.perf_counter()
+    again()
+    emit({"first_s": first_s, "another_tr_s": time.perf_counter() - started, "rss_kib": rss_kib()})
+
+
+def mode_check(pairs: str) -> None:
+    """Client.call (unpaced) with the catalogue check against check=False, call by call, in one process."""
+    import kiwoom_nb
+
+    url, appkey, secretkey = env_keys()
+    api = kiwoom_nb.Client(appkey, secretkey, base_url=url, pace=None)
+    times = alternated(pairs, lambda: api.call("ka10001", stk_cd="005930"),
+                       lambda: api.call("ka10001", stk_cd="005930", check=False))
+    api.close()
+    emit({"checked": times["kiwoom_nb"], "unchecked": times["httpx"]})
+
+
 if __name__ == "__main__":
     mode, *arguments = sys.argv[1:]
     globals()["mode_" + mode](*arguments)
