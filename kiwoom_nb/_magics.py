@@ -24,7 +24,7 @@ from ._kernel import refresh_before_cell, unwatch_shutdown, watch_shutdown
 from ._lines import UNLOADED, describe, environment_name, kernel_restarted, kernel_shut_down, using
 from ._lines import warn as _warn
 from ._session import Login, Session
-from ._tr_magic import help_end, parse_tr_line, run_tr, show_trs
+from ._tr_magic import help_end, parse_tr_line, run_tr, show_trs, tr_matcher
 
 __all__ = ["KiwoomMagics", "client", "load", "login", "unload"]
 
@@ -97,6 +97,7 @@ class KiwoomMagics(Magics):
         self.session.set_margin(self.refresh_margin)
         self.exit.configure(enabled=self.revoke_at_exit, budget=self.exit_timeout, use_revoker=self.revoker)
         self._hooked = False
+        self._matcher: tuple[list[Any], Any] | None = None  # %kiwoom's Tab completion: (the completer's list, it)
 
     # Built at first use, with their modules: %load_ext imports none of them (BENCHMARKS.md, goal 1).
     @cached_property
@@ -411,6 +412,10 @@ class KiwoomMagics(Magics):
         cleanup = getattr(self.shell, "input_transformers_cleanup", None)
         if cleanup is not None and help_end not in cleanup:
             cleanup.insert(0, help_end)  # before IPython's own: %kiwoom ka10081? is the TR's help
+        completer = getattr(self.shell, "Completer", None)
+        self._matcher = tr_matcher(completer, kernel=self.in_kernel()) if completer is not None else None
+        if self._matcher:
+            self._matcher[0].append(self._matcher[1])
         self.exit.hook()
 
     def unhook(self) -> None:
@@ -422,6 +427,8 @@ class KiwoomMagics(Magics):
             self.run_all.stop()
         if help_end in getattr(self.shell, "input_transformers_cleanup", []):
             self.shell.input_transformers_cleanup.remove(help_end)
+        if self._matcher and self._matcher[1] in self._matcher[0]:
+            self._matcher[0].remove(self._matcher[1])
         try:
             self.shell.events.unregister("pre_run_cell", self.on_pre_run_cell)
         except ValueError:
@@ -476,7 +483,8 @@ class KiwoomMagics(Magics):
         without checking the fields against the catalogue: missing, unknown, allowed codes),
         --path /api/dostk/... (a TR newer than the built-in table), --find WORDS (search the table by
         api-id, name or category). Requests are paced per TR (the ``pace`` trait) and retried after a
-        rate-limit refusal; an order is never resent after a timeout.
+        rate-limit refusal; an order is never resent after a timeout. Tab completes api-ids, then the TR's
+        fields as name=, then a field's codes, and the options.
         """
         args = parse_tr_line(line)
         if args["find"] is not None:

@@ -1,4 +1,5 @@
-"""What %kiwoom does with its line: parse it, search the TR table (--find), fetch and shape the answer.
+"""What %kiwoom does with its line: parse it, complete it (Tab), search the TR table (--find), fetch and shape the
+answer.
 
 No traits, no login: the magic hands over a client bound to a login. %kiwoom_watch (streams) goes beside it.
 """
@@ -14,6 +15,12 @@ from ._lines import warn as _warn
 
 
 _HELP_END = re.compile(r"^(\s*(?:[\w.]+\s*=\s*)?%kiwoom\s+)(\w+)\?\s*$")
+_TR_LINE = re.compile(r"^\s*(?:[\w.]+\s*=\s*)?%kiwoom\s+(.*)$")
+#: %kiwoom's options, for Tab, with what each does.
+OPTIONS = {"--pages": "N or all", "--confirm": "send a production order", "--raw": "the answer as Kiwoom sent it",
+           "--strings": "no numeric conversion", "--var": "another login's variable", "--help": "the TR's fields",
+           "--no-check": "send without checking the fields", "--path": "a TR newer than the table",
+           "--find": "search the TR table"}
 
 
 def help_end(lines: list[str]) -> list[str]:
@@ -21,6 +28,72 @@ def help_end(lines: list[str]) -> list[str]:
     reads the trailing ``?`` as ``%pinfo ka10081`` ("Object `ka10081` not found")."""
     return [_HELP_END.sub(r"\1--help \2", line.rstrip("\n")) + line[len(line.rstrip("\n")):]
             if "?" in line and "%kiwoom" in line else line for line in lines]
+
+
+def complete_tr_line(before: str) -> tuple[str, list[tuple[str, str]]] | None:
+    """Tab in a %kiwoom line whose text up to the cursor is ``before``: the fragment to replace and the completions
+    as (text, what it is): api-ids (the TR's name), then ``field=`` not yet given (required first; Korean name),
+    then after ``field=`` its codes (their meaning); options after ``-``. None when the line is not one of these."""
+    found = _TR_LINE.match(before)
+    if not found:
+        return None
+    rest = found.group(1)
+    current = re.search(r"\S*$", rest).group()
+    try:
+        args = parse_tr_line(rest[: len(rest) - len(current)])
+    except KiwoomError:  # e.g. --pages still waiting for its value
+        return None
+    if args["find"] is not None:
+        return None
+    if current.startswith("-"):
+        return current, [(option, about) for option, about in OPTIONS.items() if option.startswith(current)]
+    from ._trs import fields_of, table  # read at the first Tab, never at %load_ext
+
+    if args["api_id"] is None:
+        return current, [(tr.api_id, tr.name) for tr in table().values() if tr.api_id.startswith(current.lower())]
+    spec = fields_of(args["api_id"])
+    if spec is None:
+        return None
+    name, is_value, value = current.partition("=")
+    if is_value:
+        field = next((f for f in spec.request if f.name == name), None)
+        codes = (field.codes or field.examples) if field else {}  # examples: values the guide names, not all
+        return value, [(code, meaning or field.korean) for code, meaning in codes.items() if code.startswith(value)]
+    return current, [(f"{f.name}=", f.korean + " (필수)" * f.required)
+                     for f in sorted(spec.request, key=lambda f: not f.required)
+                     if f.name.startswith(current) and f.name not in args["fields"]]
+
+
+def unbroken(text: str) -> str:
+    """``text`` that cannot break across lines: JupyterLab sizes the type column of its completer to the narrowest
+    the text fits (CSS grid ``min-content``), which puts Korean one syllable per line, over the next items. Word
+    joiners (U+2060, invisible) between the characters and no-break spaces keep it on one line."""
+    return "\u2060".join(text.replace(" ", "\u00a0"))
+
+
+def tr_matcher(completer: Any, *, kernel: bool = False) -> tuple[list[Any], Any]:
+    """%kiwoom's Tab completion for IPython's ``completer``: the list to put it in and the matcher to put there.
+
+    IPython >= 8.6 takes a context matcher, whose completions carry a type: the Korean name, which JupyterLab shows
+    beside each item (made :func:`unbroken` in a ``kernel``) and terminal IPython in its menu. Older IPython takes
+    plain texts from a magic-argument matcher (in order, and alone, but without the names)."""
+    try:
+        from IPython.core.completer import SimpleCompletion, context_matcher
+    except ImportError:
+        def complete_plain(line: str) -> list[str]:
+            found = complete_tr_line(completer.text_until_cursor)
+            return [text for text, _ in found[1]] if found else []
+
+        return completer.magic_arg_matchers, complete_plain
+
+    @context_matcher(identifier="kiwoom_nb.%kiwoom")
+    def complete(context: Any) -> dict[str, Any]:
+        found = complete_tr_line(context.text_until_cursor)
+        fragment, items = found or (context.token, [])
+        completions = [SimpleCompletion(text, type=unbroken(about) if kernel else about) for text, about in items]
+        return {"completions": completions, "matched_fragment": fragment, "suppress": True, "ordered": True}
+
+    return completer.custom_matchers, complete
 
 
 def parse_tr_line(line: str) -> dict[str, Any]:

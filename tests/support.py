@@ -11,7 +11,13 @@ from pathlib import Path
 from queue import Empty
 from typing import Any, Callable
 
+from IPython.core import completer
+
 from kiwoom_nb.testing import wait_until as wait_for
+
+#: Whether completions carry the Korean names: IPython >= 8.6 (Matcher API v2). 8.0 - 8.5 (make test-min) complete
+#: magic arguments with plain texts, which have no type to carry one.
+COMPLETION_NAMES = hasattr(completer, "context_matcher")
 
 #: Canary keys: distinctive, so a leak scan can look for them anywhere.
 CANARY = {
@@ -110,6 +116,20 @@ class Kernel:
             elif msg["msg_type"] in ("stream", "execute_result", "display_data", "error"):
                 result.outputs.append(msg)
         return result
+
+    def complete(self, code: str, cursor_pos: int | None = None, timeout: float = 30) -> dict[str, Any]:
+        """What the kernel offers for Tab at ``cursor_pos`` (default: the end), as a frontend receives it: the
+        complete_reply's content (matches, cursor_start / cursor_end, metadata)."""
+        msg_id = self.kc.complete(code, len(code) if cursor_pos is None else cursor_pos)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                reply = self.kc.get_shell_msg(timeout=0.05)
+            except Empty:
+                continue
+            if reply["parent_header"].get("msg_id") == msg_id:
+                return reply["content"]
+        raise AssertionError(f"no complete_reply in {timeout} s: {code!r}")
 
     def ok(self, code: str, **kwargs: Any) -> Result:
         """Run a cell that must succeed."""

@@ -1,5 +1,5 @@
-"""Terminal IPython through a pty (pexpect) and in tmux: the password prompt, exit, hang-ups, and what
-history keeps."""
+"""Terminal IPython through a pty (pexpect) and in tmux: the password prompt, exit, hang-ups, what history keeps,
+and Tab in %kiwoom."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ import subprocess
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pexpect
 import pytest
-from support import CANARY, gone, wait_for
+from support import CANARY, COMPLETION_NAMES, gone, wait_for
 
 KEYS = CANARY["production"]
 IPYTHON = Path(sys.executable).with_name("ipython")
@@ -155,23 +155,33 @@ def test_sighup_revokes_once(fake, kernel_env, revoker):
     assert len(fake.revokes) == 1
 
 
-def test_killing_its_tmux_session_revokes_once(fake, kernel_env, tmp_path):
+@contextmanager
+def tmux_ipython(env: dict[str, str], tmp_path: Path, *options: str) -> Iterator[tuple[Callable, Callable]]:
+    """Terminal IPython in a tmux session named kiwoom, 250 x 50: yields ``tmux(*args)`` and ``screen()`` (what the
+    pane shows). The tmux server is killed at the end."""
     tmux_path = shutil.which("tmux")
     assert tmux_path, "tmux is not installed: make test installs it (scripts/ensure-tmux.sh)"
     socket_path = str(tmp_path / "tmux.sock")
 
     def tmux(*args: str) -> str:
-        done = subprocess.run([tmux_path, "-S", socket_path, "-f", "/dev/null", *args], env=kernel_env,
+        done = subprocess.run([tmux_path, "-S", socket_path, "-f", "/dev/null", *args], env=env,
                               capture_output=True, text=True, timeout=30)
         return done.stdout
 
     def screen() -> str:
         return tmux("capture-pane", "-p", "-J", "-t", "kiwoom")
 
-    tmux("new-session", "-d", "-s", "kiwoom", "-x", "250", "-y", "50",
-         f"{IPYTHON} --no-banner --colors=NoColor --simple-prompt")
+    command = " ".join([str(IPYTHON), "--no-banner", *options])
+    tmux("new-session", "-d", "-s", "kiwoom", "-x", "250", "-y", "50", command)
     try:
         wait_for(lambda: "In [1]:" in screen(), 60, "the IPython prompt in tmux")
+        yield tmux, screen
+    finally:
+        tmux("kill-server")
+
+
+def test_killing_its_tmux_session_revokes_once(fake, kernel_env, tmp_path):
+    with tmux_ipython(kernel_env, tmp_path, "--colors=NoColor", "--simple-prompt") as (tmux, screen):
         ipython = int(tmux("list-panes", "-t", "kiwoom", "-F", "#{pane_pid}"))
         for line in ("%load_ext kiwoom_nb", "%kiwoom_login", "%kiwoom_status"):
             tmux("send-keys", "-t", "kiwoom", "-l", line)
@@ -183,5 +193,29 @@ def test_killing_its_tmux_session_revokes_once(fake, kernel_env, tmp_path):
         one_revoke_of_the_only_token(fake)
         wait_for(lambda: gone(int(found.group(1))), 5, "the revoker to exit")
         assert len(fake.revokes) == 1
-    finally:
-        tmux("kill-server")
+
+
+def test_tab_completes_api_ids_and_fields_in_the_terminal(kernel_env, tmp_path):
+    """Issue 20, item 4, in terminal IPython's own prompt (prompt_toolkit, not --simple-prompt): Tab lists the
+    api-ids in a menu, and the selected one's Korean name shows under it (IPython >= 8.6)."""
+    with tmux_ipython(kernel_env, tmp_path, "--colors=NoColor") as (tmux, screen):
+        def typed(*keys: str, literal: bool = False) -> None:
+            tmux("send-keys", "-t", "kiwoom", *(["-l"] if literal else []), *keys)
+
+        def shows(pattern: str, what: str) -> str:
+            return wait_for(lambda: re.search(pattern, screen()), 20, what).group()
+
+        typed("%load_ext kiwoom_nb", literal=True)
+        typed("Enter")
+        shows(r"In \[2\]:", "the second prompt")
+        typed("%kiwoom ka1008", literal=True)
+        typed("Tab")
+        shows(r"\n\s+[^\n]*ka10081", "the menu of api-ids under the line")
+        typed("Tab")  # selects the first, ka10080
+        shows(r"In \[2\]: %kiwoom ka10080", "ka10080 selected")
+        typed("Tab")
+        shows(r"In \[2\]: %kiwoom ka10081", "ka10081 selected")
+        assert ("주식일봉차트조회요청" in screen()) == COMPLETION_NAMES, screen()
+        typed(" stk", literal=True)
+        typed("Tab")  # the one field that starts so is put in at once
+        shows(r"In \[2\]: %kiwoom ka10081 stk_cd=", "stk_cd= completed")
