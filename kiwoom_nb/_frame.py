@@ -159,9 +159,11 @@ def convert(frame: Any, korean: dict[str, str] | None = None) -> Any:
                     [1 if v[:1] == "+" else -1 if v[:1] == "-" else 0 for v in text], index=frame.index, dtype="int8")
             series = series.abs()
         frame[name] = series
-    for name, values in directions.items():
-        if name not in frame.columns:
-            frame[name] = values
+    added = {name: values for name, values in directions.items() if name not in frame.columns}
+    if added:  # joined at once: one insert per column fragments a wide answer (ka10004's dozens of bid prices)
+        attrs = frame.attrs
+        frame = pd.concat([frame, pd.DataFrame(added, index=frame.index)], axis=1)
+        frame.attrs = attrs
     return frame
 
 

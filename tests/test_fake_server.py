@@ -437,25 +437,31 @@ def client_of(fake: FakeKiwoom) -> Client:
     return Client(*fake.keys["production"], transport=fake.transport, pace=None)
 
 
-def test_a_tr_the_fake_does_not_serve_is_refused_in_kiwoom_shape():
+def test_a_tr_without_a_hand_made_answer_is_made_up_in_kiwoom_shape():
     fake = FakeKiwoom()
     token = issue_token(*fake.keys["production"], transport=fake.transport)
     with httpx.Client(transport=fake.transport, base_url="https://api.kiwoom.com") as http:
         answer = http.post("/api/dostk/chart", json={"stk_cd": "005930", "tic_scope": "1", "upd_stkpc_tp": "1"},
                            headers={"api-id": "ka10080", "authorization": f"Bearer {token}"})
 
-    assert answer.status_code == 200 and answer.content, answer
+    assert answer.status_code == 200 and answer.headers["api-id"] == "ka10080" and answer.headers["cont-yn"] == "N"
     body = answer.json()
-    assert body["return_code"] not in (0, "0", 5) and "does not serve ka10080" in body["return_msg"]
-    for served in ("ka10001", "ka10081", "ka10099", "kt00018", "kt10000", "kt10001"):
-        assert served in body["return_msg"]
+    assert (body["return_code"], body["return_msg"], body["stk_cd"]) == (0, "정상적으로 처리되었습니다", "005930")
+    rows = body["stk_min_pole_chart_qry"]
+    assert 3 <= len(rows) <= 20 and all(re.fullmatch(r"[+-]?\d+", row["cur_prc"]) for row in rows)
 
     with client_of(fake) as api:
+        chart = api.frame("ka10080", stk_cd="005930", tic_scope="1", upd_stkpc_tp="1")
+    assert chart["cur_prc"].tolist() == [int(row["cur_prc"].lstrip("+-")) for row in rows]  # the same request, the same rows
+
+
+def test_a_tr_outside_the_table_is_1505_in_one_line_without_retry():
+    fake = FakeKiwoom()
+    with client_of(fake) as api:
         with pytest.raises(KiwoomError) as caught:
-            api.frame("ka10080", stk_cd="005930", tic_scope="1", upd_stkpc_tp="1")
-    assert type(caught.value) is KiwoomError and "\n" not in str(caught.value)
-    assert "the fake Kiwoom (kiwoom_nb.testing) does not serve ka10080" in str(caught.value)
-    assert len([r for r in fake.requests if r.api_id == "ka10080"]) == 2  # no retry: the one above and this one
+            api.frame("ka99999", "/api/dostk/stkinfo", stk_cd="005930")
+    assert caught.value.code == 1505 and "\n" not in str(caught.value)
+    assert len([r for r in fake.requests if r.api_id == "ka99999"]) == 1
 
 
 BULK = ["051910", "006400", "005380", "051910_NX", "005380_AL"]
@@ -478,14 +484,18 @@ def test_any_well_formed_code_has_made_up_data(code):
 def test_made_up_data_is_the_same_in_every_process():
     code = ("import json, kiwoom_nb\nfrom kiwoom_nb.testing import FakeKiwoom\nfake = FakeKiwoom()\n"
             "api = kiwoom_nb.Client(*fake.keys['production'], transport=fake.transport, pace=None)\n"
-            "print(json.dumps([dict(api.call('ka10001', stk_cd=c)) for c in ('051910', '006400', '005380')]))")
+            "print(json.dumps([dict(api.call('ka10001', stk_cd=c)) for c in ('051910', '006400', '005380')]\n"
+            "                 + [dict(api.call('ka10027', mrkt_tp='000', sort_tp='1', trde_qty_cnd='0000', stk_cnd='0',\n"
+            "                                  crd_cnd='0', updown_incls='0', pric_cnd='0', trde_prica_cnd='0',\n"
+            "                                  stex_tp='1'))]))")  # a made-up answer (_synth) too
     seen = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                            env={**os.environ, "PYTHONHASHSEED": seed}) for seed in ("1", "2")]
 
     assert all(done.returncode == 0 for done in seen), [done.stderr for done in seen]
     assert seen[0].stdout == seen[1].stdout
-    names = [row["stk_nm"] for row in json.loads(seen[0].stdout)]
-    assert len(set(names)) == 3
+    *infos, ranking = json.loads(seen[0].stdout)
+    assert len({row["stk_nm"] for row in infos}) == 3
+    assert len(ranking["pred_pre_flu_rt_upper"]) >= 3
 
 
 def test_known_stocks_keep_their_data():

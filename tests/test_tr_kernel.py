@@ -143,9 +143,9 @@ def test_client_follows_a_new_login(fake, start_kernel):
         ("%kiwoom kt10000 dmst_stex_tp=KRX stk_cd=005930 ord_qty=1 trde_tp=3", "--confirm"),
         ("%kiwoom ka10001 stk_cd=005930 --pages zero", "--pages"),
         ("%kiwoom", "api-id"),
-        ("%kiwoom ka10080 stk_cd=005930 tic_scope=1 upd_stkpc_tp=1", "the fake Kiwoom (kiwoom_nb.testing) does not serve ka10080"),
+        ("%kiwoom ka99999 stk_cd=005930 --path /api/dostk/stkinfo", "1505"),
     ],
-    ids=["unknown-api-id", "1511", "missing-field", "unknown-field", "bad-code", "1902", "order-unconfirmed", "bad-option", "no-api-id", "not-served-by-the-fake"],
+    ids=["unknown-api-id", "1511", "missing-field", "unknown-field", "bad-code", "1902", "order-unconfirmed", "bad-option", "no-api-id", "unknown-to-kiwoom"],
 )
 def test_failures_are_one_line_and_the_login_stays(fake, start_kernel, line, expect):
     kernel = logged_in(start_kernel)

@@ -5,8 +5,9 @@ Use it as an httpx transport (``FakeKiwoom().transport``) or as a real HTTP serv
 (``with FakeKiwoom() as server: server.url``). Production lives at ``server.url``, mock trading at
 ``server.mock_url``; each has its own keys. Stdlib only, except httpx for ``.transport``.
 
-TRs (``_trs.SERVED``; any other is refused, error 9001) answer for any 6-digit stock code with made-up, deterministic
-data (``_stocks``); 000000 and 999999 are the documented unlisted codes (1902).
+Every TR of the table answers (``_trs``): a few hand-made ones (``_trs.HANDMADE``) for any 6-digit stock code with
+made-up, deterministic data (``_stocks``; 000000 and 999999 are the documented unlisted codes, 1902), every other one
+in its documented shape with made-up values from the field catalogue (``_synth``).
 
 With pytest, opt in with ``pytest_plugins = ["kiwoom_nb.testing"]`` for the ``kiwoom_server``
 fixture. ``python -m kiwoom_nb.testing`` runs a server with the demo keys until Ctrl-C (``_cli``).
@@ -66,7 +67,7 @@ class ReceivedRequest:
 
 @dataclass
 class FakeKiwoom:
-    """Kiwoom's two OAuth endpoints and some TRs, with state: which tokens were issued, which are live.
+    """Kiwoom's two OAuth endpoints and every TR, with state: which tokens were issued, which are live.
 
     ``same_token=True`` models the reported behaviour where re-issuing within validity returns the
     same token. ``lifetime`` sets how long issued tokens live. ``fail_next(name)`` queues one of
@@ -89,7 +90,7 @@ class FakeKiwoom:
     page_size: int = 100
     rate_limit: Any = None  # requests per second per api-id: an int, or {api_id or "*": int}; None = unlimited
     mock_unsupported: frozenset = field(default_factory=lambda: frozenset(_trs.MOCK_UNSUPPORTED))
-    orders: list[ReceivedRequest] = field(default_factory=list)  # kt10000 / kt10001 that were accepted
+    orders: list[ReceivedRequest] = field(default_factory=list)  # orders (kt10000, ust20000 …) that were accepted
     served: list[dict] = field(default_factory=list)  # every ka10081 page: rows, next_key sent, cont_yn / next_key_in
     rate_refusals: int = 0  # 429s answered by the rate limit
 

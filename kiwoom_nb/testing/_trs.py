@@ -1,8 +1,10 @@
-"""The TR side of the fake Kiwoom (kiwoom_nb.testing.FakeKiwoom): /api/dostk/* answered the way Kiwoom answers.
+"""The TR side of the fake Kiwoom (kiwoom_nb.testing.FakeKiwoom): /api/dostk/* and /api/us/* answered the way
+Kiwoom answers.
 
-Stdlib only. Token checks, api-id / path checks from the shipped TR table, a per-api-id rate limit,
-required fields, mock-unsupported TRs, daily candles over many pages, holdings, orders; the data comes from
-``_stocks``. A TR of the table it does not serve is refused with an error naming the ones it does (:data:`SERVED`).
+Stdlib only. Token checks, api-id / path checks from the shipped TR table, a per-api-id rate limit, required fields
+from the field catalogue, mock-unsupported TRs, orders. Every TR of the table answers: a few hand-made ones
+(:data:`HANDMADE`: daily candles over many pages, holdings, buy / sell) from ``_stocks``, every other one in its
+documented shape with made-up values (``_synth``).
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from .._trs import lookup
+from .._trs import fields_of, is_order, lookup, table
+from . import _synth
 from ._replies import _answer
 from ._stocks import STOCKS, UNLISTED, candles, holdings, stock, stock_info, stock_list
 
@@ -24,30 +27,19 @@ _INPUT = "입력 값 오류입니다"
 _AUTH = "인증에 실패했습니다"
 _RATE = "허용된 요청 개수를 초과하였습니다"
 
-#: The TRs the fake answers in Kiwoom's shape; any other TR of the table gets :data:`NOT_SERVED`.
-SERVED = ("ka10001", "ka10081", "ka10099", "kt00018", "kt10000", "kt10001")
-
-#: The code in the refusal of a TR the fake does not serve: not one of Kiwoom's (1xxx, 8xxx), so kiwoom_nb shows it
-#: as a plain one-line KiwoomError quoting the message, and never retries it.
-NOT_SERVED = 9001
+#: The TRs with hand-made answers (realistic data, ka10081's paging); every other TR of the table is made up from
+#: the field catalogue (``_synth``).
+HANDMADE = ("ka10001", "ka10081", "ka10099", "kt00018", "kt10000", "kt10001")
 
 
 def serves() -> str:
     """What the fake serves, in one sentence (the banners of ``python -m kiwoom_nb.testing`` and ``make demo``)."""
-    return (f"{', '.join(SERVED[:-1])} and {SERVED[-1]} (any other TR: error {NOT_SERVED}, not served), for any "
-            f"6-digit stock code (also _NX / _AL) with made-up data; {', '.join(STOCKS)} have fixed data, "
+    markets = [tr.market for tr in table().values()]
+    return (f"every TR of kiwoom_nb's table ({markets.count('domestic')} domestic, {markets.count('us')} US) in its "
+            f"documented shape with made-up data ({', '.join(HANDMADE[:-1])} and {HANDMADE[-1]} hand-made); any "
+            f"6-digit stock code (also _NX / _AL) has data, {', '.join(STOCKS)} fixed data, "
             f"{' and '.join(sorted(UNLISTED))} are unlisted (1902)")
 
-
-#: Required request fields per TR (a missing one is 1511).
-REQUIRED = {
-    "ka10001": ("stk_cd",),
-    "ka10081": ("stk_cd", "base_dt", "upd_stkpc_tp"),
-    "ka10099": ("mrkt_tp",),
-    "kt00018": ("qry_tp", "dmst_stex_tp"),
-    "kt10000": ("dmst_stex_tp", "stk_cd", "ord_qty", "trde_tp"),
-    "kt10001": ("dmst_stex_tp", "stk_cd", "ord_qty", "trde_tp"),
-}
 
 #: TRs the fake refuses in mock trading with 8104 unless FakeKiwoom(mock_unsupported=...) says otherwise.
 MOCK_UNSUPPORTED = frozenset({"ka10068", "ka10069", "ka20068", "ka90012"})
@@ -73,7 +65,7 @@ def _decide(fake: "FakeKiwoom", environment: str, path: str, api_id: str, header
     if not api_id:
         return (*_error(200, 2, f"{_INPUT}[1501:API ID가 없습니다]"), "")
     tr = lookup(api_id)
-    if tr is None or not api_id.startswith(("ka", "kt")):
+    if tr is None or tr.market not in ("domestic", "us"):  # the OAuth TRs live at /oauth2/…, not here
         return (*_error(200, 2, f"{_INPUT}[1505:존재하지 않는 API ID입니다 API ID={api_id}]"), "")
     if tr.path != path:
         return (*_error(200, 2, f"{_INPUT}[1504:해당 URL에서는 지원하지 않는 API ID입니다 API ID={api_id}]"), "")
@@ -95,14 +87,12 @@ def _decide(fake: "FakeKiwoom", environment: str, path: str, api_id: str, header
                 fake.rate_refusals += 1
                 return (*_error(429, 5, f"{_RATE}[1700:{_RATE} 유량={limit:g}, API ID={api_id}]"), "")
             window.append(now)
-        for name in REQUIRED.get(api_id, ()):
-            if not str(body.get(name, "")).strip():
-                return (*_error(200, 2, f"{_INPUT}[1511:필수 입력 값에 값이 존재하지 않습니다 필드={name}]"), "")
-        if api_id not in SERVED:
-            return (*_error(200, 2, f"[{NOT_SERVED}:the fake Kiwoom (kiwoom_nb.testing) does not serve {api_id} "
-                                    f"yet; it serves {', '.join(SERVED)}]"), "")
+        spec = fields_of(api_id)
+        for field in spec.request if spec else ():
+            if field.required and not str(body.get(field.name, "")).strip():
+                return (*_error(200, 2, f"{_INPUT}[1511:필수 입력 값에 값이 존재하지 않습니다 필드={field.name}]"), "")
         stk_cd = str(body.get("stk_cd", ""))
-        if "stk_cd" in REQUIRED.get(api_id, ()) and stock(stk_cd) is None:
+        if tr.market == "domestic" and _names_a_stock(spec) and stock(stk_cd) is None:
             return (*_error(200, 2, f"{_INPUT}[1902:종목 정보가 없습니다 종목코드={stk_cd}]"), "")
         if api_id == "ka10081":
             return _candles(fake, body, headers)
@@ -112,10 +102,27 @@ def _decide(fake: "FakeKiwoom", environment: str, path: str, api_id: str, header
             return 200, stock_list(), ""
         if api_id == "kt00018":
             return 200, holdings(), ""
-        fake.orders.append(fake.requests[-1])  # kt10000 / kt10001, the rest of SERVED
-        verb = "매수" if api_id == "kt10000" else "매도"
-        return 200, {"ord_no": f"{len(fake.orders):07d}", "dmst_stex_tp": body.get("dmst_stex_tp", "KRX"),
-                     "return_code": 0, "return_msg": f"{verb}주문이 완료되었습니다"}, ""
+        if api_id in ("kt10000", "kt10001"):
+            fake.orders.append(_received(fake, headers))
+            verb = "매수" if api_id == "kt10000" else "매도"
+            return 200, {"ord_no": f"{len(fake.orders):07d}", "dmst_stex_tp": body.get("dmst_stex_tp", "KRX"),
+                         "return_code": 0, "return_msg": f"{verb}주문이 완료되었습니다"}, ""
+        made = _synth.answer(api_id, body, spec, market=tr.market, category=tr.category)
+        if is_order(api_id, path):  # every order reaches fake.orders, and gets an order number
+            fake.orders.append(_received(fake, headers))
+            made["ord_no"] = f"{len(fake.orders):07d}"
+        return 200, made, ""
+
+
+def _names_a_stock(spec: Any) -> bool:
+    """The TR requires a stock code in stk_cd (not one of a list of codes, like the gold spot TRs' M04020000)."""
+    return spec is not None and any(f.name == "stk_cd" and f.required and not f.codes and not f.examples
+                                    for f in spec.request)
+
+
+def _received(fake: "FakeKiwoom", headers: dict[str, str]) -> Any:
+    """The recorded request these headers came with (FakeKiwoom.handle records the very dict it passes on)."""
+    return next(r for r in reversed(fake.requests) if r.headers is headers)
 
 
 def _check_token(fake: "FakeKiwoom", environment: str, headers: dict[str, str]) -> tuple[int, dict[str, Any]] | None:
@@ -159,4 +166,4 @@ def _candles(fake: "FakeKiwoom", body: dict[str, Any], headers: dict[str, str]) 
     return 200, {"stk_cd": stk_cd, "stk_dt_pole_chart_qry": rows, "return_code": 0, "return_msg": _OK}, more
 
 
-__all__ = ["MOCK_UNSUPPORTED", "NOT_SERVED", "REQUIRED", "SERVED", "STOCKS", "answer", "candles", "serves"]
+__all__ = ["HANDMADE", "MOCK_UNSUPPORTED", "STOCKS", "answer", "candles", "serves"]
