@@ -133,7 +133,7 @@ def test_us_paths_are_routed_and_checked_like_domestic_ones(fake, clients):
 
 # -- the made-up values fit their fields ----------------------------------------------------------------------------
 
-SAMPLES = ["ka10027", "ka10080", "ka10170", "kt00005", "kt00007", "ka90003", "usa06012", "usa20540", "usa21680",
+SAMPLES = ["ka10027", "ka10060", "ka10170", "kt00005", "kt00007", "ka90003", "usa06016", "usa20540", "usa21680",
            "ust21070", "ust21160", "ust20001", "ust31301"]
 DOMESTIC_PRICE = re.compile(r"[+-]?\d+")
 US_PRICE = re.compile(r"[+-]?\d+\.\d{4}")

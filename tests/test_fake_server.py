@@ -442,16 +442,16 @@ def test_a_tr_without_a_hand_made_answer_is_made_up_in_kiwoom_shape():
     token = issue_token(*fake.keys["production"], transport=fake.transport)
     with httpx.Client(transport=fake.transport, base_url="https://api.kiwoom.com") as http:
         answer = http.post("/api/dostk/chart", json={"stk_cd": "005930", "tic_scope": "1", "upd_stkpc_tp": "1"},
-                           headers={"api-id": "ka10080", "authorization": f"Bearer {token}"})
+                           headers={"api-id": "ka50080", "authorization": f"Bearer {token}"})
 
-    assert answer.status_code == 200 and answer.headers["api-id"] == "ka10080" and answer.headers["cont-yn"] == "N"
+    assert answer.status_code == 200 and answer.headers["api-id"] == "ka50080" and answer.headers["cont-yn"] == "N"
     body = answer.json()
-    assert (body["return_code"], body["return_msg"], body["stk_cd"]) == (0, "정상적으로 처리되었습니다", "005930")
-    rows = body["stk_min_pole_chart_qry"]
+    assert (body["return_code"], body["return_msg"]) == (0, "정상적으로 처리되었습니다")
+    rows = body["gds_min_chart_qry"]
     assert 3 <= len(rows) <= 20 and all(re.fullmatch(r"[+-]?\d+", row["cur_prc"]) for row in rows)
 
     with client_of(fake) as api:
-        chart = api.frame("ka10080", stk_cd="005930", tic_scope="1", upd_stkpc_tp="1")
+        chart = api.frame("ka50080", stk_cd="005930", tic_scope="1", upd_stkpc_tp="1")
     assert chart["cur_prc"].tolist() == [int(row["cur_prc"].lstrip("+-")) for row in rows]  # the same request, the same rows
 
 

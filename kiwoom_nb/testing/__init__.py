@@ -85,13 +85,15 @@ class FakeKiwoom:
     #: called with one line per request answered (time, environment, api-id, outcome; never a key or a
     #: whole token), e.g. ``FakeKiwoom(log=print)``; ``python -m kiwoom_nb.testing`` and ``make demo`` do
     log: Callable[[str], None] | None = None
-    # TRs (_trs): ka10081 serves `candles` daily candles, `page_size` per page
+    # TRs (_trs): each chart (ka10079-ka10094, usa06010-usa06015) covers `candles` days (minutes and ticks: bars),
+    # `page_size` rows per page
     candles: int = 300
     page_size: int = 100
     rate_limit: Any = None  # requests per second per api-id: an int, or {api_id or "*": int}; None = unlimited
     mock_unsupported: frozenset = field(default_factory=lambda: frozenset(_trs.MOCK_UNSUPPORTED))
     orders: list[ReceivedRequest] = field(default_factory=list)  # orders (kt10000, ust20000 …) that were accepted
-    served: list[dict] = field(default_factory=list)  # every ka10081 page: rows, next_key sent, cont_yn / next_key_in
+    #: every chart page served: api_id, stk_cd, rows, next_key sent, cont_yn / next_key_in received
+    served: list[dict] = field(default_factory=list)
     rate_refusals: int = 0  # 429s answered by the rate limit
 
     def __post_init__(self) -> None:

@@ -3,18 +3,19 @@ Kiwoom answers.
 
 Stdlib only. Token checks, api-id / path checks from the shipped TR table, a per-api-id rate limit, required fields
 from the field catalogue, mock-unsupported TRs, orders. Every TR of the table answers: a few hand-made ones
-(:data:`HANDMADE`: daily candles over many pages, holdings, buy / sell) from ``_stocks``, every other one in its
+(:data:`HANDMADE`: candle charts paged by date from ``_charts``, holdings, buy / sell from ``_stocks``), every other one in its
 documented shape with made-up values (``_synth``).
 """
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from .._trs import fields_of, is_order, lookup, table
-from . import _synth
+from . import _charts, _synth
 from ._replies import _answer
 from ._stocks import STOCKS, UNLISTED, candles, holdings, stock, stock_info, stock_list
 
@@ -27,16 +28,18 @@ _INPUT = "입력 값 오류입니다"
 _AUTH = "인증에 실패했습니다"
 _RATE = "허용된 요청 개수를 초과하였습니다"
 
-#: The TRs with hand-made answers (realistic data, ka10081's paging); every other TR of the table is made up from
-#: the field catalogue (``_synth``).
-HANDMADE = ("ka10001", "ka10081", "ka10099", "kt00018", "kt10000", "kt10001")
+#: The TRs with hand-made answers (realistic data; the charts of ``_charts`` paged by date); every other TR of the table
+#: is made up from the field catalogue (``_synth``).
+HANDMADE = ("ka10001", "ka10099", "kt00018", "kt10000", "kt10001", *_charts.CHARTS)
 
 
 def serves() -> str:
     """What the fake serves, in one sentence (the banners of ``python -m kiwoom_nb.testing`` and ``make demo``)."""
     markets = [tr.market for tr in table().values()]
+    handmade = [a for a in HANDMADE if a not in _charts.CHARTS]
     return (f"every TR of kiwoom_nb's table ({markets.count('domestic')} domestic, {markets.count('us')} US) in its "
-            f"documented shape with made-up data ({', '.join(HANDMADE[:-1])} and {HANDMADE[-1]} hand-made); any "
+            f"documented shape with made-up data ({', '.join(handmade)} and the candle charts ka10079-ka10083, "
+            f"ka10094 and usa06010-usa06015 hand-made, paged by date); any "
             f"6-digit stock code (also _NX / _AL) has data, {', '.join(STOCKS)} fixed data, "
             f"{' and '.join(sorted(UNLISTED))} are unlisted (1902)")
 
@@ -94,8 +97,8 @@ def _decide(fake: "FakeKiwoom", environment: str, path: str, api_id: str, header
         stk_cd = str(body.get("stk_cd", ""))
         if tr.market == "domestic" and _names_a_stock(spec) and stock(stk_cd) is None:
             return (*_error(200, 2, f"{_INPUT}[1902:종목 정보가 없습니다 종목코드={stk_cd}]"), "")
-        if api_id == "ka10081":
-            return _candles(fake, body, headers)
+        if api_id in _charts.CHARTS:
+            return _chart(fake, api_id, body, headers, spec)
         if api_id == "ka10001":
             return 200, stock_info(stk_cd), ""
         if api_id == "ka10099":
@@ -145,25 +148,35 @@ def _check_token(fake: "FakeKiwoom", environment: str, headers: dict[str, str]) 
     return None
 
 
-def _candles(fake: "FakeKiwoom", body: dict[str, Any], headers: dict[str, str]) -> tuple[int, dict[str, Any], str]:
-    stk_cd, base_dt = str(body["stk_cd"]), str(body["base_dt"])
+def _chart(fake: "FakeKiwoom", api_id: str, body: dict[str, Any], headers: dict[str, str],
+           spec: Any) -> tuple[int, dict[str, Any], str]:
+    """One page of a candle chart: ``fake.page_size`` rows from where the next-key says, and the next-key for the rest;
+    recorded in ``fake.served``."""
+    asked = (api_id, json.dumps(body, sort_keys=True))
     offset = 0
     if headers.get("cont-yn", "").upper() == "Y":
         key = headers.get("next-key", "")
         expected = fake._next_keys.get(key)
-        if expected is None or expected[0] != (stk_cd, base_dt):
+        if expected is None or expected[0] != asked:
             return (*_error(200, 2, f"{_INPUT}[1517:next-key 형식이 올바르지 않습니다]"), "")
         offset = expected[1]
-    every = candles(stk_cd, base_dt, fake.candles)
+    every = _charts.rows(api_id, body, fake.candles)
     rows = every[offset:offset + fake.page_size]
     end = offset + len(rows)
+    stk_cd = str(body.get("stk_cd", ""))
     more = ""
     if end < len(every):
-        more = f"{stk_cd.split('_')[0]}{every[end]['dt']}{end:08d}"[:50]
-        fake._next_keys[more] = ((stk_cd, base_dt), end)
-    fake.served.append({"api_id": "ka10081", "rows": rows, "next_key": more,
+        more = f"{stk_cd.split('_')[0]}{every[end].get('dt') or every[end]['cntr_tm']}{end:08d}"[:50]
+        fake._next_keys[more] = (asked, end)
+    list_key = lookup(api_id).list_key
+    documented = {f.name for f in spec.response if f.list_key == list_key}
+    rows = [{k: v for k, v in row.items() if k in documented} for row in rows]
+    fake.served.append({"api_id": api_id, "stk_cd": stk_cd, "rows": rows, "next_key": more,
                         "cont_yn": headers.get("cont-yn", ""), "next_key_in": headers.get("next-key", "")})
-    return 200, {"stk_cd": stk_cd, "stk_dt_pole_chart_qry": rows, "return_code": 0, "return_msg": _OK}, more
+    top = {"stk_cd": stk_cd} if api_id.startswith("ka") else {}
+    if api_id == "ka10079":
+        top["last_tic_cnt"] = str(len(rows))
+    return 200, {**top, list_key: rows, "return_code": 0, "return_msg": _OK}, more
 
 
 __all__ = ["HANDMADE", "MOCK_UNSUPPORTED", "STOCKS", "answer", "candles", "serves"]
