@@ -350,6 +350,10 @@ class Client:
         key = list_key or (_table_key(answers[0].api_id) if answers and hasattr(answers[0], "api_id") else "")
         return to_frame(answers, key, numeric=numeric)
 
+    def _bar(self, desc: str, total: int | None, unit: str = "page") -> Any:
+        """A tqdm bar, or None where this client shows none (nbclient, papermill, nbval, scripts)."""
+        return _progress_bar(self.progress, desc, total, unit) if self.progress else None
+
     def _fetch(self, api_id: str, path: str | None, *, confirm: bool, max_pages: int | None, check: bool,
                fields: dict[str, Any]) -> Iterator[Answer]:
         bar = None
@@ -367,6 +371,29 @@ class Client:
         finally:
             if bar is not None:
                 bar.close()
+
+    # -- candles (issue 21) ---------------------------------------------------------------------
+
+    def candles(self, codes: Any, interval: str = "D", start: Any = None, end: Any = None, *, adjusted: bool = True,
+                exchange: str | None = None, krw: bool = False) -> Any:
+        """Candles of one stock, or of several, as a DataFrame of open high low close volume (and value, the trading
+        value, where the chart has it) on an ascending ``date`` index.
+
+        ``interval``: D W M Y (ka10081 ka10082 ka10083 ka10094), minutes 1m 3m 5m 10m 15m 30m 45m 60m (ka10080),
+        ticks tick 1t 3t 5t 10t 30t (ka10079); a US ticker ("AAPL") goes through usa06010-usa06015 on
+        ``exchange`` ND (NASDAQ) / NY (NYSE) / NA (AMEX), in dollars unless ``krw=True``. Days and longer are
+        dates; minutes and ticks are Korea time (US: New York time). ``start`` / ``end`` ("2026-01-01", "20260101",
+        a date or Timestamp) bound the rows; pages are fetched only until ``start`` is reached (without it, the
+        latest page only); ``end`` is the chart's base_dt. ``adjusted=False`` asks for unadjusted prices.
+
+        A list of codes gives one frame indexed by (code, date): a stock Kiwoom refuses (unknown code, a bad field)
+        is left out, named in ``df.attrs["failed"]`` and in one printed line; an error that ends everything (the
+        token, the network, the rate limit, Ctrl-C) stops at once, and ``last`` holds the pages fetched.
+        ``df.attrs`` has the code, interval, api_id and request.
+        """
+        from ._candles import candles
+
+        return candles(self, codes, interval, start, end, adjusted=adjusted, exchange=exchange, krw=krw)
 
     # -- closing ------------------------------------------------------------------------------
 
@@ -432,7 +459,7 @@ def _default_progress() -> str | None:
         return None
 
 
-def _progress_bar(kind: str, api_id: str, total: int | None) -> Any:
+def _progress_bar(kind: str, api_id: str, total: int | None, unit: str = "page") -> Any:
     try:
         if kind == "notebook":
             from tqdm.notebook import tqdm
@@ -441,9 +468,9 @@ def _progress_bar(kind: str, api_id: str, total: int | None) -> Any:
     except ImportError:  # progress is optional (the pandas extra brings tqdm)
         return None
     try:
-        bar = tqdm(total=total, desc=api_id, unit="page", leave=False)
+        bar = tqdm(total=total, desc=api_id, unit=unit, leave=False)
     except Exception:  # noqa: BLE001 - no widget frontend: fall back to text, never fail the fetch
         from tqdm import tqdm as text_tqdm
 
-        bar = text_tqdm(total=total, desc=api_id, unit="page", leave=False, file=sys.stderr)
+        bar = text_tqdm(total=total, desc=api_id, unit=unit, leave=False, file=sys.stderr)
     return bar

@@ -24,7 +24,7 @@ from ._kernel import refresh_before_cell, unwatch_shutdown, watch_shutdown
 from ._lines import UNLOADED, describe, environment_name, kernel_restarted, kernel_shut_down, using
 from ._lines import warn as _warn
 from ._session import Login, Session
-from ._tr_magic import help_end, parse_tr_line, run_tr, show_trs, tr_matcher
+from ._tr_magic import help_end, parse_candles_line, parse_tr_line, run_candles, run_tr, show_trs, tr_matcher
 
 __all__ = ["KiwoomMagics", "client", "load", "login", "unload"]
 
@@ -496,6 +496,25 @@ class KiwoomMagics(Magics):
         if not args["api_id"]:
             raise KiwoomError("%kiwoom needs an api-id, e.g. %kiwoom ka10001 stk_cd=005930 (%kiwoom --find 일봉 lists TRs)")
         return run_tr(self.client_for(args["var"]), args)
+
+    @line_magic
+    def kiwoom_candles(self, line: str = "") -> Any:
+        """Candles of one or more stocks with the login in kiwoom_token: a DataFrame of open high low close volume
+        (value where Kiwoom gives it) on an ascending date index; several stocks give a (code, date) index.
+
+            df = %kiwoom_candles 005930 --from 2026-01-01
+            df = %kiwoom_candles 005930 000660 035420 --from 2026-01-01 --to 2026-06-30 --interval W
+            df = %kiwoom_candles AAPL --exchange ND --interval 5m --from 2026-11-30
+
+        Options: --from DATE (fetch pages back to this day; without it, the latest page only), --to DATE, --interval
+        D|W|M|Y (days and longer), 1m|3m|5m|10m|15m|30m|45m|60m (minutes), tick|1t|3t|5t|10t|30t (ticks),
+        --unadjusted (prices not adjusted for splits), --exchange ND|NY|NA (a US ticker's exchange: NASDAQ, NYSE,
+        AMEX), --krw (US prices in won), --var NAME (another login). A stock Kiwoom refuses is left out and named in
+        df.attrs["failed"]; an error that ends everything (the token, the network, the rate limit) stops at once.
+        Same as kiwoom_nb.client().candles(...).
+        """
+        args = parse_candles_line(line)
+        return run_candles(self.client_for(args["var"]), args)
 
 
 _instances: dict[int, KiwoomMagics] = {}

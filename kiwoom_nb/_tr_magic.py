@@ -202,3 +202,55 @@ def more_pages_note(api_id: str, pages: int | None, answers: list[Any]) -> None:
     got = len(answers)
     print(f"{api_id}: Kiwoom has more pages after {'this one' if got == 1 else f'these {got}'}; "
           f"--pages {got * 2} or --pages all fetches more")
+
+
+# -- %kiwoom_candles (issue 21) ------------------------------------------------------------------------------------
+
+#: %kiwoom_candles's options: those that take a value (with an example), and the flags.
+CANDLE_VALUES = {"--from": "2026-01-01", "--to": "2026-06-30", "--interval": "5m", "--exchange": "ND",
+                 "--var": "kiwoom_token"}
+CANDLE_FLAGS = ("--unadjusted", "--krw")
+
+
+def parse_candles_line(line: str) -> dict[str, Any]:
+    """``005930 000660 --from 2026-01-01 [--to …] [--interval D] [--unadjusted] [--exchange ND] [--krw] [--var NAME]``."""
+    import shlex
+
+    try:
+        words = shlex.split(line)
+    except ValueError as exc:
+        raise KiwoomError(f"%kiwoom_candles could not read the line ({exc})") from None
+    args: dict[str, Any] = {"codes": [], "from": None, "to": None, "interval": "D", "exchange": None, "var": None,
+                            "unadjusted": False, "krw": False}
+    i = 0
+    while i < len(words):
+        name, has_value, inline = words[i].partition("=") if words[i].startswith("--") else (words[i], "", "")
+        if name in CANDLE_VALUES:
+            value = inline if has_value else (words[i + 1] if i + 1 < len(words) else "")
+            i += 0 if has_value else 1
+            if not value or value.startswith("--"):
+                raise KiwoomError(f"%kiwoom_candles {name} needs a value, e.g. {name} {CANDLE_VALUES[name]}")
+            args[name[2:]] = value
+        elif name in CANDLE_FLAGS:
+            args[name[2:]] = True
+        elif name.startswith("-"):
+            raise KiwoomError(f"%kiwoom_candles does not know the option {name}; %kiwoom_candles? lists the options")
+        else:
+            args["codes"] += [code for code in name.replace(",", " ").split() if code]
+        i += 1
+    if not args["codes"]:
+        raise KiwoomError("%kiwoom_candles needs stock codes, e.g. %kiwoom_candles 005930 000660 --from 2026-01-01")
+    return args
+
+
+def run_candles(api: Any, args: dict[str, Any]) -> Any:
+    """The frame a parsed %kiwoom_candles line asks for (one stock: a ``date`` index; several: ``(code, date)``)."""
+    codes = args["codes"]
+    try:
+        return api.candles(codes[0] if len(codes) == 1 else codes, args["interval"], args["from"], args["to"],
+                           adjusted=not args["unadjusted"], exchange=args["exchange"], krw=args["krw"])
+    except KeyboardInterrupt:
+        got = len(api.last)
+        where = f"kiwoom_nb.client({'' if args['var'] is None else repr(args['var'])})"
+        _warn(f"interrupted after {got} page{'s' * (got != 1)}; {where}.last holds the answers")
+        raise
