@@ -292,6 +292,24 @@ def mode_paced(which: str, calls: str) -> None:
     emit({"elapsed_s": elapsed, "errors": errors})
 
 
+def mode_candles(codes: str, start: str, end: str) -> None:
+    """``api.candles`` of several stocks' daily candles from ``start`` to ``end`` (default pace), timed."""
+    import kiwoom_nb
+
+    url, appkey, secretkey = env_keys()
+    import pandas  # noqa: F401 - imported before the clock starts: the rate is the fetching, not pandas' import
+    from kiwoom_nb import _api
+
+    api = kiwoom_nb.Client(appkey, secretkey, base_url=url, progress="")
+    api.tokens.current()
+    _api._check("ka10081", None, {"stk_cd": "005930", "base_dt": "20261130", "upd_stkpc_tp": "1"})  # fields.json read
+    started = time.perf_counter()
+    frame = api.candles(codes.split(","), "D", start, end)
+    elapsed = time.perf_counter() - started
+    api.close()
+    emit({"elapsed_s": elapsed, "rows": len(frame), "failed": len(frame.attrs["failed"])})
+
+
 def mode_frame(rows: str) -> None:
     """frame(numeric=True) of ``rows`` candle rows (pages of 100), against the plain DataFrame of the strings."""
     import tracemalloc
