@@ -272,6 +272,10 @@ def quickstart_cells() -> dict[str, int]:
             where["login"] = index
         elif source.startswith("%kiwoom_status"):
             where["status"] = index
+        elif "api.candles(" in source:
+            where["candles"] = index
+        elif "mplfinance" in source:
+            where["candlestick"] = index
         elif source.startswith("%kiwoom ka10001"):
             where["quote"] = index  # the magic's one-row answer, shown down the page
         elif "ka10001" in source and ("kiwoom_token" in source or "kiwoom_nb.client()" in source):
@@ -282,7 +286,8 @@ def quickstart_cells() -> dict[str, int]:
             where["token"] = index
         elif source.startswith("%kiwoom_logout"):
             where["logout"] = index
-    assert set(where) == {"load", "login", "status", "token", "quote", "stock", "chart", "logout"}, where
+    assert set(where) == {"load", "login", "status", "token", "quote", "stock", "chart", "candles",
+                          "candlestick", "logout"}, where
     assert where["load"] < where["login"] < where["status"] < where["token"] < where["stock"] < where["logout"], where
     return where
 

@@ -57,6 +57,15 @@ def test_demo_serves_quickstart_and_stops_on_ctrl_c(page, request, tmp_path):
         expect(quote).not_to_contain_text("…")
         notebook.screenshot(where["quote"], "quote-vertical.png", docs=True)
         notebook.run(where["stock"])
+        notebook.run(where["candles"])  # api.candles, then mplfinance draws them with volume
+        notebook.run(where["candlestick"])
+        plot = notebook.cell(where["candlestick"]).locator(".jp-OutputArea img")
+        expect(plot).to_be_visible()
+        assert plot.evaluate("img => img.naturalWidth") > 500
+        assert "Error" not in notebook.output_text(where["candlestick"])
+        stderr = notebook.cell(where["candlestick"]).locator('[data-mime-type="application/vnd.jupyter.stderr"]')
+        expect(stderr).to_have_count(0)  # no font warnings under the chart
+        notebook.screenshot(where["candlestick"], "candles.png", docs=True)
         expect(notebook.cell(where["stock"]).locator(".jp-OutputArea")).to_contain_text("정상적으로 처리되었습니다 | 삼성전자")
         # the news question never popped up over the outputs, nor waits in the notification centre
         expect(page.get_by_text(NEWS_TOAST)).to_have_count(0)
