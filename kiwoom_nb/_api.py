@@ -168,6 +168,8 @@ class Client:
     ``Client(appkey, secretkey, mock=...)`` issues its own token on first use and revokes it on
     ``close()`` / leaving a ``with`` block / interpreter exit. ``kiwoom_nb.client()`` gives one bound to
     the notebook's login instead. ``last`` holds the answers of the latest fetch, also after Ctrl-C.
+    ``codes()`` / ``code(name)`` turn stock names into codes (a name in stk_cd is sent as its code), and
+    ``preview()`` says what an order would send.
     """
 
     def __init__(self, appkey: str, secretkey: str, *, mock: bool = False, base_url: str | None = None,
