@@ -1,7 +1,7 @@
 """kiwoom_nb: log Jupyter and IPython sessions in to the Kiwoom Securities REST API.
 
 ``%load_ext kiwoom_nb`` then ``%kiwoom_login`` and ``%kiwoom API_ID field=value``; in scripts
-``kiwoom_nb.Client(appkey, secretkey)``. Importing this package stays cheap: httpx, ipywidgets, pandas
+``kiwoom_nb.Client(appkey, secretkey)``. ``kiwoom_nb.code("삼성전자")`` turns a name into its code. Importing this package stays cheap: httpx, ipywidgets, pandas
 and the magics are imported when first used.
 """
 
@@ -52,6 +52,8 @@ __all__ = [
     "TokenError",
     "UnknownStockError",
     "client",
+    "code",
+    "codes",
     "describe",
     "find_trs",
     "forget_keys",
@@ -80,6 +82,23 @@ def _panel_login(appkey: str, secretkey: str, mock: bool) -> str:
     from ._magics import current
 
     return current().login_with_keys(appkey, secretkey, mock=mock, source="login panel")
+
+
+def codes(market: str | None = None, *, var: str | None = None) -> Any:
+    """The listed stocks as a DataFrame (code, name, market), with the login in ``var`` (default ``kiwoom_token``),
+    as ``client()`` has it; cached for the day. ``market=None`` is KOSPI and KOSDAQ; or "kospi", "kosdaq", "us"
+    (US adds ``stex_tp``, the exchange code). In a script: ``kiwoom_nb.Client(...).codes()``."""
+    from ._magics import client
+
+    return client(var).codes(market)
+
+
+def code(name: str, market: str | None = None, *, var: str | None = None) -> str:
+    """The code of the stock called ``name``: ``code("삼성전자") == "005930"`` (``market="us"`` for US stocks), with
+    the login in ``var``. An unknown or ambiguous name raises UnknownStockError with the closest names."""
+    from ._magics import client
+
+    return client(var).code(name, market)
 
 
 def __getattr__(name: str) -> Any:

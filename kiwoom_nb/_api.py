@@ -168,6 +168,8 @@ class Client:
     ``Client(appkey, secretkey, mock=...)`` issues its own token on first use and revokes it on
     ``close()`` / leaving a ``with`` block / interpreter exit. ``kiwoom_nb.client()`` gives one bound to
     the notebook's login instead. ``last`` holds the answers of the latest fetch, also after Ctrl-C.
+    ``codes()`` / ``code(name)`` turn stock names into codes (a name in stk_cd is sent as its code), and
+    ``preview()`` says what an order would send.
     """
 
     def __init__(self, appkey: str, secretkey: str, *, mock: bool = False, base_url: str | None = None,
@@ -212,9 +214,44 @@ class Client:
         ``check=False`` skips the checks against the field catalogue (missing, unknown, codes), for TRs newer
         than it.
         """
-        answer = self._request(api_id, path, _body(fields), confirm=confirm, check=check)
+        answer = self._request(api_id, path, self._named(api_id, _body(fields)), confirm=confirm, check=check)
         self.last = [answer]
         return answer
+
+    def _named(self, api_id: str, body: dict[str, Any], *, fetch: bool = True) -> dict[str, Any]:
+        """``body`` with a stock name in stk_cd replaced by its code (kiwoom_nb._codes); codes pass untouched."""
+        if "stk_cd" not in body:
+            return body
+        from ._codes import resolve_names
+
+        return resolve_names(self, str(api_id).strip(), body, fetch=fetch)
+
+    # -- names and codes, previews ------------------------------------------------------------
+
+    def codes(self, market: str | None = None) -> Any:
+        """A DataFrame of the listed stocks (code, name, market) from ka10099, cached for the day (Korea date) in the
+        user's cache directory. ``market``: None for KOSPI and KOSDAQ, or "kospi", "kosdaq", "us" (usa10099;
+        adds ``stex_tp``, the exchange code NA / ND / NY to pass to US TRs, and ``name_en``)."""
+        from ._codes import stock_codes
+
+        return stock_codes(self, market)
+
+    def code(self, name: str, market: str | None = None) -> str:
+        """The code of the stock called ``name`` (``"삼성전자"`` -> ``"005930"``; ``market="us"``: ``"애플"`` ->
+        ``"AAPL"``, case-insensitive, English names too). An unknown or ambiguous name raises UnknownStockError,
+        one line with the closest names. Uses :meth:`codes`' daily cache."""
+        from ._codes import find_code
+
+        return find_code(self, name, market)
+
+    def preview(self, api_id: str, path: str | None = None, **fields: Any) -> str:
+        """The line an unconfirmed order is refused with (``not sent: BUY 10 × 005930 삼성전자 @ 160,400 (limit),
+        production …``), for any environment; sends nothing (a name in stk_cd is looked up in the day's cached list
+        only)."""
+        from ._preview import preview_line
+
+        api_id = str(api_id).strip()
+        return preview_line(self, api_id, path, self._named(api_id, _body(fields), fetch=False))
 
     def _request(self, api_id: str, path: str | None, body: dict[str, Any], *, confirm: bool,
                  cont: bool = False, next_key: str = "", check: bool = False) -> Answer:
@@ -227,10 +264,9 @@ class Client:
         mock = self.tokens.mock
         # the guard keys on where the request goes, never on the label: only a known mock server is mock
         if order and not confirm and not (mock and is_mock_destination(self._route(mock)[0])):
-            raise OrderNotConfirmed(
-                f"{what} is an order to {_host(self._route(mock)[0])}, a production (실전투자) server"
-                f"{' (labelled mock, but not a known mock server)' if mock else ''}, and was not sent: "
-                "pass confirm=True (--confirm on %kiwoom) to place it", api_id=api_id)
+            from ._preview import preview_line  # what would have been sent, to the production host
+
+            raise OrderNotConfirmed(preview_line(self, api_id, path, body), api_id=api_id)
         if check:  # after the guard: an unconfirmed order is refused as such, whatever its fields
             _check(api_id, path, body)
         path = path or (tr.path if tr else None)
@@ -305,7 +341,7 @@ class Client:
 
         Each page is also appended to ``last`` as it arrives, so Ctrl-C keeps what was fetched.
         """
-        body = _body(fields)
+        body = self._named(api_id, _body(fields))
         self.last = fetched = []
         cont, key = False, ""
         while max_pages is None or len(fetched) < max_pages:
@@ -439,12 +475,6 @@ def _body(fields: dict[str, Any]) -> dict[str, Any]:
             raise KiwoomError(f"field {name}={value!r}: Kiwoom fields are strings or numbers, not True/False")
         body[name] = value if isinstance(value, (str, list, dict)) else str(value)
     return body
-
-
-def _host(url: str) -> str:
-    from urllib.parse import urlsplit
-
-    return urlsplit(url).netloc or url
 
 
 def _table_key(api_id: str) -> str:

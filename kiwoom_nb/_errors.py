@@ -99,7 +99,8 @@ class NotSupportedError(KiwoomError):
 
 
 class OrderNotConfirmed(KiwoomError):
-    """A production order was not sent because ``confirm=True`` (``--confirm``) was not given."""
+    """A production order was not sent because ``confirm=True`` (``--confirm``) was not given; the message says
+    what would have been sent (``Client.preview`` gives the same line)."""
 
 
 class ServerError(KiwoomError):

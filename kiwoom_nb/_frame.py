@@ -13,6 +13,8 @@ Rules for ``numeric=True`` (every value Kiwoom sends is a string; each column is
   (``"-160400"`` -> 160400) and the direction goes to an added ``<column>_dir`` column (1 up, -1 down,
   0 unsigned) whenever the column carried a sign. Change columns (``pred_pre``, ``flu_rt``, profit/loss)
   keep their sign: ``"-8700"`` -> -8700.
+- Account TRs send ``stk_cd`` as ``A005930``: a ``code`` column (``005930``) is added beside it, to join with other
+  frames; ``stk_cd`` stays as sent.
 - Anything else (letters, mixed content) stays as Kiwoom sent it. ``numeric=False`` gives exactly the strings.
 
 The guide types every field as a string, so where a name says nothing the catalogue's Korean name decides first
@@ -98,11 +100,28 @@ def to_frame(answers: list[dict[str, Any]], list_key: str = "", *, numeric: bool
         frame.attrs["api_id"] = getattr(first, "api_id", None)
     frame.attrs["pages"] = len(answers)
     korean = labels_of(frame.attrs.get("api_id"))
+    frame = _with_code(frame, korean)
     if numeric:
         if frame.attrs.get("summary"):  # the same rules for the scalars beside the list (kt00018's totals)
             frame.attrs["summary"] = convert(pd.DataFrame([frame.attrs["summary"]]), korean).iloc[0].to_dict()
         frame = convert(frame, korean)
     return label(frame, korean)
+
+
+_ACCOUNT_CODE = re.compile(r"A\d{6}")
+
+
+def _with_code(frame: Any, korean: dict[str, str]) -> Any:
+    """Beside an account TR's ``stk_cd`` (``A005930``) a ``code`` column (``005930``) that joins with other frames;
+    stk_cd stays as Kiwoom sent it."""
+    if "stk_cd" not in frame.columns or "code" in frame.columns or not len(frame):
+        return frame
+    values = frame["stk_cd"].tolist()
+    if not all(isinstance(v, str) and _ACCOUNT_CODE.fullmatch(v.strip()) for v in values):
+        return frame
+    frame.insert(list(frame.columns).index("stk_cd") + 1, "code", [v.strip()[1:] for v in values])
+    korean["code"] = "종목코드(6자리)"
+    return frame
 
 
 def convert(frame: Any, korean: dict[str, str] | None = None) -> Any:

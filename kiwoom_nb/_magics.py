@@ -475,9 +475,10 @@ class KiwoomMagics(Magics):
             df = %kiwoom ka10081 stk_cd=005930 base_dt=20261201 upd_stkpc_tp=1 --pages all
             %kiwoom --find 일봉
 
-        Fields are ``name=value`` (sent as strings; $name and {expr} are expanded from the namespace).
+        Fields are ``name=value`` (sent as strings; $name and {expr} are expanded from the namespace); a stock
+        name in stk_cd (stk_cd=삼성전자) is sent as its code (kiwoom_nb.code).
         Options: --pages N|all (default 1 page; a note says when more exist), --confirm (required for
-        production orders: 주문 / 신용주문 TRs), --raw (the answer as Kiwoom sent it), --strings
+        production orders: 주문 / 신용주문 TRs; without it the refusal says what would have been sent), --raw (the answer as Kiwoom sent it), --strings
         (a DataFrame of Kiwoom's strings, no numeric conversion), --var NAME (another login),
         --help (or ka10081?: the TR's fields, as kiwoom_nb.describe shows them), --no-check (send
         without checking the fields against the catalogue: missing, unknown, allowed codes),

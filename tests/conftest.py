@@ -23,10 +23,12 @@ NO_KEYRING = "keyring.backends.fail.Keyring"
 
 @pytest.fixture(autouse=True)
 def isolated_keyring(monkeypatch, tmp_path):
-    """This process and the kernels it starts see no keyring of the developer's, nor kiwoomcli's settings."""
+    """This process and the kernels it starts see no keyring of the developer's, nor kiwoomcli's settings, nor
+    the developer's cache directory."""
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", NO_KEYRING)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # the day's stock lists (kiwoom_nb.codes())
     monkeypatch.delenv("KIWOOM_PROFILE", raising=False)
     import keyring.core
 

@@ -464,7 +464,7 @@ def test_a_tr_outside_the_table_is_1505_in_one_line_without_retry():
     assert len([r for r in fake.requests if r.api_id == "ka99999"]) == 1
 
 
-BULK = ["051910", "006400", "005380", "051910_NX", "005380_AL"]
+BULK = ["123450", "234560", "345670", "123450_NX", "345670_AL"]  # outside the fake's stock list (LISTED)
 
 
 @pytest.mark.parametrize("code", BULK)

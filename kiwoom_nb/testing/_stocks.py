@@ -16,6 +16,14 @@ _OK = "정상적으로 처리되었습니다"
 STOCKS = {"005930": ("삼성전자", 160400, 169100), "000660": ("SK하이닉스", 571000, 556000),
           "035420": ("NAVER", 251500, 251500)}
 
+#: The fake's stock list (ka10099): code -> (name, market code: 0 KOSPI, 10 KOSDAQ). Names for kiwoom_nb.code();
+#: 삼성전자우 beside 삼성전자 makes a near miss. Codes outside it still have made-up data (:func:`stock`).
+LISTED = {"005930": ("삼성전자", "0"), "005935": ("삼성전자우", "0"), "000660": ("SK하이닉스", "0"),
+          "035420": ("NAVER", "0"), "005380": ("현대차", "0"), "051910": ("LG화학", "0"), "006400": ("삼성SDI", "0"),
+          "207940": ("삼성바이오로직스", "0"), "035720": ("카카오", "0"), "068270": ("셀트리온", "0"),
+          "247540": ("에코프로비엠", "10"), "086520": ("에코프로", "10"), "196170": ("알테오젠", "10"),
+          "028300": ("HLB", "10"), "263750": ("펄어비스", "10")}
+
 #: Codes the fake documents as unlisted: they answer 1902, like a code Kiwoom does not know.
 UNLISTED = frozenset({"000000", "999999"})
 
@@ -41,7 +49,8 @@ def stock(stk_cd: str) -> tuple[str, int, int] | None:
         return STOCKS[code]
     close = 1000 + _number(code, "close") % 300_000 // 100 * 100  # 1,000 to 300,900 won, on a 100-won tick
     previous = close + (_number(code, "previous") % 11 - 5) * (close // 100 // 100 * 100 or 100)
-    return f"가상종목{code}", close, max(previous, 100)
+    name = LISTED[code][0] if code in LISTED else f"가상종목{code}"
+    return name, close, max(previous, 100)
 
 
 def _signed(value: int, reference: int) -> str:
@@ -100,11 +109,12 @@ def stock_info(stk_cd: str) -> dict[str, Any]:
     }
 
 
-def stock_list() -> dict[str, Any]:
-    """ka10099: the hand-picked stocks only (the made-up ones are endless)."""
+def stock_list(mrkt_tp: str = "0") -> dict[str, Any]:
+    """ka10099: the stocks of :data:`LISTED` in market ``mrkt_tp`` (0 KOSPI, 10 KOSDAQ; the others are empty)."""
     rows = [{"code": code, "name": name, "listCount": "0000005969783", "regDay": "19750611",
-             "lastPrice": f"{ref:08d}", "marketCode": "0", "marketName": "거래소", "nxtEnable": "Y"}
-            for code, (name, _, ref) in STOCKS.items()]
+             "lastPrice": f"{stock(code)[2]:08d}", "marketCode": market,  # type: ignore[index]
+             "marketName": "거래소" if market == "0" else "코스닥", "nxtEnable": "Y"}
+            for code, (name, market) in LISTED.items() if market == str(mrkt_tp).strip()]
     return {"list": rows, "return_code": 0, "return_msg": _OK}
 
 
@@ -125,4 +135,4 @@ def holdings() -> dict[str, Any]:
     }
 
 
-__all__ = ["STOCKS", "UNLISTED", "candles", "holdings", "stock", "stock_info", "stock_list"]
+__all__ = ["LISTED", "STOCKS", "UNLISTED", "candles", "holdings", "stock", "stock_info", "stock_list"]

@@ -24,6 +24,23 @@ _OK = "정상적으로 처리되었습니다"
 US_STOCKS = {"AAPL": ("애플", "Apple Inc", "ND"), "NVDA": ("엔비디아", "NVIDIA Corp", "ND"),
              "MSFT": ("마이크로소프트", "Microsoft Corp", "ND"), "TSLA": ("테슬라", "Tesla Inc", "ND"),
              "KO": ("코카콜라", "Coca-Cola Co", "NY")}
+#: The fake's US stock list (usa10099): the stocks above and a few more, code -> (name, English name, exchange,
+#: industry, ETF Y/N).
+US_LISTED = {"AAPL": ("애플", "APPLE INC", "ND", "하드웨어", "N"), "NVDA": ("엔비디아", "NVIDIA CORP", "ND", "반도체", "N"),
+             "MSFT": ("마이크로소프트", "MICROSOFT CORP", "ND", "소프트웨어", "N"),
+             "TSLA": ("테슬라", "TESLA INC", "ND", "자동차", "N"), "AMZN": ("아마존닷컴", "AMAZON.COM INC", "ND", "유통", "N"),
+             "SPY": ("SPDR S&P 500 ETF", "SPDR S&P 500 ETF TRUST", "NA", "ETF", "Y"),
+             "KO": ("코카콜라", "COCA-COLA CO", "NY", "음료", "N"), "JPM": ("JP모건체이스", "JPMORGAN CHASE & CO", "NY", "은행", "N"),
+             "BRK.B": ("버크셔해서웨이 B", "BERKSHIRE HATHAWAY INC CL B", "NY", "보험", "N")}
+_EXCHANGES = {"NA": "AMEX", "ND": "NASDAQ", "NY": "NYSE"}
+
+
+def us_stock_list(stex_tp: str = "%") -> dict[str, Any]:
+    """usa10099: the stocks of :data:`US_LISTED` on exchange ``stex_tp`` (% for all)."""
+    rows = [{"stex_tp": where, "stk_cd": code, "stk_nm": name, "stk_enm": english, "mkgb": _EXCHANGES[where],
+             "upgb": industry, "isEtf": etf}
+            for code, (name, english, where, industry, etf) in US_LISTED.items() if stex_tp in ("%", where)]
+    return {"list": rows, "return_code": 0, "return_msg": _OK}
 #: The domestic codes list rows cycle through when the request names no stock (any listed code has data).
 DOMESTIC_CODES = (*STOCKS, "051910", "006400", "005380", "035720", "068270")
 
@@ -217,4 +234,4 @@ class _Maker:
         return sign + digits
 
 
-__all__ = ["DOMESTIC_CODES", "US_STOCKS", "answer", "kind", "number"]
+__all__ = ["DOMESTIC_CODES", "US_LISTED", "US_STOCKS", "answer", "kind", "number", "us_stock_list"]

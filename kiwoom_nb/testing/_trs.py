@@ -30,7 +30,7 @@ _RATE = "허용된 요청 개수를 초과하였습니다"
 
 #: The TRs with hand-made answers (realistic data; the charts of ``_charts`` paged by date); every other TR of the table
 #: is made up from the field catalogue (``_synth``).
-HANDMADE = ("ka10001", "ka10099", "kt00018", "kt10000", "kt10001", *_charts.CHARTS)
+HANDMADE = ("ka10001", "ka10099", "kt00018", "kt10000", "kt10001", "usa10099", *_charts.CHARTS)
 
 
 def serves() -> str:
@@ -102,7 +102,9 @@ def _decide(fake: "FakeKiwoom", environment: str, path: str, api_id: str, header
         if api_id == "ka10001":
             return 200, stock_info(stk_cd), ""
         if api_id == "ka10099":
-            return 200, stock_list(), ""
+            return 200, stock_list(str(body.get("mrkt_tp", ""))), ""
+        if api_id == "usa10099":
+            return 200, _synth.us_stock_list(str(body.get("stex_tp", "%"))), ""
         if api_id == "kt00018":
             return 200, holdings(), ""
         if api_id in ("kt10000", "kt10001"):
