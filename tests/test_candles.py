@@ -116,21 +116,12 @@ def test_us_prices_are_dollars_or_won_and_the_exchange_is_needed():
     with client_of(fake) as api:
         dollars = api.candles("AAPL", "D", "2026-11-01", exchange="nd")
         won = api.candles("AAPL", "D", "2026-11-01", exchange="ND", krw=True)
-        with pytest.raises(RequestError, match="exchange='ND'") as missing:
-            api.candles("AAPL", "D", "2026-11-01")
+        with pytest.raises(RequestError, match="exchange='ND'") as missing:  # a ticker not in the US list
+            api.candles("ZZZZ", "D", "2026-11-01")
     assert "\n" not in str(missing.value)
     assert [r.body["exrt_appl_tp"] for r in chart_requests(fake)] == ["0", "1"]  # nothing sent without an exchange
     assert dollars["close"].dtype == "float64" and 20 < dollars["close"].iloc[-1] < 600
     assert ((won["close"] / dollars["close"]).round() == 1400).all()
-
-
-def test_the_exchange_comes_from_the_clients_us_stock_list_when_it_has_one():
-    fake = FakeKiwoom(keys=dict(CANARY))
-    with client_of(fake) as api:
-        api.codes = lambda market: pd.DataFrame({"code": ["AAPL", "KO"], "name": ["애플", "코카콜라"],
-                                                 "exchange": ["ND", "NY"]}) if market == "us" else None
-        api.candles("KO", "W", "2026-11-01")
-    assert [r.body["stex_tp"] for r in chart_requests(fake)] == ["NY"]
 
 
 @pytest.mark.parametrize("interval", ["2m", "m", "1d", "week"])
@@ -293,3 +284,17 @@ def test_every_chart_page_has_the_documented_fields_in_kiwoom_formats(api_id):
     assert stamps == sorted(stamps, reverse=True) and len(set(stamps)) > 1  # newest first
     assert all("090000" <= s[8:] <= "160000" for s in stamps if len(s) == 14)  # in the session
     assert [r.headers["cont-yn"] for r in chart_requests(fake)] == ["N", "Y"]
+
+
+def test_a_us_ticker_without_an_exchange_finds_it_in_the_day_s_us_list(fake):
+    """AAPL is listed on NASDAQ in the fake's usa10099: candles asks the list once, then sends stex_tp=ND."""
+    from kiwoom_nb import Client
+    from support import CANARY
+
+    with Client(*CANARY["production"], base_url=fake.url, pace=None) as api:
+        df = api.candles("AAPL", "D", start=None)
+        again = api.candles("KO", "D", start=None)
+    lists = [r for r in fake.requests if r.api_id == "usa10099"]
+    charts = [r.body for r in fake.requests if r.api_id == "usa06012"]
+    assert len(lists) == 1 and [b["stex_tp"] for b in charts] == ["ND", "NY"], (lists, charts)
+    assert len(df) > 0 and len(again) > 0
