@@ -235,6 +235,29 @@ def within(seconds: float, call: Callable[..., Any], *args: Any, **kwargs: Any) 
     return outcome["value"]
 
 
+def in_threads(work: Callable[..., Any], arguments: list[tuple], *, timeout: float = 30) -> tuple[list, list]:
+    """Run ``work(*args)`` in one thread per entry of ``arguments``, released together by a barrier; returns
+    (each result in order, the exceptions raised) once every thread has finished."""
+    barrier = threading.Barrier(len(arguments))
+    results: list = [None] * len(arguments)
+    errors: list[BaseException] = []
+
+    def run(index: int, args: tuple) -> None:
+        barrier.wait()
+        try:
+            results[index] = work(*args)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i, args)) for i, args in enumerate(arguments)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    assert not any(thread.is_alive() for thread in threads), f"a thread was still running after {timeout} s"
+    return results, errors
+
+
 def reachable_texts(exc: BaseException) -> list[str]:
     """Everything a traceback printer, a logger or an error tracker can read from ``exc``: its text and repr,
     ``traceback.format_exception``, and for every exception in its ``__cause__`` / ``__context__`` chain the

@@ -4,7 +4,6 @@ needed, many stocks where one failure loses nothing else, and an error that ends
 from __future__ import annotations
 
 import math
-import threading
 from datetime import date, datetime
 
 import pytest
@@ -13,7 +12,7 @@ from kiwoom_nb import AccessDeniedError, Client, KiwoomTimeout, RateLimitError, 
 from kiwoom_nb import _pace
 from kiwoom_nb.testing import FakeKiwoom
 from kiwoom_nb.testing._charts import rows as chart_rows
-from support import CANARY, logged_in
+from support import CANARY, in_threads, logged_in
 
 pd = pytest.importorskip("pandas")
 
@@ -203,16 +202,11 @@ def test_one_stock_that_fails_raises_its_error():
 def test_threads_share_one_client():
     fake = FakeKiwoom(keys=dict(CANARY), page_size=10)
     codes = ["005930", "000660", "035420", "051910"]
-    got: dict[str, object] = {}
     with client_of(fake) as api:
-        def fetch(code: str) -> None:
-            got[code] = api.candles(code, "D", "2026-11-01", "2026-11-30")
-
-        threads = [threading.Thread(target=fetch, args=(code,)) for code in codes]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(30)
+        frames, errors = in_threads(lambda code: api.candles(code, "D", "2026-11-01", "2026-11-30"),
+                                    [(code,) for code in codes])
+        assert errors == []
+        got = dict(zip(codes, frames))
         alone = {code: api.candles(code, "D", "2026-11-01", "2026-11-30") for code in codes}
     assert sorted(got) == sorted(codes)
     for code in codes:

@@ -6,10 +6,9 @@ from __future__ import annotations
 import json
 import os
 import stat
-import threading
 
 import pytest
-from support import CANARY, logged_in
+from support import CANARY, in_threads, logged_in
 
 from kiwoom_nb import Client, KiwoomError, UnknownStockError, _codes
 from kiwoom_nb import _pace
@@ -202,21 +201,7 @@ def test_an_unknown_name_in_stk_cd_sends_nothing(fake, api):
 # -- threads --------------------------------------------------------------------------------------------------------
 
 def test_threads_asking_for_codes_at_once_share_one_fetch_and_one_whole_file(fake, api):
-    start = threading.Barrier(6)
-    results, errors = [], []
-
-    def ask():
-        start.wait()
-        try:
-            results.append(api.codes()["code"].tolist())
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=ask) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    results, errors = in_threads(lambda: api.codes()["code"].tolist(), [()] * 6)
 
     assert errors == [] and len(results) == 6 and all(r == results[0] for r in results)
     assert len(lists(fake)) == 2
@@ -226,20 +211,14 @@ def test_threads_asking_for_codes_at_once_share_one_fetch_and_one_whole_file(fak
 
 def test_writers_in_threads_leave_one_whole_file(tmp_path):
     path = tmp_path / "codes" / "production-kospi.json"
-    start = threading.Barrier(8)
     versions = [{"date": "20261201", "market": "kospi", "rows": [{"code": f"{i:06d}", "name": "x" * 5000}] * 50}
                 for i in range(8)]
 
     def write(data):
-        start.wait()
         for _ in range(20):
             _codes._write(path, data)
 
-    threads = [threading.Thread(target=write, args=(v,)) for v in versions]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    assert in_threads(write, [(v,) for v in versions])[1] == []
 
     assert json.loads(path.read_text(encoding="utf-8")) in versions
     assert os.listdir(path.parent) == [path.name] and stat.S_IMODE(path.stat().st_mode) == 0o600

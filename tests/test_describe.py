@@ -3,11 +3,10 @@ request is checked against them before anything is sent."""
 
 from __future__ import annotations
 
-import threading
 
 import pytest
 from IPython.testing.globalipapp import start_ipython
-from support import CANARY
+from support import CANARY, in_threads
 
 import kiwoom_nb
 from kiwoom_nb import Client, KiwoomError, RequestError
@@ -91,19 +90,7 @@ def test_a_path_outside_the_catalogue_is_not_checked(api, fake):
 
 
 def test_valid_requests_pass_the_checks_from_many_threads(api, fake):
-    errors: list[BaseException] = []
-
-    def fetch() -> None:
-        try:
-            api.frame("ka10081", pages=1, **CHART)
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=fetch) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    errors = in_threads(lambda: api.frame("ka10081", pages=1, **CHART), [()] * 4)[1]
     assert errors == [] and sent(fake, "ka10081") == 4
 
 

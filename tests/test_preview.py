@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from support import CANARY, logged_in
+from test_codes import api, fresh_state  # noqa: F401 - the same fixtures: a client on the fake, empty caches
 from test_tr_kernel import one_line_error
 
 from kiwoom_nb import Client, OrderNotConfirmed, _codes
@@ -16,18 +17,6 @@ BUY = dict(dmst_stex_tp="KRX", stk_cd="005930", ord_qty="10", ord_uv="160400", t
 US_BUY = dict(stex_tp="ND", stk_cd="AAPL", ord_qty="3", ord_uv="185.25", trde_tp="00")
 
 
-@pytest.fixture(autouse=True)
-def fresh_state():
-    _pace._pacers.clear()
-    _codes._memory.clear()
-    yield
-    _codes._memory.clear()
-
-
-@pytest.fixture
-def api(fake):
-    with Client(*KEYS, transport=fake.transport, pace=None) as client:  # Kiwoom's hosts, answered by the fake
-        yield client
 
 
 def refusal(api, api_id, **fields):
