@@ -8,8 +8,7 @@ from support import CANARY, logged_in
 from test_codes import api, fresh_state  # noqa: F401 - the same fixtures: a client on the fake, empty caches
 from test_tr_kernel import one_line_error
 
-from kiwoom_nb import Client, OrderNotConfirmed, _codes
-from kiwoom_nb import _pace
+from kiwoom_nb import Client, OrderNotConfirmed
 
 KEYS, MOCK_KEYS = CANARY["production"], CANARY["mock"]
 TO_PLACE = "production (api.kiwoom.com) — pass confirm=True (--confirm on %kiwoom) to place it"
