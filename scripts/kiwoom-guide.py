@@ -1,4 +1,4 @@
-"""Build kiwoom_nb/trs.tsv and kiwoom_nb/fields.json (package data) from Kiwoom's published REST API guide.
+"""Build kiwoom_nb/trs.tsv, kiwoom_nb/fields.json and kiwoom_nb/fids.json (package data) from Kiwoom's REST API guide.
 
     python scripts/kiwoom-guide.py [SOURCE] [--retrieved YYYY-MM-DD] [--check]
 
@@ -10,7 +10,10 @@ GitHub repository Kiwoom-Securities/Kiwoom-REST-API). Without SOURCE the script 
 Facts only. Kiwoom's licence forbids redistributing its files and prose, so this script ships no Kiwoom file and
 copies no description sentence. It takes api-ids, paths, Korean names, categories, field names, Korean field names,
 required flags, types, lengths and the list keys, and reads the enumerated code lists out of the descriptions into
-data ({code: short meaning}); everything else in a description is dropped.
+data ({code: short meaning}); everything else in a description is dropped. For the real-time WebSocket it takes
+each type's code, Korean name and market, and each FID's number and Korean name; the readable FID names
+(``10`` -> ``cur_prc``) are kiwoom_nb's own: the name the TR catalogue's answers give the same Korean name, else
+one written here (FID_NAMES, LEVELS).
 
 The output is deterministic: the same guide gives byte-identical files. The header of each file records the
 source (package, path in it, sha256 of the guide file) and the day it was retrieved. That day is --retrieved, else
@@ -39,7 +42,9 @@ REPOSITORY = "Kiwoom-Securities/Kiwoom-REST-API"
 ROOT = Path(__file__).resolve().parents[1]
 TABLE = ROOT / "kiwoom_nb" / "trs.tsv"
 CATALOGUE = ROOT / "kiwoom_nb" / "fields.json"
+FIDS = ROOT / "kiwoom_nb" / "fids.json"
 FORMAT = 1  # bump when the catalogue's layout changes (kiwoom_nb/_trs.py reads it)
+FIDS_FORMAT = 1  # bump when fids.json's layout changes (kiwoom_nb/_fids.py reads it)
 
 MARKETS = {"국내주식": "domestic", "미국주식": "us"}
 
@@ -271,6 +276,167 @@ def build(guide: dict) -> tuple[list[list[str]], dict[str, dict]]:
     return table, catalogue
 
 
+# -- real-time types and their FIDs ---------------------------------------------------------------------------------
+
+# Readable names where the TR catalogue has no answer field with the FID's Korean name, or where its match is
+# wrong or collides within a type. Written here from the FID's Korean name in the guide (checked by hand).
+FID_NAMES = {
+    "9201": "acnt_no", "919": "rjct_rsn", "691": "ko_approach", "50073": "trde_tp_nm", "138": "netslmt_req",
+    "902": "oso_qty", "26": "pred_trde_qty_pre", "30": "pred_trde_qty_pre_rt", "291": "exp_pric", "292": "exp_qty",
+    "295": "exp_flu_rt",
+    "200": "exp_pred_close_pre", "201": "exp_pred_close_flu_rt", "238": "exp_pred_close_pre_sig",
+    "299": "exp_pred_trde_qty_rt", "990": "tdy_rlzt_pl", "991": "tdy_rlzt_pl_rt", "992": "crd_tdy_rlzt_pl",
+    "993": "crd_tdy_rlzt_pl_rt", "29": "trde_prica_irds", "32": "trde_cost", "211": "netprps_qty_irds",
+    "214": "mkt_open_remn_tm", "215": "mkt_op_tp", "216": "invsr_ticker", "251": "upl_stk_num",
+    "253": "flat_stk_num", "254": "lst_stk_num", "267": "frgn_netprps_prsm_sum",
+    "268": "frgn_netprps_prsm_sum_chang", "290": "session_tp", "297": "random_end", "592": "pre_mkt_random_end",
+    "593": "post_mkt_random_end", "382": "mrgn_rt_disp", "567": "upl_occr_tm", "568": "lst_occr_tm",
+    "620": "tdy_trde_avg_pric", "667": "elw_gear_rt", "669": "elw_cap_sup_pt", "672": "elw_delta",
+    "673": "elw_gamma", "674": "elw_theta", "675": "elw_vega", "676": "elw_rho", "689": "elw_early_end",
+    "706": "lp_bid_iv", "732": "cfd_trde_cost", "852": "stk_lend_trde_cost", "1497": "cfd_mrgn",
+    "1498": "maint_mrgn", "843": "ins_del_tp", "851": "pred_same_tm_trde_qty_rt", "908": "ord_cntr_tm",
+    "912": "ord_work_tp", "920": "scrn_no", "921": "term_no", "924": "extra_924", "951": "extra_951",
+    "1279": "extra_1279", "933": "ord_alow_qty", "934": "tdy_sell_qty", "936": "tdy_buy_qty", "8075": "tax",
+    "13006": "cmsn", "50724": "rlzt_pl_buy_amt", "50725": "exch_rlzt_pl_buy_amt", "50844": "exch_rlzt_pl_amt",
+    "55190": "natn_cd", "945": "tdy_netprps_qty", "946": "slby_tp", "950": "tdy_tot_sel_pl",
+    "959": "colt_loan_qty", "1030": "sel_cntr_qty", "1031": "buy_cntr_qty", "1071": "sel_cntr_cnt",
+    "1072": "buy_cntr_cnt", "1313": "inst_trde_prica", "1314": "netprps_cntr_qty",
+    "1315": "sel_cntr_qty_single", "1316": "buy_cntr_qty_single", "1211": "elw_prem", "1221": "vi_pric",
+    "1236": "static_base_pric", "1237": "dynamic_base_pric", "1238": "static_dispty_rt",
+    "1239": "dynamic_dispty_rt", "1489": "vi_flu_rt", "9068": "vimotn_tp", "9008": "mrkt_tp",
+    "9075": "pre_mkt_tp", "9069": "vimotn_drc_tp", "1890": "open_pric_tm", "1891": "high_pric_tm",
+    "1892": "low_pric_tm", "2136": "sor_yn", "9205": "mgr_emp_no", "50810": "stop_pric",
+    "51020": "local_cntr_tm",
+    # the core, pinned (each also what the catalogue's match gives today)
+    "10": "cur_prc", "11": "pred_pre", "12": "flu_rt", "13": "acc_trde_qty", "14": "acc_trde_prica",
+    "15": "trde_qty", "16": "open_pric", "17": "high_pric", "18": "low_pric", "20": "cntr_tm", "21": "bid_tm",
+    "25": "pred_pre_sig", "27": "sel_bid", "28": "buy_bid", "302": "stk_nm", "9001": "stk_cd",
+}
+for _side in ("sel", "buy"):
+    for _venue, _start in (("krx", 6044), ("nxt", 6066)):
+        FID_NAMES[str(_start + 20 + (_side == "buy"))] = f"{_venue}_tot_{_side}_req"
+    for _venue, _start in (("krx", 6100), ("nxt", 6105)):
+        FID_NAMES[str(_start + (0 if _side == "sel" else 4))] = f"{_venue}_mid_{_side}_tot_req_irds"
+        FID_NAMES[str(_start + (1 if _side == "sel" else 3))] = f"{_venue}_mid_{_side}_tot_req"
+for _venue, _start in (("krx", 6100), ("nxt", 6105)):
+    FID_NAMES[str(_start + 2)] = f"{_venue}_mid_pric"
+for _venue, _start in (("krx", 6110), ("nxt", 6113)):
+    FID_NAMES[str(_start)] = f"{_venue}_mid_pric_pre"
+    FID_NAMES[str(_start + 1)] = f"{_venue}_mid_pric_pre_sig"
+    FID_NAMES[str(_start + 2)] = f"{_venue}_mid_pric_flu_rt"
+
+# Levelled FIDs (ten quote levels, five brokers' colours): first FID -> (name pattern, what its Korean name must hold).
+LEVELS = {
+    41: ("sel_bid_{n}", "매도", 10), 51: ("buy_bid_{n}", "매수", 10), 61: ("sel_req_{n}", "매도", 10),
+    71: ("buy_req_{n}", "매수", 10), 81: ("sel_req_jub_pre_{n}", "매도", 10),
+    91: ("buy_req_jub_pre_{n}", "매수", 10), 621: ("lp_sel_req_{n}", "LP매도", 10),
+    631: ("lp_buy_req_{n}", "LP매수", 10), 6044: ("krx_sel_req_{n}", "KRX 매도", 10),
+    6054: ("krx_buy_req_{n}", "KRX 매수", 10), 6066: ("nxt_sel_req_{n}", "NXT 매도", 10),
+    6076: ("nxt_buy_req_{n}", "NXT 매수", 10), 271: ("sel_trde_ori_color_{n}", "매도거래원색깔", 5),
+    281: ("buy_trde_ori_color_{n}", "매수거래원색깔", 5),
+}
+READABLE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
+
+
+def realtime_types(guide: dict) -> dict[str, dict]:
+    """Every real-time type of the guide: code -> {name, market, fids: [(fid, korean)]}, sorted by code.
+
+    The quote types have a page each (menu 실시간시세). The condition-search pushes (02, and S2 on the US path) are
+    described inside the real-time condition request (ka10173, usa20290): their FIDs are that page's FID rows, or
+    the keys of its real-time example where it has none, with the Korean names the guide gives the same FIDs.
+    """
+    types: dict[str, dict] = {}
+    pushed = []
+    for entry in guide["apis"].values():
+        meta = entry["meta"]
+        if "/websocket" not in meta["URL"]:
+            continue
+        menu = [clean(p) for p in meta["메뉴 위치"].split(">")]
+        market = MARKETS[menu[0]]
+        rows = [(f["element"].strip(), clean(f["한글명"])) for f in entry["response"]["body"] if f["depth"] == 2]
+        if menu[1] == "실시간시세":
+            types[meta["API ID"].strip()] = {"name": clean(meta["API 명"]), "market": market, "fids": rows}
+            continue
+        example = str(entry.get("response_example") or "")
+        real = example[example.find("values"):] if "values" in example else ""  # the REAL push, after the answer
+        found = re.search(r"""['"]type['"]\s*:\s*['"](\w{2})['"]""", real)
+        if found is None:
+            continue
+        name = re.search(r"""['"]name['"]\s*:\s*['"]([^'"]+)['"]""", real)
+        keys = list(dict.fromkeys(re.findall(r"""['"](\d+)['"]\s*:""", real)))
+        pushed.append((found.group(1), clean(name.group(1)) if name else "", market, rows, keys))
+    korean = {fid: k for t in types.values() for fid, k in t["fids"]}
+    for code, name, market, rows, keys in pushed:
+        korean.update(dict(rows))
+    for code, name, market, rows, keys in pushed:
+        fids = rows or [(fid, korean[fid]) for fid in keys]
+        assert all(k for _, k in fids), code
+        types.setdefault(code, {"name": name, "market": market, "fids": fids})
+    return dict(sorted(types.items()))
+
+
+def fid_names(types: dict[str, dict], catalogue: dict[str, dict]) -> dict[str, str]:
+    """FID -> readable name (one per FID: a FID means the same in every type)."""
+    answers: dict[str, Counter] = defaultdict(Counter)
+    for tr in catalogue.values():
+        for name, korean, *_ in tr["response"]:
+            answers[korean.replace(" ", "")][name] += 1
+    variants: dict[str, Counter] = defaultdict(Counter)
+    for t in types.values():
+        for fid, korean in t["fids"]:
+            variants[fid][korean] += 1
+    levels = {}
+    for first, (pattern, holds, count) in LEVELS.items():
+        for n in range(1, count + 1):
+            levels[str(first + n - 1)] = (pattern.format(n=n), holds, str(n))
+    names = {}
+    for fid, counts in variants.items():
+        korean = sorted(counts, key=lambda k: (-counts[k], k))[0]
+        if fid in levels:
+            name, holds, n = levels[fid]
+            assert all(holds in k and n in k for k in counts), (fid, counts)
+            names[fid] = name
+            continue
+        if fid in FID_NAMES:
+            names[fid] = FID_NAMES[fid]
+            continue
+        bare = korean.replace(" ", "")
+        for key in (bare, re.sub(r"\([^)]*\)", "", bare), re.sub(r"사용$", "", bare)):
+            if answers.get(key):
+                found = answers[key]
+                names[fid] = sorted(found, key=lambda n: (-found[n], n))[0]
+                break
+        else:
+            raise SystemExit(f"FID {fid} ({korean}) has no readable name: add it to FID_NAMES")
+    for fid, name in names.items():
+        assert READABLE.match(name) and not name.endswith("_dir"), (fid, name)
+    for code, t in types.items():
+        seen = Counter(names[fid] for fid, _ in t["fids"])
+        doubled = [n for n, c in seen.items() if c > 1]
+        assert not doubled, f"type {code}: {doubled} name two FIDs: add them to FID_NAMES"
+    return names
+
+
+def render_fids(guide: dict, catalogue: dict[str, dict], source: str, sha: str, retrieved: str) -> str:
+    types = realtime_types(guide)
+    names = fid_names(types, catalogue)
+    counts = Counter(t["market"] for t in types.values())
+    header = [
+        "Generated by scripts/kiwoom-guide.py from Kiwoom's published REST API guide; do not edit by hand.",
+        f"Source: {source}; guide sha256 {sha}; retrieved {retrieved}.",
+        "Facts only (type codes, names, markets, FIDs and their Korean names); the readable names are kiwoom_nb's.",
+        f"Real-time types: {counts['domestic']} domestic, {counts['us']} US.",
+    ]
+    lines = ["{", f'"about": {json.dumps(header, ensure_ascii=False)},', f'"format": {FIDS_FORMAT},',
+             f'"guide_sha256": "{sha}",', '"fid": ["name", "korean"],', '"types": {']
+    for i, (code, t) in enumerate(types.items()):
+        body = {"name": t["name"], "market": t["market"], "fids": {fid: [names[fid], k] for fid, k in t["fids"]}}
+        text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+        lines.append(f'"{code}":{text}' + ("," if i < len(types) - 1 else ""))
+    lines += ["}", "}"]
+    return "\n".join(lines) + "\n"
+
+
 def header_lines(source: str, sha: str, retrieved: str, counts: Counter) -> list[str]:
     return [
         "Generated by scripts/kiwoom-guide.py from Kiwoom's published REST API guide; do not edit by hand.",
@@ -280,7 +446,7 @@ def header_lines(source: str, sha: str, retrieved: str, counts: Counter) -> list
     ]
 
 
-def render(guide_bytes: bytes, source: str, retrieved: str) -> tuple[str, str]:
+def render(guide_bytes: bytes, source: str, retrieved: str) -> tuple[str, str, str]:
     guide = json.loads(guide_bytes.decode("utf-8"))
     sha = hashlib.sha256(guide_bytes).hexdigest()
     table, catalogue = build(guide)
@@ -301,7 +467,7 @@ def render(guide_bytes: bytes, source: str, retrieved: str) -> tuple[str, str]:
         body = json.dumps(catalogue[api_id], ensure_ascii=False, separators=(",", ":"))
         lines.append(f'"{api_id}":{body}' + ("," if i < len(ids) - 1 else ""))
     lines += ["}", "}"]
-    return tsv, "\n".join(lines) + "\n"
+    return tsv, "\n".join(lines) + "\n", render_fids(guide, catalogue, source, sha, retrieved)
 
 
 def recorded(sha: str) -> str | None:
@@ -325,15 +491,18 @@ def main(argv: list[str] | None = None) -> int:
     data, source = read_source(args.source)
     sha = hashlib.sha256(data).hexdigest()
     retrieved = args.retrieved or recorded(sha) or datetime.date.today().isoformat()
-    tsv, catalogue = render(data, source, retrieved)
+    tsv, catalogue, fids = render(data, source, retrieved)
     if args.check:
-        same = TABLE.read_text("utf-8") == tsv and CATALOGUE.read_text("utf-8") == catalogue
+        same = all(path.exists() and path.read_text("utf-8") == text
+                   for path, text in ((TABLE, tsv), (CATALOGUE, catalogue), (FIDS, fids)))
         print("up to date" if same else "differs: run scripts/kiwoom-guide.py")
         return 0 if same else 1
     TABLE.write_text(tsv, "utf-8", newline="\n")
     CATALOGUE.write_text(catalogue, "utf-8", newline="\n")
+    FIDS.write_text(fids, "utf-8", newline="\n")
     print(f"{TABLE.relative_to(ROOT)}: {tsv.count(chr(10)) - 5} TRs; "
-          f"{CATALOGUE.relative_to(ROOT)}: {len(catalogue.encode())} bytes")
+          f"{CATALOGUE.relative_to(ROOT)}: {len(catalogue.encode())} bytes; "
+          f"{FIDS.relative_to(ROOT)}: {len(fids.encode())} bytes")
     return 0
 
 
