@@ -105,12 +105,22 @@ def test_no_kiwoom_prose_is_shipped():
     assert not [t for t in hangul if re.search(r"니다|바랍|하세요|\. |HHmmss|단위:", t)]
 
 
-@pytest.mark.skipif(not WHEEL.exists(), reason=f"Kiwoom's guide is not here ({WHEEL})")
-def test_the_generator_reproduces_the_files_and_copies_no_description():
-    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "kiwoom-guide.py"), str(WHEEL), "--check"],
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    """Kiwoom's kwcli wheel, which ships the guide: the reviewer's copy, else fetched from PyPI (as the script does)."""
+    if WHEEL.exists():
+        return WHEEL
+    folder = tmp_path_factory.mktemp("kwcli")
+    subprocess.run([sys.executable, "-m", "pip", "download", "kwcli==1.0.3", "--no-deps", "--only-binary=:all:",
+                    "--python-version", "3.13", "-d", str(folder), "-q"], check=True, timeout=300)
+    return next(folder.glob("kwcli-*.whl"))
+
+
+def test_the_generator_reproduces_the_files_and_copies_no_description(wheel):
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "kiwoom-guide.py"), str(wheel), "--check"],
                           capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert done.returncode == 0 and "up to date" in done.stdout, (done.stdout, done.stderr)
-    with zipfile.ZipFile(WHEEL) as whl:
+    with zipfile.ZipFile(wheel) as whl:
         guide = json.loads(whl.read("kiwoom/_data/kiwoom_api_spec.json"))
     shipped = (PACKAGE / "fids.json").read_text("utf-8")
     descriptions = {" ".join(f["description"].split()) for entry in guide["apis"].values()
