@@ -192,8 +192,10 @@ class Socket:
         from websockets.sync.client import connect
 
         try:
-            return connect(self.url, open_timeout=self.timeout, ping_interval=None, close_timeout=1.0,
-                           max_size=2 ** 24, user_agent_header=None)
+            ws = connect(self.url, open_timeout=self.timeout, ping_interval=None, close_timeout=1.0,
+                         max_size=2 ** 24, user_agent_header=None)
+            # Kiwoom's PING is an application frame echoed in _read; the library's own pings are off.
+            return ws.__enter__()  # the connection is ours to close (websockets 17 warns otherwise)
         except Exception as exc:  # noqa: BLE001 - InvalidURI, InvalidHandshake, OSError ... as one line
             raise OSError(_reason(exc)) from None
 

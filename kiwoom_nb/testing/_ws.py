@@ -75,7 +75,10 @@ class FakeSocket:
         self.rate = 20.0  # REAL frames per second per connection while something is registered
         self.condition_page = 3
         self.frames: list[Frame] = []  # everything received, in order
-        self.closes: list[tuple[int, int | None]] = []  # (connection, close code the client sent, None: no frame)
+        #: (connection, close code the client sent or None for no close frame, time.monotonic() at the close)
+        self.closes: list[tuple[int, int | None, float]] = []
+        self.refuse_types: set[str] = set()  # REGs of these types are refused (return_code 1)
+        self.hang = False  # stop reading frames and answering them (REG, CNSRCLR ... go unanswered; the library still closes)
         self.conns: list[Conn] = []
         self._refuse_logins = 0
         self._orders_seen = 0
@@ -150,7 +153,7 @@ class FakeSocket:
             rcvd = ws.protocol.close_rcvd
             code = rcvd.code if rcvd is not None else None
             with self._lock:
-                self.closes.append((conn.number, code))
+                self.closes.append((conn.number, code, time.monotonic()))
 
     def _serve(self, conn: Conn) -> None:
         from websockets.exceptions import ConnectionClosed
@@ -158,6 +161,9 @@ class FakeSocket:
         next_ping = time.monotonic() + (self.ping_interval or 3600)
         next_tick = time.monotonic()
         while True:
+            if self.hang:
+                self.fake._stopping.wait()
+                return
             now = time.monotonic()
             wait = max(0.0, min(next_ping, next_tick) - now) if conn.logged_in else 0.2
             try:
@@ -208,7 +214,9 @@ class FakeSocket:
                        "return_msg": "로그인 인증이 들어오기 전에 요청이 들어왔습니다"})
             return True
         g = "G" if conn.market == "us" else ""
-        if trnm in ("REG", "REMOVE"):
+        if trnm == "REG" and any(k in self.refuse_types for e in data.get("data") or [] for k in e.get("type") or []):
+            conn.send({"trnm": trnm, "return_code": 1, "return_msg": "등록 종목수 초과"})
+        elif trnm in ("REG", "REMOVE"):
             with conn.lock:
                 if trnm == "REG" and str(data.get("refresh", "1")) == "0":
                     conn.regs.clear()
