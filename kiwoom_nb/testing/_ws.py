@@ -114,9 +114,21 @@ class FakeSocket:
     # -- serving -----------------------------------------------------------------------------------
 
     def start(self, host: str) -> None:
-        from websockets.sync.server import serve
+        from websockets.frames import Opcode
+        from websockets.sync.server import ServerConnection, serve
 
-        self._server = serve(self._handle, host, 0, ping_interval=None, compression=None, close_timeout=1)
+        class Recording(ServerConnection):
+            """Notes when the client's close frame arrived (the handler learns of it a little later)."""
+
+            close_at: float | None = None
+
+            def process_event(self, event: Any) -> None:
+                if getattr(event, "opcode", None) is Opcode.CLOSE and self.close_at is None:
+                    self.close_at = time.monotonic()
+                super().process_event(event)
+
+        self._server = serve(self._handle, host, 0, ping_interval=None, compression=None, close_timeout=1,
+                             create_connection=Recording)
         threading.Thread(target=self._server.serve_forever, name="fake-kiwoom-ws", daemon=True).start()
 
     def stop(self) -> None:
@@ -153,7 +165,7 @@ class FakeSocket:
             rcvd = ws.protocol.close_rcvd
             code = rcvd.code if rcvd is not None else None
             with self._lock:
-                self.closes.append((conn.number, code, time.monotonic()))
+                self.closes.append((conn.number, code, getattr(ws, "close_at", None) or time.monotonic()))
 
     def _serve(self, conn: Conn) -> None:
         from websockets.exceptions import ConnectionClosed
