@@ -339,3 +339,38 @@ def test_close_is_bounded_when_the_server_stops_answering(fake, opened):
 
     assert time.monotonic() - started < 1.5
     assert fake.revokes  # the token is still revoked
+
+
+def test_unwatch_removes_only_what_no_other_stream_of_the_socket_watches(fake, opened):
+    first, second = opened(), opened()
+    first.watch(["005930", "000660"], "0B")
+    second.watch(["005930"], "0B")
+    first.unwatch(["005930", "000660"], "0B")
+
+    assert frames(fake, "REMOVE") == [{"trnm": "REMOVE", "grp_no": "1", "data": [{"item": ["000660"], "type": ["0B"]}]}]
+    [conn] = fake.ws.live()
+    assert conn.regs["0B"] == {"005930"}
+
+
+def test_silence_longer_than_the_setting_reconnects(fake, opened):
+    live = opened(silence=0.3)  # nothing registered, no PINGs: no frame at all
+
+    wait_for(lambda: live.status.reconnects >= 1 and live.status.state == "connected", 10, "a reconnect")
+    assert len(frames(fake, "LOGIN")) >= 2
+
+
+def test_the_fake_closes_with_r10002_when_a_ping_is_not_echoed(fake, keys):
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    fake.ws.ping_interval = 0.1
+    token = kiwoom_nb.issue_token(*keys, base_url=fake.url)
+    got = []
+    with connect(fake.ws_url) as ws:
+        ws.send(json.dumps({"trnm": "LOGIN", "token": str(token)}))
+        try:
+            while True:
+                got.append(json.loads(ws.recv(5)))
+        except ConnectionClosed:
+            pass
+    assert [m["trnm"] for m in got] == ["LOGIN", "PING", "SYSTEM"] and got[-1]["code"] == "R10002"

@@ -98,3 +98,15 @@ def test_nbclient_run_ends_cleanly_with_a_stream_open(fake, kernel_env, tmp_path
     saved = nbformat.read(tmp_path / "out.ipynb", as_version=4)
     assert saved.cells[-1].outputs[0]["text"].strip() == "0B"
     assert fake.ws.closes and fake.revokes and time.monotonic() - started < 60
+
+
+def test_a_login_refused_with_8005_reissues_through_the_session_and_the_variable_follows(fake, start_kernel):
+    kernel = logged_in(start_kernel)
+    old = the_token(fake)
+    fake.ws.refuse_next_login()
+    kernel.ok("import kiwoom_nb")
+    assert kernel.ok(OPEN).stdout.strip() == "connected"
+
+    new = fake.tokens[-1].value
+    assert new != old and [f.data["token"] for f in fake.ws.received("LOGIN")] == [old, new]
+    assert kernel.ok(f"print(kiwoom_token == {new!r})").stdout.strip() == "True"
