@@ -484,14 +484,15 @@ class KiwoomMagics(Magics):
         return client
 
     def stream_for(self, var: str | None = None, mock: bool | None = None, market: str = "domestic",
-                   buffer: int | None = None) -> Any:
+                   buffer: int | None = None, silence: float = 120.0) -> Any:
         """A stream bound to ``var``'s login (chosen as client_for chooses), on the ws_url / mock_ws_url trait."""
         from ._stream import BUFFER, Stream
 
         tokens = self.client_for(var, mock).tokens
         env_mock = tokens.mock
         return Stream.bound(tokens, ws_url=(self.mock_ws_url if env_mock else self.ws_url) or None, market=market,
-                            buffer=buffer or BUFFER, var=tokens.var, production_url=self.ws_url or None)
+                            buffer=buffer or BUFFER, silence=silence, var=tokens.var,
+                            production_url=self.ws_url or None)
 
     @observe("pace")
     def _on_pace_change(self, change: dict[str, Any]) -> None:
@@ -650,7 +651,8 @@ def client(var: str | None = None, mock: bool | None = None) -> Any:
     return current().client_for(var, mock)
 
 
-def stream(var: str | None = None, mock: bool | None = None, market: str = "domestic", buffer: int | None = None) -> Any:
+def stream(var: str | None = None, mock: bool | None = None, market: str = "domestic", buffer: int | None = None,
+           silence: float = 120.0) -> Any:
     """Kiwoom's real-time WebSocket with the notebook's login in ``var`` (default ``kiwoom_token``; ``mock=`` picks
     by environment, as client()). ``market="us"`` is the US socket. Streams of one app key share one socket; they
     are closed before the token is revoked (%kiwoom_logout, and when the kernel stops). In a script use
@@ -659,4 +661,4 @@ def stream(var: str | None = None, mock: bool | None = None, market: str = "dome
 
     if get_ipython() is None:
         raise KiwoomError("kiwoom_nb.stream() needs IPython or Jupyter; in a script use kiwoom_nb.Stream(appkey, secretkey)")
-    return current().stream_for(var, mock, market, buffer)
+    return current().stream_for(var, mock, market, buffer, silence)
