@@ -193,7 +193,7 @@ class Socket:
 
         try:
             ws = connect(self.url, open_timeout=self.timeout, ping_interval=None, close_timeout=1.0,
-                         max_size=2 ** 24, user_agent_header=None)
+                         max_size=2 ** 24, user_agent_header=None, logger=_quiet_logger())
             # Kiwoom's PING is an application frame echoed in _read; the library's own pings are off.
             return ws.__enter__()  # the connection is ours to close (websockets 17 warns otherwise)
         except Exception as exc:  # noqa: BLE001 - InvalidURI, InvalidHandshake, OSError ... as one line
@@ -242,8 +242,10 @@ class Socket:
 
     def _restore(self) -> None:
         """After a reconnect: every REG again, then CNSRLST and CNSRREQ for every watched condition."""
-        for kind, items in list(self.regs.items()):
-            for chunk in _chunks(sorted(items)):
+        with self._send_lock:  # watch() / unwatch() change them under the same lock
+            regs = {kind: sorted(items) for kind, items in self.regs.items() if items}
+        for kind, items in regs.items():
+            for chunk in _chunks(items):
                 self._send(reg_frame(chunk, kind), "REG")
         if self.conditions:
             self._send({"trnm": self.prefix + "CNSRLST"}, self.prefix + "CNSRLST")
@@ -411,6 +413,15 @@ def reg_frame(items: list[str], kind: str, trnm: str = "REG") -> dict[str, Any]:
 
 def _chunks(items: list[str], size: int = 100) -> list[list[str]]:
     return [items[i:i + size] for i in range(0, len(items), size)] or [[""]]
+
+
+def _quiet_logger() -> logging.Logger:
+    """websockets' logger for our sockets, never at DEBUG: at DEBUG it logs every frame, the LOGIN (with the token)
+    included, and a notebook's ``logging.basicConfig(level=logging.DEBUG)`` must not put the token in a cell."""
+    quiet = logging.getLogger("kiwoom_nb.websockets")
+    if quiet.level == logging.NOTSET or quiet.level < logging.INFO:
+        quiet.setLevel(logging.INFO)
+    return quiet
 
 
 def _code(value: Any) -> int | None:

@@ -180,7 +180,8 @@ class Stream:
                                    f"{answer.get('return_code')}: {str(answer.get('return_msg', ''))[:120]})")
             with self._lock:
                 self._watched.setdefault(type, set()).update(chunk)
-            self._socket.regs.setdefault(type, set()).update(chunk)
+            with self._socket._send_lock:
+                self._socket.regs.setdefault(type, set()).update(chunk)
 
     def watch_orders(self) -> None:
         """Order fills (00) of the token's account: ``watch([], "00")``."""
@@ -199,7 +200,8 @@ class Stream:
                 self._watched.pop(type, None)
         others = set().union(*(s._watched.get(type, set()) for s in self._socket.streams if s is not self))
         gone = [c for c in codes if c not in others]
-        self._socket.regs.get(type, set()).difference_update(gone)
+        with self._socket._send_lock:
+            self._socket.regs.get(type, set()).difference_update(gone)
         if gone and not self.closed and self._socket.state == "connected":
             for chunk in _chunks(gone):
                 self._socket.request(reg_frame(chunk, type, "REMOVE"), "REMOVE")

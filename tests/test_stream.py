@@ -374,3 +374,11 @@ def test_the_fake_closes_with_r10002_when_a_ping_is_not_echoed(fake, keys):
         except ConnectionClosed:
             pass
     assert [m["trnm"] for m in got] == ["LOGIN", "PING", "SYSTEM"] and got[-1]["code"] == "R10002"
+
+
+def test_debug_logging_never_shows_the_login_frame(fake, opened, caplog):
+    with caplog.at_level(logging.DEBUG):
+        live = opened()
+        live.watch(["005930"], "0B")
+    tokens = [t.value for t in fake.tokens]
+    assert tokens and not [t for t in tokens if t in caplog.text or t[:12] in caplog.text]

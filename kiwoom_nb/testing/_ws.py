@@ -9,6 +9,7 @@ REST side accepts, and fault injection. ``/mock/...`` paths are the mock side. U
 from __future__ import annotations
 
 import json
+import logging
 import random
 import socket
 import threading
@@ -127,8 +128,10 @@ class FakeSocket:
                     self.close_at = time.monotonic()
                 super().process_event(event)
 
+        quiet = logging.getLogger("kiwoom_nb.testing.websockets")  # at DEBUG, websockets logs every frame: tokens
+        quiet.setLevel(logging.WARNING)
         self._server = serve(self._handle, host, 0, ping_interval=None, compression=None, close_timeout=1,
-                             create_connection=Recording)
+                             create_connection=Recording, logger=quiet)
         threading.Thread(target=self._server.serve_forever, name="fake-kiwoom-ws", daemon=True).start()
 
     def stop(self) -> None:
