@@ -104,6 +104,25 @@ class FakeSocket:
             except OSError:
                 pass
 
+    def burst(self, frames: int, items: list[str], kind: str = "0B", per_frame: int = 1) -> int:
+        """Send ``frames`` REAL frames of ``kind`` at once to every logged-in connection, as fast as the socket takes
+        them (benchmarks), each with ``per_frame`` entries cycling over ``items`` and FID 9999 holding
+        ``time.perf_counter_ns()`` at the send. Returns the entries sent per connection."""
+        conns = [c for c in self.live() if c.logged_in]
+        sent = 0
+        for n in range(frames):
+            entries = []
+            for k in range(per_frame):
+                item = items[(n * per_frame + k) % len(items)]
+                entries.append({"type": kind, "name": "", "item": item, "values": self._values(kind, item)})
+            for entry in entries:
+                entry["values"]["9999"] = str(time.perf_counter_ns())
+            text = json.dumps({"trnm": "REAL", "data": entries}, ensure_ascii=False)
+            for conn in conns:
+                conn.ws.send(text)
+            sent += per_frame
+        return sent
+
     def live(self) -> list[Conn]:
         with self._lock:
             return [c for c in self.conns if not c.closed.is_set()]
