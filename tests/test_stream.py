@@ -382,3 +382,23 @@ def test_debug_logging_never_shows_the_login_frame(fake, opened, caplog):
         live.watch(["005930"], "0B")
     tokens = [t.value for t in fake.tokens]
     assert tokens and not [t for t in tokens if t in caplog.text or t[:12] in caplog.text]
+
+
+def test_a_script_that_never_closes_its_stream_still_exits_revokes_and_closes(fake, keys, tmp_path):
+    import subprocess
+    import sys
+
+    script = tmp_path / "script.py"
+    script.write_text(
+        "import os, kiwoom_nb\n"
+        "live = kiwoom_nb.Stream(os.environ['K'], os.environ['S'], base_url=os.environ['B'], ws_url=os.environ['W'])\n"
+        "live.on('0B', lambda event: None)\n"
+        "live.watch(['005930'], '0B')\n"
+        "print(str(live.status).split()[0])\n")
+    env = {**__import__("os").environ, "K": keys[0], "S": keys[1], "B": fake.url, "W": fake.ws_url}
+    done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=60)
+
+    assert done.returncode == 0 and done.stdout.strip() == "connected", done.stderr
+    assert [r.body["token"] for r in fake.revokes] == [t.value for t in fake.tokens]
+    wait_for(lambda: fake.ws.closes, 5, "the fake to see the close")
+    assert [code for _, code, _ in fake.ws.closes] == [1000]

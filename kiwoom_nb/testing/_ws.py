@@ -104,13 +104,19 @@ class FakeSocket:
             except OSError:
                 pass
 
-    def burst(self, frames: int, items: list[str], kind: str = "0B", per_frame: int = 1) -> int:
-        """Send ``frames`` REAL frames of ``kind`` at once to every logged-in connection, as fast as the socket takes
-        them (benchmarks), each with ``per_frame`` entries cycling over ``items`` and FID 9999 holding
-        ``time.perf_counter_ns()`` at the send. Returns the entries sent per connection."""
+    def burst(self, frames: int, items: list[str], kind: str = "0B", per_frame: int = 1,
+              per_second: float | None = None) -> int:
+        """Send ``frames`` REAL frames of ``kind`` to every logged-in connection, as fast as the socket takes them or
+        ``per_second`` frames a second (benchmarks), each with ``per_frame`` entries cycling over ``items`` and FID
+        9999 holding ``time.perf_counter_ns()`` at the send. Returns the entries sent per connection."""
         conns = [c for c in self.live() if c.logged_in]
         sent = 0
+        start = time.perf_counter()
         for n in range(frames):
+            if per_second:
+                due = start + n / per_second
+                while time.perf_counter() < due:  # pacing the sender, not waiting for anything
+                    time.sleep(max(0.0, due - time.perf_counter()))
             entries = []
             for k in range(per_frame):
                 item = items[(n * per_frame + k) % len(items)]
