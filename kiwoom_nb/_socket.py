@@ -282,7 +282,7 @@ class Socket:
     def _real(self, message: dict[str, Any]) -> None:
         at = datetime.now(timezone.utc)
         for entry in message.get("data") or ():
-            for stream in self.streams:
+            for stream in tuple(self.streams):  # a stream may close meanwhile
                 stream._take(entry, at)
 
     def _system(self, message: dict[str, Any]) -> None:

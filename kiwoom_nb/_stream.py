@@ -347,18 +347,26 @@ class Stream:
         its own token revokes it. Bounded by ``timeout`` even if Kiwoom does not answer."""
         if self.closed:
             return
+        socket = self._socket
+        others = [s for s in socket.streams if s is not self]
+        if others and socket.state == "connected":  # the socket stays: take back only what is ours alone
+            try:
+                for kind, items in list(self._watched.items()):
+                    self.unwatch(sorted(items), kind)
+                for seq in self._conditions - set().union(*(s._conditions for s in others)):
+                    socket.conditions.discard(seq)
+                    socket.request({"trnm": socket.prefix + "CNSRCLR", "seq": seq}, socket.prefix + "CNSRCLR",
+                                   timeout=min(timeout, 1.0))
+            except KiwoomError as exc:
+                log.info("kiwoom_nb: closing a stream: %s", exc)
         self.closed = True
         self._why = self._why or "closed"
-        socket = self._socket
         if self in socket.streams:
             socket.streams.remove(self)
         with _streams_lock:
             _streams.discard(self)
         if not socket.streams:
             socket.close(timeout)
-        elif self._conditions:
-            for seq in self._conditions - set().union(*(s._conditions for s in socket.streams)):
-                socket.conditions.discard(seq)
         for sink in list(self._sinks):
             sink(None)
         if self._calls is not None:

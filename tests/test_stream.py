@@ -402,3 +402,16 @@ def test_a_script_that_never_closes_its_stream_still_exits_revokes_and_closes(fa
     assert [r.body["token"] for r in fake.revokes] == [t.value for t in fake.tokens]
     wait_for(lambda: fake.ws.closes, 5, "the fake to see the close")
     assert [code for _, code, _ in fake.ws.closes] == [1000]
+
+
+def test_closing_one_of_two_streams_removes_only_its_own_items_and_keeps_the_socket(fake, opened):
+    first, second = opened(), opened()
+    first.watch(["005930"], "0B")
+    second.watch(["005930", "000660"], "0B")
+    second.watch_condition("1")
+    second.close()
+
+    assert frames(fake, "REMOVE") == [{"trnm": "REMOVE", "grp_no": "1", "data": [{"item": ["000660"], "type": ["0B"]}]}]
+    assert frames(fake, "CNSRCLR") == [{"trnm": "CNSRCLR", "seq": "1"}]
+    [conn] = fake.ws.live()
+    assert conn.regs["0B"] == {"005930"} and first.status.state == "connected"
