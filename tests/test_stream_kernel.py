@@ -110,3 +110,14 @@ def test_a_login_refused_with_8005_reissues_through_the_session_and_the_variable
     new = fake.tokens[-1].value
     assert new != old and [f.data["token"] for f in fake.ws.received("LOGIN")] == [old, new]
     assert kernel.ok(f"print(kiwoom_token == {new!r})").stdout.strip() == "True"
+
+
+def test_a_mock_stream_goes_to_the_mock_socket_and_never_to_the_production_one(fake, start_kernel, kernel_env):
+    kernel = logged_in(start_kernel, "%kiwoom_login --mock --var mock_token", env={**kernel_env, **fake.environ("mock")})
+    kernel.ok("import kiwoom_nb\nlive = kiwoom_nb.stream(mock=True)\nlive.watch(['005930'], '0B')")
+
+    [login] = fake.ws.received("LOGIN")
+    assert login.environment == "mock" and login.data["token"] == the_token(fake, "mock")
+    kernel.ok(f"%config KiwoomMagics.mock_ws_url = {fake.ws_url!r}")
+    refused = kernel.run("kiwoom_nb.stream(mock=True)").error
+    assert refused["ename"] == "KiwoomError" and "production WebSocket" in refused["evalue"]
