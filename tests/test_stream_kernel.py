@@ -84,14 +84,16 @@ def test_a_silent_server_does_not_hold_the_exit_revoke(fake, start_kernel):
     assert revoke.at - started < 2.5  # Jupyter's shutdown budget
 
 
-def test_nbclient_run_ends_cleanly_with_a_stream_open(fake, kernel_env, tmp_path):
+@pytest.mark.parametrize("runner", [["jupyter", "execute", "--output", "out.ipynb", "in.ipynb"],
+                                    ["papermill", "in.ipynb", "out.ipynb"]], ids=["nbclient", "papermill"])
+def test_a_headless_run_ends_cleanly_with_a_stream_open(fake, kernel_env, tmp_path, runner):
     cells = ["%load_ext kiwoom_nb", "%kiwoom_login", "import kiwoom_nb", OPEN,
              "print(next(iter(live.events(timeout=5))).type)"]
     nb = new_notebook(cells=[new_code_cell(c) for c in cells])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, tmp_path / "in.ipynb")
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "jupyter", "execute", "--output", "out.ipynb", "in.ipynb"],
+    done = subprocess.run([sys.executable, "-m", *runner],
                           env=kernel_env, cwd=tmp_path, capture_output=True, text=True, timeout=120,
                           stdin=subprocess.DEVNULL)
     assert done.returncode == 0, done.stderr
