@@ -94,7 +94,8 @@ class Stream:
 
     def _setup(self, tokens: Any, *, ws_url: str | None, market: str, buffer: int, silence: float, own: bool,
                var: str | None, production_url: str | None = None) -> None:
-        from ._socket import resolve_ws_url, socket_for
+        from ._socket import socket_for
+        from ._wire import resolve_ws_url
 
         self.tokens, self.var, self.market, self._own = tokens, var, market, own
         self.closed = False
@@ -166,7 +167,7 @@ class Stream:
     def watch(self, items: Any, type: str) -> None:
         """Register ``items`` (codes; ``[]`` for the account-wide 00 / 04) for real-time ``type`` (REG); returns once
         Kiwoom acked. Over 100 items go as several REGs. A refusal raises RequestError naming the items and type."""
-        from ._socket import _chunks, reg_frame
+        from ._wire import _chunks, reg_frame
 
         self._check_open()
         codes = [items] if isinstance(items, str) else [str(i) for i in items]
@@ -189,7 +190,7 @@ class Stream:
 
     def unwatch(self, items: Any, type: str) -> None:
         """Stop watching ``items`` of ``type`` (REMOVE), unless another stream of this socket still watches them."""
-        from ._socket import _chunks, reg_frame
+        from ._wire import _chunks, reg_frame
 
         codes = [items] if isinstance(items, str) else [str(i) for i in items]
         if type in ACCOUNT or not codes:

@@ -13,7 +13,7 @@ import pytest
 
 import kiwoom_nb
 from kiwoom_nb import KiwoomError, NetworkError, RequestError, TokenError
-from kiwoom_nb._socket import MOCK_WS_URL, PRODUCTION_WS_URL, resolve_ws_url
+from kiwoom_nb._wire import MOCK_WS_URL, PRODUCTION_WS_URL, resolve_ws_url
 from kiwoom_nb._stream import Stream
 from support import CANARY, assert_chain_clean, wait_for
 
