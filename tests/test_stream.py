@@ -415,3 +415,15 @@ def test_closing_one_of_two_streams_removes_only_its_own_items_and_keeps_the_soc
     assert frames(fake, "CNSRCLR") == [{"trnm": "CNSRCLR", "seq": "1"}]
     [conn] = fake.ws.live()
     assert conn.regs["0B"] == {"005930"} and first.status.state == "connected"
+
+
+def test_the_fake_refuses_a_login_with_a_token_it_did_not_issue_or_revoked(fake, keys):
+    from websockets.sync.client import connect
+
+    token = kiwoom_nb.issue_token(*keys, base_url=fake.url)
+    kiwoom_nb.revoke_token(*keys, token, base_url=fake.url)
+    for attempt in ("made-up-token", str(token)):
+        with connect(fake.ws_url) as ws:
+            ws.send(json.dumps({"trnm": "LOGIN", "token": attempt}))
+            answer = json.loads(ws.recv(5))
+        assert answer["return_code"] == 805004 and "CODE=8005" in answer["return_msg"]
