@@ -427,3 +427,18 @@ def test_the_fake_refuses_a_login_with_a_token_it_did_not_issue_or_revoked(fake,
             ws.send(json.dumps({"trnm": "LOGIN", "token": attempt}))
             answer = json.loads(ws.recv(5))
         assert answer["return_code"] == 805004 and "CODE=8005" in answer["return_msg"]
+
+
+def test_frames_before_the_login_answer_are_echoed_skipped_or_kept(fake, opened):
+    live = opened()
+    live.watch(["005930"], "0B")
+    fake.ws.rate = 0.001  # only the early frame below
+    fake.ws.before_login = [{"trnm": "SYSTEM", "code": "R10003", "message": "알림"}, {"trnm": "PING"},
+                            {"trnm": "REAL", "data": [{"type": "0B", "name": "", "item": "005930",
+                                                       "values": {"10": "-777", "20": "090000"}}]}]
+    fake.ws.drop()
+    wait_for(lambda: live.status.reconnects == 1 and live.status.state == "connected", 10, "the reconnect")
+
+    second = max(f.connection for f in fake.ws.received())
+    assert frames(fake, "PING", second) == [{"trnm": "PING"}]
+    assert live.frame("0B")[["cur_prc", "cur_prc_dir"]].values.tolist()[-1] == [777, -1]

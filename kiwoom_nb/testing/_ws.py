@@ -79,6 +79,8 @@ class FakeSocket:
         #: (connection, close code the client sent or None for no close frame, time.monotonic() at the close)
         self.closes: list[tuple[int, int | None, float]] = []
         self.refuse_types: set[str] = set()  # REGs of these types are refused (return_code 1)
+        #: frames sent before each LOGIN answer (prod sends SYSTEM frames, PINGs and REALs there too)
+        self.before_login: list[dict[str, Any]] = []
         self.hang = False  # stop reading frames and answering them (REG, CNSRCLR ... go unanswered; the library still closes)
         self.conns: list[Conn] = []
         self._refuse_logins = 0
@@ -300,6 +302,8 @@ class FakeSocket:
         conn.appkey, conn.token, conn.logged_in = issued.appkey, token, True
         older = [c for c in self.live() if c is not conn and c.appkey == conn.appkey and c.market == conn.market
                  and c.environment == conn.environment and c.logged_in]
+        for early in list(self.before_login):
+            conn.send(early)
         conn.send({"trnm": "LOGIN", "return_code": 0, "return_msg": "", "sor_yn": "Y"})
         for old in older:
             old.send({"trnm": "SYSTEM", "code": "R10001",
