@@ -27,9 +27,9 @@ _TIMES = {"20", "21", "908"}
 _TEXT = {"9001", "302", "9201", "9203", "913", "905", "843", "841", "907", "25"}
 
 
-def types() -> list[str]:
-    """The real-time types the table knows."""
-    return sorted(_KOREAN)
+def types() -> dict[str, str]:
+    """Type code -> Korean name."""
+    return dict(_KOREAN)
 
 
 def names(real_type: str) -> dict[str, str]:
@@ -37,8 +37,9 @@ def names(real_type: str) -> dict[str, str]:
     return dict(_NAMES.get(real_type, {}))
 
 
-def korean(real_type: str) -> str:
-    return _KOREAN.get(real_type, "")
+def korean(real_type: str) -> dict[str, str]:
+    """FID -> Korean name (the stand-in has none: {})."""
+    return {}
 
 
 def kind(real_type: str, fid: str) -> str:
@@ -54,5 +55,5 @@ def kind(real_type: str, fid: str) -> str:
 
 
 def market(real_type: str) -> str:
-    """"us" for the US types (F4 F5 FE FT), else "domestic"."""
-    return "us" if real_type.startswith("F") else "domestic"
+    """"us" for the US types (F4 F5 FE FT), "domestic" for the others, "" for a type the table lacks."""
+    return "" if real_type not in _KOREAN else "us" if real_type.startswith("F") else "domestic"

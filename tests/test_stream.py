@@ -70,7 +70,7 @@ def test_watch_registers_and_frames_have_readable_columns_and_positive_prices(fa
                                     "data": [{"item": ["005930", "000660"], "type": ["0B"]}]}]
     wait_for(lambda: len(live.frame("0B")) >= 20, 10, "twenty 0B rows")
     df = live.frame("0B")
-    assert {"item", "received_at", "cur_prc", "cur_prc_dir", "cntr_tm", "9081"} <= set(df.columns)
+    assert {"item", "received_at", "cur_prc", "cur_prc_dir", "cntr_tm"} <= set(df.columns)
     assert (df["cur_prc"] > 0).all() and set(df["cur_prc_dir"]) <= {-1, 0, 1}
     assert str(df["received_at"].dt.tz) == "UTC"
     latest = live.latest("0B")
@@ -435,10 +435,10 @@ def test_frames_before_the_login_answer_are_echoed_skipped_or_kept(fake, opened)
     fake.ws.rate = 0.001  # only the early frame below
     fake.ws.before_login = [{"trnm": "SYSTEM", "code": "R10003", "message": "알림"}, {"trnm": "PING"},
                             {"trnm": "REAL", "data": [{"type": "0B", "name": "", "item": "005930",
-                                                       "values": {"10": "-777", "20": "090000"}}]}]
+                                                       "values": {"10": "-777", "20": "090000", "55555": "x"}}]}]
     fake.ws.drop()
     wait_for(lambda: live.status.reconnects == 1 and live.status.state == "connected", 10, "the reconnect")
 
     second = max(f.connection for f in fake.ws.received())
     assert frames(fake, "PING", second) == [{"trnm": "PING"}]
-    assert live.frame("0B")[["cur_prc", "cur_prc_dir"]].values.tolist()[-1] == [777, -1]
+    assert live.frame("0B")[["cur_prc", "cur_prc_dir", "55555"]].values.tolist()[-1] == [777, -1, "x"]  # unknown FID
