@@ -442,3 +442,62 @@ def test_frames_before_the_login_answer_are_echoed_skipped_or_kept(fake, opened)
     second = max(f.connection for f in fake.ws.received())
     assert frames(fake, "PING", second) == [{"trnm": "PING"}]
     assert live.frame("0B")[["cur_prc", "cur_prc_dir", "55555"]].values.tolist()[-1] == [777, -1, "x"]  # unknown FID
+
+
+class Freezer:
+    """A TCP relay in front of the fake's WebSocket; ``freeze()`` stops it relaying anything, either way, without
+    closing (a server, or a network, gone silent)."""
+
+    def __init__(self, target_port: int) -> None:
+        import socket
+
+        self.frozen = threading.Event()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.target = target_port
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import socket
+
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target))
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    def _pipe(self, source, sink) -> None:
+        while True:
+            try:
+                data = source.recv(65536)
+            except OSError:
+                return
+            if not data or self.frozen.is_set():
+                self.frozen.wait()  # hold the bytes: nothing goes through, nothing is closed
+                return
+            try:
+                sink.sendall(data)
+            except OSError:
+                return
+
+    def freeze(self) -> None:
+        self.frozen.set()
+
+
+def test_closing_every_stream_at_exit_is_bounded_when_the_network_goes_silent(fake, keys):
+    import time
+
+    from kiwoom_nb._stream import close_all
+
+    relay = Freezer(fake.ws.port)
+    live = Stream(*keys, base_url=fake.url, ws_url=f"ws://127.0.0.1:{relay.port}/api/dostk/websocket")
+    live.watch_condition("1")
+    relay.freeze()
+    started = time.monotonic()
+    close_all(0.3)  # what the exit path does before it revokes
+
+    assert time.monotonic() - started < 0.6
+    wait_for(lambda: fake.revokes, 5, "its own token revoked anyway (the REST side still answers)")
