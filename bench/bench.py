@@ -27,13 +27,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from kiwoom_nb.testing import FakeKiwoom
+from stream import measure_stream  # bench/stream.py (issue 22)
 
 CHILD = Path(__file__).resolve().parent / "child.py"
 
 FULL = dict(processes=21, importtime_runs=5, blocks=40, cells=500, calls=200_000, pairs=1000, kernels=9,
-            paced_calls=100, frame_rows=10_000, candle_stocks=10)
+            paced_calls=100, frame_rows=10_000, candle_stocks=10, stream_events=100_000, stream_rows=100_000)
 QUICK = dict(processes=2, importtime_runs=1, blocks=2, cells=50, calls=10_000, pairs=20, kernels=1,
-             paced_calls=8, frame_rows=1_000, candle_stocks=3)
+             paced_calls=8, frame_rows=1_000, candle_stocks=3, stream_events=2_000, stream_rows=2_000)
 
 #: The fake's limit for the pacing measurement: requests per second per TR.
 PACED_LIMIT = 3
@@ -60,7 +61,7 @@ def fmt_mib(kib: float) -> str:
 
 @dataclass
 class Row:
-    goal_no: str  # which goal: 1-5 of issue 6, 6 of issue 11, 7 of issue 20, 8 of issue 21
+    goal_no: str  # which goal: 1-5 of issue 6, 6 of issue 11, 7 of issue 20, 8 of issue 21, 9 of issue 22
     what: str
     value: str
     baseline: str = "—"
@@ -388,12 +389,14 @@ LOAD_CELL = (  # the empty extension first, so the second time is what kiwoom_nb
     "_t1 = _t.perf_counter(); get_ipython().run_line_magic('load_ext', 'kiwoom_nb')\n"
     "print('LOAD', _t1 - _t0, _t.perf_counter() - _t1)")
 LOGIN_CELL = "%kiwoom_login\nassert type(kiwoom_token).__name__ == 'AccessToken'"
+STREAM_CELL = "import kiwoom_nb\nlive = kiwoom_nb.stream()\nlive.watch(['005930'], '0B')"
 KERNEL_VARIANTS = {  # name: (cells to run before the shutdown, revoke server hangs)
     "bare": (["pass"], False),
     "no_token": ([LOAD_CELL], False),
     "logged_out": ([LOAD_CELL, LOGIN_CELL, "%kiwoom_logout"], False),
     "token": ([LOAD_CELL, LOGIN_CELL], False),
     "hang": ([LOAD_CELL, LOGIN_CELL], True),
+    "stream": ([LOAD_CELL, LOGIN_CELL, STREAM_CELL], False),  # issue 22: a stream open at the shutdown
 }
 
 
@@ -491,6 +494,11 @@ def measure_shutdown(ctx: Context, round_trip: float) -> None:
                  "(httpx loaded in both)", fmt_ms(t["token"]), fmt_ms(t["logged_out"]),
             f"{(t['token'] - t['logged_out']) * 1e3:+.1f} ms")
     res.add("4", "kernel shutdown without kiwoom_nb at all (reference)", fmt_ms(t["bare"]))
+    streamed = all(r["revokes"] == 1 for r in runs["stream"])
+    res.add("9", f"kernel shutdown with a stream open (socket closed, then the token revoked), against one live token "
+                 f"and no stream (median of {len(runs['stream'])} kernels)", fmt_ms(t["stream"]), fmt_ms(t["token"]),
+            f"{(t['stream'] - t['token']) * 1e3:+.1f} ms (token revoked: {'yes' if streamed else 'NO'})",
+            f"≤ round trip + 20 ms = {fmt_ms(allowed)}", t["stream"] - t["token"] <= allowed and streamed)
     hang = runs["hang"]
     worst = max(r["shutdown_s"] for r in hang)
     codes = sorted({r["exit_code"] for r in hang}, key=str)
@@ -857,6 +865,7 @@ def main(argv: list[str] | None = None) -> int:
             ("6", measure_frame, "6. frames"),
             ("7", measure_catalogue, "7. the field catalogue"),
             ("8", measure_candles, "8. candles of many stocks"),
+            ("9", measure_stream, "9. the real-time stream against kiwoom-client's WebSocket client"),
         ]
         round_trip = None
         for goal, measure, name in steps:

@@ -1,7 +1,8 @@
 """kiwoom_nb: log Jupyter and IPython sessions in to the Kiwoom Securities REST API.
 
 ``%load_ext kiwoom_nb`` then ``%kiwoom_login`` and ``%kiwoom API_ID field=value``; in scripts
-``kiwoom_nb.Client(appkey, secretkey)``. ``kiwoom_nb.code("삼성전자")`` turns a name into its code. Importing this package stays cheap: httpx, ipywidgets, pandas
+``kiwoom_nb.Client(appkey, secretkey)``. ``kiwoom_nb.code("삼성전자")`` turns a name into its code;
+``kiwoom_nb.stream()`` (``kiwoom_nb.Stream`` in scripts) is the real-time WebSocket. Importing this package stays cheap: httpx, ipywidgets, pandas
 and the magics are imported when first used.
 """
 
@@ -49,6 +50,7 @@ __all__ = [
     "RateLimitError",
     "RequestError",
     "ServerError",
+    "Stream",
     "TokenError",
     "UnknownStockError",
     "client",
@@ -61,6 +63,7 @@ __all__ = [
     "load_ipython_extension",
     "login",
     "revoke_token",
+    "stream",
     "unload_ipython_extension",
 ]
 
@@ -124,6 +127,14 @@ def __getattr__(name: str) -> Any:
         from ._magics import client
 
         return client
+    if name == "Stream":
+        from ._stream import Stream
+
+        return Stream
+    if name == "stream":
+        from ._magics import stream
+
+        return stream
     if name == "login":
         from ._magics import login
 

@@ -1,4 +1,4 @@
-"""Leaving: revoke a Session's tokens when the process stops (atexit, SIGTERM, SIGHUP), and keep the
+"""Leaving: close the streams, then revoke a Session's tokens when the process stops (atexit, SIGTERM, SIGHUP), and keep the
 revoker process (kiwoom_nb._revoker) informed so it revokes them when the process dies without a word.
 
 The kernel side of "leaving"; no IPython. The exit paths log and never raise (a signal that arrived during
@@ -264,6 +264,9 @@ class ExitGuard:
     def _revoke(self) -> None:
         self._leaving = True  # first: a signal from here on waits for the revoke instead of aborting it
         try:
+            stream = sys.modules.get("kiwoom_nb._stream")  # imported only if a stream was ever opened
+            if stream is not None:  # close the sockets first: their LOGINs use the tokens about to be revoked
+                stream.close_all(min(0.3, self.budget / 3))
             if not self.enabled:  # the revoker was told to let go when this was turned off
                 self.session.logins.clear()
                 return

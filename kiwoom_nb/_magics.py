@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from functools import cached_property
 from typing import Any
 
@@ -26,7 +27,7 @@ from ._lines import warn as _warn
 from ._session import Login, Session
 from ._tr_magic import help_end, parse_candles_line, parse_tr_line, run_candles, run_tr, show_trs, tr_matcher
 
-__all__ = ["KiwoomMagics", "client", "load", "login", "unload"]
+__all__ = ["KiwoomMagics", "client", "load", "login", "stream", "unload"]
 
 log = logging.getLogger("kiwoom_nb")
 
@@ -70,6 +71,14 @@ class KiwoomMagics(Magics):
         "Never falls back to base_url: mock goes to mockapi.kiwoom.com unless this names another server."
     ).tag(config=True)
 
+    ws_url = Unicode(
+        help="Production WebSocket instead of wss://api.kiwoom.com:10000 (default: $KIWOOM_WS_URL), for kiwoom_nb.stream()."
+    ).tag(config=True)
+    mock_ws_url = Unicode(
+        help="Mock-trading WebSocket instead of wss://mockapi.kiwoom.com:10000 (default: $KIWOOM_MOCK_WS_URL). Never "
+        "falls back to ws_url."
+    ).tag(config=True)
+
     pace = Float(
         5.0, help="Requests per second per TR (api-id) for %kiwoom and kiwoom_nb.client(); 0 leaves only the "
         "limits Kiwoom states in its 1700 answers (유량=N), which always apply."
@@ -78,6 +87,14 @@ class KiwoomMagics(Magics):
     @default("base_url")
     def _default_base_url(self) -> str:
         return os.environ.get("KIWOOM_BASE_URL", "")
+
+    @default("ws_url")
+    def _default_ws_url(self) -> str:
+        return os.environ.get("KIWOOM_WS_URL", "")
+
+    @default("mock_ws_url")
+    def _default_mock_ws_url(self) -> str:
+        return os.environ.get("KIWOOM_MOCK_WS_URL", "")
 
     @default("mock_base_url")
     def _default_mock_base_url(self) -> str:
@@ -312,6 +329,9 @@ class KiwoomMagics(Magics):
         """Revoke ``name``'s token and remove the variable; returns the line to show. Raises KiwoomError."""
         if name not in self.session.logins:  # e.g. a stale panel's button after %kiwoom_logout
             raise KiwoomError(f"{name} is not logged in (already logged out?); %kiwoom_login logs in again")
+        stream = sys.modules.get("kiwoom_nb._stream")
+        if stream is not None:  # its streams first: they log in with the token about to be revoked
+            stream.close_bound(self.session, name)
         try:
             login, kept = self.session.logout(name)
         except KiwoomError as exc:
@@ -462,6 +482,17 @@ class KiwoomMagics(Magics):
         client = self.bound.client(var or self.var, mock=mock, pace=self.pace or None, explicit=var is not None)
         client.progress = ("notebook" if self.stdin_allowed() else None) if self.in_kernel() else "text"
         return client
+
+    def stream_for(self, var: str | None = None, mock: bool | None = None, market: str = "domestic",
+                   buffer: int | None = None, silence: float = 120.0) -> Any:
+        """A stream bound to ``var``'s login (chosen as client_for chooses), on the ws_url / mock_ws_url trait."""
+        from ._stream import BUFFER, Stream
+
+        tokens = self.client_for(var, mock).tokens
+        env_mock = tokens.mock
+        return Stream.bound(tokens, ws_url=(self.mock_ws_url if env_mock else self.ws_url) or None, market=market,
+                            buffer=buffer or BUFFER, silence=silence, var=tokens.var,
+                            production_url=self.ws_url or None)
 
     @observe("pace")
     def _on_pace_change(self, change: dict[str, Any]) -> None:
@@ -618,3 +649,16 @@ def client(var: str | None = None, mock: bool | None = None) -> Any:
     if get_ipython() is None:
         raise KiwoomError("kiwoom_nb.client() needs IPython or Jupyter; in a script use kiwoom_nb.Client(appkey, secretkey)")
     return current().client_for(var, mock)
+
+
+def stream(var: str | None = None, mock: bool | None = None, market: str = "domestic", buffer: int | None = None,
+           silence: float = 120.0) -> Any:
+    """Kiwoom's real-time WebSocket with the notebook's login in ``var`` (default ``kiwoom_token``; ``mock=`` picks
+    by environment, as client()). ``market="us"`` is the US socket. Streams of one app key share one socket; they
+    are closed before the token is revoked (%kiwoom_logout, and when the kernel stops). In a script use
+    ``kiwoom_nb.Stream(appkey, secretkey)``."""
+    from IPython import get_ipython
+
+    if get_ipython() is None:
+        raise KiwoomError("kiwoom_nb.stream() needs IPython or Jupyter; in a script use kiwoom_nb.Stream(appkey, secretkey)")
+    return current().stream_for(var, mock, market, buffer, silence)

@@ -371,7 +371,7 @@ def test_command_line_prints_export_lines_for_both_environments():
         banner = server.banner()
         exports = exports_of(banner)
 
-        assert sorted(exports) == sorted(EXPORTED), banner
+        assert sorted(exports) == sorted(EXPORTED + ("KIWOOM_WS_URL", "KIWOOM_MOCK_WS_URL")), banner
         url = re.search(r"production (http://127\.0\.0\.1:\d+) ", banner[0]).group(1)
         assert exports["KIWOOM_BASE_URL"] == url and exports["KIWOOM_MOCK_BASE_URL"] == url + "/mock"
         assert (exports["KIWOOM_APPKEY"], exports["KIWOOM_SECRETKEY"]) == DEMO_KEYS["production"]

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-HEAVY = ["httpx", "ipywidgets", "IPython", "keyring", "pandas", "tqdm"]
+HEAVY = ["httpx", "ipywidgets", "IPython", "keyring", "pandas", "tqdm", "websockets"]
 
 
 def modules_after(code: str) -> set[str]:
@@ -56,7 +56,7 @@ def test_load_ext_imports_no_http_widgets_or_pandas():
     )
 
     assert "kiwoom_nb" in loaded
-    assert not loaded & {"httpx", "ipywidgets", "pandas", "tqdm"}
+    assert not loaded & {"httpx", "ipywidgets", "pandas", "tqdm", "websockets"}
 
 
 def test_fetching_a_frame_does_load_pandas():

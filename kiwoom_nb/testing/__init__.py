@@ -1,5 +1,5 @@
 """A fake Kiwoom for tests and demos: au10001 / au10002 (``_oauth``) and the TRs (``_trs``) answered like Kiwoom,
-over an httpx transport or a loopback server (``_server``); a WebSocket side will be a module beside them.
+over an httpx transport or a loopback server (``_server``), and the real-time WebSocket (``_ws``) beside them.
 
 Use it as an httpx transport (``FakeKiwoom().transport``) or as a real HTTP server on 127.0.0.1
 (``with FakeKiwoom() as server: server.url``). Production lives at ``server.url``, mock trading at
@@ -106,6 +106,17 @@ class FakeKiwoom:
         self._windows: dict[str, list[float]] = {}
         self._next_keys: dict[str, tuple] = {}
         self._revoke_countdown: int | None = None
+        self._ws: Any = None
+
+    @property
+    def ws(self) -> Any:
+        """The WebSocket side (kiwoom_nb.testing._ws.FakeSocket): settings ``ping_interval``, ``rate``; faults
+        ``drop()``, ``refuse_next_login()``; what it saw: ``received(trnm)``, ``closes``, ``live()``."""
+        if self._ws is None:
+            from ._ws import FakeSocket
+
+            self._ws = FakeSocket(self)
+        return self._ws
 
     # -- scripting ------------------------------------------------------------------------------
 
@@ -248,6 +259,7 @@ class FakeKiwoom:
     def start(self, port: int = 0, host: str = "127.0.0.1") -> "FakeKiwoom":
         self._stopping.clear()
         self._server, self._thread = _server.serve(self, port, host)
+        self.ws.start(host)
         return self
 
     def stop(self) -> None:
@@ -257,6 +269,8 @@ class FakeKiwoom:
         if self._server is not None:
             server, self._server = self._server, None
             _server.shut_down(server, connections)
+        if self._ws is not None:
+            self._ws.stop()
 
     def __enter__(self) -> "FakeKiwoom":
         return self.start() if self._server is None else self
@@ -277,6 +291,17 @@ class FakeKiwoom:
         """Base URL of the mock-trading side (``KIWOOM_MOCK_BASE_URL``)."""
         return self.url + "/mock"
 
+    @property
+    def ws_url(self) -> str:
+        """The production WebSocket (``KIWOOM_WS_URL``), on the same loopback host."""
+        host = self._server.server_address[0] if self._server is not None else "127.0.0.1"
+        return f"ws://{host}:{self.ws.port}/api/dostk/websocket"
+
+    @property
+    def mock_ws_url(self) -> str:
+        """The mock-trading WebSocket (``KIWOOM_MOCK_WS_URL``)."""
+        return self.ws_url.replace("/api/", "/mock/api/", 1)
+
     def environ(self, environment: str = "production") -> dict[str, str]:
         """Environment variables pointing kiwoom_nb at this server, with its keys for ``environment``."""
         appkey, secretkey = self.keys[environment]
@@ -284,6 +309,8 @@ class FakeKiwoom:
         return {
             "KIWOOM_BASE_URL": self.url,
             "KIWOOM_MOCK_BASE_URL": self.mock_url,
+            "KIWOOM_WS_URL": self.ws_url,
+            "KIWOOM_MOCK_WS_URL": self.mock_ws_url,
             f"{prefix}APPKEY": appkey,
             f"{prefix}SECRETKEY": secretkey,
         }

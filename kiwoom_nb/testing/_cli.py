@@ -16,11 +16,14 @@ from ._trs import serves
 _HOST = "127.0.0.1"
 
 
-def export_lines(url: str, keys: dict[str, tuple[str, str]]) -> list[str]:
-    """Shell lines pointing both environments' URLs at the fake ``url`` and setting both key pairs."""
-    values = {"KIWOOM_BASE_URL": url, "KIWOOM_MOCK_BASE_URL": url + "/mock",
-              "KIWOOM_APPKEY": keys["production"][0], "KIWOOM_SECRETKEY": keys["production"][1],
-              "KIWOOM_MOCK_APPKEY": keys["mock"][0], "KIWOOM_MOCK_SECRETKEY": keys["mock"][1]}
+def export_lines(url: str, keys: dict[str, tuple[str, str]], ws_url: str | None = None) -> list[str]:
+    """Shell lines pointing both environments' URLs at the fake ``url`` (and its WebSocket ``ws_url``, once the
+    running server knows its port) and setting both key pairs."""
+    values = {"KIWOOM_BASE_URL": url, "KIWOOM_MOCK_BASE_URL": url + "/mock"}
+    if ws_url:
+        values.update(KIWOOM_WS_URL=ws_url, KIWOOM_MOCK_WS_URL=ws_url.replace("/api/", "/mock/api/", 1))
+    values.update(KIWOOM_APPKEY=keys["production"][0], KIWOOM_SECRETKEY=keys["production"][1],
+                  KIWOOM_MOCK_APPKEY=keys["mock"][0], KIWOOM_MOCK_SECRETKEY=keys["mock"][1])
     return [f"export {name}={shlex.quote(value)}" for name, value in values.items()]
 
 
@@ -67,7 +70,7 @@ def run(argv: list[str] | None = None) -> int:
             print(f"  {environment:<10} appkey {appkey}  secretkey {secretkey}", flush=True)
         print(textwrap.fill(f"It serves {serves()}. Ctrl-C or SIGTERM stops it. Both environments, for the shell "
                             "that starts Jupyter:", 100), flush=True)
-        print("\n".join(export_lines(server.url, server.keys)), flush=True)
+        print("\n".join(export_lines(server.url, server.keys, server.ws_url)), flush=True)
         threading.Event().wait()
     except KeyboardInterrupt:
         pass

@@ -1,0 +1,399 @@
+"""The fake's WebSocket side: Kiwoom's real-time socket on loopback, as FACTS-realtime.md describes it.
+
+LOGIN checked against the tokens the REST side issued, PINGs to echo (R10002 and a close when one is not),
+REG / REMOVE acks, synthetic REAL frames (a deterministic random walk, several entries of mixed types in one
+frame), R10001 for the older socket of an app key, CNSRLST / CNSRREQ / CNSRCLR, a 00 event for every order the
+REST side accepts, and fault injection. ``/mock/...`` paths are the mock side. Uses websockets' threading server.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import socket
+import threading
+import time
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from . import FakeKiwoom
+
+PATHS = {"/api/dostk/websocket": "domestic", "/api/us/websocket": "us"}
+CONDITIONS = [("0", "급등주"), ("1", "거래량 상위"), ("2", "신고가"), ("3", "골든크로스")]
+#: condition seq -> its hits (codes); one-off answers come in pages of ``condition_page`` rows
+HITS = {seq: [f"{(int(seq) + 1) * 1000 + n:06d}" for n in range(7)] for seq, _ in CONDITIONS}
+_TICKS = {"0B", "0D", "0H", "0A", "0C", "FE", "FT", "F5"}
+
+
+class Frame:
+    """One frame the fake received: environment, market, the app key's connection number, and the JSON."""
+
+    def __init__(self, environment: str, market: str, connection: int, data: Any) -> None:
+        self.environment, self.market, self.connection, self.data = environment, market, connection, data
+        self.at = time.monotonic()
+
+    @property
+    def trnm(self) -> str:
+        return self.data.get("trnm", "") if isinstance(self.data, dict) else ""
+
+    def __repr__(self) -> str:
+        shown = dict(self.data) if isinstance(self.data, dict) else self.data
+        if isinstance(shown, dict) and "token" in shown:
+            shown["token"] = "…"
+        return f"Frame({self.environment}, #{self.connection}, {shown!r})"
+
+
+class Conn:
+    """One client connection and what it registered."""
+
+    def __init__(self, number: int, ws: Any, environment: str, market: str) -> None:
+        self.number, self.ws, self.environment, self.market = number, ws, environment, market
+        self.appkey = ""
+        self.token = ""
+        self.logged_in = False
+        self.listed = False  # CNSRLST seen on this connection (CNSRREQ needs it first)
+        self.regs: dict[str, set[str]] = {}
+        self.conditions: set[str] = set()
+        self.ping_owed = False
+        self.closed = threading.Event()
+        self.lock = threading.Lock()
+
+    def send(self, data: dict[str, Any]) -> None:
+        try:
+            self.ws.send(json.dumps(data, ensure_ascii=False))
+        except Exception:  # noqa: BLE001 - the client went away meanwhile
+            pass
+
+
+class FakeSocket:
+    """The WebSocket server of one FakeKiwoom; settings are plain attributes, changeable while it runs."""
+
+    def __init__(self, fake: "FakeKiwoom") -> None:
+        self.fake = fake
+        self.ping_interval: float | None = None  # seconds between PINGs; None sends none
+        self.rate = 20.0  # REAL frames per second per connection while something is registered
+        self.condition_page = 3
+        self.frames: list[Frame] = []  # everything received, in order
+        #: (connection, close code the client sent or None for no close frame, time.monotonic() at the close)
+        self.closes: list[tuple[int, int | None, float]] = []
+        self.refuse_types: set[str] = set()  # REGs of these types are refused (return_code 1)
+        #: frames sent before each LOGIN answer (prod sends SYSTEM frames, PINGs and REALs there too)
+        self.before_login: list[dict[str, Any]] = []
+        self.hang = False  # stop reading frames and answering them (REG, CNSRCLR ... go unanswered; the library still closes)
+        self.conns: list[Conn] = []
+        self._refuse_logins = 0
+        self._orders_seen = 0
+        self._lock = threading.Lock()
+        self._count = 0
+        self._walk: dict[tuple[str, str], int] = {}
+        self._random = random.Random(22)
+        self._server: Any = None
+
+    # -- scripting and inspection ------------------------------------------------------------------
+
+    def refuse_next_login(self, times: int = 1) -> None:
+        """Answer the next ``times`` LOGINs with 805004 [CODE=8005] and close, whatever the token."""
+        with self._lock:
+            self._refuse_logins += times
+
+    def drop(self) -> None:
+        """Cut every connection without a close frame (a network drop: the client sees 1006)."""
+        for conn in self.live():
+            try:
+                conn.ws.socket.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def burst(self, frames: int, items: list[str], kind: str = "0B", per_frame: int = 1,
+              per_second: float | None = None) -> int:
+        """Send ``frames`` REAL frames of ``kind`` to every logged-in connection, as fast as the socket takes them or
+        ``per_second`` frames a second (benchmarks), each with ``per_frame`` entries cycling over ``items`` and FID
+        9999 holding ``time.perf_counter_ns()`` at the send. Returns the entries sent per connection."""
+        conns = [c for c in self.live() if c.logged_in]
+        sent = 0
+        start = time.perf_counter()
+        for n in range(frames):
+            if per_second:
+                due = start + n / per_second
+                while time.perf_counter() < due:  # pacing the sender, not waiting for anything
+                    time.sleep(max(0.0, due - time.perf_counter()))
+            entries = []
+            for k in range(per_frame):
+                item = items[(n * per_frame + k) % len(items)]
+                entries.append({"type": kind, "name": "", "item": item, "values": self._values(kind, item)})
+            for entry in entries:
+                entry["values"]["9999"] = str(time.perf_counter_ns())
+            text = json.dumps({"trnm": "REAL", "data": entries}, ensure_ascii=False)
+            for conn in conns:
+                conn.ws.send(text)
+            sent += per_frame
+        return sent
+
+    def live(self) -> list[Conn]:
+        with self._lock:
+            return [c for c in self.conns if not c.closed.is_set()]
+
+    def received(self, trnm: str | None = None) -> list[Frame]:
+        with self._lock:
+            return [f for f in self.frames if trnm is None or f.trnm == trnm]
+
+    # -- serving -----------------------------------------------------------------------------------
+
+    def start(self, host: str) -> None:
+        from websockets.frames import Opcode
+        from websockets.sync.server import ServerConnection, serve
+
+        class Recording(ServerConnection):
+            """Notes when the client's close frame arrived (the handler learns of it a little later)."""
+
+            close_at: float | None = None
+
+            def process_event(self, event: Any) -> None:
+                if getattr(event, "opcode", None) is Opcode.CLOSE and self.close_at is None:
+                    self.close_at = time.monotonic()
+                super().process_event(event)
+
+        quiet = logging.getLogger("kiwoom_nb.testing.websockets")  # at DEBUG, websockets logs every frame: tokens
+        quiet.setLevel(logging.WARNING)
+        self._server = serve(self._handle, host, 0, ping_interval=None, compression=None, close_timeout=1,
+                             create_connection=Recording, logger=quiet)
+        threading.Thread(target=self._server.serve_forever, name="fake-kiwoom-ws", daemon=True).start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            server, self._server = self._server, None
+            server.shutdown()
+            for conn in self.live():
+                try:
+                    conn.ws.socket.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    @property
+    def port(self) -> int:
+        return self._server.socket.getsockname()[1]
+
+    def _handle(self, ws: Any) -> None:
+        path = ws.request.path
+        environment = "production"
+        if path.startswith("/mock/"):
+            environment, path = "mock", path[len("/mock"):]
+        market = PATHS.get(path)
+        if market is None:
+            ws.close(1008, "unknown path")
+            return
+        with self._lock:
+            self._count += 1
+            conn = Conn(self._count, ws, environment, market)
+            self.conns.append(conn)
+        try:
+            self._serve(conn)
+        finally:
+            conn.closed.set()
+            rcvd = ws.protocol.close_rcvd
+            code = rcvd.code if rcvd is not None else None
+            with self._lock:
+                self.closes.append((conn.number, code, getattr(ws, "close_at", None) or time.monotonic()))
+
+    def _serve(self, conn: Conn) -> None:
+        from websockets.exceptions import ConnectionClosed
+
+        next_ping = time.monotonic() + (self.ping_interval or 3600)
+        next_tick = time.monotonic()
+        while True:
+            if self.hang:
+                self.fake._stopping.wait()
+                return
+            now = time.monotonic()
+            wait = max(0.0, min(next_ping, next_tick) - now) if conn.logged_in else 0.2
+            try:
+                text = conn.ws.recv(timeout=wait)
+            except TimeoutError:
+                text = None
+            except ConnectionClosed:
+                return
+            if text is not None:
+                try:
+                    data = json.loads(text)
+                except ValueError:
+                    data = text
+                with self._lock:
+                    self.frames.append(Frame(conn.environment, conn.market, conn.number, data))
+                if not self._answer(conn, data if isinstance(data, dict) else {}):
+                    return
+            now = time.monotonic()
+            if not conn.logged_in:
+                continue
+            if self.ping_interval and now >= next_ping:
+                if conn.ping_owed:
+                    conn.send({"trnm": "SYSTEM", "code": "R10002",
+                               "message": "사용자 프로그램으로부터 Heartbeat(연결유지) 메시지가 오지않아서 접속을 종료합니다"})
+                    conn.ws.close()
+                    return
+                conn.ping_owed = True
+                conn.send({"trnm": "PING"})
+                next_ping = now + self.ping_interval
+            elif not self.ping_interval:
+                next_ping = now + 0.5
+            if now >= next_tick:
+                self._tick(conn)
+                next_tick = now + 1.0 / max(self.rate, 0.001)
+
+    # -- answers -----------------------------------------------------------------------------------
+
+    def _answer(self, conn: Conn, data: dict[str, Any]) -> bool:
+        """Answer one frame; False when the connection is to end."""
+        trnm = data.get("trnm")
+        if trnm == "PING":
+            conn.ping_owed = False
+            return True
+        if trnm == "LOGIN":
+            return self._login(conn, data)
+        if not conn.logged_in:
+            conn.send({"trnm": trnm or "", "return_code": 100013,
+                       "return_msg": "로그인 인증이 들어오기 전에 요청이 들어왔습니다"})
+            return True
+        g = "G" if conn.market == "us" else ""
+        if trnm == "REG" and any(k in self.refuse_types for e in data.get("data") or [] for k in e.get("type") or []):
+            conn.send({"trnm": trnm, "return_code": 1, "return_msg": "등록 종목수 초과"})
+        elif trnm in ("REG", "REMOVE"):
+            with conn.lock:
+                if trnm == "REG" and str(data.get("refresh", "1")) == "0":
+                    conn.regs.clear()
+                for entry in data.get("data") or []:
+                    for kind in entry.get("type") or []:
+                        items = {str(i) for i in entry.get("item") or [""]}
+                        if trnm == "REG":
+                            conn.regs.setdefault(kind, set()).update(items)
+                        else:
+                            conn.regs.get(kind, set()).difference_update(items)
+            conn.send({"trnm": trnm, "return_code": 0, "return_msg": ""})
+        elif trnm == g + "CNSRLST":
+            conn.listed = True
+            conn.send({"trnm": trnm, "return_code": 0, "return_msg": "", "data": [list(c) for c in CONDITIONS]})
+        elif trnm == g + "CNSRREQ":
+            self._condition(conn, data)
+        elif trnm == g + "CNSRCLR":
+            seq = str(data.get("seq", "")).strip()
+            conn.conditions.discard(seq)
+            conn.send({"trnm": trnm, "seq": seq, "return_code": 0, "return_msg": ""})
+        else:
+            conn.send({"trnm": trnm or "", "return_code": 105108, "return_msg": "정의되어 있지 않는 TRNM입니다"})
+        return True
+
+    def _login(self, conn: Conn, data: dict[str, Any]) -> bool:
+        token = str(data.get("token") or "")
+        now = datetime.now(timezone.utc)
+        with self.fake._lock:
+            issued = next((t for t in self.fake.tokens if t.value == token), None)
+            valid = issued is not None and not issued.revoked and issued.expires_at > now \
+                and issued.environment == conn.environment
+        with self._lock:
+            refused = self._refuse_logins > 0
+            if refused:
+                self._refuse_logins -= 1
+        if refused or not valid:
+            conn.send({"trnm": "LOGIN", "return_code": 805004,
+                       "return_msg": "토큰 인증에 실패했습니다. 접속을 종료합니다 [CODE=8005, MESSAGE=Token이 유효하지 않습니다]"})
+            conn.ws.close()
+            return False
+        conn.appkey, conn.token, conn.logged_in = issued.appkey, token, True
+        older = [c for c in self.live() if c is not conn and c.appkey == conn.appkey and c.market == conn.market
+                 and c.environment == conn.environment and c.logged_in]
+        for early in list(self.before_login):
+            conn.send(early)
+        conn.send({"trnm": "LOGIN", "return_code": 0, "return_msg": "", "sor_yn": "Y"})
+        for old in older:
+            old.send({"trnm": "SYSTEM", "code": "R10001",
+                      "message": "동일한 App key로 접속이 되었습니다. 기존 세션은 종료가 됩니다"})
+            try:
+                old.ws.close()
+            except Exception:  # noqa: BLE001
+                pass
+        with self._lock:
+            self._orders_seen = max(self._orders_seen, len(self.fake.orders))
+        return True
+
+    def _condition(self, conn: Conn, data: dict[str, Any]) -> None:
+        if not conn.listed:
+            return  # as Kiwoom: without CNSRLST first on this connection, no answer at all
+        seq = str(data.get("seq", "")).strip()
+        trnm = data["trnm"]
+        hits = HITS.get(seq)
+        if hits is None:
+            conn.send({"trnm": trnm, "seq": seq, "return_code": 1, "return_msg": "조건검색 일련번호가 없습니다"})
+            return
+        if str(data.get("search_type", "0")) == "1":
+            conn.conditions.add(seq)
+            conn.send({"trnm": trnm, "seq": f"{seq:<3}", "return_code": 0, "return_msg": "",
+                       "data": [{"jmcode": "A" + code} for code in hits[:3]]})
+            return
+        start = int(data.get("next_key") or 0) if str(data.get("cont_yn", "N")) == "Y" else 0
+        page = hits[start:start + self.condition_page]
+        more = start + len(page) < len(hits)
+        conn.send({"trnm": trnm, "seq": f"{seq:<3}", "cont_yn": "Y" if more else "N",
+                   "next_key": str(start + len(page)) if more else "", "return_code": 0, "return_msg": "",
+                   "data": [{"9001": "A" + code, "302": f"종목{code}", "10": f"{self._price(code):09d}",
+                             "25": "2", "11": "000000150", "12": "000000120"} for code in page]})
+
+    # -- synthetic REAL frames -----------------------------------------------------------------------
+
+    def _price(self, code: str) -> int:
+        return 10000 + (int(code) % 900) * 100 if code.isdigit() else 150000
+
+    def _values(self, kind: str, item: str) -> dict[str, str]:
+        key = (kind, item)
+        base = self._price(item[:6]) if item[:6].isdigit() else 20000
+        price = self._walk.get(key, base) + self._random.choice((-50, 0, 50))
+        self._walk[key] = price
+        change = price - base
+        sign = "+" if change > 0 else "-" if change < 0 else ""
+        clock = datetime.now(timezone.utc).astimezone().strftime("%H%M%S")
+        if kind == "0D":
+            return {"21": clock, "41": f"{sign}{price + 50}", "51": f"{sign}{price}", "61": "120", "71": "340",
+                    "121": "5000", "125": "7000"}
+        return {"20": clock, "10": f"{sign}{price}", "11": f"{change:+d}" if change else "0",
+                "12": f"{change / base * 100:+.2f}", "15": f"{self._random.choice(('+', '-'))}{self._random.randint(1, 500)}",
+                "13": str(self._random.randint(10000, 99999)), "16": str(base), "17": f"+{max(price, base)}",
+                "18": f"-{min(price, base)}", "25": "2" if change > 0 else "5" if change < 0 else "3", "9081": "1"}
+
+    def _tick(self, conn: Conn) -> None:
+        entries = []
+        with conn.lock:
+            regs = {kind: sorted(items) for kind, items in conn.regs.items() if items}
+        for kind, items in regs.items():
+            if kind in _TICKS:
+                for item in items:
+                    entries.append({"type": kind, "name": "", "item": item, "values": self._values(kind, item)})
+        if "00" in regs:
+            entries += self._fills(conn)
+        if conn.conditions and self._random.random() < 0.2:
+            seq = sorted(conn.conditions)[0]
+            code = self._random.choice(HITS[seq])
+            entries.append({"type": "02", "name": "조건검색", "item": code,
+                            "values": {"841": seq, "9001": code, "843": self._random.choice("ID"),
+                                       "20": datetime.now().strftime("%H%M%S"), "907": "2"}})
+        if entries:
+            conn.send({"trnm": "REAL", "data": entries})
+
+    def _fills(self, conn: Conn) -> list[dict[str, Any]]:
+        """A 00 entry for every order the REST side accepted since the last look, for its app key."""
+        with self._lock:
+            new = self.fake.orders[self._orders_seen:]
+            self._orders_seen += len(new)
+        entries = []
+        for number, order in enumerate(new, self._orders_seen - len(new) + 1):
+            token = order.headers.get("authorization", "").partition(" ")[2]
+            issued = next((t for t in self.fake.tokens if t.value == token), None)
+            if issued is None or issued.appkey != conn.appkey:
+                continue
+            body = order.body if isinstance(order.body, dict) else {}
+            code = str(body.get("stk_cd", ""))
+            entries.append({"type": "00", "name": "주문체결", "item": code, "values": {
+                "9201": "1234567890", "9203": f"{number:07d}", "9001": code, "913": "접수",
+                "302": f"종목{code}", "900": str(body.get("ord_qty", "")), "901": str(body.get("ord_uv", "")),
+                "902": str(body.get("ord_qty", "")), "905": "+매수" if "10000" in str(order.api_id) else "-매도",
+                "908": datetime.now().strftime("%H%M%S")}})
+        return entries
