@@ -219,3 +219,23 @@ def test_tab_completes_api_ids_and_fields_in_the_terminal(kernel_env, tmp_path):
         typed(" stk", literal=True)
         typed("Tab")  # the one field that starts so is put in at once
         shows(r"In \[2\]: %kiwoom ka10081 stk_cd=", "stk_cd= completed")
+
+
+def test_a_stream_in_terminal_ipython_delivers_events_and_exit_closes_it_before_the_revoke(fake, kernel_env):
+    """No event loop is touched: the stream works at the terminal prompt, and `exit` closes the socket, then revokes."""
+    with terminal_ipython(kernel_env) as child:
+        child.sendline("%kiwoom_login")
+        child.expect("logged in as kiwoom_token")
+        child.expect(PROMPT)
+        child.sendline("import kiwoom_nb; live = kiwoom_nb.stream()")
+        child.expect(PROMPT)
+        child.sendline('live.watch(["005930"], "0B"); print("got", next(iter(live.events(timeout=10))).item)')
+        child.expect(r"got 005930")
+        child.expect(PROMPT)
+        transcript = exit_ipython(child)
+
+    wait_for(lambda: fake.ws.closes and fake.revokes, 10, "the socket's close and the revoke")
+    [(_, _, closed_at)] = fake.ws.closes
+    assert closed_at <= fake.revokes[0].at, "the token was revoked before the socket closed"
+    assert fake.live_tokens() == [] and "Traceback" not in transcript
+    assert not [key for key in KEYS if key in transcript]
