@@ -231,6 +231,20 @@ class Stream:
                 self._calls = queue.SimpleQueue()
                 threading.Thread(target=self._call_back, name="kiwoom-stream-callbacks", daemon=True).start()
 
+    def off(self, type: str, fn: Callable[[Event], Any]) -> None:
+        """Stop calling ``fn`` for ``type``."""
+        with self._lock:
+            if fn in self._callbacks.get(type, ()):
+                self._callbacks[type].remove(fn)
+
+    def _ipython_display_(self) -> None:
+        """``display(live)``: a live board of what it watches (kiwoom_nb._board)."""
+        from IPython.display import display
+
+        from ._board import board_for
+
+        display(board_for(self))
+
     def _call_back(self) -> None:
         calls = self._calls
         while True:
