@@ -113,3 +113,13 @@ def test_a_mock_order_appears_in_the_orders_feed(fake, start_kernel, kernel_env)
     kernel.ok("%kiwoom kt10000 dmst_stex_tp=KRX stk_cd=005930 ord_qty=3 ord_uv=70000 trde_tp=0")
     row = drain(kernel, shows("kiwoom-00"))["content"]["data"]["state"]["value"]
     assert "005930" in row and "3주" in row
+
+
+def test_display_of_a_stream_shows_its_board_and_a_logout_stops_it_with_a_line(fake, start_kernel):
+    kernel = logged_in(start_kernel)
+    shown = kernel.ok("import kiwoom_nb\nlive = kiwoom_nb.stream(); live.watch(['005930'], '0B')\ndisplay(live)")
+    assert shown.data("application/vnd.jupyter.widget-view+json"), shown.outputs
+    drain(kernel, shows("005930"))
+    kernel.ok("%kiwoom_logout")  # the line is sent within the cell
+    assert [m for m in kernel.iopub if shows("logged out kiwoom_token")(m)]
+    assert fake.ws.closes
