@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 import ipywidgets as widgets
 
+from ._lines import kernel_restarted
 from ._stream import Event, Stream
 
 __all__ = ["Board", "Conditions", "Ladder", "Orders", "board_for"]
@@ -22,8 +23,9 @@ STYLE = ("<style>.kiwoom-board table{border-collapse:collapse;font-variant-numer
          ".kiwoom-board td,.kiwoom-board th{padding:2px 8px;text-align:right}"
          ".kiwoom-board .kiwoom-stale{opacity:.45}.kiwoom-board .kiwoom-in{background:#ffe3e3}"
          ".kiwoom-board .kiwoom-out{background:#e3ecff;text-decoration:line-through}"
-         ".kiwoom-board.jupyter-widgets-disconnected .kiwoom-gone{display:block;color:#b00020}"
-         ".kiwoom-board .kiwoom-gone{display:none}</style>")
+         ".kiwoom-board.jupyter-widgets-disconnected:not(:has(.kiwoom-ended)) .kiwoom-gone{display:block;color:#b00020}"
+         ".kiwoom-board .kiwoom-gone{display:none}"
+         ".kiwoom-board.jupyter-widgets-disconnected:not(:has(.kiwoom-ended)) .kiwoom-status{display:none}</style>")
 
 
 def direction(values: dict[str, str], fid: str = "10") -> int:
@@ -130,8 +132,11 @@ class _Live(widgets.VBox):
         self._publish(body, self.status_line())
 
     def _publish(self, body: str, line: str) -> None:
+        # the browser drops the comms before a restart it asked for (Kernel menu): then CSS shows the hidden line
+        ended = " kiwoom-ended" if self._ended else ""
         value = (f'{STYLE}<div class="kiwoom-title"><b>{html.escape(self.title)}</b></div>'
-                 f'<div class="kiwoom-status">{html.escape(line)}</div>{body}')
+                 f'<div class="kiwoom-gone">{html.escape(kernel_restarted())}</div>'
+                 f'<div class="kiwoom-status{ended}">{html.escape(line)}</div>{body}')
         if value != self._view.value:  # an equal value sends nothing anyway; this says so
             self._view.value = value
 

@@ -35,6 +35,12 @@ def shows(text: str):
     return lambda m: m["msg_type"] == "comm_msg" and text in json.dumps(m["content"]["data"], ensure_ascii=False)
 
 
+def says(line: str):
+    """The board's status line is ``line`` (the board also holds the restart line hidden, for the browser's CSS)."""
+    shown = f'<div class="kiwoom-status kiwoom-ended">{line}</div>'
+    return lambda m: m["msg_type"] == "comm_msg" and shown in str(m["content"]["data"].get("state", {}).get("value"))
+
+
 def watching(start_kernel, line: str, *logins: str, env=None):
     kernel = logged_in(start_kernel, *logins, env=env)
     shown = kernel.ok(line)
@@ -86,7 +92,7 @@ def test_stop_closes_the_boards_stream_and_the_board_stays_still(fake, start_ker
 def test_a_kernel_restart_makes_the_board_inert_with_a_line(fake, start_kernel):
     kernel = watching(start_kernel, "%kiwoom_watch 005930")
     kernel.kc.shutdown(restart=True)
-    drain(kernel, shows(KERNEL_RESTARTED))
+    drain(kernel, says(KERNEL_RESTARTED))
     stop = model(widget_models(kernel), "ButtonModel", "Stop")
     assert [m for m in kernel.iopub if m["msg_type"] == "comm_msg" and m["content"]["comm_id"] == stop
             and m["content"]["data"].get("state", {}).get("disabled") is True]
@@ -121,5 +127,6 @@ def test_display_of_a_stream_shows_its_board_and_a_logout_stops_it_with_a_line(f
     assert shown.data("application/vnd.jupyter.widget-view+json"), shown.outputs
     drain(kernel, shows("005930"))
     kernel.ok("%kiwoom_logout")  # the line is sent within the cell
-    assert [m for m in kernel.iopub if shows("logged out kiwoom_token")(m)]
+    assert [m for m in kernel.iopub if says(
+        "Kiwoom 실전투자 (production): logged out kiwoom_token; token revoked")(m)], "no logout line on the board"
     assert fake.ws.closes
