@@ -219,7 +219,7 @@ class Board(_Live):
                 f'<tr data-item="{html.escape(item)}"{stale}><td style="text-align:left">'
                 f"{html.escape(self.name(item[:6]))}</td><td>{html.escape(item)}</td>"
                 f'<td class="kiwoom-price">{_coloured(_number(v.get("10")), way)}</td>'
-                f'<td>{_coloured(_number(v.get("11")), way)}</td>'
+                f'<td>{_coloured(("▲ " if way > 0 else "▼ " if way < 0 else "") + _number(v.get("11")), way)}</td>'
                 f'<td>{_coloured(html.escape(str(v.get("12", "")).strip().lstrip("+-")) + " %", way)}</td>'
                 f'<td>{_number(v.get("13"))}</td><td>{_clock(v.get("20"))}</td></tr>')
         head = ("<tr><th>종목명</th><th>코드</th><th>현재가</th><th>전일대비</th><th>등락률</th><th>누적거래량</th>"
