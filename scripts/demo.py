@@ -153,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
             root = work / "notebooks"
             root.mkdir()
             shutil.copy2(REPO / "notebooks" / NOTEBOOK, root / NOTEBOOK)
+            shutil.copy2(REPO / "notebooks" / "live.ipynb", root / "live.ipynb")  # the quickstart links to it
         home = work / "jupyter"
         env = jupyter_environment(home, fake)
         token = secrets.token_urlsafe(24)
