@@ -71,7 +71,6 @@ class _Live(widgets.VBox):
                  name_of: Callable[[str], str] | None = None) -> None:
         self.stream, self.rate, self._own, self._name_of = stream, max(float(rate), 0.1), own, name_of
         self._lock = threading.Lock()
-        self._changed = True
         self._names: dict[str, str] = {}
         self._ended = ""  # why the board stopped (Stop, logout, the kernel), shown instead of the stream's state
         self._quit = threading.Event()
@@ -95,6 +94,10 @@ class _Live(widgets.VBox):
     def body(self) -> str:
         raise NotImplementedError
 
+    def codes(self) -> list[str]:
+        """The codes shown, to name."""
+        return []
+
     # -- the stream's callback thread: record only ------------------------------------------------
 
     def _on_event(self, event: Event) -> None:
@@ -102,13 +105,14 @@ class _Live(widgets.VBox):
             return
         with self._lock:
             self.take(event)
-            self._changed = True
 
     # -- the timer thread: at most ``rate`` sends a second, only when the content changed ----------
 
     def _run(self) -> None:
         while not self._quit.wait(1.0 / self.rate):
             self._refresh()
+            if self.stream.closed or self.stream._socket.stopped:  # nothing more will come: the last state stays
+                return
 
     def status_line(self) -> str:
         if self._ended:
@@ -125,10 +129,13 @@ class _Live(widgets.VBox):
 
     def _refresh(self) -> None:
         with self._lock:
+            codes = [c for c in self.codes() if c not in self._names]
+        for code in codes:  # outside the lock: a ka10001 call must not hold up the events
+            self._names[code] = self._look_up(code)
+        with self._lock:
             if self._quit.is_set() and not self._ended:
                 return
             body = self.body()
-            self._changed = False
         self._publish(body, self.status_line())
 
     def _publish(self, body: str, line: str) -> None:
@@ -141,15 +148,14 @@ class _Live(widgets.VBox):
             self._view.value = value
 
     def name(self, code: str) -> str:
-        """종목명 from the codes cache or ka10001 (once per item, on this thread), else the code."""
-        if code not in self._names:
-            self._names[code] = code
-            if self._name_of is not None:
-                try:
-                    self._names[code] = self._name_of(code) or code
-                except Exception:  # noqa: BLE001 - a name is never worth breaking the board
-                    pass
-        return self._names[code]
+        return self._names.get(code[:6], code)
+
+    def _look_up(self, code: str) -> str:
+        """종목명 from the codes cache or ka10001 (once per item, on the timer thread), else the code."""
+        try:
+            return (self._name_of(code[:6]) if self._name_of is not None else "") or code
+        except Exception:  # noqa: BLE001 - a name is never worth breaking the board
+            return code
 
     def stale(self, reconnects: int) -> bool:
         socket = self.stream._socket
@@ -209,6 +215,9 @@ class Board(_Live):
     def take(self, event: Event) -> None:
         self._rows[event.item] = (event, self.stream._socket.reconnects)
 
+    def codes(self) -> list[str]:
+        return [item[:6] for item in self._rows]
+
     def body(self) -> str:
         rows = []
         for item in sorted(self._rows):
@@ -217,7 +226,7 @@ class Board(_Live):
             stale = ' class="kiwoom-stale" title="stale: no tick since the reconnect"' if self.stale(epoch) else ""
             rows.append(
                 f'<tr data-item="{html.escape(item)}"{stale}><td style="text-align:left">'
-                f"{html.escape(self.name(item[:6]))}</td><td>{html.escape(item)}</td>"
+                f"{html.escape(self.name(item))}</td><td>{html.escape(item)}</td>"
                 f'<td class="kiwoom-price">{_coloured(_number(v.get("10")), way)}</td>'
                 f'<td>{_coloured(("▲ " if way > 0 else "▼ " if way < 0 else "") + _number(v.get("11")), way)}</td>'
                 f'<td>{_coloured(html.escape(str(v.get("12", "")).strip().lstrip("+-")) + " %", way)}</td>'
@@ -234,18 +243,24 @@ class Ladder(_Live):
     title = "호가 — order book (0D)"
 
     def start(self) -> None:
-        self._last: tuple[Event, int] | None = None
+        self._books: dict[str, tuple[Event, int]] = {}
         with self.stream._lock:
             latest = list(self.stream._latest.get("0D", {}).values())
-        if latest:
-            self._last = (latest[-1], -1)
+        for event in latest:
+            self._books[event.item] = (event, -1)
 
     def take(self, event: Event) -> None:
-        self._last = (event, self.stream._socket.reconnects)
+        self._books[event.item] = (event, self.stream._socket.reconnects)
+
+    def codes(self) -> list[str]:
+        return [item[:6] for item in self._books]
 
     def body(self) -> str:
-        values = self._last[0].values if self._last else {}
-        stale = ' class="kiwoom-stale"' if self._last and self.stale(self._last[1]) else ""
+        return "".join(self._book(*self._books[item]) for item in sorted(self._books)) or "<table></table>"
+
+    def _book(self, event: Event, epoch: int) -> str:
+        values = event.values
+        stale = ' class="kiwoom-stale"' if self.stale(epoch) else ""
         asks = [(str(40 + n), str(60 + n)) for n in range(10, 0, -1)]  # level 10 on top, level 1 at the spread
         bids = [(str(50 + n), str(70 + n)) for n in range(1, 11)]
         most = max([_int(values.get(q)) for _, q in asks + bids] + [1])
@@ -256,10 +271,9 @@ class Ladder(_Live):
                 bar = f'<div style="background:{colour};opacity:.35;height:1em;width:{width:.0f}%"></div>'
                 cells = (f"<td>{_number(values.get(qty))}</td><td style='width:10em'>{bar}</td>", "<td></td><td></td>")
                 left, right = cells if side == "ask" else cells[::-1]
-                rows.append(f'<tr class="kiwoom-{side}">{left}<td>{_coloured(_number(values.get(price)), direction(values, price))}'
-                            f"</td>{right}</tr>")
-        item = self._last[0].item if self._last else ""
-        caption = f"<caption>{html.escape(self.name(item[:6]) if item else '')} {html.escape(item)}</caption>"
+                shown = _coloured(_number(values.get(price)), direction(values, price))
+                rows.append(f'<tr class="kiwoom-{side}">{left}<td>{shown}</td>{right}</tr>')
+        caption = f"<caption>{html.escape(self.name(event.item))} {html.escape(event.item)}</caption>"
         return f"<table{stale}>{caption}{''.join(rows)}</table>"
 
 
@@ -282,6 +296,9 @@ class Orders(_Live):
 
     def take(self, event: Event) -> None:
         self._feed.appendleft(event)
+
+    def codes(self) -> list[str]:
+        return [e.item[:6] for e in self._feed if not e.values.get("302")]
 
     def body(self) -> str:
         rows = []
@@ -311,9 +328,13 @@ class Conditions(_Live):
         code = event.item.lstrip("AJQ")
         self._hits[code] = "in" if event.values.get("843") == "I" else "out"
 
+    def codes(self) -> list[str]:
+        return list(self._hits)
+
     def body(self) -> str:
+        said = {"in": "편입 in", "out": "이탈 out"}
         rows = "".join(f'<tr class="kiwoom-{how or "hit"}"><td style="text-align:left">{html.escape(self.name(code))}'
-                       f"</td><td>{html.escape(code)}</td><td>{ {'in': '편입 in', 'out': '이탈 out'}.get(how, '')}</td></tr>"
+                       f"</td><td>{html.escape(code)}</td><td>{said.get(how, '')}</td></tr>"
                        for code, how in self._hits.items())
         return f"<table><tr><th>종목명</th><th>코드</th><th></th></tr>{rows}</table>"
 
