@@ -9,6 +9,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from conftest import wait_until
 from kiwoom_nb._lines import KERNEL_RESTARTED
 from test_panel import log_in, open_notebook, show_panel  # noqa: F401 - the fixture
 
@@ -62,3 +63,23 @@ def test_lab_board_order_book_stop_and_restart(lab_server, open_notebook, fake):
     accept.click()
     expect(book).to_contain_text(KERNEL_RESTARTED, use_inner_text=True)
     notebook.wait_ui_idle()
+
+
+ORDER_CELLS = ["%load_ext kiwoom_nb", "%kiwoom_login --mock", "%kiwoom_watch --orders",
+               "%kiwoom kt10000 dmst_stex_tp=KRX stk_cd=005930 ord_qty=3 ord_uv=70000 trde_tp=0"]
+
+
+@pytest.mark.timeout(300)
+def test_lab_a_mock_order_appears_in_the_orders_feed(lab_server, open_notebook, fake):  # noqa: F811
+    notebook = open_notebook(lab_server, ORDER_CELLS)
+    log_in(show_panel(notebook), fake, "mock")
+    feed = notebook.run(2).locator(".kiwoom-board")
+    expect(feed).to_contain_text("connected")
+    orders = len(fake.orders)
+    notebook.run(3)
+    wait_until(lambda: len(fake.orders) > orders, 30, "the fake to accept the order")
+    row = feed.locator("tr.kiwoom-00").first
+    expect(row).to_contain_text("005930", timeout=30_000)
+    expect(row).to_contain_text("3주")
+    notebook.select(0)
+    notebook.screenshot(2, "orders.png", docs=True)

@@ -125,7 +125,7 @@ class _Live(widgets.VBox):
             head = f"stopped ({why or 'closed'})"
         else:
             head = status.state
-        return f"{head} — {status.received:,} events received"
+        return f"{head} — {status.received:,} event{'' if status.received == 1 else 's'} received"
 
     def _refresh(self) -> None:
         with self._lock:
