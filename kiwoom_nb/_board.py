@@ -147,6 +147,11 @@ class _Live(widgets.VBox):
         if value != self._view.value:  # an equal value sends nothing anyway; this says so
             self._view.value = value
 
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        bundle = super()._repr_mimebundle_(**kwargs) or {}
+        bundle["text/plain"] = f"{self.title}: {self.status_line()}"  # what a frontend without widgets shows
+        return bundle
+
     def name(self, code: str) -> str:
         return self._names.get(code[:6], code)
 

@@ -238,9 +238,14 @@ class Stream:
                 self._callbacks[type].remove(fn)
 
     def _ipython_display_(self) -> None:
-        """``display(live)``: a live board of what it watches (kiwoom_nb._board)."""
+        """``display(live)``: a live board of what it watches (kiwoom_nb._board), in a kernel; the status line
+        elsewhere (terminal IPython shows no widgets)."""
+        from IPython import get_ipython
         from IPython.display import display
 
+        if getattr(get_ipython(), "kernel", None) is None:
+            display({"text/plain": repr(self)}, raw=True)
+            return
         from ._board import board_for
 
         magics = _magics_here()

@@ -43,6 +43,7 @@ def test_a_row_per_item_coloured_by_direction_and_stop_sends_remove(fake, live):
         assert "삼성전자" in board._view.value and "000660" in board._view.value
         assert "connected" in board._view.value and "events received" in board._view.value
         wait_for(lambda: {c for c, _ in price_cells(board)} >= {UP, DOWN}, 30, "one price up and one down")
+        assert board._repr_mimebundle_()["text/plain"].startswith("실시간 시세 — live board (0B): connected — ")
         board._on_stop_click()
         assert fake.ws.received("REMOVE")
         still = board._view.value
@@ -118,3 +119,14 @@ def test_condition_hits_mark_entries_and_exits(fake, live):
         wait_for(lambda: re.search(r'class="kiwoom-(in|out)"', board._view.value), 15, "an entry or an exit")
     finally:
         board.stop("test over")
+
+
+def test_outside_a_kernel_display_of_a_stream_shows_its_status_line(live, monkeypatch):
+    import IPython
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython, "get_ipython", lambda: None)  # terminal IPython and scripts: no kernel
+    monkeypatch.setattr(IPython.display, "display", lambda data, raw=False: shown.append(data))
+    live._ipython_display_()
+    assert shown == [{"text/plain": repr(live)}] and repr(live).startswith("<kiwoom_nb.Stream ws://")
