@@ -130,7 +130,7 @@ class _Live(widgets.VBox):
     def _refresh(self) -> None:
         with self._lock:
             codes = [c for c in self.codes() if c not in self._names]
-        for code in codes:  # outside the lock: a ka10001 call must not hold up the events
+        for code in codes[:1]:  # one a refresh, outside the lock: ka10001 calls hold up neither events nor rows
             self._names[code] = self._look_up(code)
         with self._lock:
             if self._quit.is_set() and not self._ended:

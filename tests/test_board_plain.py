@@ -40,7 +40,8 @@ def test_a_row_per_item_coloured_by_direction_and_stop_sends_remove(fake, live):
     board = Board(live, rate=20, name_of={"005930": "삼성전자"}.get)
     try:
         wait_for(lambda: len(price_cells(board)) == 2, 10, "two rows")
-        assert "삼성전자" in board._view.value and "000660" in board._view.value
+        wait_for(lambda: "삼성전자" in board._view.value, 5, "the name (one looked up a refresh)")
+        assert "000660" in board._view.value
         assert "connected" in board._view.value and "events received" in board._view.value
         wait_for(lambda: {c for c, _ in price_cells(board)} >= {UP, DOWN}, 30, "one price up and one down")
         assert board._repr_mimebundle_()["text/plain"].startswith("실시간 시세 — live board (0B): connected — ")
