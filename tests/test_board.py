@@ -130,3 +130,13 @@ def test_display_of_a_stream_shows_its_board_and_a_logout_stops_it_with_a_line(f
     assert [m for m in kernel.iopub if says(
         "Kiwoom 실전투자 (production): logged out kiwoom_token; token revoked")(m)], "no logout line on the board"
     assert fake.ws.closes
+
+
+def test_condition_hits_and_a_line_without_codes(fake, start_kernel):
+    fake.ws.rate = 50
+    kernel = watching(start_kernel, "%kiwoom_watch --condition 1")
+    hit = drain(kernel, lambda m: m["msg_type"] == "comm_msg" and re.search(
+        r'class="kiwoom-(in|out)"', str(m["content"]["data"].get("state", {}).get("value", ""))), timeout=20)
+    assert "조건검색 1" in hit["content"]["data"]["state"]["value"]
+    refused = kernel.run("%kiwoom_watch").error
+    assert refused["ename"] == "KiwoomError" and "needs codes" in refused["evalue"] and "\n" not in refused["evalue"]
