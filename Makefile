@@ -56,7 +56,7 @@ e2e: $(VENV)/.installed-e2e
 
 screenshots: $(VENV)/.installed-e2e
 	bash scripts/ensure-chromium.sh $(CHROMIUM)
-	KIWOOM_NB_SCREENSHOTS=1 E2E_CHROMIUM=$(CHROMIUM) $(PY) -m pytest e2e/test_panel.py e2e/test_demo.py e2e/test_complete.py $(E2E_ARGS)
+	KIWOOM_NB_SCREENSHOTS=1 E2E_CHROMIUM=$(CHROMIUM) $(PY) -m pytest e2e/test_panel.py e2e/test_demo.py e2e/test_complete.py e2e/test_board.py e2e/test_voila_live.py $(E2E_ARGS)
 
 # Benchmarks (BENCHMARKS.md) run in their own venv, so kiwoom-client (the comparison) never enters
 # the project's env. `make bench` takes minutes; `make bench-quick` only checks the script still works.

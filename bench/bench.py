@@ -28,13 +28,16 @@ from pathlib import Path
 
 from kiwoom_nb.testing import FakeKiwoom
 from stream import measure_stream  # bench/stream.py (issue 22)
+from board import measure_board  # bench/board.py (issue 23)
 
 CHILD = Path(__file__).resolve().parent / "child.py"
 
 FULL = dict(processes=21, importtime_runs=5, blocks=40, cells=500, calls=200_000, pairs=1000, kernels=9,
-            paced_calls=100, frame_rows=10_000, candle_stocks=10, stream_events=100_000, stream_rows=100_000)
+            paced_calls=100, frame_rows=10_000, candle_stocks=10, stream_events=100_000, stream_rows=100_000,
+            board_seconds=5, board_rounds=3)
 QUICK = dict(processes=2, importtime_runs=1, blocks=2, cells=50, calls=10_000, pairs=20, kernels=1,
-             paced_calls=8, frame_rows=1_000, candle_stocks=3, stream_events=2_000, stream_rows=2_000)
+             paced_calls=8, frame_rows=1_000, candle_stocks=3, stream_events=2_000, stream_rows=2_000,
+             board_seconds=1, board_rounds=1)
 
 #: The fake's limit for the pacing measurement: requests per second per TR.
 PACED_LIMIT = 3
@@ -61,7 +64,7 @@ def fmt_mib(kib: float) -> str:
 
 @dataclass
 class Row:
-    goal_no: str  # which goal: 1-5 of issue 6, 6 of issue 11, 7 of issue 20, 8 of issue 21, 9 of issue 22
+    goal_no: str  # which goal: 1-5 of issue 6, 6 of issue 11, 7 of issue 20, 8 of issue 21, 9 of issue 22, 10 of issue 23
     what: str
     value: str
     baseline: str = "—"
@@ -83,7 +86,7 @@ class Results:
 def markdown_table(rows: list[Row]) -> str:
     lines = ["| # | measurement | kiwoom_nb | baseline | difference / ratio | goal | met |",
              "|---|---|---|---|---|---|---|"]
-    for row in sorted(rows, key=lambda r: r.goal_no):  # stable: keeps the order within a goal
+    for row in sorted(rows, key=lambda r: int(re.match(r"\d+", r.goal_no).group())):  # stable within a goal
         met = "—" if row.met is None else ("yes" if row.met else "**no**")
         lines.append(f"| {row.goal_no} | {row.what} | {row.value} | {row.baseline} | {row.compare} | {row.goal} | {met} |")
     return "\n".join(lines)
@@ -866,6 +869,7 @@ def main(argv: list[str] | None = None) -> int:
             ("7", measure_catalogue, "7. the field catalogue"),
             ("8", measure_candles, "8. candles of many stocks"),
             ("9", measure_stream, "9. the real-time stream against kiwoom-client's WebSocket client"),
+            ("10", measure_board, "10. a live board at 2,000 ticks/s (real kernels)"),
         ]
         round_trip = None
         for goal, measure, name in steps:

@@ -494,6 +494,72 @@ class KiwoomMagics(Magics):
                             buffer=buffer or BUFFER, silence=silence, var=tokens.var,
                             production_url=self.ws_url or None)
 
+    board_rate = Float(4.0, help="Updates per second at most that a live board (%kiwoom_watch, display(stream)) sends "
+                       "to the browser, whatever the tick rate.").tag(config=True)
+
+    def names_for(self, var: str | None) -> Any:
+        """code -> 종목명 for boards: the day's codes cache, else ka10001 (the board asks once per item)."""
+        client = self.client_for(var)
+
+        def name_of(code: str) -> str:
+            from ._codes import cached_name
+
+            return cached_name(client, code, False) or str(client.call("ka10001", stk_cd=code).get("stk_nm", "")).strip()
+
+        return name_of
+
+    def track_board(self, var: str | None, board: Any) -> None:
+        """Kept truthful with the panels: inert on logout, kernel restart or shutdown (kiwoom_nb._panel_registry)."""
+        self._panels.add(var or self.var, board)
+
+    @no_var_expand
+    @lazy_arguments
+    @argument("items", nargs="*", help="Stock codes (005930 000660).")
+    @argument("--type", default="0B", metavar="TYPE", help="0B (체결: a board, the default) or 0D (호가: an order book).")
+    @argument("--orders", action="store_true", help="The account's order fills (00) and balance changes (04).")
+    @argument("--condition", metavar="SEQ", help="A saved condition's hits (its seq from live.conditions()).")
+    @argument("--rate", type=float, metavar="N", help="Updates per second at most (default: the board_rate trait).")
+    @argument("--var", metavar="NAME", help="Another login's variable (default: kiwoom_token).")
+    @line_magic
+    def kiwoom_watch(self, line: str = "") -> None:
+        """A live board of Kiwoom's real-time stream with the login in kiwoom_token:
+
+            %kiwoom_watch 005930 000660          # 0B: 종목명, price (red up, blue down), change, %, volume, time
+            %kiwoom_watch 005930 --type 0D       # an order book: 10 ask over 10 bid levels
+            %kiwoom_watch --orders               # order fills (00) and balance changes (04), newest on top
+            %kiwoom_watch --condition 1          # a condition's hits, entries and exits highlighted
+
+        The board opens its own stream (sharing the app key's socket) and closes it with its Stop button; logout
+        and the kernel's restart or shutdown stop it too, with a line saying so. ``display(live)`` shows the same
+        board for a stream you opened.
+        """
+        from IPython.display import display
+
+        from . import _board
+
+        args = self._parse(self.kiwoom_watch, line)
+        kind = args.type.strip().upper()
+        if not (args.orders or args.condition is not None) and (not args.items or kind not in ("0B", "0D")):
+            raise KiwoomError("%kiwoom_watch needs codes and --type 0B or 0D (e.g. %kiwoom_watch 005930 000660), "
+                              "or --orders, or --condition SEQ")
+        live = self.stream_for(args.var)
+        options = {"rate": args.rate or self.board_rate, "own": True, "name_of": self.names_for(args.var)}
+        try:
+            if args.orders:
+                live.watch([], "00")
+                live.watch([], "04")
+                board = _board.Orders(live, **options)
+            elif args.condition is not None:
+                board = _board.Conditions(live, args.condition, live.watch_condition(args.condition), **options)
+            else:
+                live.watch(args.items, kind)
+                board = (_board.Ladder if kind == "0D" else _board.Board)(live, **options)
+        except BaseException:
+            live.close()
+            raise
+        self.track_board(live.var, board)
+        display(board)
+
     @observe("pace")
     def _on_pace_change(self, change: dict[str, Any]) -> None:
         self.bound.set_pace(change["new"] or None)

@@ -44,6 +44,8 @@ def jupyter_environment(home: Path, fake, *, save_widget_state: bool = False) ->
     env.update(
         KIWOOM_BASE_URL=fake.url,
         KIWOOM_MOCK_BASE_URL=fake.mock_url,
+        KIWOOM_WS_URL=fake.ws_url,
+        KIWOOM_MOCK_WS_URL=fake.mock_ws_url,
         JUPYTER_CONFIG_DIR=str(home / "config"),
         JUPYTER_DATA_DIR=str(home / "data"),
         JUPYTER_RUNTIME_DIR=str(home / "runtime"),
@@ -151,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
             root = work / "notebooks"
             root.mkdir()
             shutil.copy2(REPO / "notebooks" / NOTEBOOK, root / NOTEBOOK)
+            shutil.copy2(REPO / "notebooks" / "live.ipynb", root / "live.ipynb")  # the quickstart links to it
         home = work / "jupyter"
         env = jupyter_environment(home, fake)
         token = secrets.token_urlsafe(24)

@@ -352,8 +352,11 @@ class FakeSocket:
         sign = "+" if change > 0 else "-" if change < 0 else ""
         clock = datetime.now(timezone.utc).astimezone().strftime("%H%M%S")
         if kind == "0D":
-            return {"21": clock, "41": f"{sign}{price + 50}", "51": f"{sign}{price}", "61": "120", "71": "340",
-                    "121": "5000", "125": "7000"}
+            book = {"21": clock, "121": "5000", "125": "7000"}
+            for n in range(1, 11):  # 10 ask levels (41..50, quantities 61..70) and 10 bid levels (51..60, 71..80)
+                book[str(40 + n)], book[str(60 + n)] = f"{sign}{price + 50 * n}", str(self._random.randint(1, 900))
+                book[str(50 + n)], book[str(70 + n)] = f"{sign}{price - 50 * (n - 1)}", str(self._random.randint(1, 900))
+            return book
         return {"20": clock, "10": f"{sign}{price}", "11": f"{change:+d}" if change else "0",
                 "12": f"{change / base * 100:+.2f}", "15": f"{self._random.choice(('+', '-'))}{self._random.randint(1, 500)}",
                 "13": str(self._random.randint(10000, 99999)), "16": str(base), "17": f"+{max(price, base)}",

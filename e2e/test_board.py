@@ -1,0 +1,85 @@
+"""Issue 23 in JupyterLab 4 against the fake: the live board's price changes, its colours are red up and blue down
+(computed style), the order book shows 10 + 10 levels, Stop makes the fake see the REMOVE and the board stays
+still, and a kernel restart makes it inert. Screenshots go to docs/ only with KIWOOM_NB_SCREENSHOTS=1."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from conftest import wait_until
+from kiwoom_nb._lines import KERNEL_RESTARTED
+from test_panel import log_in, open_notebook, show_panel  # noqa: F401 - the fixture
+
+CELLS = ["%load_ext kiwoom_nb", "%kiwoom_login", "%kiwoom_watch 005930 000660 035420 035720",
+         "%kiwoom_watch 005930 --type 0D"]
+BOARD, BOOK = 2, 3
+RED, BLUE = "rgb(214, 0, 0)", "rgb(0, 81, 199)"  # kiwoom_nb._board.UP / DOWN
+
+
+def colour(locator) -> str:
+    return locator.evaluate("e => getComputedStyle(e).color")
+
+
+@pytest.mark.timeout(300)
+def test_lab_board_order_book_stop_and_restart(lab_server, open_notebook, fake):  # noqa: F811
+    notebook = open_notebook(lab_server, CELLS)
+    log_in(show_panel(notebook), fake)
+
+    board = notebook.run(BOARD).locator(".kiwoom-board")
+    price = board.locator(".kiwoom-price span").first
+    expect(price).to_have_text(re.compile(r"\d"), timeout=30_000)
+    before = price.inner_text()
+    expect(price).not_to_have_text(before, timeout=5_000)  # the price text changes within 5 s
+    up, down = board.locator(".kiwoom-price .kiwoom-up").first, board.locator(".kiwoom-price .kiwoom-down").first
+    expect(up).to_be_visible(timeout=60_000)
+    expect(down).to_be_visible(timeout=60_000)
+    assert colour(up) == RED and colour(down) == BLUE
+    expect(board).to_contain_text("삼성전자")
+    notebook.select(BOOK)
+    notebook.screenshot(BOARD, "board.png", docs=True)
+
+    book = notebook.run(BOOK).locator(".kiwoom-board")
+    expect(book.locator("tr.kiwoom-ask")).to_have_count(10, timeout=30_000)
+    expect(book.locator("tr.kiwoom-bid")).to_have_count(10)
+    expect(book.locator(".kiwoom-bid span").first).to_have_text(re.compile(r"\d"))
+    notebook.select(BOARD)
+    notebook.screenshot(BOOK, "orderbook.png", docs=True)
+
+    removes = len(fake.ws.received("REMOVE"))
+    board.get_by_role("button", name=re.compile("Stop")).click()
+    expect(board).to_contain_text("Stop pressed")
+    assert len(fake.ws.received("REMOVE")) > removes  # the book's stream keeps the socket: the board's items go
+    still = board.locator("table").inner_text()
+    ladder = book.locator("table").inner_text()
+    expect(book.locator("table")).not_to_have_text(ladder, timeout=10_000)  # time passes: the book moved on
+    assert board.locator("table").inner_text() == still
+
+    notebook.menu("Kernel", "Restart Kernel…")
+    accept = notebook.page.locator(".jp-Dialog .jp-Dialog-button.jp-mod-accept")
+    expect(accept).to_have_text("Restart")
+    accept.click()
+    expect(book).to_contain_text(KERNEL_RESTARTED, use_inner_text=True)
+    notebook.wait_ui_idle()
+
+
+ORDER_CELLS = ["%load_ext kiwoom_nb", "%kiwoom_login --mock", "%kiwoom_watch --orders",
+               "%kiwoom kt10000 dmst_stex_tp=KRX stk_cd=005930 ord_qty=3 ord_uv=70000 trde_tp=0"]
+
+
+@pytest.mark.timeout(300)
+def test_lab_a_mock_order_appears_in_the_orders_feed(lab_server, open_notebook, fake):  # noqa: F811
+    notebook = open_notebook(lab_server, ORDER_CELLS)
+    log_in(show_panel(notebook), fake, "mock")
+    feed = notebook.run(2).locator(".kiwoom-board")
+    expect(feed).to_contain_text("connected")
+    orders = len(fake.orders)
+    notebook.run(3)
+    wait_until(lambda: len(fake.orders) > orders, 30, "the fake to accept the order")
+    row = feed.locator("tr.kiwoom-00").first
+    expect(row).to_contain_text("005930", timeout=30_000)
+    expect(row).to_contain_text("3주")
+    notebook.select(0)
+    notebook.screenshot(2, "orders.png", docs=True)
