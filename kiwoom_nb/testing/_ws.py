@@ -17,6 +17,8 @@ import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from .._token import KST
+
 if TYPE_CHECKING:
     from . import FakeKiwoom
 
@@ -350,7 +352,7 @@ class FakeSocket:
         self._walk[key] = price
         change = price - base
         sign = "+" if change > 0 else "-" if change < 0 else ""
-        clock = datetime.now(timezone.utc).astimezone().strftime("%H%M%S")
+        clock = datetime.now(KST).strftime("%H%M%S")  # Kiwoom's clock times are Korea time
         if kind == "0D":
             book = {"21": clock, "121": "5000", "125": "7000"}
             for n in range(1, 11):  # 10 ask levels (41..50, quantities 61..70) and 10 bid levels (51..60, 71..80)
@@ -377,7 +379,7 @@ class FakeSocket:
             code = self._random.choice(HITS[seq])
             entries.append({"type": "02", "name": "조건검색", "item": code,
                             "values": {"841": seq, "9001": code, "843": self._random.choice("ID"),
-                                       "20": datetime.now().strftime("%H%M%S"), "907": "2"}})
+                                       "20": datetime.now(KST).strftime("%H%M%S"), "907": "2"}})
         if entries:
             conn.send({"trnm": "REAL", "data": entries})
 
@@ -398,5 +400,5 @@ class FakeSocket:
                 "9201": "1234567890", "9203": f"{number:07d}", "9001": code, "913": "접수",
                 "302": f"종목{code}", "900": str(body.get("ord_qty", "")), "901": str(body.get("ord_uv", "")),
                 "902": str(body.get("ord_qty", "")), "905": "+매수" if "10000" in str(order.api_id) else "-매도",
-                "908": datetime.now().strftime("%H%M%S")}})
+                "908": datetime.now(KST).strftime("%H%M%S")}})
         return entries
