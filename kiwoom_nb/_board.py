@@ -8,12 +8,14 @@ from __future__ import annotations
 import html
 import threading
 from collections import deque
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import ipywidgets as widgets
 
 from ._lines import kernel_restarted
-from ._stream import Event, Stream
+
+if TYPE_CHECKING:  # annotations only: _stream imports this module to display a stream
+    from ._stream import Event, Stream
 
 __all__ = ["Board", "Conditions", "Ladder", "Orders", "board_for"]
 
