@@ -14,8 +14,10 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 from playwright.sync_api import expect
@@ -74,23 +76,17 @@ class VoilaServer:
             raise
 
 
-@pytest.fixture(scope="module")
-def voila(fake, tmp_path_factory):
-    base = tmp_path_factory.mktemp("voila")
-    root = base / "root"
-    root.mkdir()
-    notebook = write_notebook(root, "dashboard.ipynb", CELLS)
+@contextmanager
+def serve_voila(notebook: Path, fake, base: Path, *options: str) -> Iterator[VoilaServer]:
+    """Voilà serving ``notebook`` (in its folder) against the fake, until the block ends: then SIGTERM, which
+    shuts its kernels down on the way out."""
     env = jupyter_environment(base / "home", fake)
     log = base / "voila.log"
     port = free_port()
-    args = [
-        sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
-        "--Voila.port_retries=0",
-        f"--MappingKernelManager.cull_idle_timeout={CULL_IDLE}",
-        f"--MappingKernelManager.cull_interval={CULL_INTERVAL}",
-    ]
+    args = [sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
+            "--Voila.port_retries=0", *options]
     with open(log, "ab") as out:
-        process = subprocess.Popen(args, env=env, cwd=root, stdin=subprocess.DEVNULL, stdout=out,
+        process = subprocess.Popen(args, env=env, cwd=notebook.parent, stdin=subprocess.DEVNULL, stdout=out,
                                    stderr=subprocess.STDOUT, start_new_session=True)
     server = VoilaServer(f"http://127.0.0.1:{port}", process, log)
 
@@ -105,16 +101,29 @@ def voila(fake, tmp_path_factory):
             return False
         return True
 
-    wait_until(ready, 120, f"Voilà to answer on port {port}")
-    if process.poll() is not None:
-        pytest.fail(f"Voilà did not start:\n{server.log_text()[-3000:]}")
-    yield server
-    process.send_signal(signal.SIGTERM)  # Voilà shuts its kernels down on the way out
     try:
-        process.wait(30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(10)
+        wait_until(ready, 120, f"Voilà to answer on port {port}")
+        if process.poll() is not None:
+            pytest.fail(f"Voilà did not start:\n{server.log_text()[-3000:]}")
+        yield server
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+
+
+@pytest.fixture(scope="module")
+def voila(fake, tmp_path_factory):
+    base = tmp_path_factory.mktemp("voila")
+    root = base / "root"
+    root.mkdir()
+    notebook = write_notebook(root, "dashboard.ipynb", CELLS)
+    with serve_voila(notebook, fake, base, f"--MappingKernelManager.cull_idle_timeout={CULL_IDLE}",
+                     f"--MappingKernelManager.cull_interval={CULL_INTERVAL}") as server:
+        yield server
 
 
 def test_voila_panel_login_and_cull(voila, page, fake):

@@ -6,15 +6,12 @@ from __future__ import annotations
 
 import re
 import shutil
-import signal
-import subprocess
-import sys
 
 import pytest
 from playwright.sync_api import expect
 
-from conftest import DOCS, PAGE_LOAD, REPO, WRITE_DOCS, Panel, free_port, jupyter_environment, wait_until
-from test_voila import VoilaServer
+from conftest import DOCS, PAGE_LOAD, REPO, WRITE_DOCS, Panel
+from test_voila import serve_voila
 
 
 @pytest.fixture(scope="module")
@@ -24,40 +21,8 @@ def voila_live(fake, tmp_path_factory):
     root.mkdir()
     notebook = root / "live.ipynb"
     shutil.copy(REPO / "notebooks" / "live.ipynb", notebook)
-    env = jupyter_environment(base / "home", fake)
-    log = base / "voila.log"
-    port = free_port()
-    args = [sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
-            "--Voila.port_retries=0"]
-    with open(log, "ab") as out:
-        process = subprocess.Popen(args, env=env, cwd=root, stdin=subprocess.DEVNULL, stdout=out,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
-    server = VoilaServer(f"http://127.0.0.1:{port}", process, log)
-
-    def ready() -> bool:
-        import urllib.error
-        import urllib.request
-
-        if process.poll() is not None:
-            return True
-        try:
-            urllib.request.urlopen(f"{server.url}/voila/static/", timeout=5).close()
-        except urllib.error.HTTPError:
-            return True
-        except OSError:
-            return False
-        return True
-
-    wait_until(ready, 120, f"Voilà to answer on port {port}")
-    if process.poll() is not None:
-        pytest.fail(f"Voilà did not start:\n{server.log_text()[-3000:]}")
-    yield server
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(10)
+    with serve_voila(notebook, fake, base) as server:
+        yield server
 
 
 def test_voila_live_dashboard(voila_live, page, fake):

@@ -164,6 +164,16 @@ class _Live(widgets.VBox):
         except Exception:  # noqa: BLE001 - a name is never worth breaking the board
             return code
 
+    def latest(self, kind: str) -> dict[str, tuple["Event", int]]:
+        """What the stream already holds of ``kind``, one event per item, stale until a tick arrives."""
+        with self.stream._lock:
+            latest = list(self.stream._latest.get(kind, {}).values())
+        return {event.item: (event, -1) for event in latest}
+
+    def fresh(self, event: "Event") -> tuple["Event", int]:
+        """``event`` with the connection it came on (rows from before a reconnect are stale)."""
+        return event, self.stream._socket.reconnects
+
     def stale(self, reconnects: int) -> bool:
         socket = self.stream._socket
         return socket.state != "connected" or reconnects < socket.reconnects
@@ -213,14 +223,10 @@ class Board(_Live):
     title = "실시간 시세 — live board (0B)"
 
     def start(self) -> None:
-        self._rows: dict[str, tuple[Event, int]] = {}
-        with self.stream._lock:
-            latest = list(self.stream._latest.get("0B", {}).values())
-        for event in latest:
-            self._rows[event.item] = (event, -1)  # before the board: stale until a tick arrives
+        self._rows = self.latest("0B")
 
     def take(self, event: Event) -> None:
-        self._rows[event.item] = (event, self.stream._socket.reconnects)
+        self._rows[event.item] = self.fresh(event)
 
     def codes(self) -> list[str]:
         return [item[:6] for item in self._rows]
@@ -250,14 +256,10 @@ class Ladder(_Live):
     title = "호가 — order book (0D)"
 
     def start(self) -> None:
-        self._books: dict[str, tuple[Event, int]] = {}
-        with self.stream._lock:
-            latest = list(self.stream._latest.get("0D", {}).values())
-        for event in latest:
-            self._books[event.item] = (event, -1)
+        self._books = self.latest("0D")
 
     def take(self, event: Event) -> None:
-        self._books[event.item] = (event, self.stream._socket.reconnects)
+        self._books[event.item] = self.fresh(event)
 
     def codes(self) -> list[str]:
         return [item[:6] for item in self._books]

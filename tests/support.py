@@ -235,6 +235,18 @@ def within(seconds: float, call: Callable[..., Any], *args: Any, **kwargs: Any) 
     return outcome["value"]
 
 
+def before_and_after(code: str, cwd: Path) -> list[str]:
+    """Run ``code`` in a fresh interpreter and return the lines it printed that start with "before" / "after".
+
+    Older IPython writes a terminal-title escape to stdout when a shell starts: only our lines are looked at."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=cwd)
+    assert done.returncode == 0, done.stderr
+    return [found.group(0) for found in re.finditer(r"(?:before|after) [^\n\x1b\x07]*", done.stdout)]
+
+
 def in_threads(work: Callable[..., Any], arguments: list[tuple], *, timeout: float = 30) -> tuple[list, list]:
     """Run ``work(*args)`` in one thread per entry of ``arguments``, released together by a barrier; returns
     (each result in order, the exceptions raised) once every thread has finished."""

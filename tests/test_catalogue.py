@@ -6,11 +6,10 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from support import before_and_after
 
 from kiwoom_nb import _catalogue
 from kiwoom_nb._trs import ORDER_CATEGORIES, fields_of, find_trs, is_order, lookup, table
@@ -142,10 +141,7 @@ def test_the_catalogue_is_not_read_at_import_or_load_ext():
         "from kiwoom_nb import _catalogue\n"
         "print('after', 'kiwoom_nb._catalogue' in sys.modules, len(_catalogue._catalogue), len(_catalogue._fields))\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT)
-    assert done.returncode == 0, done.stderr
-    # Older IPython writes a terminal-title escape to stdout when the shell starts: look at our lines only.
-    said = [found.group(0) for found in re.finditer(r"(?:before|after) [^\n\x1b\x07]*", done.stdout)]
+    said = before_and_after(code, ROOT)
     assert said == ["before False", "after True 306 1"]
 
 

@@ -11,6 +11,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from support import before_and_after
 
 from kiwoom_nb import _catalogue, _fids
 
@@ -145,7 +146,5 @@ def test_the_table_is_not_read_at_import_or_load_ext():
         "from kiwoom_nb import _fids\n"
         "print('after', _fids._table is not None, _fids.names('0B')['10'], _fids._table is not None)\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT)
-    assert done.returncode == 0, done.stderr
-    said = [found.group(0) for found in re.finditer(r"(?:before|after) [^\n\x1b\x07]*", done.stdout)]
+    said = before_and_after(code, ROOT)
     assert said == ["before False", "after False cur_prc True"]
