@@ -281,8 +281,8 @@ def measure_loading(ctx: Context) -> None:
     res.add("1", "httpx / ipywidgets / pandas / tqdm imported by `%load_ext kiwoom_nb`",
             ", ".join(f"{name} {'yes' if loaded else 'no'}" for name, loaded in heavy.items()),
             goal="no, no, no, no", met=not any(heavy.values()))
-    catalogue = sorted(m for m in modules if m in ("kiwoom_nb._catalogue", "kiwoom_nb._describe"))
-    res.add("7", "the field catalogue (`kiwoom_nb._catalogue`, fields.json) or `_describe` imported by `%load_ext`",
+    catalogue = sorted(m for m in modules if m in ("kiwoom_nb.rest._catalogue", "kiwoom_nb.rest._describe"))
+    res.add("7", "the field catalogue (`kiwoom_nb.rest._catalogue`, fields.json) or `_describe` imported by `%load_ext`",
             ", ".join(catalogue) or "no", goal="no", met=not catalogue)
     res.raw["loading"] = {name: [r | {"wall_s": w} for r, w in runs[name]] for name in runs}
 
@@ -529,14 +529,14 @@ def waiting_on_stdin(pid: int) -> bool:
 
 
 def revoke_after_eof(ctx: Context) -> dict:
-    """``python -m kiwoom_nb._revoker`` holding one token: time from end-of-file to the revoke at the fake,
+    """``python -m kiwoom_nb.auth._revoker`` holding one token: time from end-of-file to the revoke at the fake,
     and the process's peak memory (it imports httpx then)."""
     from kiwoom_nb import issue_token
 
     appkey, secretkey = ctx.fake.keys["production"]
     token = str(issue_token(appkey, secretkey, base_url=ctx.fake.url))
     env = {k: v for k, v in ctx.env.items() if not k.startswith("KIWOOM_")}
-    process = subprocess.Popen([sys.executable, "-m", "kiwoom_nb._revoker"], stdin=subprocess.PIPE, env=env,
+    process = subprocess.Popen([sys.executable, "-m", "kiwoom_nb.auth._revoker"], stdin=subprocess.PIPE, env=env,
                                cwd=ctx.workdir)
     hold = {"op": "hold", "token": token, "appkey": appkey, "secretkey": secretkey, "mock": False,
             "base_url": ctx.fake.url, "timeout": 10.0, "holders": str(ctx.workdir / "holders"), "pid": os.getpid()}
@@ -620,9 +620,9 @@ def measure_hangs(ctx: Context) -> None:
     """The tests only hold these to generous deadlines (they must not fail on a loaded machine); here, how
     close each timeout or budget comes to its nominal value, against a fake that never answers."""
     from kiwoom_nb import issue_token, revoke_token
-    from kiwoom_nb import _revoker
-    from kiwoom_nb._holders import Holders
-    from kiwoom_nb._session import Session
+    from kiwoom_nb.auth import _revoker
+    from kiwoom_nb.auth._holders import Holders
+    from kiwoom_nb.auth._session import Session
 
     appkey, secretkey = ctx.fake.keys["production"]
     runs: dict[str, list[float]] = {"issue": [], "revoke": [], "revoke_all": [], "revoker": []}
@@ -787,7 +787,7 @@ CANDLE_CODES = ("005930", "000660", "035420", "051910", "006400", "005380", "035
 
 def candle_pages_needed(fake: FakeKiwoom, code: str) -> int:
     """The fewest ka10081 pages that reach the year's first day, from the fake's own data and page size."""
-    from kiwoom_nb.testing._charts import rows
+    from kiwoom_nb.testing.market._charts import rows
 
     start, end = (day.replace("-", "") for day in CANDLE_YEAR)
     every = rows("ka10081", {"stk_cd": code, "base_dt": end, "upd_stkpc_tp": "1"}, fake.candles)

@@ -86,7 +86,7 @@ def mode_shell(extension: str, login: str, revoker: str = "on") -> None:
     if login == "1":
         spawns: list[tuple[float, float]] = []
         if extension == "kiwoom_nb":  # time the revoker's start (Popen, not waited for) inside the login
-            from kiwoom_nb import _exit
+            from kiwoom_nb.auth import _exit
 
             start = _exit.RevokerLink.start
 
@@ -107,7 +107,7 @@ def mode_shell(extension: str, login: str, revoker: str = "on") -> None:
         if type(token).__name__ != "AccessToken":
             raise SystemExit(f"%kiwoom_login left no token: {token!r}")
         if spawns:
-            from kiwoom_nb import _magics
+            from kiwoom_nb.notebook import _magics
 
             link = _magics._instances[id(shell)].exit.link
             if not link.active:
@@ -151,7 +151,7 @@ def mode_per_cell(blocks: str, cells: str, calls: str) -> None:
     if not loaded:
         shell.run_line_magic("load_ext", "kiwoom_nb")
         shell.run_line_magic("kiwoom_login", "")
-    from kiwoom_nb import _magics
+    from kiwoom_nb.notebook import _magics
 
     hook = _magics._instances[id(shell)].on_pre_run_cell
     assert hook in shell.events.callbacks["pre_run_cell"]
@@ -298,7 +298,7 @@ def mode_candles(codes: str, start: str, end: str) -> None:
 
     url, appkey, secretkey = env_keys()
     import pandas  # noqa: F401 - imported before the clock starts: the rate is the fetching, not pandas' import
-    from kiwoom_nb import _api
+    from kiwoom_nb.rest import _api
 
     api = kiwoom_nb.Client(appkey, secretkey, base_url=url, progress="")
     api.tokens.current()
@@ -316,9 +316,9 @@ def mode_frame(rows: str) -> None:
 
     import pandas as pd
 
-    from kiwoom_nb._api import Answer
+    from kiwoom_nb.rest._api import Answer
     from kiwoom_nb.testing._trs import candles
-    from kiwoom_nb._frame import to_frame
+    from kiwoom_nb.rest._frame import to_frame
 
     every = candles("005930", "20261201", int(rows))
     answers = [Answer({"stk_cd": "005930", "stk_dt_pole_chart_qry": every[i:i + 100], "return_code": 0},
@@ -347,7 +347,7 @@ def mode_catalogue(what: str) -> None:
     """The first use of the field catalogue in a fresh interpreter: ``describe`` (kiwoom_nb.describe("ka10081"))
     or ``check`` (the check of one request's fields, as call() runs it); then the same once more, warm."""
     import kiwoom_nb
-    from kiwoom_nb import _api, _catalogue
+    from kiwoom_nb.rest import _api, _catalogue
 
     if _catalogue._catalogue is not None:
         raise SystemExit("the catalogue was read at import")

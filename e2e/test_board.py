@@ -10,13 +10,13 @@ import pytest
 from playwright.sync_api import expect
 
 from conftest import wait_until
-from kiwoom_nb._lines import KERNEL_RESTARTED
+from kiwoom_nb.auth._lines import KERNEL_RESTARTED
 from test_panel import log_in, open_notebook, show_panel  # noqa: F401 - the fixture
 
 CELLS = ["%load_ext kiwoom_nb", "%kiwoom_login", "%kiwoom_watch 005930 000660 035420 035720",
          "%kiwoom_watch 005930 --type 0D"]
 BOARD, BOOK = 2, 3
-RED, BLUE = "rgb(214, 0, 0)", "rgb(0, 81, 199)"  # kiwoom_nb._board.UP / DOWN
+RED, BLUE = "rgb(214, 0, 0)", "rgb(0, 81, 199)"  # kiwoom_nb.notebook._board.UP / DOWN
 
 
 def colour(locator) -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
-from kiwoom_nb._keys import NO_OS_KEYRING
+from kiwoom_nb.auth._keys import NO_OS_KEYRING
 
 from conftest import REPO, JupyterServer, Notebook, Panel, free_port, keep_evidence, quickstart_cells, wait_until
 

@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
-from kiwoom_nb._lines import KERNEL_RESTARTED, KERNEL_SHUT_DOWN
-from kiwoom_nb._panel import RECEIVED, REMEMBER
+from kiwoom_nb.auth._lines import KERNEL_RESTARTED, KERNEL_SHUT_DOWN
+from kiwoom_nb.notebook.panel._panel import RECEIVED, REMEMBER
 
 from conftest import REPO, Notebook, Panel, keep_evidence, wait_until, write_notebook
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._client import MOCK_URL, PRODUCTION_URL, issue_token, revoke_token
+from .auth._client import MOCK_URL, PRODUCTION_URL, issue_token, revoke_token
 from ._errors import (
     AccessDeniedError,
     CredentialsError,
@@ -27,7 +27,7 @@ from ._errors import (
     TokenError,
     UnknownStockError,
 )
-from ._token import AccessToken
+from .auth._token import AccessToken
 
 __version__ = "0.1.0"
 
@@ -69,20 +69,20 @@ __all__ = [
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    from ._magics import load
+    from .notebook._magics import load
 
     load(ipython)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
-    from ._magics import unload
+    from .notebook._magics import unload
 
     unload(ipython)
 
 
 def _panel_login(appkey: str, secretkey: str, mock: bool) -> str:
     """What kiwoom_nb.LoginPanel() does on "log in": what %kiwoom_login does, in this kernel."""
-    from ._magics import current
+    from .notebook._magics import current
 
     return current().login_with_keys(appkey, secretkey, mock=mock, source="login panel")
 
@@ -91,7 +91,7 @@ def codes(market: str | None = None, *, var: str | None = None) -> Any:
     """The listed stocks as a DataFrame (code, name, market), with the login in ``var`` (default ``kiwoom_token``),
     as ``client()`` has it; cached for the day. ``market=None`` is KOSPI and KOSDAQ; or "kospi", "kosdaq", "us"
     (US adds ``stex_tp``, the exchange code). In a script: ``kiwoom_nb.Client(...).codes()``."""
-    from ._magics import client
+    from .notebook._magics import client
 
     return client(var).codes(market)
 
@@ -99,48 +99,48 @@ def codes(market: str | None = None, *, var: str | None = None) -> Any:
 def code(name: str, market: str | None = None, *, var: str | None = None) -> str:
     """The code of the stock called ``name``: ``code("삼성전자") == "005930"`` (``market="us"`` for US stocks), with
     the login in ``var``. An unknown or ambiguous name raises UnknownStockError with the closest names."""
-    from ._magics import client
+    from .notebook._magics import client
 
     return client(var).code(name, market)
 
 
 def __getattr__(name: str) -> Any:
     if name == "LoginPanel":
-        from ._panel import LoginPanel
+        from .notebook.panel._panel import LoginPanel
 
         if LoginPanel.default_login is None:
             LoginPanel.default_login = staticmethod(_panel_login)
         return LoginPanel
     if name in ("Client", "Answer"):
-        from . import _api
+        from .rest import _api
 
         return getattr(_api, name)
     if name == "describe":
-        from ._describe import describe
+        from .rest._describe import describe
 
         return describe
     if name == "find_trs":
-        from ._trs import find_trs
+        from .rest._trs import find_trs
 
         return find_trs
     if name == "client":
-        from ._magics import client
+        from .notebook._magics import client
 
         return client
     if name == "Stream":
-        from ._stream import Stream
+        from .live._stream import Stream
 
         return Stream
     if name == "stream":
-        from ._magics import stream
+        from .notebook._magics import stream
 
         return stream
     if name == "login":
-        from ._magics import login
+        from .notebook._magics import login
 
         return login
     if name == "forget_keys":
-        from ._keys import forget_keys
+        from .auth._keys import forget_keys
 
         return forget_keys
     raise AttributeError(f"module 'kiwoom_nb' has no attribute {name!r}")

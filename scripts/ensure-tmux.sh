@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make test` kills a tmux session running terminal IPython (tests/test_terminal.py). As root, install Debian's
+# `make test` kills a tmux session running terminal IPython (tests/notebook/test_terminal.py). As root, install Debian's
 # tmux with apt when it is missing; otherwise say what to do.
 set -euo pipefail
 command -v tmux >/dev/null 2>&1 && exit 0

@@ -1,4 +1,4 @@
-"""Build kiwoom_nb/trs.tsv, kiwoom_nb/fields.json and kiwoom_nb/fids.json (package data) from Kiwoom's REST API guide.
+"""Build kiwoom_nb/data/trs.tsv, fields.json and fids.json (package data) from Kiwoom's REST API guide.
 
     python scripts/kiwoom-guide.py [SOURCE] [--retrieved YYYY-MM-DD] [--check]
 
@@ -40,11 +40,11 @@ KWCLI_VERSION = "1.0.3"
 SPEC_IN_WHEEL = "kiwoom/_data/kiwoom_api_spec.json"
 REPOSITORY = "Kiwoom-Securities/Kiwoom-REST-API"
 ROOT = Path(__file__).resolve().parents[1]
-TABLE = ROOT / "kiwoom_nb" / "trs.tsv"
-CATALOGUE = ROOT / "kiwoom_nb" / "fields.json"
-FIDS = ROOT / "kiwoom_nb" / "fids.json"
+TABLE = ROOT / "kiwoom_nb" / "data" / "trs.tsv"
+CATALOGUE = ROOT / "kiwoom_nb" / "data" / "fields.json"
+FIDS = ROOT / "kiwoom_nb" / "data" / "fids.json"
 FORMAT = 1  # bump when the catalogue's layout changes (kiwoom_nb/_trs.py reads it)
-FIDS_FORMAT = 1  # bump when fids.json's layout changes (kiwoom_nb/_fids.py reads it)
+FIDS_FORMAT = 1  # bump when fids.json's layout changes (kiwoom_nb/live/_fids.py reads it)
 
 MARKETS = {"국내주식": "domestic", "미국주식": "us"}
 

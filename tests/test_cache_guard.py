@@ -17,7 +17,7 @@ INNER = """
 import os
 from pathlib import Path
 
-from kiwoom_nb._holders import Holders
+from kiwoom_nb.auth._holders import Holders
 from kiwoom_nb.testing import wait_until
 
 

@@ -83,5 +83,5 @@ def test_load_ext_imports_neither_httpx_nor_ipywidgets_nor_keyring():
 def test_looking_in_the_keyring_does_load_keyring():
     """The check above can see keyring: a lookup with no keys in the environment loads it."""
     loaded = modules_after("import os\nfor k in [k for k in os.environ if k.startswith('KIWOOM_')]: del os.environ[k]\n"
-                           "from kiwoom_nb import _keys\n_keys.find_keys(False)")
+                           "from kiwoom_nb.auth import _keys\n_keys.find_keys(False)")
     assert "keyring" in loaded

@@ -93,11 +93,11 @@ def test_the_check_sees_lazy_imports(tmp_path):
 
 
 @pytest.mark.parametrize("low, high", [
-    ("kiwoom_nb._errors", "kiwoom_nb._client"),
-    ("kiwoom_nb._client", "kiwoom_nb._session"),
-    ("kiwoom_nb._session", "kiwoom_nb._api"),
-    ("kiwoom_nb._frame", "kiwoom_nb._api"),
-    ("kiwoom_nb._panel", "kiwoom_nb._magics"),
+    ("kiwoom_nb._errors", "kiwoom_nb.auth._client"),
+    ("kiwoom_nb.auth._client", "kiwoom_nb.auth._session"),
+    ("kiwoom_nb.auth._session", "kiwoom_nb.rest._api"),
+    ("kiwoom_nb.rest._frame", "kiwoom_nb.rest._api"),
+    ("kiwoom_nb.notebook.panel._panel", "kiwoom_nb.notebook._magics"),
 ])
 def test_lower_layers_do_not_import_higher_ones(low, high):
     edges = graph()

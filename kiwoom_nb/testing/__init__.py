@@ -25,7 +25,7 @@ from datetime import datetime, timedelta, timezone
 from http.server import ThreadingHTTPServer
 from typing import Any, Callable
 
-from .._token import mask
+from ..auth._token import mask
 
 from . import _oauth, _server, _trs
 from ._oauth import _Issued

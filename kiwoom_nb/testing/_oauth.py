@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from .._token import KST
+from ..auth._token import KST
 from ._replies import _OK, ERRORS
 
 if TYPE_CHECKING:

@@ -14,10 +14,10 @@ import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from .._trs import fields_of, is_order, lookup, table
-from . import _charts, _synth
+from ..rest._trs import fields_of, is_order, lookup, table
+from .market import _charts, _synth
 from ._replies import _answer
-from ._stocks import STOCKS, UNLISTED, candles, holdings, stock, stock_info, stock_list
+from .market._stocks import STOCKS, UNLISTED, candles, holdings, stock, stock_info, stock_list
 
 if TYPE_CHECKING:
     from . import FakeKiwoom

@@ -17,7 +17,7 @@ import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from .._token import KST
+from ..auth._token import KST
 
 if TYPE_CHECKING:
     from . import FakeKiwoom

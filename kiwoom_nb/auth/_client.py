@@ -1,0 +1,421 @@
+"""au10001 (issue) and au10002 (revoke) over httpx: Kiwoom's wire names live here and nowhere else.
+
+No printing, no environment, no files. Every failure leaves as a KiwoomError, translated once here,
+with the keys and the token scrubbed from anything the server echoed.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import threading
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from .._errors import (
+    CredentialsError,
+    KiwoomError,
+    KiwoomTimeout,
+    NetworkError,
+    NotSupportedError,
+    RateLimitError,
+    RequestError,
+    ServerError,
+    UnknownStockError,
+    error_for_answer,
+    one_line,
+)
+from ._token import AccessToken, parse_expires_dt
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["MOCK_URL", "PRODUCTION_URL", "is_mock_destination", "issue_token", "post_tr", "resolve_base_url",
+           "revoke_token"]
+
+PRODUCTION_URL = "https://api.kiwoom.com"
+MOCK_URL = "https://mockapi.kiwoom.com"
+_CONTENT_TYPE = "application/json;charset=UTF-8"
+
+# One client per transport, reused so warm logins keep their connection and skip building
+# a TLS context (~10 ms) each time. At most _KEEP of them, least recently used out; closing one closes
+# its transport (as httpx does), and waits until no request is using it. All closed at exit.
+_KEEP = 8
+_clients: "OrderedDict[int, _Shared]" = OrderedDict()
+_clients_lock = threading.Lock()
+
+
+class _Shared:
+    """One cached httpx.Client, and how many requests are using it right now."""
+
+    def __init__(self, transport: Any, client: "httpx.Client") -> None:
+        self.transport, self.client, self.users, self.retired = transport, client, 0, False
+
+    def post(self, *args: Any, **kwargs: Any) -> "httpx.Response":
+        try:
+            return self.client.post(*args, **kwargs)
+        finally:
+            with _clients_lock:
+                self.users -= 1
+                close = self.retired and not self.users
+            if close:
+                self.client.close()
+
+
+def _client_for(transport: "httpx.BaseTransport | None") -> _Shared:
+    """The cached client for ``transport``, counted as in use until its ``post`` returns: call ``post`` once."""
+    idle = []
+    with _clients_lock:
+        key = id(transport)
+        shared = _clients.get(key)  # it holds ``transport``: no other object can have its id meanwhile
+        if shared is None:
+            import httpx
+
+            shared = _clients[key] = _Shared(transport, httpx.Client(transport=transport))
+        _clients.move_to_end(key)
+        shared.users += 1
+        while len(_clients) > _KEEP:
+            old = _clients.popitem(last=False)[1]
+            if _retire(old):
+                idle.append(old)
+    for old in idle:
+        old.client.close()
+    return shared
+
+
+def _retire(shared: _Shared) -> bool:
+    """Mark ``shared`` for closing (with _clients_lock held); True if nothing uses it, so it can close now."""
+    shared.retired = True
+    return not shared.users
+
+
+def _close_all() -> None:
+    """At exit (registered on import, before any Client's revoke, so it runs after them): close every
+    cached client not in use; one in use closes when its request ends, and a later call makes a new one."""
+    with _clients_lock:
+        idle = [shared for shared in _clients.values() if _retire(shared)]
+        _clients.clear()
+    for shared in idle:
+        shared.client.close()
+
+
+atexit.register(_close_all)
+
+
+def resolve_base_url(base_url: str | None, mock: bool, *, revoke: bool = False) -> str:
+    """The domain to call: ``base_url`` if given (https, or http on a loopback host), else Kiwoom's.
+
+    A mock base URL that is a known production one is refused (except to revoke a token where it was
+    issued), and every base URL is remembered by environment for :func:`is_mock_destination`.
+    """
+    if not base_url:
+        return MOCK_URL if mock else PRODUCTION_URL
+    url = base_url.strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise KiwoomError(f"base URL {url!r} is not an http(s) URL; use e.g. https://api.kiwoom.com")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise KiwoomError(
+            f"refusing plain http to {parts.hostname}: keys would travel unencrypted; use https "
+            "(http is allowed only for localhost / 127.0.0.1 test servers)"
+        )
+    if mock and not revoke and _is_production(url):
+        raise KiwoomError(
+            f"mock trading was asked for, but {url} is a production server ({_why_production(url)}); "
+            "leave the base URL out for mockapi.kiwoom.com, or set KIWOOM_MOCK_BASE_URL to a mock server"
+        )
+    _seen[mock].add(_normal(url))
+    return url
+
+
+# -- where a request goes decides whether it can move money ----------------------------------------
+# Base URLs used in this process, by environment: a URL ever used for production stays production.
+_seen: dict[bool, set[str]] = {False: set(), True: set()}
+
+
+def _normal(url: str) -> str:
+    parts = urlsplit(url.strip())
+    return f"{parts.scheme.lower()}://{(parts.netloc or '').lower()}{parts.path.rstrip('/')}"
+
+
+def _why_production(url: str) -> str:
+    import os
+
+    if urlsplit(url).hostname == urlsplit(PRODUCTION_URL).hostname:
+        return "Kiwoom's production host"
+    configured = os.environ.get("KIWOOM_BASE_URL", "")
+    if configured and _normal(configured) == _normal(url):
+        return "it is KIWOOM_BASE_URL"
+    return "it was used for production in this process"
+
+
+def _is_production(url: str) -> bool:
+    import os
+
+    normal = _normal(url)
+    configured = os.environ.get("KIWOOM_BASE_URL", "")
+    return (urlsplit(normal).hostname == urlsplit(PRODUCTION_URL).hostname or normal in _seen[False]
+            or bool(configured) and _normal(configured) == normal)
+
+
+def is_mock_destination(url: str) -> bool:
+    """True only for mockapi.kiwoom.com or a base URL given explicitly for mock trading that is no production one.
+
+    The order guard asks this of the URL a request is about to go to: anything else is production.
+    """
+    normal = _normal(url)
+    if _is_production(normal):
+        return False
+    return urlsplit(normal).hostname == urlsplit(MOCK_URL).hostname or any(
+        normal == seen or normal.startswith(seen + "/") for seen in _seen[True])
+
+
+def base_url_origin(url: str) -> str:
+    """What set a base URL (or a request URL under it), for messages: ``KIWOOM_BASE_URL=…`` or
+    ``KIWOOM_MOCK_BASE_URL=…`` (the longer one when both fit), else ``""``."""
+    import os
+
+    normal, found = _normal(url), ""
+    for name in ("KIWOOM_BASE_URL", "KIWOOM_MOCK_BASE_URL"):
+        value = os.environ.get(name, "").strip().rstrip("/")
+        if value and (normal == _normal(value) or normal.startswith(_normal(value) + "/")) \
+                and len(value) > len(found.partition("=")[2]):
+            found = f"{name}={value}"
+    return found
+
+
+def where_sent(url: str) -> str:
+    """``sent to <host>``, and what chose that host when it is not Kiwoom's. A wrong address is the usual cause of
+    errors that look like wrong keys or tokens (8030 / 8031, 8001, 8005), so those messages name both."""
+    import os
+
+    host = urlsplit(url).netloc
+    if host == urlsplit(PRODUCTION_URL).netloc:
+        return f"sent to {host}"
+    if host == urlsplit(MOCK_URL).netloc:
+        unset = os.environ.get("KIWOOM_BASE_URL") and not os.environ.get("KIWOOM_MOCK_BASE_URL")
+        return f"sent to {host}" + (": KIWOOM_MOCK_BASE_URL is not set (KIWOOM_BASE_URL is production's)"
+                                    if unset else "")
+    origin = base_url_origin(url)
+    return f"sent to {host}, set by {origin}" if origin else \
+        f"sent to {host}, a base URL given in code or by %config KiwoomMagics"
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_keys(appkey: object, secretkey: object) -> tuple[str, str]:
+    for name, value in (("app key", appkey), ("secret key", secretkey)):
+        if not isinstance(value, str) or not value.strip():
+            raise CredentialsError(f"the {name} is empty; set KIWOOM_APPKEY and KIWOOM_SECRETKEY or type both keys")
+    return appkey.strip(), secretkey.strip()
+
+
+def _scrub(text: str, secrets: tuple[str, ...]) -> str:
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return text
+
+
+def _post(
+    api_id: str,
+    what: str,
+    path: str,
+    body: dict[str, str],
+    *,
+    mock: bool,
+    base_url: str | None,
+    timeout: float,
+    transport: "httpx.BaseTransport | None",
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """POST one OAuth TR; return its JSON answer and the context for errors, or raise the KiwoomError that fits."""
+    secrets = tuple(value for name, value in body.items() if name != "grant_type")
+    data, status, headers = post_tr(
+        api_id, what, resolve_base_url(base_url, mock, revoke=api_id == "au10002") + path, json.dumps(body).encode(),
+        headers={}, secrets=secrets, timeout=timeout, transport=transport,
+    )
+    return data, {"status_code": status, "api_id": headers.get("api-id") or api_id}
+
+
+def post_tr(
+    api_id: str,
+    what: str,
+    url: str,
+    content: bytes,
+    *,
+    headers: dict[str, str],
+    secrets: tuple[str, ...],
+    timeout: float,
+    transport: "httpx.BaseTransport | None",
+) -> tuple[dict[str, Any], int, Any]:
+    """POST a JSON body with Kiwoom's headers plus ``headers``; return (answer, HTTP status, response headers).
+
+    Raises the KiwoomError that fits; ``secrets`` are scrubbed from anything the server echoed.
+    """
+    import httpx
+
+    failure: KiwoomError | None = None
+    try:
+        response = _client_for(transport).post(
+            url,
+            content=content,
+            headers={"Content-Type": _CONTENT_TYPE, "api-id": api_id, **headers},
+            timeout=timeout,
+        )
+    except httpx.HTTPError as exc:
+        failure = _network_failure(exc, what, url, api_id, secrets, timeout)
+        if where_sent(url) != f"sent to {urlsplit(url).netloc}":  # the host is named already; say what chose it
+            failure = _addressed(failure, url)
+    if failure is not None:
+        # raised here, outside the except block: httpx's exception carries the request (keys, token)
+        # and must be neither __cause__ nor __context__ of what the user sees
+        raise failure
+
+    status = response.status_code
+    answered_id = response.headers.get("api-id") or api_id
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        looks_html = "html" in response.headers.get("content-type", "").lower() or response.text.lstrip().startswith("<")
+        if status == 429:
+            raise RateLimitError(f"{what} failed: too many requests; wait a few seconds and try again",
+                                 status_code=status, api_id=answered_id)
+        kind = "an HTML page (maintenance, or a firewall refusing the request?)" if looks_html else "an answer that is not JSON"
+        raise _addressed(ServerError(
+            f"{what} failed: Kiwoom answered HTTP {status} with {kind}; try again later",
+            status_code=status,
+            api_id=answered_id,
+        ), url)
+
+    return_code = data.get("return_code", 0)
+    if status == 429 or str(return_code).strip() not in ("0", ""):
+        return_msg = data.get("return_msg")
+        error = error_for_answer(
+            what,
+            return_code=return_code,
+            # scrub before error_for_answer shortens the text, or a key cut in half would survive
+            return_msg=_scrub(return_msg, secrets) if isinstance(return_msg, str) else return_msg,
+            status_code=status,
+            api_id=answered_id,
+        )
+        raise _addressed(error, url) if _maybe_misaddressed(error) else error
+    if status >= 400:
+        raise _addressed(ServerError(
+            f"{what} failed: Kiwoom answered HTTP {status}; try again later",
+            status_code=status,
+            api_id=answered_id,
+        ), url)
+    return data, status, response.headers
+
+
+def _maybe_misaddressed(error: KiwoomError) -> bool:
+    """Errors a request to the wrong server also gets: keys or tokens refused, an api-id or path unknown there."""
+    if isinstance(error, (RateLimitError, UnknownStockError, NotSupportedError)):
+        return False
+    return not isinstance(error, RequestError) or error.code in (1504, 1505)
+
+
+def _addressed(error: KiwoomError, url: str) -> KiwoomError:
+    """``error`` with where the request went appended to its one line."""
+    error.message = f"{error.message} — {where_sent(url)}"
+    error.args = (error.message,)
+    return error
+
+
+def _network_failure(exc: Exception, what: str, url: str, api_id: str, secrets: tuple[str, ...],
+                     timeout: float) -> KiwoomError:
+    """The KiwoomError for an httpx failure: a scrubbed one-line reason, and no reference to ``exc``."""
+    import httpx
+
+    host = urlsplit(url).netloc
+    if isinstance(exc, httpx.TimeoutException):
+        return KiwoomTimeout(f"{what} failed: no answer from {host} within {timeout:g} s; "
+                             "check the network, or try again later", api_id=api_id)
+    reason = one_line(_scrub(str(exc) or type(exc).__name__, secrets), 160)
+    if "CERTIFICATE_VERIFY_FAILED" in reason or "SSL" in reason:
+        advice = "the TLS certificate could not be verified (is a proxy intercepting HTTPS?)"
+    elif "Name or service not known" in reason or "nodename nor servname" in reason or "getaddrinfo" in reason:
+        advice = "the host name did not resolve; check the network connection and the base URL"
+    else:
+        advice = "check the network connection"
+    return NetworkError(f"{what} failed: could not reach {host} ({reason}); {advice}", api_id=api_id)
+
+
+def issue_token(
+    appkey: str,
+    secretkey: str,
+    *,
+    mock: bool = False,
+    base_url: str | None = None,
+    timeout: float = 10.0,
+    transport: "httpx.BaseTransport | None" = None,
+) -> AccessToken:
+    """Issue an access token (au10001, ``POST /oauth2/token``).
+
+    ``mock=True`` uses the mock-trading domain; ``base_url`` replaces the domain (proxies, test
+    servers). Raises a :class:`KiwoomError` subclass on any failure.
+    """
+    appkey, secretkey = _check_keys(appkey, secretkey)
+    what = "Login (au10001)"
+    data, context = _post(
+        "au10001",
+        what,
+        "/oauth2/token",
+        {"grant_type": "client_credentials", "appkey": appkey, "secretkey": secretkey},
+        mock=mock,
+        base_url=base_url,
+        timeout=timeout,
+        transport=transport,
+    )
+    value = data.get("token")
+    if not isinstance(value, str) or not value.strip():
+        raise ServerError(f"{what} failed: Kiwoom's answer has no token; try again later", **context)
+    try:
+        expires_at = parse_expires_dt(data.get("expires_dt", ""))
+    except ValueError:
+        raise ServerError(
+            f"{what} failed: Kiwoom's answer has an unreadable expires_dt; try again later", **context
+        ) from None
+    token_type = data.get("token_type") or "Bearer"
+    return AccessToken(value.strip(), expires_at=expires_at, token_type=str(token_type), mock=mock)
+
+
+def revoke_token(
+    appkey: str,
+    secretkey: str,
+    token: str,
+    *,
+    mock: bool = False,
+    base_url: str | None = None,
+    timeout: float = 10.0,
+    transport: "httpx.BaseTransport | None" = None,
+) -> None:
+    """Revoke an access token (au10002, ``POST /oauth2/revoke``); succeeds only on ``return_code`` 0."""
+    appkey, secretkey = _check_keys(appkey, secretkey)
+    if not isinstance(token, str) or not str(token).strip():
+        raise KiwoomError("Logout (au10002) failed: no token to revoke")
+    data, context = _post(
+        "au10002",
+        "Logout (au10002)",
+        "/oauth2/revoke",
+        {"appkey": appkey, "secretkey": secretkey, "token": str(token)},
+        mock=mock,
+        base_url=base_url,
+        timeout=timeout,
+        transport=transport,
+    )
+    if str(data.get("return_code", "")).strip() != "0":  # _post lets a missing or "" return_code through
+        raise ServerError("Logout (au10002) failed: Kiwoom's answer has no return_code; try again later",
+                          **context)

@@ -1,0 +1,476 @@
+"""Kiwoom's real-time stream: watch / unwatch, bounded buffers as DataFrames, callbacks, iterators, condition search.
+
+No IPython. The socket and its thread are kiwoom_nb.live._socket's; this module never touches an event loop (``async for``
+only uses the caller's). Callbacks run on the stream's own daemon thread, never on the socket's reading path.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from datetime import datetime
+from typing import Any, Callable, Iterator
+
+from .._errors import KiwoomError, RequestError
+
+__all__ = ["Event", "Stream", "close_all", "close_bound"]
+
+log = logging.getLogger("kiwoom_nb")
+
+#: rows kept per type; the oldest go first
+BUFFER = 100_000
+#: account-wide types: Kiwoom ignores their items and sends the account of the token
+ACCOUNT = ("00", "04")
+
+_streams: "set[Stream]" = set()
+_streams_lock = threading.Lock()
+
+
+class Event:
+    """One real-time entry: ``type`` ("0B"), ``item`` ("005930"), ``values`` (FID -> str, as sent), ``received_at``
+    (aware UTC)."""
+
+    __slots__ = ("type", "item", "values", "received_at")
+
+    def __init__(self, type: str, item: str, values: dict[str, str], received_at: datetime) -> None:
+        self.type, self.item, self.values, self.received_at = type, item, values, received_at
+
+    def __repr__(self) -> str:
+        return f"Event({self.type} {self.item} {len(self.values)} values at {self.received_at:%H:%M:%S.%f})"
+
+
+class Status:
+    """``str()``: connected / reconnecting (n) / stopped: why; plus counters."""
+
+    def __init__(self, stream: "Stream") -> None:
+        socket = stream._socket
+        self.state = "stopped" if stream.closed else socket.state
+        self.why = stream._why or socket.why
+        self.reconnects = socket.reconnects
+        self.received = stream._received
+        self.dropped = dict(stream._dropped)
+        self.buffered = {kind: len(rows) for kind, rows in stream._buffers.items()}
+
+    def __str__(self) -> str:
+        head = f"stopped: {self.why or 'closed'}" if self.state == "stopped" else self.state
+        counts = f"{self.received} events, {self.reconnects} reconnects"
+        if self.buffered:
+            counts += ", buffered " + " ".join(f"{k}={n}" for k, n in sorted(self.buffered.items()))
+        if any(self.dropped.values()):
+            counts += ", dropped " + " ".join(f"{k}={n}" for k, n in sorted(self.dropped.items()) if n)
+        return f"{head} ({counts})"
+
+    __repr__ = __str__
+
+
+class Stream:
+    """Kiwoom's real-time WebSocket. ``Stream(appkey, secretkey, mock=...)`` issues its own token and revokes it on
+    ``close()`` (or leaving ``with``, or exit); ``kiwoom_nb.stream()`` gives one bound to the notebook's login.
+    Streams of one app key in one process share one socket (Kiwoom allows one per key)."""
+
+    def __init__(self, appkey: str, secretkey: str, *, mock: bool = False, base_url: str | None = None,
+                 ws_url: str | None = None, timeout: float = 10.0, market: str = "domestic", buffer: int = BUFFER,
+                 silence: float = 120.0, transport: Any = None) -> None:
+        from ..rest._api import KeyTokens
+        from ..auth._client import resolve_base_url
+
+        resolve_base_url(base_url, mock)
+        tokens = KeyTokens(appkey, secretkey, mock=mock, base_url=base_url, timeout=timeout, transport=transport,
+                           margin=600.0)
+        self._setup(tokens, ws_url=ws_url, market=market, buffer=buffer, silence=silence, own=True, var=None)
+
+    @classmethod
+    def bound(cls, tokens: Any, *, ws_url: str | None, market: str = "domestic", buffer: int = BUFFER,
+              silence: float = 120.0, var: str | None = None, production_url: str | None = None) -> "Stream":
+        """A stream logging in with ``tokens`` (kiwoom_nb.rest._api.SessionTokens), which the session owns."""
+        self = cls.__new__(cls)
+        self._setup(tokens, ws_url=ws_url, market=market, buffer=buffer, silence=silence, own=False, var=var,
+                    production_url=production_url)
+        return self
+
+    def _setup(self, tokens: Any, *, ws_url: str | None, market: str, buffer: int, silence: float, own: bool,
+               var: str | None, production_url: str | None = None) -> None:
+        from ._socket import socket_for
+        from ._wire import resolve_ws_url
+
+        self.tokens, self.var, self.market, self._own = tokens, var, market, own
+        self.closed = False
+        self._why = ""
+        self._lock = threading.Lock()
+        self._buffers: dict[str, deque] = {}
+        self._dropped: dict[str, int] = {}
+        self._latest: dict[str, dict[str, Event]] = {}
+        self._watched: dict[str, set[str]] = {}
+        self._conditions: set[str] = set()
+        self._callbacks: dict[str, list[Callable[[Event], Any]]] = {}
+        self._sinks: list[Callable[[Event | None], Any]] = []
+        self._calls: queue.SimpleQueue | None = None
+        self._received = 0
+        self.buffer = int(buffer)
+        url = resolve_ws_url(ws_url, tokens.mock, market, production_url)
+        self._socket, new = socket_for(tokens, url, timeout=tokens.timeout, silence=silence)
+        self._socket.streams.append(self)
+        if new:
+            try:
+                self._socket.start()
+            except KiwoomError:
+                self._close_token()
+                raise
+        with _streams_lock:
+            _streams.add(self)
+        if own:
+            atexit.register(self._close_at_exit)
+
+    def __repr__(self) -> str:
+        return f"<kiwoom_nb.Stream {self._socket.url}: {self.status}>"
+
+    @property
+    def status(self) -> Status:
+        return Status(self)
+
+    # -- what arrives (on the socket's thread: buffer and queue, nothing else) -------------------------
+
+    def _take(self, entry: dict[str, Any], at: datetime) -> None:
+        kind = str(entry.get("type", ""))
+        items = self._watched.get(kind)
+        if items is None and not (kind == "02" and self._conditions):
+            return
+        item = str(entry.get("item", ""))
+        if items and "" not in items and kind not in ACCOUNT and item not in items and item[:6] not in items:
+            return
+        event = Event(kind, item, entry.get("values") or {}, at)
+        with self._lock:
+            rows = self._buffers.get(kind)
+            if rows is None:
+                rows = self._buffers[kind] = deque(maxlen=self.buffer)
+                self._dropped[kind] = 0
+            if len(rows) == rows.maxlen:
+                self._dropped[kind] += 1
+            rows.append(event)
+            self._latest.setdefault(kind, {})[item] = event
+            self._received += 1
+        if self._calls is not None and (kind in self._callbacks or "*" in self._callbacks):
+            self._calls.put(event)
+        for sink in self._sinks:
+            sink(event)
+
+    def _socket_stopped(self) -> None:
+        for sink in list(self._sinks):
+            sink(None)
+
+    # -- registering -------------------------------------------------------------------------------
+
+    def watch(self, items: Any, type: str) -> None:
+        """Register ``items`` (codes; ``[]`` for the account-wide 00 / 04) for real-time ``type`` (REG); returns once
+        Kiwoom acked. Over 100 items go as several REGs. A refusal raises RequestError naming the items and type."""
+        from ._wire import _chunks, reg_frame
+
+        self._check_open()
+        codes = [items] if isinstance(items, str) else [str(i) for i in items]
+        if type in ACCOUNT or not codes:
+            codes = [""]
+        for chunk in _chunks(codes):
+            answer = self._socket.request(reg_frame(chunk, type), "REG")
+            if str(answer.get("return_code", "0")).strip() not in ("0", ""):
+                shown = ", ".join(c or '""' for c in chunk[:5]) + (f" and {len(chunk) - 5} more" if len(chunk) > 5 else "")
+                raise RequestError(f"Kiwoom refused to watch {type} for {shown} (return_code "
+                                   f"{answer.get('return_code')}: {str(answer.get('return_msg', ''))[:120]})")
+            with self._lock:
+                self._watched.setdefault(type, set()).update(chunk)
+            with self._socket._send_lock:
+                self._socket.regs.setdefault(type, set()).update(chunk)
+
+    def watch_orders(self) -> None:
+        """Order fills (00) of the token's account: ``watch([], "00")``."""
+        self.watch([], "00")
+
+    def unwatch(self, items: Any, type: str) -> None:
+        """Stop watching ``items`` of ``type`` (REMOVE), unless another stream of this socket still watches them."""
+        from ._wire import _chunks, reg_frame
+
+        codes = [items] if isinstance(items, str) else [str(i) for i in items]
+        if type in ACCOUNT or not codes:
+            codes = [""]
+        with self._lock:
+            self._watched.get(type, set()).difference_update(codes)
+            if not self._watched.get(type):
+                self._watched.pop(type, None)
+        others = set().union(*(s._watched.get(type, set()) for s in self._socket.streams if s is not self))
+        gone = [c for c in codes if c not in others]
+        with self._socket._send_lock:
+            self._socket.regs.get(type, set()).difference_update(gone)
+        if gone and not self.closed and self._socket.state == "connected":
+            for chunk in _chunks(gone):
+                self._socket.request(reg_frame(chunk, type, "REMOVE"), "REMOVE")
+
+    # -- reading -----------------------------------------------------------------------------------
+
+    def frame(self, type: str) -> Any:
+        """A DataFrame of what arrived for ``type`` so far (at most ``buffer`` rows, the latest): ``item``,
+        ``received_at`` and a column per FID under its name (an unknown FID keeps its number)."""
+        with self._lock:
+            events = list(self._buffers.get(type, ()))
+        return _to_frame(type, events)
+
+    def latest(self, type: str) -> Any:
+        """One row per item: its latest values of ``type``."""
+        with self._lock:
+            events = list(self._latest.get(type, {}).values())
+        return _to_frame(type, events)
+
+    def on(self, type: str, fn: Callable[[Event], Any]) -> None:
+        """Call ``fn(event)`` for every event of ``type`` ("*" for all) on the stream's callback thread; an exception
+        in ``fn`` is logged and the events go on."""
+        with self._lock:
+            self._callbacks.setdefault(type, []).append(fn)
+            if self._calls is None:
+                self._calls = queue.SimpleQueue()
+                threading.Thread(target=self._call_back, name="kiwoom-stream-callbacks", daemon=True).start()
+
+    def off(self, type: str, fn: Callable[[Event], Any]) -> None:
+        """Stop calling ``fn`` for ``type``."""
+        with self._lock:
+            if fn in self._callbacks.get(type, ()):
+                self._callbacks[type].remove(fn)
+
+    def _ipython_display_(self) -> None:
+        """``display(live)``: a live board of what it watches (kiwoom_nb.notebook._board), in a kernel; the status line
+        elsewhere (terminal IPython shows no widgets)."""
+        from IPython import get_ipython
+        from IPython.display import display
+
+        if getattr(get_ipython(), "kernel", None) is None:
+            display({"text/plain": repr(self)}, raw=True)
+            return
+        from ..notebook._board import board_for
+
+        magics = _magics_here()
+        if magics is None:
+            display(board_for(self))
+            return
+        board = board_for(self, rate=magics.board_rate, name_of=magics.names_for(self.var) if self.var else None)
+        magics.track_board(self.var, board)
+        display(board)
+
+    def _call_back(self) -> None:
+        calls = self._calls
+        while True:
+            event = calls.get()
+            if event is None:
+                return
+            for fn in [*self._callbacks.get(event.type, ()), *self._callbacks.get("*", ())]:
+                try:
+                    fn(event)
+                except Exception as exc:  # noqa: BLE001 - a user's callback never stops the stream
+                    log.warning("kiwoom_nb: a stream callback for %s raised %s: %s", event.type,
+                                type(exc).__name__, str(exc)[:200])
+
+    def events(self, timeout: float | None = None, type: str | None = None) -> Iterator[Event]:
+        """Events as they arrive (of ``type``, or all), from now on; ends when none came for ``timeout`` seconds,
+        or the stream stopped."""
+        waiting: queue.SimpleQueue = queue.SimpleQueue()
+
+        def sink(event: Event | None) -> None:
+            if event is None or type is None or event.type == type:
+                waiting.put(event)
+
+        self._sinks.append(sink)
+        try:
+            while not self.closed and not self._socket.stopped:
+                try:
+                    event = waiting.get(timeout=timeout)
+                except queue.Empty:
+                    return
+                if event is None:
+                    return
+                yield event
+        finally:
+            self._sinks.remove(sink)
+
+    async def __aiter__(self) -> Any:
+        """``async for event in live``: the caller's event loop is told through call_soon_threadsafe."""
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        waiting: asyncio.Queue = asyncio.Queue()
+
+        def sink(event: Event | None) -> None:
+            try:
+                loop.call_soon_threadsafe(waiting.put_nowait, event)
+            except RuntimeError:  # the loop is closed
+                pass
+
+        self._sinks.append(sink)
+        try:
+            while not self.closed and not self._socket.stopped:
+                event = await waiting.get()
+                if event is None:
+                    return
+                yield event
+        finally:
+            self._sinks.remove(sink)
+
+    # -- condition search --------------------------------------------------------------------------
+
+    def _list(self) -> list:
+        p = self._socket.prefix
+        answer = self._socket.request({"trnm": p + "CNSRLST"}, p + "CNSRLST")
+        self._socket.listed = True
+        _check_answer(answer, "the condition list")
+        return answer.get("data") or []
+
+    def conditions(self) -> list[tuple[str, str]]:
+        """The saved conditions (made in 영웅문4) as [(seq, name)] (CNSRLST)."""
+        self._check_open()
+        return [(str(r[0]).strip(), str(r[1])) if isinstance(r, (list, tuple)) else
+                (str(r.get("seq", "")).strip(), str(r.get("name", ""))) for r in self._list()]
+
+    def _condition(self, seq: str, search_type: str, cont: str = "N", next_key: str = "") -> dict[str, Any]:
+        socket = self._socket
+        if not socket.listed:
+            self._list()  # Kiwoom answers CNSRREQ only after CNSRLST on the same connection
+        return socket.request(socket.condition_frame(seq, search_type, cont, next_key), socket.prefix + "CNSRREQ",
+                              match=lambda m: str(m.get("seq", "")).strip() == seq)
+
+    def search(self, seq: Any) -> Any:
+        """One-off condition search (CNSRREQ search_type 0, every page) -> DataFrame of the hits."""
+        self._check_open()
+        seq, rows, cont, key = str(seq).strip(), [], "N", ""
+        while True:
+            answer = self._condition(seq, "0", cont, key)
+            _check_answer(answer, f"condition {seq}")
+            rows += answer.get("data") or []
+            if str(answer.get("cont_yn", "N")).strip() != "Y" or not answer.get("next_key"):
+                break
+            cont, key = "Y", str(answer["next_key"])
+        return _hits_frame(rows)
+
+    def watch_condition(self, seq: Any) -> list[str]:
+        """Real-time condition search: returns the current hits (codes); entries and exits then arrive as 02
+        events (843: I entered, D left)."""
+        self._check_open()
+        seq = str(seq).strip()
+        answer = self._condition(seq, "1")
+        _check_answer(answer, f"condition {seq}")
+        self._conditions.add(seq)
+        self._socket.conditions.add(seq)
+        return [str(r.get("jmcode", r.get("9001", ""))).lstrip("AJQ") for r in answer.get("data") or []]
+
+    # -- closing -----------------------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self.closed:
+            raise KiwoomError("this stream is closed; open a new one")
+        if self._socket.stopped:
+            raise KiwoomError(f"this stream stopped: {self._socket.why or 'closed'}")
+
+    def close(self, timeout: float = 2.0) -> None:
+        """CNSRCLR for watched conditions, then a clean close (the socket closes with its last stream); a stream with
+        its own token revokes it. Bounded by ``timeout`` even if Kiwoom does not answer."""
+        if self.closed:
+            return
+        socket = self._socket
+        others = [s for s in socket.streams if s is not self]
+        if others and socket.state == "connected":  # the socket stays: take back only what is ours alone
+            try:
+                for kind, items in list(self._watched.items()):
+                    self.unwatch(sorted(items), kind)
+                for seq in self._conditions - set().union(*(s._conditions for s in others)):
+                    socket.conditions.discard(seq)
+                    socket.request({"trnm": socket.prefix + "CNSRCLR", "seq": seq}, socket.prefix + "CNSRCLR",
+                                   timeout=min(timeout, 1.0))
+            except KiwoomError as exc:
+                log.info("kiwoom_nb: closing a stream: %s", exc)
+        self.closed = True
+        self._why = self._why or "closed"
+        if self in socket.streams:
+            socket.streams.remove(self)
+        with _streams_lock:
+            _streams.discard(self)
+        if not socket.streams:
+            socket.close(timeout)
+        for sink in list(self._sinks):
+            sink(None)
+        if self._calls is not None:
+            self._calls.put(None)
+        if self._own:
+            atexit.unregister(self._close_at_exit)
+            self._close_token()
+
+    def _close_token(self) -> None:
+        if self._own:
+            self.tokens.close()
+
+    def _close_at_exit(self) -> None:
+        try:
+            self.close(timeout=0.5)
+        except BaseException as exc:  # noqa: BLE001 - an exit hook must not raise
+            log.warning("kiwoom_nb: could not close a stream at exit: %s", type(exc).__name__)
+
+    def __enter__(self) -> "Stream":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def close_all(timeout: float = 0.5, where: Callable[["Stream"], bool] | None = None) -> None:
+    """Close every stream (or those ``where`` accepts) of this process together, within ``timeout``. Never raises."""
+    with _streams_lock:
+        chosen = [s for s in _streams if where is None or where(s)]
+    if not chosen:
+        return
+    deadline = time.monotonic() + timeout
+    threads = []
+    for stream in chosen:
+        thread = threading.Thread(target=_quietly, args=(stream, timeout), name="kiwoom-stream-close", daemon=True)
+        thread.start()
+        threads.append(thread)
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+
+
+def close_bound(session: Any, var: str, timeout: float = 2.0) -> None:
+    """%kiwoom_logout: close the streams bound to ``var`` of ``session`` first."""
+    close_all(timeout, lambda s: s.var == var and getattr(s.tokens, "session", None) is session)
+
+
+def _quietly(stream: Stream, timeout: float) -> None:
+    try:
+        stream.close(timeout)
+    except BaseException as exc:  # noqa: BLE001 - exit path
+        log.warning("kiwoom_nb: could not close a stream: %s", type(exc).__name__)
+
+
+def _magics_here() -> Any:
+    """The shell's KiwoomMagics when the extension is loaded (boards stay truthful with its panels), else None."""
+    import sys
+
+    loaded = sys.modules.get("kiwoom_nb.notebook._magics")
+    if loaded is None:
+        return None
+    from IPython import get_ipython
+
+    return loaded._instances.get(id(get_ipython()))
+
+
+def _check_answer(answer: dict[str, Any], what: str) -> None:
+    if str(answer.get("return_code", "0")).strip() not in ("0", ""):
+        raise RequestError(f"Kiwoom refused {what} (return_code {answer.get('return_code')}: "
+                           f"{str(answer.get('return_msg', ''))[:120]})")
+
+
+def _to_frame(kind: str, events: list[Event]) -> Any:
+    from ._stream_frame import events_frame
+
+    return events_frame(kind, events)
+
+
+def _hits_frame(rows: list[dict[str, Any]]) -> Any:
+    from ._stream_frame import hits_frame
+
+    return hits_frame(rows)

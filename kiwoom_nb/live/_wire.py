@@ -1,0 +1,94 @@
+"""Kiwoom's real-time wire: the WebSocket URLs and their rules, REG / REMOVE frames, codes in answers.
+
+Stdlib only; no I/O. The socket (kiwoom_nb.live._socket) and the streams (kiwoom_nb.live._stream) build their frames here.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..auth._client import _is_loopback, _normal
+from .._errors import KiwoomError, one_line
+
+__all__ = ["MOCK_WS_URL", "PRODUCTION_WS_URL", "reg_frame", "resolve_ws_url"]
+
+PRODUCTION_WS_URL = "wss://api.kiwoom.com:10000/api/dostk/websocket"
+MOCK_WS_URL = "wss://mockapi.kiwoom.com:10000/api/dostk/websocket"
+PATHS = {"domestic": "/api/dostk/websocket", "us": "/api/us/websocket"}
+_CODE = re.compile(r"CODE=(\d+)")
+
+
+def resolve_ws_url(ws_url: str | None, mock: bool, market: str = "domestic",
+                   production_url: str | None = None) -> str:
+    """The socket to connect to: ``ws_url`` (wss, or ws on a loopback host) or Kiwoom's, with ``market``'s path.
+
+    A mock URL that is Kiwoom's production host or ``production_url`` (KIWOOM_WS_URL) is refused: mock never
+    falls back to production.
+    """
+    if market not in PATHS:
+        raise KiwoomError(f"market={market!r}: use market='domestic' or market='us'")
+    url = (ws_url or (MOCK_WS_URL if mock else PRODUCTION_WS_URL)).strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("ws", "wss") or not parts.hostname:
+        raise KiwoomError(f"WebSocket URL {url!r} is not a ws(s) URL; use e.g. {PRODUCTION_WS_URL}")
+    if parts.scheme == "ws" and not _is_loopback(parts.hostname):
+        raise KiwoomError(f"refusing plain ws to {parts.hostname}: the token would travel unencrypted; use wss "
+                          "(ws is allowed only for localhost / 127.0.0.1 test servers)")
+    base = url
+    for path in PATHS.values():
+        if base.endswith(path):
+            base = base[: -len(path)]
+    if mock and (parts.hostname == urlsplit(PRODUCTION_WS_URL).hostname or production_url and
+                 _normal(_strip(production_url)) == _normal(base)):
+        raise KiwoomError(f"mock trading was asked for, but {url} is the production WebSocket; leave it out for "
+                          "mockapi.kiwoom.com, or set KIWOOM_MOCK_WS_URL to a mock server")
+    return base + PATHS[market]
+
+
+def _strip(url: str) -> str:
+    url = url.strip().rstrip("/")
+    for path in PATHS.values():
+        if url.endswith(path):
+            return url[: -len(path)]
+    return url
+
+
+def reg_frame(items: list[str], kind: str, trnm: str = "REG") -> dict[str, Any]:
+    frame: dict[str, Any] = {"trnm": trnm, "grp_no": "1"}
+    if trnm == "REG":
+        frame["refresh"] = "1"  # keep what is registered already
+    frame["data"] = [{"item": items, "type": [kind]}]
+    return frame
+
+
+def _chunks(items: list[str], size: int = 100) -> list[list[str]]:
+    return [items[i:i + size] for i in range(0, len(items), size)] or [[""]]
+
+
+def _quiet_logger() -> logging.Logger:
+    """websockets' logger for our sockets, never at DEBUG: at DEBUG it logs every frame, the LOGIN (with the token)
+    included, and a notebook's ``logging.basicConfig(level=logging.DEBUG)`` must not put the token in a cell."""
+    quiet = logging.getLogger("kiwoom_nb.websockets")
+    if quiet.level == logging.NOTSET or quiet.level < logging.INFO:
+        quiet.setLevel(logging.INFO)
+    return quiet
+
+
+def _code(value: Any) -> int | None:
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        return None
+
+
+def _kiwoom_code(message: dict[str, Any]) -> int | None:
+    found = _CODE.search(str(message.get("return_msg", "")))
+    return int(found.group(1)) if found else None
+
+
+def _reason(exc: BaseException) -> str:
+    text = one_line(str(exc) or type(exc).__name__, 160)
+    return text if text != "None" else type(exc).__name__

@@ -1,0 +1,506 @@
+"""The TR client: call / pages / rows / frame for any api-id, with pacing, retries, token recovery and the order guard.
+
+No IPython, no printing (a progress bar aside), no environment. The wire goes through _client.post_tr, so
+URL checks, error classification and scrubbing are the login's own; pandas is only touched via _frame.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import logging
+import sys
+import threading
+import time
+from typing import TYPE_CHECKING, Any, Callable, Iterator
+
+from ..auth._client import _check_keys, is_mock_destination, issue_token, post_tr, resolve_base_url, revoke_token
+from .._errors import KiwoomError, OrderNotConfirmed, RateLimitError, RequestError, ServerError, NetworkError, KiwoomTimeout
+from ._frame import rows_of
+from ._pace import DEFAULT_PACE, pacer_for, rate_in
+from ._trs import is_order, lookup
+
+from ..auth._session import REJECTED_REVOKE_TIMEOUT, STILL_VALID
+
+if TYPE_CHECKING:
+    from ..auth._session import Login, Session
+    from ..auth._token import AccessToken
+
+__all__ = ["Answer", "Client", "KeyTokens", "SessionTokens"]
+
+log = logging.getLogger("kiwoom_nb")
+
+#: Back-off after a rate-limit refusal (429 / 1700-1702), in seconds, one per retry; then RateLimitError.
+BACKOFF = (1.1, 2.2, 3.3)
+
+#: Kiwoom codes that mean "this token will not do": re-issue once and retry the request once.
+#: 8103 (device authentication) is left out on purpose: a new token from the same machine is refused the same way.
+TOKEN_REJECTED = (8005, 8010, 8031)
+
+
+class Answer(dict):
+    """One TR answer: the JSON body as a dict, plus ``api_id``, ``cont`` (more pages?) and ``next_key``."""
+
+    def __init__(self, data: dict[str, Any], *, api_id: str, cont: bool, next_key: str) -> None:
+        super().__init__(data)
+        self.api_id = api_id
+        self.cont = cont
+        self.next_key = next_key
+
+
+# -- where the token comes from ------------------------------------------------------------------
+
+
+class KeyTokens:
+    """A token issued from the client's own keys: issued on first use, re-issued near expiry, revoked on close."""
+
+    def __init__(self, appkey: str, secretkey: str, *, mock: bool, base_url: str | None, timeout: float,
+                 transport: Any, margin: float) -> None:
+        self._appkey, self._secretkey = _check_keys(appkey, secretkey)
+        self.mock, self.base_url, self.timeout, self.transport, self.margin = mock, base_url, timeout, transport, margin
+        self.token: AccessToken | None = None
+        self.closed = False
+        self._lock = threading.Lock()
+
+    @property
+    def app_key(self) -> str:
+        return self._appkey
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return (self._appkey, self._secretkey)
+
+    def _issue(self) -> "AccessToken":
+        return issue_token(self._appkey, self._secretkey, mock=self.mock, base_url=self.base_url,
+                           timeout=self.timeout, transport=self.transport)
+
+    def _check_open(self) -> None:
+        if self.closed:
+            raise KiwoomError("this kiwoom_nb.Client is closed (its token was revoked); create a new one")
+
+    def current(self) -> "AccessToken":
+        with self._lock:
+            self._check_open()
+            if self.token is None or self.token.is_expired(self.margin):
+                old, self.token = self.token, self._issue()
+                if old is not None and old != self.token:
+                    self._revoke_quietly(old)
+            return self.token
+
+    def reissue(self, stale: "AccessToken", code: int | None = None) -> "AccessToken":
+        """A new token in place of ``stale``, once whatever the threads; one rejected with 8031 / 8010 is
+        still valid where it was issued, so it is revoked (best effort, bounded)."""
+        with self._lock:
+            self._check_open()
+            if self.token is not None and self.token != stale:
+                return self.token  # someone else already replaced it
+            self.token = self._issue()
+            if code in STILL_VALID and stale != self.token:
+                self._revoke_quietly(stale, timeout=min(self.timeout, REJECTED_REVOKE_TIMEOUT))
+            return self.token
+
+    def _revoke_quietly(self, token: "AccessToken", timeout: float | None = None) -> None:
+        try:
+            revoke_token(self._appkey, self._secretkey, token, mock=self.mock, base_url=self.base_url,
+                         timeout=timeout or self.timeout, transport=self.transport)
+        except KiwoomError as exc:
+            log.warning("kiwoom_nb: could not revoke a replaced token: %s", exc)
+
+    def close(self) -> None:
+        """Revoke the token (au10002) if one was issued; nothing is issued after this.
+
+        Waits for an issue in flight (another thread's), so its token is the one revoked. Raises
+        KiwoomError if Kiwoom does not confirm.
+        """
+        with self._lock:
+            self.closed = True
+            token, self.token = self.token, None
+        if token is not None:
+            revoke_token(self._appkey, self._secretkey, token, mock=self.mock, base_url=self.base_url,
+                         timeout=self.timeout, transport=self.transport)
+
+
+class SessionTokens:
+    """The token of one login of the kernel's Session, asked for on every request.
+
+    ``refresh`` runs the session's due refreshes (and updates the namespace); ``publish(login, old)``
+    is told when a re-issue here replaced ``old``, so the namespace variable follows.
+    """
+
+    def __init__(self, session: "Session", var: str, *, refresh: Callable[[], None] | None = None,
+                 publish: Callable[["Login", "AccessToken"], None] | None = None) -> None:
+        self.session, self.var, self._refresh, self._publish = session, var, refresh, publish
+
+    def login(self) -> "Login":
+        login = self.session.find(self.var)
+        if login is None:
+            raise KiwoomError(f"no Kiwoom login in {self.var}; run %kiwoom_login (or kiwoom_nb.login()) first")
+        return login
+
+    mock = property(lambda self: self.login().mock)
+    base_url = property(lambda self: self.login().base_url)
+    app_key = property(lambda self: self.login().appkey)
+    secrets = property(lambda self: (self.login().appkey, self.login().secretkey))
+    timeout = property(lambda self: self.session.timeout)
+    transport = property(lambda self: self.session.transport)
+
+    def current(self) -> "AccessToken":
+        if self._refresh is not None and time.time() >= self.session.next_due:
+            self._refresh()
+        return self.login().token
+
+    def reissue(self, stale: "AccessToken", code: int | None = None) -> "AccessToken":
+        login = self.session.reissue(self.var, stale, code)
+        if login.token != stale and self._publish is not None:
+            self._publish(login, stale)
+        return login.token
+
+    def close(self) -> None:
+        """The session owns the token: it is revoked by %kiwoom_logout or at exit, not here."""
+
+
+# -- the client -----------------------------------------------------------------------------------
+
+
+class Client:
+    """Call any Kiwoom TR: ``call`` one request, ``pages`` follow continuation, ``rows`` / ``frame`` gather them.
+
+    ``Client(appkey, secretkey, mock=...)`` issues its own token on first use and revokes it on
+    ``close()`` / leaving a ``with`` block / interpreter exit. ``kiwoom_nb.client()`` gives one bound to
+    the notebook's login instead. ``last`` holds the answers of the latest fetch, also after Ctrl-C.
+    ``codes()`` / ``code(name)`` turn stock names into codes (a name in stk_cd is sent as its code), and
+    ``preview()`` says what an order would send.
+    """
+
+    def __init__(self, appkey: str, secretkey: str, *, mock: bool = False, base_url: str | None = None,
+                 timeout: float = 10.0, transport: Any = None, pace: float | None = DEFAULT_PACE,
+                 refresh_margin: float = 600.0, progress: str | None = None) -> None:
+        tokens = KeyTokens(appkey, secretkey, mock=mock, base_url=base_url, timeout=timeout, transport=transport,
+                           margin=refresh_margin)
+        resolve_base_url(base_url, mock)  # a bad base URL fails here, not at the first call
+        self._setup(tokens, pace=pace, progress=progress if progress is not None else _default_progress())
+        atexit.register(self._close_at_exit)
+
+    @classmethod
+    def bound(cls, tokens: Any, *, pace: float | None = DEFAULT_PACE, progress: str | None = None) -> "Client":
+        """A client using ``tokens`` (e.g. :class:`SessionTokens`) instead of keys of its own."""
+        self = cls.__new__(cls)
+        self._setup(tokens, pace=pace, progress=progress)
+        return self
+
+    def _setup(self, tokens: Any, *, pace: float | None, progress: str | None) -> None:
+        self.tokens = tokens
+        self.pace = pace
+        self.progress = progress
+        self.last: list[Answer] = []
+        self.closed = False
+        self.backoff = BACKOFF  # seconds to wait before each retry after a rate-limit refusal
+
+    @property
+    def mock(self) -> bool:
+        return self.tokens.mock
+
+    def __repr__(self) -> str:
+        env = "mock" if self.mock else "production"
+        where = f"bound to {self.tokens.var}" if isinstance(self.tokens, SessionTokens) else "own token"
+        return f"<kiwoom_nb.Client {env}, {where}{', closed' if self.closed else ''}>"
+
+    # -- one request --------------------------------------------------------------------------
+
+    def call(self, api_id: str, path: str | None = None, *, confirm: bool = False, check: bool = True,
+             **fields: Any) -> Answer:
+        """Send one TR request (``fields`` are sent as strings) and return its :class:`Answer`.
+
+        ``check=False`` skips the checks against the field catalogue (missing, unknown, codes), for TRs newer
+        than it.
+        """
+        answer = self._request(api_id, path, self._named(api_id, _body(fields)), confirm=confirm, check=check)
+        self.last = [answer]
+        return answer
+
+    def _named(self, api_id: str, body: dict[str, Any], *, fetch: bool = True) -> dict[str, Any]:
+        """``body`` with a stock name in stk_cd replaced by its code (kiwoom_nb.rest._codes); codes pass untouched."""
+        if "stk_cd" not in body:
+            return body
+        from ._codes import resolve_names
+
+        return resolve_names(self, str(api_id).strip(), body, fetch=fetch)
+
+    # -- names and codes, previews ------------------------------------------------------------
+
+    def codes(self, market: str | None = None) -> Any:
+        """A DataFrame of the listed stocks (code, name, market) from ka10099, cached for the day (Korea date) in the
+        user's cache directory. ``market``: None for KOSPI and KOSDAQ, or "kospi", "kosdaq", "us" (usa10099;
+        adds ``stex_tp``, the exchange code NA / ND / NY to pass to US TRs, and ``name_en``)."""
+        from ._codes import stock_codes
+
+        return stock_codes(self, market)
+
+    def code(self, name: str, market: str | None = None) -> str:
+        """The code of the stock called ``name`` (``"삼성전자"`` -> ``"005930"``; ``market="us"``: ``"애플"`` ->
+        ``"AAPL"``, case-insensitive, English names too). An unknown or ambiguous name raises UnknownStockError,
+        one line with the closest names. Uses :meth:`codes`' daily cache."""
+        from ._codes import find_code
+
+        return find_code(self, name, market)
+
+    def preview(self, api_id: str, path: str | None = None, **fields: Any) -> str:
+        """The line an unconfirmed order is refused with (``not sent: BUY 10 × 005930 삼성전자 @ 160,400 (limit),
+        production …``), for any environment; sends nothing (a name in stk_cd is looked up in the day's cached list
+        only)."""
+        from ._preview import preview_line
+
+        api_id = str(api_id).strip()
+        return preview_line(self, api_id, path, self._named(api_id, _body(fields), fetch=False))
+
+    def _request(self, api_id: str, path: str | None, body: dict[str, Any], *, confirm: bool,
+                 cont: bool = False, next_key: str = "", check: bool = False) -> Answer:
+        if self.closed:
+            raise KiwoomError("this kiwoom_nb.Client is closed (its token was revoked); create a new one")
+        api_id = str(api_id).strip()
+        tr = lookup(api_id)
+        what = f"{api_id} ({tr.name})" if tr else api_id
+        order = is_order(api_id, path)
+        mock = self.tokens.mock
+        # the guard keys on where the request goes, never on the label: only a known mock server is mock
+        if order and not confirm and not (mock and is_mock_destination(self._route(mock)[0])):
+            from ._preview import preview_line  # what would have been sent, to the production host
+
+            raise OrderNotConfirmed(preview_line(self, api_id, path, body), api_id=api_id)
+        if check:  # after the guard: an unconfirmed order is refused as such, whatever its fields
+            _check(api_id, path, body)
+        path = path or (tr.path if tr else None)
+        if not path:
+            raise RequestError(
+                f"{api_id} is not in kiwoom_nb's TR table (kiwoom_nb.find_trs() searches it, as %kiwoom --find does); "
+                "for a TR newer than the table pass its URL path, e.g. path='/api/dostk/stkinfo'", api_id=api_id)
+        base, pacer = self._route(mock)
+        url = base + (path if path.startswith("/") else "/" + path)
+        content = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        reissued = retried = False
+        refusals, waited = 0, 0.0
+        while True:
+            token = self.tokens.current()
+            headers = {"authorization": f"Bearer {token.value}", "cont-yn": "Y" if cont else "N",
+                       "next-key": next_key if cont else ""}
+            ticket = pacer.acquire(api_id, self.pace, group="/" + path.lstrip("/"))  # the group: its URL path
+            try:
+                try:
+                    data, _, answered = post_tr(api_id, what, url, content, headers=headers,
+                                                secrets=(token.value, *self.tokens.secrets),
+                                                timeout=self.tokens.timeout, transport=self.tokens.transport)
+                finally:
+                    pacer.release(ticket)
+            except RateLimitError as exc:  # Kiwoom refused before doing anything: safe to resend, orders too
+                scope = pacer.scope(ticket, exc.code)  # 1700: the api-id, 1701: all of them, 1702: its group
+                learned = rate_in(exc.return_msg)
+                if learned:
+                    pacer.learn(scope, learned)
+                if refusals >= len(self.backoff):
+                    wait = max(self.backoff[-1] if self.backoff else 1.0, 1.0 / learned if learned else 0)
+                    raise RateLimitError(
+                        f"{what} failed: Kiwoom still refused after {refusals} retries over {waited:.1f} s (too many "
+                        f"requests); wait about {wait:.0f} s and try again, or lower the pace",
+                        code=exc.code, return_code=exc.return_code, return_msg=exc.return_msg,
+                        status_code=exc.status_code, api_id=api_id) from None
+                # a limit Kiwoom has stated needs only a slot at that rate; an unknown one, the full back-off
+                pause = min(self.backoff[refusals], 2.0 / learned) if learned else self.backoff[refusals]
+                pacer.hold(scope, pause)
+                waited += pause
+                refusals += 1
+                continue
+            except KiwoomError as exc:
+                if not reissued and (exc.code in TOKEN_REJECTED or exc.status_code == 401):
+                    reissued = True  # once per request: a second rejection surfaces
+                    self.tokens.reissue(token, exc.code)
+                    continue
+                transient = isinstance(exc, NetworkError) and not isinstance(exc, KiwoomTimeout) or (
+                    isinstance(exc, ServerError) and (exc.status_code or 0) >= 500)
+                if transient and not order and not retried:  # a query is safe to resend; an order may have been placed
+                    retried = True
+                    pacer.hold(api_id, 1.0)
+                    continue
+                raise
+            more = str(answered.get("cont-yn", "")).strip().upper() == "Y"
+            return Answer(data, api_id=answered.get("api-id") or api_id, cont=more,
+                          next_key=answered.get("next-key", "") or "")
+
+    def _route(self, mock: bool) -> tuple[str, Any]:
+        """The base URL and the pacer for the current login, cached while it stays the same."""
+        key = (self.tokens.base_url, mock, self.tokens.app_key)
+        cached = self.__dict__.get("_routed")
+        if cached is None or cached[0] != key:
+            cached = self._routed = (key, resolve_base_url(key[0], mock), pacer_for(key[2], mock))
+        return cached[1], cached[2]
+
+    # -- many requests ------------------------------------------------------------------------
+
+    def pages(self, api_id: str, path: str | None = None, *, confirm: bool = False, max_pages: int | None = None,
+              check: bool = True, **fields: Any) -> Iterator[Answer]:
+        """Yield the answer of every page, following ``cont-yn`` / ``next-key`` until the end or ``max_pages``.
+
+        Each page is also appended to ``last`` as it arrives, so Ctrl-C keeps what was fetched.
+        """
+        body = self._named(api_id, _body(fields))
+        self.last = fetched = []
+        cont, key = False, ""
+        while max_pages is None or len(fetched) < max_pages:
+            answer = self._request(api_id, path, body, confirm=confirm, cont=cont, next_key=key,
+                                   check=check and not cont)
+            fetched.append(answer)
+            yield answer
+            if not answer.cont or not answer.next_key:  # an empty next-key would only fetch page 1 again
+                return
+            cont, key = True, answer.next_key
+
+    def rows(self, api_id: str, path: str | None = None, *, confirm: bool = False, max_pages: int | None = None,
+             list_key: str | None = None, check: bool = True, **fields: Any) -> list[dict[str, Any]]:
+        """The list data of every page, concatenated (a flat answer is one row)."""
+        key = list_key or _table_key(api_id)
+        rows: list[dict[str, Any]] = []
+        for answer in self._fetch(api_id, path, confirm=confirm, max_pages=max_pages, check=check, fields=fields):
+            rows.extend(rows_of(answer, key))
+        return rows
+
+    def frame(self, api_id: str, path: str | None = None, *, pages: int | None = None, numeric: bool = True,
+              confirm: bool = False, list_key: str | None = None, check: bool = True, labels: str | None = None,
+              **fields: Any) -> Any:
+        """A pandas DataFrame of every page (``pages=N`` stops after N); ``numeric=False`` keeps Kiwoom's strings.
+
+        The numeric rules are in kiwoom_nb.rest._frame. Summary scalars of a mixed answer are in ``df.attrs``.
+        """
+        from ._frame import require_pandas, to_frame
+
+        require_pandas()
+        if labels not in (None, "ko"):
+            raise KiwoomError(f"labels={labels!r}: use labels='ko' for Korean column names, or leave it out")
+        answers = list(self._fetch(api_id, path, confirm=confirm, max_pages=pages, check=check, fields=fields))
+        frame = to_frame(answers, list_key or _table_key(api_id), numeric=numeric)
+        return frame.rename(columns=frame.attrs["labels"]) if labels == "ko" else frame
+
+    def to_frame(self, answers: list[Answer] | None = None, *, numeric: bool = True, list_key: str | None = None) -> Any:
+        """A DataFrame of ``answers`` (default: ``last``, e.g. the pages fetched before a Ctrl-C)."""
+        from ._frame import to_frame
+
+        answers = self.last if answers is None else answers
+        key = list_key or (_table_key(answers[0].api_id) if answers and hasattr(answers[0], "api_id") else "")
+        return to_frame(answers, key, numeric=numeric)
+
+    def _bar(self, desc: str, total: int | None, unit: str = "page") -> Any:
+        """A tqdm bar, or None where this client shows none (nbclient, papermill, nbval, scripts)."""
+        return _progress_bar(self.progress, desc, total, unit) if self.progress else None
+
+    def _fetch(self, api_id: str, path: str | None, *, confirm: bool, max_pages: int | None, check: bool,
+               fields: dict[str, Any]) -> Iterator[Answer]:
+        bar = None
+        rows = 0
+        key = _table_key(api_id)
+        try:
+            for answer in self.pages(api_id, path, confirm=confirm, max_pages=max_pages, check=check, **fields):
+                rows += len(rows_of(answer, key, strict=False))
+                if bar is None and answer.cont and self.progress and (max_pages is None or max_pages > 1):
+                    bar = _progress_bar(self.progress, api_id, max_pages)
+                if bar is not None:
+                    bar.set_postfix_str(f"{rows} rows", refresh=False)
+                    bar.update(1)
+                yield answer
+        finally:
+            if bar is not None:
+                bar.close()
+
+    # -- candles (issue 21) ---------------------------------------------------------------------
+
+    def candles(self, codes: Any, interval: str = "D", start: Any = None, end: Any = None, *, adjusted: bool = True,
+                exchange: str | None = None, krw: bool = False) -> Any:
+        """Candles of one stock, or of several, as a DataFrame of open high low close volume (and value, the trading
+        value, where the chart has it) on an ascending ``date`` index.
+
+        ``interval``: D W M Y (ka10081 ka10082 ka10083 ka10094), minutes 1m 3m 5m 10m 15m 30m 45m 60m (ka10080),
+        ticks tick 1t 3t 5t 10t 30t (ka10079); a US ticker ("AAPL") goes through usa06010-usa06015 on
+        ``exchange`` ND (NASDAQ) / NY (NYSE) / NA (AMEX), in dollars unless ``krw=True``. Days and longer are
+        dates; minutes and ticks are Korea time (US: New York time). ``start`` / ``end`` ("2026-01-01", "20260101",
+        a date or Timestamp) bound the rows; pages are fetched only until ``start`` is reached (without it, the
+        latest page only); ``end`` is the chart's base_dt. ``adjusted=False`` asks for unadjusted prices.
+
+        A list of codes gives one frame indexed by (code, date): a stock Kiwoom refuses (unknown code, a bad field)
+        is left out, named in ``df.attrs["failed"]`` and in one printed line; an error that ends everything (the
+        token, the network, the rate limit, Ctrl-C) stops at once, and ``last`` holds the pages fetched.
+        ``df.attrs`` has the code, interval, api_id and request.
+        """
+        from ._candles import candles
+
+        return candles(self, codes, interval, start, end, adjusted=adjusted, exchange=exchange, krw=krw)
+
+    # -- closing ------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Revoke this client's own token (au10002); a client bound to a login leaves it to the session."""
+        if self.closed:
+            return
+        self.closed = True
+        atexit.unregister(self._close_at_exit)
+        self.tokens.close()
+
+    def _close_at_exit(self) -> None:
+        try:
+            self.close()
+        except BaseException as exc:  # noqa: BLE001 - an exit hook must not raise
+            log.warning("kiwoom_nb: could not revoke a Client's token at exit: %s", type(exc).__name__)
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, exc_type: Any, *rest: Any) -> None:
+        try:
+            self.close()
+        except KiwoomError:
+            if exc_type is None:
+                raise
+            log.warning("kiwoom_nb: could not revoke a Client's token")
+
+
+def _check(api_id: str, path: str | None, body: dict[str, Any]) -> None:
+    from ._describe import check_fields  # with the catalogue, on first use
+
+    check_fields(str(api_id).strip(), path, body)
+
+
+def _body(fields: dict[str, Any]) -> dict[str, Any]:
+    """Kiwoom's examples send every value as a string; None means "leave the field out"."""
+    body = {}
+    for name, value in fields.items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            raise KiwoomError(f"field {name}={value!r}: Kiwoom fields are strings or numbers, not True/False")
+        body[name] = value if isinstance(value, (str, list, dict)) else str(value)
+    return body
+
+
+def _table_key(api_id: str) -> str:
+    tr = lookup(str(api_id).strip())
+    return tr.list_key if tr else ""
+
+
+def _default_progress() -> str | None:
+    try:
+        return "text" if sys.stderr.isatty() else None
+    except (AttributeError, ValueError):
+        return None
+
+
+def _progress_bar(kind: str, api_id: str, total: int | None, unit: str = "page") -> Any:
+    try:
+        if kind == "notebook":
+            from tqdm.notebook import tqdm
+        else:
+            from tqdm import tqdm
+    except ImportError:  # progress is optional (the pandas extra brings tqdm)
+        return None
+    try:
+        bar = tqdm(total=total, desc=api_id, unit=unit, leave=False)
+    except Exception:  # noqa: BLE001 - no widget frontend: fall back to text, never fail the fetch
+        from tqdm import tqdm as text_tqdm
+
+        bar = text_tqdm(total=total, desc=api_id, unit=unit, leave=False, file=sys.stderr)
+    return bar

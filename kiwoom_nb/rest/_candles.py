@@ -1,0 +1,253 @@
+"""Candles as OHLCV frames (issue 21): one stock or many, any chart interval, domestic and US, built on the TR client.
+
+Owns the interval -> TR table, the request each chart needs, when to stop paging, and the frame quants expect
+(ascending ``date`` index; open high low close volume [value]). No IPython; pandas only through kiwoom_nb.rest._frame.
+Prints one line, only when some of several stocks failed.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from .._errors import RequestError
+
+if TYPE_CHECKING:
+    from ._api import Answer, Client
+
+__all__ = ["INTERVALS", "candles", "exchange_of", "plan"]
+
+_DAYS = {"D": "ka10081", "W": "ka10082", "M": "ka10083", "Y": "ka10094"}
+_US_DAYS = {"D": "usa06012", "W": "usa06013", "M": "usa06014", "Y": "usa06015"}
+_MINUTES = ("1", "3", "5", "10", "15", "30", "45", "60")
+_TICKS = ("1", "3", "5", "10", "30")
+#: Every interval ``candles`` takes.
+INTERVALS = (*_DAYS, *(f"{m}m" for m in _MINUTES), "tick", *(f"{t}t" for t in _TICKS))
+_EXCHANGES = {"NA": "AMEX", "ND": "NASDAQ", "NY": "NYSE"}
+_COLUMNS = {"open_pric": "open", "high_pric": "high", "low_pric": "low", "cur_prc": "close", "trde_qty": "volume",
+            "acc_trde_qty": "volume", "trde_prica": "value", "acc_trde_prica": "value"}
+KST, NEW_YORK = "Asia/Seoul", "America/New_York"
+
+
+def is_us(code: str) -> bool:
+    """A US ticker (AAPL, BRK.B) rather than a KRX code (005930, 00088K, 005930_NX): it starts with a letter."""
+    return bool(re.fullmatch(r"[A-Za-z][A-Za-z.\-]*", code))
+
+
+def exchange_of(api: Any, code: str) -> str:
+    """The exchange (NA / ND / NY) of US ticker ``code``, from the client's US stock list where it has one."""
+    codes = getattr(api, "codes", None)
+    if callable(codes):
+        listed = codes(market="us")
+        column = next((c for c in ("exchange", "stex_tp", "market") if c in listed.columns), None)
+        found = listed[listed["code"].astype(str).str.upper() == code] if column else listed.iloc[0:0]
+        if len(found):
+            value = str(found.iloc[0][column]).strip().upper()
+            value = {name: tp for tp, name in _EXCHANGES.items()}.get(value, value)
+            if value in _EXCHANGES:
+                return value
+    raise RequestError(f"candles({code!r}): which exchange lists {code}? pass exchange='ND' (NASDAQ), 'NY' (NYSE) "
+                       "or 'NA' (AMEX)")
+
+
+def plan(api: Any, code: str, interval: str, start: Any, end: Any, adjusted: bool, exchange: str | None,
+         krw: bool) -> tuple[str, dict[str, str], str]:
+    """(api-id, request fields, kind) for one stock: kind is "day" (D W M Y), or "intraday" (minutes, ticks)."""
+    tick = interval in ("tick", *(f"{t}t" for t in _TICKS))
+    minute = interval in (f"{m}m" for m in _MINUTES)
+    scope = "1" if interval == "tick" else interval[:-1]
+    fields = {"stk_cd": code, "upd_stkpc_tp": "1" if adjusted else "0"}
+    if is_us(code):
+        stex = (exchange or exchange_of(api, code)).strip().upper()
+        if stex not in _EXCHANGES:
+            raise RequestError(f"exchange={exchange!r}: use 'ND' (NASDAQ), 'NY' (NYSE) or 'NA' (AMEX)")
+        api_id = "usa06010" if tick else "usa06011" if minute else _US_DAYS[interval]
+        fields = {"stex_tp": stex, "stk_cd": code.upper(), **fields, "exrt_appl_tp": "1" if krw else "0"}
+        if start is not None and api_id != "usa06010":  # the guide's answers run from today back to strt_dt
+            fields["strt_dt"] = start.strftime("%Y%m%d")
+    else:
+        api_id = "ka10079" if tick else "ka10080" if minute else _DAYS[interval]
+        if not tick:  # the day the chart runs back from: required for D W M Y, optional for minutes
+            fields["base_dt"] = (end if end is not None else _today()).strftime("%Y%m%d") if not minute else \
+                (end.strftime("%Y%m%d") if end is not None else None)
+    if tick or minute:
+        fields["tic_scope"] = scope
+    return api_id, {k: v for k, v in fields.items() if v is not None}, "intraday" if tick or minute else "day"
+
+
+def candles(api: "Client", codes: Any, interval: str = "D", start: Any = None, end: Any = None, adjusted: bool = True,
+            exchange: str | None = None, krw: bool = False) -> Any:
+    """What :meth:`Client.candles` does (its docstring says what)."""
+    from ._frame import require_pandas
+
+    pd = require_pandas()
+    interval = _interval(interval)
+    several = not isinstance(codes, str)
+    listed = [str(c).strip() for c in ([codes] if isinstance(codes, str) else codes)]
+    if not listed or not all(listed):
+        raise RequestError("candles() needs a stock code, e.g. candles('005930') or candles(['005930', '000660'])")
+    first, last = _moment(pd, start, "start"), _moment(pd, end, "end")
+    collected: list[Answer] = []
+    frames, failed, requests, pages = {}, {}, {}, {}
+    bar = _bar(api, interval, len(listed)) if several else None
+    try:
+        for code in listed:
+            try:
+                api_id, fields, kind = plan(api, code, interval, first, last, adjusted, exchange, krw)
+                tz = None if kind == "day" else (NEW_YORK if is_us(code) else KST)
+                answers = _pages(api, api_id, fields, _bound(first, kind, tz), collected, bar, code)
+            except RequestError as exc:  # this stock only: the others are still fetched
+                if not several:
+                    raise
+                failed[code] = str(exc)
+                continue
+            finally:
+                if bar is not None:
+                    bar.update(1)
+            requests[code], pages[code] = (api_id, fields), len(answers)
+            frames[code] = _shape(pd, answers, api_id, tz, first, last, kind)
+    finally:
+        api.last = collected  # also after Ctrl-C or an error that ends everything: what was fetched
+        if bar is not None:
+            bar.close()
+    if not several:
+        frame = frames[listed[0]]
+        api_id, fields = requests[listed[0]]
+        frame.attrs = {"code": listed[0], "interval": interval, "api_id": api_id, "request": fields,
+                       "pages": pages[listed[0]]}
+        return frame
+    done = [code for code in listed if code in frames]
+    if done:
+        frame = pd.concat([frames[c] for c in done], keys=done, names=["code", "date"])
+    else:
+        frame = _empty(pd, None)
+        frame.index = pd.MultiIndex.from_arrays([[], pd.DatetimeIndex([])], names=["code", "date"])
+    api_ids = sorted({a for a, _ in requests.values()})
+    frame.attrs = {"code": listed, "interval": interval, "api_id": api_ids[0] if len(api_ids) == 1 else api_ids,
+                   "request": {c: f for c, (_, f) in requests.items()}, "pages": pages, "failed": failed}
+    if failed:
+        why = "; ".join(f"{c} ({_why(text)})" for c, text in list(failed.items())[:3]) + ("; …" if len(failed) > 3 else "")
+        print(f"{len(done)} of {len(listed)} stocks fetched; {len(failed)} failed: {why} — see df.attrs[\"failed\"]",
+              file=sys.stderr)
+    return frame
+
+
+def _interval(interval: Any) -> str:
+    text = str(interval).strip()
+    text = text.upper() if text.upper() in ("D", "W", "Y") or text == "M" else text.lower()
+    if text not in INTERVALS:
+        raise RequestError(f"interval={interval!r}: use one of {', '.join(INTERVALS)} (M is a month, 1m a minute)")
+    return text
+
+
+def _today() -> date:
+    from ..auth._token import KST as kst
+
+    return datetime.now(kst).date()
+
+
+def _moment(pd: Any, value: Any, name: str) -> Any:
+    """``value`` ("2026-01-01", "20260101", a date, datetime or Timestamp) as a Timestamp; None stays None."""
+    if value is None:
+        return None
+    try:
+        stamp = pd.Timestamp(str(value) if isinstance(value, int) else value)
+    except (ValueError, TypeError):
+        stamp = None
+    if stamp is None or stamp is pd.NaT:
+        raise RequestError(f"{name}={value!r} is not a date; write it like '2026-01-01' or '20260101'")
+    return stamp
+
+
+def _local(stamp: Any, tz: str | None) -> Any:
+    """``stamp`` as the exchange's wall-clock time (naive); a naive one is taken as that already."""
+    if stamp is None or tz is None or stamp.tzinfo is None:
+        return stamp
+    return stamp.tz_convert(tz).tz_localize(None)
+
+
+def _bound(start: Any, kind: str, tz: str | None) -> str | None:
+    """``start`` written the way the chart writes its rows (YYYYMMDD, or YYYYMMDDHHMMSS in the exchange's time)."""
+    if start is None:
+        return None
+    return start.strftime("%Y%m%d") if kind == "day" else _local(start, tz).strftime("%Y%m%d%H%M%S")
+
+
+def _pages(api: "Client", api_id: str, fields: dict[str, str], reach: str | None, collected: list, bar: Any,
+           code: str) -> list["Answer"]:
+    """The pages of one chart, newest first, up to the one whose oldest row reaches ``reach`` (without it: the first
+    page only). Each page goes to ``collected`` as it arrives."""
+    from ._frame import rows_of
+
+    answers: list[Answer] = []
+    pages = api.pages(api_id, **fields)
+    own = bar is None
+    try:
+        for answer in pages:
+            answers.append(answer)
+            collected.append(answer)
+            rows = rows_of(answer, _list_key(api_id), strict=False)
+            stamps = [str(row.get("dt") or row.get("cntr_tm") or "") for row in rows]
+            if own and bar is None and answer.cont and reach is not None:
+                bar = _bar(api, api_id, None, unit="page")
+            if bar is not None:
+                bar.set_postfix_str(f"{code} page {len(answers)}", refresh=False)
+                if own:
+                    bar.update(1)
+            if reach is None or not rows or min(stamps) <= reach:
+                break
+    finally:
+        pages.close()
+        if own and bar is not None:
+            bar.close()
+    return answers
+
+
+def _list_key(api_id: str) -> str:
+    from ._trs import lookup
+
+    return lookup(api_id).list_key
+
+
+def _bar(api: Any, desc: str, total: int | None, unit: str = "stock") -> Any:
+    return api._bar(f"candles {desc}", total, unit)
+
+
+def _shape(pd: Any, answers: list["Answer"], api_id: str, tz: str | None, start: Any, end: Any, kind: str) -> Any:
+    """The OHLCV frame of one chart's answers: ascending ``date`` index, plain positive numbers, [start, end] only."""
+    from ._frame import to_frame
+
+    raw = to_frame(answers, _list_key(api_id))
+    if raw.empty:
+        return _empty(pd, tz)
+    stamp = "dt" if "dt" in raw.columns else "cntr_tm"
+    columns = {old: new for old, new in _COLUMNS.items() if old in raw.columns}
+    frame = raw[list(columns)].rename(columns=columns)
+    frame.index = pd.DatetimeIndex(raw[stamp], name="date")
+    frame = frame.iloc[::-1].sort_index(kind="stable")  # Kiwoom sends newest first; ticks may share a second
+    if start is not None:
+        frame = frame[frame.index >= (_local(start, tz) if kind != "day" else pd.Timestamp(start.date()))]
+    if end is not None:
+        last = _local(end, tz) if kind != "day" else pd.Timestamp(end.date())
+        whole_day = last == last.normalize()  # end="2026-06-30" keeps that whole day
+        frame = frame[frame.index < last + pd.Timedelta(days=1)] if whole_day else frame[frame.index <= last]
+    if tz is not None:
+        frame.index = frame.index.tz_localize(tz)
+    return frame
+
+
+def _empty(pd: Any, tz: str | None) -> Any:
+    index = pd.DatetimeIndex([], name="date", tz=tz)
+    return pd.DataFrame({name: pd.Series([], dtype="float64") for name in ("open", "high", "low", "close", "volume")},
+                        index=index)
+
+
+def _why(text: str) -> str:
+    """The short reason of an error line: Kiwoom's own words where it gave them."""
+    found = re.search(r"\[(\d{4}):([^\]]*)\]", text)
+    if found:
+        return f"{found.group(1)} {found.group(2).strip()}"
+    found = re.search(r"\(Kiwoom: (?:\[\d+\] )?([^)]*)\)", text)
+    return found.group(1) if found else text.split(": ", 1)[-1][:80]

@@ -1,0 +1,99 @@
+"""A TR's fields for people: ``describe()`` (help as a table) and the checks made before a request is sent.
+
+Reads the TR table and field catalogue (kiwoom_nb.rest._trs); sends nothing, imports no IPython and no pandas.
+"""
+
+from __future__ import annotations
+
+import difflib
+import html
+from typing import Any
+
+from .._errors import KiwoomError, RequestError
+from ..auth._lines import pad, width
+from ._trs import TR, _path_key, fields_of, lookup, table
+
+__all__ = ["TRHelp", "check_fields", "describe"]
+
+
+def _codes(codes: dict[str, str]) -> str:
+    return ", ".join(f"{code} {meaning}".strip() for code, meaning in codes.items())
+
+
+class TRHelp:
+    """What ``kiwoom_nb.describe(api_id)`` returns: a table in a notebook, text in a terminal.
+
+    ``fields`` are the request fields, required first, each with ``.name``, ``.korean``, ``.required`` and
+    ``.codes`` (code -> meaning; empty where the guide enumerates none); ``required`` their required names.
+    """
+
+    def __init__(self, tr: TR, fields: tuple[Any, ...]) -> None:
+        self.api_id, self.name, self.category, self.path = tr.api_id, tr.name, tr.category, tr.path
+        self.list_key = tr.list_key
+        self.fields = sorted(fields, key=lambda field: not field.required)  # stable: the guide's order within
+        self.required = [field.name for field in self.fields if field.required]
+
+    def _rows(self) -> list[tuple[str, str, str, str]]:
+        return [(f.name, f.korean, "required" if f.required else "", _codes(f.codes) or f.format)
+                for f in self.fields]
+
+    def __repr__(self) -> str:
+        head = f"{self.api_id} {self.name} [{self.category}] {self.path}" + \
+            (f"  list: {self.list_key}" if self.list_key else "")
+        rows = [("field", "한글명", "", "codes / format"), *self._rows()]
+        if len(rows) == 1:
+            return head + "\n(no request fields)"
+        widths = [max(width(r[i]) for r in rows) for i in range(4)]
+        return head + "\n" + "\n".join("  ".join(pad(c, w) for c, w in zip(r, widths)).rstrip() for r in rows)
+
+    def _repr_html_(self) -> str:
+        cells = "".join(
+            "<tr>" + "".join(f'<td style="text-align:left">{html.escape(c)}</td>' for c in (
+                f"{name} *" if needed else name, korean, codes)) + "</tr>"
+            for name, korean, needed, codes in self._rows())
+        head = html.escape(f"{self.api_id} {self.name} [{self.category}] {self.path}")
+        return (f"<p><b>{head}</b>{' — * required' if self.required else ''}</p>"
+                + (f'<table class="kiwoom-describe"><tr><th style="text-align:left">field</th>'
+                   f'<th style="text-align:left">한글명</th><th style="text-align:left">codes / format</th></tr>'
+                   f"{cells}</table>" if self.fields else "<p>(no request fields)</p>"))
+
+
+def describe(api_id: str) -> TRHelp:
+    """The TR's name, category, path and request fields (required first, Korean names, allowed codes)."""
+    api_id = str(api_id).strip()
+    tr = lookup(api_id)
+    if tr is None:
+        close = difflib.get_close_matches(api_id, list(table()), n=3, cutoff=0.6)
+        hint = f"; did you mean {', '.join(close)}?" if close else "; kiwoom_nb.find_trs() searches the table"
+        raise KiwoomError(f"{api_id} is not in kiwoom_nb's TR table{hint}", api_id=api_id)
+    spec = fields_of(api_id)
+    return TRHelp(tr, spec.request if spec else ())
+
+
+def check_fields(api_id: str, path: str | None, body: dict[str, Any]) -> None:
+    """Raise RequestError, before anything is sent, for a missing required field, an unknown field name or a
+    value outside the codes the guide enumerates. TRs the catalogue lacks, or sent to another path, pass."""
+    tr = lookup(api_id)
+    spec = fields_of(api_id) if tr is not None else None
+    if spec is None or (path and _path_key(path) != _path_key(tr.path)):
+        return
+    known = {field.name: field for field in spec.request}
+    problems = []
+    for name in body:
+        if name not in known:
+            close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.5) or \
+                [k for k in known if k.startswith(name[:3])][:3]
+            problems.append(f"no field {name}" + (
+                f" (did you mean {', '.join(f'{c} ({known[c].korean})' for c in close)}?)" if close else
+                f" (its fields: {', '.join(known) or 'none'})"))
+    missing = [field for field in known.values() if field.required and field.name not in body]
+    if missing:
+        problems.append("missing " + ", ".join(f"{f.name} ({f.korean})" for f in missing))
+    for name, value in body.items():
+        field = known.get(name)
+        if field is not None and field.codes and isinstance(value, str) and value not in field.codes:
+            problems.append(f"{name}={value} is not one of {_codes(field.codes)}")
+    if problems:
+        raise RequestError(f"{api_id} ({tr.name}): {'; '.join(problems)} — nothing was sent; "
+                           f"kiwoom_nb.describe({api_id!r}) lists its fields, check=False (--no-check) sends as is",
+                           api_id=api_id)

@@ -1,0 +1,1 @@
+"""kiwoom_nb.testing.market."""

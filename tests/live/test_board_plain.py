@@ -1,0 +1,133 @@
+"""Live boards (kiwoom_nb.notebook._board) on a Stream against the fake, in plain Python: what the rendered HTML shows and
+what the server received. No sleeps: every wait is for a condition, with a deadline."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from kiwoom_nb.notebook._board import DOWN, KICKED, UP, Board, Conditions, Ladder, direction
+from kiwoom_nb.live._stream import Stream
+from support import CANARY, wait_for
+
+pytest.importorskip("ipywidgets")
+STALE = 'class="kiwoom-stale"'
+
+
+@pytest.fixture
+def live(fake):
+    stream = Stream(*CANARY["production"], base_url=fake.url, ws_url=fake.ws_url)
+    yield stream
+    stream.close()
+
+
+def price_cells(board) -> list[tuple[str, str]]:
+    """(colour, text) of each row's price."""
+    return re.findall(r'class="kiwoom-price"><span class="kiwoom-\w+" style="color:([^"]+)">([^<]*)<',
+                      board._view.value)
+
+
+def test_the_price_colour_follows_the_direction_not_the_numbers_sign():
+    assert direction({"10": "+70000", "25": "5"}) == -1  # 25 says down: blue, whatever the sign
+    assert direction({"10": "-70000", "25": "2"}) == 1
+    assert direction({"10": "+70000"}) == 1 and direction({"10": "-70000"}) == -1 and direction({"10": "70000"}) == 0
+
+
+def test_a_row_per_item_coloured_by_direction_and_stop_sends_remove(fake, live):
+    fake.ws.rate = 200
+    live.watch(["005930", "000660"], "0B")
+    board = Board(live, rate=20, name_of={"005930": "삼성전자"}.get)
+    try:
+        wait_for(lambda: len(price_cells(board)) == 2, 10, "two rows")
+        wait_for(lambda: "삼성전자" in board._view.value, 5, "the name (one looked up a refresh)")
+        assert "000660" in board._view.value
+        assert "connected" in board._view.value and "events received" in board._view.value
+        wait_for(lambda: {c for c, _ in price_cells(board)} >= {UP, DOWN}, 30, "one price up and one down")
+        assert board._repr_mimebundle_()["text/plain"].startswith("실시간 시세 — live board (0B): connected — ")
+        board._on_stop_click()
+        assert fake.ws.received("REMOVE")
+        still = board._view.value
+        assert "Stop pressed" in still
+        board._refresh()
+        assert board._view.value == still
+    finally:
+        board.stop("test over")
+
+
+def test_an_owned_board_closes_its_stream_on_stop(fake, live):
+    live.watch(["005930"], "0B")
+    board = Board(live, rate=20, own=True)
+    board._on_stop_click()
+    wait_for(lambda: fake.ws.closes, 5, "the close")
+    assert live.closed
+
+
+def test_rows_go_stale_after_a_reconnect_until_a_fresh_tick(fake, live):
+    fake.ws.rate = 0.001  # no ticks of its own: only burst() sends
+    live.watch(["005930"], "0B")
+    board = Board(live, rate=20)
+    try:
+        wait_for(lambda: fake.ws.live() and fake.ws.live()[-1].regs.get("0B"), 5, "the REG")
+        fake.ws.burst(1, ["005930"])
+        wait_for(lambda: price_cells(board), 5, "a row")
+        assert STALE not in board._view.value
+        fake.ws.drop()
+        wait_for(lambda: live._socket.reconnects == 1 and live._socket.state == "connected", 15, "the reconnect")
+        board._refresh()
+        assert STALE in board._view.value
+        wait_for(lambda: [c for c in fake.ws.live() if c.regs.get("0B")], 5, "the REG again")
+        fake.ws.burst(1, ["005930"])
+        wait_for(lambda: STALE not in board._view.value, 5, "the fresh tick")
+    finally:
+        board.stop("test over")
+
+
+def test_after_r10001_the_board_says_another_program_took_the_stream(fake, live):
+    from kiwoom_nb.live import _socket
+
+    live.watch(["005930"], "0B")
+    board = Board(live, rate=20)
+    try:
+        with _socket._registry_lock:  # a second socket of the same key, as another program would open
+            _socket._sockets.clear()
+        other = Stream(*CANARY["production"], base_url=fake.url, ws_url=fake.ws_url)
+        try:
+            wait_for(lambda: KICKED in board._view.value, 10, "the R10001 line")
+        finally:
+            other.close()
+    finally:
+        board.stop("test over")
+
+
+def test_the_order_book_has_ten_ask_and_ten_bid_levels_with_bars(fake, live):
+    live.watch(["005930"], "0D")
+    board = Ladder(live, rate=20)
+    try:
+        wait_for(lambda: "width:100%" in board._view.value, 10, "a full book")
+        assert board._view.value.count('class="kiwoom-ask"') == 10
+        assert board._view.value.count('class="kiwoom-bid"') == 10
+    finally:
+        board.stop("test over")
+
+
+def test_condition_hits_mark_entries_and_exits(fake, live):
+    fake.ws.rate = 100
+    hits = live.watch_condition("1")
+    board = Conditions(live, "1", hits, rate=20)
+    try:
+        assert all(code in board._view.value for code in hits)
+        wait_for(lambda: re.search(r'class="kiwoom-(in|out)"', board._view.value), 15, "an entry or an exit")
+    finally:
+        board.stop("test over")
+
+
+def test_outside_a_kernel_display_of_a_stream_shows_its_status_line(live, monkeypatch):
+    import IPython
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython, "get_ipython", lambda: None)  # terminal IPython and scripts: no kernel
+    monkeypatch.setattr(IPython.display, "display", lambda data, raw=False: shown.append(data))
+    live._ipython_display_()
+    assert shown == [{"text/plain": repr(live)}] and repr(live).startswith("<kiwoom_nb.Stream ws://")
