@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,9 @@ from support import CANARY, Kernel
 pytest_plugins = ["pytester"]
 
 TESTS = Path(__file__).resolve().parent
+#: The tests live in one folder per room (auth, rest, live, notebook); a few borrow another's helpers or fixtures
+#: (``from test_leaks import drain``), so every folder is importable, as tests/ itself is (support.py).
+sys.path[1:1] = [str(TESTS / room) for room in ("auth", "rest", "live", "notebook") if str(TESTS / room) not in sys.path]
 
 #: The keyring every test and kernel gets unless it asks for another: keyring's fail backend, so
 #: nothing ever reads or writes the developer's own keyring (keyrings.alt, installed for the tests,

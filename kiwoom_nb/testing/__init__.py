@@ -11,6 +11,9 @@ in its documented shape with made-up values from the field catalogue (``_synth``
 
 With pytest, opt in with ``pytest_plugins = ["kiwoom_nb.testing"]`` for the ``kiwoom_server``
 fixture. ``python -m kiwoom_nb.testing`` runs a server with the demo keys until Ctrl-C (``_cli``).
+
+The testing room owns only the fake (OAuth, TRs, WebSocket; its market in ``market/``). It may read the package's
+tables (rest, live) and its token type (auth), must not import the notebook room, and no other room imports it.
 """
 
 from __future__ import annotations
