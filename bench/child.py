@@ -107,9 +107,9 @@ def mode_shell(extension: str, login: str, revoker: str = "on") -> None:
         if type(token).__name__ != "AccessToken":
             raise SystemExit(f"%kiwoom_login left no token: {token!r}")
         if spawns:
-            from kiwoom_nb.notebook import _magics
+            from kiwoom_nb.notebook import _load
 
-            link = _magics._instances[id(shell)].exit.link
+            link = _load._instances[id(shell)].exit.link
             if not link.active:
                 raise SystemExit(f"the revoker is not running: {link.problem}")
             settled, rss = revoker_settled(link.process.pid, time.perf_counter() + 30)
@@ -151,9 +151,9 @@ def mode_per_cell(blocks: str, cells: str, calls: str) -> None:
     if not loaded:
         shell.run_line_magic("load_ext", "kiwoom_nb")
         shell.run_line_magic("kiwoom_login", "")
-    from kiwoom_nb.notebook import _magics
+    from kiwoom_nb.notebook import _load
 
-    hook = _magics._instances[id(shell)].on_pre_run_cell
+    hook = _load._instances[id(shell)].on_pre_run_cell
     assert hook in shell.events.callbacks["pre_run_cell"]
 
     def empty(*args):

@@ -69,20 +69,20 @@ __all__ = [
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    from .notebook._magics import load
+    from .notebook._load import load
 
     load(ipython)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
-    from .notebook._magics import unload
+    from .notebook._load import unload
 
     unload(ipython)
 
 
 def _panel_login(appkey: str, secretkey: str, mock: bool) -> str:
     """What kiwoom_nb.LoginPanel() does on "log in": what %kiwoom_login does, in this kernel."""
-    from .notebook._magics import current
+    from .notebook._load import current
 
     return current().login_with_keys(appkey, secretkey, mock=mock, source="login panel")
 
@@ -91,7 +91,7 @@ def codes(market: str | None = None, *, var: str | None = None) -> Any:
     """The listed stocks as a DataFrame (code, name, market), with the login in ``var`` (default ``kiwoom_token``),
     as ``client()`` has it; cached for the day. ``market=None`` is KOSPI and KOSDAQ; or "kospi", "kosdaq", "us"
     (US adds ``stex_tp``, the exchange code). In a script: ``kiwoom_nb.Client(...).codes()``."""
-    from .notebook._magics import client
+    from .notebook._load import client
 
     return client(var).codes(market)
 
@@ -99,9 +99,22 @@ def codes(market: str | None = None, *, var: str | None = None) -> Any:
 def code(name: str, market: str | None = None, *, var: str | None = None) -> str:
     """The code of the stock called ``name``: ``code("삼성전자") == "005930"`` (``market="us"`` for US stocks), with
     the login in ``var``. An unknown or ambiguous name raises UnknownStockError with the closest names."""
-    from .notebook._magics import client
+    from .notebook._load import client
 
     return client(var).code(name, market)
+
+
+def _streams_shown_as_boards() -> None:
+    """In IPython, ``display(stream)`` shows a live board, with %load_ext or without: the notebook room registers how
+    (kiwoom_nb.live knows nothing of boards). Outside IPython nothing is imported."""
+    import sys
+
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is not None:
+        from .notebook._watch_magic import show_streams_as_boards
+
+        show_streams_as_boards(shell)
 
 
 def __getattr__(name: str) -> Any:
@@ -124,19 +137,20 @@ def __getattr__(name: str) -> Any:
 
         return find_trs
     if name == "client":
-        from .notebook._magics import client
+        from .notebook._load import client
 
         return client
     if name == "Stream":
         from .live._stream import Stream
 
+        _streams_shown_as_boards()
         return Stream
     if name == "stream":
-        from .notebook._magics import stream
+        from .notebook._load import stream
 
         return stream
     if name == "login":
-        from .notebook._magics import login
+        from .notebook._load import login
 
         return login
     if name == "forget_keys":

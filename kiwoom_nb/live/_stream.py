@@ -237,25 +237,6 @@ class Stream:
             if fn in self._callbacks.get(type, ()):
                 self._callbacks[type].remove(fn)
 
-    def _ipython_display_(self) -> None:
-        """``display(live)``: a live board of what it watches (kiwoom_nb.notebook._board), in a kernel; the status line
-        elsewhere (terminal IPython shows no widgets)."""
-        from IPython import get_ipython
-        from IPython.display import display
-
-        if getattr(get_ipython(), "kernel", None) is None:
-            display({"text/plain": repr(self)}, raw=True)
-            return
-        from ..notebook._board import board_for
-
-        magics = _magics_here()
-        if magics is None:
-            display(board_for(self))
-            return
-        board = board_for(self, rate=magics.board_rate, name_of=magics.names_for(self.var) if self.var else None)
-        magics.track_board(self.var, board)
-        display(board)
-
     def _call_back(self) -> None:
         calls = self._calls
         while True:
@@ -444,18 +425,6 @@ def _quietly(stream: Stream, timeout: float) -> None:
         stream.close(timeout)
     except BaseException as exc:  # noqa: BLE001 - exit path
         log.warning("kiwoom_nb: could not close a stream: %s", type(exc).__name__)
-
-
-def _magics_here() -> Any:
-    """The shell's KiwoomMagics when the extension is loaded (boards stay truthful with its panels), else None."""
-    import sys
-
-    loaded = sys.modules.get("kiwoom_nb.notebook._magics")
-    if loaded is None:
-        return None
-    from IPython import get_ipython
-
-    return loaded._instances.get(id(get_ipython()))
 
 
 def _check_answer(answer: dict[str, Any], what: str) -> None:

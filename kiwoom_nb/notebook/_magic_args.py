@@ -1,6 +1,6 @@
 """IPython's @magic_arguments, made lazy: the argparse parser and its help text are built at first use.
 
-Owns only that; knows nothing of Kiwoom. Keeps ``%load_ext kiwoom_nb`` cheap (see BENCHMARKS.md).
+Owns only that, and parsing a line with it (one-line errors that never echo the line). Keeps ``%load_ext kiwoom_nb`` cheap (see BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -41,3 +41,20 @@ def parser_of(func: Any) -> Any:
             magic_arguments.argument(*args, **kwargs)(func)
         func.parser = magic_arguments.magic_arguments()(func).parser
     return func.parser
+
+
+def parse(magic: Any, line: str) -> Any:
+    """``line`` parsed by ``magic``'s parser; a word it does not know is a one-line KiwoomError that never echoes
+    the line (argparse would, and the word may be a key pasted onto it)."""
+    from IPython.core.error import UsageError
+
+    try:
+        return parser_of(magic).parse_argstring(line)
+    except UsageError:
+        from .._errors import KiwoomError
+
+        name = magic.__name__
+        raise KiwoomError(
+            f"%{name} takes only the options listed in %{name}? (keys are never typed on the magic "
+            "line, which is saved in history and in the notebook; set KIWOOM_APPKEY / KIWOOM_SECRETKEY)"
+        ) from None

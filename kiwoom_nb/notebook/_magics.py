@@ -8,103 +8,50 @@ UsageError (a stderr stream) it reaches nbval, papermill and nbclient as a real 
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from functools import cached_property
 from typing import Any
 
-from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
-from traitlets import Bool, Float, TraitError, Unicode, default, observe, validate
+from traitlets import observe
 
 from ..auth import _keys
 from .._errors import CredentialsError, KeyringUnavailableError, KiwoomError
 from ..auth._exit import ExitGuard
-from ._magic_args import argument, lazy_arguments, parser_of
+from ._magic_args import argument, lazy_arguments, parse
+from ._settings import Settings
 from ._kernel import refresh_before_cell, unwatch_shutdown, watch_shutdown
-from ..auth._lines import UNLOADED, describe, environment_name, kernel_restarted, kernel_shut_down, using
+from .panel._desk import in_kernel, stdin_allowed, way_to_ask
+from ..auth._lines import UNLOADED, describe, environment_name, using
 from ..auth._lines import warn as _warn
 from ..auth._session import Login, Session
-from ._tr_magic import help_end, parse_candles_line, parse_tr_line, run_candles, run_tr, show_trs, tr_matcher
 
-__all__ = ["KiwoomMagics", "client", "load", "login", "stream", "unload"]
+__all__ = ["KiwoomMagics", "check_remember", "forget_saved_keys"]
 
 log = logging.getLogger("kiwoom_nb")
 
 
-def in_voila() -> bool:
-    """Voilà renders widgets but never allows stdin; it tells its kernels who they are in the environment."""
-    return os.environ.get("SERVER_SOFTWARE", "").startswith("voila/") or "VOILA_KERNEL_ID" in os.environ \
-        or "VOILA_PREHEAT" in os.environ
-
-
-def _check_remember(what: str) -> None:
+def check_remember(what: str) -> None:
     problem = _keys.keyring_problem()
     if problem:
         raise KeyringUnavailableError(f"{what} cannot save the keys: {problem}; nothing was saved. Keep them in "
                                       "the environment instead (a .env file loaded with %dotenv, or Colab secrets)")
 
 
+def forget_saved_keys(*, kiwoomcli: bool = False) -> str:
+    """Remove kiwoom_nb's saved keys; returns the line to show. Raises KeyringUnavailableError."""
+    removed = _keys.forget_keys()
+    line = (f"kiwoom_nb: removed the saved keys ({', '.join(removed)}) from the OS keyring" if removed
+            else "kiwoom_nb: no keys saved by kiwoom_nb in the OS keyring")
+    if kiwoomcli:
+        line += "; kiwoomcli's own entries are left alone (kiwoomcli manages them)"
+    return line
+
+
 @magics_class
-class KiwoomMagics(Magics):
-    """Log this kernel in to the Kiwoom REST API and revoke its tokens when the kernel goes away."""
-
-    mock = Bool(False, help="Log in to mock trading (모의투자) unless --production is given.").tag(config=True)
-    var = Unicode("kiwoom_token", help="Name of the variable that receives the access token.").tag(config=True)
-    timeout = Float(10.0, help="Seconds to wait for each request to Kiwoom.").tag(config=True)
-    revoke_at_exit = Bool(True, help="Revoke (au10002) every live token when the kernel stops.").tag(config=True)
-    revoker = Bool(
-        True, help="At the first login, start a small helper process that revokes the tokens if the kernel dies "
-                   "without revoking them (killed, crashed, out of memory)."
-    ).tag(config=True)
-    exit_timeout = Float(
-        1.0, help="Seconds all revokes together may take at exit; the kernel is killed 2.5 s into a shutdown."
-    ).tag(config=True)
-    refresh_margin = Float(600.0, help="Re-issue a token before a cell runs when it expires within this many seconds.").tag(
-        config=True
-    )
-    base_url = Unicode(help="Production base URL instead of https://api.kiwoom.com (default: $KIWOOM_BASE_URL).").tag(
-        config=True
-    )
-    mock_base_url = Unicode(
-        help="Mock-trading base URL instead of https://mockapi.kiwoom.com (default: $KIWOOM_MOCK_BASE_URL). "
-        "Never falls back to base_url: mock goes to mockapi.kiwoom.com unless this names another server."
-    ).tag(config=True)
-
-    ws_url = Unicode(
-        help="Production WebSocket instead of wss://api.kiwoom.com:10000 (default: $KIWOOM_WS_URL), for kiwoom_nb.stream()."
-    ).tag(config=True)
-    mock_ws_url = Unicode(
-        help="Mock-trading WebSocket instead of wss://mockapi.kiwoom.com:10000 (default: $KIWOOM_MOCK_WS_URL). Never "
-        "falls back to ws_url."
-    ).tag(config=True)
-
-    pace = Float(
-        5.0, help="Requests per second per TR (api-id) for %kiwoom and kiwoom_nb.client(); 0 leaves only the "
-        "limits Kiwoom states in its 1700 answers (유량=N), which always apply."
-    ).tag(config=True)
-
-    @default("base_url")
-    def _default_base_url(self) -> str:
-        return os.environ.get("KIWOOM_BASE_URL", "")
-
-    @default("ws_url")
-    def _default_ws_url(self) -> str:
-        return os.environ.get("KIWOOM_WS_URL", "")
-
-    @default("mock_ws_url")
-    def _default_mock_ws_url(self) -> str:
-        return os.environ.get("KIWOOM_MOCK_WS_URL", "")
-
-    @default("mock_base_url")
-    def _default_mock_base_url(self) -> str:
-        return os.environ.get("KIWOOM_MOCK_BASE_URL", "")
-
-    @validate("var")
-    def _validate_var(self, proposal: dict[str, Any]) -> str:
-        if not str(proposal["value"]).isidentifier():
-            raise TraitError(f"{proposal['value']!r} is not a valid Python variable name")
-        return proposal["value"]
+class KiwoomMagics(Magics, Settings):
+    """Log this kernel in to the Kiwoom REST API and revoke its tokens when the kernel goes away; its settings
+    (``%config KiwoomMagics.*``) are Settings'."""
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         self.session = Session()  # first: config applied in super().__init__ fires the observers below
@@ -114,21 +61,19 @@ class KiwoomMagics(Magics):
         self.session.set_margin(self.refresh_margin)
         self.exit.configure(enabled=self.revoke_at_exit, budget=self.exit_timeout, use_revoker=self.revoker)
         self._hooked = False
-        self._matcher: tuple[list[Any], Any] | None = None  # %kiwoom's Tab completion: (the completer's list, it)
 
     # Built at first use, with their modules: %load_ext imports none of them (BENCHMARKS.md, goal 1).
     @cached_property
+    def panels(self) -> Any:
+        """The login panels and boards shown for each variable, kept in step with the session."""
+        from .panel._desk import PanelDesk
+
+        return PanelDesk(self.shell, lambda var: var in self.session.logins)
+
+    @property
     def _panels(self) -> Any:
-        """var -> the LoginPanels shown for it, kept in step with the session."""
-        from .panel._panel_registry import PanelRegistry
-
-        return PanelRegistry()
-
-    @cached_property
-    def run_all(self) -> Any:
-        from .panel._run_all import RunAllGuard
-
-        return RunAllGuard(self.shell, lambda var: var in self.session.logins)
+        """var -> the LoginPanels (and boards) shown for it."""
+        return self.panels.registry
 
     @cached_property
     def bound(self) -> Any:
@@ -149,17 +94,6 @@ class KiwoomMagics(Magics):
         self.exit.configure(enabled=self.revoke_at_exit, budget=self.exit_timeout, use_revoker=self.revoker)
 
     # -- the login path shared by the magic, the panel and login() ---------------------------------
-
-    def url_for(self, mock: bool) -> str | None:
-        """The base URL of ``mock``'s environment; mock never borrows the production one."""
-        if not mock:
-            return self.base_url or None
-        if self.mock_base_url and self.base_url and \
-                self.mock_base_url.strip().rstrip("/") == self.base_url.strip().rstrip("/"):
-            raise KiwoomError(
-                f"the mock base URL is the production one ({self.base_url.strip()}); set KIWOOM_MOCK_BASE_URL "
-                "(or %config KiwoomMagics.mock_base_url) to the mock server, or unset it for mockapi.kiwoom.com")
-        return self.mock_base_url or None
 
     def login_with_keys(
         self, appkey: str, secretkey: str, *, mock: bool, var: str | None = None, force: bool = False, source: str
@@ -196,26 +130,6 @@ class KiwoomMagics(Magics):
         where = _keys.remember_keys(login.appkey, login.secretkey, mock=login.mock)
         return f"kiwoom_nb: keys saved in the {where}; %kiwoom_logout --forget removes them"
 
-    def stdin_allowed(self) -> bool:
-        kernel = getattr(self.shell, "kernel", None)
-        if kernel is None:  # terminal IPython
-            return True
-        return bool(getattr(kernel, "_allow_stdin", True))
-
-    def in_kernel(self) -> bool:
-        return getattr(self.shell, "kernel", None) is not None
-
-    def way_to_ask(self) -> str:
-        """How this frontend can be asked for keys: "panel", "prompt", or "" (nobody to ask).
-
-        JupyterLab, Notebook 7 and VS Code allow stdin and render widgets; Voilà renders widgets but
-        never allows stdin; nbclient, papermill, nbconvert and nbval do neither (a panel there would
-        wait for a click that never comes); terminal IPython has a terminal.
-        """
-        if not self.in_kernel():
-            return "prompt"
-        return "panel" if self.stdin_allowed() or in_voila() else ""
-
     # -- magics ------------------------------------------------------------------------------------
 
     @no_var_expand
@@ -243,7 +157,7 @@ class KiwoomMagics(Magics):
         Re-running reuses a valid token for the same keys; --force issues a new one (the old one is
         revoked). Every token is revoked when the kernel stops.
         """
-        args = self._parse(self.kiwoom_login, line)
+        args = parse(self.kiwoom_login, line)
         if args.mock and args.production:
             raise KiwoomError("choose one of --mock and --production")
         mock = True if args.mock else False if args.production else self.mock
@@ -251,7 +165,7 @@ class KiwoomMagics(Magics):
         if not var.isidentifier():
             raise KiwoomError(f"{var!r} is not a valid Python variable name; use --var with a name like kiwoom_token")
         if args.remember:
-            _check_remember("--remember")  # before logging in: nothing is issued, nothing is written
+            check_remember("--remember")  # before logging in: nothing is issued, nothing is written
         if args.panel:
             self._show_panel(mock=mock, var=var, force=args.force, appkey=_keys.environment_appkey(mock),
                              remember=args.remember)
@@ -267,10 +181,10 @@ class KiwoomMagics(Magics):
                 if args.remember:
                     print(self.remember(var))
                 return
-            if not args.prompt and self.way_to_ask() == "panel":
+            if not args.prompt and way_to_ask(self.shell) == "panel":
                 self._show_panel(mock=mock, var=var, force=args.force, appkey=appkey, remember=args.remember)
                 return
-            appkey, secretkey, source = self._prompt(mock, appkey)
+            appkey, secretkey, source = _keys.prompt_keys(mock, appkey, stdin_allowed=stdin_allowed(self.shell))
         print(self.login_with_keys(appkey, secretkey, mock=mock, var=var, force=args.force, source=source)
               + self.using(mock))
         if args.remember:
@@ -290,7 +204,7 @@ class KiwoomMagics(Magics):
         --forget also removes the keys saved with --remember (kiwoomcli's own entries are left alone);
         with --forget, not being logged in is not an error.
         """
-        args = self._parse(self.kiwoom_logout, line)
+        args = parse(self.kiwoom_logout, line)
         names = list(self.session.logins) if args.all else [args.var or self.var]
         if args.forget:  # forgetting needs no login
             names = [name for name in names if name in self.session.logins]
@@ -305,19 +219,9 @@ class KiwoomMagics(Magics):
             except KiwoomError as exc:
                 failures.append(str(exc))
         if args.forget:
-            print(self.forget_saved_keys(kiwoomcli=any("kiwoomcli" in source for source in sources)))
+            print(forget_saved_keys(kiwoomcli=any("kiwoomcli" in source for source in sources)))
         if failures:
             raise KiwoomError("; ".join(failures))
-
-    @staticmethod
-    def forget_saved_keys(*, kiwoomcli: bool = False) -> str:
-        """Remove kiwoom_nb's saved keys; returns the line to show. Raises KeyringUnavailableError."""
-        removed = _keys.forget_keys()
-        line = (f"kiwoom_nb: removed the saved keys ({', '.join(removed)}) from the OS keyring" if removed
-                else "kiwoom_nb: no keys saved by kiwoom_nb in the OS keyring")
-        if kiwoomcli:
-            line += "; kiwoomcli's own entries are left alone (kiwoomcli manages them)"
-        return line
 
     def forget_var(self, login: Login) -> None:
         """Remove ``login``'s variable, unless the user has since put something else there."""
@@ -348,69 +252,27 @@ class KiwoomMagics(Magics):
     @line_magic
     def kiwoom_status(self, line: str = "") -> None:
         """List this kernel's Kiwoom tokens: environment, variable, masked token, expiry, time left."""
-        self._parse(self.kiwoom_status, line)
+        parse(self.kiwoom_status, line)
         from IPython.display import display
 
-        from ._status import status_table
+        from .panel._status import status_table
 
         text, markup = status_table(self.session.logins.values(), revoke_at_exit=self.revoke_at_exit,
                                     safety_net=self.exit.safety_net())
         display({"text/plain": text, "text/html": markup}, raw=True)
 
-    # -- helpers -----------------------------------------------------------------------------------
-
-    @staticmethod
-    def _parse(magic: Any, line: str) -> Any:
-        try:
-            return parser_of(magic).parse_argstring(line)
-        except UsageError:
-            # argparse would echo the unexpected words, which may be a key pasted onto the line
-            name = magic.__name__
-            raise KiwoomError(
-                f"%{name} takes only the options listed in %{name}? (keys are never typed on the magic "
-                "line, which is saved in history and in the notebook; set KIWOOM_APPKEY / KIWOOM_SECRETKEY)"
-            ) from None
-
-    def _prompt(self, mock: bool, appkey: str | None) -> tuple[str, str, str]:
-        return _keys.prompt_keys(mock, appkey, stdin_allowed=self.stdin_allowed())
-
     def _show_panel(self, *, mock: bool, var: str, force: bool, appkey: str | None, remember: bool = False) -> None:
-        from IPython.display import display
-
-        from .panel._panel import LoginPanel
-
         def log_in(app: str, secret: str, mock_: bool) -> str:
             return self.login_with_keys(app, secret, mock=mock_, var=var, force=force, source="login panel")
 
-        def log_out() -> str:
-            return self.logout_var(var)
+        self.panels.show(var, log_in=log_in, log_out=lambda: self.logout_var(var), appkey=appkey, mock=mock,
+                         save=lambda app, secret, mock_: _keys.remember_keys(app, secret, mock=mock_), remember=remember)
 
-        def save(app: str, secret: str, mock_: bool) -> str:
-            return _keys.remember_keys(app, secret, mock=mock_)
-
-        panel = LoginPanel(login=log_in, logout=log_out, appkey=appkey or "", mock=mock, remember=save,
-                           remember_problem=_keys.keyring_note(), remember_checked=remember)
-        self._panels.add(var, panel)
-        if var not in self.shell.user_ns:
-            self.run_all.await_login(var)
-        display(panel)
-
-    # -- every panel tells the truth about the session (kiwoom_nb.notebook.panel._panel_registry, _run_all, _kernel) -------
+    # -- every panel tells the truth about the session (kiwoom_nb.notebook.panel._desk) ------------------------------
 
     def sync_panels(self, var: str, line: str, *, logged_in: bool = False) -> None:
         """Show ``var``'s new state (logged in with ``line``, or logged out) on every panel made for it."""
-        if logged_in:
-            self.run_all.settled(var)
-        self._panels.sync(var, line, logged_in=logged_in)
-
-    def _kernel_going(self, restart: bool) -> None:
-        from ._startup import loaded_by_config
-
-        self.close_panels((kernel_restarted if restart else kernel_shut_down)(loaded_by_config(self.shell)))
-
-    def close_panels(self, line: str) -> None:
-        """The kernel is going away (or the extension is unloaded): every panel goes inert and says why."""
-        self._panels.close_all(line)
+        self.panels.sync(var, line, logged_in=logged_in)
 
     # -- staying logged in, and leaving ----------------------------------------------------------
 
@@ -418,24 +280,12 @@ class KiwoomMagics(Magics):
         refresh_before_cell(self.session, self.shell.user_ns, lambda values: self.shell.push(values, interactive=False),
                             lambda login: self.sync_panels(login.var, describe(login), logged_in=True))
 
-    def revoke_everything(self) -> None:
-        """Exit path: revoke every live token within exit_timeout. Logs failures; a signal that arrived
-        meanwhile is acted on afterwards (its previous handler may raise, e.g. KeyboardInterrupt)."""
-        self.exit.revoke_everything()
-
     def hook(self) -> None:
         if self._hooked:
             return
         self._hooked = True
-        watch_shutdown(getattr(self.shell, "kernel", None), self._kernel_going)
+        watch_shutdown(getattr(self.shell, "kernel", None), lambda restart: self.panels.kernel_going(restart))
         self.shell.events.register("pre_run_cell", self.on_pre_run_cell)
-        cleanup = getattr(self.shell, "input_transformers_cleanup", None)
-        if cleanup is not None and help_end not in cleanup:
-            cleanup.insert(0, help_end)  # before IPython's own: %kiwoom ka10081? is the TR's help
-        completer = getattr(self.shell, "Completer", None)
-        self._matcher = tr_matcher(completer, kernel=self.in_kernel()) if completer is not None else None
-        if self._matcher:
-            self._matcher[0].append(self._matcher[1])
         self.exit.hook()
 
     def unhook(self) -> None:
@@ -443,32 +293,16 @@ class KiwoomMagics(Magics):
             return
         self._hooked = False
         unwatch_shutdown(getattr(self.shell, "kernel", None))
-        if "run_all" in vars(self):  # built only if a panel was ever shown
-            self.run_all.stop()
-        if help_end in getattr(self.shell, "input_transformers_cleanup", []):
-            self.shell.input_transformers_cleanup.remove(help_end)
-        if self._matcher and self._matcher[1] in self._matcher[0]:
-            self._matcher[0].remove(self._matcher[1])
+        if "panels" in vars(self):  # built only if a panel or a board was ever shown
+            self.panels.stop()
         try:
             self.shell.events.unregister("pre_run_cell", self.on_pre_run_cell)
         except ValueError:
             pass
         self.exit.unhook()
 
-    # -- TRs (issue 11): %kiwoom, and clients bound to a login ------------------------------------
-    # Kept in one section at the end of the class: the token of a variable, its re-issue, the bound
-    # clients, and the magic. The client itself (kiwoom_nb.rest._api) knows nothing of IPython.
-
-    def token_of(self, var: str) -> Any:
-        """The current token of ``var``, refreshed first when it expires within refresh_margin."""
-        return self._tokens_of(var).current()
-
-    def reissue(self, var: str, stale: Any) -> Any:
-        """Re-issue ``var``'s token because Kiwoom rejected ``stale``; once per stale token. Returns the new one."""
-        return self._tokens_of(var).reissue(stale)
-
-    def _tokens_of(self, var: str) -> Any:
-        return self.bound.tokens(var)
+    # -- clients and streams bound to a login, for kiwoom_nb.client() / stream() and the TR, candle and watch magics --
+    # The client itself (kiwoom_nb.rest._api) and the stream (kiwoom_nb.live._stream) know nothing of IPython.
 
     def _publish(self, login: Login, old: Any) -> None:
         """A re-issue replaced ``old``: the variable follows, unless the user has put something else there."""
@@ -480,7 +314,7 @@ class KiwoomMagics(Magics):
     def client_for(self, var: str | None = None, mock: bool | None = None) -> Any:
         """The client bound to ``var``'s login (default: the trait ``var``, or the one login of ``mock``'s environment)."""
         client = self.bound.client(var or self.var, mock=mock, pace=self.pace or None, explicit=var is not None)
-        client.progress = ("notebook" if self.stdin_allowed() else None) if self.in_kernel() else "text"
+        client.progress = ("notebook" if stdin_allowed(self.shell) else None) if in_kernel(self.shell) else "text"
         return client
 
     def stream_for(self, var: str | None = None, mock: bool | None = None, market: str = "domestic",
@@ -494,237 +328,10 @@ class KiwoomMagics(Magics):
                             buffer=buffer or BUFFER, silence=silence, var=tokens.var,
                             production_url=self.ws_url or None)
 
-    board_rate = Float(4.0, help="Updates per second at most that a live board (%kiwoom_watch, display(stream)) sends "
-                       "to the browser, whatever the tick rate.").tag(config=True)
-
-    def names_for(self, var: str | None) -> Any:
-        """code -> 종목명 for boards: the day's codes cache, else ka10001 (the board asks once per item)."""
-        client = self.client_for(var)
-
-        def name_of(code: str) -> str:
-            from ..rest._codes import cached_name
-
-            return cached_name(client, code, False) or str(client.call("ka10001", stk_cd=code).get("stk_nm", "")).strip()
-
-        return name_of
-
     def track_board(self, var: str | None, board: Any) -> None:
         """Kept truthful with the panels: inert on logout, kernel restart or shutdown (kiwoom_nb.notebook.panel._panel_registry)."""
         self._panels.add(var or self.var, board)
 
-    @no_var_expand
-    @lazy_arguments
-    @argument("items", nargs="*", help="Stock codes (005930 000660).")
-    @argument("--type", default="0B", metavar="TYPE", help="0B (체결: a board, the default) or 0D (호가: an order book).")
-    @argument("--orders", action="store_true", help="The account's order fills (00) and balance changes (04).")
-    @argument("--condition", metavar="SEQ", help="A saved condition's hits (its seq from live.conditions()).")
-    @argument("--rate", type=float, metavar="N", help="Updates per second at most (default: the board_rate trait).")
-    @argument("--var", metavar="NAME", help="Another login's variable (default: kiwoom_token).")
-    @line_magic
-    def kiwoom_watch(self, line: str = "") -> None:
-        """A live board of Kiwoom's real-time stream with the login in kiwoom_token:
-
-            %kiwoom_watch 005930 000660          # 0B: 종목명, price (red up, blue down), change, %, volume, time
-            %kiwoom_watch 005930 --type 0D       # an order book: 10 ask over 10 bid levels
-            %kiwoom_watch --orders               # order fills (00) and balance changes (04), newest on top
-            %kiwoom_watch --condition 1          # a condition's hits, entries and exits highlighted
-
-        The board opens its own stream (sharing the app key's socket) and closes it with its Stop button; logout
-        and the kernel's restart or shutdown stop it too, with a line saying so. ``display(live)`` shows the same
-        board for a stream you opened.
-        """
-        from IPython.display import display
-
-        from . import _board
-
-        args = self._parse(self.kiwoom_watch, line)
-        kind = args.type.strip().upper()
-        if not (args.orders or args.condition is not None) and (not args.items or kind not in ("0B", "0D")):
-            raise KiwoomError("%kiwoom_watch needs codes and --type 0B or 0D (e.g. %kiwoom_watch 005930 000660), "
-                              "or --orders, or --condition SEQ")
-        live = self.stream_for(args.var)
-        options = {"rate": args.rate or self.board_rate, "own": True, "name_of": self.names_for(args.var)}
-        try:
-            if args.orders:
-                live.watch([], "00")
-                live.watch([], "04")
-                board = _board.Orders(live, **options)
-            elif args.condition is not None:
-                board = _board.Conditions(live, args.condition, live.watch_condition(args.condition), **options)
-            else:
-                live.watch(args.items, kind)
-                board = (_board.Ladder if kind == "0D" else _board.Board)(live, **options)
-        except BaseException:
-            live.close()
-            raise
-        self.track_board(live.var, board)
-        display(board)
-
     @observe("pace")
     def _on_pace_change(self, change: dict[str, Any]) -> None:
         self.bound.set_pace(change["new"] or None)
-
-    @line_magic
-    def kiwoom(self, line: str = "") -> Any:
-        """Call a Kiwoom TR with the login in kiwoom_token; the value is a DataFrame (the answer with --raw).
-
-            %kiwoom ka10001 stk_cd=005930
-            df = %kiwoom ka10081 stk_cd=005930 base_dt=20261201 upd_stkpc_tp=1 --pages all
-            %kiwoom --find 일봉
-
-        Fields are ``name=value`` (sent as strings; $name and {expr} are expanded from the namespace); a stock
-        name in stk_cd (stk_cd=삼성전자) is sent as its code (kiwoom_nb.code).
-        Options: --pages N|all (default 1 page; a note says when more exist), --confirm (required for
-        production orders: 주문 / 신용주문 TRs; without it the refusal says what would have been sent), --raw (the answer as Kiwoom sent it), --strings
-        (a DataFrame of Kiwoom's strings, no numeric conversion), --var NAME (another login),
-        --help (or ka10081?: the TR's fields, as kiwoom_nb.describe shows them), --no-check (send
-        without checking the fields against the catalogue: missing, unknown, allowed codes),
-        --path /api/dostk/... (a TR newer than the built-in table), --find WORDS (search the table by
-        api-id, name or category). Requests are paced per TR (the ``pace`` trait) and retried after a
-        rate-limit refusal; an order is never resent after a timeout. Tab completes api-ids, then the TR's
-        fields as name=, then a field's codes, and the options.
-        """
-        args = parse_tr_line(line)
-        if args["find"] is not None:
-            return show_trs(args["find"])
-        if args["help"] and args["api_id"]:
-            from ..rest._describe import describe
-
-            return describe(args["api_id"])
-        if not args["api_id"]:
-            raise KiwoomError("%kiwoom needs an api-id, e.g. %kiwoom ka10001 stk_cd=005930 (%kiwoom --find 일봉 lists TRs)")
-        return run_tr(self.client_for(args["var"]), args)
-
-    @line_magic
-    def kiwoom_candles(self, line: str = "") -> Any:
-        """Candles of one or more stocks with the login in kiwoom_token: a DataFrame of open high low close volume
-        (value where Kiwoom gives it) on an ascending date index; several stocks give a (code, date) index.
-
-            df = %kiwoom_candles 005930 --from 2026-01-01
-            df = %kiwoom_candles 005930 000660 035420 --from 2026-01-01 --to 2026-06-30 --interval W
-            df = %kiwoom_candles AAPL --exchange ND --interval 5m --from 2026-11-30
-
-        Options: --from DATE (fetch pages back to this day; without it, the latest page only), --to DATE, --interval
-        D|W|M|Y (days and longer), 1m|3m|5m|10m|15m|30m|45m|60m (minutes), tick|1t|3t|5t|10t|30t (ticks),
-        --unadjusted (prices not adjusted for splits), --exchange ND|NY|NA (a US ticker's exchange: NASDAQ, NYSE,
-        AMEX), --krw (US prices in won), --var NAME (another login). A stock Kiwoom refuses is left out and named in
-        df.attrs["failed"]; an error that ends everything (the token, the network, the rate limit) stops at once.
-        Same as kiwoom_nb.client().candles(...).
-        """
-        args = parse_candles_line(line)
-        return run_candles(self.client_for(args["var"]), args)
-
-
-_instances: dict[int, KiwoomMagics] = {}
-
-
-def load(shell: Any) -> None:
-    if id(shell) in _instances:
-        return
-    magics = KiwoomMagics(shell=shell)
-    shell.register_magics(magics)
-    magics.hook()
-    _instances[id(shell)] = magics
-
-
-def unload(shell: Any) -> None:
-    magics = _instances.pop(id(shell), None)
-    if magics is None:
-        return
-    for login in list(magics.session.logins.values()):
-        magics.forget_var(login)
-    magics.close_panels(UNLOADED)
-    magics.revoke_everything()
-    magics.unhook()
-    if magics in getattr(shell, "configurables", []):
-        shell.configurables.remove(magics)
-    # Unregister the magics too: an unhooked instance would log in with nothing left to revoke at exit.
-    manager = shell.magics_manager
-    for table in manager.magics.values():
-        for name in [n for n, f in table.items() if getattr(f, "__self__", None) is magics]:
-            del table[name]
-    if manager.registry.get(type(magics).__name__) is magics:
-        del manager.registry[type(magics).__name__]
-
-
-def current() -> KiwoomMagics:
-    from IPython import get_ipython
-
-    shell = get_ipython()
-    if shell is None:
-        raise KiwoomError("kiwoom_nb.login() needs IPython or Jupyter; outside them use kiwoom_nb.issue_token()")
-    if id(shell) not in _instances:
-        load(shell)
-    return _instances[id(shell)]
-
-
-_warned_literal = False
-
-
-def _warn_if_literal(shell: Any, *keys: str) -> None:
-    """Warn once when a key passed to login() is written in the cell: the cell is already saved."""
-    global _warned_literal
-    if _warned_literal:
-        return
-    cells = shell.user_ns.get("_ih") or [""]
-    if any(key and len(key) >= 4 and key in cells[-1] for key in keys):
-        _warned_literal = True
-        _warn("a key is written in this cell, so it is now saved in the notebook and in IPython history; "
-              "read keys from the environment or a secrets manager instead, and consider reissuing the key")
-
-
-def login(appkey: str | None = None, secretkey: str | None = None, *, mock: bool = False, var: str | None = None,
-          force: bool = False, remember: bool = False) -> Any:
-    """Do what ``%kiwoom_login`` does, with keys from a secrets manager (or, when omitted, the
-    environment, Colab secrets or the OS keyring).
-
-    Puts the token in ``var`` (default ``kiwoom_token``), tracks it for refresh and exit revoke, prints
-    the same line as the magic and returns the token. ``remember=True`` then saves the keys in the OS
-    keyring (``forget_keys()`` removes them). Raises KiwoomError on failure.
-    """
-    magics = current()
-    if remember:
-        _check_remember("remember=True")
-    source = "arguments"
-    if appkey is None or secretkey is None:
-        found_app, found_secret, found_source = magics.find_keys(mock)
-        source = found_source if (appkey, secretkey) == (None, None) else "arguments and environment"
-        appkey, secretkey = appkey or found_app, secretkey or found_secret
-        if not (appkey and secretkey):
-            if _keys.only_production_keys(mock):
-                raise CredentialsError(_keys.ONLY_PRODUCTION)
-            names = " and ".join(_keys.ENV_NAMES[mock])
-            raise CredentialsError(f"no Kiwoom keys given or found; pass appkey= and secretkey=, or set {names}")
-    _warn_if_literal(magics.shell, appkey, secretkey)
-    print(magics.login_with_keys(appkey, secretkey, mock=mock, var=var, force=force, source=source)
-          + magics.using(mock))
-    if remember:
-        print(magics.remember(var or magics.var))
-    return magics.session.find(var or magics.var).token
-
-
-def client(var: str | None = None, mock: bool | None = None) -> Any:
-    """The TR client bound to the notebook's login in ``var`` (default ``kiwoom_token``; ``mock=`` picks by environment).
-
-    It asks the kernel's session for the token on every request, so a refresh or a new %kiwoom_login is
-    picked up, and a re-issue it does updates the variable and the exit revoke. Outside IPython use
-    ``kiwoom_nb.Client(appkey, secretkey)``.
-    """
-    from IPython import get_ipython
-
-    if get_ipython() is None:
-        raise KiwoomError("kiwoom_nb.client() needs IPython or Jupyter; in a script use kiwoom_nb.Client(appkey, secretkey)")
-    return current().client_for(var, mock)
-
-
-def stream(var: str | None = None, mock: bool | None = None, market: str = "domestic", buffer: int | None = None,
-           silence: float = 120.0) -> Any:
-    """Kiwoom's real-time WebSocket with the notebook's login in ``var`` (default ``kiwoom_token``; ``mock=`` picks
-    by environment, as client()). ``market="us"`` is the US socket. Streams of one app key share one socket; they
-    are closed before the token is revoked (%kiwoom_logout, and when the kernel stops). In a script use
-    ``kiwoom_nb.Stream(appkey, secretkey)``."""
-    from IPython import get_ipython
-
-    if get_ipython() is None:
-        raise KiwoomError("kiwoom_nb.stream() needs IPython or Jupyter; in a script use kiwoom_nb.Stream(appkey, secretkey)")
-    return current().stream_for(var, mock, market, buffer, silence)

@@ -1,13 +1,16 @@
-"""What %kiwoom does with its line: parse it, complete it (Tab), search the TR table (--find), fetch and shape the
-answer.
+"""%kiwoom (TrMagics) and what it does with its line: parse it, complete it (Tab), search the TR table (--find), fetch
+and shape the answer.
 
-No traits, no login: the magic hands over a client bound to a login. %kiwoom_watch (streams) goes beside it.
+No traits, no login: the login class (KiwoomMagics) hands over a client bound to a login. %kiwoom_candles and
+%kiwoom_watch have modules of their own beside it.
 """
 
 from __future__ import annotations
 
 import re
 from typing import Any
+
+from IPython.core.magic import Magics, line_magic, magics_class
 
 from .._errors import KiwoomError
 from ..auth._lines import pad, width
@@ -204,53 +207,60 @@ def more_pages_note(api_id: str, pages: int | None, answers: list[Any]) -> None:
           f"--pages {got * 2} or --pages all fetches more")
 
 
-# -- %kiwoom_candles (issue 21) ------------------------------------------------------------------------------------
+@magics_class
+class TrMagics(Magics):
+    """%kiwoom, with the logins of the shell's KiwoomMagics; its Tab completion and ``%kiwoom ka10081?`` help."""
 
-#: %kiwoom_candles's options: those that take a value (with an example), and the flags.
-CANDLE_VALUES = {"--from": "2026-01-01", "--to": "2026-06-30", "--interval": "5m", "--exchange": "ND",
-                 "--var": "kiwoom_token"}
-CANDLE_FLAGS = ("--unadjusted", "--krw")
+    def __init__(self, shell: Any, logins: Any) -> None:
+        super().__init__(shell=shell)
+        self.logins = logins
+        self._matcher: tuple[list[Any], Any] | None = None  # Tab completion: (the completer's list, the matcher)
 
+    @line_magic
+    def kiwoom(self, line: str = "") -> Any:
+        """Call a Kiwoom TR with the login in kiwoom_token; the value is a DataFrame (the answer with --raw).
 
-def parse_candles_line(line: str) -> dict[str, Any]:
-    """``005930 000660 --from 2026-01-01 [--to …] [--interval D] [--unadjusted] [--exchange ND] [--krw] [--var NAME]``."""
-    import shlex
+            %kiwoom ka10001 stk_cd=005930
+            df = %kiwoom ka10081 stk_cd=005930 base_dt=20261201 upd_stkpc_tp=1 --pages all
+            %kiwoom --find 일봉
 
-    try:
-        words = shlex.split(line)
-    except ValueError as exc:
-        raise KiwoomError(f"%kiwoom_candles could not read the line ({exc})") from None
-    args: dict[str, Any] = {"codes": [], "from": None, "to": None, "interval": "D", "exchange": None, "var": None,
-                            "unadjusted": False, "krw": False}
-    i = 0
-    while i < len(words):
-        name, has_value, inline = words[i].partition("=") if words[i].startswith("--") else (words[i], "", "")
-        if name in CANDLE_VALUES:
-            value = inline if has_value else (words[i + 1] if i + 1 < len(words) else "")
-            i += 0 if has_value else 1
-            if not value or value.startswith("--"):
-                raise KiwoomError(f"%kiwoom_candles {name} needs a value, e.g. {name} {CANDLE_VALUES[name]}")
-            args[name[2:]] = value
-        elif name in CANDLE_FLAGS:
-            args[name[2:]] = True
-        elif name.startswith("-"):
-            raise KiwoomError(f"%kiwoom_candles does not know the option {name}; %kiwoom_candles? lists the options")
-        else:
-            args["codes"] += [code for code in name.replace(",", " ").split() if code]
-        i += 1
-    if not args["codes"]:
-        raise KiwoomError("%kiwoom_candles needs stock codes, e.g. %kiwoom_candles 005930 000660 --from 2026-01-01")
-    return args
+        Fields are ``name=value`` (sent as strings; $name and {expr} are expanded from the namespace); a stock
+        name in stk_cd (stk_cd=삼성전자) is sent as its code (kiwoom_nb.code).
+        Options: --pages N|all (default 1 page; a note says when more exist), --confirm (required for
+        production orders: 주문 / 신용주문 TRs; without it the refusal says what would have been sent), --raw (the answer as Kiwoom sent it), --strings
+        (a DataFrame of Kiwoom's strings, no numeric conversion), --var NAME (another login),
+        --help (or ka10081?: the TR's fields, as kiwoom_nb.describe shows them), --no-check (send
+        without checking the fields against the catalogue: missing, unknown, allowed codes),
+        --path /api/dostk/... (a TR newer than the built-in table), --find WORDS (search the table by
+        api-id, name or category). Requests are paced per TR (the ``pace`` trait) and retried after a
+        rate-limit refusal; an order is never resent after a timeout. Tab completes api-ids, then the TR's
+        fields as name=, then a field's codes, and the options.
+        """
+        args = parse_tr_line(line)
+        if args["find"] is not None:
+            return show_trs(args["find"])
+        if args["help"] and args["api_id"]:
+            from ..rest._describe import describe
 
+            return describe(args["api_id"])
+        if not args["api_id"]:
+            raise KiwoomError("%kiwoom needs an api-id, e.g. %kiwoom ka10001 stk_cd=005930 (%kiwoom --find 일봉 lists TRs)")
+        return run_tr(self.logins.client_for(args["var"]), args)
 
-def run_candles(api: Any, args: dict[str, Any]) -> Any:
-    """The frame a parsed %kiwoom_candles line asks for (one stock: a ``date`` index; several: ``(code, date)``)."""
-    codes = args["codes"]
-    try:
-        return api.candles(codes[0] if len(codes) == 1 else codes, args["interval"], args["from"], args["to"],
-                           adjusted=not args["unadjusted"], exchange=args["exchange"], krw=args["krw"])
-    except KeyboardInterrupt:
-        got = len(api.last)
-        where = f"kiwoom_nb.client({'' if args['var'] is None else repr(args['var'])})"
-        _warn(f"interrupted after {got} page{'s' * (got != 1)}; {where}.last holds the answers")
-        raise
+    def hook(self) -> None:
+        """``%kiwoom ka10081?`` as help, and Tab in a %kiwoom line."""
+        cleanup = getattr(self.shell, "input_transformers_cleanup", None)
+        if cleanup is not None and help_end not in cleanup:
+            cleanup.insert(0, help_end)  # before IPython's own: %kiwoom ka10081? is the TR's help
+        completer = getattr(self.shell, "Completer", None)
+        self._matcher = tr_matcher(completer, kernel=getattr(self.shell, "kernel", None) is not None) \
+            if completer is not None else None
+        if self._matcher:
+            self._matcher[0].append(self._matcher[1])
+
+    def unhook(self) -> None:
+        if help_end in getattr(self.shell, "input_transformers_cleanup", []):
+            self.shell.input_transformers_cleanup.remove(help_end)
+        if self._matcher and self._matcher[1] in self._matcher[0]:
+            self._matcher[0].remove(self._matcher[1])
+        self._matcher = None

@@ -126,8 +126,10 @@ def test_outside_a_kernel_display_of_a_stream_shows_its_status_line(live, monkey
     import IPython
     import IPython.display
 
+    from kiwoom_nb.notebook._watch_magic import show_stream
+
     shown = []
     monkeypatch.setattr(IPython, "get_ipython", lambda: None)  # terminal IPython and scripts: no kernel
     monkeypatch.setattr(IPython.display, "display", lambda data, raw=False: shown.append(data))
-    live._ipython_display_()
+    show_stream(live)  # what display(live) calls: the notebook room registers it for Stream with IPython's formatter
     assert shown == [{"text/plain": repr(live)}] and repr(live).startswith("<kiwoom_nb.Stream ws://")

@@ -12,7 +12,7 @@ import pytest
 from IPython.testing.globalipapp import start_ipython
 from traitlets.config import Config
 
-import kiwoom_nb.notebook._magics
+import kiwoom_nb.notebook._load
 from kiwoom_nb import KiwoomError
 from kiwoom_nb.notebook._magics import KiwoomMagics
 from support import CANARY
@@ -24,7 +24,7 @@ APPKEY, SECRETKEY = CANARY["production"]
 def literal_key_warning_not_given_yet(monkeypatch):
     """The literal-key warning is given once per process (a module global): each test starts before it, and
     whatever a test does to it is undone afterwards, so no test depends on which ran earlier."""
-    monkeypatch.setattr(kiwoom_nb.notebook._magics, "_warned_literal", False)
+    monkeypatch.setattr(kiwoom_nb.notebook._load, "_warned_literal", False)
 
 
 @pytest.fixture

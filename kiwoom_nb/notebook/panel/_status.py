@@ -8,8 +8,8 @@ from __future__ import annotations
 import html
 from typing import Any, Iterable
 
-from ..auth._lines import environment_name, pad, width
-from ..auth._token import KST, format_left, mask
+from ...auth._lines import environment_name, pad, width
+from ...auth._token import KST, format_left, mask
 
 
 def status_table(logins: Iterable[Any], *, revoke_at_exit: bool, safety_net: str) -> tuple[str, str]:

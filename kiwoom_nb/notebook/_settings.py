@@ -1,0 +1,90 @@
+"""The settings of kiwoom_nb in IPython: every ``%config KiwoomMagics.*`` trait, with its default and check.
+
+Owns only the traits; what they do is the login class's (KiwoomMagics, which inherits them, so the configurable keeps
+its name in ``%config`` and in IPython's config files).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from traitlets import Bool, Float, TraitError, Unicode, default, validate
+from traitlets.config import Configurable
+
+from .._errors import KiwoomError
+
+
+class Settings(Configurable):
+    """kiwoom_nb's settings, configured as ``KiwoomMagics`` (``%config KiwoomMagics.timeout = 20``)."""
+
+    mock = Bool(False, help="Log in to mock trading (모의투자) unless --production is given.").tag(config=True)
+    var = Unicode("kiwoom_token", help="Name of the variable that receives the access token.").tag(config=True)
+    timeout = Float(10.0, help="Seconds to wait for each request to Kiwoom.").tag(config=True)
+    revoke_at_exit = Bool(True, help="Revoke (au10002) every live token when the kernel stops.").tag(config=True)
+    revoker = Bool(
+        True, help="At the first login, start a small helper process that revokes the tokens if the kernel dies "
+                   "without revoking them (killed, crashed, out of memory)."
+    ).tag(config=True)
+    exit_timeout = Float(
+        1.0, help="Seconds all revokes together may take at exit; the kernel is killed 2.5 s into a shutdown."
+    ).tag(config=True)
+    refresh_margin = Float(600.0, help="Re-issue a token before a cell runs when it expires within this many seconds.").tag(
+        config=True
+    )
+    base_url = Unicode(help="Production base URL instead of https://api.kiwoom.com (default: $KIWOOM_BASE_URL).").tag(
+        config=True
+    )
+    mock_base_url = Unicode(
+        help="Mock-trading base URL instead of https://mockapi.kiwoom.com (default: $KIWOOM_MOCK_BASE_URL). "
+        "Never falls back to base_url: mock goes to mockapi.kiwoom.com unless this names another server."
+    ).tag(config=True)
+
+    ws_url = Unicode(
+        help="Production WebSocket instead of wss://api.kiwoom.com:10000 (default: $KIWOOM_WS_URL), for kiwoom_nb.stream()."
+    ).tag(config=True)
+    mock_ws_url = Unicode(
+        help="Mock-trading WebSocket instead of wss://mockapi.kiwoom.com:10000 (default: $KIWOOM_MOCK_WS_URL). Never "
+        "falls back to ws_url."
+    ).tag(config=True)
+
+    pace = Float(
+        5.0, help="Requests per second per TR (api-id) for %kiwoom and kiwoom_nb.client(); 0 leaves only the "
+        "limits Kiwoom states in its 1700 answers (유량=N), which always apply."
+    ).tag(config=True)
+
+    @default("base_url")
+    def _default_base_url(self) -> str:
+        return os.environ.get("KIWOOM_BASE_URL", "")
+
+    @default("ws_url")
+    def _default_ws_url(self) -> str:
+        return os.environ.get("KIWOOM_WS_URL", "")
+
+    @default("mock_ws_url")
+    def _default_mock_ws_url(self) -> str:
+        return os.environ.get("KIWOOM_MOCK_WS_URL", "")
+
+    @default("mock_base_url")
+    def _default_mock_base_url(self) -> str:
+        return os.environ.get("KIWOOM_MOCK_BASE_URL", "")
+
+    @validate("var")
+    def _validate_var(self, proposal: dict[str, Any]) -> str:
+        if not str(proposal["value"]).isidentifier():
+            raise TraitError(f"{proposal['value']!r} is not a valid Python variable name")
+        return proposal["value"]
+
+    board_rate = Float(4.0, help="Updates per second at most that a live board (%kiwoom_watch, display(stream)) sends "
+                       "to the browser, whatever the tick rate.").tag(config=True)
+
+    def url_for(self, mock: bool) -> str | None:
+        """The base URL of ``mock``'s environment; mock never borrows the production one."""
+        if not mock:
+            return self.base_url or None
+        if self.mock_base_url and self.base_url and \
+                self.mock_base_url.strip().rstrip("/") == self.base_url.strip().rstrip("/"):
+            raise KiwoomError(
+                f"the mock base URL is the production one ({self.base_url.strip()}); set KIWOOM_MOCK_BASE_URL "
+                "(or %config KiwoomMagics.mock_base_url) to the mock server, or unset it for mockapi.kiwoom.com")
+        return self.mock_base_url or None

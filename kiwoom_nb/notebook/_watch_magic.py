@@ -1,0 +1,116 @@
+"""%kiwoom_watch (WatchMagics) and ``display(stream)``: live boards of Kiwoom's real-time stream in a notebook.
+
+The stream (kiwoom_nb.live) knows nothing of boards: this module registers, with IPython's display formatter, how a
+Stream is shown (a board in a kernel, its status line elsewhere). Boards are kept truthful with the login panels
+(inert on logout, kernel restart or shutdown) through the login class's registry.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
+
+from .._errors import KiwoomError
+from ._magic_args import argument, lazy_arguments, parse
+
+
+def names_for(logins: Any, var: str | None) -> Callable[[str], str]:
+    """code -> 종목명 for boards: the day's codes cache, else ka10001 (the board asks once per item)."""
+    client = logins.client_for(var)
+
+    def name_of(code: str) -> str:
+        from ..rest._codes import cached_name
+
+        return cached_name(client, code, False) or str(client.call("ka10001", stk_cd=code).get("stk_nm", "")).strip()
+
+    return name_of
+
+
+def show_stream(stream: Any) -> None:
+    """``display(live)``: a live board of what it watches (kiwoom_nb.notebook._board), in a kernel; the status line
+    elsewhere (terminal IPython shows no widgets)."""
+    from IPython import get_ipython
+    from IPython.display import display
+
+    shell = get_ipython()
+    if getattr(shell, "kernel", None) is None:
+        display({"text/plain": repr(stream)}, raw=True)
+        return
+    from ._board import board_for
+
+    logins = shell.magics_manager.registry.get("KiwoomMagics")  # the login class, while the extension is loaded
+    if logins is None:  # kiwoom_nb.Stream in a kernel without %load_ext
+        display(board_for(stream))
+        return
+    board = board_for(stream, rate=logins.board_rate, name_of=names_for(logins, stream.var) if stream.var else None)
+    logins.track_board(stream.var, board)
+    display(board)
+
+
+def show_streams_as_boards(shell: Any) -> None:
+    """Register show_stream with ``shell``'s display formatter for kiwoom_nb.Stream (once; it stays after an unload,
+    when a board is shown as for a stream opened without %load_ext)."""
+    formatter = getattr(getattr(shell, "display_formatter", None), "ipython_display_formatter", None)
+    if formatter is None:
+        return
+    from ..live._stream import Stream
+
+    formatter.for_type(Stream, show_stream)
+
+
+@magics_class
+class WatchMagics(Magics):
+    """%kiwoom_watch, with the logins of the shell's KiwoomMagics (its ``board_rate`` setting)."""
+
+    def __init__(self, shell: Any, logins: Any) -> None:
+        super().__init__(shell=shell)
+        self.logins = logins
+
+    @no_var_expand
+    @lazy_arguments
+    @argument("items", nargs="*", help="Stock codes (005930 000660).")
+    @argument("--type", default="0B", metavar="TYPE", help="0B (체결: a board, the default) or 0D (호가: an order book).")
+    @argument("--orders", action="store_true", help="The account's order fills (00) and balance changes (04).")
+    @argument("--condition", metavar="SEQ", help="A saved condition's hits (its seq from live.conditions()).")
+    @argument("--rate", type=float, metavar="N", help="Updates per second at most (default: the board_rate trait).")
+    @argument("--var", metavar="NAME", help="Another login's variable (default: kiwoom_token).")
+    @line_magic
+    def kiwoom_watch(self, line: str = "") -> None:
+        """A live board of Kiwoom's real-time stream with the login in kiwoom_token:
+
+            %kiwoom_watch 005930 000660          # 0B: 종목명, price (red up, blue down), change, %, volume, time
+            %kiwoom_watch 005930 --type 0D       # an order book: 10 ask over 10 bid levels
+            %kiwoom_watch --orders               # order fills (00) and balance changes (04), newest on top
+            %kiwoom_watch --condition 1          # a condition's hits, entries and exits highlighted
+
+        The board opens its own stream (sharing the app key's socket) and closes it with its Stop button; logout
+        and the kernel's restart or shutdown stop it too, with a line saying so. ``display(live)`` shows the same
+        board for a stream you opened.
+        """
+        from IPython.display import display
+
+        from . import _board
+
+        args = parse(self.kiwoom_watch, line)
+        kind = args.type.strip().upper()
+        if not (args.orders or args.condition is not None) and (not args.items or kind not in ("0B", "0D")):
+            raise KiwoomError("%kiwoom_watch needs codes and --type 0B or 0D (e.g. %kiwoom_watch 005930 000660), "
+                              "or --orders, or --condition SEQ")
+        live = self.logins.stream_for(args.var)
+        options = {"rate": args.rate or self.logins.board_rate, "own": True, "name_of": names_for(self.logins, args.var)}
+        try:
+            if args.orders:
+                live.watch([], "00")
+                live.watch([], "04")
+                board = _board.Orders(live, **options)
+            elif args.condition is not None:
+                board = _board.Conditions(live, args.condition, live.watch_condition(args.condition), **options)
+            else:
+                live.watch(args.items, kind)
+                board = (_board.Ladder if kind == "0D" else _board.Board)(live, **options)
+        except BaseException:
+            live.close()
+            raise
+        self.logins.track_board(live.var, board)
+        display(board)
