@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from kiwoom_nb import Client
-from kiwoom_nb.auth import _client
+from kiwoom_nb.auth import _http as _client  # the pooled httpx clients
 from kiwoom_nb.rest import _pace
 from kiwoom_nb.testing import FakeKiwoom, wait_until
 from support import CANARY
@@ -231,7 +231,7 @@ def test_httpx_clients_are_closed_at_exit_after_the_revokes(fake):
         # registered before kiwoom_nb is imported: runs after all of its exit hooks
         atexit.register(lambda: print("closed:", all(client.is_closed for client in clients)))
         import kiwoom_nb
-        from kiwoom_nb.auth import _client
+        from kiwoom_nb.auth import _http as _client  # the pooled httpx clients
 
         api = kiwoom_nb.Client({KEYS[0]!r}, {KEYS[1]!r}, base_url={fake.url!r})
         print(api.call("ka10001", stk_cd="005930")["stk_nm"])
