@@ -105,7 +105,7 @@ def buffered_memory(fake: Any, rows: int) -> tuple[float, float]:
 
 
 def measure_stream(ctx: Any) -> None:
-    from bench import fmt_mib  # noqa: PLC0415 - bench.py imports this module
+    from common import fmt_mib
 
     fake, res = ctx.fake, ctx.results
     events = ctx.n.get("stream_events", 100_000)
