@@ -14,7 +14,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from ._client import _check_keys, is_mock_destination, issue_token, post_tr, resolve_base_url, revoke_token
+from ._client import _check_keys, configured, is_mock_destination, issue_token, post_tr, resolve_base_url, revoke_token
 from ._errors import KiwoomError, OrderNotConfirmed, RateLimitError, RequestError, ServerError, NetworkError, KiwoomTimeout
 from ._frame import rows_of
 from ._pace import DEFAULT_PACE, pacer_for, rate_in
@@ -166,7 +166,8 @@ class Client:
     """Call any Kiwoom TR: ``call`` one request, ``pages`` follow continuation, ``rows`` / ``frame`` gather them.
 
     ``Client(appkey, secretkey, mock=...)`` issues its own token on first use and revokes it on
-    ``close()`` / leaving a ``with`` block / interpreter exit. ``kiwoom_nb.client()`` gives one bound to
+    ``close()`` / leaving a ``with`` block / interpreter exit. Without ``base_url`` it goes where %kiwoom_login
+    goes: KIWOOM_BASE_URL (mock: KIWOOM_MOCK_BASE_URL), else Kiwoom's host. ``kiwoom_nb.client()`` gives one bound to
     the notebook's login instead. ``last`` holds the answers of the latest fetch, also after Ctrl-C.
     ``codes()`` / ``code(name)`` turn stock names into codes (a name in stk_cd is sent as its code), and
     ``preview()`` says what an order would send.
@@ -175,6 +176,7 @@ class Client:
     def __init__(self, appkey: str, secretkey: str, *, mock: bool = False, base_url: str | None = None,
                  timeout: float = 10.0, transport: Any = None, pace: float | None = DEFAULT_PACE,
                  refresh_margin: float = 600.0, progress: str | None = None) -> None:
+        base_url = configured(base_url, mock)  # KIWOOM_BASE_URL / KIWOOM_MOCK_BASE_URL, as %kiwoom_login reads them
         tokens = KeyTokens(appkey, secretkey, mock=mock, base_url=base_url, timeout=timeout, transport=transport,
                            margin=refresh_margin)
         resolve_base_url(base_url, mock)  # a bad base URL fails here, not at the first call
