@@ -273,8 +273,12 @@ class Client:
             _check(api_id, path, body)
         path = path or (tr.path if tr else None)
         if not path:
+            from ._trs import closest
+
+            near = closest(api_id)
             raise RequestError(
-                f"{api_id} is not in kiwoom_nb's TR table (kiwoom_nb.find_trs() searches it, as %kiwoom --find does); "
+                f"{api_id} is not in kiwoom_nb's TR table" + (f"; did you mean {near}?" if near else "") +
+                " (kiwoom_nb.find_trs() searches it, as %kiwoom --find does); "
                 "for a TR newer than the table pass its URL path, e.g. path='/api/dostk/stkinfo'", api_id=api_id)
         base, pacer = self._route(mock)
         url = base + (path if path.startswith("/") else "/" + path)

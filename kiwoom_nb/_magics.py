@@ -570,19 +570,28 @@ class KiwoomMagics(Magics):
 
             %kiwoom ka10001 stk_cd=005930
             df = %kiwoom ka10081 stk_cd=005930 base_dt=20261201 upd_stkpc_tp=1 --pages all
-            %kiwoom --find 일봉
+            %kiwoom --find 일봉          (or English: %kiwoom --find daily chart)
 
-        Fields are ``name=value`` (sent as strings; $name and {expr} are expanded from the namespace); a stock
-        name in stk_cd (stk_cd=삼성전자) is sent as its code (kiwoom_nb.code).
-        Options: --pages N|all (default 1 page; a note says when more exist), --confirm (required for
-        production orders: 주문 / 신용주문 TRs; without it the refusal says what would have been sent), --raw (the answer as Kiwoom sent it), --strings
-        (a DataFrame of Kiwoom's strings, no numeric conversion), --var NAME (another login),
-        --help (or ka10081?: the TR's fields, as kiwoom_nb.describe shows them), --no-check (send
-        without checking the fields against the catalogue: missing, unknown, allowed codes),
-        --path /api/dostk/... (a TR newer than the built-in table), --find WORDS (search the table by
-        api-id, name or category). Requests are paced per TR (the ``pace`` trait) and retried after a
-        rate-limit refusal; an order is never resent after a timeout. Tab completes api-ids, then the TR's
-        fields as name=, then a field's codes, and the options.
+        Usage: %kiwoom API_ID [field=value ...] [options]. Fields are ``name=value`` (sent as strings; $name and
+        {expr} are expanded from the namespace); a stock name in stk_cd (stk_cd=삼성전자) is sent as its code
+        (kiwoom_nb.code).
+
+        Options:
+          --pages N|all     pages to fetch (default 1; a note says when more exist)
+          --confirm         required for production orders (주문 / 신용주문 TRs); without it the refusal says what
+                            would have been sent
+          --raw             the answer as Kiwoom sent it
+          --strings         a DataFrame of Kiwoom's strings, no numeric conversion
+          --ko              Korean column names (한글명) instead of Kiwoom's field names
+          --var NAME        another login's variable (default: kiwoom_token)
+          --no-check        send without checking the fields against the catalogue (missing, unknown, codes)
+          --path /api/...   a TR newer than the built-in table
+          --find WORDS      search the table by api-id, name, category, or English words (daily, order, balance)
+          --help            this text; with an api-id (or ka10081?), the TR's fields as kiwoom_nb.describe shows
+
+        Requests are paced per TR (the ``pace`` trait) and retried after a rate-limit refusal; an order is never
+        resent after a timeout. Tab completes api-ids, then the TR's fields as name=, then a field's codes, and the
+        options.
         """
         args = parse_tr_line(line)
         if args["find"] is not None:
@@ -591,6 +600,11 @@ class KiwoomMagics(Magics):
             from ._describe import describe
 
             return describe(args["api_id"])
+        if args["help"]:  # as %kiwoom? shows it
+            import inspect
+
+            print(inspect.getdoc(type(self).kiwoom))
+            return None
         if not args["api_id"]:
             raise KiwoomError("%kiwoom needs an api-id, e.g. %kiwoom ka10001 stk_cd=005930 (%kiwoom --find 일봉 lists TRs)")
         return run_tr(self.client_for(args["var"]), args)
