@@ -109,6 +109,7 @@ class Stream:
         self._dropped: dict[str, int] = {}
         self._latest: dict[str, dict[str, Event]] = {}
         self._watched: dict[str, set[str]] = {}
+        self._typed: dict[str, dict[str, None]] = {}  # type -> items in the order they were watched (boards' rows)
         self._conditions: set[str] = set()
         self._callbacks: dict[str, list[Callable[[Event], Any]]] = {}
         self._sinks: list[Callable[[Event | None], Any]] = []
@@ -185,6 +186,7 @@ class Stream:
                                    f"{answer.get('return_code')}: {str(answer.get('return_msg', ''))[:120]})")
             with self._lock:
                 self._watched.setdefault(type, set()).update(chunk)
+                self._typed.setdefault(type, {}).update(dict.fromkeys(chunk))
             with self._socket._send_lock:
                 self._socket.regs.setdefault(type, set()).update(chunk)
 
@@ -367,10 +369,12 @@ class Stream:
     # -- closing -----------------------------------------------------------------------------------
 
     def _check_open(self) -> None:
-        if self.closed:
-            raise KiwoomError("this stream is closed; open a new one")
-        if self._socket.stopped:
-            raise KiwoomError(f"this stream stopped: {self._socket.why or 'closed'}")
+        if self.closed or self._socket.stopped:
+            why = "closed" if self.closed else f"stopped: {self._socket.why or 'closed'}"
+            again = "live = kiwoom_nb.Stream(appkey, secretkey)" if self._own else \
+                f"live = kiwoom_nb.stream({'' if self.var in (None, 'kiwoom_token') else repr(self.var)}) (after " \
+                "%kiwoom_login if you logged out)"
+            raise KiwoomError(f"this stream is {why}; open a new one: {again}")
 
     def close(self, timeout: float = 2.0) -> None:
         """CNSRCLR for watched conditions, then a clean close (the socket closes with its last stream); a stream with

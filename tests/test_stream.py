@@ -72,7 +72,11 @@ def test_watch_registers_and_frames_have_readable_columns_and_positive_prices(fa
     df = live.frame("0B")
     assert {"item", "received_at", "cur_prc", "cur_prc_dir", "cntr_tm"} <= set(df.columns)
     assert (df["cur_prc"] > 0).all() and set(df["cur_prc_dir"]) <= {-1, 0, 1}
-    assert str(df["received_at"].dt.tz) == "UTC"
+    assert str(df["received_at"].dt.tz) == "Asia/Seoul"  # as cntr_tm is: the two read side by side (issue 30)
+    row = df.iloc[-1]
+    apart = abs((row["received_at"].hour * 3600 + row["received_at"].minute * 60 + row["received_at"].second)
+                - (row["cntr_tm"].hour * 3600 + row["cntr_tm"].minute * 60 + row["cntr_tm"].second))
+    assert min(apart, 86400 - apart) < 600, (row["received_at"], row["cntr_tm"])  # the same clock, not 9 h apart
     latest = live.latest("0B")
     assert sorted(latest["item"]) == ["000660", "005930"]
 
