@@ -422,16 +422,18 @@ class Client:
         value, where the chart has it) on an ascending ``date`` index.
 
         ``interval``: D W M Y (ka10081 ka10082 ka10083 ka10094), minutes 1m 3m 5m 10m 15m 30m 45m 60m (ka10080),
-        ticks tick 1t 3t 5t 10t 30t (ka10079); a US ticker ("AAPL") goes through usa06010-usa06015 on
+        ticks tick 1t 3t 5t 10t 30t (ka10079); pandas' and yfinance's names work too (1d 1wk 1mo 1y 5min 1h); a US ticker ("AAPL") goes through usa06010-usa06015 on
         ``exchange`` ND (NASDAQ) / NY (NYSE) / NA (AMEX), in dollars unless ``krw=True``. Days and longer are
         dates; minutes and ticks are Korea time (US: New York time). ``start`` / ``end`` ("2026-01-01", "20260101",
-        a date or Timestamp) bound the rows; pages are fetched only until ``start`` is reached (without it, the
+        a date, datetime or Timestamp; never "01-02-2026", which reads two ways) bound the rows; pages are fetched only until ``start`` is reached (without it, the
         latest page only); ``end`` is the chart's base_dt. ``adjusted=False`` asks for unadjusted prices.
 
         A list of codes gives one frame indexed by (code, date): a stock Kiwoom refuses (unknown code, a bad field)
         is left out, named in ``df.attrs["failed"]`` and in one printed line; an error that ends everything (the
         token, the network, the rate limit, Ctrl-C) stops at once, and ``last`` holds the pages fetched.
-        ``df.attrs`` has the code, interval, api_id and request.
+        ``df.attrs`` has the code, interval, api_id and request. When the server's history starts after ``start``,
+        one line says so (``005930: history starts 2025-10-14; nothing earlier on this server``) and
+        ``df.attrs["history_starts"]`` holds that day; a ``start`` after ``end`` is refused.
         """
         from ._candles import candles
 
