@@ -53,6 +53,9 @@ def require_pandas() -> Any:
         import pandas
     except ImportError:
         raise KiwoomError(PANDAS_MISSING) from None
+    from ._wide import apply
+
+    apply(pandas)  # Korean columns line up in text output, once the extension asked for it
     return pandas
 
 

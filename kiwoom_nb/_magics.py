@@ -680,6 +680,9 @@ def load(shell: Any) -> None:
     shell.register_magics(magics)
     magics.hook()
     _instances[id(shell)] = magics
+    from ._wide import want
+
+    want()  # pandas' east_asian_width, so Korean columns line up; pandas is not imported for it
 
 
 def unload(shell: Any) -> None:
