@@ -71,7 +71,7 @@ def test_a_flat_answer_shows_vertically_and_ko_renames(fake, start_kernel):
     """ka10001's 28 fields: field, 한글명, value down the page, the price never behind a cut (issue 20, item 5)."""
     kernel = logged_in(start_kernel)
     [text] = kernel.ok("%kiwoom ka10001 stk_cd=005930").data()
-    assert any(line.split() == ["cur_prc", "현재가", "160400"] for line in text.splitlines()), text
+    assert any(line.split() == ["cur_prc", "현재가", "160,400"] for line in text.splitlines()), text
     assert "…" not in text and "..." not in text
     ko = kernel.ok(f"df = %kiwoom {CHART} --ko\nprint(list(df.columns)[:2], df.attrs['labels']['cur_prc'])").stdout
     assert ko.splitlines()[-1] == "['현재가', '거래량'] 현재가"
