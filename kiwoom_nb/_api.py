@@ -32,6 +32,8 @@ log = logging.getLogger("kiwoom_nb")
 
 #: Back-off after a rate-limit refusal (429 / 1700-1702), in seconds, one per retry; then RateLimitError.
 BACKOFF = (1.1, 2.2, 3.3)
+#: seconds a request must have waited for its pace before a progress bar says ``paced N/s``
+PACED = 0.05
 
 #: Kiwoom codes that mean "this token will not do": re-issue once and retry the request once.
 #: 8103 (device authentication) is left out on purpose: a new token from the same machine is refused the same way.
@@ -195,6 +197,7 @@ class Client:
         self.pace = pace
         self.progress = progress
         self.last: list[Answer] = []
+        self.paced: float | None = None  # requests per second the latest request waited for, when it waited
         self.closed = False
         self.backoff = BACKOFF  # seconds to wait before each retry after a rate-limit refusal
 
@@ -289,7 +292,10 @@ class Client:
             token = self.tokens.current()
             headers = {"authorization": f"Bearer {token.value}", "cont-yn": "Y" if cont else "N",
                        "next-key": next_key if cont else ""}
+            asked = time.monotonic()
             ticket = pacer.acquire(api_id, self.pace, group="/" + path.lstrip("/"))  # the group: its URL path
+            # the progress bar says so when this request waited for its pace: a paced fetch is not a slow product
+            self.paced = pacer.rate(api_id, self.pace) if time.monotonic() - asked > PACED else None
             try:
                 try:
                     data, _, answered = post_tr(api_id, what, url, content, headers=headers,
@@ -407,7 +413,7 @@ class Client:
                 if bar is None and answer.cont and self.progress and (max_pages is None or max_pages > 1):
                     bar = _progress_bar(self.progress, api_id, max_pages)
                 if bar is not None:
-                    bar.set_postfix_str(f"{rows} rows", refresh=False)
+                    bar.set_postfix_str(f"{rows} rows{paced_note(self)}", refresh=False)
                     bar.update(1)
                 yield answer
         finally:
@@ -465,6 +471,12 @@ class Client:
             if exc_type is None:
                 raise
             log.warning("kiwoom_nb: could not revoke a Client's token")
+
+
+def paced_note(client: Any) -> str:
+    """`` · paced 5/s`` for a progress bar when the client's latest request waited for its pace, else ""."""
+    rate = getattr(client, "paced", None)
+    return f" · paced {rate:g}/s" if rate else ""
 
 
 def _check(api_id: str, path: str | None, body: dict[str, Any]) -> None:

@@ -230,6 +230,7 @@ def _pages(api: "Client", api_id: str, fields: dict[str, str], reach: str | None
     """The pages of one chart, newest first, up to the one whose oldest row reaches ``reach`` (without it: the first
     page only). Each page goes to ``collected`` as it arrives. With the pages, the oldest row's stamp when the server
     had no more before ``reach`` ("" when it reached it, or nothing was asked)."""
+    from ._api import paced_note
     from ._frame import rows_of
 
     answers: list[Answer] = []
@@ -245,7 +246,7 @@ def _pages(api: "Client", api_id: str, fields: dict[str, str], reach: str | None
             if own and bar is None and answer.cont and reach is not None:
                 bar = _bar(api, api_id, None, unit="page")
             if bar is not None:
-                bar.set_postfix_str(f"{code} page {len(answers)}", refresh=False)
+                bar.set_postfix_str(f"{code} page {len(answers)}{paced_note(api)}", refresh=False)
                 if own:
                     bar.update(1)
             found = [stamp for stamp in stamps if stamp]

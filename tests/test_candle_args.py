@@ -96,3 +96,17 @@ def test_pandas_and_yfinance_interval_names_are_taken(alias, api_id, scope):
     [sent] = charts(fake)
     assert sent.api_id == api_id and sent.body.get("tic_scope") == scope
     assert df.attrs["api_id"] == api_id
+
+
+# -- issue 30, item 5: the progress bar says when it waits for pacing ---------------------------------------------
+
+@pytest.mark.parametrize("pace, shown", [(5.0, True), (None, False)])
+def test_the_progress_bar_says_when_it_waits_for_pacing(capsys, pace, shown):
+    fake = FakeKiwoom(keys=dict(CANARY), page_size=20)
+    with Client(*CANARY["production"], transport=fake.transport, pace=pace, progress="text") as api:
+        api.candles("005930", "D", start="2026-06-01", end="2026-12-01")
+        api.frame("ka10081", stk_cd="005930", base_dt="20261201", upd_stkpc_tp="1", pages=3)
+    err = capsys.readouterr().err
+    assert "candles ka10081" in err and "ka10081:" in err  # both bars were shown
+    assert ("paced 5/s" in err) is shown, err[-400:]
+    assert (err.count("paced 5/s") >= 2) is shown
