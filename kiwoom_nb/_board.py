@@ -300,7 +300,8 @@ class Ladder(_Live):
         for side, levels, colour, tint in (("ask", asks, DOWN, ASK_TINT), ("bid", bids, UP, BID_TINT)):
             for price, qty in levels:
                 width = 100 * _int(values.get(qty)) / most
-                bar = f'<div style="background:{colour};opacity:.35;height:1em;width:{width:.0f}%"></div>'
+                grow = ";margin-left:auto" if side == "ask" else ""  # both sides' bars grow out from the price
+                bar = f'<div style="background:{colour};opacity:.35;height:1em;width:{width:.0f}%{grow}"></div>'
                 number = f'<td style="background:{tint};color:{colour}">{_number(values.get(qty))}</td>'
                 bar = f"<td style='width:10em;background:{tint}'>{bar}</td>"
                 shown = f'<td class="kiwoom-level">{_coloured(_number(values.get(price)), direction(values, price))}</td>'
