@@ -156,6 +156,11 @@ ALIASES = {**{a: "D" for a in ("1d", "d", "day", "daily", "1day")},
 
 def _interval(interval: Any) -> str:
     raw = str(interval).strip()
+    if re.fullmatch(r"\d+T", raw):  # pandas' old minute alias, and this module's ticks: refused, not guessed
+        raise RequestError(f"interval={interval!r} reads two ways (pandas: {raw[:-1]} minutes; here: ticks); write "
+                           f"{raw[:-1]}min for minutes or {raw[:-1]}t for ticks")
+    if raw == "1M":  # pandas' month; 1m is a minute
+        raw = "M"
     text = raw.upper() if raw.upper() in ("D", "W", "Y") or raw == "M" else raw.lower().replace(" ", "")
     text = ALIASES.get(text, text)
     if text not in INTERVALS:

@@ -88,7 +88,8 @@ def test_iso_yyyymmdd_date_datetime_and_timestamp_are_taken(value):
 @pytest.mark.parametrize("alias, api_id, scope", [
     ("1d", "ka10081", None), ("1wk", "ka10082", None), ("1mo", "ka10083", None), ("1y", "ka10094", None),
     ("5min", "ka10080", "5"), ("1h", "ka10080", "60"), ("1min", "ka10080", "1"), ("daily", "ka10081", None),
-    ("D", "ka10081", None), ("5m", "ka10080", "5"), ("5t", "ka10079", "5")])
+    ("D", "ka10081", None), ("5m", "ka10080", "5"), ("5t", "ka10079", "5"), ("1M", "ka10083", None),
+    ("1m", "ka10080", "1"), ("1H", "ka10080", "60")])
 def test_pandas_and_yfinance_interval_names_are_taken(alias, api_id, scope):
     fake = FakeKiwoom(keys=dict(CANARY))
     with client_of(fake) as api:
@@ -110,3 +111,10 @@ def test_the_progress_bar_says_when_it_waits_for_pacing(capsys, pace, shown):
     assert "candles ka10081" in err and "ka10081:" in err  # both bars were shown
     assert ("paced 5/s" in err) is shown, err[-400:]
     assert (err.count("paced 5/s") >= 2) is shown
+
+
+def test_an_interval_that_reads_two_ways_is_refused():
+    fake = FakeKiwoom(keys=dict(CANARY))
+    with client_of(fake) as api, pytest.raises(RequestError, match="write 5min for minutes or 5t for ticks"):
+        api.candles("005930", "5T")
+    assert charts(fake) == []
