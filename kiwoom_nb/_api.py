@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 from ._client import _check_keys, configured, is_mock_destination, issue_token, post_tr, resolve_base_url, revoke_token
 from ._errors import KiwoomError, OrderNotConfirmed, RateLimitError, RequestError, ServerError, NetworkError, KiwoomTimeout
 from ._frame import rows_of
-from ._pace import DEFAULT_PACE, pacer_for, rate_in
+from ._pace import DEFAULT_PACE, paced_note, pacer_for, rate_in
 from ._trs import is_order, lookup
 
 from ._session import REJECTED_REVOKE_TIMEOUT, STILL_VALID
@@ -471,12 +471,6 @@ class Client:
             if exc_type is None:
                 raise
             log.warning("kiwoom_nb: could not revoke a Client's token")
-
-
-def paced_note(client: Any) -> str:
-    """`` · paced 5/s`` for a progress bar when the client's latest request waited for its pace, else ""."""
-    rate = getattr(client, "paced", None)
-    return f" · paced {rate:g}/s" if rate else ""
 
 
 def _check(api_id: str, path: str | None, body: dict[str, Any]) -> None:

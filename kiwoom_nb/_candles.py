@@ -235,8 +235,8 @@ def _pages(api: "Client", api_id: str, fields: dict[str, str], reach: str | None
     """The pages of one chart, newest first, up to the one whose oldest row reaches ``reach`` (without it: the first
     page only). Each page goes to ``collected`` as it arrives. With the pages, the oldest row's stamp when the server
     had no more before ``reach`` ("" when it reached it, or nothing was asked)."""
-    from ._api import paced_note
     from ._frame import rows_of
+    from ._pace import paced_note
 
     answers: list[Answer] = []
     pages = api.pages(api_id, **fields)
