@@ -31,7 +31,7 @@ def charts(fake: FakeKiwoom) -> list:
 
 
 def test_a_start_before_the_servers_history_says_where_it_starts(capsys):
-    fake = FakeKiwoom(keys=dict(CANARY), page_size=20)
+    fake = FakeKiwoom(keys=dict(CANARY), page_size=100)
     with client_of(fake) as api:
         df = api.candles("005930", "D", start="2000-01-01", end="2026-12-01")
     first = df.index.min().strftime("%Y-%m-%d")
