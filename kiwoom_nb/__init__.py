@@ -117,6 +117,11 @@ def _streams_shown_as_boards() -> None:
         show_streams_as_boards(shell)
 
 
+def __dir__() -> list[str]:
+    """The public names, for Tab (``kiwoom_nb.<Tab>``): the lazy ones too, and none of the module's helpers."""
+    return sorted({*__all__, "__version__"})
+
+
 def __getattr__(name: str) -> Any:
     if name == "LoginPanel":
         from .notebook.panel._panel import LoginPanel

@@ -80,7 +80,8 @@ class CandleMagics(Magics):
             df = %kiwoom_candles AAPL --exchange ND --interval 5m --from 2026-11-30
 
         Options: --from DATE (fetch pages back to this day; without it, the latest page only), --to DATE, --interval
-        D|W|M|Y (days and longer), 1m|3m|5m|10m|15m|30m|45m|60m (minutes), tick|1t|3t|5t|10t|30t (ticks),
+        D|W|M|Y (days and longer), 1m|3m|5m|10m|15m|30m|45m|60m (minutes), tick|1t|3t|5t|10t|30t (ticks), or pandas /
+        yfinance names (1d 1wk 1mo 1y 5min 1h),
         --unadjusted (prices not adjusted for splits), --exchange ND|NY|NA (a US ticker's exchange: NASDAQ, NYSE,
         AMEX), --krw (US prices in won), --var NAME (another login). A stock Kiwoom refuses is left out and named in
         df.attrs["failed"]; an error that ends everything (the token, the network, the rate limit) stops at once.

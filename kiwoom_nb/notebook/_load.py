@@ -35,6 +35,9 @@ def load(shell: Any) -> None:
     magics.companions[0].hook()
     show_streams_as_boards(shell)
     _instances[id(shell)] = magics
+    from ..rest._wide import want
+
+    want()  # pandas' east_asian_width, so Korean columns line up; pandas is not imported for it
 
 
 def unload(shell: Any) -> None:

@@ -23,7 +23,7 @@ _TR_LINE = re.compile(r"^\s*(?:[\w.]+\s*=\s*)?%kiwoom\s+(.*)$")
 OPTIONS = {"--pages": "N or all", "--confirm": "send a production order", "--raw": "the answer as Kiwoom sent it",
            "--strings": "no numeric conversion", "--var": "another login's variable", "--help": "the TR's fields",
            "--no-check": "send without checking the fields", "--path": "a TR newer than the table",
-           "--find": "search the TR table"}
+           "--find": "search the TR table", "--ko": "Korean column names"}
 
 
 def help_end(lines: list[str]) -> list[str]:
@@ -147,22 +147,53 @@ def parse_tr_line(line: str) -> dict[str, Any]:
     return args
 
 
-def show_trs(query: str) -> None:
+class FoundTRs:
+    """What ``%kiwoom --find`` shows: text aligned by terminal columns (a Korean character takes two) at a terminal,
+    a table in a notebook (whose fonts do not draw Korean exactly two columns wide)."""
+
+    def __init__(self, query: str, found: list[Any], note: str) -> None:
+        from ..rest._describe import describe
+
+        self.query, self.found, self.note = query, found, note
+        self.required = {tr.api_id: describe(tr.api_id).required for tr in found}
+
+    def __repr__(self) -> str:
+        lines = [self.note] if self.note else []
+        if not self.found:
+            return "\n".join(lines + [f"no TR matches {self.query!r}; try a shorter word (e.g. 일봉, 주문, daily, "
+                                       "order, ka10081)"])
+        names = max(width(tr.name) for tr in self.found)
+        categories = max(width(tr.category) for tr in self.found) + 2
+        for tr in self.found:
+            line = f"{tr.api_id:<8}  {pad(tr.name, names)}  {pad(f'[{tr.category}]', categories)}  {tr.path}"
+            lines.append((line + (f"  list: {tr.list_key}" if tr.list_key else "")).rstrip())
+            lines.append(f"{'':<10}required: {' '.join(f'{n}=' for n in self.required[tr.api_id]) or '(none)'}")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        import html
+
+        note = f"<p>{html.escape(self.note)}</p>" if self.note else ""
+        if not self.found:
+            return note + f"<pre>{html.escape(repr(self).splitlines()[-1])}</pre>"
+        cell = '<td style="text-align:left;white-space:nowrap">{}</td>'
+        rows = "".join("<tr>" + "".join(cell.format(html.escape(text)) for text in (
+            tr.api_id, tr.name, tr.category, tr.path, tr.list_key,
+            " ".join(f"{n}=" for n in self.required[tr.api_id]) or "(none)")) + "</tr>" for tr in self.found)
+        head = "".join(f'<th style="text-align:left">{name}</th>' for name in
+                       ("api-id", "name", "category", "path", "list", "required"))
+        return f'{note}<table class="kiwoom-find"><tr>{head}</tr>{rows}</table>'
+
+
+def show_trs(query: str) -> FoundTRs:
+    """``%kiwoom --find``: the TRs matching ``query`` (kiwoom_nb.find_trs), displayed as text or a table."""
     from ..rest._trs import find_trs  # the table is read on first use: %load_ext stays cheap
 
-    found = find_trs(query)
-    if not found:
-        print(f"no TR matches {query!r}; try a shorter word (e.g. 일봉, 주문, ka10081)")
-        return
-    from ..rest._describe import describe
-
-    names = max(width(tr.name) for tr in found)
-    categories = max(width(tr.category) for tr in found) + 2
-    for tr in found:  # aligned by terminal columns: a Korean character takes two
-        line = f"{tr.api_id:<8}  {pad(tr.name, names)}  {pad(f'[{tr.category}]', categories)}  {tr.path}"
-        print((line + (f"  list: {tr.list_key}" if tr.list_key else "")).rstrip())
-        required = describe(tr.api_id).required
-        print(f"{'':<10}required: {' '.join(f'{name}=' for name in required) or '(none)'}")
+    note = ""
+    if {"condition", "conditions", "조건검색", "screener"} & set(query.lower().split()):
+        note = ("조건검색 (condition search) runs on the WebSocket: live = kiwoom_nb.stream(); live.conditions(), "
+                "live.search(seq), or %kiwoom_watch --condition SEQ")
+    return FoundTRs(query, find_trs(query), note)
 
 
 def run_tr(api: Any, args: dict[str, Any]) -> Any:
@@ -222,19 +253,28 @@ class TrMagics(Magics):
 
             %kiwoom ka10001 stk_cd=005930
             df = %kiwoom ka10081 stk_cd=005930 base_dt=20261201 upd_stkpc_tp=1 --pages all
-            %kiwoom --find 일봉
+            %kiwoom --find 일봉          (or English: %kiwoom --find daily chart)
 
-        Fields are ``name=value`` (sent as strings; $name and {expr} are expanded from the namespace); a stock
-        name in stk_cd (stk_cd=삼성전자) is sent as its code (kiwoom_nb.code).
-        Options: --pages N|all (default 1 page; a note says when more exist), --confirm (required for
-        production orders: 주문 / 신용주문 TRs; without it the refusal says what would have been sent), --raw (the answer as Kiwoom sent it), --strings
-        (a DataFrame of Kiwoom's strings, no numeric conversion), --var NAME (another login),
-        --help (or ka10081?: the TR's fields, as kiwoom_nb.describe shows them), --no-check (send
-        without checking the fields against the catalogue: missing, unknown, allowed codes),
-        --path /api/dostk/... (a TR newer than the built-in table), --find WORDS (search the table by
-        api-id, name or category). Requests are paced per TR (the ``pace`` trait) and retried after a
-        rate-limit refusal; an order is never resent after a timeout. Tab completes api-ids, then the TR's
-        fields as name=, then a field's codes, and the options.
+        Usage: %kiwoom API_ID [field=value ...] [options]. Fields are ``name=value`` (sent as strings; $name and
+        {expr} are expanded from the namespace); a stock name in stk_cd (stk_cd=삼성전자) is sent as its code
+        (kiwoom_nb.code).
+
+        Options:
+          --pages N|all     pages to fetch (default 1; a note says when more exist)
+          --confirm         required for production orders (주문 / 신용주문 TRs); without it the refusal says what
+                            would have been sent
+          --raw             the answer as Kiwoom sent it
+          --strings         a DataFrame of Kiwoom's strings, no numeric conversion
+          --ko              Korean column names (한글명) instead of Kiwoom's field names
+          --var NAME        another login's variable (default: kiwoom_token)
+          --no-check        send without checking the fields against the catalogue (missing, unknown, codes)
+          --path /api/...   a TR newer than the built-in table
+          --find WORDS      search the table by api-id, name, category, or English words (daily, order, balance)
+          --help            this text; with an api-id (or ka10081?), the TR's fields as kiwoom_nb.describe shows
+
+        Requests are paced per TR (the ``pace`` trait) and retried after a rate-limit refusal; an order is never
+        resent after a timeout. Tab completes api-ids, then the TR's fields as name=, then a field's codes, and the
+        options.
         """
         args = parse_tr_line(line)
         if args["find"] is not None:
@@ -243,6 +283,11 @@ class TrMagics(Magics):
             from ..rest._describe import describe
 
             return describe(args["api_id"])
+        if args["help"]:  # as %kiwoom? shows it
+            import inspect
+
+            print(inspect.getdoc(type(self).kiwoom))
+            return None
         if not args["api_id"]:
             raise KiwoomError("%kiwoom needs an api-id, e.g. %kiwoom ka10001 stk_cd=005930 (%kiwoom --find 일봉 lists TRs)")
         return run_tr(self.logins.client_for(args["var"]), args)

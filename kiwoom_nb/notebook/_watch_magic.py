@@ -9,10 +9,24 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
+from IPython.core.magic import Magics, line_magic, magics_class
 
 from .._errors import KiwoomError
 from ._magic_args import argument, lazy_arguments, parse
+
+
+def watch_items(words: list[str]) -> list[str]:
+    """%kiwoom_watch's items after IPython expanded ``$codes`` / ``{expr}``: a list shows as ``['005930', …]``,
+    a string of codes as ``005930 000660``; both become codes (or names, looked up as TR calls look them up). A
+    ``$name`` left as written names no variable: refused, rather than watched as text."""
+    import re
+
+    items = [item for word in words for item in re.findall(r"[^\s,\[\]()'\"]+", word)]
+    for item in items:
+        if item.startswith("$") or "{" in item or "}" in item:
+            raise KiwoomError(f"%kiwoom_watch: {item} is not a variable of this namespace (nor a code or a name); "
+                              "define it first, e.g. codes = ['005930', '000660'], then %kiwoom_watch $codes")
+    return items
 
 
 def names_for(logins: Any, var: str | None) -> Callable[[str], str]:
@@ -67,9 +81,8 @@ class WatchMagics(Magics):
         super().__init__(shell=shell)
         self.logins = logins
 
-    @no_var_expand
     @lazy_arguments
-    @argument("items", nargs="*", help="Stock codes (005930 000660).")
+    @argument("items", nargs="*", help="Stock codes or names (005930 SK하이닉스), or $variables holding them.")
     @argument("--type", default="0B", metavar="TYPE", help="0B (체결: a board, the default) or 0D (호가: an order book).")
     @argument("--orders", action="store_true", help="The account's order fills (00) and balance changes (04).")
     @argument("--condition", metavar="SEQ", help="A saved condition's hits (its seq from live.conditions()).")
@@ -84,19 +97,24 @@ class WatchMagics(Magics):
             %kiwoom_watch --orders               # order fills (00) and balance changes (04), newest on top
             %kiwoom_watch --condition 1          # a condition's hits, entries and exits highlighted
 
-        The board opens its own stream (sharing the app key's socket) and closes it with its Stop button; logout
+        Codes, names (삼성전자) and $variables (a list, or a string of codes) are taken as %kiwoom takes them. The
+        board opens its own stream (sharing the app key's socket) and closes it with its Stop button; logout
         and the kernel's restart or shutdown stop it too, with a line saying so. ``display(live)`` shows the same
-        board for a stream you opened.
+        board for a stream you opened. At a terminal, which shows no boards, it returns the stream
+        (``live = %kiwoom_watch 005930``, then ``live.latest("0B")``).
         """
-        from IPython.display import display
-
-        from . import _board
-
         args = parse(self.kiwoom_watch, line)
+        args.items = watch_items(args.items)
         kind = args.type.strip().upper()
         if not (args.orders or args.condition is not None) and (not args.items or kind not in ("0B", "0D")):
             raise KiwoomError("%kiwoom_watch needs codes and --type 0B or 0D (e.g. %kiwoom_watch 005930 000660), "
                               "or --orders, or --condition SEQ")
+        if getattr(self.shell, "kernel", None) is None:
+            return self._watch_here(args, kind)
+        from IPython.display import display
+
+        from . import _board
+
         live = self.logins.stream_for(args.var)
         options = {"rate": args.rate or self.logins.board_rate, "own": True, "name_of": names_for(self.logins, args.var)}
         try:
@@ -114,3 +132,25 @@ class WatchMagics(Magics):
             raise
         self.logins.track_board(live.var, board)
         display(board)
+        return None
+
+    def _watch_here(self, args: Any, kind: str) -> Any:
+        """%kiwoom_watch at a terminal: no widgets there, so the stream itself, and a line saying how to read it."""
+        live = self.logins.stream_for(args.var)
+        try:
+            if args.orders:
+                live.watch([], "00")
+                live.watch([], "04")
+                kind = "00"
+            elif args.condition is not None:
+                live.watch_condition(args.condition)
+                kind = "02"
+            else:
+                live.watch(args.items, kind)
+        except BaseException:
+            live.close()
+            raise
+        print(f'kiwoom_nb: boards need a notebook frontend (JupyterLab, Notebook, VS Code); here the stream is '
+              f'returned instead: live = _ (or live = %kiwoom_watch ...), then live.latest("{kind}"), '
+              f'live.frame("{kind}"), or for event in live.events(): ...; live.close() stops it')
+        return live
