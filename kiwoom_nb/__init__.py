@@ -129,10 +129,14 @@ def __getattr__(name: str) -> Any:
         if LoginPanel.default_login is None:
             LoginPanel.default_login = staticmethod(_panel_login)
         return LoginPanel
-    if name in ("Client", "Answer"):
-        from .rest import _api
+    if name == "Client":
+        from .rest._client import Client
 
-        return getattr(_api, name)
+        return Client
+    if name == "Answer":
+        from .rest._api import Answer
+
+        return Answer
     if name == "describe":
         from .rest._describe import describe
 

@@ -13,9 +13,11 @@ import threading
 import time
 from collections import deque
 from datetime import datetime
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 from .._errors import KiwoomError, RequestError
+from ._conditions import ConditionSearch
+from ._reading import Reading
 
 __all__ = ["Event", "Stream", "close_all", "close_bound"]
 
@@ -67,7 +69,7 @@ class Status:
     __repr__ = __str__
 
 
-class Stream:
+class Stream(Reading, ConditionSearch):
     """Kiwoom's real-time WebSocket. ``Stream(appkey, secretkey, mock=...)`` issues its own token and revokes it on
     ``close()`` (or leaving ``with``, or exit); ``kiwoom_nb.stream()`` gives one bound to the notebook's login.
     Streams of one app key in one process share one socket (Kiwoom allows one per key). Without ``base_url`` /
@@ -77,7 +79,7 @@ class Stream:
                  ws_url: str | None = None, timeout: float = 10.0, market: str = "domestic", buffer: int = BUFFER,
                  silence: float = 120.0, transport: Any = None) -> None:
         from ..auth._client import WS_URL_SETTINGS, configured, resolve_base_url
-        from ..rest._api import KeyTokens
+        from ..auth._tokens import KeyTokens
 
         # the settings %kiwoom_login reads (KIWOOM_BASE_URL, KIWOOM_WS_URL and their MOCK_ twins); arguments win
         base_url, ws_url = configured(base_url, mock), configured(ws_url, mock, WS_URL_SETTINGS)
@@ -90,7 +92,7 @@ class Stream:
     @classmethod
     def bound(cls, tokens: Any, *, ws_url: str | None, market: str = "domestic", buffer: int = BUFFER,
               silence: float = 120.0, var: str | None = None, production_url: str | None = None) -> "Stream":
-        """A stream logging in with ``tokens`` (kiwoom_nb.rest._api.SessionTokens), which the session owns."""
+        """A stream logging in with ``tokens`` (kiwoom_nb.auth._tokens.SessionTokens), which the session owns."""
         self = cls.__new__(cls)
         self._setup(tokens, ws_url=ws_url, market=market, buffer=buffer, silence=silence, own=False, var=var,
                     production_url=production_url)
@@ -228,125 +230,6 @@ class Stream:
             events = list(self._latest.get(type, {}).values())
         return _to_frame(type, events)
 
-    def on(self, type: str, fn: Callable[[Event], Any]) -> None:
-        """Call ``fn(event)`` for every event of ``type`` ("*" for all) on the stream's callback thread; an exception
-        in ``fn`` is logged and the events go on."""
-        with self._lock:
-            self._callbacks.setdefault(type, []).append(fn)
-            if self._calls is None:
-                self._calls = queue.SimpleQueue()
-                threading.Thread(target=self._call_back, name="kiwoom-stream-callbacks", daemon=True).start()
-
-    def off(self, type: str, fn: Callable[[Event], Any]) -> None:
-        """Stop calling ``fn`` for ``type``."""
-        with self._lock:
-            if fn in self._callbacks.get(type, ()):
-                self._callbacks[type].remove(fn)
-
-    def _call_back(self) -> None:
-        calls = self._calls
-        while True:
-            event = calls.get()
-            if event is None:
-                return
-            for fn in [*self._callbacks.get(event.type, ()), *self._callbacks.get("*", ())]:
-                try:
-                    fn(event)
-                except Exception as exc:  # noqa: BLE001 - a user's callback never stops the stream
-                    log.warning("kiwoom_nb: a stream callback for %s raised %s: %s", event.type,
-                                type(exc).__name__, str(exc)[:200])
-
-    def events(self, timeout: float | None = None, type: str | None = None) -> Iterator[Event]:
-        """Events as they arrive (of ``type``, or all), from now on; ends when none came for ``timeout`` seconds,
-        or the stream stopped."""
-        waiting: queue.SimpleQueue = queue.SimpleQueue()
-
-        def sink(event: Event | None) -> None:
-            if event is None or type is None or event.type == type:
-                waiting.put(event)
-
-        self._sinks.append(sink)
-        try:
-            while not self.closed and not self._socket.stopped:
-                try:
-                    event = waiting.get(timeout=timeout)
-                except queue.Empty:
-                    return
-                if event is None:
-                    return
-                yield event
-        finally:
-            self._sinks.remove(sink)
-
-    async def __aiter__(self) -> Any:
-        """``async for event in live``: the caller's event loop is told through call_soon_threadsafe."""
-        import asyncio
-
-        loop = asyncio.get_running_loop()
-        waiting: asyncio.Queue = asyncio.Queue()
-
-        def sink(event: Event | None) -> None:
-            try:
-                loop.call_soon_threadsafe(waiting.put_nowait, event)
-            except RuntimeError:  # the loop is closed
-                pass
-
-        self._sinks.append(sink)
-        try:
-            while not self.closed and not self._socket.stopped:
-                event = await waiting.get()
-                if event is None:
-                    return
-                yield event
-        finally:
-            self._sinks.remove(sink)
-
-    # -- condition search --------------------------------------------------------------------------
-
-    def _list(self) -> list:
-        p = self._socket.prefix
-        answer = self._socket.request({"trnm": p + "CNSRLST"}, p + "CNSRLST")
-        self._socket.listed = True
-        _check_answer(answer, "the condition list")
-        return answer.get("data") or []
-
-    def conditions(self) -> list[tuple[str, str]]:
-        """The saved conditions (made in 영웅문4) as [(seq, name)] (CNSRLST)."""
-        self._check_open()
-        return [(str(r[0]).strip(), str(r[1])) if isinstance(r, (list, tuple)) else
-                (str(r.get("seq", "")).strip(), str(r.get("name", ""))) for r in self._list()]
-
-    def _condition(self, seq: str, search_type: str, cont: str = "N", next_key: str = "") -> dict[str, Any]:
-        socket = self._socket
-        if not socket.listed:
-            self._list()  # Kiwoom answers CNSRREQ only after CNSRLST on the same connection
-        return socket.request(socket.condition_frame(seq, search_type, cont, next_key), socket.prefix + "CNSRREQ",
-                              match=lambda m: str(m.get("seq", "")).strip() == seq)
-
-    def search(self, seq: Any) -> Any:
-        """One-off condition search (CNSRREQ search_type 0, every page) -> DataFrame of the hits."""
-        self._check_open()
-        seq, rows, cont, key = str(seq).strip(), [], "N", ""
-        while True:
-            answer = self._condition(seq, "0", cont, key)
-            _check_answer(answer, f"condition {seq}")
-            rows += answer.get("data") or []
-            if str(answer.get("cont_yn", "N")).strip() != "Y" or not answer.get("next_key"):
-                break
-            cont, key = "Y", str(answer["next_key"])
-        return _hits_frame(rows)
-
-    def watch_condition(self, seq: Any) -> list[str]:
-        """Real-time condition search: returns the current hits (codes); entries and exits then arrive as 02
-        events (843: I entered, D left)."""
-        self._check_open()
-        seq = str(seq).strip()
-        answer = self._condition(seq, "1")
-        _check_answer(answer, f"condition {seq}")
-        self._conditions.add(seq)
-        self._socket.conditions.add(seq)
-        return [str(r.get("jmcode", r.get("9001", ""))).lstrip("AJQ") for r in answer.get("data") or []]
-
     # -- closing -----------------------------------------------------------------------------------
 
     def _check_open(self) -> None:
@@ -435,19 +318,7 @@ def _quietly(stream: Stream, timeout: float) -> None:
         log.warning("kiwoom_nb: could not close a stream: %s", type(exc).__name__)
 
 
-def _check_answer(answer: dict[str, Any], what: str) -> None:
-    if str(answer.get("return_code", "0")).strip() not in ("0", ""):
-        raise RequestError(f"Kiwoom refused {what} (return_code {answer.get('return_code')}: "
-                           f"{str(answer.get('return_msg', ''))[:120]})")
-
-
 def _to_frame(kind: str, events: list[Event]) -> Any:
     from ._stream_frame import events_frame
 
     return events_frame(kind, events)
-
-
-def _hits_frame(rows: list[dict[str, Any]]) -> Any:
-    from ._stream_frame import hits_frame
-
-    return hits_frame(rows)

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any, Callable
 from .._errors import EnvironmentMismatchError, KiwoomError
 
 if TYPE_CHECKING:  # the client is imported at the first TR call, not at %load_ext
-    from ..rest._api import Client, SessionTokens
+    from ..auth._tokens import SessionTokens
+    from ..rest._client import Client
     from ..auth._session import Login, Session
 
 
@@ -21,7 +22,7 @@ class BoundClients(dict):
         self.session, self._refresh, self._publish = session, refresh, publish
 
     def tokens(self, var: str) -> "SessionTokens":
-        from ..rest._api import SessionTokens
+        from ..auth._tokens import SessionTokens
 
         return SessionTokens(self.session, var, refresh=self._refresh, publish=self._publish)
 
@@ -40,7 +41,7 @@ class BoundClients(dict):
                 f"{var} holds a {login.token.environment} token, not a {'mock' if mock else 'production'} one; "
                 f"log in with %kiwoom_login {'--mock' if mock else '--production'} --var NAME and pass var=NAME")
         if var not in self:
-            from ..rest._api import Client
+            from ..rest._client import Client
 
             self[var] = Client.bound(self.tokens(var), pace=pace)
         return self[var]

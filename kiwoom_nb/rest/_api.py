@@ -17,11 +17,11 @@ from ..auth._client import configured, is_mock_destination, post_tr, resolve_bas
 from .._errors import KiwoomError, OrderNotConfirmed, RateLimitError, RequestError, ServerError, NetworkError, KiwoomTimeout
 from ._frame import rows_of
 from ._pace import DEFAULT_PACE, paced_note, pacer_for, rate_in
-from ._tokens import KeyTokens, SessionTokens
+from ..auth._tokens import KeyTokens, SessionTokens
 from ._trs import is_order, lookup
 
 
-__all__ = ["Answer", "Client", "KeyTokens", "SessionTokens"]
+__all__ = ["Answer", "Calls", "KeyTokens", "SessionTokens"]
 
 log = logging.getLogger("kiwoom_nb")
 
@@ -48,16 +48,9 @@ class Answer(dict):
 # -- the client -----------------------------------------------------------------------------------
 
 
-class Client:
-    """Call any Kiwoom TR: ``call`` one request, ``pages`` follow continuation, ``rows`` / ``frame`` gather them.
-
-    ``Client(appkey, secretkey, mock=...)`` issues its own token on first use and revokes it on
-    ``close()`` / leaving a ``with`` block / interpreter exit. Without ``base_url`` it goes where %kiwoom_login
-    goes: KIWOOM_BASE_URL (mock: KIWOOM_MOCK_BASE_URL), else Kiwoom's host. ``kiwoom_nb.client()`` gives one bound to
-    the notebook's login instead. ``last`` holds the answers of the latest fetch, also after Ctrl-C.
-    ``codes()`` / ``code(name)`` turn stock names into codes (a name in stk_cd is sent as its code), and
-    ``preview()`` says what an order would send.
-    """
+class Calls:
+    """The TR calls of kiwoom_nb.Client (kiwoom_nb.rest._client composes it): ``call`` one request, ``pages`` follow
+    continuation, ``rows`` / ``frame`` gather them; its token, pacing, retries and the order guard; closing."""
 
     def __init__(self, appkey: str, secretkey: str, *, mock: bool = False, base_url: str | None = None,
                  timeout: float = 10.0, transport: Any = None, pace: float | None = DEFAULT_PACE,
@@ -70,7 +63,7 @@ class Client:
         atexit.register(self._close_at_exit)
 
     @classmethod
-    def bound(cls, tokens: Any, *, pace: float | None = DEFAULT_PACE, progress: str | None = None) -> "Client":
+    def bound(cls, tokens: Any, *, pace: float | None = DEFAULT_PACE, progress: str | None = None) -> "Calls":
         """A client using ``tokens`` (e.g. :class:`SessionTokens`) instead of keys of its own."""
         self = cls.__new__(cls)
         self._setup(tokens, pace=pace, progress=progress)
@@ -114,33 +107,6 @@ class Client:
         from ._codes import resolve_names
 
         return resolve_names(self, str(api_id).strip(), body, fetch=fetch)
-
-    # -- names and codes, previews ------------------------------------------------------------
-
-    def codes(self, market: str | None = None) -> Any:
-        """A DataFrame of the listed stocks (code, name, market) from ka10099, cached for the day (Korea date) in the
-        user's cache directory. ``market``: None for KOSPI and KOSDAQ, or "kospi", "kosdaq", "us" (usa10099;
-        adds ``stex_tp``, the exchange code NA / ND / NY to pass to US TRs, and ``name_en``)."""
-        from ._codes import stock_codes
-
-        return stock_codes(self, market)
-
-    def code(self, name: str, market: str | None = None) -> str:
-        """The code of the stock called ``name`` (``"삼성전자"`` -> ``"005930"``; ``market="us"``: ``"애플"`` ->
-        ``"AAPL"``, case-insensitive, English names too). An unknown or ambiguous name raises UnknownStockError,
-        one line with the closest names. Uses :meth:`codes`' daily cache."""
-        from ._codes import find_code
-
-        return find_code(self, name, market)
-
-    def preview(self, api_id: str, path: str | None = None, **fields: Any) -> str:
-        """The line an unconfirmed order is refused with (``not sent: BUY 10 × 005930 삼성전자 @ 160,400 (limit),
-        production …``), for any environment; sends nothing (a name in stk_cd is looked up in the day's cached list
-        only)."""
-        from ._preview import preview_line
-
-        api_id = str(api_id).strip()
-        return preview_line(self, api_id, path, self._named(api_id, _body(fields), fetch=False))
 
     def _request(self, api_id: str, path: str | None, body: dict[str, Any], *, confirm: bool,
                  cont: bool = False, next_key: str = "", check: bool = False) -> Answer:
@@ -304,31 +270,6 @@ class Client:
             if bar is not None:
                 bar.close()
 
-    # -- candles (issue 21) ---------------------------------------------------------------------
-
-    def candles(self, codes: Any, interval: str = "D", start: Any = None, end: Any = None, *, adjusted: bool = True,
-                exchange: str | None = None, krw: bool = False) -> Any:
-        """Candles of one stock, or of several, as a DataFrame of open high low close volume (and value, the trading
-        value, where the chart has it) on an ascending ``date`` index.
-
-        ``interval``: D W M Y (ka10081 ka10082 ka10083 ka10094), minutes 1m 3m 5m 10m 15m 30m 45m 60m (ka10080),
-        ticks tick 1t 3t 5t 10t 30t (ka10079); pandas' and yfinance's names work too (1d 1wk 1mo 1y 5min 1h); a US ticker ("AAPL") goes through usa06010-usa06015 on
-        ``exchange`` ND (NASDAQ) / NY (NYSE) / NA (AMEX), in dollars unless ``krw=True``. Days and longer are
-        dates; minutes and ticks are Korea time (US: New York time). ``start`` / ``end`` ("2026-01-01", "20260101",
-        a date, datetime or Timestamp; never "01-02-2026", which reads two ways) bound the rows; pages are fetched only until ``start`` is reached (without it, the
-        latest page only); ``end`` is the chart's base_dt. ``adjusted=False`` asks for unadjusted prices.
-
-        A list of codes gives one frame indexed by (code, date): a stock Kiwoom refuses (unknown code, a bad field)
-        is left out, named in ``df.attrs["failed"]`` and in one printed line; an error that ends everything (the
-        token, the network, the rate limit, Ctrl-C) stops at once, and ``last`` holds the pages fetched.
-        ``df.attrs`` has the code, interval, api_id and request. When the server's history starts after ``start``,
-        one line says so (``005930: history starts 2025-10-14; nothing earlier on this server``) and
-        ``df.attrs["history_starts"]`` holds that day; a ``start`` after ``end`` is refused.
-        """
-        from ._candles import candles
-
-        return candles(self, codes, interval, start, end, adjusted=adjusted, exchange=exchange, krw=krw)
-
     # -- closing ------------------------------------------------------------------------------
 
     def close(self) -> None:
@@ -345,7 +286,7 @@ class Client:
         except BaseException as exc:  # noqa: BLE001 - an exit hook must not raise
             log.warning("kiwoom_nb: could not revoke a Client's token at exit: %s", type(exc).__name__)
 
-    def __enter__(self) -> "Client":
+    def __enter__(self) -> "Calls":
         return self
 
     def __exit__(self, exc_type: Any, *rest: Any) -> None:

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 from .._errors import RequestError
 
 if TYPE_CHECKING:
-    from ._api import Answer, Client
+    from ._api import Answer
+    from ._client import Client
 
 __all__ = ["INTERVALS", "candles", "exchange_of", "plan"]
 

@@ -22,7 +22,7 @@ from ..auth._client import MOCK_URL, PRODUCTION_URL
 from .._errors import KiwoomError, UnknownStockError
 
 if TYPE_CHECKING:
-    from ._api import Client
+    from ._client import Client
 
 __all__ = ["cache_directory", "cached_name", "find_code", "listing", "resolve_names", "stock_codes", "today"]
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from ._trs import fields_of, lookup
 
 if TYPE_CHECKING:
-    from ._api import Client
+    from ._client import Client
 
 __all__ = ["describe_order", "preview_line"]
 

@@ -12,12 +12,12 @@ import time
 from typing import TYPE_CHECKING, Any, Callable
 
 from .._errors import KiwoomError
-from ..auth._client import _check_keys, issue_token, revoke_token
-from ..auth._session import REJECTED_REVOKE_TIMEOUT, STILL_VALID
+from ._client import _check_keys, issue_token, revoke_token
+from ._session import REJECTED_REVOKE_TIMEOUT, STILL_VALID
 
 if TYPE_CHECKING:
-    from ..auth._session import Login, Session
-    from ..auth._token import AccessToken
+    from ._session import Login, Session
+    from ._token import AccessToken
 
 __all__ = ["KeyTokens", "SessionTokens"]
 
