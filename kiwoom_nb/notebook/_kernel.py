@@ -1,11 +1,13 @@
 """What the kernel does around cells for its logins: refresh tokens due before a cell runs, and tell the panels
-before a shutdown or restart request is answered (the last moment their messages still reach the browser).
+before a shutdown or restart request is answered (the last moment their messages still reach the browser); and what
+this frontend can do (a panel, a password prompt, or neither: how %kiwoom_login asks for keys).
 
 Hooks into ipykernel and IPython objects it is given; imports neither.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any, Callable
 
@@ -49,3 +51,35 @@ def watch_shutdown(kernel: Any, before: Callable[[bool], None]) -> None:
 def unwatch_shutdown(kernel: Any) -> None:
     if kernel is not None and getattr(vars(kernel).get("do_shutdown"), "_kiwoom_nb", False):
         del kernel.do_shutdown
+
+
+# -- what this frontend can do: ask for keys with a panel, a prompt, or not at all ---------------------------------
+
+
+def in_voila() -> bool:
+    """Voilà renders widgets but never allows stdin; it tells its kernels who they are in the environment."""
+    return os.environ.get("SERVER_SOFTWARE", "").startswith("voila/") or "VOILA_KERNEL_ID" in os.environ \
+        or "VOILA_PREHEAT" in os.environ
+
+
+def in_kernel(shell: Any) -> bool:
+    return getattr(shell, "kernel", None) is not None
+
+
+def stdin_allowed(shell: Any) -> bool:
+    kernel = getattr(shell, "kernel", None)
+    if kernel is None:  # terminal IPython
+        return True
+    return bool(getattr(kernel, "_allow_stdin", True))
+
+
+def way_to_ask(shell: Any) -> str:
+    """How this frontend can be asked for keys: "panel", "prompt", or "" (nobody to ask).
+
+    JupyterLab, Notebook 7 and VS Code allow stdin and render widgets; Voilà renders widgets but
+    never allows stdin; nbclient, papermill, nbconvert and nbval do neither (a panel there would
+    wait for a click that never comes); terminal IPython has a terminal.
+    """
+    if not in_kernel(shell):
+        return "prompt"
+    return "panel" if stdin_allowed(shell) or in_voila() else ""

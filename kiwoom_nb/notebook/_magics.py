@@ -20,8 +20,7 @@ from .._errors import CredentialsError, KeyringUnavailableError, KiwoomError
 from ..auth._exit import ExitGuard
 from ._magic_args import argument, lazy_arguments, parse
 from ._settings import Settings
-from ._kernel import refresh_before_cell, unwatch_shutdown, watch_shutdown
-from .panel._desk import in_kernel, stdin_allowed, way_to_ask
+from ._kernel import in_kernel, refresh_before_cell, stdin_allowed, unwatch_shutdown, watch_shutdown, way_to_ask
 from ..auth._lines import describe, environment_name, using
 from ..auth._lines import warn as _warn
 from ..auth._session import Login, Session

@@ -66,11 +66,8 @@ def show_streams_as_boards(shell: Any) -> None:
     """Register show_stream with ``shell``'s display formatter for kiwoom_nb.Stream (once; it stays after an unload,
     when a board is shown as for a stream opened without %load_ext)."""
     formatter = getattr(getattr(shell, "display_formatter", None), "ipython_display_formatter", None)
-    if formatter is None:
-        return
-    from ..live._stream import Stream
-
-    formatter.for_type(Stream, show_stream)
+    if formatter is not None:  # by name: kiwoom_nb.live is not imported for it (%load_ext stays cheap)
+        formatter.for_type_by_name("kiwoom_nb.live._stream", "Stream", show_stream)
 
 
 @magics_class

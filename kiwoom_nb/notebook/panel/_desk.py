@@ -1,46 +1,15 @@
-"""The login panels and live boards of one kernel's logins: shown, kept truthful, made inert when the kernel goes;
-and how this frontend can be asked for keys at all (a panel, a prompt, or nobody).
+"""The login panels and live boards of one kernel's logins: shown, kept truthful, made inert when the kernel goes.
 
 Logs nothing in by itself: the login class (KiwoomMagics) hands over what "log in", "log out" and "remember" do.
 """
 
 from __future__ import annotations
 
-import os
 from functools import cached_property
 from typing import Any, Callable
 
 from ...auth._lines import kernel_restarted, kernel_shut_down
 from ._panel_registry import PanelRegistry
-
-
-def in_voila() -> bool:
-    """Voilà renders widgets but never allows stdin; it tells its kernels who they are in the environment."""
-    return os.environ.get("SERVER_SOFTWARE", "").startswith("voila/") or "VOILA_KERNEL_ID" in os.environ \
-        or "VOILA_PREHEAT" in os.environ
-
-
-def in_kernel(shell: Any) -> bool:
-    return getattr(shell, "kernel", None) is not None
-
-
-def stdin_allowed(shell: Any) -> bool:
-    kernel = getattr(shell, "kernel", None)
-    if kernel is None:  # terminal IPython
-        return True
-    return bool(getattr(kernel, "_allow_stdin", True))
-
-
-def way_to_ask(shell: Any) -> str:
-    """How this frontend can be asked for keys: "panel", "prompt", or "" (nobody to ask).
-
-    JupyterLab, Notebook 7 and VS Code allow stdin and render widgets; Voilà renders widgets but
-    never allows stdin; nbclient, papermill, nbconvert and nbval do neither (a panel there would
-    wait for a click that never comes); terminal IPython has a terminal.
-    """
-    if not in_kernel(shell):
-        return "prompt"
-    return "panel" if stdin_allowed(shell) or in_voila() else ""
 
 
 class PanelDesk:
