@@ -87,7 +87,7 @@ def test_rules_on_edge_values():
     assert out["sel_fpr_bid"].tolist() == [71000, 71100] and out["sel_fpr_bid_dir"].tolist() == [-1, 1]
     assert out["flu_rt"].iloc[0] == pytest.approx(1.43) and pd.isna(out["flu_rt"].iloc[1])
     assert str(out["trde_qty"].dtype) == "Int64" and out["trde_qty"].iloc[0] == 1 and pd.isna(out["trde_qty"].iloc[1])
-    assert out["cntr_tm"].iloc[0] == pd.Timestamp("2026-12-01 09:30:00")
+    assert out["cntr_tm"].iloc[0] == pd.Timestamp("2026-12-01 09:30:00", tz="Asia/Seoul")  # Korea time
     assert out["stk_infr"].tolist() == ["", "관리"]
     assert is_price("250lwst") and is_price("pred_close_pric") and not is_price("pred_pre")
 
