@@ -11,7 +11,8 @@ Rules for ``numeric=True`` (every value Kiwoom sends is a string; each column is
   float64: ``"-00000000196888"`` -> -196888, ``"000000134058529"`` -> 134058529 (also in the summary). Kiwoom
   sometimes sends two signs: the first is the direction, the rest the signed value (``"--53158"`` -> -53158,
   ``"+-121"`` -> -121, ``"++0.34"`` -> 0.34). A column never stays text for one odd value: when most values read
-  as numbers and the odd ones carry no letters, those become missing (``df.attrs["unreadable"]`` names them).
+  as numbers and the odd ones are made of a number's characters (``--``, ``3.4.5``), those become missing
+  (``df.attrs["unreadable"]`` names them); a letter, ``:`` or ``,`` in one makes the column text.
 - Price-like columns (``*_prc``, ``*_pric``, ``*price``, ``*_bid``, ``250hgst``, ``oyr_lwst`` ...): the sign is
   Kiwoom's direction marker against the previous close, so the value is the absolute price
   (``"-160400"`` -> 160400) and the direction goes to an added ``<column>_dir`` column (1 up, -1 down,
@@ -50,11 +51,11 @@ _PRICE = re.compile(r"(?:^|_)(?:prc|pric)$|price$|_bid$|^(?:\d+|oyr_)?(?:hgst|lw
 _KOREAN_IDENTIFIER = re.compile(r"(?:코드|번호|구분|여부|부호|명)$")
 _KOREAN_PRICE = re.compile(r"(?:호가|단가|가격)$")
 _KOREAN_TIME = re.compile(r"(?:시간|시각)$")
-_KOREAN_DATE = re.compile(r"(?:일자|일|날짜)$")
+_KOREAN_DATE = re.compile(r"(?:일자|날짜|(?<![당전\d])일)$")  # 상장일, 기준일자; not 당일 / 전일 / 5일 (amounts, periods)
 _NUMBERS = re.compile(r"[+-]?\d+(?:\.\d+)?(?:\n[+-]?\d+(?:\.\d+)?)*")  # one or more numbers, one a line
 _NUMBER = re.compile(r"([+-]?)([+-]?)(\d+(?:\.\d+)?)")  # direction, then the value's own sign (--53158)
 _DIGITS = re.compile(r"\d+(?:\n\d+)*")
-_LETTER = re.compile(r"[^\W\d_]")  # any letter, Hangul too: such a value is text, not a number gone wrong
+_BROKEN = re.compile(r"[0-9+\-.]+")  # an odd value made of a number's characters (--, 3.4.5): a number gone wrong
 _STATUS = ("return_code", "return_msg", "returnCode", "returnMsg")
 KST = "Asia/Seoul"
 
@@ -244,7 +245,7 @@ def convert(frame: Any, korean: dict[str, str] | None = None, *, tz: str | None 
         else:
             read = [_read(v, kind) if v else None for v in text]
             odd = [v for v, r in zip(text, read) if v and r is None]
-            if len(odd) * 2 >= len(present) or any(_LETTER.search(v) for v in odd):
+            if len(odd) * 2 >= len(present) or not all(_BROKEN.fullmatch(v) for v in odd):
                 continue  # text (names, labels, 11:32:13), not numbers with an odd value
             if odd:
                 unreadable[str(name)] = odd[:5]

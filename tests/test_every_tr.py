@@ -9,6 +9,7 @@ from datetime import datetime
 import pytest
 
 from kiwoom_nb import Client, RequestError
+from kiwoom_nb._api import _korean_columns
 from kiwoom_nb._catalogue import fields_of
 from kiwoom_nb._frame import is_price
 from kiwoom_nb._trs import is_order, lookup, table
@@ -74,12 +75,18 @@ def test_every_tr_answers_through_the_client_as_a_frame(fake, clients):
         answers = api.last
         received = [r for r in fake.requests[before:] if r.path.startswith("/api/")]  # not the token's au10001
         expected_rows = sum(len(a[tr.list_key]) for a in answers) if tr.list_key else 1
+        expected_rows = expected_rows or 1  # an empty list: the flat fields beside it, one row (issue 29)
+        korean = list(frame.rename(columns=_korean_columns(frame)).columns)  # what labels="ko" shows
         problems = [
             *(f"return_code {a['return_code']}: {a['return_msg']}" for a in answers if a["return_code"] != 0),
             *(["not received as sent"] if not received or any(
                 (r.api_id, r.path, r.body, r.environment) != (api_id, tr.path, body, "mock" if order else "production")
                 for r in received) else []),
             *([f"{len(frame)} frame rows for {expected_rows} answered"] if len(frame) != expected_rows else []),
+            *([f"columns twice: {sorted(c for c in frame.columns if list(frame.columns).count(c) > 1)}"]
+              if not frame.columns.is_unique else []),
+            *([f"Korean columns twice: {sorted({c for c in korean if korean.count(c) > 1})}"]
+              if len(set(korean)) != len(korean) else []),
         ]
         if tr.list_key and not (1 if api_id in HANDMADE else 3) <= len(answers[0][tr.list_key]) <= 100:
             problems.append(f"{len(answers[0][tr.list_key])} rows in {tr.list_key}")
