@@ -183,13 +183,13 @@ def _read(value: str, kind: type) -> tuple[Any, int] | None:
 def _dates(pd: Any, text: list[str], present: list[str], joined: str, tz: str | None) -> Any:
     """The column as datetime64 when its values are YYYYMMDD (or YYYYMMDDHHMMSS), zeros and blanks missing; None
     when they are not dates."""
-    real = [v for v in present if v.strip("0")]
-    width = len(real[0]) if real else len(present[0])
-    if width not in (8, 14) or not all(len(v) == width for v in present) or not _DIGITS.fullmatch(joined):
+    width = len(present[0])
+    if width not in (8, 14) or len(joined) != len(present) * (width + 1) - 1 or not _DIGITS.fullmatch(joined):
         return None
-    stamps = pd.to_datetime([v if v and v.strip("0") else None for v in text],
-                            format="%Y%m%d" if width == 8 else "%Y%m%d%H%M%S", errors="coerce")
-    if real and stamps.notna().sum() == 0:
+    zero = "0" * width
+    values = [v if v and v != zero else None for v in text] if "" in text or zero in joined else text
+    stamps = pd.to_datetime(values, format="%Y%m%d" if width == 8 else "%Y%m%d%H%M%S", errors="coerce")
+    if stamps.isna().all() and any(v != zero for v in present):
         return None  # eight digits that are no day at all: a number
     return stamps.tz_localize(tz) if width == 14 and tz else stamps
 
@@ -214,7 +214,10 @@ def convert(frame: Any, korean: dict[str, str] | None = None, *, tz: str | None 
         try:
             joined = "\n".join(text)  # also the type check: anything but str raises TypeError
         except TypeError:
-            continue
+            if not all(v is None or v != v or isinstance(v, str) for v in text):
+                continue  # numbers, lists, objects: not Kiwoom's strings
+            text = ["" if v is None or v != v else v for v in text]  # a JSON null is a blank, not text
+            joined = "\n".join(text)
         if " " in joined or "\t" in joined:
             text = [v.strip() for v in text]
             joined = "\n".join(text)
@@ -252,6 +255,8 @@ def convert(frame: Any, korean: dict[str, str] | None = None, *, tz: str | None 
             missing = missing or bool(odd)
             values = [r[0] if r else None for r in read]
             signs = [r[1] if r else 0 for r in read] if price and any(r and r[1] for r in read) else None
+        if kind is int and max(map(len, present)) > 18 and any(v is not None and abs(v) >= 2**63 for v in values):
+            kind = float  # beyond int64: a float rather than an error
         if missing:
             series = pd.Series(pd.array(values, dtype="float64" if kind is float else "Int64"), index=frame.index)
         else:

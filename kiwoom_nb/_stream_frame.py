@@ -58,15 +58,19 @@ def convert(frame: Any, kind: str, names: dict[str, str] | None = None) -> Any:
 def _numbers(pd: Any, text: Any) -> tuple[Any, Any]:
     """(value, direction) per row by the TR frames' sign rules: the first sign is the direction, what follows the
     signed value (``+-121`` is -121, direction up); anything unreadable is missing."""
-    parts = text.str.extract(r"^([+-]?)([+-]?)(\d+(?:\.\d+)?)$")
-    digits = pd.to_numeric(parts[2], errors="coerce").astype("float64")
-    first, second = parts[0].fillna("").astype(object), parts[1].fillna("").astype(object)
-    negative = (second == "-") | ((second == "") & (first == "-"))
-    value = digits.where(~negative, -digits)
-    if value.notna().all() and (value == value.round()).all() and not parts[2].str.contains(".", regex=False).any():
-        value = value.astype("int64")
+    number = pd.to_numeric(text, errors="coerce")  # the common case at C speed; double signs below, row by row
+    first = text.str[:1].fillna("")
     direction = (first == "+").astype(int) - (first == "-").astype(int)
-    return value, direction
+    odd = number.isna() & text.fillna("").ne("")
+    if odd.any():
+        parts = text[odd].str.extract(r"^([+-]?)([+-]?)(\d+(?:\.\d+)?)$")
+        digits = pd.to_numeric(parts[2], errors="coerce").astype("float64")
+        negative = (parts[1].fillna("") == "-") | ((parts[1].fillna("") == "") & (parts[0].fillna("") == "-"))
+        number = number.astype("float64")
+        number[odd] = digits.where(~negative, -digits)
+        if number.notna().all() and (number == number.round()).all() and not text.str.contains(".", regex=False).any():
+            number = number.astype("int64")
+    return number, direction
 
 
 def hits_frame(rows: list[dict[str, Any]]) -> Any:

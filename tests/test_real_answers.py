@@ -349,3 +349,11 @@ def test_blank_in_an_optional_coded_field_is_the_default_and_in_a_required_one_r
     with kiwoom.client() as api:
         api.call("ka10014", stk_cd="005930", tm_tp="", strt_dt="20261101", end_dt="20261201")
     assert kiwoom.sent == [("ka10014", {"stk_cd": "005930", "tm_tp": "", "strt_dt": "20261101", "end_dt": "20261201"})]
+
+
+def test_nulls_and_numbers_beyond_int64_break_nothing():
+    out = convert(pd.DataFrame({"trde_qty": [None, "-1"], "cur_prc": [None, "-15"], "acc_trde_prica": ["99999999999999999999", "1"]}))
+
+    assert pd.isna(out["trde_qty"].iloc[0]) and out["trde_qty"].iloc[1] == -1  # a JSON null is missing, not text
+    assert out["cur_prc"].iloc[1] == 15 and out["cur_prc_dir"].iloc[1] == -1
+    assert out["acc_trde_prica"].tolist() == [1e20, 1.0]
