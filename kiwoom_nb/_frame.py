@@ -21,8 +21,9 @@ Rules for ``numeric=True`` (every value Kiwoom sends is a string; each column is
 - Account TRs send ``stk_cd`` as ``A005930``: a ``code`` column is added beside it, to join with other frames: the
   six-character KRX code (digits and capitals, ``0106J0``), the ``A`` / ``J`` / ``Q`` prefix stripped row by row
   (``A0106J0`` -> ``0106J0``); a row that does not fit keeps its value as sent. ``stk_cd`` stays as sent.
-- An answer whose lists are all empty shows its flat fields as one row (kt00001's 69 fields beside an empty
-  ``stk_entr_prst``); ``df.attrs["flat"]`` is True then.
+- A flat answer whose list is empty shows its flat fields as one row (kt00001's 69 fields beside an empty
+  ``stk_entr_prst``; "flat": the guide lists more fields beside the list than in it); ``df.attrs["flat"]`` is True
+  then. A table's empty list stays 0 rows (its scalars in ``df.attrs["summary"]``).
 - Anything else (letters, mixed content) stays as Kiwoom sent it. ``numeric=False`` gives exactly the strings.
 
 The guide types every field as a string, so where a name says nothing the catalogue's Korean name decides first
@@ -101,8 +102,8 @@ def labels_of(api_id: Any) -> dict[str, str]:
 
 def to_frame(answers: list[dict[str, Any]], list_key: str = "", *, numeric: bool = True) -> Any:
     """One DataFrame from the rows of every answer; summary scalars of the first go to ``df.attrs["summary"]``,
-    the catalogue's Korean names of its columns to ``df.attrs["labels"]``. An answer whose lists are all empty
-    is its flat fields, one row (``df.attrs["flat"]``)."""
+    the catalogue's Korean names of its columns to ``df.attrs["labels"]``. A flat answer whose list is empty is
+    its flat fields, one row (``df.attrs["flat"]``)."""
 
     pd = require_pandas()
     rows: list[dict[str, Any]] = []
@@ -111,7 +112,8 @@ def to_frame(answers: list[dict[str, Any]], list_key: str = "", *, numeric: bool
     first = answers[0] if answers else {}
     flat = {k: v for k, v in first.items() if not isinstance(v, list) and k not in _STATUS}
     lists = any(isinstance(v, list) for v in first.values())
-    empty = lists and not rows and bool(flat)  # kt00001 with stk_entr_prst: []: the flat fields are the answer
+    # kt00001 with stk_entr_prst: []: its 69 flat fields are the answer (an empty chart's stk_cd is not)
+    empty = lists and not rows and bool(flat) and _mostly_flat(getattr(first, "api_id", None))
     frame = pd.DataFrame([flat] if empty else rows)
     if lists:
         frame.attrs["summary"] = dict(flat)
@@ -128,6 +130,18 @@ def to_frame(answers: list[dict[str, Any]], list_key: str = "", *, numeric: bool
             frame.attrs["summary"] = {str(k): _scalar(summary[k].iloc[0]) for k in summary.columns}  # int stays int
         frame = convert(frame, korean, tz=tz)
     return label(frame, korean)
+
+
+def _mostly_flat(api_id: Any) -> bool:
+    """True for a TR whose guide lists more fields beside its list than in it (kt00001, kt00004, ka10040): a flat
+    answer with a list on the side, not a table with a few scalars beside it (kt00018's totals, a chart's stk_cd)."""
+    from ._catalogue import fields_of
+
+    spec = fields_of(str(api_id or "").strip())
+    if spec is None:
+        return False
+    beside = sum(1 for f in spec.response if not f.list_key and f.type != "LIST")
+    return beside > sum(1 for f in spec.response if f.list_key)
 
 
 def _tz_of(api_id: Any) -> str | None:
@@ -224,9 +238,11 @@ def convert(frame: Any, korean: dict[str, str] | None = None, *, tz: str | None 
         missing = "" in text
         present = [v for v in text if v] if missing else text
         dated = _is_date(str(name), called)
-        if not present:
+        if not present:  # all blank: missing where the name says what it would hold (a date, a price)
             if dated and text:
                 frame[name] = pd.to_datetime([None] * len(text))
+            elif text and (is_price(str(name)) or _KOREAN_PRICE.search(called)):
+                frame[name] = pd.Series([float("nan")] * len(text), index=frame.index, dtype="float64")
             continue
         if missing:
             joined = "\n".join(present)

@@ -258,6 +258,14 @@ def test_a_flat_answer_with_an_empty_list_shows_its_flat_fields():
     assert "return_msg" not in frame.columns and "stk_entr_prst" not in frame.columns
 
 
+def test_a_table_with_an_empty_list_stays_0_rows():
+    holdings = frame_of("kt00018", {**HOLDINGS, "acnt_evlt_remn_indv_tot": []})
+    chart = frame_of("ka10081", {"stk_cd": "005930", "stk_dt_pole_chart_qry": [], "return_code": 0})
+
+    assert len(holdings) == 0 and holdings.attrs["summary"]["tot_pur_amt"] == 134058529
+    assert len(chart) == 0 and chart.attrs["summary"] == {"stk_cd": "005930"} and not chart.attrs.get("flat")
+
+
 def test_kiwoom_magic_shows_it_vertically_not_0_rows():
     shown = io.StringIO()
     with Kiwoom({"kt00001": dict(CASH)}).client() as api, redirect_stdout(shown):
@@ -357,3 +365,10 @@ def test_nulls_and_numbers_beyond_int64_break_nothing():
     assert pd.isna(out["trde_qty"].iloc[0]) and out["trde_qty"].iloc[1] == -1  # a JSON null is missing, not text
     assert out["cur_prc"].iloc[1] == 15 and out["cur_prc_dir"].iloc[1] == -1
     assert out["acc_trde_prica"].tolist() == [1e20, 1.0]
+
+
+def test_a_blank_price_is_missing_not_text():
+    frame = frame_of("ka10007", {"date": "20261201", "hgst_pric": "", "hgst_pric_dt": "", "cur_prc": "-160400",
+                                 "return_code": 0})
+    assert str(frame["hgst_pric"].dtype) == "float64" and pd.isna(frame["hgst_pric"].iloc[0])
+    assert pd.isna(frame["hgst_pric_dt"].iloc[0]) and pd.api.types.is_datetime64_any_dtype(frame["hgst_pric_dt"])
