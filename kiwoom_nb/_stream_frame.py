@@ -82,6 +82,6 @@ def hits_frame(rows: list[dict[str, Any]]) -> Any:
         from ._codes import short_code
 
         out.insert(1, "code", [short_code(str(v)) for v in out["stk_cd"]])
-    if "flu_rt" in out and "12" in frame:  # zero-padded thousandths: 000001500 is +1.50 %
+    if "flu_rt" in out and "12" in frame and pd.api.types.is_numeric_dtype(out["flu_rt"]):  # 000001500 is +1.50 %
         out["flu_rt"] = out["flu_rt"] / 1000
     return out

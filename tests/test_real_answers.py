@@ -372,3 +372,64 @@ def test_a_blank_price_is_missing_not_text():
                                  "return_code": 0})
     assert str(frame["hgst_pric"].dtype) == "float64" and pd.isna(frame["hgst_pric"].iloc[0])
     assert pd.isna(frame["hgst_pric_dt"].iloc[0]) and pd.api.types.is_datetime64_any_dtype(frame["hgst_pric_dt"])
+
+
+# -- anything Kiwoom might send -------------------------------------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from kiwoom_nb._api import Answer, _korean_columns  # noqa: E402
+
+SIGNED = st.builds(lambda a, b, n, d: f"{a}{b}{n:0{d}d}", st.sampled_from(["", "+", "-"]),
+                   st.sampled_from(["", "+", "-"]), st.integers(0, 10**12), st.integers(1, 15))
+ODD = st.text(alphabet="0123456789+-. :,A가", max_size=12)
+FIELDS = st.sampled_from(["cur_prc", "pred_pre", "dt", "date", "cntr_tm", "stk_cd", "trde_qty", "x_date", "tot_pur_amt",
+                          "kind", "acc_trde_qty", "zz_new"])
+VALUES = st.one_of(ODD, SIGNED, st.none(), st.integers(), st.just("00000000"), st.just("20260701143200"), st.just(""))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(rows=st.lists(st.dictionaries(FIELDS, VALUES, max_size=8), max_size=5),
+       flat=st.dictionaries(FIELDS, VALUES, max_size=5),
+       api_id=st.sampled_from(["ka10081", "ka10080", "kt00018", "kt00001", "usa06011", "zz999"]))
+def test_no_answer_breaks_the_frame_or_names_a_column_twice(rows, flat, api_id):
+    frame = to_frame([Answer({**flat, "lst": rows, "return_code": 0}, api_id=api_id, cont=False, next_key="")], "lst")
+
+    assert frame.columns.is_unique and len(set(_korean_columns(frame).values())) == len(frame.columns)
+    assert not {"return_code", "return_msg"} & set(frame.columns)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(SIGNED, min_size=1, max_size=8), st.lists(ODD, max_size=3))
+def test_signed_numbers_read_by_the_rule_and_odd_ones_never_cost_the_column(numbers, odd):
+    import re
+
+    odd = [v for v in odd if v.strip() and not re.fullmatch(r"[+-]{0,2}\d+(?:\.\d+)?", v.strip())]
+    odd = odd[: max(0, (len(numbers) - 1) // 2)]  # the numbers are the most
+    out = convert(pd.DataFrame({"pred_pre": numbers + odd, "cur_prc": numbers + odd}))
+
+    def signed(raw: str) -> int:
+        first, rest = (raw[0], raw[1:]) if raw[:1] in "+-" else ("", raw)
+        second, digits = (rest[0], rest[1:]) if rest[:1] in "+-" else ("", rest)
+        return -int(digits) if (second or first) == "-" else int(digits)
+
+    if not pd.api.types.is_numeric_dtype(out["pred_pre"]):  # text only for something no number has: a letter, : or ,
+        assert any(set(v.strip()) - set("0123456789+-.") for v in odd), odd
+        return
+    for i, raw in enumerate(numbers):
+        assert out["pred_pre"].iloc[i] == signed(raw) and out["cur_prc"].iloc[i] == abs(signed(raw))
+        assert out["cur_prc_dir"].iloc[i] == {"+": 1, "-": -1}.get(raw[:1], 0) if "cur_prc_dir" in out else True
+    assert out["pred_pre"].iloc[len(numbers):].isna().all()
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.dictionaries(st.sampled_from(["10", "11", "12", "15", "20", "567", "9001", "302", "9081", "1315"]),
+                                st.one_of(ODD, SIGNED), max_size=6), min_size=1, max_size=5),
+       st.sampled_from(["0B", "0D", "04", "F4", "ZZ"]))
+def test_no_stream_entry_breaks_its_frame(entries, kind):
+    out = events_frame(kind, [Event(kind, "005930", values, datetime.now(timezone.utc)) for values in entries])
+    assert out.columns.is_unique and len(out) == len(entries)
+    from kiwoom_nb._stream_frame import hits_frame
+
+    assert hits_frame(entries).columns.is_unique
