@@ -24,8 +24,7 @@ from ._errors import KiwoomError, UnknownStockError
 if TYPE_CHECKING:
     from ._api import Client
 
-__all__ = ["cache_directory", "cached_name", "find_code", "listing", "resolve_names", "short_code", "stock_codes",
-           "today"]
+__all__ = ["cache_directory", "cached_name", "find_code", "listing", "resolve_names", "stock_codes", "today"]
 
 log = logging.getLogger("kiwoom_nb")
 
@@ -39,22 +38,11 @@ MAX_PAGES = 50  # a list is one or a few pages; a server that never ends must no
 #: 00088K, 005930_NX, A005930 as account TRs answer it, M04020000 gold spot). Sent as written, without a lookup
 #: (a malformed one gets Kiwoom's own answer); anything else (삼성전자, NAVER, naver) is a name.
 _DOMESTIC_CODE = re.compile(r"(?=[A-Z_]*\d)[0-9A-Z]+(?:_[0-9A-Z]+)?")
-#: A KRX short code: six digits and capital letters (005930, 0106J0); account TRs put A, J or Q before it.
-_SHORT_CODE = re.compile(r"[AJQ]?([0-9A-Z]{6})")
 #: A US ticker: tickers are codes (AAPL, BRK.B).
 _US_CODE = re.compile(r"[A-Za-z0-9.\-/]{1,12}")
 
 _lock = threading.Lock()  # one fetch per list whatever the threads: the others wait, then read it
 _memory: dict[Path, tuple[str, list[dict[str, str]]]] = {}  # file -> (date, rows): read once a day per process
-
-
-def short_code(value: Any) -> Any:
-    """The six-character KRX code in a ``stk_cd`` as Kiwoom answers it (``A005930`` -> ``005930``, ``Q520078`` ->
-    ``520078``, ``0106J0`` as it is); a value that does not fit (``005930_NX``, a US ticker, a blank) as sent."""
-    if not isinstance(value, str):
-        return value
-    found = _SHORT_CODE.fullmatch(value.strip())
-    return found.group(1) if found and any(c.isdigit() for c in found.group(1)) else value
 
 
 def today() -> str:
@@ -177,7 +165,10 @@ def find_code(api: "Client", name: str, market: str | None = None, *, fetch: boo
     with the closest names, when no stock or several have it."""
     text = str(name).strip()
     us = markets_of(market) == ("us",)
-    text = text if us else short_code(text)  # A0106J0 as account TRs write it is 0106J0
+    if not us:
+        from ._frame import short_code
+
+        text = short_code(text)  # A0106J0 as account TRs write it is 0106J0
     rows = [row for each in markets_of(market) for row in listing(api, each, fetch=fetch) or []]
     fold = str.casefold
     found = [r for r in rows if r["code"] == text or (us and fold(r["code"]) == fold(text))]
@@ -240,6 +231,8 @@ def resolve_names(api: "Client", api_id: str, body: dict[str, Any], *, fetch: bo
 
 def cached_name(api: "Client", code: str, us: bool) -> str:
     """The name of ``code`` from the day's cached lists, or "" (never asks Kiwoom)."""
+    from ._frame import short_code
+
     bare = code if us else short_code(re.sub(r"_(?:NX|AL)$", "", code))
     for market in ("us",) if us else DOMESTIC:
         try:

@@ -42,7 +42,7 @@ from typing import Any
 
 from ._errors import KiwoomError
 
-__all__ = ["PANDAS_MISSING", "is_price", "label", "labels_of", "one_row", "require_pandas", "to_frame"]
+__all__ = ["PANDAS_MISSING", "is_price", "label", "labels_of", "one_row", "require_pandas", "short_code", "to_frame"]
 
 PANDAS_MISSING = ("pandas is not installed: pip install pandas tqdm (from the clone: pip install -e '.[pandas]') "
                   "for DataFrames (or use call() / rows(), or --raw on %kiwoom)")
@@ -58,6 +58,8 @@ _NUMBER = re.compile(r"([+-]?)([+-]?)(\d+(?:\.\d+)?)")  # direction, then the va
 _DIGITS = re.compile(r"\d+(?:\n\d+)*")
 _BROKEN = re.compile(r"[0-9+\-.]+")  # an odd value made of a number's characters (--, 3.4.5): a number gone wrong
 _STATUS = ("return_code", "return_msg", "returnCode", "returnMsg")
+#: A KRX short code: six digits and capital letters (005930, 0106J0); account TRs put A, J or Q before it.
+_SHORT_CODE = re.compile(r"[AJQ]?([0-9A-Z]{6})")
 KST = "Asia/Seoul"
 
 
@@ -167,14 +169,21 @@ def _scalar(value: Any) -> Any:
     return item() if callable(item) and type(value).__module__ == "numpy" else value
 
 
+def short_code(value: Any) -> Any:
+    """The six-character KRX code in a ``stk_cd`` as Kiwoom answers it (``A005930`` -> ``005930``, ``Q520078`` ->
+    ``520078``, ``0106J0`` as it is); a value that does not fit (``005930_NX``, a US ticker, a blank) as sent."""
+    if not isinstance(value, str):
+        return value
+    found = _SHORT_CODE.fullmatch(value.strip())
+    return found.group(1) if found and any(c.isdigit() for c in found.group(1)) else value
+
+
 def _with_code(frame: Any, korean: dict[str, str]) -> Any:
     """Beside an account TR's ``stk_cd`` (``A005930``) a ``code`` column that joins with other frames
     (kiwoom_nb._codes.short_code, row by row: one row that does not fit keeps its value and costs no other row its
     code); stk_cd stays as Kiwoom sent it. A plain ``005930`` needs no second column."""
     if "stk_cd" not in frame.columns or "code" in frame.columns:
         return frame
-    from ._codes import short_code
-
     sent = frame["stk_cd"].tolist()
     codes = [short_code(v) for v in sent]
     if codes == sent:

@@ -358,7 +358,7 @@ class Stream:
         _check_answer(answer, f"condition {seq}")
         self._conditions.add(seq)
         self._socket.conditions.add(seq)
-        from ._codes import short_code
+        from ._frame import short_code
 
         return [short_code(str(r.get("jmcode", r.get("9001", "")))) for r in answer.get("data") or []]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import _fids
-from ._frame import require_pandas
+from ._frame import require_pandas, short_code
 
 __all__ = ["events_frame", "hits_frame"]
 
@@ -79,8 +79,6 @@ def hits_frame(rows: list[dict[str, Any]]) -> Any:
     frame = pd.DataFrame.from_records(rows) if rows else pd.DataFrame(columns=["9001"])
     out = convert(frame, "0B", {**_fids.names("0B"), "9001": "stk_cd", "302": "stk_nm"})
     if "stk_cd" in out:
-        from ._codes import short_code
-
         out.insert(1, "code", [short_code(str(v)) for v in out["stk_cd"]])
     if "flu_rt" in out and "12" in frame and pd.api.types.is_numeric_dtype(out["flu_rt"]):  # 000001500 is +1.50 %
         out["flu_rt"] = out["flu_rt"] / 1000

@@ -240,7 +240,7 @@ def test_real_time_entries_parse_right(path):
                    for p in frame_sent["data"])
         return
     if kind == "ka10173":  # watch_condition: the hits' codes, prefix stripped row by row
-        from kiwoom_nb._codes import short_code
+        from kiwoom_nb._frame import short_code
 
         codes = [short_code(r["jmcode"]) for r in frame_sent["data"]]
         assert all(re.fullmatch(r"[0-9A-Z]{6}", c) for c in codes), codes
