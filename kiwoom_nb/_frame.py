@@ -11,8 +11,8 @@ Rules for ``numeric=True`` (every value Kiwoom sends is a string; each column is
   float64: ``"-00000000196888"`` -> -196888, ``"000000134058529"`` -> 134058529 (also in the summary). Kiwoom
   sometimes sends two signs: the first is the direction, the rest the signed value (``"--53158"`` -> -53158,
   ``"+-121"`` -> -121, ``"++0.34"`` -> 0.34). A column never stays text for one odd value: when most values read
-  as numbers and the odd ones are made of a number's characters (``--``, ``3.4.5``), those become missing
-  (``df.attrs["unreadable"]`` names them); a letter, ``:`` or ``,`` in one makes the column text.
+  as numbers (in a price column: any) and the odd ones are made of a number's characters (``--``, ``3.4.5``), those
+  become missing (``df.attrs["unreadable"]`` names them); a letter, ``:`` or ``,`` in one makes the column text.
 - Price-like columns (``*_prc``, ``*_pric``, ``*price``, ``*_bid``, ``250hgst``, ``oyr_lwst`` ...): the sign is
   Kiwoom's direction marker against the previous close, so the value is the absolute price
   (``"-160400"`` -> 160400) and the direction goes to an added ``<column>_dir`` column (1 up, -1 down,
@@ -273,8 +273,8 @@ def convert(frame: Any, korean: dict[str, str] | None = None, *, tz: str | None 
         else:
             read = [_read(v, kind) if v else None for v in text]
             odd = [v for v, r in zip(text, read) if v and r is None]
-            if len(odd) * 2 >= len(present) or not all(_BROKEN.fullmatch(v) for v in odd):
-                continue  # text (names, labels, 11:32:13), not numbers with an odd value
+            if not all(_BROKEN.fullmatch(v) for v in odd) or (len(odd) * 2 >= len(present) and not price):
+                continue  # text (names, labels, 11:32:13), not numbers with an odd value; a price is a number
             if odd:
                 unreadable[str(name)] = odd[:5]
             missing = missing or bool(odd)

@@ -272,9 +272,10 @@ def test_kiwoom_magic_shows_it_vertically_not_0_rows():
         result = run_tr(api, parse_tr_line("kt00001 qry_tp=3"))
 
     assert "0 rows" not in shown.getvalue()
-    text = repr(result)
-    assert "entr" in text and "150000" in text and "한글명" in text  # field, 한글명, value: one line a field
-    assert len(text.splitlines()) >= 4
+    down = result.vertical()  # what it displays: field (the index), 한글명, value, one line a field
+    assert list(down.columns) == ["한글명", "value"] and down.loc["entr", "value"] == 150000
+    assert {"entr", "profa_ch", "min_ord_alow_yn", "crd_grnt_rt"} <= set(down.index)
+    assert "한글명" in repr(result) and len(repr(result).splitlines()) == 1 + len(down)
 
 
 # -- status, messages, 1634 -----------------------------------------------------------------------------------------
@@ -372,6 +373,13 @@ def test_a_blank_price_is_missing_not_text():
                                  "return_code": 0})
     assert str(frame["hgst_pric"].dtype) == "float64" and pd.isna(frame["hgst_pric"].iloc[0])
     assert pd.isna(frame["hgst_pric_dt"].iloc[0]) and pd.api.types.is_datetime64_any_dtype(frame["hgst_pric_dt"])
+
+
+def test_an_odd_price_of_a_one_row_answer_is_missing_not_text():
+    frame = frame_of("ka10001", {"stk_cd": "005930", "cur_prc": "-160400", "upl_pric": "--", "exp_cntr_pric": "-0",
+                                 "return_code": 0})
+    assert frame["cur_prc"].iloc[0] == 160400 and pd.isna(frame["upl_pric"].iloc[0])
+    assert frame["exp_cntr_pric"].iloc[0] == 0 and frame.attrs["unreadable"] == {"upl_pric": ["--"]}
 
 
 # -- anything Kiwoom might send -------------------------------------------------------------------------------------
