@@ -55,6 +55,12 @@ def rate(value: float) -> str:
     return f"{value:+.2f}" if round(value, 2) else "0.00"
 
 
+def hundredths(value: int, reference: int = 0) -> str:
+    """``value`` hundredths written with two decimals, signed against ``reference`` (an index: -2512.30)."""
+    sign = "+" if value > reference else "-" if value < reference else ""
+    return f"{sign}{abs(value) // 100}.{abs(value) % 100:02d}"
+
+
 def clock(seconds: int) -> str:
     """HH:MM:SS, kt00007's ord_tm."""
     return f"{seconds // 3600 % 24:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
@@ -272,4 +278,4 @@ _TOUCHES = {"ka10004": _ka10004, "ka10007": _ka10007, "ka10075": _ka10075, "ka20
             "ka20006": _ka20006, "kt00001": _kt00001, "kt00007": _kt00007}
 
 __all__ = ["ACCOUNT_MESSAGES", "ENQUIRY_DONE", "OBSERVED", "REAL_NAMES", "book_fids", "change", "clock", "double",
-           "holding", "holdings", "listed_stock", "order_detail", "padded", "rate", "reshape", "signed", "stock_info", "trade_fids"]
+           "holding", "hundredths", "holdings", "listed_stock", "order_detail", "padded", "rate", "reshape", "signed", "stock_info", "trade_fids"]
