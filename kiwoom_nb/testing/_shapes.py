@@ -274,8 +274,13 @@ def _kt00007(body: dict[str, Any], made: dict[str, Any]) -> None:
                                qty if kind == "3" else 0, price, at)
 
 
+def _ka90003(body: dict[str, Any], made: dict[str, Any]) -> None:
+    for row in made.get("prm_netprps_upper_50") or []:  # net = bought - sold: a net sale is negative, as recorded
+        row["prm_netprps_amt"] = str(int(row.get("prm_buy_amt") or 0) - int(row.get("prm_sell_amt") or 0))
+
+
 _TOUCHES = {"ka10004": _ka10004, "ka10007": _ka10007, "ka10075": _ka10075, "ka20005": _ka20005,
-            "ka20006": _ka20006, "kt00001": _kt00001, "kt00007": _kt00007}
+            "ka20006": _ka20006, "kt00001": _kt00001, "kt00007": _kt00007, "ka90003": _ka90003}
 
 __all__ = ["ACCOUNT_MESSAGES", "ENQUIRY_DONE", "OBSERVED", "REAL_NAMES", "book_fids", "change", "clock", "double",
            "holding", "hundredths", "holdings", "listed_stock", "order_detail", "padded", "rate", "reshape", "signed", "stock_info", "trade_fids"]
