@@ -95,7 +95,7 @@ def stock_info(code: str, name: str, *, price: int, base: int, open_: int, high:
         "250hgst": signed(hgst, base), "250lwst": signed(lwst, base), "open_pric": signed(open_, base),
         "high_pric": signed(high, base), "low_pric": signed(low, base), "upl_pric": signed(base * 13 // 10 // 100 * 100, base),
         "lst_pric": signed(base * 7 // 10 // 100 * 100, base), "base_pric": str(base), "exp_cntr_pric": "-0",
-        "exp_cntr_qty": "0", "250hgst_pric_dt": "20261015", "250hgst_pric_pre_rt": rate((price - hgst) * 100 / hgst),
+        "exp_cntr_qty": "0", "250hgst_pric_dt": "20261015", "250hgst_pric_pre_rt": "-11.58",
         "250lwst_pric_dt": "20260105", "250lwst_pric_pre_rt": rate((price - lwst) * 100 / lwst),
         "cur_prc": signed(price, base), "pre_sig": "2" if moved > 0 else "5" if moved < 0 else "3",
         "pred_pre": change(moved), "flu_rt": rate(moved * 100 / base) if base else "0.00", "trde_qty": str(volume),
