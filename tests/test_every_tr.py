@@ -21,6 +21,9 @@ DATES = {"YYYYMMDD": "20261201", "YYYYMM": "202612", "YYYY": "2026"}
 #: TRs whose list is empty in the fake, as Kiwoom's was recorded for an account holding nothing (no open orders, no
 #: foreign-currency deposits); tests/fixtures/recorded/ka10075.json, kt00001.json.
 EMPTY = frozenset({"ka10075", "kt00001"})
+#: Of those, the ones with flat fields beside the empty list: a frame of one row once the parser shows them (issue 29
+#: item 1); with a parser that does not, no rows. TODO(lead): after merging i29-parser, require exactly one row.
+FLAT_BESIDE_EMPTY = frozenset({"kt00001"})
 
 
 def plausible(field, market: str) -> str:
@@ -82,7 +85,8 @@ def test_every_tr_answers_through_the_client_as_a_frame(fake, clients):
             *(["not received as sent"] if not received or any(
                 (r.api_id, r.path, r.body, r.environment) != (api_id, tr.path, body, "mock" if order else "production")
                 for r in received) else []),
-            *([f"{len(frame)} frame rows for {expected_rows} answered"] if len(frame) != expected_rows else []),
+            *([f"{len(frame)} frame rows for {expected_rows} answered"] if len(frame) != expected_rows
+              and not (api_id in FLAT_BESIDE_EMPTY and len(frame) == 1) else []),
         ]
         if api_id in EMPTY:  # recorded: an account that holds nothing answers an empty list
             problems += [f"{len(answers[0][tr.list_key])} rows in {tr.list_key}"] if answers[0][tr.list_key] else []
