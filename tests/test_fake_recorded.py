@@ -71,8 +71,8 @@ def form(key: str, value: object) -> str:
     if set(whole + (decimals or "")) == {"0"}:
         return rf"[+-]{{0,2}}\d+{tail}"  # a zero: the fake's value may have moved either way
     if sign == "":
-        return rf"-?\d+{tail}" if decimals is not None else rf"\d+"
-    return rf"[+-]{{0,{len(sign)}}}\d+{tail}"
+        return rf"-?\d+{tail}" if decimals is not None else r"0|[1-9]\d*"  # unsigned, not zero-padded (cap "7781")
+    return rf"[+-]{{0,{len(sign)}}}\d+{tail}" if decimals is not None else rf"[+-]{{0,{len(sign)}}}[1-9]\d*|0"
 
 
 def family(key: str) -> str:

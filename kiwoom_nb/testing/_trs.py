@@ -4,7 +4,8 @@ Kiwoom answers.
 Stdlib only. Token checks, api-id / path checks from the shipped TR table, a per-api-id rate limit, required fields
 from the field catalogue, mock-unsupported TRs, orders. Every TR of the table answers: a few hand-made ones
 (:data:`HANDMADE`: candle charts paged by date from ``_charts``, holdings, buy / sell from ``_stocks``), every other one in its
-documented shape with made-up values (``_synth``).
+documented shape with made-up values (``_synth``), brought to the shape Kiwoom was recorded sending where there is a
+recording (``_shapes``: labels, widths, double signs, empty lists, return_msg).
 """
 
 from __future__ import annotations
