@@ -171,11 +171,14 @@ def test_minute_bars_carry_the_days_cumulative_quantity(fake):
     assert same_day and all(int(a["acc_trde_qty"]) - int(b["acc_trde_qty"]) == int(a["trde_qty"]) for a, b in same_day)
 
 
-def test_daily_and_yearly_prices_are_unsigned_and_the_industry_is_001(fake):
+def test_daily_and_longer_prices_are_unsigned_and_the_industry_is_001(fake):
     fake.rate_limit = None
+    weeks = {"stk_cd": "005930", "base_dt": "20261201", "upd_stkpc_tp": "1"}  # weeks, months: recorded unsigned too
     for api_id, key in (("ka10081", "stk_dt_pole_chart_qry"), ("ka10094", "stk_yr_pole_chart_qry"),
-                        ("ka20006", "inds_dt_pole_qry")):
-        rows = ask(fake, api_id, BODIES[api_id]).json()[key]
+                        ("ka20006", "inds_dt_pole_qry"), ("ka10082", "stk_stk_pole_chart_qry"),
+                        ("ka10083", "stk_mth_pole_chart_qry")):
+        rows = ask(fake, api_id, BODIES.get(api_id, weeks)).json()[key]
+        assert rows
         assert all(re.fullmatch(r"\d+", r[k]) for r in rows for k in ("cur_prc", "open_pric", "high_pric", "low_pric"))
     minute = ask(fake, "ka20005", BODIES["ka20005"]).json()
     assert minute["inds_cd"] == "001" and all(re.fullmatch(r"\d{14}", r["cntr_tm"]) for r in minute["inds_min_pole_qry"])
@@ -227,7 +230,7 @@ def test_the_fakes_real_time_entries_have_the_recorded_fids(fake, kind):
     assert mismatches(entry["values"], forms([recorded["values"]])) == []
     if kind == "0B":
         assert len(entry["values"]) == 43 and entry["values"]["9081"] == "KRX"
-        assert re.fullmatch(r"[+-]\d+", entry["values"]["16"]) or entry["values"]["16"] == entry["values"]["10"].lstrip("+-")
+        assert re.fullmatch(r"[+-]\d+", entry["values"]["16"])  # the open, signed against the previous close
     if kind == "0D":
         assert len(entry["values"]) == 139
 

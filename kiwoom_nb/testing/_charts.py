@@ -153,7 +153,7 @@ def _signed(value: int, reference: int, decimals: int = 0) -> str:
 
 def _row(candle: Candle, interval: str) -> dict[str, str]:
     stamp, o, h, l, c, qty, value, previous = candle[:8]
-    price = (lambda v, _: str(v)) if interval in ("D", "Y") else _signed  # days and years: unsigned, as recorded
+    price = (lambda v, _: str(v)) if interval in ("D", "W", "M", "Y") else _signed  # days and longer: unsigned, as recorded
     row = {"cur_prc": price(c, previous), "trde_qty": str(qty), "trde_prica": str(value),
            "open_pric": price(o, previous), "high_pric": price(h, previous), "low_pric": price(l, previous),
            "pred_pre": f"{c - previous:+d}" if c != previous else "0",
