@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -198,13 +199,15 @@ def test_an_exchange_answer_has_only_the_guides_fields(fake):
 
 # -- WebSocket -------------------------------------------------------------------------------------------------------
 
+@contextmanager
 def socket(fake):
+    """A logged-in connection to the fake's WebSocket."""
     from websockets.sync.client import connect
 
-    ws = connect(fake.ws_url)
-    ws.send(json.dumps({"trnm": "LOGIN", "token": token(fake)}))
-    assert json.loads(ws.recv(10))["return_code"] == 0
-    return ws
+    with connect(fake.ws_url) as ws:
+        ws.send(json.dumps({"trnm": "LOGIN", "token": token(fake)}))
+        assert json.loads(ws.recv(10))["return_code"] == 0
+        yield ws
 
 
 def until(ws, wanted, what: str, timeout: float = 10.0) -> dict:

@@ -154,7 +154,7 @@ def trade_fids(*, time: str, price: int, base: int, open_: int, high: int, low: 
     + bought at the ask, - sold at the bid), ``value`` the day's value in million won, ``ask`` / ``bid`` the best
     quotes. Prices are signed against ``base`` (FID 16, the open, too); 567/568 are "000000" when unset."""
     moved = price - base
-    strength = 100.0 + (qty % 50) * (1 if qty > 0 else -1)
+    strength = 100.0 + abs(qty) % 50 * (1 if qty > 0 else -1)  # 228 체결강도
     return {
         "20": time, "10": signed(price, base), "11": change(moved), "12": rate(moved * 100 / base if base else 0),
         "27": signed(ask, base), "28": signed(bid, base), "15": change(qty), "13": str(volume), "14": str(value),
@@ -165,7 +165,7 @@ def trade_fids(*, time: str, price: int, base: int, open_: int, high: int, low: 
         "290": "2", "691": "0", "567": "000000", "568": "000000", "851": str(9000 + volume % 100),
         "1890": "090015", "1891": "091030", "1892": "093045", "1030": str(volume * 45 // 100),
         "1031": str(volume * 55 // 100), "1032": rate(-10.0), "1071": str(volume // 200), "1072": str(volume // 170),
-        "1313": change(qty * price), "1315": change(qty) if qty < 0 else " 0", "1316": change(qty) if qty > 0 else " 0",
+        "1313": change(int(qty * price / 1000)), "1315": change(qty) if qty < 0 else " 0", "1316": change(qty) if qty > 0 else " 0",
         "1314": change(qty), "1497": str(price), "1498": str(price * 4 // 5), "620": str((high + low) // 2),
         "732": str(price // 200), "852": str(price // 250), "9081": "KRX"}
 
