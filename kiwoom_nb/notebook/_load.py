@@ -12,6 +12,7 @@ from ..auth import _keys
 from ..auth._lines import UNLOADED
 from ..auth._lines import warn as _warn
 from ._magics import KiwoomMagics, check_remember
+from ._magics import remember as save_keys_of
 
 __all__ = ["client", "current", "load", "login", "stream", "unload"]
 
@@ -102,7 +103,7 @@ def login(appkey: str | None = None, secretkey: str | None = None, *, mock: bool
         check_remember("remember=True")
     source = "arguments"
     if appkey is None or secretkey is None:
-        found_app, found_secret, found_source = magics.find_keys(mock)
+        found_app, found_secret, found_source = _keys.find_keys(mock, warn=_warn)
         source = found_source if (appkey, secretkey) == (None, None) else "arguments and environment"
         appkey, secretkey = appkey or found_app, secretkey or found_secret
         if not (appkey and secretkey):
@@ -114,7 +115,7 @@ def login(appkey: str | None = None, secretkey: str | None = None, *, mock: bool
     print(magics.login_with_keys(appkey, secretkey, mock=mock, var=var, force=force, source=source)
           + magics.using(mock))
     if remember:
-        print(magics.remember(var or magics.var))
+        print(save_keys_of(magics.session, var or magics.var))
     return magics.session.find(var or magics.var).token
 
 

@@ -21,11 +21,11 @@ from ..auth._exit import ExitGuard
 from ._magic_args import argument, lazy_arguments, parse
 from ._settings import Settings
 from ._kernel import in_kernel, refresh_before_cell, stdin_allowed, unwatch_shutdown, watch_shutdown, way_to_ask
-from ..auth._lines import describe, environment_name, using
+from ..auth._lines import describe, environment_name
 from ..auth._lines import warn as _warn
 from ..auth._session import Login, Session
 
-__all__ = ["KiwoomMagics", "check_remember", "forget_saved_keys"]
+__all__ = ["KiwoomMagics", "check_remember", "forget_saved_keys", "remember"]
 
 log = logging.getLogger("kiwoom_nb")
 
@@ -45,6 +45,17 @@ def forget_saved_keys(*, kiwoomcli: bool = False) -> str:
     if kiwoomcli:
         line += "; kiwoomcli's own entries are left alone (kiwoomcli manages them)"
     return line
+
+
+def remember(session: Any, var: str) -> str:
+    """Save ``var``'s keys, which just logged in, in the OS keyring. Raises KeyringUnavailableError."""
+    login = session.find(var)
+    if login is None:
+        raise KiwoomError(f"no Kiwoom login in {var}; nothing to remember")
+    if login.source.startswith("OS keyring (kiwoom_nb,"):
+        return f"kiwoom_nb: the keys are already saved in the {login.source}"
+    where = _keys.remember_keys(login.appkey, login.secretkey, mock=login.mock)
+    return f"kiwoom_nb: keys saved in the {where}; %kiwoom_logout --forget removes them"
 
 
 @magics_class
@@ -109,26 +120,6 @@ class KiwoomMagics(Magics, Settings):
         self.sync_panels(var, line, logged_in=True)
         return line
 
-    def using(self, mock: bool) -> str:
-        """For the end of the magic's login line: `` (using KIWOOM_BASE_URL=…)`` when a base URL is overridden. The
-        panel's line goes without it, to fit a narrow window."""
-        notice = using(self.url_for(mock))
-        return f" {notice}" if notice else ""
-
-    def find_keys(self, mock: bool) -> tuple[str | None, str | None, str]:
-        """Keys from the environment, Colab's secrets or the OS keyring (see _keys.find_keys)."""
-        return _keys.find_keys(mock, warn=_warn)
-
-    def remember(self, var: str) -> str:
-        """Save ``var``'s keys, which just logged in, in the OS keyring. Raises KeyringUnavailableError."""
-        login = self.session.find(var)
-        if login is None:
-            raise KiwoomError(f"no Kiwoom login in {var}; nothing to remember")
-        if login.source.startswith("OS keyring (kiwoom_nb,"):
-            return f"kiwoom_nb: the keys are already saved in the {login.source}"
-        where = _keys.remember_keys(login.appkey, login.secretkey, mock=login.mock)
-        return f"kiwoom_nb: keys saved in the {where}; %kiwoom_logout --forget removes them"
-
     # -- magics ------------------------------------------------------------------------------------
 
     @no_var_expand
@@ -169,7 +160,7 @@ class KiwoomMagics(Magics, Settings):
             self._show_panel(mock=mock, var=var, force=args.force, appkey=_keys.environment_appkey(mock),
                              remember=args.remember)
             return
-        appkey, secretkey, source = (None, None, "") if args.prompt else self.find_keys(mock)
+        appkey, secretkey, source = (None, None, "") if args.prompt else _keys.find_keys(mock, warn=_warn)
         if not secretkey and not args.prompt and _keys.only_production_keys(mock):
             raise CredentialsError(_keys.ONLY_PRODUCTION)
         if not secretkey:
@@ -178,7 +169,7 @@ class KiwoomMagics(Magics, Settings):
                     and not existing.token.is_expired(self.refresh_margin):
                 print(describe(existing, reused=True))
                 if args.remember:
-                    print(self.remember(var))
+                    print(remember(self.session, var))
                 return
             if not args.prompt and way_to_ask(self.shell) == "panel":
                 self._show_panel(mock=mock, var=var, force=args.force, appkey=appkey, remember=args.remember)
@@ -187,7 +178,7 @@ class KiwoomMagics(Magics, Settings):
         print(self.login_with_keys(appkey, secretkey, mock=mock, var=var, force=args.force, source=source)
               + self.using(mock))
         if args.remember:
-            print(self.remember(var))
+            print(remember(self.session, var))
 
     @lazy_arguments
     @argument("--var", metavar="NAME", help="The token variable to log out (default: kiwoom_token).")

@@ -13,6 +13,7 @@ from traitlets import Bool, Float, TraitError, Unicode, default, validate
 from traitlets.config import Configurable
 
 from .._errors import KiwoomError
+from ..auth._lines import using as using_line
 
 
 class Settings(Configurable):
@@ -88,3 +89,9 @@ class Settings(Configurable):
                 f"the mock base URL is the production one ({self.base_url.strip()}); set KIWOOM_MOCK_BASE_URL "
                 "(or %config KiwoomMagics.mock_base_url) to the mock server, or unset it for mockapi.kiwoom.com")
         return self.mock_base_url or None
+
+    def using(self, mock: bool) -> str:
+        """For the end of the magic's login line: `` (using KIWOOM_BASE_URL=…)`` when a base URL is overridden. The
+        panel's line goes without it, to fit a narrow window."""
+        notice = using_line(self.url_for(mock))
+        return f" {notice}" if notice else ""
