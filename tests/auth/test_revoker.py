@@ -174,9 +174,12 @@ def test_the_revoker_leaves_a_token_another_live_process_holds(fake, tmp_path):
     assert entry.name == str(os.getpid())  # the dead kernel's entry is gone, ours stays
 
 
-def test_the_revoker_as_a_process_revokes_at_end_of_file_what_was_not_released(fake, tmp_path):
+# kiwoom_nb.auth._revoker is what kernels spawn; kiwoom_nb._revoker is what a kernel started before the package moved
+# into rooms still spawns after an upgrade (issue 31): both command lines revoke.
+@pytest.mark.parametrize("module", ["kiwoom_nb.auth._revoker", "kiwoom_nb._revoker"])
+def test_the_revoker_as_a_process_revokes_at_end_of_file_what_was_not_released(fake, tmp_path, module):
     kept, released = _issue(fake), _issue(fake)
-    process = subprocess.Popen([sys.executable, "-m", "kiwoom_nb.auth._revoker"], stdin=subprocess.PIPE, cwd=tmp_path)
+    process = subprocess.Popen([sys.executable, "-m", module], stdin=subprocess.PIPE, cwd=tmp_path)
     for message in (_hold(fake, kept, tmp_path), _hold(fake, released, tmp_path), {"op": "release", "token": released}):
         process.stdin.write(json.dumps(message).encode() + b"\n")
     process.stdin.flush()
