@@ -257,11 +257,11 @@ class Socket:
                 while answer is None:
                     left = deadline - time.monotonic()
                     if left <= 0 or self._stop.is_set():
-                        raise TimeoutError("no LOGIN answer")
-                    try:
-                        text = ws.recv(timeout=left)
+                        raise TimeoutError(f"no LOGIN answer within {self.timeout:g} s")
+                    try:  # in slices: close() is seen even if cutting the connection does not wake recv
+                        text = ws.recv(timeout=min(left, 0.25))
                     except TimeoutError:
-                        raise TimeoutError(f"no LOGIN answer within {self.timeout:g} s") from None
+                        continue
                     answer = self._dispatch(ws, text, early)
                 if _code(answer.get("return_code")) == 0:
                     with self._send_lock:
@@ -442,10 +442,7 @@ class Socket:
         with self._send_lock:
             sockets = [ws for ws in (self._ws, self._opening) if ws is not None]
         for ws in sockets:
-            try:
-                ws.socket.close()
-            except OSError:
-                pass
+            _cut(ws)
 
     def relogin(self, timeout: float) -> None:
         """Log in again now with the token source's current token (another holder's, after a logout): the
@@ -475,10 +472,7 @@ class Socket:
         with self._send_lock:
             ws, opening = self._ws, self._opening
         if opening is not None:  # a LOGIN in flight: its connection goes at once
-            try:
-                opening.socket.close()
-            except OSError:
-                pass
+            _cut(opening)
         if ws is not None:
             ws.close_timeout = max(0.05, min(1.0, (deadline - time.monotonic()) / 2))
             closer = threading.Thread(target=self._close_ws, name="kiwoom-stream-close", daemon=True)
@@ -510,4 +504,18 @@ def _close_quietly(ws: Any) -> None:
     try:
         ws.close()
     except Exception:  # noqa: BLE001
+        pass
+
+
+def _cut(ws: Any) -> None:
+    """End a connection without the closing handshake; shutdown() also wakes a thread blocked reading it."""
+    import socket
+
+    try:
+        ws.socket.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    try:
+        ws.socket.close()
+    except OSError:
         pass
