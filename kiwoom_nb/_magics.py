@@ -115,6 +115,8 @@ class KiwoomMagics(Magics):
         self.exit.configure(enabled=self.revoke_at_exit, budget=self.exit_timeout, use_revoker=self.revoker)
         self._hooked = False
         self._matcher: tuple[list[Any], Any] | None = None  # %kiwoom's Tab completion: (the completer's list, it)
+        self._cell: Any = None  # the running cell (its id, else its text): a new run of it replaces its board
+        self._boards: dict[Any, Any] = {}  # cell -> the board its %kiwoom_watch made
 
     # Built at first use, with their modules: %load_ext imports none of them (BENCHMARKS.md, goal 1).
     @cached_property
@@ -415,6 +417,10 @@ class KiwoomMagics(Magics):
     # -- staying logged in, and leaving ----------------------------------------------------------
 
     def on_pre_run_cell(self, *args: Any) -> None:
+        if args:
+            self._cell = getattr(args[0], "cell_id", None) or getattr(args[0], "raw_cell", None)
+        if "bound" in vars(self):  # what a socket or board thread re-issued meanwhile: the variable follows now
+            self.bound.catch_up()
         refresh_before_cell(self.session, self.shell.user_ns, lambda values: self.shell.push(values, interactive=False),
                             lambda login: self.sync_panels(login.var, describe(login), logged_in=True))
 
@@ -558,6 +564,10 @@ class KiwoomMagics(Magics):
             live.close()
             raise
         self.track_board(live.var, board)
+        replaced, self._boards[self._cell] = self._boards.get(self._cell), board
+        if replaced is not None:  # this cell ran before: its board goes, timer, callbacks and stream
+            replaced.stop("replaced by a new run of its cell")
+            replaced.close()
         display(board)
 
     @observe("pace")

@@ -140,3 +140,18 @@ def test_condition_hits_and_a_line_without_codes(fake, start_kernel):
     assert "조건검색 1" in hit["content"]["data"]["state"]["value"]
     refused = kernel.run("%kiwoom_watch").error
     assert refused["ename"] == "KiwoomError" and "needs codes" in refused["evalue"] and "\n" not in refused["evalue"]
+
+
+def test_running_a_watch_cell_again_replaces_the_board_it_made(fake, start_kernel):
+    kernel = logged_in(start_kernel)
+    for _ in range(3):
+        kernel.ok("%kiwoom_watch 005930")
+    count = ("import threading, kiwoom_nb._stream as s\n"
+             "print(sum(t.name == 'kiwoom-board' for t in threading.enumerate()), len(s._streams))")
+
+    wait_for(lambda: kernel.ok(count).stdout.split() == ["1", "1"], 10, "one board thread and one stream")  # noqa
+
+    [conn] = fake.ws.live()
+    assert conn.regs == {"0B": {"005930"}}
+    kernel.ok("%kiwoom_watch 000660")  # another cell: a board of its own, the first one stays
+    wait_for(lambda: kernel.ok(count).stdout.split() == ["2", "2"], 10, "two boards")
