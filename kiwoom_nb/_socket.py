@@ -68,8 +68,8 @@ class TokenShare:
     def current(self) -> Any:
         return self.source.current()
 
-    def reissue(self, stale: Any, code: int | None = None) -> Any:
-        return self.source.reissue(stale, code)
+    def reissue(self, stale: Any, code: int | None = None, **how: Any) -> Any:
+        return self.source.reissue(stale, code, **how)
 
     def hold(self, source: Any) -> None:
         with self._lock:

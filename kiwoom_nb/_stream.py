@@ -330,10 +330,14 @@ class Stream:
         waiting: asyncio.Queue = asyncio.Queue()
         name = self._consumer("async for")
 
+        sent = [0, 0]  # events handed to the loop (by this stream's socket thread), taken by the reader (the loop)
+
         def sink(event: Event | None) -> None:
-            if event is not None and waiting.qsize() >= self.buffer:
-                self._lost[name] += 1
-                return
+            if event is not None:  # counted, not waiting.qsize(): a busy loop has not queued what it was handed yet
+                if sent[0] - sent[1] >= self.buffer:
+                    self._lost[name] += 1
+                    return
+                sent[0] += 1
             try:
                 loop.call_soon_threadsafe(waiting.put_nowait, event)
             except RuntimeError:  # the loop is closed
@@ -345,6 +349,7 @@ class Stream:
                 event = await waiting.get()
                 if event is None:
                     return
+                sent[1] += 1
                 yield event
         finally:
             self._sinks.remove(sink)
