@@ -245,14 +245,17 @@ class Socket:
         """After a reconnect: every REG again, then CNSRLST and CNSRREQ for every watched condition."""
         with self._send_lock:  # watch() / unwatch() change them under the same lock
             regs = {kind: sorted(items) for kind, items in self.regs.items() if items}
-        for kind, items in regs.items():
-            for chunk in _chunks(items):
-                self._send(reg_frame(chunk, kind), "REG")
-        if self.conditions:
-            self._send({"trnm": self.prefix + "CNSRLST"}, self.prefix + "CNSRLST")
-            self.listed = True
-            for seq in sorted(self.conditions):
-                self._send(self.condition_frame(seq, "1"), self.prefix + "CNSRREQ")
+        try:
+            for kind, items in regs.items():
+                for chunk in _chunks(items):
+                    self._send(reg_frame(chunk, kind), "REG")
+            if self.conditions:
+                self._send({"trnm": self.prefix + "CNSRLST"}, self.prefix + "CNSRLST")
+                self.listed = True
+                for seq in sorted(self.conditions):
+                    self._send(self.condition_frame(seq, "1"), self.prefix + "CNSRREQ")
+        except NetworkError as exc:  # the connection went meanwhile (a relogin closed it): reconnect, not stop
+            raise ConnectionError(str(exc)) from None
 
     def condition_frame(self, seq: str, search_type: str, cont: str = "N", next_key: str = "") -> dict[str, Any]:
         frame = {"trnm": self.prefix + "CNSRREQ", "seq": seq, "search_type": search_type}

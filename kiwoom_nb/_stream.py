@@ -51,7 +51,7 @@ class Status:
     def __init__(self, stream: "Stream") -> None:
         socket = stream._socket
         self.state = "stopped" if stream.closed else socket.state
-        self.why = stream._why or socket.why
+        self.why = stream._why or socket.why or ("the stream's thread ended" if self.state == "stopped" else "")
         self.reconnects = socket.reconnects
         self.received = stream._received
         self.dropped = dict(stream._dropped)

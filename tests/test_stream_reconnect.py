@@ -36,7 +36,8 @@ def test_a_login_nobody_answers_closes_its_connection(fake, quick):
         live.watch(["005930"], "0B")
         fake.ws.silent_logins = 3
         fake.ws.drop()
-        wait_for(lambda: len(logins(fake)) == 5 and live.status.state == "connected", 30, "three silent LOGINs, then one answered")
+        wait_for(lambda: len(logins(fake)) == 5 and live.status.state == "connected", 30,
+                 "three silent LOGINs, then one answered")
 
         wait_for(lambda: len(fake.ws.live()) == 1, 10, "the silent connections closed")
         assert live.status.reconnects >= 1

@@ -93,3 +93,17 @@ def test_two_variables_with_the_same_keys_and_a_logout_of_one_keep_the_others_st
 def _full(values, shown):
     """The fake's token whose masked form the variable printed."""
     return next(v for v in values if v == shown or (shown[:4] in v and shown[-4:] in v))
+
+
+def test_streams_opened_and_closed_from_many_threads_revoke_their_one_token_once_after_the_last(fake):
+    from support import in_threads
+
+    opened, errors = in_threads(lambda n: open_stream(fake), [(n,) for n in range(6)])
+    assert not errors and len(fake.ws.live()) == 1 and len(fake.tokens) == 1
+    for live, code in zip(opened, ("005930", "000660")):
+        live.watch([code], "0B")
+    closed, errors = in_threads(lambda live: live.close(), [(live,) for live in opened])
+
+    assert not errors
+    assert [r.body["token"] for r in fake.revokes] == [fake.tokens[0].value]
+    wait_for(lambda: not fake.ws.live(), 5, "the socket closed with the last stream")
