@@ -155,3 +155,6 @@ def test_running_a_watch_cell_again_replaces_the_board_it_made(fake, start_kerne
     assert conn.regs == {"0B": {"005930"}}
     kernel.ok("%kiwoom_watch 000660")  # another cell: a board of its own, the first one stays
     wait_for(lambda: kernel.ok(count).stdout.split() == ["2", "2"], 10, "two boards")
+    for _ in range(2):  # a cell with two boards, run twice: two boards of its own
+        kernel.ok("%kiwoom_watch 005930\n%kiwoom_watch 000660 --type 0D")
+    wait_for(lambda: kernel.ok(count).stdout.split() == ["4", "4"], 10, "four boards")
