@@ -45,6 +45,7 @@ def test_a_login_nobody_answers_closes_its_connection(fake, quick):
 
 
 def test_close_reaches_a_connection_waiting_for_its_login_answer(fake, quick):
+    before = set(threading.enumerate())
     live = open_stream(fake, timeout=5.0)
     live.watch(["005930"], "0B")
     fake.ws.silent_logins = 100
@@ -55,6 +56,8 @@ def test_close_reaches_a_connection_waiting_for_its_login_answer(fake, quick):
     wait_for(lambda: not fake.ws.live(), 10, "no connection left open")
     wait_for(lambda: not [t for t in threading.enumerate() if t.name == "kiwoom-stream"], 10, "no socket thread left")
     assert len(logins(fake)) == 2  # and nothing tried again after the close
+    ours = lambda: [t for t in set(threading.enumerate()) - before if "process_request" not in t.name]  # noqa: E731
+    wait_for(lambda: not ours(), 10, "every thread of the stream gone, websockets' too (the fake's aside)")
 
 
 def test_the_back_off_grows_while_the_server_accepts_login_and_drops_at_once(fake, quick):
