@@ -29,6 +29,7 @@ class Reading:
         with self._lock:
             self._callbacks.setdefault(type, []).append(fn)
             if self._calls is None:
+                self._lost.setdefault("callbacks", 0)
                 self._calls = queue.SimpleQueue()
                 threading.Thread(target=self._call_back, name="kiwoom-stream-callbacks", daemon=True).start()
 
@@ -55,10 +56,16 @@ class Reading:
         """Events as they arrive (of ``type``, or all), from now on; ends when none came for ``timeout`` seconds,
         or the stream stopped."""
         waiting: queue.SimpleQueue = queue.SimpleQueue()
+        name = self._consumer("events()")
 
         def sink(event: Event | None) -> None:
-            if event is None or type is None or event.type == type:
-                waiting.put(event)
+            if event is None:
+                waiting.put(None)
+            elif type is None or event.type == type:
+                if waiting.qsize() < self.buffer:  # an iterator nobody reads any more holds at most buffer events
+                    waiting.put(event)
+                else:
+                    self._lost[name] += 1
 
         self._sinks.append(sink)
         try:
@@ -73,14 +80,28 @@ class Reading:
         finally:
             self._sinks.remove(sink)
 
+    def _consumer(self, what: str) -> str:
+        self._consumers += 1
+        name = f"{what}#{self._consumers}"
+        self._lost[name] = 0
+        return name
+
     async def __aiter__(self) -> Any:
         """``async for event in live``: the caller's event loop is told through call_soon_threadsafe."""
         import asyncio
 
         loop = asyncio.get_running_loop()
         waiting: asyncio.Queue = asyncio.Queue()
+        name = self._consumer("async for")
+
+        sent = [0, 0]  # events handed to the loop (by this stream's socket thread), taken by the reader (the loop)
 
         def sink(event: Event | None) -> None:
+            if event is not None:  # counted, not waiting.qsize(): a busy loop has not queued what it was handed yet
+                if sent[0] - sent[1] >= self.buffer:
+                    self._lost[name] += 1
+                    return
+                sent[0] += 1
             try:
                 loop.call_soon_threadsafe(waiting.put_nowait, event)
             except RuntimeError:  # the loop is closed
@@ -92,6 +113,7 @@ class Reading:
                 event = await waiting.get()
                 if event is None:
                     return
+                sent[1] += 1
                 yield event
         finally:
             self._sinks.remove(sink)

@@ -71,6 +71,8 @@ class KiwoomMagics(Magics, Settings):
         self.session.set_margin(self.refresh_margin)
         self.exit.configure(enabled=self.revoke_at_exit, budget=self.exit_timeout, use_revoker=self.revoker)
         self._hooked = False
+        self._cell: Any = None  # the running cell (its id, else its text): a new run of it replaces its boards
+        self._watches = 0  # %kiwoom_watch calls so far in the running cell (WatchMagics keys its boards by both)
 
     # Built at first use, with their modules: %load_ext imports none of them (BENCHMARKS.md, goal 1).
     @cached_property
@@ -267,6 +269,11 @@ class KiwoomMagics(Magics, Settings):
     # -- staying logged in, and leaving ----------------------------------------------------------
 
     def on_pre_run_cell(self, *args: Any) -> None:
+        if args:
+            self._cell = getattr(args[0], "cell_id", None) or getattr(args[0], "raw_cell", None)
+            self._watches = 0
+        if "bound" in vars(self):  # what a socket or board thread re-issued meanwhile: the variable follows now
+            self.bound.catch_up()
         refresh_before_cell(self.session, self.shell.user_ns, lambda values: self.shell.push(values, interactive=False),
                             lambda login: self.sync_panels(login.var, describe(login), logged_in=True))
 

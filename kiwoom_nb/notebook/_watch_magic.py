@@ -77,6 +77,7 @@ class WatchMagics(Magics):
     def __init__(self, shell: Any, logins: Any) -> None:
         super().__init__(shell=shell)
         self.logins = logins
+        self._boards: dict[Any, Any] = {}  # (cell, n-th %kiwoom_watch in it) -> the board it made
 
     @lazy_arguments
     @argument("items", nargs="*", help="Stock codes or names (005930 SK하이닉스), or $variables holding them.")
@@ -128,6 +129,11 @@ class WatchMagics(Magics):
             live.close()
             raise
         self.logins.track_board(live.var, board)
+        key, self.logins._watches = (self.logins._cell, self.logins._watches), self.logins._watches + 1
+        replaced, self._boards[key] = self._boards.get(key), board
+        if replaced is not None:  # this cell ran before: its board goes, timer, callbacks and stream
+            replaced.stop("replaced by a new run of its cell")
+            replaced.close()
         display(board)
         return None
 
