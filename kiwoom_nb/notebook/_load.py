@@ -29,11 +29,12 @@ def load(shell: Any) -> None:
     from ._watch_magic import WatchMagics, show_streams_as_boards
 
     magics = KiwoomMagics(shell=shell)
-    magics.companions = [TrMagics(shell, magics), CandleMagics(shell, magics), WatchMagics(shell, magics)]
+    tr = TrMagics(shell, magics)
+    magics.companions = [tr, CandleMagics(shell, magics), WatchMagics(shell, magics)]
     for each in (magics, *magics.companions):
         shell.register_magics(each)
     magics.hook()
-    magics.companions[0].hook()
+    tr.hook()  # Tab in a %kiwoom line, %kiwoom ka10081? as help
     show_streams_as_boards(shell)
     _instances[id(shell)] = magics
     from ..rest._wide import want
@@ -50,7 +51,9 @@ def unload(shell: Any) -> None:
     magics.panels.close_all(UNLOADED)
     magics.exit.revoke_everything()
     magics.unhook()
-    magics.companions[0].unhook()
+    for each in magics.companions:
+        if hasattr(each, "unhook"):
+            each.unhook()
     # Unregister the magics too: an unhooked instance would log in with nothing left to revoke at exit.
     manager = shell.magics_manager
     for each in (magics, *magics.companions):

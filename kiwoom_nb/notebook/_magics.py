@@ -1,8 +1,10 @@
-"""KiwoomMagics: %kiwoom_login / %kiwoom_logout / %kiwoom_status and configuration.
+"""KiwoomMagics, the login class: %kiwoom_login / %kiwoom_logout / %kiwoom_status, and what the kernel's logins need
+(the session, the exit guard, clients and streams bound to a login, the panels). Its settings (``%config
+KiwoomMagics.*``) are _settings.Settings'; %kiwoom, %kiwoom_candles and %kiwoom_watch are their own Magics classes
+beside it, using its logins; leaving (atexit, signals, the revoker) is kiwoom_nb.auth._exit's.
 
-The one module that touches the shell and the environment; leaving (atexit, signals, the revoker) is
-kiwoom_nb.auth._exit's. Magics raise KiwoomError: its ``_render_traceback_`` is one line, and unlike IPython's
-UsageError (a stderr stream) it reaches nbval, papermill and nbclient as a real error.
+Magics raise KiwoomError: its ``_render_traceback_`` is one line, and unlike IPython's UsageError (a stderr stream)
+it reaches nbval, papermill and nbclient as a real error.
 """
 
 from __future__ import annotations
