@@ -21,7 +21,6 @@ from .._errors import (
     error_for_answer,
     status_of,
 )
-from ._http import _client_for, _network_failure, _scrub
 from ._token import AccessToken, parse_expires_dt
 
 if TYPE_CHECKING:
@@ -201,6 +200,8 @@ def post_tr(
     Raises the KiwoomError that fits; ``secrets`` are scrubbed from anything the server echoed.
     """
     import httpx
+
+    from ._http import _client_for, _network_failure, _scrub  # with httpx, at the first request
 
     failure: KiwoomError | None = None
     try:
