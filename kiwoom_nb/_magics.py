@@ -172,6 +172,9 @@ class KiwoomMagics(Magics):
             appkey, secretkey, var=var, mock=mock, base_url=self.url_for(mock), source=source, force=force
         )
         self.shell.push({var: login.token}, interactive=False)
+        if login.note:  # --force whose old token Kiwoom did not revoke: the new one is in var, the old kept for exit
+            _warn(login.note)
+            login.note = None
         line = describe(login, reused=reused)
         self.sync_panels(var, line, logged_in=True)
         return line

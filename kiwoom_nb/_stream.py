@@ -80,7 +80,7 @@ class Stream:
 
         resolve_base_url(base_url, mock)
         tokens = KeyTokens(appkey, secretkey, mock=mock, base_url=base_url, timeout=timeout, transport=transport,
-                           margin=600.0)
+                           margin=600.0, kind="Stream")
         self._setup(tokens, ws_url=ws_url, market=market, buffer=buffer, silence=silence, own=True, var=None)
 
     @classmethod
