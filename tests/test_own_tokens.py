@@ -184,3 +184,54 @@ def test_a_client_leaves_a_token_another_process_on_the_machine_holds(same_token
         assert same_token.revokes == [] and same_token.is_live(token)
     finally:
         other.remove(token)
+
+
+# -- a token the WebSocket refused ---------------------------------------------------------------------------
+
+
+def test_a_token_the_websocket_refused_is_revoked_when_replaced_own_keys(fake):
+    from kiwoom_nb._stream import Stream
+
+    fake.ws.refuse_next_login()  # 8005 on the WebSocket, though the REST API would still take the token
+    live = Stream(*KEYS, base_url=fake.url, ws_url=fake.ws_url)
+    try:
+        first, second = (t.value for t in fake.tokens)
+        wait_for(lambda: first in [r.body["token"] for r in fake.revokes], 10, "the refused token's revoke")
+        assert not fake.is_live(first) and fake.is_live(second)
+    finally:
+        live.close()
+    assert sorted(r.body["token"] for r in fake.revokes) == sorted([first, second])
+
+
+def test_a_token_the_websocket_refused_is_revoked_when_replaced_kernel_login(fake, tmp_path):
+    from kiwoom_nb._api import SessionTokens
+    from kiwoom_nb._stream import Stream
+
+    session = Session(holders=Holders(tmp_path / "holders"))
+    session.login(*KEYS, var="kiwoom_token", base_url=fake.url)
+    fake.ws.refuse_next_login()
+    live = Stream.bound(SessionTokens(session, "kiwoom_token"), ws_url=fake.ws_url, var="kiwoom_token")
+    try:
+        first, second = (t.value for t in fake.tokens)
+        assert [r.body["token"] for r in fake.revokes] == [first] and not fake.is_live(first)
+        assert session.find("kiwoom_token").token == second
+    finally:
+        live.close()
+        session.revoke_all(5.0)
+    assert fake.live_tokens() == []
+
+
+def test_a_refused_token_whose_revoke_fails_is_let_go_quietly(fake):
+    from kiwoom_nb._exit import own_session
+    from kiwoom_nb._stream import Stream
+
+    fake.ws.refuse_next_login()
+    fake.fail_next("server_error", path="/oauth2/revoke")  # as a token Kiwoom no longer knows would fail
+    live = Stream(*KEYS, base_url=fake.url, ws_url=fake.ws_url)
+    try:
+        assert str(live.status).startswith("connected")
+        first = fake.tokens[0].value
+        assert first in [r.body["token"] for r in fake.revokes]
+        assert first not in [str(login.token) for login in own_session().orphans]  # not retried at exit
+    finally:
+        live.close()
