@@ -271,3 +271,22 @@ def test_force_whose_old_token_fails_to_revoke_warns_once_and_puts_the_new_token
     ip.extension_manager.unload_extension("kiwoom_nb")  # the exit path of this shell: both go
     ip.extension_manager.load_extension("kiwoom_nb")
     assert not fake.is_live(old) and not fake.is_live(new)
+
+
+def test_config_mock_hosts_names_a_mock_server_for_the_order_guard(ip, fake, monkeypatch):
+    from kiwoom_nb import Client, OrderNotConfirmed
+
+    monkeypatch.delenv("KIWOOM_MOCK_HOSTS", raising=False)
+    proxy = "https://kiwoom-proxy.example.com/mock"
+    order = {"dmst_stex_tp": "KRX", "stk_cd": "005930", "ord_qty": "1", "trde_tp": "3"}
+    with Client(*CANARY["mock"], mock=True, base_url=proxy, transport=fake.transport, pace=None) as api:
+        with pytest.raises(OrderNotConfirmed):
+            api.call("kt10000", **order)
+        assert fake.orders == []
+        ip.run_line_magic("config", "KiwoomMagics.mock_hosts = 'kiwoom-proxy.example.com'")
+        api.call("kt10000", **order)
+        assert len(fake.orders) == 1
+        ip.extension_manager.unload_extension("kiwoom_nb")  # the setting leaves with the extension
+        with pytest.raises(OrderNotConfirmed):
+            api.call("kt10000", **order)
+    assert len(fake.orders) == 1

@@ -100,7 +100,7 @@ def test_a_labelled_mock_client_on_a_production_host_says_so(fake, monkeypatch):
 
     line = api.preview("kt10000", **BUY)
     assert line == refusal(api, "kt10000", **BUY)
-    assert line.endswith(f"production ({fake.url.split('://')[1]}, labelled mock but not a known mock server) — "
+    assert line.endswith(f"production ({fake.url.split('://')[1]}, labelled mock but not a known mock server; KIWOOM_MOCK_HOSTS names one) — "
                          "pass confirm=True (--confirm on %kiwoom) to place it"), line
     assert len(fake.requests) == sent and fake.orders == []
     api.close()
