@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from ._client import _check_keys, is_mock_destination, issue_token, post_tr, resolve_base_url
 from ._errors import KiwoomError, OrderNotConfirmed, RateLimitError, RequestError, ServerError, NetworkError, KiwoomTimeout
+from ._checks import check_number
 from ._frame import rows_of
 from ._pace import DEFAULT_PACE, pacer_for, rate_in
 from ._trs import is_order, lookup
@@ -186,6 +187,7 @@ class Client:
     def __init__(self, appkey: str, secretkey: str, *, mock: bool = False, base_url: str | None = None,
                  timeout: float = 10.0, transport: Any = None, pace: float | None = DEFAULT_PACE,
                  refresh_margin: float = 600.0, progress: str | None = None) -> None:
+        _check_options(mock=mock, base_url=base_url, timeout=timeout, pace=pace, refresh_margin=refresh_margin)
         tokens = KeyTokens(appkey, secretkey, mock=mock, base_url=base_url, timeout=timeout, transport=transport,
                            margin=refresh_margin)
         resolve_base_url(base_url, mock)  # a bad base URL fails here, not at the first call
@@ -224,7 +226,9 @@ class Client:
         ``check=False`` skips the checks against the field catalogue (missing, unknown, codes), for TRs newer
         than it.
         """
-        answer = self._request(api_id, path, self._named(api_id, _body(fields)), confirm=confirm, check=check)
+        api_id = _checked(api_id, confirm=confirm, check=check)
+        answer = self._request(api_id, path, self._named(api_id, _body(fields, api_id, check)), confirm=confirm,
+                               check=check)
         self.last = [answer]
         return answer
 
@@ -261,7 +265,8 @@ class Client:
         from ._preview import preview_line
 
         api_id = str(api_id).strip()
-        return preview_line(self, api_id, path, self._named(api_id, _body(fields), fetch=False))
+        api_id = _checked(api_id)
+        return preview_line(self, api_id, path, self._named(api_id, _body(fields, api_id), fetch=False))
 
     def _request(self, api_id: str, path: str | None, body: dict[str, Any], *, confirm: bool,
                  cont: bool = False, next_key: str = "", check: bool = False) -> Answer:
@@ -351,7 +356,9 @@ class Client:
 
         Each page is also appended to ``last`` as it arrives, so Ctrl-C keeps what was fetched.
         """
-        body = self._named(api_id, _body(fields))
+        api_id = _checked(api_id, confirm=confirm, check=check)
+        check_number("max_pages", max_pages, minimum=1, none=True, integer=True)
+        body = self._named(api_id, _body(fields, api_id, check))
         self.last = fetched = []
         cont, key = False, ""
         while max_pages is None or len(fetched) < max_pages:
@@ -382,6 +389,8 @@ class Client:
         from ._frame import require_pandas, to_frame
 
         require_pandas()
+        check_number("pages", pages, minimum=1, none=True, integer=True)
+        _checked(api_id, numeric=numeric)
         if labels not in (None, "ko"):
             raise KiwoomError(f"labels={labels!r}: use labels='ko' for Korean column names, or leave it out")
         answers = list(self._fetch(api_id, path, confirm=confirm, max_pages=pages, check=check, fields=fields))
@@ -468,16 +477,52 @@ def _check(api_id: str, path: str | None, body: dict[str, Any]) -> None:
     check_fields(str(api_id).strip(), path, body)
 
 
-def _body(fields: dict[str, Any]) -> dict[str, Any]:
-    """Kiwoom's examples send every value as a string; None means "leave the field out"."""
+def _body(fields: dict[str, Any], api_id: str = "", check: bool = True) -> dict[str, Any]:
+    """Kiwoom's examples send every value as a string; None means "leave the field out". A stock code must be a
+    string (5930 has lost its zeros); a field the catalogue types as a date takes dates and "2024-01-01" too."""
+    from ._checks import check_code, date_field
+
+    dates = _date_fields(api_id) if api_id else ()
     body = {}
     for name, value in fields.items():
         if value is None:
             continue
         if isinstance(value, bool):
             raise KiwoomError(f"field {name}={value!r}: Kiwoom fields are strings or numbers, not True/False")
+        if name == "stk_cd" and not isinstance(value, str):
+            check_code(value, "stk_cd")
+        if name in dates:
+            value = date_field(api_id, name, value, check=check)
         body[name] = value if isinstance(value, (str, list, dict)) else str(value)
     return body
+
+
+def _date_fields(api_id: str) -> tuple[str, ...]:
+    from ._trs import fields_of
+
+    spec = fields_of(api_id)
+    return tuple(f.name for f in spec.request if f.format == "YYYYMMDD") if spec is not None else ()
+
+
+def _checked(api_id: Any, **flags: Any) -> str:
+    """``api_id`` stripped, once it and the True/False options are what they must be."""
+    from ._checks import check_api_id, check_flag
+
+    for name, value in flags.items():
+        check_flag(name, value)
+    return check_api_id(api_id)
+
+
+def _check_options(*, mock: Any, base_url: Any, timeout: Any, pace: Any, refresh_margin: Any) -> None:
+    """A Client's or Stream's options, before anything is issued: one line for the first wrong one."""
+    from ._checks import check_flag
+
+    check_flag("mock", mock)
+    if base_url is not None and not isinstance(base_url, str):
+        raise KiwoomError(f"base_url={base_url!r}: a URL string such as 'https://api.kiwoom.com', or None")
+    check_number("timeout", timeout, minimum=0.001)
+    check_number("pace", pace, none=True)
+    check_number("refresh_margin", refresh_margin)
 
 
 def _table_key(api_id: str) -> str:

@@ -83,10 +83,16 @@ def candles(api: "Client", codes: Any, interval: str = "D", start: Any = None, e
     from ._frame import require_pandas
 
     pd = require_pandas()
+    from ._checks import check_code, check_flag
+
     interval = _interval(interval)
+    check_flag("adjusted", adjusted)
+    check_flag("krw", krw)
     several = not isinstance(codes, str)
-    listed = [str(c).strip() for c in ([codes] if isinstance(codes, str) else codes)]
-    if not listed or not all(listed):
+    if several and not isinstance(codes, (list, tuple, set, frozenset)) and not hasattr(codes, "tolist"):
+        check_code(codes, "codes")  # 5930, None: one line, not a TypeError
+    listed = [check_code(c, "codes") for c in ([codes] if isinstance(codes, str) else list(codes))]
+    if not listed:
         raise RequestError("candles() needs a stock code, e.g. candles('005930') or candles(['005930', '000660'])")
     first, last = _moment(pd, start, "start"), _moment(pd, end, "end")
     collected: list[Answer] = []
@@ -135,7 +141,10 @@ def candles(api: "Client", codes: Any, interval: str = "D", start: Any = None, e
 
 
 def _interval(interval: Any) -> str:
-    text = str(interval).strip()
+    if not isinstance(interval, str):
+        raise RequestError(f"interval={interval!r}: use one of {', '.join(INTERVALS)} as a string (M is a month, 1m a "
+                           "minute)")
+    text = interval.strip()
     text = text.upper() if text.upper() in ("D", "W", "Y") or text == "M" else text.lower()
     if text not in INTERVALS:
         raise RequestError(f"interval={interval!r}: use one of {', '.join(INTERVALS)} (M is a month, 1m a minute)")

@@ -212,10 +212,15 @@ def resolve_names(api: "Client", api_id: str, body: dict[str, Any], *, fetch: bo
 
     tr = lookup(api_id)
     us = tr is not None and tr.market == "us"
-    if tr is None or tr.market not in ("domestic", "us") or looks_like_code(value, us):
+    if tr is None or tr.market not in ("domestic", "us"):
         return body
     spec = fields_of(api_id)
     if spec is None or not any(f.name == "stk_cd" and not f.codes and not f.examples for f in spec.request):
+        return body
+    from ._checks import check_code
+
+    check_code(value, "stk_cd", us=us, items=True)  # 5930 or 0059300: refused, not sent or looked up
+    if looks_like_code(value, us):
         return body
     market = "us" if us else None
     if not fetch and any(listing(api, each, fetch=False) is None for each in markets_of(market)):
