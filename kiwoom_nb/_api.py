@@ -264,7 +264,6 @@ class Client:
         only)."""
         from ._preview import preview_line
 
-        api_id = str(api_id).strip()
         api_id = _checked(api_id)
         return preview_line(self, api_id, path, self._named(api_id, _body(fields, api_id), fetch=False))
 

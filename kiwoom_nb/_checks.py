@@ -63,9 +63,14 @@ def date_field(api_id: str, name: str, value: Any, *, check: bool = True) -> Any
     """A TR field the catalogue types as a date (YYYYMMDD) as Kiwoom takes it: a date, datetime or pandas.Timestamp
     and "2024-01-01" become "20240101"; "20240101" (or 20240101) stays. Anything else raises, unless ``check`` is
     False (then it is sent as it is)."""
-    if isinstance(value, datetime) or isinstance(value, date):
-        return value.strftime("%Y%m%d")
-    text = str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else None
+    text = None
+    if isinstance(value, date):  # datetime and pandas.Timestamp too
+        try:
+            return value.strftime("%Y%m%d")
+        except ValueError:  # pandas.NaT
+            pass
+    elif isinstance(value, (str, int)) and not isinstance(value, bool):
+        text = str(value).strip()
     if text == "":
         return value  # a blank optional field: Kiwoom's documented default (a required one is caught as missing)
     if text is not None:
