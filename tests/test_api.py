@@ -37,14 +37,6 @@ CHART = dict(stk_cd="005930", base_dt="20261201", upd_stkpc_tp="1")
 ORDER = dict(dmst_stex_tp="KRX", stk_cd="005930", ord_qty="1", trde_tp="3")
 
 
-@pytest.fixture(autouse=True)
-def fresh_pacers():
-    """Pacing is shared per app key in the process: every test starts with no learned limits."""
-    _pace._pacers.clear()
-    yield
-    _pace._pacers.clear()
-
-
 @pytest.fixture
 def fake_kiwoom():
     return FakeKiwoom(keys=dict(CANARY), page_size=10, candles=100)
