@@ -235,3 +235,18 @@ def test_a_refused_token_whose_revoke_fails_is_let_go_quietly(fake):
         assert first not in [str(login.token) for login in own_session().orphans]  # not retried at exit
     finally:
         live.close()
+
+
+def test_threads_sharing_a_new_client_issue_one_token_and_close_revokes_it_once(fake):
+    from support import in_threads
+
+    client = Client(*KEYS, transport=fake.transport, pace=None)
+    results, errors = in_threads(lambda _: client.call("ka10001", stk_cd="005930"), [(i,) for i in range(8)])
+    assert errors == [] and len(results) == 8
+    assert len(fake.issues) == 1
+    client.close()
+    [token] = fake.tokens
+    assert [r.body["token"] for r in fake.revokes] == [token.value]
+    from kiwoom_nb._exit import own_session
+
+    assert token.value not in [str(login.token) for login in own_session().logins.values()]  # not revoked again at exit
