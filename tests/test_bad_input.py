@@ -197,3 +197,15 @@ def test_the_fake_refuses_to_register_what_it_cannot_know(fake, item):
             while answer.get("trnm") != "REG":
                 answer = json.loads(ws.recv(5))
             assert answer["return_code"] == expected
+
+
+def test_watch_on_a_us_stream_resolves_a_us_name(fake):
+    stream = Stream(*KEYS, base_url=fake.url, ws_url=fake.ws_url.replace("/api/dostk/websocket", ""), market="us")
+    try:
+        stream.watch("애플", "FE")
+        with pytest.raises(KiwoomError) as caught:
+            stream.watch(["AAPL", None], "FE")
+        assert "items=None" in one_line(caught)
+    finally:
+        stream.close()
+    assert [r["data"][0]["item"] for r in regs(fake)] == [["AAPL"]]
