@@ -262,6 +262,12 @@ def _check_keys(appkey: object, secretkey: object) -> tuple[str, str]:
     return appkey.strip(), secretkey.strip()
 
 
+def _check_timeout(timeout: object) -> None:
+    from ._checks import check_number
+
+    check_number("timeout", timeout, minimum=0.001)
+
+
 def _scrub(text: str, secrets: tuple[str, ...]) -> str:
     for secret in secrets:
         if secret and len(secret) >= 4:
@@ -410,6 +416,7 @@ def issue_token(
     servers). Raises a :class:`KiwoomError` subclass on any failure.
     """
     appkey, secretkey = _check_keys(appkey, secretkey)
+    _check_timeout(timeout)
     what = "Login (au10001)"
     data, context = _post(
         "au10001",
@@ -446,6 +453,7 @@ def revoke_token(
 ) -> None:
     """Revoke an access token (au10002, ``POST /oauth2/revoke``); succeeds only on ``return_code`` 0."""
     appkey, secretkey = _check_keys(appkey, secretkey)
+    _check_timeout(timeout)
     if not isinstance(token, str) or not str(token).strip():
         raise KiwoomError("Logout (au10002) failed: no token to revoke")
     data, context = _post(

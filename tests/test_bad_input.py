@@ -209,3 +209,15 @@ def test_watch_on_a_us_stream_resolves_a_us_name(fake):
     finally:
         stream.close()
     assert [r["data"][0]["item"] for r in regs(fake)] == [["AAPL"]]
+
+
+@pytest.mark.parametrize("timeout", ["10", None, 0])
+def test_issue_and_revoke_with_a_wrongly_typed_timeout_get_one_line(fake, timeout):
+    from kiwoom_nb import issue_token, revoke_token
+
+    for call in (lambda: issue_token(*KEYS, base_url=fake.url, timeout=timeout),
+                 lambda: revoke_token(*KEYS, "token", base_url=fake.url, timeout=timeout)):
+        with pytest.raises(KiwoomError) as caught:
+            call()
+        assert "timeout=" in one_line(caught)
+    assert fake.requests == []
