@@ -250,3 +250,21 @@ def test_threads_sharing_a_new_client_issue_one_token_and_close_revokes_it_once(
     from kiwoom_nb._exit import own_session
 
     assert token.value not in [str(login.token) for login in own_session().logins.values()]  # not revoked again at exit
+
+
+def test_in_a_kernel_a_with_client_block_leaves_kiwoom_token_alive(fake, start_kernel):
+    """What the issue saw: Kiwoom hands the kernel's login and a Client with the same keys one token; leaving the
+    ``with`` block revoked the kernel's ``kiwoom_token``. Now the notebook's next call still works."""
+    fake.same_token = True
+    kernel = logged_in(start_kernel)
+    kernel.ok("import os, kiwoom_nb\n"
+              "with kiwoom_nb.Client(os.environ['KIWOOM_APPKEY'], os.environ['KIWOOM_SECRETKEY'],\n"
+              "                      base_url=os.environ['KIWOOM_BASE_URL']) as own:\n"
+              "    own.call('ka10001', stk_cd='005930')\n"
+              "print(own.tokens.token is None, own.closed)")
+    [token] = {t.value for t in fake.tokens}
+    assert fake.revokes == [] and fake.is_live(token)
+    kernel.ok("kiwoom_nb.client().call('ka10001', stk_cd='005930')")  # the notebook's login still works
+    assert len(fake.issues) == 2  # no re-issue was needed
+    kernel.ok("%kiwoom_logout")
+    assert [r.body["token"] for r in fake.revokes] == [token]
