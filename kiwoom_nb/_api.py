@@ -227,18 +227,19 @@ class Client:
         than it.
         """
         api_id = _checked(api_id, confirm=confirm, check=check)
-        answer = self._request(api_id, path, self._named(api_id, _body(fields, api_id, check)), confirm=confirm,
-                               check=check)
+        body = self._named(api_id, _body(fields, api_id, check), check=check)
+        answer = self._request(api_id, path, body, confirm=confirm, check=check)
         self.last = [answer]
         return answer
 
-    def _named(self, api_id: str, body: dict[str, Any], *, fetch: bool = True) -> dict[str, Any]:
-        """``body`` with a stock name in stk_cd replaced by its code (kiwoom_nb._codes); codes pass untouched."""
+    def _named(self, api_id: str, body: dict[str, Any], *, fetch: bool = True, check: bool = True) -> dict[str, Any]:
+        """``body`` with a stock name in stk_cd replaced by its code (kiwoom_nb._codes); codes pass untouched, a
+        malformed one (0059300) is refused unless ``check`` is False."""
         if "stk_cd" not in body:
             return body
         from ._codes import resolve_names
 
-        return resolve_names(self, str(api_id).strip(), body, fetch=fetch)
+        return resolve_names(self, str(api_id).strip(), body, fetch=fetch, check=check)
 
     # -- names and codes, previews ------------------------------------------------------------
 
@@ -357,7 +358,7 @@ class Client:
         """
         api_id = _checked(api_id, confirm=confirm, check=check)
         check_number("max_pages", max_pages, minimum=1, none=True, integer=True)
-        body = self._named(api_id, _body(fields, api_id, check))
+        body = self._named(api_id, _body(fields, api_id, check), check=check)
         self.last = fetched = []
         cont, key = False, ""
         while max_pages is None or len(fetched) < max_pages:

@@ -200,7 +200,8 @@ def looks_like_code(value: str, us: bool) -> bool:
     return all((_US_CODE if us else _DOMESTIC_CODE).fullmatch(part.strip()) for part in value.split("|"))
 
 
-def resolve_names(api: "Client", api_id: str, body: dict[str, Any], *, fetch: bool = True) -> dict[str, Any]:
+def resolve_names(api: "Client", api_id: str, body: dict[str, Any], *, fetch: bool = True,
+                  check: bool = True) -> dict[str, Any]:
     """``body`` with a stk_cd that is a name (삼성전자, NAVER; US: 애플) replaced by its code; a value that already
     looks like a code is left alone without a lookup. Only for TRs whose stk_cd takes any stock (not a list of
     codes such as the gold spot TRs'). ``fetch=False`` uses the day's cached list only, and leaves the name when
@@ -219,7 +220,8 @@ def resolve_names(api: "Client", api_id: str, body: dict[str, Any], *, fetch: bo
         return body
     from ._checks import check_code
 
-    check_code(value, "stk_cd", us=us, items=True)  # 5930 or 0059300: refused, not sent or looked up
+    if check:
+        check_code(value, "stk_cd", us=us, items=True)  # 5930 or 0059300: refused, not sent or looked up
     if looks_like_code(value, us):
         return body
     market = "us" if us else None

@@ -221,3 +221,14 @@ def test_issue_and_revoke_with_a_wrongly_typed_timeout_get_one_line(fake, timeou
             call()
         assert "timeout=" in one_line(caught)
     assert fake.requests == []
+
+
+def test_check_false_sends_a_malformed_code_as_it_is_but_never_an_int(api, fake):
+    from kiwoom_nb import UnknownStockError
+
+    with pytest.raises(UnknownStockError):  # Kiwoom's own answer: 1902
+        api.call("ka10001", stk_cd="0059300", check=False)
+    assert tr_requests(fake)[-1].body["stk_cd"] == "0059300"
+    with pytest.raises(KiwoomError, match="stk_cd=5930"):
+        api.call("ka10001", stk_cd=5930, check=False)
+    assert len(tr_requests(fake)) == 1
