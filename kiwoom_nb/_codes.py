@@ -244,3 +244,47 @@ def cached_name(api: "Client", code: str, us: bool) -> str:
             if row["code"] == bare or (us and row["code"].casefold() == bare.casefold()):
                 return row["name"]
     return ""
+
+
+# -- what watch() registers -----------------------------------------------------------------------------------------
+
+#: Real-time types whose items are sector codes (001 KOSPI), not stocks; types that take "" for the whole market.
+SECTOR_TYPES = ("0J", "0U")
+MARKET_WIDE_TYPES = ("0s", "1h")
+
+
+def watch_items(tokens: Any, items: Any, type: Any, *, us: bool, account: bool) -> list[str]:
+    """What ``Stream.watch(items, type)`` registers: codes checked as TR fields are (kiwoom_nb._checks.check_code),
+    names (삼성전자; on a US stream 애플) turned into codes as TR calls turn them, with the stream's ``tokens``.
+    One KiwoomError line for anything else; ``account`` types (00, 04) take no items."""
+    from ._checks import check_code
+
+    if not isinstance(type, str) or not type.strip():
+        raise KiwoomError(f"type={type!r}: a real-time type such as '0B' (주식체결) — nothing was sent")
+    if account:
+        return [""]
+    if isinstance(items, str):
+        listed = [items]
+    elif isinstance(items, (list, tuple, set, frozenset)) or hasattr(items, "tolist"):
+        listed = list(items)
+    else:
+        check_code(items, "items")  # 5930, None: refused in one line
+        listed = []
+    if not listed:
+        return [""]
+    codes = []
+    for item in listed:
+        if item == "" and type in MARKET_WIDE_TYPES:
+            codes.append("")
+        elif type in SECTOR_TYPES:
+            if not isinstance(item, str) or not item.strip():
+                raise KiwoomError(f"items={item!r}: a sector code such as '001' (KOSPI) — nothing was sent")
+            codes.append(item.strip())
+        else:
+            text = check_code(item, "items", us=us)
+            if not looks_like_code(text, us):
+                from ._api import Client
+
+                text = find_code(Client.bound(tokens), text, "us" if us else None)
+            codes.append(text)
+    return codes

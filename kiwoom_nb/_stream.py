@@ -177,7 +177,9 @@ class Stream:
         from ._wire import _chunks, reg_frame
 
         self._check_open()
-        codes = _watch_items(self, items, type)
+        from ._codes import watch_items
+
+        codes = watch_items(self.tokens, items, type, us=self.market == "us", account=type in ACCOUNT)
         for chunk in _chunks(codes):
             answer = self._socket.request(reg_frame(chunk, type), "REG")
             if str(answer.get("return_code", "0")).strip() not in ("0", ""):
@@ -421,53 +423,6 @@ class Stream:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
-
-
-#: Types whose items are sector codes (001 KOSPI), not stocks; types that take "" for the whole market.
-SECTORS = ("0J", "0U")
-MARKET_WIDE = ("0s", "1h")
-
-
-def _watch_items(stream: Stream, items: Any, type: Any) -> list[str]:
-    """What ``watch(items, type)`` registers: codes checked as TR fields are (kiwoom_nb._checks.check_code), names
-    (삼성전자; on a US stream 애플) resolved to codes as TR calls resolve them. One line for anything else."""
-    from ._checks import check_code
-
-    if not isinstance(type, str) or not type.strip():
-        raise KiwoomError(f"type={type!r}: a real-time type such as '0B' (주식체결) — nothing was sent")
-    if type in ACCOUNT:
-        return [""]
-    if isinstance(items, str):
-        listed = [items]
-    elif isinstance(items, (list, tuple, set, frozenset)) or hasattr(items, "tolist"):
-        listed = list(items)
-    else:
-        check_code(items, "items")  # 5930, None: refused in one line
-        listed = []
-    if not listed:
-        return [""]
-    us = stream.market == "us"
-    codes = []
-    for item in listed:
-        if item == "" and type in MARKET_WIDE:
-            codes.append("")
-        elif type in SECTORS:
-            if not isinstance(item, str) or not item.strip():
-                raise KiwoomError(f"items={item!r}: a sector code such as '001' (KOSPI) — nothing was sent")
-            codes.append(item.strip())
-        else:
-            codes.append(_code_of(stream, check_code(item, "items", us=us), us))
-    return codes
-
-
-def _code_of(stream: Stream, text: str, us: bool) -> str:
-    from ._codes import find_code, looks_like_code
-
-    if looks_like_code(text, us):
-        return text
-    from ._api import Client
-
-    return find_code(Client.bound(stream.tokens), text, "us" if us else None)
 
 
 def close_all(timeout: float = 0.5, where: Callable[["Stream"], bool] | None = None) -> None:
