@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from support import CANARY, logged_in
-from test_codes import api, fresh_state  # noqa: F401 - the same fixtures: a client on the fake, empty caches
+from test_codes import api  # noqa: F401 - the same fixture: a client on the fake (caches: tests/conftest.py)
 from test_tr_kernel import one_line_error
 
 from kiwoom_nb import Client, OrderNotConfirmed
