@@ -16,7 +16,7 @@ import secrets
 import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from ._client import MOCK_URL, PRODUCTION_URL
 from ._errors import KiwoomError, UnknownStockError
@@ -253,9 +253,9 @@ SECTOR_TYPES = ("0J", "0U")
 MARKET_WIDE_TYPES = ("0s", "1h")
 
 
-def watch_items(tokens: Any, items: Any, type: Any, *, us: bool, account: bool) -> list[str]:
+def watch_items(client: "Callable[[], Client]", items: Any, type: Any, *, us: bool, account: bool) -> list[str]:
     """What ``Stream.watch(items, type)`` registers: codes checked as TR fields are (kiwoom_nb._checks.check_code),
-    names (삼성전자; on a US stream 애플) turned into codes as TR calls turn them, with the stream's ``tokens``.
+    names (삼성전자; on a US stream 애플) turned into codes as TR calls turn them, with the Client ``client()`` gives.
     One KiwoomError line for anything else; ``account`` types (00, 04) take no items."""
     from ._checks import check_code
 
@@ -283,8 +283,6 @@ def watch_items(tokens: Any, items: Any, type: Any, *, us: bool, account: bool) 
         else:
             text = check_code(item, "items", us=us)
             if not looks_like_code(text, us):
-                from ._api import Client
-
-                text = find_code(Client.bound(tokens), text, "us" if us else None)
+                text = find_code(client(), text, "us" if us else None)
             codes.append(text)
     return codes

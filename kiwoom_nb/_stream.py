@@ -182,9 +182,11 @@ class Stream:
         from ._wire import _chunks, reg_frame
 
         self._check_open()
+        from ._api import Client
         from ._codes import watch_items
 
-        codes = watch_items(self.tokens, items, type, us=self.market == "us", account=type in ACCOUNT)
+        codes = watch_items(lambda: Client.bound(self.tokens), items, type, us=self.market == "us",
+                            account=type in ACCOUNT)
         for chunk in _chunks(codes):
             answer = self._socket.request(reg_frame(chunk, type), "REG")
             if str(answer.get("return_code", "0")).strip() not in ("0", ""):
