@@ -373,7 +373,9 @@ class Stream:
         _check_answer(answer, f"condition {seq}")
         self._conditions.add(seq)
         self._socket.conditions.add(seq)
-        return [str(r.get("jmcode", r.get("9001", ""))).lstrip("AJQ") for r in answer.get("data") or []]
+        from ._frame import short_code
+
+        return [short_code(str(r.get("jmcode", r.get("9001", "")))) for r in answer.get("data") or []]
 
     # -- closing -----------------------------------------------------------------------------------
 
