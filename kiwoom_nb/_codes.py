@@ -254,8 +254,9 @@ def cached_name(api: "Client", code: str, us: bool) -> str:
 
 # -- what watch() registers -----------------------------------------------------------------------------------------
 
-#: Real-time types whose items are sector codes (001 KOSPI), not stocks; types that take "" for the whole market.
-SECTOR_TYPES = ("0J", "0U")
+#: Real-time types whose items are not stocks: sector codes (0J / 0U: 001 KOSPI) and gold symbols (0I: MGD); types
+#: that take "" for the whole market.
+OTHER_ITEM_TYPES = ("0J", "0U", "0I")
 MARKET_WIDE_TYPES = ("0s", "1h")
 
 
@@ -282,9 +283,10 @@ def watch_items(client: "Callable[[], Client]", items: Any, type: Any, *, us: bo
     for item in listed:
         if item == "" and type in MARKET_WIDE_TYPES:
             codes.append("")
-        elif type in SECTOR_TYPES:
+        elif type in OTHER_ITEM_TYPES:
             if not isinstance(item, str) or not item.strip():
-                raise KiwoomError(f"items={item!r}: a sector code such as '001' (KOSPI) — nothing was sent")
+                raise KiwoomError(f"items={item!r}: a sector code such as '001' (KOSPI), or for 0I a symbol such as "
+                                  "'MGD' — nothing was sent")
             codes.append(item.strip())
         else:
             text = check_code(item, "items", us=us)

@@ -171,10 +171,11 @@ def test_watch_with_a_type_that_is_not_a_string_gets_one_line(live, fake):
     assert "type=" in one_line(caught) and regs(fake) == []
 
 
-def test_sector_and_market_wide_types_keep_their_items(live, fake):
+def test_sector_gold_and_market_wide_types_keep_their_items(live, fake):
     live.watch(["001"], "0J")
+    live.watch(["MGD"], "0I")
     live.watch([""], "0s")
-    assert [r["data"][0]["item"] for r in regs(fake)] == [["001"], [""]]
+    assert [r["data"][0]["item"] for r in regs(fake)] == [["001"], ["MGD"], [""]]
 
 
 # -- the fake refuses what it cannot know --------------------------------------------------------------------

@@ -446,7 +446,7 @@ _US_ITEM = re.compile(r"[A-Z][A-Z.\-]{0,11}")
 
 def _knowable(market: str, kind: Any, item: Any) -> bool:
     """Whether Kiwoom could send prices for ``item`` of ``kind``: a KRX code (US: a ticker), a sector code for 0J / 0U,
-    "" for a whole-market or account type."""
+    a symbol for 0I, "" for a whole-market or account type."""
     if not isinstance(item, str):
         return False
     if item == "":
@@ -455,4 +455,6 @@ def _knowable(market: str, kind: Any, item: Any) -> bool:
         return bool(_US_ITEM.fullmatch(item))
     if kind in ("0J", "0U"):
         return item.isdigit() and len(item) == 3
+    if kind == "0I":  # gold: a symbol (MGD)
+        return bool(re.fullmatch(r"[0-9A-Z]{1,12}", item))
     return bool(_KRX_ITEM.fullmatch(item))
