@@ -86,6 +86,8 @@ class FakeSocket:
         #: frames sent before each LOGIN answer (prod sends SYSTEM frames, PINGs and REALs there too)
         self.before_login: list[dict[str, Any]] = []
         self.hang = False  # stop reading frames and answering them (REG, CNSRCLR ... go unanswered; the library still closes)
+        self.silent_logins = 0  # the next n LOGINs get no answer at all (the connection stays open, frames still read)
+        self.drop_after_login = False  # cut each connection right after answering its LOGIN (a server that flaps)
         self.conns: list[Conn] = []
         self._refuse_logins = 0
         self._orders_seen = 0
@@ -135,6 +137,17 @@ class FakeSocket:
                 conn.ws.send(text)
             sent += per_frame
         return sent
+
+    def send_raw(self, text: str | bytes) -> int:
+        """Send ``text`` as it is (str: a text frame, bytes: a binary one) to every logged-in connection, to try the
+        client with what Kiwoom should never send. Returns the connections it went to."""
+        conns = [c for c in self.live() if c.logged_in]
+        for conn in conns:
+            try:
+                conn.ws.send(text)
+            except Exception:  # noqa: BLE001 - the client went away meanwhile
+                pass
+        return len(conns)
 
     def live(self) -> list[Conn]:
         with self._lock:
@@ -303,6 +316,11 @@ class FakeSocket:
             refused = self._refuse_logins > 0
             if refused:
                 self._refuse_logins -= 1
+            silent = self.silent_logins > 0
+            if silent:
+                self.silent_logins -= 1
+        if silent:
+            return True
         if refused or not valid:
             conn.send({"trnm": "LOGIN", "return_code": 805004,
                        "return_msg": "토큰 인증에 실패했습니다. 접속을 종료합니다 [CODE=8005, MESSAGE=Token이 유효하지 않습니다]"})
@@ -323,6 +341,11 @@ class FakeSocket:
                 pass
         with self._lock:
             self._orders_seen = max(self._orders_seen, len(self.fake.orders))
+        if self.drop_after_login:
+            try:
+                conn.ws.socket.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
         return True
 
     def _condition(self, conn: Conn, data: dict[str, Any]) -> None:
