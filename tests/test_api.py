@@ -450,7 +450,10 @@ def test_client_needs_no_ipython():
     assert done.stdout.split() == ["False", "1"], done.stderr
 
 
-def test_client_outside_ipython_points_to_client_class():
+def test_client_outside_ipython_points_to_client_class(monkeypatch):
+    import IPython
+
+    monkeypatch.setattr(IPython, "get_ipython", lambda: None)  # as in a script, whichever tests made a shell before
     with pytest.raises(KiwoomError, match="kiwoom_nb.Client"):
         kiwoom_nb.client()
 
