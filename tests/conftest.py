@@ -39,6 +39,26 @@ def isolated_keyring(monkeypatch, tmp_path):
     monkeypatch.setattr(keyring.core, "_keyring_backend", None)  # detected again, from the variables above
 
 
+def _forget_process_state() -> None:
+    pace, codes, client = (sys.modules.get(f"kiwoom_nb.{name}") for name in ("rest._pace", "rest._codes", "auth._client"))
+    if pace is not None:
+        pace._pacers.clear()
+    if codes is not None:
+        codes._memory.clear()
+    if client is not None and hasattr(client, "_mock_hosts"):
+        client._mock_hosts.clear()
+
+
+@pytest.fixture(autouse=True)
+def fresh_process_state():
+    """What kiwoom_nb keeps per process, and tests sharing the canary keys would otherwise pass on to each other:
+    the limits a pacer learned (per app key), the day's stock lists in memory, hosts named as mock. Every test
+    starts without them and leaves none behind, so no result depends on which tests ran before."""
+    _forget_process_state()
+    yield
+    _forget_process_state()
+
+
 @pytest.fixture
 def fake():
     """The fake Kiwoom on 127.0.0.1 with canary keys."""

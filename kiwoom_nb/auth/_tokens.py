@@ -6,14 +6,14 @@ No IPython, no printing; the wire is kiwoom_nb.auth._client's.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
 from typing import TYPE_CHECKING, Any, Callable
 
 from .._errors import KiwoomError
-from ._client import _check_keys, issue_token, revoke_token
-from ._session import REJECTED_REVOKE_TIMEOUT, STILL_VALID
+from ._client import _check_keys, issue_token
 
 if TYPE_CHECKING:
     from ._session import Login, Session
@@ -25,15 +25,28 @@ log = logging.getLogger("kiwoom_nb")
 
 
 class KeyTokens:
-    """A token issued from the client's own keys: issued on first use, re-issued near expiry, revoked on close."""
+    """A token issued from the client's own keys: issued on first use, re-issued near expiry, revoked on close.
+
+    Each token is held in the process's own-key session (kiwoom_nb.auth._exit.own_session), so the exit path that
+    revokes the kernel's logins (atexit, SIGTERM, SIGHUP, the revoker process) revokes it too, and a token Kiwoom
+    handed to another holder as well is revoked only by the last one.
+    """
+
+    _numbers = itertools.count(1)
 
     def __init__(self, appkey: str, secretkey: str, *, mock: bool, base_url: str | None, timeout: float,
-                 transport: Any, margin: float) -> None:
+                 transport: Any, margin: float, kind: str = "Client") -> None:
         self._appkey, self._secretkey = _check_keys(appkey, secretkey)
         self.mock, self.base_url, self.timeout, self.transport, self.margin = mock, base_url, timeout, transport, margin
-        self.token: AccessToken | None = None
+        self.kind = kind
+        self.name = f"<{kind} {next(self._numbers)}>"  # its name in the own-key session (not an identifier)
         self.closed = False
+        self._login: "Login | None" = None
         self._lock = threading.Lock()
+
+    @property
+    def token(self) -> "AccessToken | None":
+        return self._login.token if self._login is not None else None
 
     @property
     def app_key(self) -> str:
@@ -43,54 +56,53 @@ class KeyTokens:
     def secrets(self) -> tuple[str, ...]:
         return (self._appkey, self._secretkey)
 
-    def _issue(self) -> "AccessToken":
-        return issue_token(self._appkey, self._secretkey, mock=self.mock, base_url=self.base_url,
-                           timeout=self.timeout, transport=self.transport)
+    def _issue(self, *, code: int | None = None, websocket: bool = False) -> "AccessToken":
+        """Issue a token and hold it in the own-key session in place of the one before (with the lock held)."""
+        from ._exit import own_session
+        from ._session import Login
+
+        token = issue_token(self._appkey, self._secretkey, mock=self.mock, base_url=self.base_url,
+                            timeout=self.timeout, transport=self.transport)
+        fresh = Login(self.name, token, "own keys", self.base_url, self._appkey, self._secretkey,
+                      transport=self.transport, timeout=self.timeout)
+        old, self._login = self._login, fresh
+        own_session().hold(fresh, replacing=old, code=code, websocket=websocket)
+        return token
 
     def _check_open(self) -> None:
         if self.closed:
-            raise KiwoomError("this kiwoom_nb.Client is closed (its token was revoked); create a new one")
+            raise KiwoomError(f"this kiwoom_nb.{self.kind} is closed (its token was revoked); create a new one")
 
     def current(self) -> "AccessToken":
         with self._lock:
             self._check_open()
-            if self.token is None or self.token.is_expired(self.margin):
-                old, self.token = self.token, self._issue()
-                if old is not None and old != self.token:
-                    self._revoke_quietly(old)
-            return self.token
+            if self._login is None or self._login.token.is_expired(self.margin):
+                return self._issue()
+            return self._login.token
 
-    def reissue(self, stale: "AccessToken", code: int | None = None) -> "AccessToken":
-        """A new token in place of ``stale``, once whatever the threads; one rejected with 8031 / 8010 is
-        still valid where it was issued, so it is revoked (best effort, bounded)."""
+    def reissue(self, stale: "AccessToken", code: int | None = None, *, websocket: bool = False) -> "AccessToken":
+        """A new token in place of ``stale``, once whatever the threads; one rejected with 8031 / 8010, or by the
+        WebSocket, may still be valid, so it is revoked (best effort, bounded)."""
         with self._lock:
             self._check_open()
-            if self.token is not None and self.token != stale:
-                return self.token  # someone else already replaced it
-            self.token = self._issue()
-            if code in STILL_VALID and stale != self.token:
-                self._revoke_quietly(stale, timeout=min(self.timeout, REJECTED_REVOKE_TIMEOUT))
-            return self.token
-
-    def _revoke_quietly(self, token: "AccessToken", timeout: float | None = None) -> None:
-        try:
-            revoke_token(self._appkey, self._secretkey, token, mock=self.mock, base_url=self.base_url,
-                         timeout=timeout or self.timeout, transport=self.transport)
-        except KiwoomError as exc:
-            log.warning("kiwoom_nb: could not revoke a replaced token: %s", exc)
+            if self._login is not None and self._login.token != stale:
+                return self._login.token  # someone else already replaced it
+            return self._issue(code=code if code is not None else 0, websocket=websocket)
 
     def close(self) -> None:
-        """Revoke the token (au10002) if one was issued; nothing is issued after this.
+        """Revoke the token (au10002) if one was issued, unless another holder still uses it; nothing is issued
+        after this.
 
-        Waits for an issue in flight (another thread's), so its token is the one revoked. Raises
-        KiwoomError if Kiwoom does not confirm.
+        Waits for an issue in flight (another thread's), so its token is the one revoked. Raises KiwoomError if
+        Kiwoom does not confirm (the token is then revoked at exit).
         """
         with self._lock:
             self.closed = True
-            token, self.token = self.token, None
-        if token is not None:
-            revoke_token(self._appkey, self._secretkey, token, mock=self.mock, base_url=self.base_url,
-                         timeout=self.timeout, transport=self.transport)
+            login, self._login = self._login, None
+        if login is not None:
+            from ._exit import own_session
+
+            own_session().drop(login)
 
 
 class SessionTokens:
@@ -122,8 +134,8 @@ class SessionTokens:
             self._refresh()
         return self.login().token
 
-    def reissue(self, stale: "AccessToken", code: int | None = None) -> "AccessToken":
-        login = self.session.reissue(self.var, stale, code)
+    def reissue(self, stale: "AccessToken", code: int | None = None, *, websocket: bool = False) -> "AccessToken":
+        login = self.session.reissue(self.var, stale, code, websocket=websocket)
         if login.token != stale and self._publish is not None:
             self._publish(login, stale)
         return login.token

@@ -2,7 +2,7 @@
 scripts/kiwoom-guide.py): for each type (0B, 0D, 00, 04, 02, F4 ...) its Korean name, its market and, per FID,
 a readable name (``10`` -> ``cur_prc``, as the TR answers call it) and the guide's Korean name.
 
-FIDs seen in real answers that the guide's tables lack (F4's 8046) come from observed.json (kiwoom_nb._catalogue).
+FIDs seen in real answers that the guide's tables lack (F4's 8046) come from observed.json (kiwoom_nb.rest._catalogue).
 Read on first use only, then cached. Stdlib only. A FID or type the table lacks is absent from these dicts: a
 frame keeps its number as the column name.
 """

@@ -49,6 +49,10 @@ def unload(shell: Any) -> None:
     for login in list(magics.session.logins.values()):
         magics.forget_var(login)
     magics.panels.close_all(UNLOADED)
+    if magics.mock_hosts:  # the hosts it named are mock no longer
+        from ..auth._client import set_mock_hosts
+
+        set_mock_hosts("")
     magics.exit.revoke_everything()
     magics.unhook()
     for each in magics.companions:

@@ -95,6 +95,12 @@ class KiwoomMagics(Magics, Settings):
 
         return BoundClients(self.session, refresh=self.on_pre_run_cell, publish=self._publish)
 
+    @observe("mock_hosts")
+    def _on_mock_hosts_change(self, change: dict[str, Any]) -> None:
+        from ..auth._client import set_mock_hosts
+
+        set_mock_hosts(change["new"])
+
     @observe("timeout")
     def _on_timeout_change(self, change: dict[str, Any]) -> None:
         self.session.timeout = change["new"]
@@ -120,6 +126,9 @@ class KiwoomMagics(Magics, Settings):
             appkey, secretkey, var=var, mock=mock, base_url=self.url_for(mock), source=source, force=force
         )
         self.shell.push({var: login.token}, interactive=False)
+        if login.note:  # --force whose old token Kiwoom did not revoke: the new one is in var, the old kept for exit
+            _warn(login.note)
+            login.note = None
         line = describe(login, reused=reused)
         self.sync_panels(var, line, logged_in=True)
         return line

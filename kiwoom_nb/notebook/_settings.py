@@ -41,6 +41,12 @@ class Settings(Configurable):
         "Never falls back to base_url: mock goes to mockapi.kiwoom.com unless this names another server."
     ).tag(config=True)
 
+    mock_hosts = Unicode(
+        help="Hosts (comma-separated, host or host:port) that are mock-trading servers besides mockapi.kiwoom.com "
+        "and loopback, e.g. a reverse proxy to mock trading; orders to them go without --confirm. Added to "
+        "$KIWOOM_MOCK_HOSTS. Any other host given as the mock base URL counts as production for orders."
+    ).tag(config=True)
+
     ws_url = Unicode(
         help="Production WebSocket instead of wss://api.kiwoom.com:10000 (default: $KIWOOM_WS_URL), for kiwoom_nb.stream()."
     ).tag(config=True)

@@ -6,7 +6,6 @@ URL checks, error classification and scrubbing are the login's own; pandas is on
 
 from __future__ import annotations
 
-import atexit
 import json
 import logging
 import sys
@@ -15,6 +14,7 @@ from typing import Any, Iterator
 
 from ..auth._client import configured, is_mock_destination, post_tr, resolve_base_url
 from .._errors import KiwoomError, OrderNotConfirmed, RateLimitError, RequestError, ServerError, NetworkError, KiwoomTimeout
+from ..auth._checks import check_number
 from ._frame import rows_of
 from ._pace import DEFAULT_PACE, paced_note, pacer_for, rate_in
 from ..auth._tokens import KeyTokens, SessionTokens
@@ -55,12 +55,12 @@ class Calls:
     def __init__(self, appkey: str, secretkey: str, *, mock: bool = False, base_url: str | None = None,
                  timeout: float = 10.0, transport: Any = None, pace: float | None = DEFAULT_PACE,
                  refresh_margin: float = 600.0, progress: str | None = None) -> None:
+        _check_options(mock=mock, base_url=base_url, timeout=timeout, pace=pace, refresh_margin=refresh_margin)
         base_url = configured(base_url, mock)  # KIWOOM_BASE_URL / KIWOOM_MOCK_BASE_URL, as %kiwoom_login reads them
         tokens = KeyTokens(appkey, secretkey, mock=mock, base_url=base_url, timeout=timeout, transport=transport,
                            margin=refresh_margin)
         resolve_base_url(base_url, mock)  # a bad base URL fails here, not at the first call
         self._setup(tokens, pace=pace, progress=progress if progress is not None else _default_progress())
-        atexit.register(self._close_at_exit)
 
     @classmethod
     def bound(cls, tokens: Any, *, pace: float | None = DEFAULT_PACE, progress: str | None = None) -> "Calls":
@@ -96,17 +96,20 @@ class Calls:
         ``check=False`` skips the checks against the field catalogue (missing, unknown, codes), for TRs newer
         than it.
         """
-        answer = self._request(api_id, path, self._named(api_id, _body(fields)), confirm=confirm, check=check)
+        api_id = _checked(api_id, confirm=confirm, check=check)
+        body = self._named(api_id, _body(fields, api_id, check), check=check)
+        answer = self._request(api_id, path, body, confirm=confirm, check=check)
         self.last = [answer]
         return answer
 
-    def _named(self, api_id: str, body: dict[str, Any], *, fetch: bool = True) -> dict[str, Any]:
-        """``body`` with a stock name in stk_cd replaced by its code (kiwoom_nb.rest._codes); codes pass untouched."""
+    def _named(self, api_id: str, body: dict[str, Any], *, fetch: bool = True, check: bool = True) -> dict[str, Any]:
+        """``body`` with a stock name in stk_cd replaced by its code (kiwoom_nb.rest._codes); codes pass untouched, a
+        malformed one (0059300) is refused unless ``check`` is False."""
         if "stk_cd" not in body:
             return body
         from ._codes import resolve_names
 
-        return resolve_names(self, str(api_id).strip(), body, fetch=fetch)
+        return resolve_names(self, str(api_id).strip(), body, fetch=fetch, check=check)
 
     def _request(self, api_id: str, path: str | None, body: dict[str, Any], *, confirm: bool,
                  cont: bool = False, next_key: str = "", check: bool = False) -> Answer:
@@ -203,7 +206,9 @@ class Calls:
 
         Each page is also appended to ``last`` as it arrives, so Ctrl-C keeps what was fetched.
         """
-        body = self._named(api_id, _body(fields))
+        api_id = _checked(api_id, confirm=confirm, check=check)
+        check_number("max_pages", max_pages, minimum=1, none=True, integer=True)
+        body = self._named(api_id, _body(fields, api_id, check), check=check)
         self.last = fetched = []
         cont, key = False, ""
         while max_pages is None or len(fetched) < max_pages:
@@ -234,6 +239,8 @@ class Calls:
         from ._frame import require_pandas, to_frame
 
         require_pandas()
+        check_number("pages", pages, minimum=1, none=True, integer=True)
+        _checked(api_id, numeric=numeric)
         if labels not in (None, "ko"):
             raise KiwoomError(f"labels={labels!r}: use labels='ko' for Korean column names, or leave it out")
         answers = list(self._fetch(api_id, path, confirm=confirm, max_pages=pages, check=check, fields=fields))
@@ -277,14 +284,7 @@ class Calls:
         if self.closed:
             return
         self.closed = True
-        atexit.unregister(self._close_at_exit)
-        self.tokens.close()
-
-    def _close_at_exit(self) -> None:
-        try:
-            self.close()
-        except BaseException as exc:  # noqa: BLE001 - an exit hook must not raise
-            log.warning("kiwoom_nb: could not revoke a Client's token at exit: %s", type(exc).__name__)
+        self.tokens.close()  # at exit, the own-key session's guard revokes what was never closed
 
     def __enter__(self) -> "Calls":
         return self
@@ -304,16 +304,52 @@ def _check(api_id: str, path: str | None, body: dict[str, Any]) -> None:
     check_fields(str(api_id).strip(), path, body)
 
 
-def _body(fields: dict[str, Any]) -> dict[str, Any]:
-    """Kiwoom's examples send every value as a string; None means "leave the field out"."""
+def _body(fields: dict[str, Any], api_id: str = "", check: bool = True) -> dict[str, Any]:
+    """Kiwoom's examples send every value as a string; None means "leave the field out". A stock code must be a
+    string (5930 has lost its zeros); a field the catalogue types as a date takes dates and "2024-01-01" too."""
+    from ..auth._checks import check_code, date_field
+
+    dates = _date_fields(api_id) if api_id else ()
     body = {}
     for name, value in fields.items():
         if value is None:
             continue
         if isinstance(value, bool):
             raise KiwoomError(f"field {name}={value!r}: Kiwoom fields are strings or numbers, not True/False")
+        if name == "stk_cd" and not isinstance(value, str):
+            check_code(value, "stk_cd")
+        if name in dates:
+            value = date_field(api_id, name, value, check=check)
         body[name] = value if isinstance(value, (str, list, dict)) else str(value)
     return body
+
+
+def _date_fields(api_id: str) -> tuple[str, ...]:
+    from ._trs import fields_of
+
+    spec = fields_of(api_id)
+    return tuple(f.name for f in spec.request if f.format == "YYYYMMDD") if spec is not None else ()
+
+
+def _checked(api_id: Any, **flags: Any) -> str:
+    """``api_id`` stripped, once it and the True/False options are what they must be."""
+    from ..auth._checks import check_api_id, check_flag
+
+    for name, value in flags.items():
+        check_flag(name, value)
+    return check_api_id(api_id)
+
+
+def _check_options(*, mock: Any, base_url: Any, timeout: Any, pace: Any, refresh_margin: Any) -> None:
+    """A Client's or Stream's options, before anything is issued: one line for the first wrong one."""
+    from ..auth._checks import check_flag
+
+    check_flag("mock", mock)
+    if base_url is not None and not isinstance(base_url, str):
+        raise KiwoomError(f"base_url={base_url!r}: a URL string such as 'https://api.kiwoom.com', or None")
+    check_number("timeout", timeout, minimum=0.001)
+    check_number("pace", pace, none=True)
+    check_number("refresh_margin", refresh_margin)
 
 
 def _korean_columns(frame: Any) -> dict[str, str]:

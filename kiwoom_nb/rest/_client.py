@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._api import Calls, _body
+from ._api import Calls, _body, _checked
 
 __all__ = ["Client"]
 
@@ -50,8 +50,8 @@ class Client(Calls):
         only)."""
         from ._preview import preview_line
 
-        api_id = str(api_id).strip()
-        return preview_line(self, api_id, path, self._named(api_id, _body(fields), fetch=False))
+        api_id = _checked(api_id)
+        return preview_line(self, api_id, path, self._named(api_id, _body(fields, api_id), fetch=False))
 
     # -- candles (issue 21) ---------------------------------------------------------------------
 

@@ -30,7 +30,7 @@ The guide types every field as a string, so where a name says nothing the catalo
 (kiwoom_nb.rest._catalogue, read for the answer's api-id): ...코드 / 번호 / 구분 / 여부 / 부호 / 명 is an identifier
 (``acctNo`` 계좌번호 keeps its leading zeros), ...일자 a date, ...시간 / 시각 a clock time kept as ``"093015"``,
 ...호가 / 단가 / 가격 a price (``sel_1bid`` 매도1호가). The same names go to ``df.attrs["labels"]``; fields the guide's
-tables lack get theirs from observed.json (kiwoom_nb._catalogue.observed_labels).
+tables lack get theirs from observed.json (kiwoom_nb.rest._catalogue.observed_labels).
 US answers follow the same rules: decimal prices (``"+201.4700"``) become floats, and their sign is a direction
 too (``52wk_lwst_pric`` ``"-145.5000"``).
 """
@@ -183,7 +183,7 @@ def short_code(value: Any) -> Any:
 
 def _with_code(frame: Any, korean: dict[str, str]) -> Any:
     """Beside an account TR's ``stk_cd`` (``A005930``) a ``code`` column that joins with other frames
-    (kiwoom_nb._codes.short_code, row by row: one row that does not fit keeps its value and costs no other row its
+    (kiwoom_nb.rest._codes.short_code, row by row: one row that does not fit keeps its value and costs no other row its
     code); stk_cd stays as Kiwoom sent it. A plain ``005930`` needs no second column."""
     if "stk_cd" not in frame.columns or "code" in frame.columns:
         return frame

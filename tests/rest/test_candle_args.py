@@ -11,16 +11,8 @@ import pandas as pd
 import pytest
 
 from kiwoom_nb import Client, RequestError
-from kiwoom_nb.rest import _pace
 from kiwoom_nb.testing import FakeKiwoom
 from support import CANARY
-
-
-@pytest.fixture(autouse=True)
-def fresh_pacers():
-    _pace._pacers.clear()
-    yield
-    _pace._pacers.clear()
 
 
 def client_of(fake: FakeKiwoom) -> Client:
