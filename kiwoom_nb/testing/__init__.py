@@ -85,10 +85,14 @@ class FakeKiwoom:
     #: called with one line per request answered (time, environment, api-id, outcome; never a key or a
     #: whole token), e.g. ``FakeKiwoom(log=print)``; ``python -m kiwoom_nb.testing`` and ``make demo`` do
     log: Callable[[str], None] | None = None
-    # TRs (_trs): each chart (ka10079-ka10094, usa06010-usa06015) covers `candles` days (minutes and ticks: bars),
-    # `page_size` rows per page
-    candles: int = 300
-    page_size: int = 100
+    # TRs (_trs): each chart (ka10079-ka10094, usa06010-usa06015) serves at most `candles` rows (None: the market's
+    # whole history, back to the code's listing date), `page_size` rows per page
+    candles: int | None = None
+    page_size: int = 600
+    #: the fake market's clock (_market.Clock): None runs an open session from the moment the fake is made (a demo at
+    #: night shows live prices); "2026-12-01 08:30" (Korea time) starts it there, e.g. before the open. It runs in real
+    #: time; Clock("…", speed=0) holds it still. ``fake.clock.set(...)`` / ``.advance(seconds)`` move it.
+    clock: Any = None
     rate_limit: Any = None  # requests per second per api-id: an int, or {api_id or "*": int}; None = unlimited
     mock_unsupported: frozenset = field(default_factory=lambda: frozenset(_trs.MOCK_UNSUPPORTED))
     orders: list[ReceivedRequest] = field(default_factory=list)  # orders (kt10000, ust20000 …) that were accepted
@@ -97,6 +101,12 @@ class FakeKiwoom:
     rate_refusals: int = 0  # 429s answered by the rate limit
 
     def __post_init__(self) -> None:
+        from ._market import Market, as_clock
+        from ._stocks import stock
+
+        self.clock = as_clock(self.clock)
+        #: every number the fake serves: one price path per code, this clock, the mock order book (_market)
+        self.market = Market(self.clock, stock)
         self._lock = threading.Lock()
         self._queued: list[tuple[str | None, Any]] = []
         self._stopping = threading.Event()

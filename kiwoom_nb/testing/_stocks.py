@@ -1,4 +1,5 @@
-"""The fake Kiwoom's made-up market: which stock codes exist, their names and prices, daily candles, holdings.
+"""The fake Kiwoom's made-up stocks: which codes exist, their names, the prices every path is pinned to (``_market``),
+and the answers written from the market's numbers: ka10001, ka10099, kt00018, daily candles.
 
 Stdlib only, deterministic: the same code gives the same answer in every process (sha256, not hash()).
 """
@@ -7,12 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import date, datetime, timedelta
 from typing import Any
 
 _OK = "정상적으로 처리되었습니다"
 
-#: Stocks with hand-picked data (name, latest close, the close before it); the tests and the demo rely on them.
+#: Stocks with hand-picked data (name, close on 2026-12-01, the close before it: ``_market.ANCHOR``); the tests and the
+#: demo rely on them.
 STOCKS = {"005930": ("삼성전자", 160400, 169100), "000660": ("SK하이닉스", 571000, 556000),
           "035420": ("NAVER", 251500, 251500)}
 
@@ -37,7 +38,7 @@ def _number(code: str, salt: str) -> int:
 
 
 def stock(stk_cd: str) -> tuple[str, int, int] | None:
-    """(name, latest close, previous close) of ``stk_cd`` (suffix allowed), or None when it is not listed.
+    """(name, close on 2026-12-01, the close before) of ``stk_cd`` (suffix allowed), or None when it is not listed.
 
     Any well-formed code outside :data:`STOCKS` and :data:`UNLISTED` is listed, with made-up data.
     """
@@ -63,58 +64,50 @@ def _change(value: int) -> str:
 
 
 def candles(stk_cd: str, base_dt: str, count: int) -> list[dict[str, str]]:
-    """``count`` deterministic daily candles of ``stk_cd``, newest first, on weekdays up to ``base_dt``."""
+    """``count`` daily candles of ``stk_cd`` (ka10081's rows), newest first, up to ``base_dt`` (on a default clock)."""
+    from ._charts import rows
+
+    return rows("ka10081", {"stk_cd": stk_cd, "base_dt": base_dt}, count)
+
+
+def stock_info(stk_cd: str, market: Any = None) -> dict[str, Any]:
+    """ka10001 for a listed ``stk_cd``: every field at the top level, its prices the market's at its clock."""
+    from ._market import default_market
+
+    market = market or default_market()
+    name = stock(stk_cd)[0]  # type: ignore[index]  # the caller checked it is listed
     code = stk_cd.split("_")[0]
-    _, close, previous = stock(stk_cd) or ("", 50000, 50000)
-    closes = [close, previous]
-    seed = int(hashlib.sha256(code.encode()).hexdigest()[:8], 16)
-    while len(closes) < count + 1:
-        seed = (seed * 1103515245 + 12345) % 2**31
-        step = (seed % 41 - 20) * max(closes[-1] // 1000, 1)
-        closes.append(max(closes[-1] - step, 100))
-    try:
-        day = datetime.strptime(base_dt, "%Y%m%d").date()
-    except ValueError:
-        day = date(2026, 12, 1)
-    rows = []
-    for i in range(count):
-        while day.weekday() >= 5:
-            day -= timedelta(days=1)
-        cur, ref = closes[i], closes[i + 1]
-        spread = max(cur // 100, 1)
-        open_, high, low = (cur + ref) // 2, max(cur, ref) + spread, min(cur, ref) - spread
-        qty = 1_000_000 + (cur * 7 + i * 13) % 9_000_000
-        rows.append({
-            "cur_prc": _signed(cur, ref), "trde_qty": str(qty), "trde_prica": str(qty * cur // 1_000_000),
-            "dt": day.strftime("%Y%m%d"), "open_pric": _signed(open_, ref), "high_pric": _signed(high, ref),
-            "low_pric": _signed(low, ref), "pred_pre": _change(cur - ref),
-            "pred_pre_sig": "2" if cur > ref else "5" if cur < ref else "3",
-            "trde_tern_rt": f"+{(qty % 300) / 100:.2f}",
-        })
-        day -= timedelta(days=1)
-    return rows
-
-
-def stock_info(stk_cd: str) -> dict[str, Any]:
-    """ka10001 for a listed ``stk_cd``: every field at the top level."""
-    name, cur, ref = stock(stk_cd)  # type: ignore[misc]  # the caller checked it is listed
+    q = market.quote(code)
+    cur, ref = q["price"], q["previous"]
+    path, last, _ = market.days(code)
+    year = [path.bar(k) for k in range(max(last - 249, 0), last + 1)]
+    high250 = max(year, key=lambda b: b.high) if year else None
+    hi = max(high250.high if high250 else cur, q["high"])
+    lo = min([b.low for b in year] + [cur, q["low"]])
     return {
         "stk_cd": stk_cd, "stk_nm": name, "setl_mm": "12", "fav": "0100", "cap": "0000014780",
-        "flo_stk": "5969783", "oyr_hgst": _signed(cur + cur // 10, ref), "oyr_lwst": _signed(cur // 2, ref),
-        "250hgst": _signed(cur + cur // 10, ref), "250hgst_pric_dt": "20261015", "250hgst_pric_pre_rt": "-11.58",
-        "per": "18.23", "eps": "8799", "open_pric": _signed((cur + ref) // 2, ref), "high_pric": _signed(max(cur, ref), ref),
-        "low_pric": _signed(min(cur, ref) - 100, ref), "base_pric": str(ref), "cur_prc": _signed(cur, ref),
+        "flo_stk": "5969783", "oyr_hgst": _signed(hi, ref), "oyr_lwst": _signed(lo, ref),
+        "250hgst": _signed(hi, ref), "250hgst_pric_dt": (high250.at.strftime("%Y%m%d") if high250 else ""),
+        "250hgst_pric_pre_rt": f"{(cur - hi) * 100 / hi:+.2f}",
+        "per": "18.23", "eps": "8799", "open_pric": _signed(q["open"], ref), "high_pric": _signed(q["high"], ref),
+        "low_pric": _signed(q["low"], ref), "base_pric": str(ref), "cur_prc": _signed(cur, ref),
         "pre_sig": "2" if cur > ref else "5" if cur < ref else "3", "pred_pre": _change(cur - ref),
-        "flu_rt": f"{(cur - ref) * 100 / ref:+.2f}", "trde_qty": "0035487451", "return_code": 0, "return_msg": _OK,
+        "flu_rt": f"{(cur - ref) * 100 / ref:+.2f}", "trde_qty": str(q["volume"]).zfill(10), "return_code": 0,
+        "return_msg": _OK,
     }
 
 
-def stock_list(mrkt_tp: str = "0") -> dict[str, Any]:
-    """ka10099: the stocks of :data:`LISTED` in market ``mrkt_tp`` (0 KOSPI, 10 KOSDAQ; the others are empty)."""
-    rows = [{"code": code, "name": name, "listCount": "0000005969783", "regDay": "19750611",
-             "lastPrice": f"{stock(code)[2]:08d}", "marketCode": market,  # type: ignore[index]
-             "marketName": "거래소" if market == "0" else "코스닥", "nxtEnable": "Y"}
-            for code, (name, market) in LISTED.items() if market == str(mrkt_tp).strip()]
+def stock_list(mrkt_tp: str = "0", market: Any = None) -> dict[str, Any]:
+    """ka10099: the stocks of :data:`LISTED` in market ``mrkt_tp`` (0 KOSPI, 10 KOSDAQ; the others are empty): their
+    listing dates and previous closes are the market's."""
+    from ._market import default_market, listing_date
+
+    quote = (market or default_market()).quote
+    rows = [{"code": code, "name": name, "listCount": "0000005969783",
+             "regDay": listing_date(code).strftime("%Y%m%d"),
+             "lastPrice": f"{quote(code)['previous']:08d}", "marketCode": market_code,
+             "marketName": "거래소" if market_code == "0" else "코스닥", "nxtEnable": "Y"}
+            for code, (name, market_code) in LISTED.items() if market_code == str(mrkt_tp).strip()]
     return {"list": rows, "return_code": 0, "return_msg": _OK}
 
 

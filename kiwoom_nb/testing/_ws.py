@@ -1,9 +1,10 @@
 """The fake's WebSocket side: Kiwoom's real-time socket on loopback, as FACTS-realtime.md describes it.
 
 LOGIN checked against the tokens the REST side issued, PINGs to echo (R10002 and a close when one is not),
-REG / REMOVE acks, synthetic REAL frames (a deterministic random walk, several entries of mixed types in one
-frame), R10001 for the older socket of an app key, CNSRLST / CNSRREQ / CNSRCLR, a 00 event for every order the
-REST side accepts, and fault injection. ``/mock/...`` paths are the mock side. Uses websockets' threading server.
+REG / REMOVE acks, REAL frames from the market's path at the fake's clock (``_market``: 0B the last trade, its
+cumulative volume only rising; 0D the book around it; nothing while the market is shut; several entries of mixed
+types in one frame), R10001 for the older socket of an app key, CNSRLST / CNSRREQ / CNSRCLR, 00 events from the
+market's order book (접수, then 체결 when an order fills), and fault injection. ``/mock/...`` paths are the mock side. Uses websockets' threading server.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from .._token import KST
+from ._stocks import stock
 
 if TYPE_CHECKING:
     from . import FakeKiwoom
@@ -61,6 +62,8 @@ class Conn:
         self.ping_owed = False
         self.closed = threading.Event()
         self.lock = threading.Lock()
+        self.volumes: dict[tuple[str, str], int] = {}  # (type, item) -> cumulative volume last sent (0B: only rises)
+        self.events_seen = 0  # how many of the order book's events this connection has looked at (00)
 
     def send(self, data: dict[str, Any]) -> None:
         try:
@@ -86,10 +89,8 @@ class FakeSocket:
         self.hang = False  # stop reading frames and answering them (REG, CNSRCLR ... go unanswered; the library still closes)
         self.conns: list[Conn] = []
         self._refuse_logins = 0
-        self._orders_seen = 0
         self._lock = threading.Lock()
         self._count = 0
-        self._walk: dict[tuple[str, str], int] = {}
         self._random = random.Random(22)
         self._server: Any = None
 
@@ -314,8 +315,8 @@ class FakeSocket:
                 old.ws.close()
             except Exception:  # noqa: BLE001
                 pass
-        with self._lock:
-            self._orders_seen = max(self._orders_seen, len(self.fake.orders))
+        with self.fake.market.orders._lock:  # 00 carries what happens from now on
+            conn.events_seen = len(self.fake.market.orders.events)
         return True
 
     def _condition(self, conn: Conn, data: dict[str, Any]) -> None:
@@ -340,38 +341,67 @@ class FakeSocket:
                    "data": [{"9001": "A" + code, "302": f"종목{code}", "10": f"{self._price(code):09d}",
                              "25": "2", "11": "000000150", "12": "000000120"} for code in page]})
 
-    # -- synthetic REAL frames -----------------------------------------------------------------------
+    # -- REAL frames: the market's path at the fake's clock ------------------------------------------------------------
 
     def _price(self, code: str) -> int:
-        return 10000 + (int(code) % 900) * 100 if code.isdigit() else 150000
+        return self.fake.market.quote(code)["price"] if stock(code) else 150000
 
-    def _values(self, kind: str, item: str) -> dict[str, str]:
-        key = (kind, item)
-        base = self._price(item[:6]) if item[:6].isdigit() else 20000
-        price = self._walk.get(key, base) + self._random.choice((-50, 0, 50))
-        self._walk[key] = price
+    def _values(self, kind: str, item: str, since: int | None = None) -> dict[str, str] | None:
+        """The values of a ``kind`` entry for ``item`` now. 0B: the last trade and what traded since the cumulative
+        volume ``since`` (None: the trade's own share of it); None when nothing traded since (or the market is shut)."""
+        code = item[:6]
+        market = self.fake.market
+        listed = stock(code) is not None
+        quote = market.quote(code) if listed else {"price": 20000, "previous": 20000, "open": 20000, "high": 20000,
+                                                     "low": 20000, "volume": 0, "value": 0, "open_now": True}
+        price, base = quote["price"], quote["previous"]
         change = price - base
         sign = "+" if change > 0 else "-" if change < 0 else ""
-        clock = datetime.now(KST).strftime("%H%M%S")  # Kiwoom's clock times are Korea time
+        clock = self.fake.clock.now().strftime("%H%M%S")  # Kiwoom's clock times are Korea time (the fake's clock)
         if kind == "0D":
-            book = {"21": clock, "121": "5000", "125": "7000"}
-            for n in range(1, 11):  # 10 ask levels (41..50, quantities 61..70) and 10 bid levels (51..60, 71..80)
-                book[str(40 + n)], book[str(60 + n)] = f"{sign}{price + 50 * n}", str(self._random.randint(1, 900))
-                book[str(50 + n)], book[str(70 + n)] = f"{sign}{price - 50 * (n - 1)}", str(self._random.randint(1, 900))
-            return book
+            book = market.book(code, 10) if listed else {"asks": [(20050 + 50 * n, 100) for n in range(10)],
+                                                         "bids": [(19950 - 50 * n, 100) for n in range(10)]}
+            values = {"21": clock, "121": str(sum(q for _, q in book["asks"])),
+                      "125": str(sum(q for _, q in book["bids"]))}
+            for n, ((ask, ask_qty), (bid, bid_qty)) in enumerate(zip(book["asks"], book["bids"]), 1):
+                values[str(40 + n)], values[str(60 + n)] = _signed(ask, base), str(ask_qty)
+                values[str(50 + n)], values[str(70 + n)] = _signed(bid, base), str(bid_qty)
+            return values
+        volume = quote["volume"]
+        traded = volume - since if since is not None else max(volume % 997, 1)
+        if since is not None and traded <= 0:
+            return None
+        book = market.book(code, 1) if listed else {"asks": [(price + 50, 1)], "bids": [(price - 50, 1)]}
+        side = "+" if random.Random(f"{code}{volume}").random() < 0.5 else "-"  # 매수체결 / 매도체결
         return {"20": clock, "10": f"{sign}{price}", "11": f"{change:+d}" if change else "0",
-                "12": f"{change / base * 100:+.2f}", "15": f"{self._random.choice(('+', '-'))}{self._random.randint(1, 500)}",
-                "13": str(self._random.randint(10000, 99999)), "16": str(base), "17": f"+{max(price, base)}",
-                "18": f"-{min(price, base)}", "25": "2" if change > 0 else "5" if change < 0 else "3", "9081": "1"}
+                "12": f"{change / base * 100:+.2f}", "15": f"{side}{traded}", "13": str(volume),
+                "14": str(quote["value"] // 1_000_000), "16": _signed(quote["open"], base),
+                "17": _signed(quote["high"], base), "18": _signed(quote["low"], base),
+                "27": _signed(book["asks"][0][0], base), "28": _signed(book["bids"][0][0], base),
+                "25": "2" if change > 0 else "5" if change < 0 else "3", "9081": "1"}
 
     def _tick(self, conn: Conn) -> None:
         entries = []
         with conn.lock:
             regs = {kind: sorted(items) for kind, items in conn.regs.items() if items}
+        market = self.fake.market
         for kind, items in regs.items():
-            if kind in _TICKS:
-                for item in items:
-                    entries.append({"type": kind, "name": "", "item": item, "values": self._values(kind, item)})
+            if kind not in _TICKS:
+                continue
+            for item in items:
+                code = item[:6]
+                listed = stock(code) is not None
+                if listed and not market.quote(code)["open_now"]:
+                    continue  # the market is shut on the fake's clock: nothing trades, nothing moves
+                if kind == "0D" or not listed:
+                    values = self._values(kind, item)
+                else:
+                    seen = conn.volumes.get((kind, item))
+                    values = self._values(kind, item, seen)
+                    if values is None:
+                        continue  # nothing traded since the last entry
+                    conn.volumes[(kind, item)] = int(values["13"])
+                entries.append({"type": kind, "name": "", "item": item, "values": values})
         if "00" in regs:
             entries += self._fills(conn)
         if conn.conditions and self._random.random() < 0.2:
@@ -379,26 +409,40 @@ class FakeSocket:
             code = self._random.choice(HITS[seq])
             entries.append({"type": "02", "name": "조건검색", "item": code,
                             "values": {"841": seq, "9001": code, "843": self._random.choice("ID"),
-                                       "20": datetime.now(KST).strftime("%H%M%S"), "907": "2"}})
+                                       "20": self.fake.clock.now().strftime("%H%M%S"), "907": "2"}})
         if entries:
             conn.send({"trnm": "REAL", "data": entries})
 
     def _fills(self, conn: Conn) -> list[dict[str, Any]]:
-        """A 00 entry for every order the REST side accepted since the last look, for its app key."""
-        with self._lock:
-            new = self.fake.orders[self._orders_seen:]
-            self._orders_seen += len(new)
+        """A 00 entry for every event of the market's order book since this connection last looked (접수, then 체결
+        when the order fills), for orders of its app key and environment."""
+        orders = self.fake.market.orders
+        orders.update()
+        with orders._lock:
+            new = orders.events[conn.events_seen:]
+            conn.events_seen += len(new)
         entries = []
-        for number, order in enumerate(new, self._orders_seen - len(new) + 1):
-            token = order.headers.get("authorization", "").partition(" ")[2]
-            issued = next((t for t in self.fake.tokens if t.value == token), None)
-            if issued is None or issued.appkey != conn.appkey:
+        for event in new:
+            order = event.order
+            if order.appkey != conn.appkey or order.environment != conn.environment:
                 continue
-            body = order.body if isinstance(order.body, dict) else {}
-            code = str(body.get("stk_cd", ""))
-            entries.append({"type": "00", "name": "주문체결", "item": code, "values": {
-                "9201": "1234567890", "9203": f"{number:07d}", "9001": code, "913": "접수",
-                "302": f"종목{code}", "900": str(body.get("ord_qty", "")), "901": str(body.get("ord_uv", "")),
-                "902": str(body.get("ord_qty", "")), "905": "+매수" if "10000" in str(order.api_id) else "-매도",
-                "908": datetime.now(KST).strftime("%H%M%S")}})
+            book = self.fake.market.book(order.code, 1) if stock(order.code) else {"asks": [(0, 0)], "bids": [(0, 0)]}
+            price = self._price(order.code) if order.code else 0
+            filled = event.status == "체결"
+            entries.append({"type": "00", "name": "주문체결", "item": order.code, "values": {
+                "9201": "1234567890", "9203": order.number, "9001": order.code, "913": event.status,
+                "302": (stock(order.code) or (f"종목{order.code}",))[0], "900": str(order.quantity),
+                "901": str(order.price or 0), "902": str(event.remaining),
+                "903": str(order.fill_price * order.filled) if filled else "0", "904": "0000000",
+                "905": "+매수" if order.side == "buy" else "-매도", "906": "시장가" if order.price is None else "보통",
+                "907": "2" if order.side == "buy" else "1", "908": event.at.strftime("%H%M%S"),
+                "909": f"{len(orders.events):07d}" if filled else "", "910": str(event.price) if filled else "",
+                "911": str(event.quantity) if filled else "", "10": str(price), "27": str(book["asks"][0][0]),
+                "28": str(book["bids"][0][0]), "914": str(event.price) if filled else "",
+                "915": str(event.quantity) if filled else ""}})
         return entries
+
+
+def _signed(value: int, reference: int) -> str:
+    """A price the way Kiwoom sends it: + above the previous close, - below, bare when equal."""
+    return f"+{value}" if value > reference else f"-{value}" if value < reference else str(value)
