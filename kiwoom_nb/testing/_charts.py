@@ -37,8 +37,8 @@ def page(api_id: str, body: dict[str, Any], market: Market, offset: int, size: i
     """Rows ``offset`` to ``offset + size`` of the chart (newest first, at most ``count`` in all), and whether more
     follow."""
     limit = offset + size if count is None else min(offset + size, count)
-    made = list(islice(candles(api_id, body, market), offset, limit + 1))
-    more = len(made) > limit - offset
+    made = list(islice(candles(api_id, body, market, offset), limit + 1 - offset)) if limit > offset else []
+    more = len(made) > limit - offset and (count is None or limit < count)
     return [_format(api_id, body, c) for c in made[:limit - offset]], more
 
 
@@ -48,17 +48,19 @@ def rows(api_id: str, body: dict[str, Any], count: int | None = None, market: Ma
     return [_format(api_id, body, c) for c in (made if count is None else islice(made, count))]
 
 
-def candles(api_id: str, body: dict[str, Any], market: Market) -> Iterator[Candle]:
-    """The request's candles, newest first, made as they are read."""
+def candles(api_id: str, body: dict[str, Any], market: Market, skip: int = 0) -> Iterator[Candle]:
+    """The request's candles, newest first, made as they are read, from the ``skip``-th on (skipped days and
+    sessions are counted, not made)."""
     us = api_id.startswith("usa")
     code = str(body.get("stk_cd", "")).strip().upper() if us else str(body.get("stk_cd", "")).split("_")[0]
     interval = CHARTS[api_id]
     first = str(body.get("strt_dt") or "") if us else ""  # US charts run from today back to strt_dt
     until = _day(str(body.get("base_dt") or ""))
     if interval in ("minute", "tick"):
-        return _intraday(market, code, us, until, first, interval, max(int(body.get("tic_scope") or 1), 1))
-    days = _days(market, code, us, until, first)
-    return days if interval == "D" else _periods(days, interval)
+        return _intraday(market, code, us, until, first, interval, max(int(body.get("tic_scope") or 1), 1), skip)
+    if interval == "D":
+        return _days(market, code, us, until, first, skip)
+    return islice(_periods(_days(market, code, us, until, first), interval), skip, None)
 
 
 def _day(text: str) -> date | None:
@@ -68,12 +70,11 @@ def _day(text: str) -> date | None:
         return None
 
 
-def _days(market: Market, code: str, us: bool, until: date | None, first: str) -> Iterator[Candle]:
+def _days(market: Market, code: str, us: bool, until: date | None, first: str, skip: int = 0) -> Iterator[Candle]:
     path, last, partial = market.days(code, until, us)
-    bars = ([partial] if partial else [])
-    for bar in bars:
-        yield _candle(bar.at.strftime("%Y%m%d"), bar)
-    for k in range(last, -1, -1):
+    if partial and not skip:
+        yield _candle(partial.at.strftime("%Y%m%d"), partial)
+    for k in range(last - max(skip - (1 if partial else 0), 0), -1, -1):
         bar = path.bar(k)
         stamp = bar.at.strftime("%Y%m%d")
         if first and stamp < first:
@@ -107,7 +108,7 @@ def _period(g: list[Candle]) -> Candle:
 
 
 def _intraday(market: Market, code: str, us: bool, until: date | None, first: str, interval: str,
-              scope: int) -> Iterator[Candle]:
+              scope: int, skip: int = 0) -> Iterator[Candle]:
     """Minute bars of ``scope`` minutes, or tick bars of ``scope`` trades, newest first, day by day back from
     ``until`` (default: the clock's day) for :data:`MINUTE_DAYS` or :data:`TICK_DAYS` trading days."""
     path = market.path(code, us)
@@ -126,13 +127,17 @@ def _intraday(market: Market, code: str, us: bool, until: date | None, first: st
         minutes = market.minutes(path, k)
         if interval == "minute":
             upto = int(elapsed // 60) if live else MINUTES - 1
+            if skip > upto // scope:
+                skip -= upto // scope + 1
+                continue
             bars = [minutes[m] for m in range(upto)]
             if live:
                 now = market.minute_until(path, k, upto, elapsed - upto * 60)
                 bars.append((now.open, now.high, now.low, now.close, now.volume))
             else:
                 bars.append(minutes[upto])
-            for g in range((len(bars) - 1) // scope, -1, -1):
+            for g in range((len(bars) - 1) // scope - skip, -1, -1):
+                skip = 0
                 group = bars[g * scope:(g + 1) * scope]
                 volume = sum(b[4] for b in group)
                 at = opens + g * scope * 60
@@ -141,7 +146,11 @@ def _intraday(market: Market, code: str, us: bool, until: date | None, first: st
         else:
             step = 60 // KNOTS
             upto = min(int(elapsed // step), MINUTES * KNOTS - 1) if live else MINUTES * KNOTS - 1
-            for g in range(upto // scope, -1, -1):
+            if skip > upto // scope:
+                skip -= upto // scope + 1
+                continue
+            for g in range(upto // scope - skip, -1, -1):
+                skip = 0
                 ticks = []
                 for n in range(g * scope, min((g + 1) * scope, upto + 1)):
                     m, j = divmod(n, KNOTS)

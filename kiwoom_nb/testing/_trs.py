@@ -28,12 +28,11 @@ _INPUT = "입력 값 오류입니다"
 _AUTH = "인증에 실패했습니다"
 _RATE = "허용된 요청 개수를 초과하였습니다"
 
-#: The TRs with hand-made answers (realistic data; the charts of ``_charts`` paged by date); every other TR of the table
-#: is made up from the field catalogue (``_synth``).
-HANDMADE = ("ka10001", "ka10099", "kt00018", "kt10000", "kt10001", "usa10099", *_charts.CHARTS)
-#: TRs made up from the catalogue whose values the market fills in (``_trading``): the quote book, unfilled orders,
-#: orders and fills.
-FROM_MARKET = ("ka10004", "ka10075", "kt00007")
+#: The TRs with hand-made answers (realistic data from the market, ``_market``: the charts of ``_charts`` paged by
+#: date, the quote book and the account's orders of ``_trading``); every other TR of the table is made up from the
+#: field catalogue (``_synth``).
+HANDMADE = ("ka10001", "ka10004", "ka10075", "ka10099", "kt00007", "kt00018", "kt10000", "kt10001", "usa10099",
+            *_charts.CHARTS)
 
 
 def serves() -> str:
