@@ -7,7 +7,8 @@ Use it as an httpx transport (``FakeKiwoom().transport``) or as a real HTTP serv
 
 Every TR of the table answers (``_trs``): a few hand-made ones (``_trs.HANDMADE``) for any 6-digit stock code with
 made-up, deterministic data (``_stocks``; 000000 and 999999 are the documented unlisted codes, 1902), every other one
-in its documented shape with made-up values from the field catalogue (``_synth``).
+in its documented shape with made-up values from the field catalogue (``_synth``). Every price, volume and fill comes
+from one market (``_market``: a price path per code, the fake's clock ``FakeKiwoom(clock=...)``, mock orders).
 
 With pytest, opt in with ``pytest_plugins = ["kiwoom_nb.testing"]`` for the ``kiwoom_server``
 fixture. ``python -m kiwoom_nb.testing`` runs a server with the demo keys until Ctrl-C (``_cli``).

@@ -42,7 +42,9 @@ def serves() -> str:
     return (f"every TR of kiwoom_nb's table ({markets.count('domestic')} domestic, {markets.count('us')} US) in its "
             f"documented shape with made-up data ({', '.join(handmade)} and the candle charts ka10079-ka10083, "
             f"ka10094 and usa06010-usa06015 hand-made, paged by date); any "
-            f"6-digit stock code (also _NX / _AL) has data, {', '.join(STOCKS)} fixed data, "
+            f"6-digit stock code (also _NX / _AL) has data: one price path per code from its listing date to the "
+            f"fake's clock, shared by every TR and the WebSocket ({', '.join(STOCKS)} close at their hand-picked "
+            f"prices on 2026-12-01); mock orders fill against it; "
             f"{' and '.join(sorted(UNLISTED))} are unlisted (1902)")
 
 
