@@ -15,7 +15,7 @@ from kiwoom_nb import Client
 from kiwoom_nb._stream import Stream
 from kiwoom_nb.testing import FakeKiwoom
 from kiwoom_nb.testing._market import KST, Clock, default_start, listing_date
-from support import CANARY, wait_for
+from support import CANARY, in_threads, wait_for
 
 pd = pytest.importorskip("pandas")
 
@@ -286,3 +286,58 @@ def test_orders_held_by_the_test_fill_when_it_says_and_in_parts(fake):
         part = api.call("ka10075", all_stk_tp="0", trde_tp="0", stex_tp="0")["oso"]
     assert [(r["ord_no"], int(r["oso_qty"]), int(r["cntr_qty"])) for r in part] == [(number, 3, 2)]
     assert [e.status for e in fake.market.orders.events] == ["접수", "체결"]
+
+
+def test_a_cancel_takes_a_resting_order_off_the_book():
+    fake = FakeKiwoom(keys=dict(CANARY), clock=still("2026-12-01 10:00"))
+    with client(fake, mock=True) as api:
+        number = api.call("kt10000", dmst_stex_tp="KRX", stk_cd="005930", ord_qty="4", ord_uv="100000",
+                          trde_tp="0")["ord_no"]
+        resting = api.call("ka10075", all_stk_tp="0", trde_tp="0", stex_tp="0")["oso"]
+        api.call("kt10003", dmst_stex_tp="KRX", orig_ord_no=number, stk_cd="005930", cncl_qty="0")
+        fake.clock.set("2026-12-01 15:40")
+        after = api.call("ka10075", all_stk_tp="0", trde_tp="0", stex_tp="0")["oso"]
+        rows = api.call("kt00007", qry_tp="1", stk_bond_tp="0", sell_tp="0", dmst_stex_tp="KRX")[
+            "acnt_ord_cntr_prps_dtl"]
+    assert [r["ord_no"] for r in resting] == [number] and after == []
+    assert [(r["ord_no"], r["cntr_qty"], r["mdfy_cncl"]) for r in rows] == [(number, "0", "취소")]
+
+
+def test_orders_from_many_threads_each_fill_once():
+    fake = FakeKiwoom(keys=dict(CANARY), clock=still("2026-12-01 11:00"))
+    with client(fake, mock=True) as api:
+        now = price(api.call("ka10001", stk_cd="000660")["cur_prc"])
+        numbers, errors = in_threads(
+            lambda: [api.call("kt10001", dmst_stex_tp="KRX", stk_cd="000660", ord_qty="1", trde_tp="3")["ord_no"]
+                     for _ in range(5)], [()] * 8)
+        rows = api.call("kt00007", qry_tp="1", stk_bond_tp="0", sell_tp="0", dmst_stex_tp="KRX")[
+            "acnt_ord_cntr_prps_dtl"]
+    assert errors == []
+    placed = sorted(n for batch in numbers for n in batch)
+    assert len(set(placed)) == 40 and sorted(r["ord_no"] for r in rows) == placed
+    assert all(r["cntr_qty"] == "1" and price(r["cntr_uv"]) == now for r in rows)
+    events = fake.market.orders.events
+    assert sorted((e.order.number, e.status) for e in events) == sorted((n, s) for n in placed for s in ("접수", "체결"))
+
+
+@pytest.mark.parametrize("when", ["yesterday", "2026-13-45", "25:00", 2026])
+def test_a_clock_that_is_not_a_time_is_refused_in_one_line(when):
+    with pytest.raises(ValueError, match="write it like '2026-12-01 08:30'") as refused:
+        FakeKiwoom(clock=when)
+    assert "\n" not in str(refused.value)
+
+
+def test_near_the_close_the_default_session_starts_earlier_so_it_runs_for_hours():
+    assert default_start(datetime(2026, 12, 7, 15, 0, tzinfo=KST)) == datetime(2026, 12, 7, 10, 0)
+    assert default_start(datetime(2026, 12, 7, 13, 59, tzinfo=KST)) == datetime(2026, 12, 7, 13, 59)
+
+
+def test_before_its_listing_a_code_has_no_candles_and_no_trades():
+    listed = listing_date("005930")
+    fake = FakeKiwoom(keys=dict(CANARY), clock=still(f"{listed - timedelta(days=30)} 11:00"))
+    with client(fake) as api:
+        days = chart(api, "ka10081", stk_cd="005930", base_dt=(listed - timedelta(days=30)).strftime("%Y%m%d"),
+                     upd_stkpc_tp="1")
+        minutes = chart(api, "ka10080", stk_cd="005930", tic_scope="1", upd_stkpc_tp="1")
+        info = api.call("ka10001", stk_cd="005930")
+    assert days == [] and minutes == [] and int(info["trde_qty"]) == 0

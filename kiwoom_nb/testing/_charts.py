@@ -57,10 +57,18 @@ def candles(api_id: str, body: dict[str, Any], market: Market, skip: int = 0) ->
     first = str(body.get("strt_dt") or "") if us else ""  # US charts run from today back to strt_dt
     until = _day(str(body.get("base_dt") or ""))
     if interval in ("minute", "tick"):
-        return _intraday(market, code, us, until, first, interval, max(int(body.get("tic_scope") or 1), 1), skip)
+        return _intraday(market, code, us, until, first, interval, _scope(body.get("tic_scope")), skip)
     if interval == "D":
         return _days(market, code, us, until, first, skip)
     return islice(_periods(_days(market, code, us, until, first), interval), skip, None)
+
+
+def _scope(value: Any) -> int:
+    """tic_scope as a count (minutes or ticks a bar); anything else is 1."""
+    try:
+        return max(int(str(value or 1).strip()), 1)
+    except ValueError:
+        return 1
 
 
 def _day(text: str) -> date | None:

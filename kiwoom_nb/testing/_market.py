@@ -71,26 +71,30 @@ def parse_when(text: Any, today: date | None = None) -> datetime:
     if isinstance(text, date):
         return datetime(text.year, text.month, text.day, 15, 30)
     value = str(text).strip()
-    found = re.fullmatch(r"(\d{4})-?(\d{2})-?(\d{2})(?:[ T](\d{1,2}):?(\d{2})(?::?(\d{2}))?)?", value)
-    if found:
-        y, m, d, hh, mm, ss = found.groups()
-        if hh is None:
-            hh, mm = "15", "30"
-        return datetime(int(y), int(m), int(d), int(hh), int(mm), int(ss or 0))
-    found = re.fullmatch(r"(\d{1,2}):(\d{2})(?::(\d{2}))?", value)
-    if found:
-        day = today or default_start().date()
-        return datetime(day.year, day.month, day.day, int(found.group(1)), int(found.group(2)), int(found.group(3) or 0))
+    try:
+        found = re.fullmatch(r"(\d{4})-?(\d{2})-?(\d{2})(?:[ T](\d{1,2}):?(\d{2})(?::?(\d{2}))?)?", value)
+        if found:
+            y, m, d, hh, mm, ss = found.groups()
+            if hh is None:
+                hh, mm = "15", "30"
+            return datetime(int(y), int(m), int(d), int(hh), int(mm), int(ss or 0))
+        found = re.fullmatch(r"(\d{1,2}):(\d{2})(?::(\d{2}))?", value)
+        if found:
+            day = today or default_start().date()
+            return datetime(day.year, day.month, day.day, int(found.group(1)), int(found.group(2)),
+                            int(found.group(3) or 0))
+    except ValueError:  # 2026-13-45, 25:00: a date or time that does not exist
+        pass
     raise ValueError(f"clock={text!r}: write it like '2026-12-01 08:30' (Korea time), '08:30', or leave it out for "
                      "an open session")
 
 
 def default_start(real: datetime | None = None) -> datetime:
-    """Where the default clock starts: Korea's time now when the market is open, else 10:00 on the latest weekday (a
-    demo at night or on a Sunday still shows a session running)."""
+    """Where the default clock starts: Korea's time now when the market is open with 90 minutes or more to go, else
+    10:00 on the latest weekday (a demo at night or on a Sunday still shows a session running, for hours)."""
     now = (real or datetime.now(KST)).astimezone(KST).replace(tzinfo=None, microsecond=0)
     seconds = now.hour * 3600 + now.minute * 60 + now.second
-    if now.weekday() < 5 and _OPEN[False] <= seconds < _OPEN[False] + MINUTES * 60:
+    if now.weekday() < 5 and _OPEN[False] <= seconds < _OPEN[False] + MINUTES * 60 - 5400:
         return now
     day = now.date()
     while day.weekday() >= 5:

@@ -85,7 +85,7 @@ def orders_and_fills(fake: "FakeKiwoom", environment: str, body: dict[str, Any],
     """kt00007: every order of ``environment``, newest first, with what filled and at what price."""
     code = str(body.get("stk_cd", "")).strip()
     side = str(body.get("sell_tp", "0")).strip()  # 0 전체, 1 매도, 2 매수
-    orders = [o for o in fake.market.orders.of(environment) if (not code or o.code == code)
+    orders = [o for o in fake.market.orders.of(environment) if o.matched and (not code or o.code == code)
               and (side not in ("1", "2") or o.side == ("sell" if side == "1" else "buy"))]
     rows = [{"ord_no": o.number, "stk_cd": o.code, "trde_tp": "시장가" if o.price is None else "보통매매",
              "crd_tp": "보통매매", "ord_qty": str(o.quantity), "ord_uv": str(o.price or 0),
