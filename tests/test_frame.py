@@ -45,10 +45,12 @@ def test_holdings_zero_padded_amounts(api):
     summary = df.attrs["summary"]
 
     assert summary["tot_pur_amt"] == 17598258  # "000000017598258"
-    assert summary["tot_evlt_pl"] == -196888  # "-00000000196888"
     assert df["stk_cd"].tolist() == ["A005930", "A000660"]
-    assert df["evltv_prft"].tolist() == [-87000, -109888]
-    assert df["cur_prc"].tolist() == [160400, 571000] and df["cur_prc_dir"].tolist() == [-1, 1]
+    assert df["evltv_prft"].iloc[0] == -87000  # "-00000000087000": a loss keeps its sign
+    assert df["cur_prc"].tolist() == [160400, 571000] and df["cur_prc_dir"].tolist() == [-1, 1]  # the market's
+    assert (df["evlt_amt"] == df["cur_prc"] * df["rmnd_qty"]).all()  # valued at the market's prices
+    assert (df["evltv_prft"] == df["evlt_amt"] - df["pur_amt"]).all()
+    assert summary["tot_evlt_pl"] == df["evltv_prft"].sum() and summary["tot_evlt_amt"] == df["evlt_amt"].sum()
     assert df["rmnd_qty"].tolist() == [10, 30]
 
 

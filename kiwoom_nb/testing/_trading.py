@@ -1,6 +1,6 @@
 """The fake's TR answers that read the market's order book and orders (``_market``): buy / sell orders placed
-(kt10000, kt10001), cancels (kt10003), the unfilled orders (ka10075, 미체결), orders and fills (kt00007, 체결), and the
-quote book (ka10004). Stdlib only.
+(kt10000, kt10001), cancels (kt10003), the unfilled orders (ka10075, 미체결), orders and fills (kt00007, 체결), the
+quote book (ka10004), and the holdings valued at the market's prices (kt00018). Stdlib only.
 
 Values come from the market; the shape of each answer is the catalogue's (``_synth``), so a field this module does
 not fill keeps its made-up value and Kiwoom's format.
@@ -113,6 +113,53 @@ def quote_book(fake: "FakeKiwoom", body: dict[str, Any], made: dict[str, Any]) -
     return {**made, **{k: v for k, v in values.items() if k in made}}
 
 
+def holdings(fake: "FakeKiwoom", made: dict[str, Any]) -> dict[str, Any]:
+    """kt00018 valued at the market's prices now: each holding's current price, previous close, evaluation, profit
+    and rate, and the totals; every value written in the format the answer already has (width, zero padding, sign)."""
+    out = dict(made)
+    rows, evaluated, profit, paid = [], 0, 0, 0
+    for row in made.get("acnt_evlt_remn_indv_tot") or []:
+        code = str(row.get("stk_cd", "")).lstrip("AJQ")
+        quote = fake.market.quote(code) if stock(code) else None
+        if quote is None or "rmnd_qty" not in row or "pur_amt" not in row:
+            rows.append(row)
+            continue
+        qty, cost = _int(row["rmnd_qty"]), _int(row["pur_amt"])
+        value = quote["price"] * qty
+        changed = {"cur_prc": _like(row.get("cur_prc"), quote["price"], quote["previous"]),
+                   "pred_close_pric": _like(row.get("pred_close_pric"), quote["previous"]),
+                   "evlt_amt": _like(row.get("evlt_amt"), value),
+                   "evltv_prft": _like(row.get("evltv_prft"), value - cost, 0),
+                   "prft_rt": f"{(value - cost) * 100 / cost:.2f}" if cost else "0.00"}
+        rows.append({**row, **{k: v for k, v in changed.items() if k in row}})
+        evaluated, profit, paid = evaluated + value, profit + value - cost, paid + cost
+    if rows:
+        out["acnt_evlt_remn_indv_tot"] = rows
+    if paid:
+        for name, number in (("tot_evlt_amt", evaluated), ("tot_evlt_pl", profit)):
+            if name in out:
+                out[name] = _like(out[name], number, 0 if name == "tot_evlt_pl" else None)
+        if "tot_prft_rt" in out:
+            out["tot_prft_rt"] = f"{profit * 100 / paid:.2f}"
+    return out
+
+
+def _like(template: Any, value: int, reference: int | None = None) -> str:
+    """``value`` written as ``template`` is: zero-padded to its width when it is padded, and signed against
+    ``reference`` (a direction; for an amount, 0) when the template carries a sign."""
+    text = str(template or "")
+    padded = text.lstrip("+-").startswith("0") and len(text.lstrip("+-")) > 1
+    if reference == 0:  # an amount: a minus when negative, the padding to the template's whole width
+        sign = "-" if value < 0 else ""
+        return sign + (str(abs(value)).zfill(len(text) - len(sign)) if padded else str(abs(value)))
+    body = str(abs(value))
+    if padded:
+        body = body.zfill(len(text.lstrip("+-")))
+    if reference is not None and text[:1] in "+-":  # a price: its sign is a direction against the previous close
+        return ("+" if value > reference else "-" if value < reference else "") + body
+    return body
+
+
 def _listed(made: dict[str, Any], key: str, rows: list[dict[str, str]]) -> dict[str, Any]:
     """``made`` (the catalogue's shape) with its list ``key`` replaced by ``rows``; each row keeps the documented
     fields only, those this module does not fill taken from the made-up first row."""
@@ -124,4 +171,4 @@ def _listed(made: dict[str, Any], key: str, rows: list[dict[str, str]]) -> dict[
     return out
 
 
-__all__ = ["ACCOUNT", "AT_MARKET", "acknowledge", "cancel", "orders_and_fills", "place", "quote_book", "unfilled"]
+__all__ = ["ACCOUNT", "AT_MARKET", "acknowledge", "cancel", "holdings", "orders_and_fills", "place", "quote_book", "unfilled"]
