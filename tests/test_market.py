@@ -206,11 +206,11 @@ def test_the_command_takes_clock_and_says_so_in_its_help():
 
     server = subprocess.Popen([*run, "--clock", "2026-12-01 08:30", "--quiet"], stdout=subprocess.PIPE, text=True)
     try:
-        lines = [server.stdout.readline() for _ in range(2)]
+        lines = [server.stdout.readline() for _ in range(4)]
     finally:
         server.terminate()
         server.communicate(timeout=30)
-    assert "market clock 2026-12-01 08:30" in lines[1]
+    assert "market clock 2026-12-01 08:30" in lines[3]
 
 
 def test_generating_the_market_is_fast_enough_to_hit_constantly():

@@ -48,6 +48,11 @@ def rows(api_id: str, body: dict[str, Any], count: int | None = None, market: Ma
     return [_format(api_id, body, c) for c in (made if count is None else islice(made, count))]
 
 
+def daily(stk_cd: str, base_dt: str, count: int) -> list[dict[str, str]]:
+    """``count`` daily candles of ``stk_cd`` (ka10081's rows), newest first, up to ``base_dt`` (a default clock)."""
+    return rows("ka10081", {"stk_cd": stk_cd, "base_dt": base_dt}, count)
+
+
 def candles(api_id: str, body: dict[str, Any], market: Market, skip: int = 0) -> Iterator[Candle]:
     """The request's candles, newest first, made as they are read, from the ``skip``-th on (skipped days and
     sessions are counted, not made)."""
@@ -216,4 +221,4 @@ def _us_row(candle: Candle, interval: str, rate: int) -> dict[str, str]:
     return row
 
 
-__all__ = ["CHARTS", "TODAY", "WON_PER_DOLLAR", "candles", "page", "rows", "stock"]
+__all__ = ["CHARTS", "TODAY", "WON_PER_DOLLAR", "candles", "daily", "page", "rows", "stock"]

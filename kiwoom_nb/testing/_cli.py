@@ -76,9 +76,9 @@ def run(argv: list[str] | None = None) -> int:
                                                         (signal.SIGINT, signal.default_int_handler))}
     try:
         print(f"Fake Kiwoom: production {server.url}  mock {server.mock_url}", flush=True)
-        print(f"  market clock {server.clock.now():%Y-%m-%d %H:%M:%S} KST, running", flush=True)
         for environment, (appkey, secretkey) in server.keys.items():
             print(f"  {environment:<10} appkey {appkey}  secretkey {secretkey}", flush=True)
+        print(f"  market clock {server.clock.now():%Y-%m-%d %H:%M:%S} KST, running (--clock sets it)", flush=True)
         print(textwrap.fill(f"It serves {serves()}. Ctrl-C or SIGTERM stops it. Both environments, for the shell "
                             "that starts Jupyter:", 100), flush=True)
         print("\n".join(export_lines(server.url, server.keys, server.ws_url)), flush=True)

@@ -266,6 +266,15 @@ def _minutes(code: str, us: bool, ordinal: int, o: int, h: int, lo: int, c: int,
     return tuple((b[0], b[1], b[2], b[3], q) for b, q in zip(bars, volumes))
 
 
+def _running(minutes: tuple, opened: int) -> tuple:
+    highs, lows, volumes = [opened], [opened], [0]
+    for _, h, lo, _, v in minutes:
+        highs.append(max(highs[-1], h))
+        lows.append(min(lows[-1], lo))
+        volumes.append(volumes[-1] + v)
+    return highs, lows, volumes
+
+
 @lru_cache(maxsize=4096)
 def _knots(code: str, us: bool, ordinal: int, minute: int, o: int, h: int, lo: int, c: int, v: int) -> tuple:
     """The :data:`KNOTS` trades (price, volume) of one minute: open first, close last, touching its high and low."""
@@ -297,8 +306,13 @@ class Market:
     def __init__(self, clock: Clock, stock: Callable[[str], Any]) -> None:
         self.clock, self._stock = clock, stock
         self._paths: dict[tuple[str, bool], Path] = {}
+        self._runs: dict[tuple, tuple] = {}
         self._lock = threading.Lock()
         self.orders = Orders(self)
+
+    @staticmethod
+    def listed(code: str) -> date:
+        return listing_date(code)
 
     # paths
     def path(self, code: str, us: bool = False) -> Path:
@@ -347,14 +361,22 @@ class Market:
     def bar_until(self, path: Path, k: int, elapsed: float) -> Bar:
         """Day ``k``'s bar from its open to ``elapsed`` seconds into the session."""
         whole = path.bar(k)
-        minutes = self.minutes(path, k)
+        highs, lows, volumes = self._running(path, k)
         m = min(int(elapsed // 60), MINUTES - 1)
         part = self.minute_until(path, k, m, elapsed - m * 60)
-        done = minutes[:m]
-        high = max([b[1] for b in done] + [part.high])
-        low = min([b[2] for b in done] + [part.low])
-        volume = sum(b[4] for b in done) + part.volume
+        high, low = max(highs[m], part.high), min(lows[m], part.low)
+        volume = volumes[m] + part.volume
         return Bar(whole.at, whole.open, high, low, part.close, volume, volume * part.close, whole.previous)
+
+    def _running(self, path: Path, k: int) -> tuple:
+        """Day ``k``'s high, low and volume before each minute (the first minute: its open, nothing traded)."""
+        key = (path.code, path.us, path.days[k])
+        found = self._runs.get(key)
+        if found is None:
+            if len(self._runs) > 256:
+                self._runs.clear()
+            found = self._runs[key] = _running(self.minutes(path, k), path.bar(k).open)
+        return found
 
     def daily(self, code: str, until: date | None = None, us: bool = False) -> list[Bar]:
         """Every daily bar up to ``until`` and the clock, newest first (today's growing bar first when open)."""
@@ -399,10 +421,10 @@ class Market:
                 "volume": bar.volume, "value": bar.value, "open_now": partial is not None,
                 "at": self.clock.now() if partial is not None else None}
 
-    def book(self, code: str, levels: int = 10, us: bool = False) -> dict[str, list[tuple[int, int]]]:
-        """The order book around the last price: ``asks`` and ``bids`` as (price, quantity), best first; the best ask
-        one step above the last trade, the best bid one step below."""
-        price = self.quote(code, us)["price"]
+    def book(self, code: str, levels: int = 10, us: bool = False, price: int | None = None) -> dict[str, list]:
+        """The order book around the last price (``price``: the caller's quote of it): ``asks`` and ``bids`` as
+        (price, quantity), best first; the best ask one step above the last trade, the best bid one step below."""
+        price = self.quote(code, us)["price"] if price is None else price
         now = self.clock.now()
         draw = random.Random(_seed(code, "book", now.strftime("%Y%m%d%H%M%S"))).random
         asks, bids = [], []

@@ -1,5 +1,6 @@
 """The fake Kiwoom's made-up stocks: which codes exist, their names, the prices every path is pinned to (``_market``),
-and the answers written from the market's numbers: ka10001, ka10099, kt00018, daily candles.
+and the answers written from the market's numbers: ka10001, ka10099, kt00018. Knows no market of its own: the
+caller hands one in (``_market`` imports this module for the anchors).
 
 Stdlib only, deterministic: the same code gives the same answer in every process (sha256, not hash()).
 """
@@ -63,18 +64,9 @@ def _change(value: int) -> str:
     return f"+{value}" if value > 0 else str(value)
 
 
-def candles(stk_cd: str, base_dt: str, count: int) -> list[dict[str, str]]:
-    """``count`` daily candles of ``stk_cd`` (ka10081's rows), newest first, up to ``base_dt`` (on a default clock)."""
-    from ._charts import rows
-
-    return rows("ka10081", {"stk_cd": stk_cd, "base_dt": base_dt}, count)
-
-
-def stock_info(stk_cd: str, market: Any = None) -> dict[str, Any]:
-    """ka10001 for a listed ``stk_cd``: every field at the top level, its prices the market's at its clock."""
-    from ._market import default_market
-
-    market = market or default_market()
+def stock_info(stk_cd: str, market: Any) -> dict[str, Any]:
+    """ka10001 for a listed ``stk_cd``: every field at the top level, its prices the market's (a ``_market.Market``)
+    at its clock."""
     name = stock(stk_cd)[0]  # type: ignore[index]  # the caller checked it is listed
     code = stk_cd.split("_")[0]
     q = market.quote(code)
@@ -97,14 +89,12 @@ def stock_info(stk_cd: str, market: Any = None) -> dict[str, Any]:
     }
 
 
-def stock_list(mrkt_tp: str = "0", market: Any = None) -> dict[str, Any]:
+def stock_list(mrkt_tp: str, market: Any) -> dict[str, Any]:
     """ka10099: the stocks of :data:`LISTED` in market ``mrkt_tp`` (0 KOSPI, 10 KOSDAQ; the others are empty): their
-    listing dates and previous closes are the market's."""
-    from ._market import default_market, listing_date
-
-    quote = (market or default_market()).quote
+    listing dates and previous closes are the market's (a ``_market.Market``)."""
+    quote = market.quote
     rows = [{"code": code, "name": name, "listCount": "0000005969783",
-             "regDay": listing_date(code).strftime("%Y%m%d"),
+             "regDay": market.listed(code).strftime("%Y%m%d"),
              "lastPrice": f"{quote(code)['previous']:08d}", "marketCode": market_code,
              "marketName": "거래소" if market_code == "0" else "코스닥", "nxtEnable": "Y"}
             for code, (name, market_code) in LISTED.items() if market_code == str(mrkt_tp).strip()]
@@ -128,4 +118,4 @@ def holdings() -> dict[str, Any]:
     }
 
 
-__all__ = ["LISTED", "STOCKS", "UNLISTED", "candles", "holdings", "stock", "stock_info", "stock_list"]
+__all__ = ["LISTED", "STOCKS", "UNLISTED", "holdings", "stock", "stock_info", "stock_list"]

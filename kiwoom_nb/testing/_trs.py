@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 from .._trs import fields_of, is_order, lookup, table
 from . import _charts, _synth, _trading
 from ._replies import _answer
-from ._stocks import STOCKS, UNLISTED, candles, holdings, stock, stock_info, stock_list
+from ._charts import daily as candles
+from ._stocks import STOCKS, UNLISTED, holdings, stock, stock_info, stock_list
 
 if TYPE_CHECKING:
     from . import FakeKiwoom

@@ -359,7 +359,7 @@ class FakeSocket:
         sign = "+" if change > 0 else "-" if change < 0 else ""
         clock = self.fake.clock.now().strftime("%H%M%S")  # Kiwoom's clock times are Korea time (the fake's clock)
         if kind == "0D":
-            book = market.book(code, 10) if listed else {"asks": [(20050 + 50 * n, 100) for n in range(10)],
+            book = market.book(code, 10, price=price) if listed else {"asks": [(20050 + 50 * n, 100) for n in range(10)],
                                                          "bids": [(19950 - 50 * n, 100) for n in range(10)]}
             values = {"21": clock, "121": str(sum(q for _, q in book["asks"])),
                       "125": str(sum(q for _, q in book["bids"]))}
@@ -371,7 +371,7 @@ class FakeSocket:
         traded = volume - since if since is not None else max(volume % 997, 1)
         if since is not None and traded <= 0:
             return None
-        book = market.book(code, 1) if listed else {"asks": [(price + 50, 1)], "bids": [(price - 50, 1)]}
+        book = market.book(code, 1, price=price) if listed else {"asks": [(price + 50, 1)], "bids": [(price - 50, 1)]}
         side = "+" if random.Random(f"{code}{volume}").random() < 0.5 else "-"  # 매수체결 / 매도체결
         return {"20": clock, "10": f"{sign}{price}", "11": f"{change:+d}" if change else "0",
                 "12": f"{change / base * 100:+.2f}", "15": f"{side}{traded}", "13": str(volume),
