@@ -53,6 +53,9 @@ def require_pandas() -> Any:
         import pandas
     except ImportError:
         raise KiwoomError(PANDAS_MISSING) from None
+    from ._wide import apply
+
+    apply(pandas)  # Korean columns line up in text output, once the extension asked for it
     return pandas
 
 
@@ -221,6 +224,17 @@ def label(frame: Any, labels: dict[str, str]) -> Any:
 _one_row: Any = None
 
 
+def _grouped(value: Any) -> str:
+    """A value of the vertical one-row display: numbers with thousands separators (35,487,451; -5.14)."""
+    import numbers
+
+    if isinstance(value, bool) or not isinstance(value, numbers.Number):
+        return "" if value is None else str(value)
+    if value != value:  # NaN
+        return ""
+    return f"{value:,}"
+
+
 def one_row(frame: Any) -> Any:
     """``frame`` (one row of a flat answer) as a DataFrame that displays vertically: field, 한글명, value. It is
     a DataFrame in every other way, and what pandas derives from it is a plain one."""
@@ -244,11 +258,12 @@ def one_row(frame: Any) -> Any:
             def __repr__(self) -> str:
                 with pd.option_context("display.max_rows", None, "display.max_colwidth", None,
                                        "display.unicode.east_asian_width", True):  # 한글 is two columns wide
-                    return repr(self.vertical())
+                    return self.vertical().to_string(formatters={"value": _grouped})
 
             def _repr_html_(self) -> str:
-                with pd.option_context("display.max_rows", None):
-                    return self.vertical().to_html()
+                with pd.option_context("display.max_rows", None):  # nowrap: 2026-10-15 stays on one line
+                    return self.vertical().to_html(formatters={"value": _grouped}).replace(
+                        "<table ", '<table style="white-space:nowrap" ', 1)
 
         _one_row = OneRow
     shown = _one_row(frame)

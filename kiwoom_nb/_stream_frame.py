@@ -1,5 +1,6 @@
 """Stream events -> DataFrame: a column per FID under its readable name (kiwoom_nb._fids), prices as positive numbers
-plus a ``*_dir`` column (the TR frames' rule), times as times, an unknown FID under its number as sent."""
+plus a ``*_dir`` column (the TR frames' rule), times as times, an unknown FID under its number as sent; ``received_at``
+in Korea time (Asia/Seoul), the clock Kiwoom's own times (cntr_tm) are in."""
 
 from __future__ import annotations
 
@@ -10,11 +11,14 @@ from ._frame import require_pandas
 
 __all__ = ["events_frame", "hits_frame"]
 
+KST = "Asia/Seoul"
+
 
 def events_frame(kind: str, events: list[Any]) -> Any:
     pd = require_pandas()
     frame = pd.DataFrame.from_records([e.values for e in events]) if events else pd.DataFrame()
-    frame.insert(0, "received_at", pd.to_datetime([e.received_at for e in events], utc=True))
+    # Korea time, as cntr_tm (체결시간) is: the two columns read side by side
+    frame.insert(0, "received_at", pd.to_datetime([e.received_at for e in events], utc=True).tz_convert(KST))
     frame.insert(0, "item", [e.item for e in events])
     return convert(frame, kind)
 

@@ -124,7 +124,7 @@ def test_us_prices_are_dollars_or_won_and_the_exchange_is_needed():
     assert ((won["close"] / dollars["close"]).round() == 1400).all()
 
 
-@pytest.mark.parametrize("interval", ["2m", "m", "1d", "week"])
+@pytest.mark.parametrize("interval", ["2m", "m", "2d", "fortnight", "2h"])
 def test_an_unknown_interval_is_one_line_naming_the_ones_there_are(interval):
     fake = FakeKiwoom(keys=dict(CANARY))
     with client_of(fake) as api, pytest.raises(RequestError, match="5m, 10m") as refused:

@@ -267,10 +267,15 @@ class FakeKiwoom:
 
     # -- as a real server on loopback -----------------------------------------------------------
 
-    def start(self, port: int = 0, host: str = "127.0.0.1") -> "FakeKiwoom":
+    def start(self, port: int = 0, host: str = "127.0.0.1", ws_port: int = 0) -> "FakeKiwoom":
+        """Serve on ``port`` (HTTP) and ``ws_port`` (the WebSocket); 0 picks a free one."""
         self._stopping.clear()
         self._server, self._thread = _server.serve(self, port, host)
-        self.ws.start(host)
+        try:
+            self.ws.start(host, ws_port)
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def stop(self) -> None:

@@ -144,7 +144,7 @@ class FakeSocket:
 
     # -- serving -----------------------------------------------------------------------------------
 
-    def start(self, host: str) -> None:
+    def start(self, host: str, port: int = 0) -> None:
         from websockets.frames import Opcode
         from websockets.sync.server import ServerConnection, serve
 
@@ -160,7 +160,7 @@ class FakeSocket:
 
         quiet = logging.getLogger("kiwoom_nb.testing.websockets")  # at DEBUG, websockets logs every frame: tokens
         quiet.setLevel(logging.WARNING)
-        self._server = serve(self._handle, host, 0, ping_interval=None, compression=None, close_timeout=1,
+        self._server = serve(self._handle, host, port, ping_interval=None, compression=None, close_timeout=1,
                              create_connection=Recording, logger=quiet)
         threading.Thread(target=self._server.serve_forever, name="fake-kiwoom-ws", daemon=True).start()
 
