@@ -68,7 +68,7 @@ def test_a_days_close_is_the_same_through_every_route(code):
         frame = api.candles(code, "D", start="2026-11-20", end=DAY)
         minutes = api.candles(code, "1m", start=DAY, end=DAY)
         fives = api.candles(code, "5m", start=DAY, end=DAY)
-        ticks = api.candles(code, "tick", start=f"{DAY} 15:20", end=DAY)
+        ticks = api.candles(code, "tick", start=f"{DAY} 15:20", end=f"{DAY} 15:30")
         fake.clock.set(f"{DAY} 15:40")  # ka10001 on that day's clock, after its close
         info = api.call("ka10001", stk_cd=code)
 
