@@ -73,6 +73,8 @@ class FakeKiwoom:
     ``same_token=True`` models the reported behaviour where re-issuing within validity returns the
     same token. ``lifetime`` sets how long issued tokens live. ``fail_next(name)`` queues one of
     :data:`ERRORS` (or ``"hang"`` / ``("slow", seconds)``) for the next request to a path.
+    ``clock`` sets the market's clock (an open session by default); ``market`` is where every price, volume and
+    mock fill comes from (``market.orders.matching = False`` / ``market.orders.fill(...)`` pace the fills).
     """
 
     keys: dict[str, tuple[str, str]] = field(default_factory=lambda: dict(DEMO_KEYS))
