@@ -388,7 +388,7 @@ class Client:
             raise KiwoomError(f"labels={labels!r}: use labels='ko' for Korean column names, or leave it out")
         answers = list(self._fetch(api_id, path, confirm=confirm, max_pages=pages, check=check, fields=fields))
         frame = to_frame(answers, list_key or _table_key(api_id), numeric=numeric)
-        return frame.rename(columns=frame.attrs["labels"]) if labels == "ko" else frame
+        return frame.rename(columns=_korean_columns(frame)) if labels == "ko" else frame
 
     def to_frame(self, answers: list[Answer] | None = None, *, numeric: bool = True, list_key: str | None = None) -> Any:
         """A DataFrame of ``answers`` (default: ``last``, e.g. the pages fetched before a Ctrl-C)."""
@@ -489,6 +489,14 @@ def _body(fields: dict[str, Any]) -> dict[str, Any]:
             raise KiwoomError(f"field {name}={value!r}: Kiwoom fields are strings or numbers, not True/False")
         body[name] = value if isinstance(value, (str, list, dict)) else str(value)
     return body
+
+
+def _korean_columns(frame: Any) -> dict[str, str]:
+    """Column -> its Korean name for ``labels="ko"``; where two columns share one, each keeps its field name
+    beside it (``현재가 (cur_prc)``): a frame never has two columns of one name."""
+    labels = frame.attrs.get("labels", {})
+    named = [labels.get(str(c), str(c)) for c in frame.columns]
+    return {str(c): n if named.count(n) == 1 else f"{n} ({c})" for c, n in zip(frame.columns, named)}
 
 
 def _table_key(api_id: str) -> str:

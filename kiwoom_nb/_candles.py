@@ -26,8 +26,11 @@ _TICKS = ("1", "3", "5", "10", "30")
 #: Every interval ``candles`` takes.
 INTERVALS = (*_DAYS, *(f"{m}m" for m in _MINUTES), "tick", *(f"{t}t" for t in _TICKS))
 _EXCHANGES = {"NA": "AMEX", "ND": "NASDAQ", "NY": "NYSE"}
-_COLUMNS = {"open_pric": "open", "high_pric": "high", "low_pric": "low", "cur_prc": "close", "trde_qty": "volume",
-            "acc_trde_qty": "volume", "trde_prica": "value", "acc_trde_prica": "value"}
+#: chart field -> candle column; where a chart has both, the bar's own quantity (trde_qty) is the volume and the
+#: cumulative one (acc_trde_qty, ka10080's running total of the day) is left out: never two columns of one name.
+_COLUMNS = {"open_pric": "open", "high_pric": "high", "low_pric": "low", "cur_prc": "close",
+            "trde_qty": "volume", "trde_prica": "value"}
+_CUMULATIVE = {"acc_trde_qty": "volume", "acc_trde_prica": "value"}  # the day's volume on US daily charts
 KST, NEW_YORK = "Asia/Seoul", "America/New_York"
 
 
@@ -288,8 +291,12 @@ def _shape(pd: Any, answers: list["Answer"], api_id: str, tz: str | None, start:
         return _empty(pd, tz)
     stamp = "dt" if "dt" in raw.columns else "cntr_tm"
     columns = {old: new for old, new in _COLUMNS.items() if old in raw.columns}
+    columns.update({old: new for old, new in _CUMULATIVE.items() if old in raw.columns and new not in columns.values()})
     frame = raw[list(columns)].rename(columns=columns)
-    frame.index = pd.DatetimeIndex(raw[stamp], name="date")
+    index = pd.DatetimeIndex(raw[stamp], name="date")
+    if index.tz is not None:  # Korea time from the frame rules: wall-clock here, localised again below
+        index = (index.tz_convert(tz) if tz else index).tz_localize(None)
+    frame.index = index
     frame = frame.iloc[::-1].sort_index(kind="stable")  # Kiwoom sends newest first; ticks may share a second
     if start is not None:
         frame = frame[frame.index >= (_local(start, tz) if kind != "day" else pd.Timestamp(start.date()))]

@@ -25,6 +25,7 @@ from ._errors import (
     UnknownStockError,
     error_for_answer,
     one_line,
+    status_of,
 )
 from ._token import AccessToken, parse_expires_dt
 
@@ -313,9 +314,8 @@ def post_tr(
             api_id=answered_id,
         ), url)
 
-    return_code = data.get("return_code", 0)
+    return_code, return_msg = status_of(data)
     if status == 429 or str(return_code).strip() not in ("0", ""):
-        return_msg = data.get("return_msg")
         error = error_for_answer(
             what,
             return_code=return_code,
@@ -430,6 +430,6 @@ def revoke_token(
         timeout=timeout,
         transport=transport,
     )
-    if str(data.get("return_code", "")).strip() != "0":  # _post lets a missing or "" return_code through
+    if str(data.get("return_code", data.get("returnCode", ""))).strip() != "0":  # _post lets a missing or "" return_code through
         raise ServerError("Logout (au10002) failed: Kiwoom's answer has no return_code; try again later",
                           **context)

@@ -116,8 +116,11 @@ def check_fields(api_id: str, path: str | None, body: dict[str, Any]) -> None:
         problems.append("missing " + ", ".join(f"{f.name} ({f.korean})" for f in missing))
     for name, value in body.items():
         field = known.get(name)
-        if field is not None and field.codes and isinstance(value, str) and value not in field.codes:
-            problems.append(f"{name}={value} is not one of {_codes(field.codes)}")
+        if field is None or not field.codes or not isinstance(value, str) or value in field.codes:
+            continue
+        if value == "" and not field.required:  # Kiwoom's own examples send it: the documented default
+            continue
+        problems.append(f"{name}={value} is not one of {_codes(field.codes)}")
     if problems:
         raise RequestError(f"{api_id} ({tr.name}): {'; '.join(problems)} — nothing was sent; "
                            f"kiwoom_nb.describe({api_id!r}) lists its fields, check=False (--no-check) sends as is",

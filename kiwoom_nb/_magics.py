@@ -115,6 +115,9 @@ class KiwoomMagics(Magics):
         self.exit.configure(enabled=self.revoke_at_exit, budget=self.exit_timeout, use_revoker=self.revoker)
         self._hooked = False
         self._matcher: tuple[list[Any], Any] | None = None  # %kiwoom's Tab completion: (the completer's list, it)
+        self._cell: Any = None  # the running cell (its id, else its text): a new run of it replaces its board
+        self._boards: dict[Any, Any] = {}  # (cell, n-th %kiwoom_watch in it) -> the board it made
+        self._watches = 0
 
     # Built at first use, with their modules: %load_ext imports none of them (BENCHMARKS.md, goal 1).
     @cached_property
@@ -415,6 +418,11 @@ class KiwoomMagics(Magics):
     # -- staying logged in, and leaving ----------------------------------------------------------
 
     def on_pre_run_cell(self, *args: Any) -> None:
+        if args:
+            self._cell = getattr(args[0], "cell_id", None) or getattr(args[0], "raw_cell", None)
+            self._watches = 0
+        if "bound" in vars(self):  # what a socket or board thread re-issued meanwhile: the variable follows now
+            self.bound.catch_up()
         refresh_before_cell(self.session, self.shell.user_ns, lambda values: self.shell.push(values, interactive=False),
                             lambda login: self.sync_panels(login.var, describe(login), logged_in=True))
 
@@ -562,6 +570,11 @@ class KiwoomMagics(Magics):
             live.close()
             raise
         self.track_board(live.var, board)
+        key, self._watches = (self._cell, self._watches), self._watches + 1
+        replaced, self._boards[key] = self._boards.get(key), board
+        if replaced is not None:  # this cell ran before: its board goes, timer, callbacks and stream
+            replaced.stop("replaced by a new run of its cell")
+            replaced.close()
         display(board)
         return None
 

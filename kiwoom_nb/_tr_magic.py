@@ -219,7 +219,8 @@ def run_tr(api: Any, args: dict[str, Any]) -> Any:
     from ._trs import lookup
 
     tr = lookup(api_id)
-    if len(frame) == 1 and tr is not None and not tr.list_key and not args["path"]:
+    flat = tr is not None and not tr.list_key and not args["path"]
+    if len(frame) == 1 and (flat or frame.attrs.get("flat")):  # kt00001 with an empty list is its flat fields
         from ._frame import one_row
 
         return one_row(frame)  # a flat answer: field, 한글명, value down the page, nothing behind a cut

@@ -300,7 +300,7 @@ def test_a_cancel_takes_a_resting_order_off_the_book():
         rows = api.call("kt00007", qry_tp="1", stk_bond_tp="0", sell_tp="0", dmst_stex_tp="KRX")[
             "acnt_ord_cntr_prps_dtl"]
     assert [r["ord_no"] for r in resting] == [number] and after == []
-    assert [(r["ord_no"], r["cntr_qty"], r["mdfy_cncl"]) for r in rows] == [(number, "0", "취소")]
+    assert [(r["ord_no"], int(r["cntr_qty"]), r["mdfy_cncl"]) for r in rows] == [(number, 0, "취소")]
 
 
 def test_orders_from_many_threads_each_fill_once():
@@ -315,7 +315,7 @@ def test_orders_from_many_threads_each_fill_once():
     assert errors == []
     placed = sorted(n for batch in numbers for n in batch)
     assert len(set(placed)) == 40 and sorted(r["ord_no"] for r in rows) == placed
-    assert all(r["cntr_qty"] == "1" and price(r["cntr_uv"]) == now for r in rows)
+    assert all(int(r["cntr_qty"]) == 1 and price(r["cntr_uv"]) == now for r in rows)
     events = fake.market.orders.events
     assert sorted((e.order.number, e.status) for e in events) == sorted((n, s) for n in placed for s in ("접수", "체결"))
 

@@ -9,6 +9,8 @@ Every TR of the table answers (``_trs``): a few hand-made ones (``_trs.HANDMADE`
 made-up, deterministic data (``_stocks``; 000000 and 999999 are the documented unlisted codes, 1902), every other one
 in its documented shape with made-up values from the field catalogue (``_synth``). Every price, volume and fill comes
 from one market (``_market``: a price path per code, the fake's clock ``FakeKiwoom(clock=...)``, mock orders).
+Where Kiwoom's answers were recorded, the fake answers in their shapes: keys, widths, signs, labels and messages
+(``_shapes``; tests/fixtures/recorded/): the shape wins for format, the market for values.
 
 With pytest, opt in with ``pytest_plugins = ["kiwoom_nb.testing"]`` for the ``kiwoom_server``
 fixture. ``python -m kiwoom_nb.testing`` runs a server with the demo keys until Ctrl-C (``_cli``).

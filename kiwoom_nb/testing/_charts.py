@@ -4,7 +4,8 @@ request, newest first, one page at a time; ``_trs`` pages them. Stdlib only, det
 The numbers are the market's (``_market``): days from the code's path up to the fake's clock (today's bar only once
 the session opened, growing with it), weeks, months and years those days added up and dated by their first trading
 day; minutes and ticks the path inside each day, stamped at their start (ticks at their last trade), 09:00-15:30 KST
-(US: 09:30-16:00 New York time). This module writes them as Kiwoom does (signs against the close before).
+(US: 09:30-16:00 New York time). This module writes them as Kiwoom was recorded writing them (days and longer
+unsigned, minutes and ticks signed against the close before, with the day's volume so far).
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ CHARTS = {"ka10079": "tick", "ka10080": "minute", "ka10081": "D", "ka10082": "W"
           "usa06010": "tick", "usa06011": "minute", "usa06012": "D", "usa06013": "W", "usa06014": "M",
           "usa06015": "Y"}
 
-#: One candle: (day YYYYMMDD or time YYYYMMDDHHMMSS, open, high, low, close, volume, value, previous close).
+#: One candle: (day YYYYMMDD or time YYYYMMDDHHMMSS, open, high, low, close, volume, value, previous close), and
+#: for minute and tick bars the day's volume up to and with the bar.
 Candle = tuple
 
 
@@ -149,19 +151,22 @@ def _intraday(market: Market, code: str, us: bool, until: date | None, first: st
                 bars.append((now.open, now.high, now.low, now.close, now.volume))
             else:
                 bars.append(minutes[upto])
+            running = market.running(path, k)[2]  # the day's volume before each minute
             for g in range((len(bars) - 1) // scope - skip, -1, -1):
                 skip = 0
                 group = bars[g * scope:(g + 1) * scope]
                 volume = sum(b[4] for b in group)
                 at = opens + g * scope * 60
+                so_far = running[g * scope] + volume  # the day's volume up to and with the bar (acc_trde_qty)
                 yield (f"{stamp}{at // 3600:02d}{at // 60 % 60:02d}00", group[0][0], max(b[1] for b in group),
-                       min(b[2] for b in group), group[-1][3], volume, volume * group[-1][3], previous)
+                       min(b[2] for b in group), group[-1][3], volume, volume * group[-1][3], previous, so_far)
         else:
             step = 60 // KNOTS
             upto = min(int(elapsed // step), MINUTES * KNOTS - 1) if live else MINUTES * KNOTS - 1
             if skip > upto // scope:
                 skip -= upto // scope + 1
                 continue
+            running = market.running(path, k)[2]
             for g in range(upto // scope - skip, -1, -1):
                 skip = 0
                 ticks = []
@@ -170,9 +175,12 @@ def _intraday(market: Market, code: str, us: bool, until: date | None, first: st
                     ticks.append(market.knots(path, k, m)[j])
                 prices = [p for p, _ in ticks]
                 volume = sum(q for _, q in ticks)
-                at = opens + min((g + 1) * scope - 1, upto) * step
+                last = min((g + 1) * scope - 1, upto)
+                m, j = divmod(last, KNOTS)
+                so_far = running[m] + sum(q for _, q in market.knots(path, k, m)[:j + 1])
+                at = opens + last * step
                 yield (f"{stamp}{at // 3600:02d}{at // 60 % 60:02d}{at % 60:02d}", prices[0], max(prices),
-                       min(prices), prices[-1], volume, volume * prices[-1], previous)
+                       min(prices), prices[-1], volume, volume * prices[-1], previous, so_far)
 
 
 def _format(api_id: str, body: dict[str, Any], candle: Candle) -> dict[str, str]:
@@ -189,14 +197,16 @@ def _signed(value: int, reference: int, decimals: int = 0) -> str:
 
 
 def _row(candle: Candle, interval: str) -> dict[str, str]:
-    stamp, o, h, l, c, qty, value, previous = candle
-    row = {"cur_prc": _signed(c, previous), "trde_qty": str(qty), "trde_prica": str(value // 1_000_000),  # 백만원
-           "open_pric": _signed(o, previous), "high_pric": _signed(h, previous), "low_pric": _signed(l, previous),
+    stamp, o, h, l, c, qty, value, previous = candle[:8]
+    price = (lambda v, _: str(v)) if interval in ("D", "W", "M", "Y") else _signed  # days and longer: unsigned, as recorded
+    row = {"cur_prc": price(c, previous), "trde_qty": str(qty), "trde_prica": str(value // 1_000_000),  # 백만원
+           "open_pric": price(o, previous), "high_pric": price(h, previous), "low_pric": price(l, previous),
            "pred_pre": f"{c - previous:+d}" if c != previous else "0",
            "pred_pre_sig": "2" if c > previous else "5" if c < previous else "3",
            "trde_tern_rt": f"+{(qty % 300) / 100:.2f}"}
     if interval in ("minute", "tick"):
         row["cntr_tm"] = stamp
+        row["acc_trde_qty"] = str(candle[8])  # the day's so far; trde_qty is the bar's own (recorded, ka10080)
         del row["trde_prica"], row["trde_tern_rt"]  # the minute and tick charts have neither
     else:
         row["dt"] = stamp

@@ -361,14 +361,14 @@ class Market:
     def bar_until(self, path: Path, k: int, elapsed: float) -> Bar:
         """Day ``k``'s bar from its open to ``elapsed`` seconds into the session."""
         whole = path.bar(k)
-        highs, lows, volumes = self._running(path, k)
+        highs, lows, volumes = self.running(path, k)
         m = min(int(elapsed // 60), MINUTES - 1)
         part = self.minute_until(path, k, m, elapsed - m * 60)
         high, low = max(highs[m], part.high), min(lows[m], part.low)
         volume = volumes[m] + part.volume
         return Bar(whole.at, whole.open, high, low, part.close, volume, volume * part.close, whole.previous)
 
-    def _running(self, path: Path, k: int) -> tuple:
+    def running(self, path: Path, k: int) -> tuple:
         """Day ``k``'s high, low and volume before each minute (the first minute: its open, nothing traded)."""
         key = (path.code, path.us, path.days[k])
         found = self._runs.get(key)

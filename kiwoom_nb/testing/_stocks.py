@@ -1,6 +1,6 @@
 """The fake Kiwoom's made-up stocks: which codes exist, their names, the prices every path is pinned to (``_market``),
-and the answers written from the market's numbers: ka10001, ka10099, kt00018. Knows no market of its own: the
-caller hands one in (``_market`` imports this module for the anchors).
+and the answers written from the market's numbers in the recorded shapes (``_shapes``): ka10001, ka10099, kt00018.
+Knows no market of its own: the caller hands one in (``_market`` imports this module for the anchors).
 
 Stdlib only, deterministic: the same code gives the same answer in every process (sha256, not hash()).
 """
@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import re
 from typing import Any
+
+from . import _shapes
 
 _OK = "정상적으로 처리되었습니다"
 
@@ -55,67 +57,73 @@ def stock(stk_cd: str) -> tuple[str, int, int] | None:
     return name, close, max(previous, 100)
 
 
-def _signed(value: int, reference: int) -> str:
-    """A price the way Kiwoom sends it: + above the reference (previous close), - below, bare when equal."""
-    return f"+{value}" if value > reference else f"-{value}" if value < reference else str(value)
-
-
-def _change(value: int) -> str:
-    return f"+{value}" if value > 0 else str(value)
-
-
 def stock_info(stk_cd: str, market: Any) -> dict[str, Any]:
-    """ka10001 for a listed ``stk_cd``: every field at the top level, its prices the market's (a ``_market.Market``)
-    at its clock."""
+    """ka10001 for a listed ``stk_cd``: the 45 fields Kiwoom sends, at the top level (``_shapes.stock_info``), its
+    numbers the market's (a ``_market.Market``) at its clock: the price, today's open, high, low and volume, the
+    year's high and low and their days."""
     name = stock(stk_cd)[0]  # type: ignore[index]  # the caller checked it is listed
     code = stk_cd.split("_")[0]
     q = market.quote(code)
     cur, ref = q["price"], q["previous"]
+    made = _shapes.stock_info(stk_cd, name, price=cur, base=ref, open_=q["open"], high=q["high"], low=q["low"],
+                              volume=q["volume"])
     path, last, _ = market.days(code)
     year = [path.bar(k) for k in range(max(last - 249, 0), last + 1)]
-    high250 = max(year, key=lambda b: b.high) if year else None
-    hi = max(high250.high if high250 else cur, q["high"])
-    lo = min([b.low for b in year] + [cur, q["low"]])
-    return {
-        "stk_cd": stk_cd, "stk_nm": name, "setl_mm": "12", "fav": "0100", "cap": "0000014780",
-        "flo_stk": "5969783", "oyr_hgst": _signed(hi, ref), "oyr_lwst": _signed(lo, ref),
-        "250hgst": _signed(hi, ref), "250hgst_pric_dt": (high250.at.strftime("%Y%m%d") if high250 else ""),
-        "250hgst_pric_pre_rt": f"{(cur - hi) * 100 / hi:+.2f}",
-        "per": "18.23", "eps": "8799", "open_pric": _signed(q["open"], ref), "high_pric": _signed(q["high"], ref),
-        "low_pric": _signed(q["low"], ref), "base_pric": str(ref), "cur_prc": _signed(cur, ref),
-        "pre_sig": "2" if cur > ref else "5" if cur < ref else "3", "pred_pre": _change(cur - ref),
-        "flu_rt": f"{(cur - ref) * 100 / ref:+.2f}", "trde_qty": str(q["volume"]).zfill(10), "return_code": 0,
-        "return_msg": _OK,
-    }
+    top = max(year, key=lambda b: b.high) if year else None
+    bottom = min(year, key=lambda b: b.low) if year else None
+    hi = max(top.high if top else cur, q["high"])
+    lo = min(bottom.low if bottom else cur, q["low"])
+    limit = ref * 3 // 10
+    made.update({
+        "oyr_hgst": _shapes.signed(hi, ref), "oyr_lwst": _shapes.signed(lo, ref), "250hgst": _shapes.signed(hi, ref),
+        "250lwst": _shapes.signed(lo, ref), "250hgst_pric_pre_rt": _shapes.rate((cur - hi) * 100 / hi),
+        "250lwst_pric_pre_rt": _shapes.rate((cur - lo) * 100 / lo),
+        "upl_pric": _shapes.signed((ref + limit) // tick(ref + limit) * tick(ref + limit), ref),
+        "lst_pric": _shapes.signed(-(-(ref - limit) // tick(ref - limit)) * tick(ref - limit), ref)})
+    if top and bottom:
+        made["250hgst_pric_dt"] = top.at.strftime("%Y%m%d")
+        made["250lwst_pric_dt"] = bottom.at.strftime("%Y%m%d")
+    return made
+
+
+def tick(price: int) -> int:
+    """KRX's price step at ``price`` won (as ``_market.tick_size``; here so this module imports no market)."""
+    for bound, step in ((2000, 1), (5000, 5), (20000, 10), (50000, 50), (200000, 100), (500000, 500)):
+        if price < bound:
+            return step
+    return 1000
+
+
+#: ka10099's industry (upName) and size (upSizeName) of the listed stocks; others have neither, like preferreds.
+SECTORS = {"005930": ("전기/전자", "대형주"), "005935": ("전기/전자", ""), "000660": ("전기/전자", "대형주"),
+           "035420": ("일반서비스", "대형주"), "005380": ("운송장비/부품", "대형주"), "051910": ("화학", "대형주"),
+           "006400": ("전기/전자", "대형주"), "207940": ("제약", "대형주"), "035720": ("일반서비스", "대형주"),
+           "068270": ("제약", "대형주"), "247540": ("전기/전자", "대형주"), "086520": ("화학", "대형주"),
+           "196170": ("제약", "대형주"), "028300": ("제약", "대형주"), "263750": ("일반서비스", "중형주")}
 
 
 def stock_list(mrkt_tp: str, market: Any) -> dict[str, Any]:
-    """ka10099: the stocks of :data:`LISTED` in market ``mrkt_tp`` (0 KOSPI, 10 KOSDAQ; the others are empty): their
-    listing dates and previous closes are the market's (a ``_market.Market``)."""
-    quote = market.quote
-    rows = [{"code": code, "name": name, "listCount": "0000005969783",
-             "regDay": market.listed(code).strftime("%Y%m%d"),
-             "lastPrice": f"{quote(code)['previous']:08d}", "marketCode": market_code,
-             "marketName": "거래소" if market_code == "0" else "코스닥", "nxtEnable": "Y"}
-            for code, (name, market_code) in LISTED.items() if market_code == str(mrkt_tp).strip()]
-    return {"list": rows, "return_code": 0, "return_msg": _OK}
+    """ka10099: the stocks of :data:`LISTED` in market ``mrkt_tp`` (0 KOSPI, 10 KOSDAQ; the others are empty); their
+    listing days and previous closes the market's (a ``_market.Market``)."""
+    rows = [_shapes.listed_stock(code, name, kind, last=market.quote(code)["previous"],
+                                 day=market.listed(code).strftime("%Y%m%d"),
+                                 sector=SECTORS.get(code, ("", ""))[0], size=SECTORS.get(code, ("", ""))[1])
+            for code, (name, kind) in LISTED.items() if kind == str(mrkt_tp).strip()]
+    return {"return_msg": _OK, "list": rows, "return_code": 0}
 
 
-def holdings() -> dict[str, Any]:
-    """kt00018: zero-padded signed amounts in the summary and in a list of holdings."""
-    return {
-        "tot_pur_amt": "000000017598258", "tot_evlt_amt": "000000017401370", "tot_evlt_pl": "-00000000196888",
-        "tot_prft_rt": "-1.12", "prsm_dpst_aset_amt": "000000100000000",
-        "acnt_evlt_remn_indv_tot": [
-            {"stk_cd": "A005930", "stk_nm": "삼성전자", "evltv_prft": "-00000000087000", "prft_rt": "-5.14",
-             "pur_pric": "000000000169100", "pred_close_pric": "000000000169100", "cur_prc": "-000000000160400",
-             "rmnd_qty": "000000000000010", "pur_amt": "000000001691000", "evlt_amt": "000000001604000"},
-            {"stk_cd": "A000660", "stk_nm": "SK하이닉스", "evltv_prft": "-00000000109888", "prft_rt": "-0.69",
-             "pur_pric": "000000000530461", "pred_close_pric": "000000000556000", "cur_prc": "+000000000571000",
-             "rmnd_qty": "000000000000030", "pur_amt": "000000015907258", "evlt_amt": "000000015797370"},
-        ],
-        "return_code": 0, "return_msg": _OK,
-    }
+#: The fake account's holdings: code -> (name, shares, price paid a share, paid in all).
+HOLDINGS = {"005930": ("삼성전자", 10, 169100, 1691000), "000660": ("SK하이닉스", 30, 530461, 15907258)}
 
 
-__all__ = ["LISTED", "STOCKS", "UNLISTED", "holdings", "stock", "stock_info", "stock_list"]
+def holdings(market: Any) -> dict[str, Any]:
+    """kt00018: the holdings in the recorded shape (``_shapes.holding``: 12-wide prices, 15-wide amounts), valued at
+    the market's prices now (a ``_market.Market``)."""
+    rows = []
+    for code, (name, qty, buy, bought) in HOLDINGS.items():
+        q = market.quote(code)
+        rows.append(_shapes.holding(code, name, qty, buy, q["previous"], q["price"], bought=bought))
+    return _shapes.holdings(rows, deposit=82598630)
+
+
+__all__ = ["HOLDINGS", "LISTED", "STOCKS", "UNLISTED", "holdings", "stock", "stock_info", "stock_list", "tick"]

@@ -1,22 +1,22 @@
 """The fake's TR answers that read the market's order book and orders (``_market``): buy / sell orders placed
 (kt10000, kt10001), cancels (kt10003), the unfilled orders (ka10075, 미체결), orders and fills (kt00007, 체결), the
-quote book (ka10004), and the holdings valued at the market's prices (kt00018). Stdlib only.
+quote book (ka10004). Stdlib only.
 
-Values come from the market; the shape of each answer is the catalogue's (``_synth``), so a field this module does
-not fill keeps its made-up value and Kiwoom's format.
+Values come from the market; the shapes are the recorded ones (``_shapes``: kt00007's rows) or the catalogue's
+(``_synth``), so a field this module does not fill keeps its made-up value and its format.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from . import _shapes
 from ._stocks import stock
 
 if TYPE_CHECKING:
     from . import FakeKiwoom
     from ._market import Order
 
-_OK = "조회가 완료되었습니다"
 #: Order types (trde_tp) the fake fills at the market's price; any other type with a price is a limit order.
 AT_MARKET = {"3", "13", "23", "61", "62", "81"}
 ACCOUNT = "1234567890"
@@ -58,13 +58,17 @@ def cancel(fake: "FakeKiwoom", environment: str, body: dict[str, Any]) -> None:
             order.cancelled = True
 
 
-def unfilled(fake: "FakeKiwoom", environment: str, body: dict[str, Any], made: dict[str, Any]) -> dict[str, Any]:
-    """ka10075: one row per order of ``environment`` with something left to fill."""
+def unfilled(fake: "FakeKiwoom", environment: str, body: dict[str, Any], made: dict[str, Any],
+             shape: dict[str, Any]) -> dict[str, Any]:
+    """ka10075: one row per order of ``environment`` with something left to fill, with the keys of ``shape`` (the
+    catalogue's answer)."""
     code = str(body.get("stk_cd", "")).strip()
     side = str(body.get("trde_tp", "0")).strip()  # 0 전체, 1 매도, 2 매수
     orders = [o for o in fake.market.orders.of(environment) if o.remaining > 0 and (not code or o.code == code)
               and (side not in ("1", "2") or o.side == ("sell" if side == "1" else "buy"))]
-    return _listed(made, "oso", [_unfilled_row(fake, o) for o in reversed(orders)])
+    template = (shape.get("oso") or [{}])[0]
+    rows = [_unfilled_row(fake, o) for o in reversed(orders)]
+    return {**made, "oso": [{k: row.get(k, v) for k, v in template.items()} if template else row for row in rows]}
 
 
 def _unfilled_row(fake: "FakeKiwoom", order: "Order") -> dict[str, str]:
@@ -87,15 +91,17 @@ def orders_and_fills(fake: "FakeKiwoom", environment: str, body: dict[str, Any],
     side = str(body.get("sell_tp", "0")).strip()  # 0 전체, 1 매도, 2 매수
     orders = [o for o in fake.market.orders.of(environment) if o.matched and (not code or o.code == code)
               and (side not in ("1", "2") or o.side == ("sell" if side == "1" else "buy"))]
-    rows = [{"ord_no": o.number, "stk_cd": o.code, "trde_tp": "시장가" if o.price is None else "보통매매",
-             "crd_tp": "보통매매", "ord_qty": str(o.quantity), "ord_uv": str(o.price or 0),
-             "cnfm_qty": str(o.quantity), "acpt_tp": "접수", "rsrv_tp": "", "ord_tm": o.placed.strftime("%H:%M:%S"),
-             "ori_ord": "0000000", "stk_nm": (stock(o.code) or ("",))[0],
-             "io_tp_nm": "현금매수" if o.side == "buy" else "현금매도", "loan_dt": "", "cntr_qty": str(o.filled),
-             "cntr_uv": str(o.fill_price), "ord_remnq": str(o.remaining), "comm_ord_tp": "REST API",
-             "mdfy_cncl": "취소" if o.cancelled else "", "cnfm_tm": (o.fill_time or o.placed).strftime("%H:%M:%S"),
-             "dmst_stex_tp": "KRX", "cond_uv": "0"} for o in reversed(orders)]
-    return _listed(made, "acnt_ord_cntr_prps_dtl", rows)
+    rows = []
+    for o in reversed(orders):
+        at = o.placed.hour * 3600 + o.placed.minute * 60 + o.placed.second
+        row = _shapes.order_detail(int(o.number), o.code, (stock(o.code) or ("",))[0], "1" if o.side == "buy" else "2",
+                                   "0" if o.price is not None else "3", o.quantity, o.price or 0, o.filled,
+                                   o.fill_price, at)
+        row["ord_remnq"] = _shapes.padded(o.remaining, len(row["ord_remnq"]))
+        if o.cancelled:
+            row["mdfy_cncl"] = "취소"
+        rows.append(row)
+    return {**made, "acnt_ord_cntr_prps_dtl": rows}
 
 
 def quote_book(fake: "FakeKiwoom", body: dict[str, Any], made: dict[str, Any]) -> dict[str, Any]:
@@ -113,62 +119,4 @@ def quote_book(fake: "FakeKiwoom", body: dict[str, Any], made: dict[str, Any]) -
     return {**made, **{k: v for k, v in values.items() if k in made}}
 
 
-def holdings(fake: "FakeKiwoom", made: dict[str, Any]) -> dict[str, Any]:
-    """kt00018 valued at the market's prices now: each holding's current price, previous close, evaluation, profit
-    and rate, and the totals; every value written in the format the answer already has (width, zero padding, sign)."""
-    out = dict(made)
-    rows, evaluated, profit, paid = [], 0, 0, 0
-    for row in made.get("acnt_evlt_remn_indv_tot") or []:
-        code = str(row.get("stk_cd", "")).lstrip("AJQ")
-        quote = fake.market.quote(code) if stock(code) else None
-        if quote is None or "rmnd_qty" not in row or "pur_amt" not in row:
-            rows.append(row)
-            continue
-        qty, cost = _int(row["rmnd_qty"]), _int(row["pur_amt"])
-        value = quote["price"] * qty
-        changed = {"cur_prc": _like(row.get("cur_prc"), quote["price"], quote["previous"]),
-                   "pred_close_pric": _like(row.get("pred_close_pric"), quote["previous"]),
-                   "evlt_amt": _like(row.get("evlt_amt"), value),
-                   "evltv_prft": _like(row.get("evltv_prft"), value - cost, 0),
-                   "prft_rt": f"{(value - cost) * 100 / cost:.2f}" if cost else "0.00"}
-        rows.append({**row, **{k: v for k, v in changed.items() if k in row}})
-        evaluated, profit, paid = evaluated + value, profit + value - cost, paid + cost
-    if rows:
-        out["acnt_evlt_remn_indv_tot"] = rows
-    if paid:
-        for name, number in (("tot_evlt_amt", evaluated), ("tot_evlt_pl", profit)):
-            if name in out:
-                out[name] = _like(out[name], number, 0 if name == "tot_evlt_pl" else None)
-        if "tot_prft_rt" in out:
-            out["tot_prft_rt"] = f"{profit * 100 / paid:.2f}"
-    return out
-
-
-def _like(template: Any, value: int, reference: int | None = None) -> str:
-    """``value`` written as ``template`` is: zero-padded to its width when it is padded, and signed against
-    ``reference`` (a direction; for an amount, 0) when the template carries a sign."""
-    text = str(template or "")
-    padded = text.lstrip("+-").startswith("0") and len(text.lstrip("+-")) > 1
-    if reference == 0:  # an amount: a minus when negative, the padding to the template's whole width
-        sign = "-" if value < 0 else ""
-        return sign + (str(abs(value)).zfill(len(text) - len(sign)) if padded else str(abs(value)))
-    body = str(abs(value))
-    if padded:
-        body = body.zfill(len(text.lstrip("+-")))
-    if reference is not None and text[:1] in "+-":  # a price: its sign is a direction against the previous close
-        return ("+" if value > reference else "-" if value < reference else "") + body
-    return body
-
-
-def _listed(made: dict[str, Any], key: str, rows: list[dict[str, str]]) -> dict[str, Any]:
-    """``made`` (the catalogue's shape) with its list ``key`` replaced by ``rows``; each row keeps the documented
-    fields only, those this module does not fill taken from the made-up first row."""
-    template = (made.get(key) or [{}])[0]
-    out = dict(made)
-    out[key] = [{name: row.get(name, value) for name, value in template.items()} if template else row for row in rows]
-    if "return_msg" in out:
-        out["return_msg"] = _OK
-    return out
-
-
-__all__ = ["ACCOUNT", "AT_MARKET", "acknowledge", "cancel", "holdings", "orders_and_fills", "place", "quote_book", "unfilled"]
+__all__ = ["ACCOUNT", "AT_MARKET", "acknowledge", "cancel", "orders_and_fills", "place", "quote_book", "unfilled"]

@@ -4,7 +4,8 @@ Kiwoom answers.
 Stdlib only. Token checks, api-id / path checks from the shipped TR table, a per-api-id rate limit, required fields
 from the field catalogue, mock-unsupported TRs, orders. Every TR of the table answers: a few hand-made ones
 (:data:`HANDMADE`: candle charts paged by date from ``_charts``, holdings, buy / sell from ``_stocks``), every other one in its
-documented shape with made-up values (``_synth``).
+documented shape with made-up values (``_synth``), brought to the shape Kiwoom was recorded sending where there is a
+recording (``_shapes``: labels, widths, double signs, empty lists, return_msg).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from .._trs import fields_of, is_order, lookup, table
-from . import _charts, _synth, _trading
+from . import _charts, _shapes, _synth, _trading
 from ._replies import _answer
 from ._charts import daily as candles
 from ._stocks import STOCKS, UNLISTED, holdings, stock, stock_info, stock_list
@@ -111,7 +112,7 @@ def _decide(fake: "FakeKiwoom", environment: str, path: str, api_id: str, header
         if api_id == "usa10099":
             return 200, _synth.us_stock_list(str(body.get("stex_tp", "%"))), ""
         if api_id == "kt00018":
-            return 200, _trading.holdings(fake, holdings()), ""
+            return 200, holdings(fake.market), ""
         if api_id in ("kt10000", "kt10001"):
             fake.orders.append(_received(fake, headers))
             number = f"{len(fake.orders):07d}"
@@ -120,18 +121,24 @@ def _decide(fake: "FakeKiwoom", environment: str, path: str, api_id: str, header
             return 200, {"ord_no": number, "dmst_stex_tp": body.get("dmst_stex_tp", "KRX"),
                          "return_code": 0, "return_msg": f"{verb}주문이 완료되었습니다"}, ""
         made = _synth.answer(api_id, body, spec, market=tr.market, category=tr.category, prices=fake.market)
-        if api_id == "ka10004":
+        ordered = is_order(api_id, path)
+        shape = {k: (list(v) if isinstance(v, list) else v) for k, v in made.items()}  # the catalogue's, untouched
+        made = _shapes.reshape(api_id, body, made,
+                               enquiry=tr.market == "domestic" and tr.category == "계좌" and not ordered)
+        if api_id == "ka10004":  # values from the market, in the shapes above
             made = _trading.quote_book(fake, body, made)
         elif api_id == "ka10075":
-            made = _trading.unfilled(fake, environment, body, made)
+            made = _trading.unfilled(fake, environment, body, made, shape)
         elif api_id == "kt00007":
             made = _trading.orders_and_fills(fake, environment, body, made)
         elif api_id == "kt10003":
             _trading.cancel(fake, environment, body)
-        if is_order(api_id, path):  # every order reaches fake.orders, and gets an order number
+        if ordered:  # every order reaches fake.orders; its number goes where the guide has one (ust31302 has none)
             fake.orders.append(_received(fake, headers))
-            made["ord_no"] = f"{len(fake.orders):07d}"
-            _trading.acknowledge(fake, api_id, environment, made["ord_no"], body, _appkey(fake, headers))
+            number = f"{len(fake.orders):07d}"
+            if "ord_no" in made:
+                made["ord_no"] = number
+            _trading.acknowledge(fake, api_id, environment, number, body, _appkey(fake, headers))
         return 200, made, ""
 
 
@@ -192,7 +199,7 @@ def _chart(fake: "FakeKiwoom", api_id: str, body: dict[str, Any], headers: dict[
         more = f"{stk_cd.split('_')[0]}{rows[-1].get('dt') or rows[-1]['cntr_tm']}{end:08d}"[:50]
         fake._next_keys[more] = (asked, end)
     list_key = lookup(api_id).list_key
-    documented = {f.name for f in spec.response if f.list_key == list_key}
+    documented = {f.name for f in spec.response if f.list_key == list_key} | _shapes.OBSERVED.get(api_id, set())
     rows = [{k: v for k, v in row.items() if k in documented} for row in rows]
     fake.served.append({"api_id": api_id, "stk_cd": stk_cd, "rows": rows, "next_key": more,
                         "cont_yn": headers.get("cont-yn", ""), "next_key_in": headers.get("next-key", "")})

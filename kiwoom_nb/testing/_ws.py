@@ -3,8 +3,10 @@
 LOGIN checked against the tokens the REST side issued, PINGs to echo (R10002 and a close when one is not),
 REG / REMOVE acks, REAL frames from the market's path at the fake's clock (``_market``: 0B the last trade, its
 cumulative volume only rising; 0D the book around it; nothing while the market is shut; several entries of mixed
-types in one frame), R10001 for the older socket of an app key, CNSRLST / CNSRREQ / CNSRCLR, 00 events from the
-market's order book (접수, then 체결 when an order fills), and fault injection. ``/mock/...`` paths are the mock side. Uses websockets' threading server.
+types in one frame; 0G / 0I / 0J a walk of their own; values formatted as recorded, ``_shapes``), 00 events from the
+market's order book (접수, then 체결 when an order fills),
+frame), R10001 for the older socket of an app key, CNSRLST / CNSRREQ / CNSRCLR, a 00 event for every order the
+REST side accepts, and fault injection. ``/mock/...`` paths are the mock side. Uses websockets' threading server.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from . import _shapes
 from ._stocks import stock
 
 if TYPE_CHECKING:
@@ -27,7 +30,7 @@ PATHS = {"/api/dostk/websocket": "domestic", "/api/us/websocket": "us"}
 CONDITIONS = [("0", "급등주"), ("1", "거래량 상위"), ("2", "신고가"), ("3", "골든크로스")]
 #: condition seq -> its hits (codes); one-off answers come in pages of ``condition_page`` rows
 HITS = {seq: [f"{(int(seq) + 1) * 1000 + n:06d}" for n in range(7)] for seq, _ in CONDITIONS}
-_TICKS = {"0B", "0D", "0H", "0A", "0C", "FE", "FT", "F5"}
+_TICKS = {"0B", "0D", "0H", "0A", "0C", "0G", "0I", "0J", "FE", "FT", "F5"}
 
 
 class Frame:
@@ -62,7 +65,8 @@ class Conn:
         self.ping_owed = False
         self.closed = threading.Event()
         self.lock = threading.Lock()
-        self.volumes: dict[tuple[str, str], int] = {}  # (type, item) -> cumulative volume last sent (0B: only rises)
+        #: (type, item) -> the cumulative volume (it only rises) and the price last sent
+        self.volumes: dict[tuple[str, str], tuple[int, int]] = {}
         self.events_seen = 0  # how many of the order book's events this connection has looked at (00)
 
     def send(self, data: dict[str, Any]) -> None:
@@ -87,10 +91,13 @@ class FakeSocket:
         #: frames sent before each LOGIN answer (prod sends SYSTEM frames, PINGs and REALs there too)
         self.before_login: list[dict[str, Any]] = []
         self.hang = False  # stop reading frames and answering them (REG, CNSRCLR ... go unanswered; the library still closes)
+        self.silent_logins = 0  # the next n LOGINs get no answer at all (the connection stays open, frames still read)
+        self.drop_after_login = False  # cut each connection right after answering its LOGIN (a server that flaps)
         self.conns: list[Conn] = []
         self._refuse_logins = 0
         self._lock = threading.Lock()
         self._count = 0
+        self._walk: dict[tuple[str, str], int] = {}
         self._random = random.Random(22)
         self._server: Any = None
 
@@ -125,7 +132,8 @@ class FakeSocket:
             entries = []
             for k in range(per_frame):
                 item = items[(n * per_frame + k) % len(items)]
-                entries.append({"type": kind, "name": "", "item": item, "values": self._values(kind, item)})
+                entries.append({"type": kind, "name": _shapes.REAL_NAMES.get(kind, ""), "item": item,
+                                    "values": self._values(kind, item)})
             for entry in entries:
                 entry["values"]["9999"] = str(time.perf_counter_ns())
             text = json.dumps({"trnm": "REAL", "data": entries}, ensure_ascii=False)
@@ -133,6 +141,17 @@ class FakeSocket:
                 conn.ws.send(text)
             sent += per_frame
         return sent
+
+    def send_raw(self, text: str | bytes) -> int:
+        """Send ``text`` as it is (str: a text frame, bytes: a binary one) to every logged-in connection, to try the
+        client with what Kiwoom should never send. Returns the connections it went to."""
+        conns = [c for c in self.live() if c.logged_in]
+        for conn in conns:
+            try:
+                conn.ws.send(text)
+            except Exception:  # noqa: BLE001 - the client went away meanwhile
+                pass
+        return len(conns)
 
     def live(self) -> list[Conn]:
         with self._lock:
@@ -281,7 +300,7 @@ class FakeSocket:
         elif trnm == g + "CNSRCLR":
             seq = str(data.get("seq", "")).strip()
             conn.conditions.discard(seq)
-            conn.send({"trnm": trnm, "seq": seq, "return_code": 0, "return_msg": ""})
+            conn.send({"trnm": trnm, "seq": seq, "return_code": 0, "return_msg": "정상종료되었습니다."})
         else:
             conn.send({"trnm": trnm or "", "return_code": 105108, "return_msg": "정의되어 있지 않는 TRNM입니다"})
         return True
@@ -297,6 +316,11 @@ class FakeSocket:
             refused = self._refuse_logins > 0
             if refused:
                 self._refuse_logins -= 1
+            silent = self.silent_logins > 0
+            if silent:
+                self.silent_logins -= 1
+        if silent:
+            return True
         if refused or not valid:
             conn.send({"trnm": "LOGIN", "return_code": 805004,
                        "return_msg": "토큰 인증에 실패했습니다. 접속을 종료합니다 [CODE=8005, MESSAGE=Token이 유효하지 않습니다]"})
@@ -317,6 +341,11 @@ class FakeSocket:
                 pass
         with self.fake.market.orders._lock:  # 00 carries what happens from now on
             conn.events_seen = len(self.fake.market.orders.events)
+        if self.drop_after_login:
+            try:
+                conn.ws.socket.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
         return True
 
     def _condition(self, conn: Conn, data: dict[str, Any]) -> None:
@@ -330,55 +359,95 @@ class FakeSocket:
             return
         if str(data.get("search_type", "0")) == "1":
             conn.conditions.add(seq)
-            conn.send({"trnm": trnm, "seq": f"{seq:<3}", "return_code": 0, "return_msg": "",
+            conn.send({"trnm": trnm, "seq": f"{seq:<3}", "return_code": 0,  # no return_msg (recorded, ka10173)
                        "data": [{"jmcode": "A" + code} for code in hits[:3]]})
             return
         start = int(data.get("next_key") or 0) if str(data.get("cont_yn", "N")) == "Y" else 0
         page = hits[start:start + self.condition_page]
         more = start + len(page) < len(hits)
         conn.send({"trnm": trnm, "seq": f"{seq:<3}", "cont_yn": "Y" if more else "N",
-                   "next_key": str(start + len(page)) if more else "", "return_code": 0, "return_msg": "",
-                   "data": [{"9001": "A" + code, "302": f"종목{code}", "10": f"{self._price(code):09d}",
-                             "25": "2", "11": "000000150", "12": "000000120"} for code in page]})
+                   "next_key": str(start + len(page)) if more else "", "return_code": 0,  # no return_msg (ka10172)
+                   "data": [self._hit(code) for code in page]})
+
+    def _hit(self, code: str) -> dict[str, str]:
+        """One row of a one-off condition search, the ten FIDs recorded: unsigned, 9 wide; 12 the rate in
+        thousandths of a per cent."""
+        price = self._price(code)
+        moved = price // 100
+        return {"9001": "A" + code, "302": f"종목{code}", "10": _shapes.padded(price, 9), "25": "2",
+                "11": _shapes.padded(moved, 9), "12": _shapes.padded(moved * 100_000 // (price - moved), 9),
+                "13": _shapes.padded(int(code) % 900_000 + 1000, 9), "16": _shapes.padded(price - moved // 2, 9),
+                "17": _shapes.padded(price + moved // 4, 9), "18": _shapes.padded(price - moved, 9)}
 
     # -- REAL frames: the market's path at the fake's clock ------------------------------------------------------------
 
     def _price(self, code: str) -> int:
         return self.fake.market.quote(code)["price"] if stock(code) else 150000
 
-    def _values(self, kind: str, item: str, since: int | None = None) -> dict[str, str] | None:
-        """The values of a ``kind`` entry for ``item`` now. 0B: the last trade and what traded since the cumulative
-        volume ``since`` (None: the trade's own share of it); None when nothing traded since (or the market is shut)."""
+    def _values(self, kind: str, item: str, since: int | None = None,
+                before: int | None = None) -> dict[str, str] | None:
+        """One entry's values for ``item`` now, in the shape Kiwoom was recorded sending (``_shapes``: 0B 43 FIDs,
+        0D 139). 0B: the last trade and what traded since the cumulative volume ``since`` (None: the trade's own
+        share of it), sold at the bid when the price fell from ``before``, else bought at the ask; None when nothing
+        traded since. Stocks read the market; 0G / 0I / 0J and unknown items walk."""
         code = item[:6]
         market = self.fake.market
-        listed = stock(code) is not None
-        quote = market.quote(code) if listed else {"price": 20000, "previous": 20000, "open": 20000, "high": 20000,
-                                                     "low": 20000, "volume": 0, "value": 0, "open_now": True}
-        price, base = quote["price"], quote["previous"]
-        change = price - base
-        sign = "+" if change > 0 else "-" if change < 0 else ""
         clock = self.fake.clock.now().strftime("%H%M%S")  # Kiwoom's clock times are Korea time (the fake's clock)
+        if stock(code) is None or kind in ("0G", "0I", "0J"):
+            return self._walked(kind, item, clock)
+        quote = market.quote(code)
+        price, base = quote["price"], quote["previous"]
+        book = market.book(code, 10 if kind == "0D" else 1, price=price)
         if kind == "0D":
-            book = market.book(code, 10, price=price) if listed else {"asks": [(20050 + 50 * n, 100) for n in range(10)],
-                                                         "bids": [(19950 - 50 * n, 100) for n in range(10)]}
-            values = {"21": clock, "121": str(sum(q for _, q in book["asks"])),
-                      "125": str(sum(q for _, q in book["bids"]))}
-            for n, ((ask, ask_qty), (bid, bid_qty)) in enumerate(zip(book["asks"], book["bids"]), 1):
-                values[str(40 + n)], values[str(60 + n)] = _signed(ask, base), str(ask_qty)
-                values[str(50 + n)], values[str(70 + n)] = _signed(bid, base), str(bid_qty)
-            return values
+            changes = random.Random(f"{code}{clock}")
+            asks = [(p, q, changes.choice((-3, 0, 0, 2))) for p, q in book["asks"]]
+            bids = [(p, q, changes.choice((-2, 0, 0, 4))) for p, q in book["bids"]]
+            return _shapes.book_fids(time=clock, asks=asks, bids=bids, base=base, expected=price, expected_qty=0)
         volume = quote["volume"]
         traded = volume - since if since is not None else max(volume % 997, 1)
         if since is not None and traded <= 0:
             return None
-        book = market.book(code, 1, price=price) if listed else {"asks": [(price + 50, 1)], "bids": [(price - 50, 1)]}
-        side = "+" if random.Random(f"{code}{volume}").random() < 0.5 else "-"  # 매수체결 / 매도체결
-        return {"20": clock, "10": f"{sign}{price}", "11": f"{change:+d}" if change else "0",
-                "12": f"{change / base * 100:+.2f}", "15": f"{side}{traded}", "13": str(volume),
-                "14": str(quote["value"] // 1_000_000), "16": _signed(quote["open"], base),
-                "17": _signed(quote["high"], base), "18": _signed(quote["low"], base),
-                "27": _signed(book["asks"][0][0], base), "28": _signed(book["bids"][0][0], base),
-                "25": "2" if change > 0 else "5" if change < 0 else "3", "9081": "1"}
+        side = -1 if before is not None and price < before else 1
+        return _shapes.trade_fids(time=clock, price=price, base=base, open_=quote["open"], high=quote["high"],
+                                  low=quote["low"], volume=volume, qty=side * traded, value=quote["value"] // 1_000_000,
+                                  ask=book["asks"][0][0], bid=book["bids"][0][0])
+
+    def _walked(self, kind: str, item: str, clock: str) -> dict[str, str]:
+        """Values of what the market has no path for (ETF NAV, gold, industry indices, unknown items): a walk per
+        (type, item) around a base price."""
+        key = (kind, item)
+        base = 10000 + (int(item[:6]) % 900) * 100 if item[:6].isdigit() else 20000
+        price = self._walk.get(key, base) + self._random.choice((-50, 0, 50))
+        self._walk[key] = price
+        change = price - base
+        sign = "+" if change > 0 else "-" if change < 0 else ""
+        if kind == "0D":
+            asks = [(price + 50 * n, self._random.randint(1, 900), self._random.choice((-3, 0, 0, 2))) for n in range(1, 11)]
+            bids = [(price - 50 * n, self._random.randint(1, 900), self._random.choice((-2, 0, 0, 4)))
+                    for n in range(1, 11)]
+            return _shapes.book_fids(time=clock, asks=asks, bids=bids, base=base, expected=price, expected_qty=0)
+        up = "2" if change > 0 else "5" if change < 0 else "3"
+        if kind == "0G":  # ETF NAV: the NAV (36) and its change (37) in hundredths, beside the price
+            nav = price * 100 + self._random.randint(-500, 500)
+            return {"36": _shapes.hundredths(nav, base * 100), "37": _shapes.hundredths(nav - base * 100),
+                    "38": _shapes.rate(change * 100 / base), "39": "0.12", "20": clock, "10": f"{sign}{price}",
+                    "11": _shapes.change(change), "12": _shapes.rate(change * 100 / base),
+                    "13": str(self._random.randint(10000, 99999)), "25": up, "265": "+0.04", "266": "-0.11"}
+        if kind == "0I":  # gold spot's base price: four FIDs
+            return {"10": f"{sign}{price}", "25": up, "11": _shapes.change(change),
+                    "12": _shapes.rate(change * 100 / base)}
+        if kind == "0J":  # an industry index: the walk read as hundredths, written with two decimals
+            return {"20": clock, "10": _shapes.hundredths(price, base), "11": _shapes.hundredths(change),
+                    "12": _shapes.rate(change * 100 / base), "15": str(self._random.randint(1, 500)),
+                    "13": str(self._random.randint(100000, 999999)), "14": str(self._random.randint(10**6, 10**7)),
+                    "16": _shapes.hundredths(base + 150, base), "17": _shapes.hundredths(max(price, base) + 300, base),
+                    "18": _shapes.hundredths(min(price, base) - 300, base), "25": up,
+                    "26": str(-self._random.randint(1, 20000))}
+        qty = self._random.choice((1, -1)) * self._random.randint(1, 500)
+        open_ = base + 50 if item[:6].isdigit() and int(item[:6]) % 2 else base - 50
+        return _shapes.trade_fids(time=clock, price=price, base=base, open_=open_, high=max(price, base, open_),
+                                  low=min(price, base, open_), volume=self._random.randint(10000, 99999), qty=qty,
+                                  value=self._random.randint(1000, 9999), ask=price + 50, bid=price - 50)
 
     def _tick(self, conn: Conn) -> None:
         entries = []
@@ -393,15 +462,15 @@ class FakeSocket:
                 listed = stock(code) is not None
                 if listed and not market.quote(code)["open_now"]:
                     continue  # the market is shut on the fake's clock: nothing trades, nothing moves
-                if kind == "0D" or not listed:
+                if kind in ("0D", "0G", "0I", "0J") or not listed:
                     values = self._values(kind, item)
                 else:
-                    seen = conn.volumes.get((kind, item))
-                    values = self._values(kind, item, seen)
+                    seen, before = conn.volumes.get((kind, item), (None, None))
+                    values = self._values(kind, item, seen, before)
                     if values is None:
                         continue  # nothing traded since the last entry
-                    conn.volumes[(kind, item)] = int(values["13"])
-                entries.append({"type": kind, "name": "", "item": item, "values": values})
+                    conn.volumes[(kind, item)] = (int(values["13"]), int(values["10"].lstrip("+-")))
+                entries.append({"type": kind, "name": _shapes.REAL_NAMES.get(kind, ""), "item": item, "values": values})
         if "00" in regs:
             entries += self._fills(conn)
         if conn.conditions and self._random.random() < 0.2:
@@ -442,7 +511,3 @@ class FakeSocket:
                 "915": str(event.quantity) if filled else ""}})
         return entries
 
-
-def _signed(value: int, reference: int) -> str:
-    """A price the way Kiwoom sends it: + above the previous close, - below, bare when equal."""
-    return f"+{value}" if value > reference else f"-{value}" if value < reference else str(value)
