@@ -341,3 +341,20 @@ def test_before_its_listing_a_code_has_no_candles_and_no_trades():
         minutes = chart(api, "ka10080", stk_cd="005930", tic_scope="1", upd_stkpc_tp="1")
         info = api.call("ka10001", stk_cd="005930")
     assert days == [] and minutes == [] and int(info["trde_qty"]) == 0
+
+
+def test_the_next_session_starts_its_volume_again_and_the_stream_goes_on(fake, opened):
+    fake.clock.set(f"{DAY} 10:00")
+    fake.clock.speed = 30
+    live = opened()
+    seen: list = []
+    live.on("0B", lambda event: seen.append(event.values))
+    live.watch(["005930"], "0B")
+    wait_for(lambda: len(seen) >= 5, 10, "trades on the first day")
+    first_day = len(seen)
+    fake.clock.set("2026-11-30 09:05")  # the next trading day (a Monday), just after its open
+    wait_for(lambda: len(seen) >= first_day + 5, 10, "trades on the next day")
+
+    totals = [int(v["13"]) for v in seen]
+    falls = [i for i, (a, b) in enumerate(zip(totals, totals[1:])) if b < a]
+    assert len(falls) == 1 and totals[falls[0] + 1] < totals[0]  # once, at the new session: it started from little

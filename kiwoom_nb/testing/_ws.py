@@ -65,8 +65,8 @@ class Conn:
         self.ping_owed = False
         self.closed = threading.Event()
         self.lock = threading.Lock()
-        #: (type, item) -> the cumulative volume (it only rises) and the price last sent
-        self.volumes: dict[tuple[str, str], tuple[int, int]] = {}
+        #: (type, item) -> the day, its cumulative volume (it only rises within the day) and the price last sent
+        self.volumes: dict[tuple[str, str], tuple] = {}
         self.events_seen = 0  # how many of the order book's events this connection has looked at (00)
 
     def send(self, data: dict[str, Any]) -> None:
@@ -465,11 +465,14 @@ class FakeSocket:
                 if kind in ("0D", "0G", "0I", "0J") or not listed:
                     values = self._values(kind, item)
                 else:
-                    seen, before = conn.volumes.get((kind, item), (None, None))
+                    day = self.fake.clock.now().date()
+                    last_day, seen, before = conn.volumes.get((kind, item), (day, None, None))
+                    if last_day != day:  # a new session: its volume starts again from nothing
+                        seen, before = None, None
                     values = self._values(kind, item, seen, before)
                     if values is None:
                         continue  # nothing traded since the last entry
-                    conn.volumes[(kind, item)] = (int(values["13"]), int(values["10"].lstrip("+-")))
+                    conn.volumes[(kind, item)] = (day, int(values["13"]), int(values["10"].lstrip("+-")))
                 entries.append({"type": kind, "name": _shapes.REAL_NAMES.get(kind, ""), "item": item, "values": values})
         if "00" in regs:
             entries += self._fills(conn)
