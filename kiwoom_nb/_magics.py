@@ -70,6 +70,11 @@ class KiwoomMagics(Magics):
         help="Mock-trading base URL instead of https://mockapi.kiwoom.com (default: $KIWOOM_MOCK_BASE_URL). "
         "Never falls back to base_url: mock goes to mockapi.kiwoom.com unless this names another server."
     ).tag(config=True)
+    mock_hosts = Unicode(
+        help="Hosts (comma-separated, host or host:port) that are mock-trading servers besides mockapi.kiwoom.com "
+        "and loopback, e.g. a reverse proxy to mock trading; orders to them go without --confirm. Added to "
+        "$KIWOOM_MOCK_HOSTS. Any other host given as the mock base URL counts as production for orders."
+    ).tag(config=True)
 
     ws_url = Unicode(
         help="Production WebSocket instead of wss://api.kiwoom.com:10000 (default: $KIWOOM_WS_URL), for kiwoom_nb.stream()."
@@ -139,6 +144,12 @@ class KiwoomMagics(Magics):
 
         return BoundClients(self.session, refresh=self.on_pre_run_cell, publish=self._publish)
 
+    @observe("mock_hosts")
+    def _on_mock_hosts_change(self, change: dict[str, Any]) -> None:
+        from ._client import set_mock_hosts
+
+        set_mock_hosts(change["new"])
+
     @observe("timeout")
     def _on_timeout_change(self, change: dict[str, Any]) -> None:
         self.session.timeout = change["new"]
@@ -175,6 +186,9 @@ class KiwoomMagics(Magics):
             appkey, secretkey, var=var, mock=mock, base_url=self.url_for(mock), source=source, force=force
         )
         self.shell.push({var: login.token}, interactive=False)
+        if login.note:  # --force whose old token Kiwoom did not revoke: the new one is in var, the old kept for exit
+            _warn(login.note)
+            login.note = None
         line = describe(login, reused=reused)
         self.sync_panels(var, line, logged_in=True)
         return line
@@ -705,6 +719,10 @@ def unload(shell: Any) -> None:
     for login in list(magics.session.logins.values()):
         magics.forget_var(login)
     magics.close_panels(UNLOADED)
+    if magics.mock_hosts:  # the hosts it named are mock no longer
+        from ._client import set_mock_hosts
+
+        set_mock_hosts("")
     magics.revoke_everything()
     magics.unhook()
     if magics in getattr(shell, "configurables", []):

@@ -235,7 +235,7 @@ class Socket:
             code = _kiwoom_code(answer)
             if code in AUTH_RETRY and not reissued:
                 reissued = True
-                self.tokens.reissue(token, code)  # through the login's own path: variable, panels, revoker follow
+                self.tokens.reissue(token, code, websocket=True)  # the login's own path: variable, panels, revoker follow
                 continue
             raise _Stop(TokenError(f"Kiwoom refused the stream's LOGIN [{code or _code(answer.get('return_code'))}]"
                                    f" at {self.url}; log in again (a new token) and open the stream again",

@@ -88,14 +88,15 @@ class Stream:
     def __init__(self, appkey: str, secretkey: str, *, mock: bool = False, base_url: str | None = None,
                  ws_url: str | None = None, timeout: float = 10.0, market: str = "domestic", buffer: int = BUFFER,
                  silence: float = 120.0, transport: Any = None) -> None:
-        from ._api import KeyTokens
+        from ._api import KeyTokens, _check_options
         from ._client import WS_URL_SETTINGS, configured, resolve_base_url
 
+        _check_options(mock=mock, base_url=base_url, timeout=timeout, pace=None, refresh_margin=600.0)
         # the settings %kiwoom_login reads (KIWOOM_BASE_URL, KIWOOM_WS_URL and their MOCK_ twins); arguments win
         base_url, ws_url = configured(base_url, mock), configured(ws_url, mock, WS_URL_SETTINGS)
         resolve_base_url(base_url, mock)
         tokens = KeyTokens(appkey, secretkey, mock=mock, base_url=base_url, timeout=timeout, transport=transport,
-                           margin=600.0)
+                           margin=600.0, kind="Stream")
         self._setup(tokens, ws_url=ws_url, market=market, buffer=buffer, silence=silence, own=True, var=None,
                     production_url=configured(None, False, WS_URL_SETTINGS))
 
@@ -110,8 +111,14 @@ class Stream:
 
     def _setup(self, tokens: Any, *, ws_url: str | None, market: str, buffer: int, silence: float, own: bool,
                var: str | None, production_url: str | None = None) -> None:
+        from ._checks import check_number
         from ._socket import socket_for
         from ._wire import resolve_ws_url
+
+        check_number("buffer", buffer, minimum=1, integer=True)
+        check_number("silence", silence, minimum=0.001)
+        if ws_url is not None and not isinstance(ws_url, str):
+            raise KiwoomError(f"ws_url={ws_url!r}: a URL string such as 'wss://api.kiwoom.com:10000', or None")
 
         self.tokens, self.var, self.market, self._own = tokens, var, market, own
         self.closed = False
@@ -193,9 +200,11 @@ class Stream:
         from ._wire import _chunks, reg_frame
 
         self._check_open()
-        codes = [items] if isinstance(items, str) else [str(i) for i in items]
-        if type in ACCOUNT or not codes:
-            codes = [""]
+        from ._api import Client
+        from ._codes import watch_items
+
+        codes = watch_items(lambda: Client.bound(self.tokens), items, type, us=self.market == "us",
+                            account=type in ACCOUNT)
         for chunk in _chunks(codes):
             answer = self._socket.request(reg_frame(chunk, type), "REG")
             if str(answer.get("return_code", "0")).strip() not in ("0", ""):

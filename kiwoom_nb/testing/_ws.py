@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 import socket
 import threading
 import time
@@ -280,6 +281,10 @@ class FakeSocket:
         g = "G" if conn.market == "us" else ""
         if trnm == "REG" and any(k in self.refuse_types for e in data.get("data") or [] for k in e.get("type") or []):
             conn.send({"trnm": trnm, "return_code": 1, "return_msg": "등록 종목수 초과"})
+        elif trnm == "REG" and not all(_knowable(conn.market, kind, item) for e in data.get("data") or []
+                                       for kind in e.get("type") or [] for item in e.get("item") or [""]):
+            # a name, a 7-digit code, null: a fake that invented prices for them would hide the caller's mistake
+            conn.send({"trnm": trnm, "return_code": 1, "return_msg": "종목코드가 올바르지 않습니다"})
         elif trnm in ("REG", "REMOVE"):
             with conn.lock:
                 if trnm == "REG" and str(data.get("refresh", "1")) == "0":
@@ -514,3 +519,22 @@ class FakeSocket:
                 "915": str(event.quantity) if filled else ""}})
         return entries
 
+
+_KRX_ITEM = re.compile(r"(?=[A-Z]*\d)[0-9A-Z]{6}(?:_(?:NX|AL))?")
+_US_ITEM = re.compile(r"[A-Z][A-Z.\-]{0,11}")
+
+
+def _knowable(market: str, kind: Any, item: Any) -> bool:
+    """Whether Kiwoom could send prices for ``item`` of ``kind``: a KRX code (US: a ticker), a sector code for 0J / 0U,
+    a symbol for 0I, "" for a whole-market or account type."""
+    if not isinstance(item, str):
+        return False
+    if item == "":
+        return True
+    if market == "us":
+        return bool(_US_ITEM.fullmatch(item))
+    if kind in ("0J", "0U"):
+        return item.isdigit() and len(item) == 3
+    if kind == "0I":  # gold: a symbol (MGD)
+        return bool(re.fullmatch(r"[0-9A-Z]{1,12}", item))
+    return bool(_KRX_ITEM.fullmatch(item))
