@@ -1,7 +1,10 @@
 """The fake's WebSocket side: Kiwoom's real-time socket on loopback, as FACTS-realtime.md describes it.
 
 LOGIN checked against the tokens the REST side issued, PINGs to echo (R10002 and a close when one is not),
-REG / REMOVE acks, synthetic REAL frames (a deterministic random walk, several entries of mixed types in one
+REG / REMOVE acks, REAL frames from the market's path at the fake's clock (``_market``: 0B the last trade, its
+cumulative volume only rising; 0D the book around it; nothing while the market is shut; several entries of mixed
+types in one frame; 0G / 0I / 0J a walk of their own; values formatted as recorded, ``_shapes``), 00 events from the
+market's order book (접수, then 체결 when an order fills),
 frame), R10001 for the older socket of an app key, CNSRLST / CNSRREQ / CNSRCLR, a 00 event for every order the
 REST side accepts, and fault injection. ``/mock/...`` paths are the mock side. Uses websockets' threading server.
 """
@@ -10,27 +13,20 @@ from __future__ import annotations
 
 import json
 import random
-import re
 import socket
 import threading
 import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from ..auth._token import KST
-from .market import _shapes
+from ._ws_real import CONDITIONS, HITS, RealFrames, _knowable  # noqa: F401 - CONDITIONS: the fake's saved conditions
 from ._ws_serve import Conn, Frame, Serving
+from .market import _shapes
 
 if TYPE_CHECKING:
     from . import FakeKiwoom
 
-CONDITIONS = [("0", "급등주"), ("1", "거래량 상위"), ("2", "신고가"), ("3", "골든크로스")]
-#: condition seq -> its hits (codes); one-off answers come in pages of ``condition_page`` rows
-HITS = {seq: [f"{(int(seq) + 1) * 1000 + n:06d}" for n in range(7)] for seq, _ in CONDITIONS}
-_TICKS = {"0B", "0D", "0H", "0A", "0C", "0G", "0I", "0J", "FE", "FT", "F5"}
-
-
-class FakeSocket(Serving):
+class FakeSocket(Serving, RealFrames):
     """The WebSocket server of one FakeKiwoom; settings are plain attributes, changeable while it runs."""
 
     def __init__(self, fake: "FakeKiwoom") -> None:
@@ -49,7 +45,6 @@ class FakeSocket(Serving):
         self.drop_after_login = False  # cut each connection right after answering its LOGIN (a server that flaps)
         self.conns: list[Conn] = []
         self._refuse_logins = 0
-        self._orders_seen = 0
         self._lock = threading.Lock()
         self._count = 0
         self._walk: dict[tuple[str, str], int] = {}
@@ -196,8 +191,8 @@ class FakeSocket(Serving):
                 old.ws.close()
             except Exception:  # noqa: BLE001
                 pass
-        with self._lock:
-            self._orders_seen = max(self._orders_seen, len(self.fake.orders))
+        with self.fake.market.orders._lock:  # 00 carries what happens from now on
+            conn.events_seen = len(self.fake.market.orders.events)
         if self.drop_after_login:
             try:
                 conn.ws.socket.shutdown(socket.SHUT_RDWR)
@@ -235,106 +230,3 @@ class FakeSocket(Serving):
                 "11": _shapes.padded(moved, 9), "12": _shapes.padded(moved * 100_000 // (price - moved), 9),
                 "13": _shapes.padded(int(code) % 900_000 + 1000, 9), "16": _shapes.padded(price - moved // 2, 9),
                 "17": _shapes.padded(price + moved // 4, 9), "18": _shapes.padded(price - moved, 9)}
-
-    # -- synthetic REAL frames -----------------------------------------------------------------------
-
-    def _price(self, code: str) -> int:
-        return 10000 + (int(code) % 900) * 100 if code.isdigit() else 150000
-
-    def _values(self, kind: str, item: str) -> dict[str, str]:
-        """One entry's values in the shape Kiwoom was recorded sending (``_shapes``): a random walk per (type,
-        item) around a base price, formatted with every FID the recordings show (0B 43, 0D 139)."""
-        key = (kind, item)
-        base = self._price(item[:6]) if item[:6].isdigit() else 20000
-        price = self._walk.get(key, base) + self._random.choice((-50, 0, 50))
-        self._walk[key] = price
-        change = price - base
-        sign = "+" if change > 0 else "-" if change < 0 else ""
-        clock = datetime.now(KST).strftime("%H%M%S")  # Kiwoom's clock times are Korea time
-        if kind == "0D":
-            asks = [(price + 50 * n, self._random.randint(1, 900), self._random.choice((-3, 0, 0, 2))) for n in range(1, 11)]
-            bids = [(price - 50 * (n - 1), self._random.randint(1, 900), self._random.choice((-2, 0, 0, 4)))
-                    for n in range(1, 11)]
-            return _shapes.book_fids(time=clock, asks=asks, bids=bids, base=base, expected=price, expected_qty=0)
-        up = "2" if change > 0 else "5" if change < 0 else "3"
-        if kind == "0G":  # ETF NAV: the NAV (36) and its change (37) in hundredths, beside the price
-            nav = price * 100 + self._random.randint(-500, 500)
-            return {"36": _shapes.hundredths(nav, base * 100), "37": _shapes.hundredths(nav - base * 100),
-                    "38": _shapes.rate(change * 100 / base), "39": "0.12", "20": clock, "10": f"{sign}{price}",
-                    "11": _shapes.change(change), "12": _shapes.rate(change * 100 / base),
-                    "13": str(self._random.randint(10000, 99999)), "25": up, "265": "+0.04", "266": "-0.11"}
-        if kind == "0I":  # gold spot's base price: four FIDs
-            return {"10": f"{sign}{price}", "25": up, "11": _shapes.change(change),
-                    "12": _shapes.rate(change * 100 / base)}
-        if kind == "0J":  # an industry index: the walk read as hundredths, written with two decimals
-            return {"20": clock, "10": _shapes.hundredths(price, base), "11": _shapes.hundredths(change),
-                    "12": _shapes.rate(change * 100 / base), "15": str(self._random.randint(1, 500)),
-                    "13": str(self._random.randint(100000, 999999)), "14": str(self._random.randint(10**6, 10**7)),
-                    "16": _shapes.hundredths(base + 150, base), "17": _shapes.hundredths(max(price, base) + 300, base),
-                    "18": _shapes.hundredths(min(price, base) - 300, base), "25": up,
-                    "26": str(-self._random.randint(1, 20000))}
-        qty = self._random.choice((1, -1)) * self._random.randint(1, 500)
-        open_ = base + 50 if item[:6].isdigit() and int(item[:6]) % 2 else base - 50
-        return _shapes.trade_fids(time=clock, price=price, base=base, open_=open_, high=max(price, base, open_),
-                                  low=min(price, base, open_), volume=self._random.randint(10000, 99999), qty=qty,
-                                  value=self._random.randint(1000, 9999), ask=price + 50, bid=price)
-
-    def _tick(self, conn: Conn) -> None:
-        entries = []
-        with conn.lock:
-            regs = {kind: sorted(items) for kind, items in conn.regs.items() if items}
-        for kind, items in regs.items():
-            if kind in _TICKS:
-                for item in items:
-                    entries.append({"type": kind, "name": _shapes.REAL_NAMES.get(kind, ""), "item": item,
-                                    "values": self._values(kind, item)})
-        if "00" in regs:
-            entries += self._fills(conn)
-        if conn.conditions and self._random.random() < 0.2:
-            seq = sorted(conn.conditions)[0]
-            code = self._random.choice(HITS[seq])
-            entries.append({"type": "02", "name": "조건검색", "item": code,
-                            "values": {"841": seq, "9001": code, "843": self._random.choice("ID"),
-                                       "20": datetime.now(KST).strftime("%H%M%S"), "907": "2"}})
-        if entries:
-            conn.send({"trnm": "REAL", "data": entries})
-
-    def _fills(self, conn: Conn) -> list[dict[str, Any]]:
-        """A 00 entry for every order the REST side accepted since the last look, for its app key."""
-        with self._lock:
-            new = self.fake.orders[self._orders_seen:]
-            self._orders_seen += len(new)
-        entries = []
-        for number, order in enumerate(new, self._orders_seen - len(new) + 1):
-            token = order.headers.get("authorization", "").partition(" ")[2]
-            issued = next((t for t in self.fake.tokens if t.value == token), None)
-            if issued is None or issued.appkey != conn.appkey:
-                continue
-            body = order.body if isinstance(order.body, dict) else {}
-            code = str(body.get("stk_cd", ""))
-            entries.append({"type": "00", "name": "주문체결", "item": code, "values": {
-                "9201": "1234567890", "9203": f"{number:07d}", "9001": code, "913": "접수",
-                "302": f"종목{code}", "900": str(body.get("ord_qty", "")), "901": str(body.get("ord_uv", "")),
-                "902": str(body.get("ord_qty", "")), "905": "+매수" if "10000" in str(order.api_id) else "-매도",
-                "908": datetime.now(KST).strftime("%H%M%S")}})
-        return entries
-
-
-_KRX_ITEM = re.compile(r"(?=[A-Z]*\d)[0-9A-Z]{6}(?:_(?:NX|AL))?")
-_US_ITEM = re.compile(r"[A-Z][A-Z.\-]{0,11}")
-
-
-def _knowable(market: str, kind: Any, item: Any) -> bool:
-    """Whether Kiwoom could send prices for ``item`` of ``kind``: a KRX code (US: a ticker), a sector code for 0J / 0U,
-    a symbol for 0I, "" for a whole-market or account type."""
-    if not isinstance(item, str):
-        return False
-    if item == "":
-        return True
-    if market == "us":
-        return bool(_US_ITEM.fullmatch(item))
-    if kind in ("0J", "0U"):
-        return item.isdigit() and len(item) == 3
-    if kind == "0I":  # gold: a symbol (MGD)
-        return bool(re.fullmatch(r"[0-9A-Z]{1,12}", item))
-    return bool(_KRX_ITEM.fullmatch(item))

@@ -50,6 +50,9 @@ class Conn:
         self.ping_owed = False
         self.closed = threading.Event()
         self.lock = threading.Lock()
+        #: (type, item) -> the day, its cumulative volume (it only rises within the day) and the price last sent
+        self.volumes: dict[tuple[str, str], tuple] = {}
+        self.events_seen = 0  # how many of the order book's events this connection has looked at (00)
 
     def send(self, data: dict[str, Any]) -> None:
         try:
