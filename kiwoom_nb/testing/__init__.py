@@ -1,16 +1,17 @@
 """A fake Kiwoom for tests and demos: au10001 / au10002 (``_oauth``) and the TRs (``_trs``) answered like Kiwoom,
-over an httpx transport or a loopback server (``_server``), and the real-time WebSocket (``_ws``) beside them.
+over an httpx transport or a loopback server (``_server``), and the real-time WebSocket (``_ws``, its server loop
+``_ws_serve``, its REAL frames ``_ws_real``) beside them.
 
 Use it as an httpx transport (``FakeKiwoom().transport``) or as a real HTTP server on 127.0.0.1
 (``with FakeKiwoom() as server: server.url``). Production lives at ``server.url``, mock trading at
 ``server.mock_url``; each has its own keys. Stdlib only, except httpx for ``.transport``.
 
 Every TR of the table answers (``_trs``): a few hand-made ones (``_trs.HANDMADE``) for any 6-digit stock code with
-made-up, deterministic data (``_stocks``; 000000 and 999999 are the documented unlisted codes, 1902), every other one
-in its documented shape with made-up values from the field catalogue (``_synth``). Every price, volume and fill comes
-from one market (``_market``: a price path per code, the fake's clock ``FakeKiwoom(clock=...)``, mock orders).
+made-up, deterministic data (``market._stocks``; 000000 and 999999 are the documented unlisted codes, 1902), every other one
+in its documented shape with made-up values from the field catalogue (``market._synth``). Every price, volume and fill comes
+from one market (``market._market``: a price path per code, the fake's clock ``FakeKiwoom(clock=...)``, mock orders).
 Where Kiwoom's answers were recorded, the fake answers in their shapes: keys, widths, signs, labels and messages
-(``_shapes``; tests/fixtures/recorded/): the shape wins for format, the market for values.
+(``market._shapes``; tests/fixtures/recorded/): the shape wins for format, the market for values.
 
 With pytest, opt in with ``pytest_plugins = ["kiwoom_nb.testing"]`` for the ``kiwoom_server``
 fixture. ``python -m kiwoom_nb.testing`` runs a server with the demo keys until Ctrl-C (``_cli``).
