@@ -134,6 +134,17 @@ def test_rooms_import_only_the_rooms_below_them():
     assert wrong == []
 
 
+def test_sub_rooms_keep_to_themselves():
+    """notebook/panel/ imports no magics; testing/market/ (the fake's data) imports nothing of kiwoom_nb but itself."""
+    edges = graph()
+    panel = {n: sorted(t for t in ts if t.startswith("kiwoom_nb.notebook._") and t.rpartition(".")[2] in
+                       ("_magics", "_load", "_tr_magic", "_candles_magic", "_watch_magic"))
+             for n, ts in edges.items() if n.startswith("kiwoom_nb.notebook.panel")}
+    market = {n: sorted(t for t in ts if not t.startswith("kiwoom_nb.testing.market"))
+              for n, ts in edges.items() if n.startswith("kiwoom_nb.testing.market")}
+    assert {n: ts for n, ts in {**panel, **market}.items() if ts} == {}
+
+
 def test_nothing_imports_the_revoker_shim_or_the_fake():
     importers = {name: targets for name, targets in graph().items()
                  if "kiwoom_nb._revoker" in targets or (room_of(name) != "testing" and
