@@ -5,6 +5,8 @@ README.ko.md's tour is the same code."""
 import re
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -20,6 +22,7 @@ def test_the_korean_tour_is_the_same_code():
     assert tour("README.ko.md", "열 줄 둘러보기") == tour("README.md", "A ten-line tour")
 
 
+@pytest.mark.kernel
 def test_the_tour_runs_as_written(start_kernel, fake):
     lines = tour("README.md", "A ten-line tour")
     shell = [line for line in (ROOT / "README.md").read_text().split("## A ten-line tour\n", 1)[1]
