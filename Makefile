@@ -38,9 +38,18 @@ $(MIN_VENV)/.installed: pyproject.toml | $(UV)
 	$(UV) pip install -q --python $(MIN_PY) --resolution lowest-direct -e '.[test]'
 	touch $@
 
-test-min: $(MIN_VENV)/.installed
+# The guide check (tests/test_fids.py) reads Kiwoom's kwcli wheel, which uv cannot download and .venv-min has no pip
+# for: it is fetched once into .cache/kwcli (ignored by git) with the uv venv's pip, where the test finds it.
+KWCLI_DIR   ?= .cache/kwcli
+KWCLI_WHEEL := $(KWCLI_DIR)/kwcli-1.0.3-py3-none-any.whl
+
+$(KWCLI_WHEEL): | $(UV)
+	$(UV_VENV)/bin/python -m pip download -q 'kwcli==1.0.3' --no-deps --only-binary=:all: --python-version 3.13 \
+		-d $(KWCLI_DIR)
+
+test-min: $(MIN_VENV)/.installed $(KWCLI_WHEEL)
 	$(MIN_PY) scripts/lowest-versions.py test
-	$(MIN_PY) -m pytest $(PYTEST_ARGS)
+	KIWOOM_NB_KWCLI_WHEEL=$(abspath $(KWCLI_WHEEL)) $(MIN_PY) -m pytest $(PYTEST_ARGS)
 
 # The fake Kiwoom and JupyterLab on notebooks/quickstart.ipynb (and universe.ipynb, live.ipynb), on 127.0.0.1, until Ctrl-C (scripts/demo.py --help).
 demo: $(VENV)/.installed-demo
@@ -76,4 +85,4 @@ bench-quick: $(BENCH_VENV)/.installed
 	BENCH_QUICK=1 $(BENCH_PY) bench/bench.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) $(BENCH_VENV) $(MIN_VENV) $(UV_VENV) .venv-py3.* .venv-min-py3.* build dist *.egg-info
+	rm -rf $(VENV) $(BENCH_VENV) $(MIN_VENV) $(UV_VENV) .venv-py3.* .venv-min-py3.* $(KWCLI_DIR) build dist *.egg-info

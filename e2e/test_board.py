@@ -1,5 +1,6 @@
 """Issue 23 in JupyterLab 4 against the fake: the live board's price changes, its colours are red up and blue down
-(computed style), the order book shows 10 + 10 levels, Stop makes the fake see the REMOVE and the board stays
+(computed style), 등락률 carries its sign and the rows keep the order typed (issue 30), the order book shows 10 + 10
+levels under 매도잔량 · 호가 · 매수잔량 with the ask side blue and the bid side red (issue 30), Stop makes the fake see the REMOVE and the board stays
 still, and a kernel restart makes it inert. Screenshots go to docs/ only with KIWOOM_NB_SCREENSHOTS=1."""
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from conftest import wait_until
 from kiwoom_nb._lines import KERNEL_RESTARTED
 from test_panel import log_in, open_notebook, show_panel  # noqa: F401 - the fixture
 
-CELLS = ["%load_ext kiwoom_nb", "%kiwoom_login", "%kiwoom_watch 005930 000660 035420 035720",
+TYPED = ["005930", "035720", "000660", "035420"]  # not sorted: the rows keep this order (issue 30)
+CELLS = ["%load_ext kiwoom_nb", "%kiwoom_login", f"%kiwoom_watch {' '.join(TYPED)}",
          "%kiwoom_watch 005930 --type 0D"]
 BOARD, BOOK = 2, 3
 RED, BLUE = "rgb(214, 0, 0)", "rgb(0, 81, 199)"  # kiwoom_nb._board.UP / DOWN
@@ -38,6 +40,12 @@ def test_lab_board_order_book_stop_and_restart(lab_server, open_notebook, fake):
     expect(down).to_be_visible(timeout=60_000)
     assert colour(up) == RED and colour(down) == BLUE
     expect(board).to_contain_text("삼성전자")
+    # issue 30: 등락률 carries its sign as well as its colour; rows in the order typed
+    for way, sign, shade in (("up", "+", RED), ("down", "−", BLUE)):
+        rate = board.locator(f".kiwoom-rate .kiwoom-{way}").first
+        expect(rate).to_have_text(re.compile(rf"^{re.escape(sign)}\d+\.\d+ %$"), timeout=60_000)
+        assert colour(rate) == shade
+    assert board.locator("tr[data-item]").evaluate_all("rows => rows.map(r => r.dataset.item)") == TYPED
     notebook.select(BOOK)
     notebook.screenshot(BOARD, "board.png", docs=True)
 
@@ -45,6 +53,15 @@ def test_lab_board_order_book_stop_and_restart(lab_server, open_notebook, fake):
     expect(book.locator("tr.kiwoom-ask")).to_have_count(10, timeout=30_000)
     expect(book.locator("tr.kiwoom-bid")).to_have_count(10)
     expect(book.locator(".kiwoom-bid span").first).to_have_text(re.compile(r"\d"))
+    # issue 30: headers, and 영웅문's colours: the ask side (매도) blue, the bid side (매수) red
+    assert book.locator("tr.kiwoom-head th").all_inner_texts() == ["매도잔량", "호가", "매수잔량"]
+    ask_qty = book.locator("tr.kiwoom-ask td").first
+    bid_qty = book.locator("tr.kiwoom-bid td").last
+    expect(ask_qty).to_have_text(re.compile(r"\d"))
+    assert colour(ask_qty) == BLUE and colour(bid_qty) == RED
+    bars = [book.locator(f"tr.kiwoom-{side} td div").first.evaluate("e => getComputedStyle(e).backgroundColor")
+            for side in ("ask", "bid")]
+    assert bars == [BLUE, RED], bars
     notebook.select(BOARD)
     notebook.screenshot(BOOK, "orderbook.png", docs=True)
 

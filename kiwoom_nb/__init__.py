@@ -104,6 +104,11 @@ def code(name: str, market: str | None = None, *, var: str | None = None) -> str
     return client(var).code(name, market)
 
 
+def __dir__() -> list[str]:
+    """The public names, for Tab (``kiwoom_nb.<Tab>``): the lazy ones too, and none of the module's helpers."""
+    return sorted({*__all__, "__version__"})
+
+
 def __getattr__(name: str) -> Any:
     if name == "LoginPanel":
         from ._panel import LoginPanel

@@ -14,10 +14,10 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from ._client import _check_keys, is_mock_destination, issue_token, post_tr, resolve_base_url, revoke_token
+from ._client import _check_keys, configured, is_mock_destination, issue_token, post_tr, resolve_base_url, revoke_token
 from ._errors import KiwoomError, OrderNotConfirmed, RateLimitError, RequestError, ServerError, NetworkError, KiwoomTimeout
 from ._frame import rows_of
-from ._pace import DEFAULT_PACE, pacer_for, rate_in
+from ._pace import DEFAULT_PACE, paced_note, pacer_for, rate_in
 from ._trs import is_order, lookup
 
 from ._session import REJECTED_REVOKE_TIMEOUT, STILL_VALID
@@ -32,6 +32,8 @@ log = logging.getLogger("kiwoom_nb")
 
 #: Back-off after a rate-limit refusal (429 / 1700-1702), in seconds, one per retry; then RateLimitError.
 BACKOFF = (1.1, 2.2, 3.3)
+#: seconds a request must have waited for its pace before a progress bar says ``paced N/s``
+PACED = 0.05
 
 #: Kiwoom codes that mean "this token will not do": re-issue once and retry the request once.
 #: 8103 (device authentication) is left out on purpose: a new token from the same machine is refused the same way.
@@ -166,7 +168,8 @@ class Client:
     """Call any Kiwoom TR: ``call`` one request, ``pages`` follow continuation, ``rows`` / ``frame`` gather them.
 
     ``Client(appkey, secretkey, mock=...)`` issues its own token on first use and revokes it on
-    ``close()`` / leaving a ``with`` block / interpreter exit. ``kiwoom_nb.client()`` gives one bound to
+    ``close()`` / leaving a ``with`` block / interpreter exit. Without ``base_url`` it goes where %kiwoom_login
+    goes: KIWOOM_BASE_URL (mock: KIWOOM_MOCK_BASE_URL), else Kiwoom's host. ``kiwoom_nb.client()`` gives one bound to
     the notebook's login instead. ``last`` holds the answers of the latest fetch, also after Ctrl-C.
     ``codes()`` / ``code(name)`` turn stock names into codes (a name in stk_cd is sent as its code), and
     ``preview()`` says what an order would send.
@@ -175,6 +178,7 @@ class Client:
     def __init__(self, appkey: str, secretkey: str, *, mock: bool = False, base_url: str | None = None,
                  timeout: float = 10.0, transport: Any = None, pace: float | None = DEFAULT_PACE,
                  refresh_margin: float = 600.0, progress: str | None = None) -> None:
+        base_url = configured(base_url, mock)  # KIWOOM_BASE_URL / KIWOOM_MOCK_BASE_URL, as %kiwoom_login reads them
         tokens = KeyTokens(appkey, secretkey, mock=mock, base_url=base_url, timeout=timeout, transport=transport,
                            margin=refresh_margin)
         resolve_base_url(base_url, mock)  # a bad base URL fails here, not at the first call
@@ -193,6 +197,7 @@ class Client:
         self.pace = pace
         self.progress = progress
         self.last: list[Answer] = []
+        self.paced: float | None = None  # requests per second the latest request waited for, when it waited
         self.closed = False
         self.backoff = BACKOFF  # seconds to wait before each retry after a rate-limit refusal
 
@@ -271,8 +276,12 @@ class Client:
             _check(api_id, path, body)
         path = path or (tr.path if tr else None)
         if not path:
+            from ._trs import closest
+
+            near = closest(api_id)
             raise RequestError(
-                f"{api_id} is not in kiwoom_nb's TR table (kiwoom_nb.find_trs() searches it, as %kiwoom --find does); "
+                f"{api_id} is not in kiwoom_nb's TR table" + (f"; did you mean {near}?" if near else "") +
+                " (kiwoom_nb.find_trs() searches it, as %kiwoom --find does); "
                 "for a TR newer than the table pass its URL path, e.g. path='/api/dostk/stkinfo'", api_id=api_id)
         base, pacer = self._route(mock)
         url = base + (path if path.startswith("/") else "/" + path)
@@ -283,7 +292,10 @@ class Client:
             token = self.tokens.current()
             headers = {"authorization": f"Bearer {token.value}", "cont-yn": "Y" if cont else "N",
                        "next-key": next_key if cont else ""}
+            asked = time.monotonic()
             ticket = pacer.acquire(api_id, self.pace, group="/" + path.lstrip("/"))  # the group: its URL path
+            # the progress bar says so when this request waited for its pace: a paced fetch is not a slow product
+            self.paced = pacer.rate(api_id, self.pace) if time.monotonic() - asked > PACED else None
             try:
                 try:
                     data, _, answered = post_tr(api_id, what, url, content, headers=headers,
@@ -376,7 +388,7 @@ class Client:
             raise KiwoomError(f"labels={labels!r}: use labels='ko' for Korean column names, or leave it out")
         answers = list(self._fetch(api_id, path, confirm=confirm, max_pages=pages, check=check, fields=fields))
         frame = to_frame(answers, list_key or _table_key(api_id), numeric=numeric)
-        return frame.rename(columns=frame.attrs["labels"]) if labels == "ko" else frame
+        return frame.rename(columns=_korean_columns(frame)) if labels == "ko" else frame
 
     def to_frame(self, answers: list[Answer] | None = None, *, numeric: bool = True, list_key: str | None = None) -> Any:
         """A DataFrame of ``answers`` (default: ``last``, e.g. the pages fetched before a Ctrl-C)."""
@@ -401,7 +413,7 @@ class Client:
                 if bar is None and answer.cont and self.progress and (max_pages is None or max_pages > 1):
                     bar = _progress_bar(self.progress, api_id, max_pages)
                 if bar is not None:
-                    bar.set_postfix_str(f"{rows} rows", refresh=False)
+                    bar.set_postfix_str(f"{rows} rows{paced_note(self)}", refresh=False)
                     bar.update(1)
                 yield answer
         finally:
@@ -416,16 +428,18 @@ class Client:
         value, where the chart has it) on an ascending ``date`` index.
 
         ``interval``: D W M Y (ka10081 ka10082 ka10083 ka10094), minutes 1m 3m 5m 10m 15m 30m 45m 60m (ka10080),
-        ticks tick 1t 3t 5t 10t 30t (ka10079); a US ticker ("AAPL") goes through usa06010-usa06015 on
+        ticks tick 1t 3t 5t 10t 30t (ka10079); pandas' and yfinance's names work too (1d 1wk 1mo 1y 5min 1h); a US ticker ("AAPL") goes through usa06010-usa06015 on
         ``exchange`` ND (NASDAQ) / NY (NYSE) / NA (AMEX), in dollars unless ``krw=True``. Days and longer are
         dates; minutes and ticks are Korea time (US: New York time). ``start`` / ``end`` ("2026-01-01", "20260101",
-        a date or Timestamp) bound the rows; pages are fetched only until ``start`` is reached (without it, the
+        a date, datetime or Timestamp; never "01-02-2026", which reads two ways) bound the rows; pages are fetched only until ``start`` is reached (without it, the
         latest page only); ``end`` is the chart's base_dt. ``adjusted=False`` asks for unadjusted prices.
 
         A list of codes gives one frame indexed by (code, date): a stock Kiwoom refuses (unknown code, a bad field)
         is left out, named in ``df.attrs["failed"]`` and in one printed line; an error that ends everything (the
         token, the network, the rate limit, Ctrl-C) stops at once, and ``last`` holds the pages fetched.
-        ``df.attrs`` has the code, interval, api_id and request.
+        ``df.attrs`` has the code, interval, api_id and request. When the server's history starts after ``start``,
+        one line says so (``005930: history starts 2025-10-14; nothing earlier on this server``) and
+        ``df.attrs["history_starts"]`` holds that day; a ``start`` after ``end`` is refused.
         """
         from ._candles import candles
 
@@ -475,6 +489,14 @@ def _body(fields: dict[str, Any]) -> dict[str, Any]:
             raise KiwoomError(f"field {name}={value!r}: Kiwoom fields are strings or numbers, not True/False")
         body[name] = value if isinstance(value, (str, list, dict)) else str(value)
     return body
+
+
+def _korean_columns(frame: Any) -> dict[str, str]:
+    """Column -> its Korean name for ``labels="ko"``; where two columns share one, each keeps its field name
+    beside it (``현재가 (cur_prc)``): a frame never has two columns of one name."""
+    labels = frame.attrs.get("labels", {})
+    named = [labels.get(str(c), str(c)) for c in frame.columns]
+    return {str(c): n if named.count(n) == 1 else f"{n} ({c})" for c, n in zip(frame.columns, named)}
 
 
 def _table_key(api_id: str) -> str:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # annotations only: _stream imports this module to display a 
 __all__ = ["Board", "Conditions", "Ladder", "Orders", "board_for"]
 
 UP, DOWN = "#d60000", "#0051c7"  # the Korean way: red up, blue down
+ASK_TINT, BID_TINT = "#eef4ff", "#fff0f0"  # the order book's sides as in 영웅문: asks (매도) blue, bids (매수) red
 KICKED = "다른 프로그램이 스트림을 가져갔습니다 — another program took the stream (R10001)"
 STYLE = ("<style>.kiwoom-board table{border-collapse:collapse;font-variant-numeric:tabular-nums}"
          ".kiwoom-board td,.kiwoom-board th{padding:2px 8px;text-align:right}"
@@ -50,6 +51,23 @@ def _number(text: Any) -> str:
         return f"{int(text):,}"
     except ValueError:
         return html.escape(text)
+
+
+def _rate(text: Any, way: int) -> str:
+    """등락률 with its sign, as a Korean trader reads it: ``+2.04 %``, ``−5.32 %`` (a true minus), ``0.00 %``. The
+    sign Kiwoom sent wins; without one, the direction's."""
+    text = str(text or "").strip()
+    sign = text[:1] if text[:1] in "+-" else "+" if way > 0 else "-" if way < 0 else ""
+    number = text.lstrip("+-")
+    if not number or number.strip("0.") == "":
+        sign = ""
+    return f"{ {'+': '+', '-': '−'}.get(sign, '')}{html.escape(number)} %"
+
+
+def _in_order(items: Any, typed: dict[str, None]) -> list[str]:
+    """``items`` in the order they were watched (the user's order); others after them, as they came."""
+    place = {code: n for n, code in enumerate(typed)}
+    return sorted(items, key=lambda item: place.get(item, place.get(item[:6], len(place))))
 
 
 def _clock(text: Any) -> str:
@@ -174,6 +192,10 @@ class _Live(widgets.VBox):
         """``event`` with the connection it came on (rows from before a reconnect are stale)."""
         return event, self.stream._socket.reconnects
 
+    def ordered(self, items: Any, kind: str) -> list[str]:
+        """``items`` (rows of ``kind``) in the order the user watched them."""
+        return _in_order(items, dict(getattr(self.stream, "_typed", {}).get(kind, {})))
+
     def stale(self, reconnects: int) -> bool:
         socket = self.stream._socket
         return socket.state != "connected" or reconnects < socket.reconnects
@@ -233,7 +255,7 @@ class Board(_Live):
 
     def body(self) -> str:
         rows = []
-        for item in sorted(self._rows):
+        for item in self.ordered(self._rows, "0B"):
             event, epoch = self._rows[item]
             v, way = event.values, direction(event.values)
             stale = ' class="kiwoom-stale" title="stale: no tick since the reconnect"' if self.stale(epoch) else ""
@@ -242,7 +264,7 @@ class Board(_Live):
                 f"{html.escape(self.name(item))}</td><td>{html.escape(item)}</td>"
                 f'<td class="kiwoom-price">{_coloured(_number(v.get("10")), way)}</td>'
                 f'<td>{_coloured(("▲ " if way > 0 else "▼ " if way < 0 else "") + _number(v.get("11")), way)}</td>'
-                f'<td>{_coloured(html.escape(str(v.get("12", "")).strip().lstrip("+-")) + " %", way)}</td>'
+                f'<td class="kiwoom-rate">{_coloured(_rate(v.get("12"), way), way)}</td>'
                 f'<td>{_number(v.get("13"))}</td><td>{_clock(v.get("20"))}</td></tr>')
         head = ("<tr><th>종목명</th><th>코드</th><th>현재가</th><th>전일대비</th><th>등락률</th><th>누적거래량</th>"
                 "<th>체결시간</th></tr>")
@@ -265,7 +287,7 @@ class Ladder(_Live):
         return [item[:6] for item in self._books]
 
     def body(self) -> str:
-        return "".join(self._book(*self._books[item]) for item in sorted(self._books)) or "<table></table>"
+        return "".join(self._book(*self._books[item]) for item in self.ordered(self._books, "0D")) or "<table></table>"
 
     def _book(self, event: Event, epoch: int) -> str:
         values = event.values
@@ -274,16 +296,22 @@ class Ladder(_Live):
         bids = [(str(50 + n), str(70 + n)) for n in range(1, 11)]
         most = max([_int(values.get(q)) for _, q in asks + bids] + [1])
         rows = []
-        for side, levels, colour in (("ask", asks, UP), ("bid", bids, DOWN)):
+        # 영웅문's colours: the ask side (매도) blue, the bid side (매수) red; the prices keep red up / blue down
+        for side, levels, colour, tint in (("ask", asks, DOWN, ASK_TINT), ("bid", bids, UP, BID_TINT)):
             for price, qty in levels:
                 width = 100 * _int(values.get(qty)) / most
-                bar = f'<div style="background:{colour};opacity:.35;height:1em;width:{width:.0f}%"></div>'
-                cells = (f"<td>{_number(values.get(qty))}</td><td style='width:10em'>{bar}</td>", "<td></td><td></td>")
-                left, right = cells if side == "ask" else cells[::-1]
-                shown = _coloured(_number(values.get(price)), direction(values, price))
-                rows.append(f'<tr class="kiwoom-{side}">{left}<td>{shown}</td>{right}</tr>')
+                grow = ";margin-left:auto" if side == "ask" else ""  # both sides' bars grow out from the price
+                bar = f'<div style="background:{colour};opacity:.35;height:1em;width:{width:.0f}%{grow}"></div>'
+                number = f'<td style="background:{tint};color:{colour}">{_number(values.get(qty))}</td>'
+                bar = f"<td style='width:10em;background:{tint}'>{bar}</td>"
+                shown = f'<td class="kiwoom-level">{_coloured(_number(values.get(price)), direction(values, price))}</td>'
+                cells = f"{number}{bar}{shown}<td></td><td></td>" if side == "ask" else \
+                    f"<td></td><td></td>{shown}{bar}{number}"  # the bid side mirrors the ask side
+                rows.append(f'<tr class="kiwoom-{side}">{cells}</tr>')
         caption = f"<caption>{html.escape(self.name(event.item))} {html.escape(event.item)}</caption>"
-        return f"<table{stale}>{caption}{''.join(rows)}</table>"
+        head = ('<tr class="kiwoom-head"><th colspan="2" style="text-align:center">매도잔량</th>'
+                '<th style="text-align:center">호가</th><th colspan="2" style="text-align:center">매수잔량</th></tr>')
+        return f"<table{stale}>{caption}{head}{''.join(rows)}</table>"
 
 
 def _int(text: Any) -> int:

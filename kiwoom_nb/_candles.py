@@ -2,7 +2,7 @@
 
 Owns the interval -> TR table, the request each chart needs, when to stop paging, and the frame quants expect
 (ascending ``date`` index; open high low close volume [value]). No IPython; pandas only through kiwoom_nb._frame.
-Prints one line, only when some of several stocks failed.
+Prints one line when some of several stocks failed, and one when a server's history starts after ``start``.
 """
 
 from __future__ import annotations
@@ -26,8 +26,11 @@ _TICKS = ("1", "3", "5", "10", "30")
 #: Every interval ``candles`` takes.
 INTERVALS = (*_DAYS, *(f"{m}m" for m in _MINUTES), "tick", *(f"{t}t" for t in _TICKS))
 _EXCHANGES = {"NA": "AMEX", "ND": "NASDAQ", "NY": "NYSE"}
-_COLUMNS = {"open_pric": "open", "high_pric": "high", "low_pric": "low", "cur_prc": "close", "trde_qty": "volume",
-            "acc_trde_qty": "volume", "trde_prica": "value", "acc_trde_prica": "value"}
+#: chart field -> candle column; where a chart has both, the bar's own quantity (trde_qty) is the volume and the
+#: cumulative one (acc_trde_qty, ka10080's running total of the day) is left out: never two columns of one name.
+_COLUMNS = {"open_pric": "open", "high_pric": "high", "low_pric": "low", "cur_prc": "close",
+            "trde_qty": "volume", "trde_prica": "value"}
+_CUMULATIVE = {"acc_trde_qty": "volume", "acc_trde_prica": "value"}  # the day's volume on US daily charts
 KST, NEW_YORK = "Asia/Seoul", "America/New_York"
 
 
@@ -89,7 +92,10 @@ def candles(api: "Client", codes: Any, interval: str = "D", start: Any = None, e
     if not listed or not all(listed):
         raise RequestError("candles() needs a stock code, e.g. candles('005930') or candles(['005930', '000660'])")
     first, last = _moment(pd, start, "start"), _moment(pd, end, "end")
+    if first is not None and last is not None and _naive(first) > _naive(last):
+        raise RequestError(f"start={_shown(first)} is after end={_shown(last)}: nothing to fetch; swap them")
     collected: list[Answer] = []
+    history: dict[str, str] = {}
     frames, failed, requests, pages = {}, {}, {}, {}
     bar = _bar(api, interval, len(listed)) if several else None
     try:
@@ -97,7 +103,7 @@ def candles(api: "Client", codes: Any, interval: str = "D", start: Any = None, e
             try:
                 api_id, fields, kind = plan(api, code, interval, first, last, adjusted, exchange, krw)
                 tz = None if kind == "day" else (NEW_YORK if is_us(code) else KST)
-                answers = _pages(api, api_id, fields, _bound(first, kind, tz), collected, bar, code)
+                answers, earliest = _pages(api, api_id, fields, _bound(first, kind, tz), collected, bar, code)
             except RequestError as exc:  # this stock only: the others are still fetched
                 if not several:
                     raise
@@ -108,6 +114,9 @@ def candles(api: "Client", codes: Any, interval: str = "D", start: Any = None, e
                     bar.update(1)
             requests[code], pages[code] = (api_id, fields), len(answers)
             frames[code] = _shape(pd, answers, api_id, tz, first, last, kind)
+            if earliest:  # the server ran out of rows before start: say so, not an unexplained short frame
+                history[code] = _day(earliest)
+                print(f"{code}: history starts {history[code]}; nothing earlier on this server", file=sys.stderr)
     finally:
         api.last = collected  # also after Ctrl-C or an error that ends everything: what was fetched
         if bar is not None:
@@ -117,6 +126,8 @@ def candles(api: "Client", codes: Any, interval: str = "D", start: Any = None, e
         api_id, fields = requests[listed[0]]
         frame.attrs = {"code": listed[0], "interval": interval, "api_id": api_id, "request": fields,
                        "pages": pages[listed[0]]}
+        if history:
+            frame.attrs["history_starts"] = history[listed[0]]
         return frame
     done = [code for code in listed if code in frames]
     if done:
@@ -127,6 +138,8 @@ def candles(api: "Client", codes: Any, interval: str = "D", start: Any = None, e
     api_ids = sorted({a for a, _ in requests.values()})
     frame.attrs = {"code": listed, "interval": interval, "api_id": api_ids[0] if len(api_ids) == 1 else api_ids,
                    "request": {c: f for c, (_, f) in requests.items()}, "pages": pages, "failed": failed}
+    if history:
+        frame.attrs["history_starts"] = history
     if failed:
         why = "; ".join(f"{c} ({_why(text)})" for c, text in list(failed.items())[:3]) + ("; …" if len(failed) > 3 else "")
         print(f"{len(done)} of {len(listed)} stocks fetched; {len(failed)} failed: {why} — see df.attrs[\"failed\"]",
@@ -134,11 +147,28 @@ def candles(api: "Client", codes: Any, interval: str = "D", start: Any = None, e
     return frame
 
 
+#: pandas' and yfinance's names for the same intervals (1d, 1wk, 1mo, 5min, 1h, ...), and words.
+ALIASES = {**{a: "D" for a in ("1d", "d", "day", "daily", "1day")},
+           **{a: "W" for a in ("1wk", "wk", "1w", "w", "week", "weekly", "1week")},
+           **{a: "M" for a in ("1mo", "mo", "month", "monthly", "1month", "1me", "me", "1ms", "ms")},
+           **{a: "Y" for a in ("1y", "y", "year", "yearly", "1year", "1ye", "ye", "1ys", "ys", "a", "1a")},
+           **{f"{m}{unit}": f"{m}m" for m in _MINUTES for unit in ("min", "mins", "minute", "minutes", "t")
+              if f"{m}{unit}" not in ("1t", "3t", "5t", "10t", "30t")},  # 5t stays 5 ticks, as before
+           "1h": "60m", "h": "60m", "60min": "60m", "1hour": "60m", "hour": "60m", "ticks": "tick", "1tick": "tick"}
+
+
 def _interval(interval: Any) -> str:
-    text = str(interval).strip()
-    text = text.upper() if text.upper() in ("D", "W", "Y") or text == "M" else text.lower()
+    raw = str(interval).strip()
+    if re.fullmatch(r"\d+T", raw):  # pandas' old minute alias, and this module's ticks: refused, not guessed
+        raise RequestError(f"interval={interval!r} reads two ways (pandas: {raw[:-1]} minutes; here: ticks); write "
+                           f"{raw[:-1]}min for minutes or {raw[:-1]}t for ticks")
+    if raw == "1M":  # pandas' month; 1m is a minute
+        raw = "M"
+    text = raw.upper() if raw.upper() in ("D", "W", "Y") or raw == "M" else raw.lower().replace(" ", "")
+    text = ALIASES.get(text, text)
     if text not in INTERVALS:
-        raise RequestError(f"interval={interval!r}: use one of {', '.join(INTERVALS)} (M is a month, 1m a minute)")
+        raise RequestError(f"interval={interval!r}: use one of {', '.join(INTERVALS)} (M is a month, 1m a minute), "
+                           "or pandas / yfinance names: 1d, 1wk, 1mo, 1y, 5min, 1h")
     return text
 
 
@@ -148,17 +178,45 @@ def _today() -> date:
     return datetime.now(kst).date()
 
 
+_ISO = re.compile(r"\d{4}([-/.])\d{1,2}\1\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?")
+
+
 def _moment(pd: Any, value: Any, name: str) -> Any:
-    """``value`` ("2026-01-01", "20260101", a date, datetime or Timestamp) as a Timestamp; None stays None."""
+    """``value`` as a Timestamp; None stays None. Taken: ISO dates and times (year first: "2026-01-01",
+    "2026-01-01 09:30"), "20260101" (or the int), a date, datetime, Timestamp or numpy datetime64. Refused: what
+    could be read two ways ("01-02-2024": January 2 or February 1?) and what is no date."""
     if value is None:
         return None
+    stamp = None
+    text = str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else None
     try:
-        stamp = pd.Timestamp(str(value) if isinstance(value, int) else value)
-    except (ValueError, TypeError):
+        iso = _ISO.fullmatch(text) if text is not None else None
+        if text is None:  # a date, datetime, Timestamp or numpy datetime64: one meaning only
+            stamp = pd.Timestamp(value) if hasattr(value, "year") or type(value).__name__ == "datetime64" else None
+        elif re.fullmatch(r"\d{8}", text):
+            stamp = pd.Timestamp(datetime.strptime(text, "%Y%m%d"))
+        elif iso:
+            stamp = pd.Timestamp(text if iso.group(1) == "-" else text.replace(iso.group(1), "-", 2))
+    except (ValueError, TypeError, OverflowError):
         stamp = None
     if stamp is None or stamp is pd.NaT:
-        raise RequestError(f"{name}={value!r} is not a date; write it like '2026-01-01' or '20260101'")
+        raise RequestError(f"{name}={value!r} is not a date kiwoom_nb can read one way only; write it year first, "
+                           "like '2026-01-02' (ISO) or '20260102', or pass a date, datetime or Timestamp")
     return stamp
+
+
+def _naive(stamp: Any) -> Any:
+    """``stamp`` as Korea's wall-clock time, to compare a start with an end whatever their time zones."""
+    return stamp if stamp.tzinfo is None else stamp.tz_convert(KST).tz_localize(None)
+
+
+def _shown(stamp: Any) -> str:
+    return stamp.strftime("%Y-%m-%d") if stamp == stamp.normalize() else str(stamp)
+
+
+def _day(stamp: str) -> str:
+    """A chart's stamp (YYYYMMDD or YYYYMMDDHHMMSS) as people write it: 2025-10-14 (09:00)."""
+    return f"{stamp[:4]}-{stamp[4:6]}-{stamp[6:8]}" + (f" {stamp[8:10]}:{stamp[10:12]}" if len(stamp) > 8 else "")
 
 
 def _local(stamp: Any, tz: str | None) -> Any:
@@ -176,14 +234,17 @@ def _bound(start: Any, kind: str, tz: str | None) -> str | None:
 
 
 def _pages(api: "Client", api_id: str, fields: dict[str, str], reach: str | None, collected: list, bar: Any,
-           code: str) -> list["Answer"]:
+           code: str) -> tuple[list["Answer"], str]:
     """The pages of one chart, newest first, up to the one whose oldest row reaches ``reach`` (without it: the first
-    page only). Each page goes to ``collected`` as it arrives."""
+    page only). Each page goes to ``collected`` as it arrives. With the pages, the oldest row's stamp when the server
+    had no more before ``reach`` ("" when it reached it, or nothing was asked)."""
     from ._frame import rows_of
+    from ._pace import paced_note
 
     answers: list[Answer] = []
     pages = api.pages(api_id, **fields)
     own = bar is None
+    oldest, reached = "", reach is None
     try:
         for answer in pages:
             answers.append(answer)
@@ -193,16 +254,22 @@ def _pages(api: "Client", api_id: str, fields: dict[str, str], reach: str | None
             if own and bar is None and answer.cont and reach is not None:
                 bar = _bar(api, api_id, None, unit="page")
             if bar is not None:
-                bar.set_postfix_str(f"{code} page {len(answers)}", refresh=False)
+                bar.set_postfix_str(f"{code} page {len(answers)}{paced_note(api)}", refresh=False)
                 if own:
                     bar.update(1)
-            if reach is None or not rows or min(stamps) <= reach:
+            found = [stamp for stamp in stamps if stamp]
+            if found:
+                oldest = min(oldest, *found) if oldest else min(found)
+            if reach is None or (stamps and min(stamps) <= reach):
+                reached = True
+                break
+            if not rows:
                 break
     finally:
         pages.close()
         if own and bar is not None:
             bar.close()
-    return answers
+    return answers, "" if reached or not oldest else oldest
 
 
 def _list_key(api_id: str) -> str:
@@ -224,8 +291,12 @@ def _shape(pd: Any, answers: list["Answer"], api_id: str, tz: str | None, start:
         return _empty(pd, tz)
     stamp = "dt" if "dt" in raw.columns else "cntr_tm"
     columns = {old: new for old, new in _COLUMNS.items() if old in raw.columns}
+    columns.update({old: new for old, new in _CUMULATIVE.items() if old in raw.columns and new not in columns.values()})
     frame = raw[list(columns)].rename(columns=columns)
-    frame.index = pd.DatetimeIndex(raw[stamp], name="date")
+    index = pd.DatetimeIndex(raw[stamp], name="date")
+    if index.tz is not None:  # Korea time from the frame rules: wall-clock here, localised again below
+        index = (index.tz_convert(tz) if tz else index).tz_localize(None)
+    frame.index = index
     frame = frame.iloc[::-1].sort_index(kind="stable")  # Kiwoom sends newest first; ticks may share a second
     if start is not None:
         frame = frame[frame.index >= (_local(start, tz) if kind != "day" else pd.Timestamp(start.date()))]

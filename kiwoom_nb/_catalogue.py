@@ -1,5 +1,8 @@
 """The field catalogue shipped as package data (fields.json, built from Kiwoom's guide by scripts/kiwoom-guide.py).
 
+Beside it observed.json, the project's own file of fields seen in real answers that the guide's tables lack (each with
+where it was seen): :func:`observed_labels` gives their Korean labels.
+
 For every TR of trs.tsv: its request fields (name, Korean name, required, type, length, allowed codes) and its
 response fields (name, Korean name, the list they belong to). Imported on first use only (kiwoom_nb._trs.fields_of):
 the file is read on the first call and each TR parsed on its first call. Stdlib only.
@@ -10,7 +13,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-__all__ = ["Field", "Fields", "ResponseField", "about", "api_ids", "fields_of"]
+__all__ = ["Field", "Fields", "ResponseField", "about", "api_ids", "fields_of", "observed", "observed_labels"]
 
 
 class _Record:
@@ -131,3 +134,25 @@ def about() -> list[str]:
         if line.startswith('"about":'):
             return json.loads(line[len('"about":'):].rstrip(","))
     return []
+
+
+_observed: dict | None = None
+
+
+def observed() -> dict:
+    """observed.json: ``{"trs": {api-id: {field: {korean, source}}}, "fids": {type: {fid: {name, korean, source}}}}``;
+    read on first use. A missing or unreadable file is empty: an unknown field never breaks anything."""
+    global _observed
+    if _observed is None:
+        try:
+            data = json.loads(Path(__file__).with_name("observed.json").read_text(encoding="utf-8"))
+            _observed = data if isinstance(data, dict) else {}
+        except (OSError, ValueError):
+            _observed = {}
+    return _observed
+
+
+def observed_labels(api_id: str) -> dict[str, str]:
+    """Field -> Korean label of the fields seen in ``api_id``'s answers that the guide's tables lack."""
+    fields = observed().get("trs", {}).get(str(api_id).strip(), {})
+    return {name: str(about.get("korean", "")) for name, about in fields.items() if isinstance(about, dict)}

@@ -25,13 +25,14 @@ from ._errors import (
     UnknownStockError,
     error_for_answer,
     one_line,
+    status_of,
 )
 from ._token import AccessToken, parse_expires_dt
 
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["MOCK_URL", "PRODUCTION_URL", "is_mock_destination", "issue_token", "post_tr", "resolve_base_url",
+__all__ = ["MOCK_URL", "PRODUCTION_URL", "configured", "is_mock_destination", "issue_token", "post_tr", "resolve_base_url",
            "revoke_token"]
 
 PRODUCTION_URL = "https://api.kiwoom.com"
@@ -101,6 +102,20 @@ def _close_all() -> None:
 
 
 atexit.register(_close_all)
+
+
+#: The settings a base URL or WebSocket is read from when none is given, by environment (mock: True), as
+#: %kiwoom_login reads them (its traits' defaults): scripts and magics follow the same exports.
+BASE_URL_SETTINGS = {False: "KIWOOM_BASE_URL", True: "KIWOOM_MOCK_BASE_URL"}
+WS_URL_SETTINGS = {False: "KIWOOM_WS_URL", True: "KIWOOM_MOCK_WS_URL"}
+
+
+def configured(value: str | None, mock: bool, settings: dict[bool, str] = BASE_URL_SETTINGS) -> str | None:
+    """``value`` when given (an explicit argument wins), else ``mock``'s setting from the environment, else None
+    (Kiwoom's own host). Mock never borrows production's setting."""
+    import os
+
+    return value or os.environ.get(settings[mock], "").strip() or None
 
 
 def resolve_base_url(base_url: str | None, mock: bool, *, revoke: bool = False) -> str:
@@ -299,9 +314,8 @@ def post_tr(
             api_id=answered_id,
         ), url)
 
-    return_code = data.get("return_code", 0)
+    return_code, return_msg = status_of(data)
     if status == 429 or str(return_code).strip() not in ("0", ""):
-        return_msg = data.get("return_msg")
         error = error_for_answer(
             what,
             return_code=return_code,
@@ -416,6 +430,6 @@ def revoke_token(
         timeout=timeout,
         transport=transport,
     )
-    if str(data.get("return_code", "")).strip() != "0":  # _post lets a missing or "" return_code through
+    if str(data.get("return_code", data.get("returnCode", ""))).strip() != "0":  # _post lets a missing or "" return_code through
         raise ServerError("Logout (au10002) failed: Kiwoom's answer has no return_code; try again later",
                           **context)

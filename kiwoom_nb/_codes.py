@@ -165,6 +165,10 @@ def find_code(api: "Client", name: str, market: str | None = None, *, fetch: boo
     with the closest names, when no stock or several have it."""
     text = str(name).strip()
     us = markets_of(market) == ("us",)
+    if not us:
+        from ._frame import short_code
+
+        text = short_code(text)  # A0106J0 as account TRs write it is 0106J0
     rows = [row for each in markets_of(market) for row in listing(api, each, fetch=fetch) or []]
     fold = str.casefold
     found = [r for r in rows if r["code"] == text or (us and fold(r["code"]) == fold(text))]
@@ -227,7 +231,9 @@ def resolve_names(api: "Client", api_id: str, body: dict[str, Any], *, fetch: bo
 
 def cached_name(api: "Client", code: str, us: bool) -> str:
     """The name of ``code`` from the day's cached lists, or "" (never asks Kiwoom)."""
-    bare = code if us else re.sub(r"^A(?=\d{6}$)|_(?:NX|AL)$", "", code)
+    from ._frame import short_code
+
+    bare = code if us else short_code(re.sub(r"_(?:NX|AL)$", "", code))
     for market in ("us",) if us else DOMESTIC:
         try:
             rows = listing(api, market, fetch=False) or []

@@ -11,7 +11,7 @@ from typing import Any
 
 from ._errors import KiwoomError, RequestError
 from ._lines import pad, width
-from ._trs import TR, _path_key, fields_of, lookup, table
+from ._trs import TR, _path_key, closest, fields_of, lookup
 
 __all__ = ["TRHelp", "check_fields", "describe"]
 
@@ -25,13 +25,21 @@ class TRHelp:
 
     ``fields`` are the request fields, required first, each with ``.name``, ``.korean``, ``.required`` and
     ``.codes`` (code -> meaning; empty where the guide enumerates none); ``required`` their required names.
+    ``columns`` are the answer's fields, the columns of the DataFrame you get (the list's fields for a TR that
+    answers with a list): (name, Korean name) pairs.
     """
 
-    def __init__(self, tr: TR, fields: tuple[Any, ...]) -> None:
+    def __init__(self, tr: TR, fields: tuple[Any, ...], response: tuple[Any, ...] = ()) -> None:
         self.api_id, self.name, self.category, self.path = tr.api_id, tr.name, tr.category, tr.path
         self.list_key = tr.list_key
         self.fields = sorted(fields, key=lambda field: not field.required)  # stable: the guide's order within
         self.required = [field.name for field in self.fields if field.required]
+        seen: set[str] = set()
+        self.columns = [(f.name, f.korean) for f in response if f.list_key == tr.list_key and f.type != "LIST"
+                        and not (f.name in seen or seen.add(f.name))]
+
+    def _answer(self) -> str:
+        return f"answer: a row per {self.list_key} item" if self.list_key else "answer: one row"
 
     def _rows(self) -> list[tuple[str, str, str, str]]:
         return [(f.name, f.korean, "required" if f.required else "", _codes(f.codes) or f.format)
@@ -42,9 +50,17 @@ class TRHelp:
             (f"  list: {self.list_key}" if self.list_key else "")
         rows = [("field", "한글명", "", "codes / format"), *self._rows()]
         if len(rows) == 1:
-            return head + "\n(no request fields)"
+            return head + "\n(no request fields)" + self._columns_text()
         widths = [max(width(r[i]) for r in rows) for i in range(4)]
-        return head + "\n" + "\n".join("  ".join(pad(c, w) for c, w in zip(r, widths)).rstrip() for r in rows)
+        text = head + "\n" + "\n".join("  ".join(pad(c, w) for c, w in zip(r, widths)).rstrip() for r in rows)
+        return text + self._columns_text()
+
+    def _columns_text(self) -> str:
+        if not self.columns:
+            return ""
+        names = max(width(name) for name, _ in self.columns)
+        return f"\n{self._answer()} (columns):\n" + "\n".join(f"  {pad(name, names)}  {korean}".rstrip()
+                                                               for name, korean in self.columns)
 
     def _repr_html_(self) -> str:
         cells = "".join(
@@ -52,22 +68,31 @@ class TRHelp:
                 f"{name} *" if needed else name, korean, codes)) + "</tr>"
             for name, korean, needed, codes in self._rows())
         head = html.escape(f"{self.api_id} {self.name} [{self.category}] {self.path}")
-        return (f"<p><b>{head}</b>{' — * required' if self.required else ''}</p>"
-                + (f'<table class="kiwoom-describe"><tr><th style="text-align:left">field</th>'
+        request = (f'<table class="kiwoom-describe"><caption style="text-align:left">request</caption>'
+                   f'<tr><th style="text-align:left">field</th>'
                    f'<th style="text-align:left">한글명</th><th style="text-align:left">codes / format</th></tr>'
-                   f"{cells}</table>" if self.fields else "<p>(no request fields)</p>"))
+                   f"{cells}</table>" if self.fields else "<p>(no request fields)</p>")
+        answer = "".join(f'<tr><td style="text-align:left">{html.escape(name)}</td>'
+                         f'<td style="text-align:left">{html.escape(korean)}</td></tr>' for name, korean in self.columns)
+        if answer:  # beside the request: the columns the DataFrame will have
+            answer = (f'<table class="kiwoom-columns"><caption style="text-align:left">{html.escape(self._answer())}'
+                      f'</caption><tr><th style="text-align:left">column</th><th style="text-align:left">한글명</th>'
+                      f"</tr>{answer}</table>")
+        return (f"<p><b>{head}</b>{' — * required' if self.required else ''}</p>"
+                f'<div style="display:flex;gap:2em;align-items:flex-start">{request}{answer}</div>')
 
 
 def describe(api_id: str) -> TRHelp:
-    """The TR's name, category, path and request fields (required first, Korean names, allowed codes)."""
+    """The TR's name, category, path, request fields (required first, Korean names, allowed codes) and the answer's
+    fields: the columns you will get, with their Korean names."""
     api_id = str(api_id).strip()
     tr = lookup(api_id)
     if tr is None:
-        close = difflib.get_close_matches(api_id, list(table()), n=3, cutoff=0.6)
-        hint = f"; did you mean {', '.join(close)}?" if close else "; kiwoom_nb.find_trs() searches the table"
+        close = closest(api_id)
+        hint = f"; did you mean {close}?" if close else "; kiwoom_nb.find_trs() searches the table"
         raise KiwoomError(f"{api_id} is not in kiwoom_nb's TR table{hint}", api_id=api_id)
     spec = fields_of(api_id)
-    return TRHelp(tr, spec.request if spec else ())
+    return TRHelp(tr, spec.request if spec else (), spec.response if spec else ())
 
 
 def check_fields(api_id: str, path: str | None, body: dict[str, Any]) -> None:
@@ -91,8 +116,11 @@ def check_fields(api_id: str, path: str | None, body: dict[str, Any]) -> None:
         problems.append("missing " + ", ".join(f"{f.name} ({f.korean})" for f in missing))
     for name, value in body.items():
         field = known.get(name)
-        if field is not None and field.codes and isinstance(value, str) and value not in field.codes:
-            problems.append(f"{name}={value} is not one of {_codes(field.codes)}")
+        if field is None or not field.codes or not isinstance(value, str) or value in field.codes:
+            continue
+        if value == "" and not field.required:  # Kiwoom's own examples send it: the documented default
+            continue
+        problems.append(f"{name}={value} is not one of {_codes(field.codes)}")
     if problems:
         raise RequestError(f"{api_id} ({tr.name}): {'; '.join(problems)} — nothing was sent; "
                            f"kiwoom_nb.describe({api_id!r}) lists its fields, check=False (--no-check) sends as is",

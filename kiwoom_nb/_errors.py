@@ -192,7 +192,7 @@ _register(
 )
 _register((8200,), NotSupportedError, "this TR is not offered to corporate customers")
 
-_EMBEDDED_CODE = re.compile(r"\[(\d{4})\s*:")
+_EMBEDDED_CODE = re.compile(r"\[(\d{4})\s*[:\]]")  # [1700:…] and also [1634] with no colon
 
 
 def _as_int(value: object) -> int | None:
@@ -203,6 +203,14 @@ def _as_int(value: object) -> int | None:
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
         return int(value.strip())
     return None
+
+
+def status_of(answer: dict) -> tuple[object, object]:
+    """(return_code, return_msg) of an answer, also when written ``returnCode`` / ``returnMsg`` (two of the guide's
+    examples); the message without the spaces around it (Kiwoom sends " 조회가 완료되었습니다." too)."""
+    code = answer.get("return_code", answer.get("returnCode", 0))
+    msg = answer.get("return_msg", answer.get("returnMsg"))
+    return code, msg.strip() if isinstance(msg, str) else msg
 
 
 def one_line(text: str, limit: int = 300) -> str:

@@ -2,6 +2,7 @@
 scripts/kiwoom-guide.py): for each type (0B, 0D, 00, 04, 02, F4 ...) its Korean name, its market and, per FID,
 a readable name (``10`` -> ``cur_prc``, as the TR answers call it) and the guide's Korean name.
 
+FIDs seen in real answers that the guide's tables lack (F4's 8046) come from observed.json (kiwoom_nb._catalogue).
 Read on first use only, then cached. Stdlib only. A FID or type the table lacks is absent from these dicts: a
 frame keeps its number as the column name.
 """
@@ -26,7 +27,15 @@ _KOREAN_TEXT = re.compile(r"(?:코드|번호|구분|여부|부호|기호|명|상
 def _types() -> dict[str, dict]:
     global _table
     if _table is None:
-        _table = json.loads(Path(__file__).with_name("fids.json").read_text(encoding="utf-8"))
+        from ._catalogue import observed
+
+        table = json.loads(Path(__file__).with_name("fids.json").read_text(encoding="utf-8"))
+        for code, fids in observed().get("fids", {}).items():  # the guide's own rows win
+            known = table["types"].get(code, {}).get("fids")
+            if known is not None:
+                for fid, about in fids.items():
+                    known.setdefault(fid, [about.get("name", fid), about.get("korean", "")])
+        _table = table
     return _table["types"]
 
 
@@ -56,9 +65,11 @@ def kind(real_type: str, fid: str) -> str:
     row = _types().get(real_type, {}).get("fids", {}).get(str(fid))
     if row is None:
         return "text"
+    if row[0].startswith("extra_"):  # FIDs the guide lists without a meaning (extra_951): kept as sent
+        return "text"
     name = re.sub(r"_\d+$", "", row[0])  # sel_bid_1 as sel_bid
     called = re.sub(r"\d+$", "", row[1].replace(" ", ""))
-    if name.endswith(_TEXT) or name.startswith("extra_") or _KOREAN_TEXT.search(called):
+    if name.endswith(_TEXT) or _KOREAN_TEXT.search(called):
         return "text"
     if name.endswith(("_tm", "_time")):
         return "time"

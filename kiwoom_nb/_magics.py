@@ -512,9 +512,8 @@ class KiwoomMagics(Magics):
         """Kept truthful with the panels: inert on logout, kernel restart or shutdown (kiwoom_nb._panel_registry)."""
         self._panels.add(var or self.var, board)
 
-    @no_var_expand
     @lazy_arguments
-    @argument("items", nargs="*", help="Stock codes (005930 000660).")
+    @argument("items", nargs="*", help="Stock codes or names (005930 SK하이닉스), or $variables holding them.")
     @argument("--type", default="0B", metavar="TYPE", help="0B (체결: a board, the default) or 0D (호가: an order book).")
     @argument("--orders", action="store_true", help="The account's order fills (00) and balance changes (04).")
     @argument("--condition", metavar="SEQ", help="A saved condition's hits (its seq from live.conditions()).")
@@ -529,19 +528,24 @@ class KiwoomMagics(Magics):
             %kiwoom_watch --orders               # order fills (00) and balance changes (04), newest on top
             %kiwoom_watch --condition 1          # a condition's hits, entries and exits highlighted
 
-        The board opens its own stream (sharing the app key's socket) and closes it with its Stop button; logout
+        Codes, names (삼성전자) and $variables (a list, or a string of codes) are taken as %kiwoom takes them. The
+        board opens its own stream (sharing the app key's socket) and closes it with its Stop button; logout
         and the kernel's restart or shutdown stop it too, with a line saying so. ``display(live)`` shows the same
-        board for a stream you opened.
+        board for a stream you opened. At a terminal, which shows no boards, it returns the stream
+        (``live = %kiwoom_watch 005930``, then ``live.latest("0B")``).
         """
-        from IPython.display import display
-
-        from . import _board
-
         args = self._parse(self.kiwoom_watch, line)
+        args.items = watch_items(args.items)
         kind = args.type.strip().upper()
         if not (args.orders or args.condition is not None) and (not args.items or kind not in ("0B", "0D")):
             raise KiwoomError("%kiwoom_watch needs codes and --type 0B or 0D (e.g. %kiwoom_watch 005930 000660), "
                               "or --orders, or --condition SEQ")
+        if not self.in_kernel():
+            return self._watch_here(args, kind)
+        from IPython.display import display
+
+        from . import _board
+
         live = self.stream_for(args.var)
         options = {"rate": args.rate or self.board_rate, "own": True, "name_of": self.names_for(args.var)}
         try:
@@ -559,6 +563,28 @@ class KiwoomMagics(Magics):
             raise
         self.track_board(live.var, board)
         display(board)
+        return None
+
+    def _watch_here(self, args: Any, kind: str) -> Any:
+        """%kiwoom_watch at a terminal: no widgets there, so the stream itself, and a line saying how to read it."""
+        live = self.stream_for(args.var)
+        try:
+            if args.orders:
+                live.watch([], "00")
+                live.watch([], "04")
+                kind = "00"
+            elif args.condition is not None:
+                live.watch_condition(args.condition)
+                kind = "02"
+            else:
+                live.watch(args.items, kind)
+        except BaseException:
+            live.close()
+            raise
+        print(f'kiwoom_nb: boards need a notebook frontend (JupyterLab, Notebook, VS Code); here the stream is '
+              f'returned instead: live = _ (or live = %kiwoom_watch ...), then live.latest("{kind}"), '
+              f'live.frame("{kind}"), or for event in live.events(): ...; live.close() stops it')
+        return live
 
     @observe("pace")
     def _on_pace_change(self, change: dict[str, Any]) -> None:
@@ -570,19 +596,28 @@ class KiwoomMagics(Magics):
 
             %kiwoom ka10001 stk_cd=005930
             df = %kiwoom ka10081 stk_cd=005930 base_dt=20261201 upd_stkpc_tp=1 --pages all
-            %kiwoom --find 일봉
+            %kiwoom --find 일봉          (or English: %kiwoom --find daily chart)
 
-        Fields are ``name=value`` (sent as strings; $name and {expr} are expanded from the namespace); a stock
-        name in stk_cd (stk_cd=삼성전자) is sent as its code (kiwoom_nb.code).
-        Options: --pages N|all (default 1 page; a note says when more exist), --confirm (required for
-        production orders: 주문 / 신용주문 TRs; without it the refusal says what would have been sent), --raw (the answer as Kiwoom sent it), --strings
-        (a DataFrame of Kiwoom's strings, no numeric conversion), --var NAME (another login),
-        --help (or ka10081?: the TR's fields, as kiwoom_nb.describe shows them), --no-check (send
-        without checking the fields against the catalogue: missing, unknown, allowed codes),
-        --path /api/dostk/... (a TR newer than the built-in table), --find WORDS (search the table by
-        api-id, name or category). Requests are paced per TR (the ``pace`` trait) and retried after a
-        rate-limit refusal; an order is never resent after a timeout. Tab completes api-ids, then the TR's
-        fields as name=, then a field's codes, and the options.
+        Usage: %kiwoom API_ID [field=value ...] [options]. Fields are ``name=value`` (sent as strings; $name and
+        {expr} are expanded from the namespace); a stock name in stk_cd (stk_cd=삼성전자) is sent as its code
+        (kiwoom_nb.code).
+
+        Options:
+          --pages N|all     pages to fetch (default 1; a note says when more exist)
+          --confirm         required for production orders (주문 / 신용주문 TRs); without it the refusal says what
+                            would have been sent
+          --raw             the answer as Kiwoom sent it
+          --strings         a DataFrame of Kiwoom's strings, no numeric conversion
+          --ko              Korean column names (한글명) instead of Kiwoom's field names
+          --var NAME        another login's variable (default: kiwoom_token)
+          --no-check        send without checking the fields against the catalogue (missing, unknown, codes)
+          --path /api/...   a TR newer than the built-in table
+          --find WORDS      search the table by api-id, name, category, or English words (daily, order, balance)
+          --help            this text; with an api-id (or ka10081?), the TR's fields as kiwoom_nb.describe shows
+
+        Requests are paced per TR (the ``pace`` trait) and retried after a rate-limit refusal; an order is never
+        resent after a timeout. Tab completes api-ids, then the TR's fields as name=, then a field's codes, and the
+        options.
         """
         args = parse_tr_line(line)
         if args["find"] is not None:
@@ -591,6 +626,11 @@ class KiwoomMagics(Magics):
             from ._describe import describe
 
             return describe(args["api_id"])
+        if args["help"]:  # as %kiwoom? shows it
+            import inspect
+
+            print(inspect.getdoc(type(self).kiwoom))
+            return None
         if not args["api_id"]:
             raise KiwoomError("%kiwoom needs an api-id, e.g. %kiwoom ka10001 stk_cd=005930 (%kiwoom --find 일봉 lists TRs)")
         return run_tr(self.client_for(args["var"]), args)
@@ -605,7 +645,8 @@ class KiwoomMagics(Magics):
             df = %kiwoom_candles AAPL --exchange ND --interval 5m --from 2026-11-30
 
         Options: --from DATE (fetch pages back to this day; without it, the latest page only), --to DATE, --interval
-        D|W|M|Y (days and longer), 1m|3m|5m|10m|15m|30m|45m|60m (minutes), tick|1t|3t|5t|10t|30t (ticks),
+        D|W|M|Y (days and longer), 1m|3m|5m|10m|15m|30m|45m|60m (minutes), tick|1t|3t|5t|10t|30t (ticks), or pandas /
+        yfinance names (1d 1wk 1mo 1y 5min 1h),
         --unadjusted (prices not adjusted for splits), --exchange ND|NY|NA (a US ticker's exchange: NASDAQ, NYSE,
         AMEX), --krw (US prices in won), --var NAME (another login). A stock Kiwoom refuses is left out and named in
         df.attrs["failed"]; an error that ends everything (the token, the network, the rate limit) stops at once.
@@ -613,6 +654,20 @@ class KiwoomMagics(Magics):
         """
         args = parse_candles_line(line)
         return run_candles(self.client_for(args["var"]), args)
+
+
+def watch_items(words: list[str]) -> list[str]:
+    """%kiwoom_watch's items after IPython expanded ``$codes`` / ``{expr}``: a list shows as ``['005930', …]``,
+    a string of codes as ``005930 000660``; both become codes (or names, looked up as TR calls look them up). A
+    ``$name`` left as written names no variable: refused, rather than watched as text."""
+    import re
+
+    items = [item for word in words for item in re.findall(r"[^\s,\[\]()'\"]+", word)]
+    for item in items:
+        if item.startswith("$") or "{" in item or "}" in item:
+            raise KiwoomError(f"%kiwoom_watch: {item} is not a variable of this namespace (nor a code or a name); "
+                              "define it first, e.g. codes = ['005930', '000660'], then %kiwoom_watch $codes")
+    return items
 
 
 _instances: dict[int, KiwoomMagics] = {}
@@ -625,6 +680,9 @@ def load(shell: Any) -> None:
     shell.register_magics(magics)
     magics.hook()
     _instances[id(shell)] = magics
+    from ._wide import want
+
+    want()  # pandas' east_asian_width, so Korean columns line up; pandas is not imported for it
 
 
 def unload(shell: Any) -> None:

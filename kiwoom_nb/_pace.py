@@ -12,7 +12,7 @@ import threading
 import time
 from collections import deque
 
-__all__ = ["DEFAULT_PACE", "OVERALL", "Pacer", "pacer_for", "rate_in"]
+__all__ = ["DEFAULT_PACE", "OVERALL", "Pacer", "paced_note", "pacer_for", "rate_in"]
 
 #: Requests per second per api-id until Kiwoom says otherwise (reports: 5/s for queries and orders).
 DEFAULT_PACE = 5.0
@@ -34,6 +34,13 @@ def rate_in(message: str | None) -> float | None:
     found = _RATE.search(message or "")
     rate = float(found.group(1)) if found else None
     return rate if rate and rate > 0 else None
+
+
+def paced_note(client: object) -> str:
+    """`` · paced 5/s`` for a progress bar when ``client``'s latest request waited for its pace (``client.paced``,
+    the rate it waited for), else ""."""
+    rate = getattr(client, "paced", None)
+    return f" · paced {rate:g}/s" if rate else ""
 
 
 class Pacer:

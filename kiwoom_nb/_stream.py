@@ -70,18 +70,22 @@ class Status:
 class Stream:
     """Kiwoom's real-time WebSocket. ``Stream(appkey, secretkey, mock=...)`` issues its own token and revokes it on
     ``close()`` (or leaving ``with``, or exit); ``kiwoom_nb.stream()`` gives one bound to the notebook's login.
-    Streams of one app key in one process share one socket (Kiwoom allows one per key)."""
+    Streams of one app key in one process share one socket (Kiwoom allows one per key). Without ``base_url`` /
+    ``ws_url`` it follows KIWOOM_BASE_URL and KIWOOM_WS_URL (mock: their KIWOOM_MOCK_ twins), as the magics do."""
 
     def __init__(self, appkey: str, secretkey: str, *, mock: bool = False, base_url: str | None = None,
                  ws_url: str | None = None, timeout: float = 10.0, market: str = "domestic", buffer: int = BUFFER,
                  silence: float = 120.0, transport: Any = None) -> None:
         from ._api import KeyTokens
-        from ._client import resolve_base_url
+        from ._client import WS_URL_SETTINGS, configured, resolve_base_url
 
+        # the settings %kiwoom_login reads (KIWOOM_BASE_URL, KIWOOM_WS_URL and their MOCK_ twins); arguments win
+        base_url, ws_url = configured(base_url, mock), configured(ws_url, mock, WS_URL_SETTINGS)
         resolve_base_url(base_url, mock)
         tokens = KeyTokens(appkey, secretkey, mock=mock, base_url=base_url, timeout=timeout, transport=transport,
                            margin=600.0)
-        self._setup(tokens, ws_url=ws_url, market=market, buffer=buffer, silence=silence, own=True, var=None)
+        self._setup(tokens, ws_url=ws_url, market=market, buffer=buffer, silence=silence, own=True, var=None,
+                    production_url=configured(None, False, WS_URL_SETTINGS))
 
     @classmethod
     def bound(cls, tokens: Any, *, ws_url: str | None, market: str = "domestic", buffer: int = BUFFER,
@@ -105,6 +109,7 @@ class Stream:
         self._dropped: dict[str, int] = {}
         self._latest: dict[str, dict[str, Event]] = {}
         self._watched: dict[str, set[str]] = {}
+        self._typed: dict[str, dict[str, None]] = {}  # type -> items in the order they were watched (boards' rows)
         self._conditions: set[str] = set()
         self._callbacks: dict[str, list[Callable[[Event], Any]]] = {}
         self._sinks: list[Callable[[Event | None], Any]] = []
@@ -181,6 +186,7 @@ class Stream:
                                    f"{answer.get('return_code')}: {str(answer.get('return_msg', ''))[:120]})")
             with self._lock:
                 self._watched.setdefault(type, set()).update(chunk)
+                self._typed.setdefault(type, {}).update(dict.fromkeys(chunk))
             with self._socket._send_lock:
                 self._socket.regs.setdefault(type, set()).update(chunk)
 
@@ -358,15 +364,19 @@ class Stream:
         _check_answer(answer, f"condition {seq}")
         self._conditions.add(seq)
         self._socket.conditions.add(seq)
-        return [str(r.get("jmcode", r.get("9001", ""))).lstrip("AJQ") for r in answer.get("data") or []]
+        from ._frame import short_code
+
+        return [short_code(str(r.get("jmcode", r.get("9001", "")))) for r in answer.get("data") or []]
 
     # -- closing -----------------------------------------------------------------------------------
 
     def _check_open(self) -> None:
-        if self.closed:
-            raise KiwoomError("this stream is closed; open a new one")
-        if self._socket.stopped:
-            raise KiwoomError(f"this stream stopped: {self._socket.why or 'closed'}")
+        if self.closed or self._socket.stopped:
+            why = "closed" if self.closed else f"stopped: {self._socket.why or 'closed'}"
+            again = "live = kiwoom_nb.Stream(appkey, secretkey)" if self._own else \
+                f"live = kiwoom_nb.stream({'' if self.var in (None, 'kiwoom_token') else repr(self.var)}) (after " \
+                "%kiwoom_login if you logged out)"
+            raise KiwoomError(f"this stream is {why}; open a new one: {again}")
 
     def close(self, timeout: float = 2.0) -> None:
         """CNSRCLR for watched conditions, then a clean close (the socket closes with its last stream); a stream with

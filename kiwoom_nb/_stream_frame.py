@@ -1,20 +1,26 @@
 """Stream events -> DataFrame: a column per FID under its readable name (kiwoom_nb._fids), prices as positive numbers
-plus a ``*_dir`` column (the TR frames' rule), times as times, an unknown FID under its number as sent."""
+plus a ``*_dir`` column (the TR frames' rule, double signs too: ``--2`` is -2), times as times, an unknown FID under
+its number as sent; ``received_at`` in Korea time (Asia/Seoul), the clock Kiwoom's own times (cntr_tm) are in. One odd
+value costs only itself (missing), never its column; ``000000`` where no time applies (upper / lower limit times, FIDs
+567 and 568, before they happen) is missing, not midnight."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from . import _fids
-from ._frame import require_pandas
+from ._frame import require_pandas, short_code
 
 __all__ = ["events_frame", "hits_frame"]
+
+KST = "Asia/Seoul"
 
 
 def events_frame(kind: str, events: list[Any]) -> Any:
     pd = require_pandas()
     frame = pd.DataFrame.from_records([e.values for e in events]) if events else pd.DataFrame()
-    frame.insert(0, "received_at", pd.to_datetime([e.received_at for e in events], utc=True))
+    # Korea time, as cntr_tm (체결시간) is: the two columns read side by side
+    frame.insert(0, "received_at", pd.to_datetime([e.received_at for e in events], utc=True).tz_convert(KST))
     frame.insert(0, "item", [e.item for e in events])
     return convert(frame, kind)
 
@@ -29,22 +35,46 @@ def convert(frame: Any, kind: str, names: dict[str, str] | None = None) -> Any:
         if name is None or fid in ("item", "received_at"):
             columns[fid if name is None else name] = column
             continue
+        if name in columns:  # two FIDs of one name: the second keeps its number, never a second column of the name
+            name = f"{name}_{fid}"
         how = _fids.kind(kind, fid)
         text = column.astype("string").str.strip()
-        if how == "price":
-            number = pd.to_numeric(text, errors="coerce")
-            columns[name] = number.abs()
-            if text.str.startswith(("+", "-")).any():
-                sign = text.str[:1]
-                columns[f"{name}_dir"] = (sign == "+").astype(int) - (sign == "-").astype(int)
-        elif how == "number":
-            number = pd.to_numeric(text, errors="coerce")
-            columns[name] = number if number.notna().sum() == text.notna().sum() else column
+        if how in ("price", "number"):
+            number, sign = _numbers(pd, text)
+            present = int(text.fillna("").ne("").sum())
+            if present and number.notna().sum() * 2 < present:
+                columns[name] = column  # mostly not numbers: text, as sent
+            elif how == "price":
+                columns[name] = number.abs()
+                if sign.ne(0).any():
+                    columns[f"{name}_dir"] = sign
+            else:
+                columns[name] = number
         elif how == "time":
+            if name.endswith("_occr_tm"):  # 발생시간: 000000 until it happens
+                text = text.mask(text.str.fullmatch("0+", na=False))
             columns[name] = pd.to_datetime(text, format="%H%M%S", errors="coerce").dt.time
         else:
             columns[name] = column
     return pd.DataFrame(columns, index=frame.index)
+
+
+def _numbers(pd: Any, text: Any) -> tuple[Any, Any]:
+    """(value, direction) per row by the TR frames' sign rules: the first sign is the direction, what follows the
+    signed value (``+-121`` is -121, direction up); anything unreadable is missing."""
+    number = pd.to_numeric(text, errors="coerce")  # the common case at C speed; double signs below, row by row
+    first = text.str[:1].fillna("")
+    direction = (first == "+").astype(int) - (first == "-").astype(int)
+    odd = number.isna() & text.fillna("").ne("")
+    if odd.any():
+        parts = text[odd].str.extract(r"^([+-]?)([+-]?)(\d+(?:\.\d+)?)$")
+        digits = pd.to_numeric(parts[2], errors="coerce").astype("float64")
+        negative = (parts[1].fillna("") == "-") | ((parts[1].fillna("") == "") & (parts[0].fillna("") == "-"))
+        number = number.astype("float64")
+        number[odd] = digits.where(~negative, -digits)
+        if number.notna().all() and (number == number.round()).all() and not text.str.contains(".", regex=False).any():
+            number = number.astype("int64")
+    return number, direction
 
 
 def hits_frame(rows: list[dict[str, Any]]) -> Any:
@@ -53,7 +83,7 @@ def hits_frame(rows: list[dict[str, Any]]) -> Any:
     frame = pd.DataFrame.from_records(rows) if rows else pd.DataFrame(columns=["9001"])
     out = convert(frame, "0B", {**_fids.names("0B"), "9001": "stk_cd", "302": "stk_nm"})
     if "stk_cd" in out:
-        out.insert(1, "code", out["stk_cd"].astype(str).str.lstrip("AJQ"))
-    if "flu_rt" in out and "12" in frame:  # zero-padded thousandths: 000001500 is +1.50 %
+        out.insert(1, "code", [short_code(str(v)) for v in out["stk_cd"]])
+    if "flu_rt" in out and "12" in frame and pd.api.types.is_numeric_dtype(out["flu_rt"]):  # 000001500 is +1.50 %
         out["flu_rt"] = out["flu_rt"] / 1000
     return out

@@ -20,7 +20,7 @@ _TR_LINE = re.compile(r"^\s*(?:[\w.]+\s*=\s*)?%kiwoom\s+(.*)$")
 OPTIONS = {"--pages": "N or all", "--confirm": "send a production order", "--raw": "the answer as Kiwoom sent it",
            "--strings": "no numeric conversion", "--var": "another login's variable", "--help": "the TR's fields",
            "--no-check": "send without checking the fields", "--path": "a TR newer than the table",
-           "--find": "search the TR table"}
+           "--find": "search the TR table", "--ko": "Korean column names"}
 
 
 def help_end(lines: list[str]) -> list[str]:
@@ -144,22 +144,53 @@ def parse_tr_line(line: str) -> dict[str, Any]:
     return args
 
 
-def show_trs(query: str) -> None:
+class FoundTRs:
+    """What ``%kiwoom --find`` shows: text aligned by terminal columns (a Korean character takes two) at a terminal,
+    a table in a notebook (whose fonts do not draw Korean exactly two columns wide)."""
+
+    def __init__(self, query: str, found: list[Any], note: str) -> None:
+        from ._describe import describe
+
+        self.query, self.found, self.note = query, found, note
+        self.required = {tr.api_id: describe(tr.api_id).required for tr in found}
+
+    def __repr__(self) -> str:
+        lines = [self.note] if self.note else []
+        if not self.found:
+            return "\n".join(lines + [f"no TR matches {self.query!r}; try a shorter word (e.g. 일봉, 주문, daily, "
+                                       "order, ka10081)"])
+        names = max(width(tr.name) for tr in self.found)
+        categories = max(width(tr.category) for tr in self.found) + 2
+        for tr in self.found:
+            line = f"{tr.api_id:<8}  {pad(tr.name, names)}  {pad(f'[{tr.category}]', categories)}  {tr.path}"
+            lines.append((line + (f"  list: {tr.list_key}" if tr.list_key else "")).rstrip())
+            lines.append(f"{'':<10}required: {' '.join(f'{n}=' for n in self.required[tr.api_id]) or '(none)'}")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        import html
+
+        note = f"<p>{html.escape(self.note)}</p>" if self.note else ""
+        if not self.found:
+            return note + f"<pre>{html.escape(repr(self).splitlines()[-1])}</pre>"
+        cell = '<td style="text-align:left;white-space:nowrap">{}</td>'
+        rows = "".join("<tr>" + "".join(cell.format(html.escape(text)) for text in (
+            tr.api_id, tr.name, tr.category, tr.path, tr.list_key,
+            " ".join(f"{n}=" for n in self.required[tr.api_id]) or "(none)")) + "</tr>" for tr in self.found)
+        head = "".join(f'<th style="text-align:left">{name}</th>' for name in
+                       ("api-id", "name", "category", "path", "list", "required"))
+        return f'{note}<table class="kiwoom-find"><tr>{head}</tr>{rows}</table>'
+
+
+def show_trs(query: str) -> FoundTRs:
+    """``%kiwoom --find``: the TRs matching ``query`` (kiwoom_nb.find_trs), displayed as text or a table."""
     from ._trs import find_trs  # the table is read on first use: %load_ext stays cheap
 
-    found = find_trs(query)
-    if not found:
-        print(f"no TR matches {query!r}; try a shorter word (e.g. 일봉, 주문, ka10081)")
-        return
-    from ._describe import describe
-
-    names = max(width(tr.name) for tr in found)
-    categories = max(width(tr.category) for tr in found) + 2
-    for tr in found:  # aligned by terminal columns: a Korean character takes two
-        line = f"{tr.api_id:<8}  {pad(tr.name, names)}  {pad(f'[{tr.category}]', categories)}  {tr.path}"
-        print((line + (f"  list: {tr.list_key}" if tr.list_key else "")).rstrip())
-        required = describe(tr.api_id).required
-        print(f"{'':<10}required: {' '.join(f'{name}=' for name in required) or '(none)'}")
+    note = ""
+    if {"condition", "conditions", "조건검색", "screener"} & set(query.lower().split()):
+        note = ("조건검색 (condition search) runs on the WebSocket: live = kiwoom_nb.stream(); live.conditions(), "
+                "live.search(seq), or %kiwoom_watch --condition SEQ")
+    return FoundTRs(query, find_trs(query), note)
 
 
 def run_tr(api: Any, args: dict[str, Any]) -> Any:
@@ -188,7 +219,8 @@ def run_tr(api: Any, args: dict[str, Any]) -> Any:
     from ._trs import lookup
 
     tr = lookup(api_id)
-    if len(frame) == 1 and tr is not None and not tr.list_key and not args["path"]:
+    flat = tr is not None and not tr.list_key and not args["path"]
+    if len(frame) == 1 and (flat or frame.attrs.get("flat")):  # kt00001 with an empty list is its flat fields
         from ._frame import one_row
 
         return one_row(frame)  # a flat answer: field, 한글명, value down the page, nothing behind a cut

@@ -140,3 +140,18 @@ def test_condition_hits_and_a_line_without_codes(fake, start_kernel):
     assert "조건검색 1" in hit["content"]["data"]["state"]["value"]
     refused = kernel.run("%kiwoom_watch").error
     assert refused["ename"] == "KiwoomError" and "needs codes" in refused["evalue"] and "\n" not in refused["evalue"]
+
+
+def test_a_board_of_a_variable_keeps_the_order_typed_and_signs_its_rates(fake, start_kernel):
+    """Issue 30: `%kiwoom_watch $codes` watches the codes (not the text), rows as typed, 등락률 with its sign."""
+    kernel = logged_in(start_kernel)
+    kernel.ok("codes = ['035420', '000660', '005930']")
+    shown = kernel.ok("%kiwoom_watch $codes")
+    assert shown.data("application/vnd.jupyter.widget-view+json"), shown.outputs
+    full = drain(kernel, lambda m: m["msg_type"] == "comm_msg" and len(re.findall(
+        r'data-item="\d+"', str(m["content"]["data"].get("state", {}).get("value", "")))) == 3, timeout=20)
+    page = full["content"]["data"]["state"]["value"]
+    assert re.findall(r'data-item="(\d+)"', page) == ["035420", "000660", "005930"]
+    assert [f.data["data"][0]["item"] for f in fake.ws.received("REG")] == [["035420", "000660", "005930"]]
+    for rate in re.findall(r'class="kiwoom-rate"><span class="kiwoom-(\w+)"[^>]*>([^<]*)<', page):
+        assert {"up": "+", "down": "−"}.get(rate[0], "") == rate[1][:1] or rate[1].startswith("0.00"), rate

@@ -131,3 +131,47 @@ def test_outside_a_kernel_display_of_a_stream_shows_its_status_line(live, monkey
     monkeypatch.setattr(IPython.display, "display", lambda data, raw=False: shown.append(data))
     live._ipython_display_()
     assert shown == [{"text/plain": repr(live)}] and repr(live).startswith("<kiwoom_nb.Stream ws://")
+
+
+# -- issue 30, item 5: boards read as a Korean trader reads them -------------------------------------------------
+
+def tick(item: str, price: str, change: str, rate: str, sign: str):
+    from datetime import datetime, timezone
+
+    from kiwoom_nb._stream import Event
+
+    return Event("0B", item, {"10": price, "11": change, "12": rate, "25": sign, "13": "1234567", "20": "101500"},
+                 datetime.now(timezone.utc))
+
+
+def test_the_rate_carries_its_sign_and_rows_keep_the_order_typed(fake, live):
+    fake.ws.rate = 0.001  # no ticks of the fake's own: the test sends them
+    live.watch(["035420", "005930", "000660"], "0B")
+    board = Board(live, rate=20)
+    try:
+        for event in (tick("005930", "+160400", "+3200", "+2.04", "2"), tick("000660", "-75950", "-4270", "-5.32", "5"),
+                      tick("035420", "200000", "0", "0.00", "3")):
+            board._on_event(event)
+        board._refresh()
+        page = board._view.value
+        rates = re.findall(r'class="kiwoom-rate"><span class="kiwoom-(\w+)" style="color:([^"]+)">([^<]*)<', page)
+        assert rates == [("flat", "inherit", "0.00 %"), ("up", UP, "+2.04 %"), ("down", DOWN, "−5.32 %")]
+        assert re.findall(r'data-item="(\d+)"', page) == ["035420", "005930", "000660"]  # as typed, not sorted
+    finally:
+        board.stop("test over")
+
+
+def test_the_order_book_has_headers_and_the_hts_colours(fake, live):
+    live.watch(["005930"], "0D")
+    board = Ladder(live, rate=20)
+    try:
+        wait_for(lambda: "width:100%" in board._view.value, 10, "a full book")
+        page = board._view.value
+        assert re.search(r"<th[^>]*>매도잔량</th><th[^>]*>호가</th><th[^>]*>매수잔량</th>", page)
+        asks = re.findall(r'<tr class="kiwoom-ask"><td style="background:[^;]+;color:([^"]+)">', page)
+        bids = re.findall(r'<tr class="kiwoom-bid"><td></td><td></td><td class="kiwoom-level">.*?</td>'
+                          r"<td style='width:10em;background:[^']+'><div style=\"background:([^;]+);", page)
+        assert asks == [DOWN] * 10, "the ask side (매도) is blue in 영웅문"
+        assert bids == [UP] * 10, "the bid side (매수) is red in 영웅문"
+    finally:
+        board.stop("test over")

@@ -46,7 +46,8 @@ def test_describe_lists_the_request_fields_required_first_with_korean_names_and_
 def test_describe_of_an_unknown_api_id_suggests_close_ones():
     with pytest.raises(KiwoomError) as unknown:
         kiwoom_nb.describe("ka1008")
-    assert str(unknown.value) == "ka1008 is not in kiwoom_nb's TR table; did you mean ka10098, ka10088, ka10087?"
+    assert str(unknown.value) == ("ka1008 is not in kiwoom_nb's TR table; did you mean ka10008 (주식외국인종목별매매동향), "
+                                  "ka10018 (고저가근접요청), ka10028 (시가대비등락률요청)?")
 
 
 def test_missing_required_fields_are_named_with_korean_names_and_nothing_is_sent(api, fake):
@@ -103,9 +104,7 @@ def test_the_magic_shows_help_for_a_trailing_question_mark_and_find_shows_requir
             assert result.error_in_exec is None, cell
             shown = result.result if result.result is not None else shell.user_ns["help_"]
             assert isinstance(shown, type(kiwoom_nb.describe("ka10081"))) and shown.api_id == "ka10081", cell
-        capsys.readouterr()
-        shell.run_cell("%kiwoom --find 주식일봉")
-        out = capsys.readouterr().out
+        out = repr(shell.run_cell("%kiwoom --find 주식일봉").result)
         assert "ka10081" in out and "required: stk_cd= base_dt= upd_stkpc_tp=" in out
     finally:
         shell.run_line_magic("unload_ext", "kiwoom_nb")

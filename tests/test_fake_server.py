@@ -384,19 +384,43 @@ def test_command_line_prints_export_lines_for_both_environments():
         server.stop()
 
 
-@pytest.mark.parametrize("port", [None, "8765"], ids=["no-port", "port-8765"])
-def test_command_line_help_prints_export_lines(port):
-    done = subprocess.run([sys.executable, "-m", "kiwoom_nb.testing", *(["--port", port] if port else []), "--help"],
+@pytest.mark.parametrize("port,ws_port", [(None, None), ("8765", None), ("8765", "8766")],
+                         ids=["no-port", "port-8765", "both-ports"])
+def test_command_line_help_prints_export_lines(port, ws_port):
+    """All four URL lines (issue 30), with the ports given or named PORT / WS_PORT."""
+    done = subprocess.run([sys.executable, "-m", "kiwoom_nb.testing", *(["--port", port] if port else []),
+                           *(["--ws-port", ws_port] if ws_port else []), "--help"],
                           capture_output=True, text=True, timeout=60)
 
     assert done.returncode == 0, done.stderr
+    assert "--ws-port" in done.stdout
     exports = exports_of(done.stdout.splitlines())
-    assert sorted(exports) == sorted(EXPORTED), done.stdout
+    assert sorted(exports) == sorted(EXPORTED + ("KIWOOM_WS_URL", "KIWOOM_MOCK_WS_URL")), done.stdout
     assert (exports["KIWOOM_APPKEY"], exports["KIWOOM_SECRETKEY"]) == DEMO_KEYS["production"]
     assert (exports["KIWOOM_MOCK_APPKEY"], exports["KIWOOM_MOCK_SECRETKEY"]) == DEMO_KEYS["mock"]
     where = f"http://127.0.0.1:{port or 'PORT'}"
     assert exports["KIWOOM_BASE_URL"] == where and exports["KIWOOM_MOCK_BASE_URL"] == where + "/mock"
+    socket_at = f"ws://127.0.0.1:{ws_port or 'WS_PORT'}"
+    assert exports["KIWOOM_WS_URL"] == socket_at + "/api/dostk/websocket"
+    assert exports["KIWOOM_MOCK_WS_URL"] == socket_at + "/mock/api/dostk/websocket"
     assert "prints the exact" in " ".join(done.stdout.split())
+
+
+def test_command_line_listens_on_the_ws_port_given():
+    """--ws-port fixes the WebSocket's port as --port fixes HTTP's, so the export lines can be kept in a file."""
+    with socket.socket() as probe:  # a port free a moment ago; the server takes it
+        probe.bind(("127.0.0.1", 0))
+        ws_port = probe.getsockname()[1]
+    server = CommandLine("--port", "0", "--ws-port", str(ws_port), "--quiet")
+    try:
+        exports = exports_of(server.banner())
+        assert exports["KIWOOM_WS_URL"] == f"ws://127.0.0.1:{ws_port}/api/dostk/websocket"
+        from websockets.sync.client import connect
+
+        with connect(exports["KIWOOM_WS_URL"], open_timeout=10):
+            pass  # it answers the handshake there
+    finally:
+        server.stop()
 
 
 def logged_in_command_line(*arguments: str) -> tuple[CommandLine, dict[str, str], str]:

@@ -29,10 +29,12 @@ def test_candles_follow_the_rules(api):
     raw = [row for page in api.fake.served for row in page["rows"]]
 
     assert len(df) == 100 and df.attrs["pages"] == 4
-    assert raw[0]["cur_prc"] == "-160400" and raw[0]["pred_pre"] == "-8700"
-    assert df["cur_prc"].iloc[0] == 160400  # a direction marker, not a negative price
-    assert df["cur_prc_dir"].iloc[0] == -1  # the direction is kept
+    assert raw[0]["cur_prc"] == "160400" and raw[0]["pred_pre"] == "-8700"  # daily prices unsigned, as recorded
+    assert df["cur_prc"].iloc[0] == 160400
     assert df["pred_pre"].iloc[0] == -8700  # a change keeps its sign
+    minute = api.frame("ka10080", stk_cd="005930", tic_scope="1", upd_stkpc_tp="1", pages=1)
+    assert minute["cur_prc"].iloc[0] == 160400  # a direction marker, not a negative price (-160400)
+    assert minute["cur_prc_dir"].iloc[0] == -1  # the direction is kept
     assert df["dt"].iloc[0] == pd.Timestamp("2026-12-01")
     assert str(df["cur_prc"].dtype) == "int64" and str(df["trde_tern_rt"].dtype) == "float64"
     assert df["pred_pre_sig"].iloc[0] == "5"  # a code, not a number
@@ -48,7 +50,7 @@ def test_holdings_zero_padded_amounts(api):
     assert summary["tot_evlt_pl"] == -196888  # "-00000000196888"
     assert df["stk_cd"].tolist() == ["A005930", "A000660"]
     assert df["evltv_prft"].tolist() == [-87000, -109888]
-    assert df["cur_prc"].tolist() == [160400, 571000] and df["cur_prc_dir"].tolist() == [-1, 1]
+    assert df["cur_prc"].tolist() == [160400, 571000]  # "000000160400": 12 wide, unsigned, as recorded
     assert df["rmnd_qty"].tolist() == [10, 30]
 
 
@@ -87,7 +89,7 @@ def test_rules_on_edge_values():
     assert out["sel_fpr_bid"].tolist() == [71000, 71100] and out["sel_fpr_bid_dir"].tolist() == [-1, 1]
     assert out["flu_rt"].iloc[0] == pytest.approx(1.43) and pd.isna(out["flu_rt"].iloc[1])
     assert str(out["trde_qty"].dtype) == "Int64" and out["trde_qty"].iloc[0] == 1 and pd.isna(out["trde_qty"].iloc[1])
-    assert out["cntr_tm"].iloc[0] == pd.Timestamp("2026-12-01 09:30:00")
+    assert out["cntr_tm"].iloc[0] == pd.Timestamp("2026-12-01 09:30:00", tz="Asia/Seoul")  # Korea time
     assert out["stk_infr"].tolist() == ["", "관리"]
     assert is_price("250lwst") and is_price("pred_close_pric") and not is_price("pred_pre")
 

@@ -85,3 +85,24 @@ def test_looking_in_the_keyring_does_load_keyring():
     loaded = modules_after("import os\nfor k in [k for k in os.environ if k.startswith('KIWOOM_')]: del os.environ[k]\n"
                            "from kiwoom_nb import _keys\n_keys.find_keys(False)")
     assert "keyring" in loaded
+
+
+WIDE = "import pandas as pd; print('WIDE', pd.get_option('display.unicode.east_asian_width'))\n"
+
+
+@pytest.mark.parametrize("before, after, expected", [
+    ("import pandas\n", "", True),  # pandas already imported: set at %load_ext
+    ("", "import kiwoom_nb._frame as f; f.require_pandas()\n", True),  # set when kiwoom_nb first imports pandas
+    ("import pandas as pd; pd.set_option('display.unicode.east_asian_width', True)\n", "", True),
+    ("", "", False),  # the user imports pandas later, on their own: left as pandas has it
+])
+def test_load_ext_lines_up_korean_columns_without_importing_pandas(before, after, expected):
+    """Issue 30: Korean columns line up in pandas' text output (east_asian_width); %load_ext never imports pandas."""
+    script = ("from IPython.testing.globalipapp import start_ipython\n" + before + "ip = start_ipython()\n"
+              "import sys; had = 'pandas' in sys.modules\n"
+              "ip.run_line_magic('load_ext', 'kiwoom_nb')\n"
+              "print('LOADED_PANDAS', 'pandas' in sys.modules and not had)\n" + after + WIDE)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "LOADED_PANDAS False" in done.stdout
+    assert f"WIDE {expected}" in done.stdout, done.stdout

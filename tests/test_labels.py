@@ -42,9 +42,14 @@ def test_a_one_row_answer_reads_down_the_page():
         quote = one_row(api.frame("ka10001", stk_cd="005930"))
     text = repr(quote)
     lines = {line.split()[0]: line.split()[1:] for line in text.splitlines()[1:]}
-    assert lines["cur_prc"] == ["현재가", "160400"] and lines["stk_nm"] == ["종목명", "삼성전자"]
+    assert lines["cur_prc"] == ["현재가", "160,400"] and lines["stk_nm"] == ["종목명", "삼성전자"]
+    assert lines["stk_cd"] == ["종목코드", "005930"]  # a code is no number: no separator, its zeros kept
     assert "…" not in text and "..." not in text and len(lines) == quote.shape[1]
-    assert "<td>160400</td>" in quote._repr_html_()
+    page = quote._repr_html_()
+    assert "<td>160,400</td>" in page and '<table style="white-space:nowrap"' in page  # issue 30: 1,000s; no wrap
+    day = next(c for c in quote.columns if c.endswith("_dt"))
+    assert lines[day][-1] == quote[day].iloc[0].strftime("%Y-%m-%d")  # a date, not 2026-10-15 00:00:00
+    assert f"<td>{quote[day].iloc[0]:%Y-%m-%d}</td>" in page
     assert quote["cur_prc"].iloc[0] == 160400 and type(quote[["cur_prc"]]).__name__ == "DataFrame"
 
 

@@ -72,7 +72,11 @@ def test_watch_registers_and_frames_have_readable_columns_and_positive_prices(fa
     df = live.frame("0B")
     assert {"item", "received_at", "cur_prc", "cur_prc_dir", "cntr_tm"} <= set(df.columns)
     assert (df["cur_prc"] > 0).all() and set(df["cur_prc_dir"]) <= {-1, 0, 1}
-    assert str(df["received_at"].dt.tz) == "UTC"
+    assert str(df["received_at"].dt.tz) == "Asia/Seoul"  # as cntr_tm is: the two read side by side (issue 30)
+    with live._lock:
+        arrived = list(live._buffers["0B"])[:len(df)]  # the frame was taken first: its rows lead the buffer
+    assert [stamp.to_pydatetime() for stamp in df["received_at"]] == [e.received_at for e in arrived]  # same instants
+    assert df["received_at"].iloc[-1].utcoffset().total_seconds() == 9 * 3600  # shown as Korea's wall clock
     latest = live.latest("0B")
     assert sorted(latest["item"]) == ["000660", "005930"]
 

@@ -239,3 +239,22 @@ def test_a_stream_in_terminal_ipython_delivers_events_and_exit_closes_it_before_
     assert closed_at <= fake.revokes[0].at, "the token was revoked before the socket closed"
     assert fake.live_tokens() == [] and "Traceback" not in transcript
     assert not [key for key in KEYS if key in transcript]
+
+
+def test_kiwoom_watch_at_the_terminal_says_boards_need_a_notebook_and_hands_over_the_stream(fake, kernel_env):
+    """Issue 30: not one status line and silence, but a line saying how to read the stream, and the stream."""
+    with terminal_ipython(kernel_env) as child:
+        child.sendline("%kiwoom_login")
+        child.expect("logged in as kiwoom_token")
+        child.expect(PROMPT)
+        child.sendline("%kiwoom_watch 005930")
+        child.expect("boards need a notebook frontend")
+        child.expect(r'live\.latest\("0B"\)')
+        child.expect(PROMPT)
+        child.sendline('live = _; print("got", next(iter(live.events(timeout=10))).item, len(live.latest("0B")))')
+        child.expect(r"got 005930 1")
+        child.expect(PROMPT)
+        transcript = exit_ipython(child)
+
+    wait_for(lambda: fake.ws.closes and fake.revokes, 10, "the socket's close and the revoke")
+    assert "Traceback" not in transcript

@@ -93,6 +93,7 @@ def test_the_wheel_holds_the_package_its_license_and_nothing_else(dist):
         names = set(wheel.namelist())
         info = f"kiwoom_nb-{version()}.dist-info"
         assert "kiwoom_nb/py.typed" in package_files()  # users' type checkers read the annotations
+        assert {"kiwoom_nb/trs.tsv", "kiwoom_nb/fields.json", "kiwoom_nb/fids.json", "kiwoom_nb/observed.json"} <= names
         for name in package_files():
             assert wheel.read(name) == (ROOT / name).read_bytes(), name
         assert {n.split("/")[0] for n in names} == {"kiwoom_nb", info}
@@ -127,6 +128,9 @@ def test_the_installed_wheel_is_a_real_install(venv):
                 " d.read_text('direct_url.json')]))", cwd=venv).stdout
     where, module_version, dist_version, direct_url = json.loads(shown)
     assert Path(where).is_relative_to(venv) and "site-packages" in where
+    labels = run(python, "-c", "from kiwoom_nb._frame import labels_of; from kiwoom_nb import _fids\n"
+                 "print(labels_of('ka10080')['acc_trde_qty'], _fids.korean('F4')['8046'])", cwd=venv).stdout
+    assert labels.split() == ["누적거래량", "거래소코드"]  # observed.json, read from the installed package
     assert module_version == dist_version == version()
     assert direct_url is None or not json.loads(direct_url).get("dir_info", {}).get("editable")
     for name in package_files():

@@ -7,7 +7,9 @@ Use it as an httpx transport (``FakeKiwoom().transport``) or as a real HTTP serv
 
 Every TR of the table answers (``_trs``): a few hand-made ones (``_trs.HANDMADE``) for any 6-digit stock code with
 made-up, deterministic data (``_stocks``; 000000 and 999999 are the documented unlisted codes, 1902), every other one
-in its documented shape with made-up values from the field catalogue (``_synth``).
+in its documented shape with made-up values from the field catalogue (``_synth``). Where Kiwoom's answers were
+recorded, the fake answers in their shapes: keys, widths, signs, labels and messages (``_shapes``;
+tests/fixtures/recorded/).
 
 With pytest, opt in with ``pytest_plugins = ["kiwoom_nb.testing"]`` for the ``kiwoom_server``
 fixture. ``python -m kiwoom_nb.testing`` runs a server with the demo keys until Ctrl-C (``_cli``).
@@ -256,10 +258,15 @@ class FakeKiwoom:
 
     # -- as a real server on loopback -----------------------------------------------------------
 
-    def start(self, port: int = 0, host: str = "127.0.0.1") -> "FakeKiwoom":
+    def start(self, port: int = 0, host: str = "127.0.0.1", ws_port: int = 0) -> "FakeKiwoom":
+        """Serve on ``port`` (HTTP) and ``ws_port`` (the WebSocket); 0 picks a free one."""
         self._stopping.clear()
         self._server, self._thread = _server.serve(self, port, host)
-        self.ws.start(host)
+        try:
+            self.ws.start(host, ws_port)
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def stop(self) -> None:

@@ -25,7 +25,8 @@ CHARTS = {"ka10079": "tick", "ka10080": "minute", "ka10081": "D", "ka10082": "W"
           "usa06010": "tick", "usa06011": "minute", "usa06012": "D", "usa06013": "W", "usa06014": "M",
           "usa06015": "Y"}
 
-#: One candle: (day YYYYMMDD or time YYYYMMDDHHMMSS, open, high, low, close, volume, value, previous close).
+#: One candle: (day YYYYMMDD or time YYYYMMDDHHMMSS, open, high, low, close, volume, value, previous close), and
+#: for minute and tick bars the day's volume up to and with the bar.
 Candle = tuple
 
 
@@ -126,6 +127,8 @@ def _bars(code: str, days: list[Candle], seconds: Any, count: int) -> list[Candl
         times = seconds(day) if callable(seconds) else seconds
         n = len(times)
         close = c
+        volumes = [max(qty // n + number(code, day, at, "q") % 1000 - 500, 1) for at in times]
+        after = sum(volumes)  # the day's quantity up to and with the bar (acc_trde_qty), newest first
         for i, at in enumerate(times):  # newest first: bar i is n - 1 - i bars after the open
             step = n - 1 - i
             drift = o + (c - o) * step // max(n - 1, 1)
@@ -133,10 +136,11 @@ def _bars(code: str, days: list[Candle], seconds: Any, count: int) -> list[Candl
             close = c if i == 0 else min(max(drift + wiggle, l), h)
             opened = o if step == 0 else min(max(drift - wiggle // 2, l), h)
             spread = number(code, day, at, "s") % 5 * max((h - l) // 100, 1)
-            volume = max(qty // n + number(code, day, at, "q") % 1000 - 500, 1)
+            volume = volumes[i]
             stamp = f"{day}{at // 3600:02d}{at // 60 % 60:02d}{at % 60:02d}"
             made.append((stamp, opened, min(max(opened, close) + spread, h), max(min(opened, close) - spread, l),
-                         close, volume, volume * close, previous))
+                         close, volume, volume * close, previous, after))
+            after -= volume
             if len(made) >= count:
                 return made
     return made
@@ -148,14 +152,16 @@ def _signed(value: int, reference: int, decimals: int = 0) -> str:
 
 
 def _row(candle: Candle, interval: str) -> dict[str, str]:
-    stamp, o, h, l, c, qty, value, previous = candle
-    row = {"cur_prc": _signed(c, previous), "trde_qty": str(qty), "trde_prica": str(value),
-           "open_pric": _signed(o, previous), "high_pric": _signed(h, previous), "low_pric": _signed(l, previous),
+    stamp, o, h, l, c, qty, value, previous = candle[:8]
+    price = (lambda v, _: str(v)) if interval in ("D", "W", "M", "Y") else _signed  # days and longer: unsigned, as recorded
+    row = {"cur_prc": price(c, previous), "trde_qty": str(qty), "trde_prica": str(value),
+           "open_pric": price(o, previous), "high_pric": price(h, previous), "low_pric": price(l, previous),
            "pred_pre": f"{c - previous:+d}" if c != previous else "0",
            "pred_pre_sig": "2" if c > previous else "5" if c < previous else "3",
            "trde_tern_rt": f"+{(qty % 300) / 100:.2f}"}
     if interval in ("minute", "tick"):
         row["cntr_tm"] = stamp
+        row["acc_trde_qty"] = str(candle[8])  # the day's so far; trde_qty is the bar's own (recorded, ka10080)
         del row["trde_prica"], row["trde_tern_rt"]  # the minute and tick charts have neither
     else:
         row["dt"] = stamp

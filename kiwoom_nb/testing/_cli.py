@@ -30,18 +30,23 @@ def export_lines(url: str, keys: dict[str, tuple[str, str]], ws_url: str | None 
 def _parser(argv: list[str] | None) -> argparse.ArgumentParser:
     early = argparse.ArgumentParser(add_help=False)
     early.add_argument("--port", default="0")
-    port = early.parse_known_args(argv)[0].port  # for --help's export lines; 0 (any free port) is not known yet
-    shown = port if port.isdigit() and int(port) else "PORT"
+    early.add_argument("--ws-port", default="0")
+    known = early.parse_known_args(argv)[0]  # for --help's export lines; 0 (any free port) is not known yet
+    shown, ws_shown = (p if p.isdigit() and int(p) else n for p, n in ((known.port, "PORT"), (known.ws_port, "WS_PORT")))
+    unknown = " and ".join(n for n in (shown, ws_shown) if n in ("PORT", "WS_PORT"))
+    picks = f"; {unknown} {'is the port' if ' and ' not in unknown else 'are the ports'} it picks (--port / --ws-port " \
+        "fix them)" if unknown else ""
     prose = [f"It serves production and mock trading (모의투자) at once. Paste these lines into the shell that starts "
-             f"Jupyter{'; PORT is the port it picks' if shown == 'PORT' else ''} (the running server prints the exact "
-             "ones):",
-             "  " + "\n  ".join(export_lines(f"http://{_HOST}:{shown}", DEMO_KEYS)),
+             f"Jupyter{picks} (the running server prints the exact ones):",
+             "  " + "\n  ".join(export_lines(f"http://{_HOST}:{shown}", DEMO_KEYS,
+                                             f"ws://{_HOST}:{ws_shown}/api/dostk/websocket")),
              f"It serves {serves()}. Ctrl-C or SIGTERM stops it and prints how many tokens it issued and revoked, "
              "and which are still live."]
     epilog = "\n\n".join(text if text.startswith("  ") else textwrap.fill(text, 100) for text in prose)
     parser = argparse.ArgumentParser(prog="python -m kiwoom_nb.testing", description="Run a fake Kiwoom server.",
                                      epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--port", type=int, default=0, help="the port to listen on (default: any free one)")
+    parser.add_argument("--port", type=int, default=0, help="the HTTP port to listen on (default: any free one)")
+    parser.add_argument("--ws-port", type=int, default=0, help="the WebSocket port (default: any free one)")
     parser.add_argument("--same-token", action="store_true", help="re-issue returns the same token")
     parser.add_argument("--quiet", action="store_true", help="no line per request")
     parser.add_argument("--page-size", type=int, default=100, help="ka10081 candles per page")
@@ -59,7 +64,7 @@ def run(argv: list[str] | None = None) -> int:
     args = _parser(argv).parse_args(argv)
     log = None if args.quiet else (lambda line: print(line, flush=True))
     server = FakeKiwoom(same_token=args.same_token, log=log, page_size=args.page_size,
-                        rate_limit=args.rate_limit).start(port=args.port, host=_HOST)
+                        rate_limit=args.rate_limit).start(port=args.port, host=_HOST, ws_port=args.ws_port)
     main_thread = threading.current_thread() is threading.main_thread()
     if main_thread:  # SIGTERM ends it like Ctrl-C; Ctrl-C works even if started with SIGINT ignored (`&`)
         previous = {s: signal.signal(s, h) for s, h in ((signal.SIGTERM, _interrupt),

@@ -10,6 +10,8 @@ import re
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from . import _shapes
+
 _OK = "정상적으로 처리되었습니다"
 
 #: Stocks with hand-picked data (name, latest close, the close before it); the tests and the demo rely on them.
@@ -53,11 +55,6 @@ def stock(stk_cd: str) -> tuple[str, int, int] | None:
     return name, close, max(previous, 100)
 
 
-def _signed(value: int, reference: int) -> str:
-    """A price the way Kiwoom sends it: + above the reference (previous close), - below, bare when equal."""
-    return f"+{value}" if value > reference else f"-{value}" if value < reference else str(value)
-
-
 def _change(value: int) -> str:
     return f"+{value}" if value > 0 else str(value)
 
@@ -85,9 +82,9 @@ def candles(stk_cd: str, base_dt: str, count: int) -> list[dict[str, str]]:
         open_, high, low = (cur + ref) // 2, max(cur, ref) + spread, min(cur, ref) - spread
         qty = 1_000_000 + (cur * 7 + i * 13) % 9_000_000
         rows.append({
-            "cur_prc": _signed(cur, ref), "trde_qty": str(qty), "trde_prica": str(qty * cur // 1_000_000),
-            "dt": day.strftime("%Y%m%d"), "open_pric": _signed(open_, ref), "high_pric": _signed(high, ref),
-            "low_pric": _signed(low, ref), "pred_pre": _change(cur - ref),
+            "cur_prc": str(cur), "trde_qty": str(qty), "trde_prica": str(qty * cur // 1_000_000),
+            "dt": day.strftime("%Y%m%d"), "open_pric": str(open_), "high_pric": str(high),
+            "low_pric": str(low), "pred_pre": _change(cur - ref),
             "pred_pre_sig": "2" if cur > ref else "5" if cur < ref else "3",
             "trde_tern_rt": f"+{(qty % 300) / 100:.2f}",
         })
@@ -96,43 +93,34 @@ def candles(stk_cd: str, base_dt: str, count: int) -> list[dict[str, str]]:
 
 
 def stock_info(stk_cd: str) -> dict[str, Any]:
-    """ka10001 for a listed ``stk_cd``: every field at the top level."""
+    """ka10001 for a listed ``stk_cd``: the 45 fields Kiwoom sends, at the top level (``_shapes.stock_info``)."""
     name, cur, ref = stock(stk_cd)  # type: ignore[misc]  # the caller checked it is listed
-    return {
-        "stk_cd": stk_cd, "stk_nm": name, "setl_mm": "12", "fav": "0100", "cap": "0000014780",
-        "flo_stk": "5969783", "oyr_hgst": _signed(cur + cur // 10, ref), "oyr_lwst": _signed(cur // 2, ref),
-        "250hgst": _signed(cur + cur // 10, ref), "250hgst_pric_dt": "20261015", "250hgst_pric_pre_rt": "-11.58",
-        "per": "18.23", "eps": "8799", "open_pric": _signed((cur + ref) // 2, ref), "high_pric": _signed(max(cur, ref), ref),
-        "low_pric": _signed(min(cur, ref) - 100, ref), "base_pric": str(ref), "cur_prc": _signed(cur, ref),
-        "pre_sig": "2" if cur > ref else "5" if cur < ref else "3", "pred_pre": _change(cur - ref),
-        "flu_rt": f"{(cur - ref) * 100 / ref:+.2f}", "trde_qty": "0035487451", "return_code": 0, "return_msg": _OK,
-    }
+    return _shapes.stock_info(stk_cd, name, price=cur, base=ref, open_=(cur + ref) // 2, high=max(cur, ref),
+                              low=min(cur, ref) - 100, volume=35487451)
+
+
+#: ka10099's industry (upName) and size (upSizeName) of the listed stocks; others have neither, like preferreds.
+SECTORS = {"005930": ("전기/전자", "대형주"), "005935": ("전기/전자", ""), "000660": ("전기/전자", "대형주"),
+           "035420": ("일반서비스", "대형주"), "005380": ("운송장비/부품", "대형주"), "051910": ("화학", "대형주"),
+           "006400": ("전기/전자", "대형주"), "207940": ("제약", "대형주"), "035720": ("일반서비스", "대형주"),
+           "068270": ("제약", "대형주"), "247540": ("전기/전자", "대형주"), "086520": ("화학", "대형주"),
+           "196170": ("제약", "대형주"), "028300": ("제약", "대형주"), "263750": ("일반서비스", "중형주")}
 
 
 def stock_list(mrkt_tp: str = "0") -> dict[str, Any]:
     """ka10099: the stocks of :data:`LISTED` in market ``mrkt_tp`` (0 KOSPI, 10 KOSDAQ; the others are empty)."""
-    rows = [{"code": code, "name": name, "listCount": "0000005969783", "regDay": "19750611",
-             "lastPrice": f"{stock(code)[2]:08d}", "marketCode": market,  # type: ignore[index]
-             "marketName": "거래소" if market == "0" else "코스닥", "nxtEnable": "Y"}
+    rows = [_shapes.listed_stock(code, name, market, last=stock(code)[2],  # type: ignore[index]
+                                 sector=SECTORS.get(code, ("", ""))[0], size=SECTORS.get(code, ("", ""))[1])
             for code, (name, market) in LISTED.items() if market == str(mrkt_tp).strip()]
-    return {"list": rows, "return_code": 0, "return_msg": _OK}
+    return {"return_msg": _OK, "list": rows, "return_code": 0}
 
 
 def holdings() -> dict[str, Any]:
-    """kt00018: zero-padded signed amounts in the summary and in a list of holdings."""
-    return {
-        "tot_pur_amt": "000000017598258", "tot_evlt_amt": "000000017401370", "tot_evlt_pl": "-00000000196888",
-        "tot_prft_rt": "-1.12", "prsm_dpst_aset_amt": "000000100000000",
-        "acnt_evlt_remn_indv_tot": [
-            {"stk_cd": "A005930", "stk_nm": "삼성전자", "evltv_prft": "-00000000087000", "prft_rt": "-5.14",
-             "pur_pric": "000000000169100", "pred_close_pric": "000000000169100", "cur_prc": "-000000000160400",
-             "rmnd_qty": "000000000000010", "pur_amt": "000000001691000", "evlt_amt": "000000001604000"},
-            {"stk_cd": "A000660", "stk_nm": "SK하이닉스", "evltv_prft": "-00000000109888", "prft_rt": "-0.69",
-             "pur_pric": "000000000530461", "pred_close_pric": "000000000556000", "cur_prc": "+000000000571000",
-             "rmnd_qty": "000000000000030", "pur_amt": "000000015907258", "evlt_amt": "000000015797370"},
-        ],
-        "return_code": 0, "return_msg": _OK,
-    }
+    """kt00018: two holdings in the recorded shape (``_shapes.holding``): 12-wide prices, 15-wide amounts."""
+    return _shapes.holdings([
+        _shapes.holding("005930", "삼성전자", 10, 169100, 169100, 160400, bought=1691000, worth=1604000),
+        _shapes.holding("000660", "SK하이닉스", 30, 530461, 556000, 571000, bought=15907258, worth=15797370),
+    ], deposit=82598630)
 
 
 __all__ = ["LISTED", "STOCKS", "UNLISTED", "candles", "holdings", "stock", "stock_info", "stock_list"]

@@ -4,7 +4,8 @@ Kiwoom answers.
 Stdlib only. Token checks, api-id / path checks from the shipped TR table, a per-api-id rate limit, required fields
 from the field catalogue, mock-unsupported TRs, orders. Every TR of the table answers: a few hand-made ones
 (:data:`HANDMADE`: candle charts paged by date from ``_charts``, holdings, buy / sell from ``_stocks``), every other one in its
-documented shape with made-up values (``_synth``).
+documented shape with made-up values (``_synth``), brought to the shape Kiwoom was recorded sending where there is a
+recording (``_shapes``: labels, widths, double signs, empty lists, return_msg).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from .._trs import fields_of, is_order, lookup, table
-from . import _charts, _synth
+from . import _charts, _shapes, _synth
 from ._replies import _answer
 from ._stocks import STOCKS, UNLISTED, candles, holdings, stock, stock_info, stock_list
 
@@ -113,9 +114,13 @@ def _decide(fake: "FakeKiwoom", environment: str, path: str, api_id: str, header
             return 200, {"ord_no": f"{len(fake.orders):07d}", "dmst_stex_tp": body.get("dmst_stex_tp", "KRX"),
                          "return_code": 0, "return_msg": f"{verb}주문이 완료되었습니다"}, ""
         made = _synth.answer(api_id, body, spec, market=tr.market, category=tr.category)
-        if is_order(api_id, path):  # every order reaches fake.orders, and gets an order number
+        ordered = is_order(api_id, path)
+        made = _shapes.reshape(api_id, body, made,
+                               enquiry=tr.market == "domestic" and tr.category == "계좌" and not ordered)
+        if ordered:  # every order reaches fake.orders; its number goes where the guide has one (ust31302 has none)
             fake.orders.append(_received(fake, headers))
-            made["ord_no"] = f"{len(fake.orders):07d}"
+            if "ord_no" in made:
+                made["ord_no"] = f"{len(fake.orders):07d}"
         return 200, made, ""
 
 
@@ -171,7 +176,7 @@ def _chart(fake: "FakeKiwoom", api_id: str, body: dict[str, Any], headers: dict[
         more = f"{stk_cd.split('_')[0]}{every[end].get('dt') or every[end]['cntr_tm']}{end:08d}"[:50]
         fake._next_keys[more] = (asked, end)
     list_key = lookup(api_id).list_key
-    documented = {f.name for f in spec.response if f.list_key == list_key}
+    documented = {f.name for f in spec.response if f.list_key == list_key} | _shapes.OBSERVED.get(api_id, set())
     rows = [{k: v for k, v in row.items() if k in documented} for row in rows]
     fake.served.append({"api_id": api_id, "stk_cd": stk_cd, "rows": rows, "next_key": more,
                         "cont_yn": headers.get("cont-yn", ""), "next_key_in": headers.get("next-key", "")})

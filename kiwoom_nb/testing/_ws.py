@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from .._token import KST
+from . import _shapes
 
 if TYPE_CHECKING:
     from . import FakeKiwoom
@@ -26,7 +27,7 @@ PATHS = {"/api/dostk/websocket": "domestic", "/api/us/websocket": "us"}
 CONDITIONS = [("0", "급등주"), ("1", "거래량 상위"), ("2", "신고가"), ("3", "골든크로스")]
 #: condition seq -> its hits (codes); one-off answers come in pages of ``condition_page`` rows
 HITS = {seq: [f"{(int(seq) + 1) * 1000 + n:06d}" for n in range(7)] for seq, _ in CONDITIONS}
-_TICKS = {"0B", "0D", "0H", "0A", "0C", "FE", "FT", "F5"}
+_TICKS = {"0B", "0D", "0H", "0A", "0C", "0G", "0I", "0J", "FE", "FT", "F5"}
 
 
 class Frame:
@@ -124,7 +125,8 @@ class FakeSocket:
             entries = []
             for k in range(per_frame):
                 item = items[(n * per_frame + k) % len(items)]
-                entries.append({"type": kind, "name": "", "item": item, "values": self._values(kind, item)})
+                entries.append({"type": kind, "name": _shapes.REAL_NAMES.get(kind, ""), "item": item,
+                                    "values": self._values(kind, item)})
             for entry in entries:
                 entry["values"]["9999"] = str(time.perf_counter_ns())
             text = json.dumps({"trnm": "REAL", "data": entries}, ensure_ascii=False)
@@ -143,7 +145,7 @@ class FakeSocket:
 
     # -- serving -----------------------------------------------------------------------------------
 
-    def start(self, host: str) -> None:
+    def start(self, host: str, port: int = 0) -> None:
         from websockets.frames import Opcode
         from websockets.sync.server import ServerConnection, serve
 
@@ -159,7 +161,7 @@ class FakeSocket:
 
         quiet = logging.getLogger("kiwoom_nb.testing.websockets")  # at DEBUG, websockets logs every frame: tokens
         quiet.setLevel(logging.WARNING)
-        self._server = serve(self._handle, host, 0, ping_interval=None, compression=None, close_timeout=1,
+        self._server = serve(self._handle, host, port, ping_interval=None, compression=None, close_timeout=1,
                              create_connection=Recording, logger=quiet)
         threading.Thread(target=self._server.serve_forever, name="fake-kiwoom-ws", daemon=True).start()
 
@@ -280,7 +282,7 @@ class FakeSocket:
         elif trnm == g + "CNSRCLR":
             seq = str(data.get("seq", "")).strip()
             conn.conditions.discard(seq)
-            conn.send({"trnm": trnm, "seq": seq, "return_code": 0, "return_msg": ""})
+            conn.send({"trnm": trnm, "seq": seq, "return_code": 0, "return_msg": "정상종료되었습니다."})
         else:
             conn.send({"trnm": trnm or "", "return_code": 105108, "return_msg": "정의되어 있지 않는 TRNM입니다"})
         return True
@@ -329,16 +331,25 @@ class FakeSocket:
             return
         if str(data.get("search_type", "0")) == "1":
             conn.conditions.add(seq)
-            conn.send({"trnm": trnm, "seq": f"{seq:<3}", "return_code": 0, "return_msg": "",
+            conn.send({"trnm": trnm, "seq": f"{seq:<3}", "return_code": 0,  # no return_msg (recorded, ka10173)
                        "data": [{"jmcode": "A" + code} for code in hits[:3]]})
             return
         start = int(data.get("next_key") or 0) if str(data.get("cont_yn", "N")) == "Y" else 0
         page = hits[start:start + self.condition_page]
         more = start + len(page) < len(hits)
         conn.send({"trnm": trnm, "seq": f"{seq:<3}", "cont_yn": "Y" if more else "N",
-                   "next_key": str(start + len(page)) if more else "", "return_code": 0, "return_msg": "",
-                   "data": [{"9001": "A" + code, "302": f"종목{code}", "10": f"{self._price(code):09d}",
-                             "25": "2", "11": "000000150", "12": "000000120"} for code in page]})
+                   "next_key": str(start + len(page)) if more else "", "return_code": 0,  # no return_msg (ka10172)
+                   "data": [self._hit(code) for code in page]})
+
+    def _hit(self, code: str) -> dict[str, str]:
+        """One row of a one-off condition search, the ten FIDs recorded: unsigned, 9 wide; 12 the rate in
+        thousandths of a per cent."""
+        price = self._price(code)
+        moved = price // 100
+        return {"9001": "A" + code, "302": f"종목{code}", "10": _shapes.padded(price, 9), "25": "2",
+                "11": _shapes.padded(moved, 9), "12": _shapes.padded(moved * 100_000 // (price - moved), 9),
+                "13": _shapes.padded(int(code) % 900_000 + 1000, 9), "16": _shapes.padded(price - moved // 2, 9),
+                "17": _shapes.padded(price + moved // 4, 9), "18": _shapes.padded(price - moved, 9)}
 
     # -- synthetic REAL frames -----------------------------------------------------------------------
 
@@ -346,6 +357,8 @@ class FakeSocket:
         return 10000 + (int(code) % 900) * 100 if code.isdigit() else 150000
 
     def _values(self, kind: str, item: str) -> dict[str, str]:
+        """One entry's values in the shape Kiwoom was recorded sending (``_shapes``): a random walk per (type,
+        item) around a base price, formatted with every FID the recordings show (0B 43, 0D 139)."""
         key = (kind, item)
         base = self._price(item[:6]) if item[:6].isdigit() else 20000
         price = self._walk.get(key, base) + self._random.choice((-50, 0, 50))
@@ -354,15 +367,32 @@ class FakeSocket:
         sign = "+" if change > 0 else "-" if change < 0 else ""
         clock = datetime.now(KST).strftime("%H%M%S")  # Kiwoom's clock times are Korea time
         if kind == "0D":
-            book = {"21": clock, "121": "5000", "125": "7000"}
-            for n in range(1, 11):  # 10 ask levels (41..50, quantities 61..70) and 10 bid levels (51..60, 71..80)
-                book[str(40 + n)], book[str(60 + n)] = f"{sign}{price + 50 * n}", str(self._random.randint(1, 900))
-                book[str(50 + n)], book[str(70 + n)] = f"{sign}{price - 50 * (n - 1)}", str(self._random.randint(1, 900))
-            return book
-        return {"20": clock, "10": f"{sign}{price}", "11": f"{change:+d}" if change else "0",
-                "12": f"{change / base * 100:+.2f}", "15": f"{self._random.choice(('+', '-'))}{self._random.randint(1, 500)}",
-                "13": str(self._random.randint(10000, 99999)), "16": str(base), "17": f"+{max(price, base)}",
-                "18": f"-{min(price, base)}", "25": "2" if change > 0 else "5" if change < 0 else "3", "9081": "1"}
+            asks = [(price + 50 * n, self._random.randint(1, 900), self._random.choice((-3, 0, 0, 2))) for n in range(1, 11)]
+            bids = [(price - 50 * (n - 1), self._random.randint(1, 900), self._random.choice((-2, 0, 0, 4)))
+                    for n in range(1, 11)]
+            return _shapes.book_fids(time=clock, asks=asks, bids=bids, base=base, expected=price, expected_qty=0)
+        up = "2" if change > 0 else "5" if change < 0 else "3"
+        if kind == "0G":  # ETF NAV: the NAV (36) and its change (37) in hundredths, beside the price
+            nav = price * 100 + self._random.randint(-500, 500)
+            return {"36": _shapes.hundredths(nav, base * 100), "37": _shapes.hundredths(nav - base * 100),
+                    "38": _shapes.rate(change * 100 / base), "39": "0.12", "20": clock, "10": f"{sign}{price}",
+                    "11": _shapes.change(change), "12": _shapes.rate(change * 100 / base),
+                    "13": str(self._random.randint(10000, 99999)), "25": up, "265": "+0.04", "266": "-0.11"}
+        if kind == "0I":  # gold spot's base price: four FIDs
+            return {"10": f"{sign}{price}", "25": up, "11": _shapes.change(change),
+                    "12": _shapes.rate(change * 100 / base)}
+        if kind == "0J":  # an industry index: the walk read as hundredths, written with two decimals
+            return {"20": clock, "10": _shapes.hundredths(price, base), "11": _shapes.hundredths(change),
+                    "12": _shapes.rate(change * 100 / base), "15": str(self._random.randint(1, 500)),
+                    "13": str(self._random.randint(100000, 999999)), "14": str(self._random.randint(10**6, 10**7)),
+                    "16": _shapes.hundredths(base + 150, base), "17": _shapes.hundredths(max(price, base) + 300, base),
+                    "18": _shapes.hundredths(min(price, base) - 300, base), "25": up,
+                    "26": str(-self._random.randint(1, 20000))}
+        qty = self._random.choice((1, -1)) * self._random.randint(1, 500)
+        open_ = base + 50 if item[:6].isdigit() and int(item[:6]) % 2 else base - 50
+        return _shapes.trade_fids(time=clock, price=price, base=base, open_=open_, high=max(price, base, open_),
+                                  low=min(price, base, open_), volume=self._random.randint(10000, 99999), qty=qty,
+                                  value=self._random.randint(1000, 9999), ask=price + 50, bid=price)
 
     def _tick(self, conn: Conn) -> None:
         entries = []
@@ -371,7 +401,8 @@ class FakeSocket:
         for kind, items in regs.items():
             if kind in _TICKS:
                 for item in items:
-                    entries.append({"type": kind, "name": "", "item": item, "values": self._values(kind, item)})
+                    entries.append({"type": kind, "name": _shapes.REAL_NAMES.get(kind, ""), "item": item,
+                                    "values": self._values(kind, item)})
         if "00" in regs:
             entries += self._fills(conn)
         if conn.conditions and self._random.random() < 0.2:
