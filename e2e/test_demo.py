@@ -44,6 +44,9 @@ def test_demo_serves_quickstart_and_stops_on_ctrl_c(page, request, tmp_path):
         notebook_path = Path(re.search(r"Notebook:\s+(\S+quickstart\.ipynb)", banner).group(1))
         assert url, banner
         assert notebook_path.parent != REPO / "notebooks"  # a copy: the repository's notebook stays clean
+        # matplotlib's font list is built before the URL is shown, in the demo's private cache: the first chart does
+        # not print "Matplotlib is building the font cache" under itself on a slow machine
+        assert list((notebook_path.parent.parent / "jupyter" / "cache" / "matplotlib").glob("fontlist-*.json"))
         server = JupyterServer("lab", url.group(1), url.group(2), notebook_path.parent, process, Path("/dev/null"))
 
         where = quickstart_cells()

@@ -80,6 +80,16 @@ def write_lab_settings(settings_dir: Path, *, save_widget_state: bool = False) -
         path.write_text(json.dumps(value))
 
 
+def _warm_font_cache(env: dict[str, str]) -> None:
+    """Build matplotlib's font list in the demo's private cache now, so the first chart in a notebook does not
+    print "Matplotlib is building the font cache" under itself (matplotlib says so when that takes over 5 s)."""
+    try:
+        subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"], env=env, timeout=300,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired):
+        pass  # the charts still draw; the notebook may then show matplotlib's one line
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -158,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.copy2(REPO / "notebooks" / name, root / name)
         home = work / "jupyter"
         env = jupyter_environment(home, fake)
+        _warm_font_cache(env)
         token = secrets.token_urlsafe(24)
         command = [
             sys.executable, "-m", "jupyterlab", "--no-browser",
