@@ -6,7 +6,7 @@ URL checks, error classification and scrubbing are the login's own; pandas is on
 
 from __future__ import annotations
 
-import atexit
+import itertools
 import json
 import logging
 import sys
@@ -14,13 +14,13 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from ._client import _check_keys, configured, is_mock_destination, issue_token, post_tr, resolve_base_url, revoke_token
+from ._client import _check_keys, configured, is_mock_destination, issue_token, post_tr, resolve_base_url
 from ._errors import KiwoomError, OrderNotConfirmed, RateLimitError, RequestError, ServerError, NetworkError, KiwoomTimeout
+from ._checks import check_number
 from ._frame import rows_of
 from ._pace import DEFAULT_PACE, paced_note, pacer_for, rate_in
 from ._trs import is_order, lookup
 
-from ._session import REJECTED_REVOKE_TIMEOUT, STILL_VALID
 
 if TYPE_CHECKING:
     from ._session import Login, Session
@@ -54,15 +54,28 @@ class Answer(dict):
 
 
 class KeyTokens:
-    """A token issued from the client's own keys: issued on first use, re-issued near expiry, revoked on close."""
+    """A token issued from the client's own keys: issued on first use, re-issued near expiry, revoked on close.
+
+    Each token is held in the process's own-key session (kiwoom_nb._exit.own_session), so the exit path that
+    revokes the kernel's logins (atexit, SIGTERM, SIGHUP, the revoker process) revokes it too, and a token Kiwoom
+    handed to another holder as well is revoked only by the last one.
+    """
+
+    _numbers = itertools.count(1)
 
     def __init__(self, appkey: str, secretkey: str, *, mock: bool, base_url: str | None, timeout: float,
-                 transport: Any, margin: float) -> None:
+                 transport: Any, margin: float, kind: str = "Client") -> None:
         self._appkey, self._secretkey = _check_keys(appkey, secretkey)
         self.mock, self.base_url, self.timeout, self.transport, self.margin = mock, base_url, timeout, transport, margin
-        self.token: AccessToken | None = None
+        self.kind = kind
+        self.name = f"<{kind} {next(self._numbers)}>"  # its name in the own-key session (not an identifier)
         self.closed = False
+        self._login: "Login | None" = None
         self._lock = threading.Lock()
+
+    @property
+    def token(self) -> "AccessToken | None":
+        return self._login.token if self._login is not None else None
 
     @property
     def app_key(self) -> str:
@@ -72,54 +85,53 @@ class KeyTokens:
     def secrets(self) -> tuple[str, ...]:
         return (self._appkey, self._secretkey)
 
-    def _issue(self) -> "AccessToken":
-        return issue_token(self._appkey, self._secretkey, mock=self.mock, base_url=self.base_url,
-                           timeout=self.timeout, transport=self.transport)
+    def _issue(self, *, code: int | None = None, websocket: bool = False) -> "AccessToken":
+        """Issue a token and hold it in the own-key session in place of the one before (with the lock held)."""
+        from ._exit import own_session
+        from ._session import Login
+
+        token = issue_token(self._appkey, self._secretkey, mock=self.mock, base_url=self.base_url,
+                            timeout=self.timeout, transport=self.transport)
+        fresh = Login(self.name, token, "own keys", self.base_url, self._appkey, self._secretkey,
+                      transport=self.transport, timeout=self.timeout)
+        old, self._login = self._login, fresh
+        own_session().hold(fresh, replacing=old, code=code, websocket=websocket)
+        return token
 
     def _check_open(self) -> None:
         if self.closed:
-            raise KiwoomError("this kiwoom_nb.Client is closed (its token was revoked); create a new one")
+            raise KiwoomError(f"this kiwoom_nb.{self.kind} is closed (its token was revoked); create a new one")
 
     def current(self) -> "AccessToken":
         with self._lock:
             self._check_open()
-            if self.token is None or self.token.is_expired(self.margin):
-                old, self.token = self.token, self._issue()
-                if old is not None and old != self.token:
-                    self._revoke_quietly(old)
-            return self.token
+            if self._login is None or self._login.token.is_expired(self.margin):
+                return self._issue()
+            return self._login.token
 
-    def reissue(self, stale: "AccessToken", code: int | None = None) -> "AccessToken":
-        """A new token in place of ``stale``, once whatever the threads; one rejected with 8031 / 8010 is
-        still valid where it was issued, so it is revoked (best effort, bounded)."""
+    def reissue(self, stale: "AccessToken", code: int | None = None, *, websocket: bool = False) -> "AccessToken":
+        """A new token in place of ``stale``, once whatever the threads; one rejected with 8031 / 8010, or by the
+        WebSocket, may still be valid, so it is revoked (best effort, bounded)."""
         with self._lock:
             self._check_open()
-            if self.token is not None and self.token != stale:
-                return self.token  # someone else already replaced it
-            self.token = self._issue()
-            if code in STILL_VALID and stale != self.token:
-                self._revoke_quietly(stale, timeout=min(self.timeout, REJECTED_REVOKE_TIMEOUT))
-            return self.token
-
-    def _revoke_quietly(self, token: "AccessToken", timeout: float | None = None) -> None:
-        try:
-            revoke_token(self._appkey, self._secretkey, token, mock=self.mock, base_url=self.base_url,
-                         timeout=timeout or self.timeout, transport=self.transport)
-        except KiwoomError as exc:
-            log.warning("kiwoom_nb: could not revoke a replaced token: %s", exc)
+            if self._login is not None and self._login.token != stale:
+                return self._login.token  # someone else already replaced it
+            return self._issue(code=code if code is not None else 0, websocket=websocket)
 
     def close(self) -> None:
-        """Revoke the token (au10002) if one was issued; nothing is issued after this.
+        """Revoke the token (au10002) if one was issued, unless another holder still uses it; nothing is issued
+        after this.
 
-        Waits for an issue in flight (another thread's), so its token is the one revoked. Raises
-        KiwoomError if Kiwoom does not confirm.
+        Waits for an issue in flight (another thread's), so its token is the one revoked. Raises KiwoomError if
+        Kiwoom does not confirm (the token is then revoked at exit).
         """
         with self._lock:
             self.closed = True
-            token, self.token = self.token, None
-        if token is not None:
-            revoke_token(self._appkey, self._secretkey, token, mock=self.mock, base_url=self.base_url,
-                         timeout=self.timeout, transport=self.transport)
+            login, self._login = self._login, None
+        if login is not None:
+            from ._exit import own_session
+
+            own_session().drop(login)
 
 
 class SessionTokens:
@@ -151,8 +163,8 @@ class SessionTokens:
             self._refresh()
         return self.login().token
 
-    def reissue(self, stale: "AccessToken", code: int | None = None) -> "AccessToken":
-        login = self.session.reissue(self.var, stale, code)
+    def reissue(self, stale: "AccessToken", code: int | None = None, *, websocket: bool = False) -> "AccessToken":
+        login = self.session.reissue(self.var, stale, code, websocket=websocket)
         if login.token != stale and self._publish is not None:
             self._publish(login, stale)
         return login.token
@@ -178,12 +190,12 @@ class Client:
     def __init__(self, appkey: str, secretkey: str, *, mock: bool = False, base_url: str | None = None,
                  timeout: float = 10.0, transport: Any = None, pace: float | None = DEFAULT_PACE,
                  refresh_margin: float = 600.0, progress: str | None = None) -> None:
+        _check_options(mock=mock, base_url=base_url, timeout=timeout, pace=pace, refresh_margin=refresh_margin)
         base_url = configured(base_url, mock)  # KIWOOM_BASE_URL / KIWOOM_MOCK_BASE_URL, as %kiwoom_login reads them
         tokens = KeyTokens(appkey, secretkey, mock=mock, base_url=base_url, timeout=timeout, transport=transport,
                            margin=refresh_margin)
         resolve_base_url(base_url, mock)  # a bad base URL fails here, not at the first call
         self._setup(tokens, pace=pace, progress=progress if progress is not None else _default_progress())
-        atexit.register(self._close_at_exit)
 
     @classmethod
     def bound(cls, tokens: Any, *, pace: float | None = DEFAULT_PACE, progress: str | None = None) -> "Client":
@@ -219,17 +231,20 @@ class Client:
         ``check=False`` skips the checks against the field catalogue (missing, unknown, codes), for TRs newer
         than it.
         """
-        answer = self._request(api_id, path, self._named(api_id, _body(fields)), confirm=confirm, check=check)
+        api_id = _checked(api_id, confirm=confirm, check=check)
+        body = self._named(api_id, _body(fields, api_id, check), check=check)
+        answer = self._request(api_id, path, body, confirm=confirm, check=check)
         self.last = [answer]
         return answer
 
-    def _named(self, api_id: str, body: dict[str, Any], *, fetch: bool = True) -> dict[str, Any]:
-        """``body`` with a stock name in stk_cd replaced by its code (kiwoom_nb._codes); codes pass untouched."""
+    def _named(self, api_id: str, body: dict[str, Any], *, fetch: bool = True, check: bool = True) -> dict[str, Any]:
+        """``body`` with a stock name in stk_cd replaced by its code (kiwoom_nb._codes); codes pass untouched, a
+        malformed one (0059300) is refused unless ``check`` is False."""
         if "stk_cd" not in body:
             return body
         from ._codes import resolve_names
 
-        return resolve_names(self, str(api_id).strip(), body, fetch=fetch)
+        return resolve_names(self, str(api_id).strip(), body, fetch=fetch, check=check)
 
     # -- names and codes, previews ------------------------------------------------------------
 
@@ -255,8 +270,8 @@ class Client:
         only)."""
         from ._preview import preview_line
 
-        api_id = str(api_id).strip()
-        return preview_line(self, api_id, path, self._named(api_id, _body(fields), fetch=False))
+        api_id = _checked(api_id)
+        return preview_line(self, api_id, path, self._named(api_id, _body(fields, api_id), fetch=False))
 
     def _request(self, api_id: str, path: str | None, body: dict[str, Any], *, confirm: bool,
                  cont: bool = False, next_key: str = "", check: bool = False) -> Answer:
@@ -353,7 +368,9 @@ class Client:
 
         Each page is also appended to ``last`` as it arrives, so Ctrl-C keeps what was fetched.
         """
-        body = self._named(api_id, _body(fields))
+        api_id = _checked(api_id, confirm=confirm, check=check)
+        check_number("max_pages", max_pages, minimum=1, none=True, integer=True)
+        body = self._named(api_id, _body(fields, api_id, check), check=check)
         self.last = fetched = []
         cont, key = False, ""
         while max_pages is None or len(fetched) < max_pages:
@@ -384,6 +401,8 @@ class Client:
         from ._frame import require_pandas, to_frame
 
         require_pandas()
+        check_number("pages", pages, minimum=1, none=True, integer=True)
+        _checked(api_id, numeric=numeric)
         if labels not in (None, "ko"):
             raise KiwoomError(f"labels={labels!r}: use labels='ko' for Korean column names, or leave it out")
         answers = list(self._fetch(api_id, path, confirm=confirm, max_pages=pages, check=check, fields=fields))
@@ -452,14 +471,7 @@ class Client:
         if self.closed:
             return
         self.closed = True
-        atexit.unregister(self._close_at_exit)
-        self.tokens.close()
-
-    def _close_at_exit(self) -> None:
-        try:
-            self.close()
-        except BaseException as exc:  # noqa: BLE001 - an exit hook must not raise
-            log.warning("kiwoom_nb: could not revoke a Client's token at exit: %s", type(exc).__name__)
+        self.tokens.close()  # at exit, the own-key session's guard revokes what was never closed
 
     def __enter__(self) -> "Client":
         return self
@@ -479,16 +491,52 @@ def _check(api_id: str, path: str | None, body: dict[str, Any]) -> None:
     check_fields(str(api_id).strip(), path, body)
 
 
-def _body(fields: dict[str, Any]) -> dict[str, Any]:
-    """Kiwoom's examples send every value as a string; None means "leave the field out"."""
+def _body(fields: dict[str, Any], api_id: str = "", check: bool = True) -> dict[str, Any]:
+    """Kiwoom's examples send every value as a string; None means "leave the field out". A stock code must be a
+    string (5930 has lost its zeros); a field the catalogue types as a date takes dates and "2024-01-01" too."""
+    from ._checks import check_code, date_field
+
+    dates = _date_fields(api_id) if api_id else ()
     body = {}
     for name, value in fields.items():
         if value is None:
             continue
         if isinstance(value, bool):
             raise KiwoomError(f"field {name}={value!r}: Kiwoom fields are strings or numbers, not True/False")
+        if name == "stk_cd" and not isinstance(value, str):
+            check_code(value, "stk_cd")
+        if name in dates:
+            value = date_field(api_id, name, value, check=check)
         body[name] = value if isinstance(value, (str, list, dict)) else str(value)
     return body
+
+
+def _date_fields(api_id: str) -> tuple[str, ...]:
+    from ._trs import fields_of
+
+    spec = fields_of(api_id)
+    return tuple(f.name for f in spec.request if f.format == "YYYYMMDD") if spec is not None else ()
+
+
+def _checked(api_id: Any, **flags: Any) -> str:
+    """``api_id`` stripped, once it and the True/False options are what they must be."""
+    from ._checks import check_api_id, check_flag
+
+    for name, value in flags.items():
+        check_flag(name, value)
+    return check_api_id(api_id)
+
+
+def _check_options(*, mock: Any, base_url: Any, timeout: Any, pace: Any, refresh_margin: Any) -> None:
+    """A Client's or Stream's options, before anything is issued: one line for the first wrong one."""
+    from ._checks import check_flag
+
+    check_flag("mock", mock)
+    if base_url is not None and not isinstance(base_url, str):
+        raise KiwoomError(f"base_url={base_url!r}: a URL string such as 'https://api.kiwoom.com', or None")
+    check_number("timeout", timeout, minimum=0.001)
+    check_number("pace", pace, none=True)
+    check_number("refresh_margin", refresh_margin)
 
 
 def _korean_columns(frame: Any) -> dict[str, str]:

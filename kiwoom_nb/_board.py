@@ -216,10 +216,25 @@ class _Live(widgets.VBox):
                 self.stream.unwatch(items, kind)
 
     def stop(self, line: str) -> None:
-        """No more updates; the board shows its last rows and ``line``."""
+        """No more updates; the board shows its last rows and ``line``, and the stream no longer calls it."""
         self._quit.set()
+        for kind in self.kinds:
+            self.stream.off(kind, self._on_event)
         self._stop.disabled = True
         self._end(line)
+
+    def close(self) -> None:
+        """The widget is closed (by the frontend, or a new run of its %kiwoom_watch cell): its timer stops, the stream
+        no longer calls it, and a stream it opened itself is closed."""
+        self._quit.set()
+        for kind in self.kinds:
+            self.stream.off(kind, self._on_event)
+        if self._own and not self.stream.closed:
+            try:
+                self.stream.close()
+            except Exception:  # noqa: BLE001 - closing a widget must not raise
+                pass
+        super().close()
 
     def _end(self, line: str) -> None:
         with self._lock:

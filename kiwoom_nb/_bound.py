@@ -1,8 +1,13 @@
 """Clients bound to the kernel's logins, one per variable: they ask the session for the token on every request,
-and a re-issue they do is published so the variable and the panels follow. No IPython."""
+and a re-issue they do is published so the variable and the panels follow. No IPython.
+
+Only the kernel's main thread (the cells') runs the cell hooks (namespace push, panel sync, stderr): a refresh or
+re-issue on a socket, board or callback thread only updates the session, and the variable follows at the next cell.
+"""
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any, Callable
 
 from ._errors import EnvironmentMismatchError, KiwoomError
@@ -19,11 +24,43 @@ class BoundClients(dict):
                  publish: Callable[["Login", Any], None]) -> None:
         super().__init__()
         self.session, self._refresh, self._publish = session, refresh, publish
+        self._behind: dict[str, Any] = {}  # var -> the token it held before another thread replaced it
+        self._lock = threading.Lock()
 
     def tokens(self, var: str) -> "SessionTokens":
         from ._api import SessionTokens
 
-        return SessionTokens(self.session, var, refresh=self._refresh, publish=self._publish)
+        return SessionTokens(self.session, var, refresh=self._refresh_here, publish=self._publish_here)
+
+    def _refresh_here(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            self._refresh()
+            return
+        before = {var: login.token for var, login in self.session.logins.items()}
+        for login, error in self.session.refresh_due():  # the session only; an error is tried again later
+            if error is None and login.token != before.get(login.var):
+                self._remember(login.var, before.get(login.var))
+
+    def _publish_here(self, login: "Login", old: Any) -> None:
+        if threading.current_thread() is threading.main_thread():
+            self._publish(login, old)
+        else:
+            self._remember(login.var, old)
+
+    def _remember(self, var: str, old: Any) -> None:
+        with self._lock:
+            self._behind.setdefault(var, old)
+
+    def catch_up(self) -> None:
+        """On the main thread, before a cell: publish what other threads re-issued since the last cell."""
+        if not self._behind:
+            return
+        with self._lock:
+            behind, self._behind = self._behind, {}
+        for var, old in behind.items():
+            login = self.session.find(var)
+            if login is not None and login.token != old:
+                self._publish(login, old)
 
     def client(self, var: str, *, mock: bool | None, pace: float | None, explicit: bool) -> "Client":
         """The client of ``var`` (or, unless ``explicit``, of the one login of ``mock``'s environment)."""

@@ -86,10 +86,16 @@ def candles(api: "Client", codes: Any, interval: str = "D", start: Any = None, e
     from ._frame import require_pandas
 
     pd = require_pandas()
+    from ._checks import check_code, check_flag
+
     interval = _interval(interval)
+    check_flag("adjusted", adjusted)
+    check_flag("krw", krw)
     several = not isinstance(codes, str)
-    listed = [str(c).strip() for c in ([codes] if isinstance(codes, str) else codes)]
-    if not listed or not all(listed):
+    if several and not isinstance(codes, (list, tuple, set, frozenset)) and not hasattr(codes, "tolist"):
+        check_code(codes, "codes")  # 5930, None: one line, not a TypeError
+    listed = [check_code(c, "codes") for c in ([codes] if isinstance(codes, str) else list(codes))]
+    if not listed:
         raise RequestError("candles() needs a stock code, e.g. candles('005930') or candles(['005930', '000660'])")
     first, last = _moment(pd, start, "start"), _moment(pd, end, "end")
     if first is not None and last is not None and _naive(first) > _naive(last):
@@ -158,7 +164,10 @@ ALIASES = {**{a: "D" for a in ("1d", "d", "day", "daily", "1day")},
 
 
 def _interval(interval: Any) -> str:
-    raw = str(interval).strip()
+    if not isinstance(interval, str):
+        raise RequestError(f"interval={interval!r}: use one of {', '.join(INTERVALS)} as a string (M is a month, 1m a "
+                           "minute)")
+    raw = interval.strip()
     if re.fullmatch(r"\d+T", raw):  # pandas' old minute alias, and this module's ticks: refused, not guessed
         raise RequestError(f"interval={interval!r} reads two ways (pandas: {raw[:-1]} minutes; here: ticks); write "
                            f"{raw[:-1]}min for minutes or {raw[:-1]}t for ticks")

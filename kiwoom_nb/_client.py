@@ -154,10 +154,49 @@ def _normal(url: str) -> str:
     return f"{parts.scheme.lower()}://{(parts.netloc or '').lower()}{parts.path.rstrip('/')}"
 
 
+#: Ports a URL may leave out: ``https://mockapi.kiwoom.com:443`` is ``https://mockapi.kiwoom.com``.
+_DEFAULT_PORTS = {"https": 443, "http": 80, "wss": 443, "ws": 80}
+
+#: Hosts named as mock destinations in code (``%config KiwoomMagics.mock_hosts``); KIWOOM_MOCK_HOSTS adds to them.
+_mock_hosts: set[str] = set()
+
+
+def _host_port(url: str) -> tuple[str, int | None]:
+    """The host of ``url`` (lower case, no trailing dot) and its port, None when it is the scheme's default."""
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").rstrip(".")
+    try:
+        port = parts.port
+    except ValueError:  # a port that is not a number: no host a setting could name
+        return host, -1
+    return host, None if port == _DEFAULT_PORTS.get(parts.scheme.lower()) else port
+
+
+def set_mock_hosts(hosts: str | list[str] | tuple[str, ...]) -> None:
+    """Name the hosts (``host`` or ``host:port``, comma-separated) that are mock servers besides mockapi.kiwoom.com
+    and loopback: a reverse proxy to mock trading, say. Replaces the ones named before."""
+    _mock_hosts.clear()
+    _mock_hosts.update(_hosts_in(hosts))
+
+
+def _hosts_in(hosts: str | list[str] | tuple[str, ...]) -> set[str]:
+    items = hosts.split(",") if isinstance(hosts, str) else list(hosts)
+    return {str(item).strip().lower().rstrip(".") for item in items if str(item).strip()}
+
+
+def _named_mock(url: str) -> bool:
+    import os
+
+    named = _mock_hosts | _hosts_in(os.environ.get("KIWOOM_MOCK_HOSTS", ""))
+    host, port = _host_port(url)
+    port = port or _DEFAULT_PORTS.get(urlsplit(url.strip()).scheme.lower())
+    return host in named or f"{host}:{port}" in named
+
+
 def _why_production(url: str) -> str:
     import os
 
-    if urlsplit(url).hostname == urlsplit(PRODUCTION_URL).hostname:
+    if _host_port(url)[0] == urlsplit(PRODUCTION_URL).hostname:
         return "Kiwoom's production host"
     configured = os.environ.get("KIWOOM_BASE_URL", "")
     if configured and _normal(configured) == _normal(url):
@@ -170,20 +209,22 @@ def _is_production(url: str) -> bool:
 
     normal = _normal(url)
     configured = os.environ.get("KIWOOM_BASE_URL", "")
-    return (urlsplit(normal).hostname == urlsplit(PRODUCTION_URL).hostname or normal in _seen[False]
+    return (_host_port(normal)[0] == urlsplit(PRODUCTION_URL).hostname or normal in _seen[False]
             or bool(configured) and _normal(configured) == normal)
 
 
 def is_mock_destination(url: str) -> bool:
-    """True only for mockapi.kiwoom.com or a base URL given explicitly for mock trading that is no production one.
-
-    The order guard asks this of the URL a request is about to go to: anything else is production.
+    """True only where orders cannot move money: mockapi.kiwoom.com (any case, a trailing dot, its default port),
+    a loopback host (a test server), or a host named in KIWOOM_MOCK_HOSTS / ``%config KiwoomMagics.mock_hosts``;
+    never a URL known as production. The order guard asks this of the URL a request is about to go to: any other
+    host given for mock trading (a proxy, a typo) counts as production.
     """
-    normal = _normal(url)
-    if _is_production(normal):
+    if _is_production(url):
         return False
-    return urlsplit(normal).hostname == urlsplit(MOCK_URL).hostname or any(
-        normal == seen or normal.startswith(seen + "/") for seen in _seen[True])
+    host, port = _host_port(url)
+    if host == urlsplit(MOCK_URL).hostname and port is None:
+        return True
+    return _is_loopback(host) or _named_mock(url)
 
 
 def base_url_origin(url: str) -> str:
@@ -218,6 +259,7 @@ def where_sent(url: str) -> str:
 
 
 def _is_loopback(host: str) -> bool:
+    host = host.rstrip(".")
     if host.lower() == "localhost":
         return True
     import ipaddress
@@ -233,6 +275,12 @@ def _check_keys(appkey: object, secretkey: object) -> tuple[str, str]:
         if not isinstance(value, str) or not value.strip():
             raise CredentialsError(f"the {name} is empty; set KIWOOM_APPKEY and KIWOOM_SECRETKEY or type both keys")
     return appkey.strip(), secretkey.strip()
+
+
+def _check_timeout(timeout: object) -> None:
+    from ._checks import check_number
+
+    check_number("timeout", timeout, minimum=0.001)
 
 
 def _scrub(text: str, secrets: tuple[str, ...]) -> str:
@@ -382,6 +430,7 @@ def issue_token(
     servers). Raises a :class:`KiwoomError` subclass on any failure.
     """
     appkey, secretkey = _check_keys(appkey, secretkey)
+    _check_timeout(timeout)
     what = "Login (au10001)"
     data, context = _post(
         "au10001",
@@ -418,6 +467,7 @@ def revoke_token(
 ) -> None:
     """Revoke an access token (au10002, ``POST /oauth2/revoke``); succeeds only on ``return_code`` 0."""
     appkey, secretkey = _check_keys(appkey, secretkey)
+    _check_timeout(timeout)
     if not isinstance(token, str) or not str(token).strip():
         raise KiwoomError("Logout (au10002) failed: no token to revoke")
     data, context = _post(

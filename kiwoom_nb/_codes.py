@@ -16,7 +16,7 @@ import secrets
 import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from ._client import MOCK_URL, PRODUCTION_URL
 from ._errors import KiwoomError, UnknownStockError
@@ -204,7 +204,8 @@ def looks_like_code(value: str, us: bool) -> bool:
     return all((_US_CODE if us else _DOMESTIC_CODE).fullmatch(part.strip()) for part in value.split("|"))
 
 
-def resolve_names(api: "Client", api_id: str, body: dict[str, Any], *, fetch: bool = True) -> dict[str, Any]:
+def resolve_names(api: "Client", api_id: str, body: dict[str, Any], *, fetch: bool = True,
+                  check: bool = True) -> dict[str, Any]:
     """``body`` with a stk_cd that is a name (삼성전자, NAVER; US: 애플) replaced by its code; a value that already
     looks like a code is left alone without a lookup. Only for TRs whose stk_cd takes any stock (not a list of
     codes such as the gold spot TRs'). ``fetch=False`` uses the day's cached list only, and leaves the name when
@@ -216,10 +217,16 @@ def resolve_names(api: "Client", api_id: str, body: dict[str, Any], *, fetch: bo
 
     tr = lookup(api_id)
     us = tr is not None and tr.market == "us"
-    if tr is None or tr.market not in ("domestic", "us") or looks_like_code(value, us):
+    if tr is None or tr.market not in ("domestic", "us"):
         return body
     spec = fields_of(api_id)
     if spec is None or not any(f.name == "stk_cd" and not f.codes and not f.examples for f in spec.request):
+        return body
+    from ._checks import check_code
+
+    if check:
+        check_code(value, "stk_cd", us=us, items=True)  # 5930 or 0059300: refused, not sent or looked up
+    if looks_like_code(value, us):
         return body
     market = "us" if us else None
     if not fetch and any(listing(api, each, fetch=False) is None for each in markets_of(market)):
@@ -243,3 +250,47 @@ def cached_name(api: "Client", code: str, us: bool) -> str:
             if row["code"] == bare or (us and row["code"].casefold() == bare.casefold()):
                 return row["name"]
     return ""
+
+
+# -- what watch() registers -----------------------------------------------------------------------------------------
+
+#: Real-time types whose items are not stocks: sector codes (0J / 0U: 001 KOSPI) and gold symbols (0I: MGD); types
+#: that take "" for the whole market.
+OTHER_ITEM_TYPES = ("0J", "0U", "0I")
+MARKET_WIDE_TYPES = ("0s", "1h")
+
+
+def watch_items(client: "Callable[[], Client]", items: Any, type: Any, *, us: bool, account: bool) -> list[str]:
+    """What ``Stream.watch(items, type)`` registers: codes checked as TR fields are (kiwoom_nb._checks.check_code),
+    names (삼성전자; on a US stream 애플) turned into codes as TR calls turn them, with the Client ``client()`` gives.
+    One KiwoomError line for anything else; ``account`` types (00, 04) take no items."""
+    from ._checks import check_code
+
+    if not isinstance(type, str) or not type.strip():
+        raise KiwoomError(f"type={type!r}: a real-time type such as '0B' (주식체결) — nothing was sent")
+    if account:
+        return [""]
+    if isinstance(items, str):
+        listed = [items]
+    elif isinstance(items, (list, tuple, set, frozenset)) or hasattr(items, "tolist"):
+        listed = list(items)
+    else:
+        check_code(items, "items")  # 5930, None: refused in one line
+        listed = []
+    if not listed:
+        return [""]
+    codes = []
+    for item in listed:
+        if item == "" and type in MARKET_WIDE_TYPES:
+            codes.append("")
+        elif type in OTHER_ITEM_TYPES:
+            if not isinstance(item, str) or not item.strip():
+                raise KiwoomError(f"items={item!r}: a sector code such as '001' (KOSPI), or for 0I a symbol such as "
+                                  "'MGD' — nothing was sent")
+            codes.append(item.strip())
+        else:
+            text = check_code(item, "items", us=us)
+            if not looks_like_code(text, us):
+                text = find_code(client(), text, "us" if us else None)
+            codes.append(text)
+    return codes

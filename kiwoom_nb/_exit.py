@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 from ._session import Login, Session
 
-__all__ = ["ExitGuard", "RevokerLink"]
+__all__ = ["ExitGuard", "RevokerLink", "own_session"]
 
 log = logging.getLogger("kiwoom_nb")
 
@@ -193,7 +193,8 @@ class ExitGuard:
         return self.enabled and self.use_revoker
 
     def _tracked(self) -> list[Login]:
-        return [*self.session.logins.values(), *self.session.orphans]
+        # a token reached through an in-process transport (tests, proxies in code) is out of the revoker's reach
+        return [login for login in (*self.session.logins.values(), *self.session.orphans) if login.transport is None]
 
     def _hold_message(self, login: Login) -> dict[str, Any]:
         return {"op": "hold", "token": str(login.token), "appkey": login.appkey, "secretkey": login.secretkey,
@@ -203,7 +204,7 @@ class ExitGuard:
     def _on_session(self, event: str, login: Login) -> None:
         if event == "release":
             self.link.send({"op": "release", "token": str(login.token)})
-        elif event == "hold" and self._wanted:
+        elif event == "hold" and self._wanted and login.transport is None:
             if self.link.active:
                 self.link.send(self._hold_message(login))
             else:
@@ -341,3 +342,24 @@ class ExitGuard:
             except (ValueError, OSError):
                 pass
         self._previous.clear()
+
+
+# -- the own tokens of kiwoom_nb.Client(appkey, secretkey) and kiwoom_nb.Stream(appkey, secretkey) -------------
+
+_own: ExitGuard | None = None
+_own_lock = threading.Lock()
+
+
+def own_session() -> Session:
+    """The session holding the tokens Clients and Streams issue from their own keys, in a kernel or a script.
+
+    Made at the first such token, with an ExitGuard hooked as the kernel's logins are (atexit, SIGTERM, SIGHUP,
+    and the revoker process for deaths without a word), so every token the process issued is revoked at exit.
+    """
+    global _own
+    with _own_lock:
+        if _own is None:
+            guard = ExitGuard(Session())
+            guard.hook()
+            _own = guard
+        return _own.session

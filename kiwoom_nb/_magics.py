@@ -70,6 +70,11 @@ class KiwoomMagics(Magics):
         help="Mock-trading base URL instead of https://mockapi.kiwoom.com (default: $KIWOOM_MOCK_BASE_URL). "
         "Never falls back to base_url: mock goes to mockapi.kiwoom.com unless this names another server."
     ).tag(config=True)
+    mock_hosts = Unicode(
+        help="Hosts (comma-separated, host or host:port) that are mock-trading servers besides mockapi.kiwoom.com "
+        "and loopback, e.g. a reverse proxy to mock trading; orders to them go without --confirm. Added to "
+        "$KIWOOM_MOCK_HOSTS. Any other host given as the mock base URL counts as production for orders."
+    ).tag(config=True)
 
     ws_url = Unicode(
         help="Production WebSocket instead of wss://api.kiwoom.com:10000 (default: $KIWOOM_WS_URL), for kiwoom_nb.stream()."
@@ -115,6 +120,9 @@ class KiwoomMagics(Magics):
         self.exit.configure(enabled=self.revoke_at_exit, budget=self.exit_timeout, use_revoker=self.revoker)
         self._hooked = False
         self._matcher: tuple[list[Any], Any] | None = None  # %kiwoom's Tab completion: (the completer's list, it)
+        self._cell: Any = None  # the running cell (its id, else its text): a new run of it replaces its board
+        self._boards: dict[Any, Any] = {}  # (cell, n-th %kiwoom_watch in it) -> the board it made
+        self._watches = 0
 
     # Built at first use, with their modules: %load_ext imports none of them (BENCHMARKS.md, goal 1).
     @cached_property
@@ -135,6 +143,12 @@ class KiwoomMagics(Magics):
         from ._bound import BoundClients
 
         return BoundClients(self.session, refresh=self.on_pre_run_cell, publish=self._publish)
+
+    @observe("mock_hosts")
+    def _on_mock_hosts_change(self, change: dict[str, Any]) -> None:
+        from ._client import set_mock_hosts
+
+        set_mock_hosts(change["new"])
 
     @observe("timeout")
     def _on_timeout_change(self, change: dict[str, Any]) -> None:
@@ -172,6 +186,9 @@ class KiwoomMagics(Magics):
             appkey, secretkey, var=var, mock=mock, base_url=self.url_for(mock), source=source, force=force
         )
         self.shell.push({var: login.token}, interactive=False)
+        if login.note:  # --force whose old token Kiwoom did not revoke: the new one is in var, the old kept for exit
+            _warn(login.note)
+            login.note = None
         line = describe(login, reused=reused)
         self.sync_panels(var, line, logged_in=True)
         return line
@@ -415,6 +432,11 @@ class KiwoomMagics(Magics):
     # -- staying logged in, and leaving ----------------------------------------------------------
 
     def on_pre_run_cell(self, *args: Any) -> None:
+        if args:
+            self._cell = getattr(args[0], "cell_id", None) or getattr(args[0], "raw_cell", None)
+            self._watches = 0
+        if "bound" in vars(self):  # what a socket or board thread re-issued meanwhile: the variable follows now
+            self.bound.catch_up()
         refresh_before_cell(self.session, self.shell.user_ns, lambda values: self.shell.push(values, interactive=False),
                             lambda login: self.sync_panels(login.var, describe(login), logged_in=True))
 
@@ -562,6 +584,11 @@ class KiwoomMagics(Magics):
             live.close()
             raise
         self.track_board(live.var, board)
+        key, self._watches = (self._cell, self._watches), self._watches + 1
+        replaced, self._boards[key] = self._boards.get(key), board
+        if replaced is not None:  # this cell ran before: its board goes, timer, callbacks and stream
+            replaced.stop("replaced by a new run of its cell")
+            replaced.close()
         display(board)
         return None
 
@@ -692,6 +719,10 @@ def unload(shell: Any) -> None:
     for login in list(magics.session.logins.values()):
         magics.forget_var(login)
     magics.close_panels(UNLOADED)
+    if magics.mock_hosts:  # the hosts it named are mock no longer
+        from ._client import set_mock_hosts
+
+        set_mock_hosts("")
     magics.revoke_everything()
     magics.unhook()
     if magics in getattr(shell, "configurables", []):

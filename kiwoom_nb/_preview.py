@@ -32,7 +32,7 @@ def preview_line(api: "Client", api_id: str, path: str | None, body: dict[str, A
     if api.mock and is_mock_destination(base):
         return f"not sent: {what}, mock ({host})" + (" — sent without confirm=True: mock orders move no money"
                                                        if is_order(api_id, path) else "")
-    where = f"production ({host}{', labelled mock but not a known mock server' if api.mock else ''})"
+    where = f"production ({host}{', labelled mock but not a known mock server; KIWOOM_MOCK_HOSTS names one' if api.mock else ''})"
     if not is_order(api_id, path):
         return f"not sent: {what}, {where} — not an order: call() sends it"
     return f"not sent: {what}, {where} — pass confirm=True (--confirm on %kiwoom) to place it"

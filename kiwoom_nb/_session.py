@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from typing import Any, Callable
 
 from ._client import issue_token, revoke_token
@@ -34,6 +35,10 @@ STILL_VALID = (8031, 8010)
 #: How long that best-effort revoke may take; it runs while other threads wait for the new token.
 REJECTED_REVOKE_TIMEOUT = 3.0
 
+#: Every session of this process: a token one of them still uses is not revoked by another (Kiwoom may hand the
+#: same token to the kernel's login and to a Client or Stream with the same keys).
+_sessions: "weakref.WeakSet[Session]" = weakref.WeakSet()
+
 
 class Login:
     """One tracked token and what is needed to refresh and revoke it. The repr shows no secret.
@@ -43,7 +48,7 @@ class Login:
     """
 
     def __init__(self, var: str, token: AccessToken, source: str, base_url: str | None, appkey: str,
-                 secretkey: str, retry_at: float = 0.0) -> None:
+                 secretkey: str, retry_at: float = 0.0, *, transport: Any = None, timeout: float | None = None) -> None:
         self.var = var
         self.token = token
         self.source = source
@@ -51,6 +56,11 @@ class Login:
         self.appkey = appkey
         self.secretkey = secretkey
         self.retry_at = retry_at  # epoch seconds; no refresh attempt before this
+        # A Client's or Stream's own: its transport and timeout (None: the session's). A token behind an
+        # in-process transport is not told to the revoker process, which could not reach it.
+        self.transport = transport
+        self.timeout = timeout
+        self.note: str | None = None  # a warning to show with this login (the replaced token could not be revoked)
 
     def __repr__(self) -> str:
         return (f"Login(var={self.var!r}, token={self.token!r}, source={self.source!r}, "
@@ -85,6 +95,7 @@ class Session:
         #: Called as ``observer("hold", login)`` when a token is tracked and ``observer("release", login)``
         #: when this process revoked it or left it to another holder (the revoker listens here).
         self.observer: Callable[[str, Login], None] | None = None
+        _sessions.add(self)
 
     # -- logging in -------------------------------------------------------------------------------
 
@@ -115,16 +126,26 @@ class Session:
             token = issue_token(appkey, secretkey, mock=mock, base_url=base_url, timeout=self.timeout,
                                 transport=self.transport)
             new = Login(var, token, source, base_url, appkey.strip(), secretkey.strip())
-            self._track(new, replacing=old)
+            try:
+                self._track(new, replacing=old)
+            except KiwoomError as exc:  # the new token is in ``var``; the old one stays in orphans for exit
+                new.note = f"could not revoke the replaced token ({exc}); it is revoked when the kernel stops"
             return new, False
 
-    def _track(self, new: Login, replacing: Login | None) -> None:
+    def _track(self, new: Login, replacing: Login | None, *, timeout: float | None = None) -> None:
         self.logins[new.var] = new
         self.holders.add(new.token)
         self._notify("hold", new)
-        if replacing is not None and replacing.token != new.token:
-            self._release(replacing)
-        self._update_due()
+        try:
+            if replacing is not None and replacing.token != new.token:
+                self._release(replacing, timeout=timeout)
+        finally:
+            self._update_due()
+
+    def _holders_elsewhere(self, login: Login) -> list[tuple["Session", Login]]:
+        """Logins of this process, in any session, that use ``login``'s token (``login`` itself aside)."""
+        return [(session, other) for session in list(_sessions) for other in list(session.logins.values())
+                if other is not login and other.token == login.token]
 
     def _release(self, login: Login, *, timeout: float | None = None) -> str | None:
         """Revoke a token this session no longer uses, unless someone else still holds it.
@@ -132,9 +153,13 @@ class Session:
         Returns None when revoked, else why it was kept. A failed revoke raises, and the login
         stays in ``orphans`` so exit tries again.
         """
-        sharing = [other.var for other in self.logins.values() if other.token == login.token]
+        sharing = self._holders_elsewhere(login)
         if sharing:
-            return f"{sharing[0]} holds the same token"
+            if all(session is not self for session, _ in sharing):  # that session (and its revoker) covers it
+                self._notify("release", login)
+                if login in self.orphans:
+                    self.orphans.remove(login)
+            return f"{sharing[0][1].var} holds the same token"
         others = self.holders.others(login.token)
         if others:
             self.holders.remove(login.token)
@@ -142,7 +167,8 @@ class Session:
             return "another kernel on this machine (pid " + ", ".join(map(str, others)) + ") still uses it"
         try:
             revoke_token(login.appkey, login.secretkey, login.token, mock=login.mock, base_url=login.base_url,
-                         timeout=timeout or self.timeout, transport=self.transport)
+                         timeout=timeout or login.timeout or self.timeout,
+                         transport=login.transport if login.transport is not None else self.transport)
         except KiwoomError:
             if login not in self.orphans:
                 self.orphans.append(login)
@@ -205,14 +231,13 @@ class Session:
         self._update_due()
         return results
 
-    def reissue(self, var: str, stale: AccessToken, code: int | None = None) -> Login:
+    def reissue(self, var: str, stale: AccessToken, code: int | None = None, *, websocket: bool = False) -> Login:
         """Replace ``var``'s token because Kiwoom rejected ``stale`` with ``code`` (8005, 8010, ...); returns the
         login now in ``var``.
 
         Once per stale token, whatever the threads: if ``var`` already holds another token (a refresh, a new
-        login, another thread's re-issue), that one is returned and nothing is issued. A token rejected with
-        8031 or 8010 is still valid where it was issued, so it is revoked there (best effort, bounded; kept
-        for the exit revoke if that fails); any other rejected token is no longer taken and stops being tracked.
+        login, another thread's re-issue), that one is returned and nothing is issued. What becomes of ``stale``:
+        see :meth:`_let_go_rejected` (``websocket``: the WebSocket refused it, not the REST API).
         """
         with self._lock:
             login = self.logins.get(var)
@@ -238,17 +263,61 @@ class Session:
             self.holders.add(token)
             self._notify("hold", fresh)  # the revoker must know the new token, or a kernel death leaves it live
             if token != stale:
-                if code in STILL_VALID:
-                    try:
-                        self._release(login, timeout=min(self.timeout, REJECTED_REVOKE_TIMEOUT))
-                    except KiwoomError as exc:  # kept in orphans: the exit revoke tries again
-                        log.warning("kiwoom_nb: could not revoke the %s token rejected with %s: %s",
-                                    login.token.environment, code, exc)
-                else:
-                    self.holders.remove(stale)
-                    self._notify("release", login)
+                self._let_go_rejected(login, code, websocket)
             self._update_due()
             return fresh
+
+    def _let_go_rejected(self, login: Login, code: int | None, websocket: bool) -> None:
+        """Stop holding a token Kiwoom refused. One refused with 8031 / 8010 is still valid where it was issued, and
+        one the WebSocket refused may still be taken by the REST API: both are revoked (best effort, bounded), and
+        the first kept for the exit revoke if that fails. Any other is dead already and simply let go."""
+        if code in STILL_VALID or websocket:
+            try:
+                self._release(login, timeout=min(login.timeout or self.timeout, REJECTED_REVOKE_TIMEOUT))
+                return
+            except KiwoomError as exc:
+                if code in STILL_VALID:  # kept in orphans: the exit revoke tries again
+                    log.warning("kiwoom_nb: could not revoke the %s token rejected with %s: %s",
+                                login.token.environment, code, exc)
+                    return
+                if login in self.orphans:  # a dead token's revoke fails harmlessly: nothing to keep
+                    self.orphans.remove(login)
+        if not self._holders_elsewhere(login):
+            self.holders.remove(login.token)
+        self._notify("release", login)
+
+    # -- the own tokens of a Client or a Stream (kiwoom_nb._api.KeyTokens) ---------------------------
+
+    def hold(self, login: Login, *, replacing: Login | None = None, code: int | None = None,
+             websocket: bool = False) -> None:
+        """Track a Client's or Stream's own token under ``login.var`` in place of ``replacing``, which is revoked
+        unless someone else holds it (a rejected one as :meth:`_let_go_rejected` says). Never raises for the
+        old token: a failed revoke keeps it for the exit revoke."""
+        with self._lock:
+            self.logins[login.var] = login
+            self.holders.add(login.token)
+            self._notify("hold", login)
+            if replacing is not None and replacing.token != login.token:
+                if code is not None or websocket:
+                    self._let_go_rejected(replacing, code, websocket)
+                else:
+                    try:
+                        self._release(replacing)
+                    except KiwoomError as exc:
+                        log.warning("kiwoom_nb: could not revoke a replaced token: %s; it is revoked at exit", exc)
+            self._update_due()
+
+    def drop(self, login: Login) -> str | None:
+        """A Client or Stream closed: revoke its token unless another holder in the process or on the machine
+        still uses it; returns why it was kept, if it was. A failed revoke raises, the token kept for exit."""
+        with self._lock:
+            if self.logins.get(login.var) is not login:
+                return "released already"  # revoked at exit, or replaced
+            del self.logins[login.var]
+            try:
+                return self._release(login)
+            finally:
+                self._update_due()
 
     # -- logging out ------------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import threading
 import time
 from collections import deque
@@ -15,14 +16,22 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 from ._errors import KiwoomError, KiwoomTimeout, NetworkError, TokenError, one_line
-from ._wire import PATHS, _chunks, _code, _kiwoom_code, _quiet_logger, _reason, reg_frame
+from ._share import TokenShare
+from ._wire import MAX_MESSAGE, PATHS, _chunks, _code, _kiwoom_code, _quiet_logger, _reason, read_frame, reg_frame
 
 __all__ = ["Socket", "socket_for"]
 
 log = logging.getLogger("kiwoom_nb")
 
-#: seconds before each reconnect; the last repeats
-BACKOFF = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
+#: seconds before the first reconnect; each failed one doubles it (with jitter) up to BACKOFF_CAP
+BACKOFF_FIRST = 1.0
+BACKOFF_CAP = 30.0
+#: a connection that stayed up this long (seconds) resets the back-off; one dropped sooner does not
+STABLE = 60.0
+#: REAL frames kept while waiting for the LOGIN answer (prod may send some before it)
+EARLY = 100
+#: at most one bad-frame warning in this many seconds per socket (the others are counted, and logged at DEBUG)
+BAD_LOG_EVERY = 10.0
 #: a refused LOGIN with these codes re-issues the token once, then logs in again once
 AUTH_RETRY = (8005, 8031)
 KICKED = ("another program or notebook connected with the same app key (Kiwoom R10001) and Kiwoom allows one "
@@ -49,13 +58,16 @@ _registry_lock = threading.Lock()
 
 
 def socket_for(tokens: Any, url: str, *, timeout: float, silence: float) -> tuple["Socket", bool]:
-    """The live socket of ``tokens``' app key at ``url`` (shared: Kiwoom kicks a second one), or a new one."""
+    """The live socket of ``tokens``' app key at ``url`` (shared: Kiwoom kicks a second one), or a new one. The
+    caller holds a reference to the socket's token source (``TokenShare.hold``) until it lets go."""
     key = (tokens.app_key, url)
     with _registry_lock:
         found = _sockets.get(key)
         if found is not None and not found.stopped:
+            found.tokens.hold(tokens)
             return found, False
         made = _sockets[key] = Socket(key, url, tokens, timeout=timeout, silence=silence)
+        made.tokens.hold(tokens)
         return made, True
 
 
@@ -65,24 +77,41 @@ def all_sockets() -> list["Socket"]:
 
 
 class Socket:
-    """The connection and its thread. ``state``: connecting, connected, reconnecting, stopped (``why``)."""
+    """The connection and its thread. ``state``: connecting, connected, reconnecting (n), stopped (``why``)."""
 
     def __init__(self, key: tuple, url: str, tokens: Any, *, timeout: float, silence: float) -> None:
-        self.key, self.url, self.tokens, self.timeout, self.silence = key, url, tokens, timeout, silence
+        self.key, self.url, self.timeout, self.silence = key, url, timeout, silence
+        self.tokens = TokenShare(tokens)
         self.market = "us" if url.endswith(PATHS["us"]) else "domestic"
-        self.state, self.why = "connecting", ""
+        self._state, self.why = "connecting", ""
         self.reconnects = 0
+        self.bad_frames = 0
+        self.next_attempt: float | None = None  # time.monotonic() of the next reconnect, while waiting for it
         self.streams: list[Any] = []
         self.regs: dict[str, set[str]] = {}  # every type -> items registered, re-sent after a reconnect
         self.conditions: set[str] = set()  # watched condition seqs, re-requested after a reconnect
         self.listed = False  # CNSRLST sent on this connection (CNSRREQ needs it first)
+        self.logins = 0  # LOGINs Kiwoom accepted on this socket
         self._ws: Any = None
+        self._opening: Any = None  # a connection not logged in yet: close() must reach it too
+        self._relogin = False  # log in again at once (the token source changed), not a failure
+        self._bad_logged = -BAD_LOG_EVERY
         self._send_lock = threading.Lock()
         self._waiters: deque[_Waiter] = deque()
         self._stop = threading.Event()
         self._first = threading.Event()
         self._first_error: KiwoomError | None = None
         self._thread = threading.Thread(target=self._run, name="kiwoom-stream", daemon=True)
+
+    @property
+    def state(self) -> str:
+        if self._state != "stopped" and self._thread.ident is not None and not self._thread.is_alive():
+            return "stopped"  # never "connected" while the thread is dead
+        return self._state
+
+    @state.setter
+    def state(self, value: str) -> None:
+        self._state = value
 
     @property
     def stopped(self) -> bool:
@@ -109,51 +138,62 @@ class Socket:
 
         attempt = 0
         while not self._stop.is_set():
+            up_at = None
             try:
                 self._login()
-                attempt = 0
+                up_at = time.monotonic()
                 self._first.set()
                 self._restore()
                 self._read()
             except (_Stop, KiwoomError) as stop:
-                error = stop.error if isinstance(stop, _Stop) else stop
-                self._stopped(error)
-                log.warning("kiwoom_nb: the stream stopped: %s", error)
-                if not self._first.is_set():
-                    self._first_error = error
-                    self._first.set()
+                self._end(stop.error if isinstance(stop, _Stop) else stop)
                 return
-            except (ConnectionClosed, OSError, TimeoutError, ValueError) as exc:
+            except (ConnectionClosed, OSError, TimeoutError) as exc:
                 if self._stop.is_set():
                     break
                 reason = _reason(exc)
                 if not self._first.is_set():  # the first connection fails at once, naming the URL
-                    error = NetworkError(f"could not open the stream to {self.url} ({reason}); check the network "
-                                         "and the WebSocket URL (KIWOOM_WS_URL / KIWOOM_MOCK_WS_URL)")
-                    self._stopped(error)
-                    self._first_error = error
-                    self._first.set()
+                    self._end(NetworkError(f"could not open the stream to {self.url} ({reason}); check the network "
+                                           "and the WebSocket URL (KIWOOM_WS_URL / KIWOOM_MOCK_WS_URL)"), quiet=True)
                     return
                 self._fail_waiters(f"the stream's connection dropped ({reason})")
-                delay = BACKOFF[min(attempt, len(BACKOFF) - 1)]
-                attempt += 1
+                if up_at is not None and time.monotonic() - up_at >= STABLE:
+                    attempt = 0  # it stayed up a while: this drop starts the back-off again
+                if self._relogin:  # the token source changed: log in again at once
+                    self._relogin, delay = False, 0.0
+                else:
+                    delay = backoff(attempt)
+                    attempt += 1
                 self.state = f"reconnecting ({self.reconnects + 1})"
-                log.info("kiwoom_nb: the stream to %s dropped (%s); reconnecting in %g s", self.url, reason, delay)
+                self.next_attempt = time.monotonic() + delay
+                log.info("kiwoom_nb: the stream to %s dropped (%s); reconnecting in %.1f s", self.url, reason, delay)
                 if self._stop.wait(delay):
                     break
+                self.next_attempt = None
                 self.reconnects += 1
+            except Exception as exc:  # noqa: BLE001 - the last resort: whatever escapes ends the socket, truthfully
+                self._end(KiwoomError(f"the stream's thread failed ({type(exc).__name__}: {_reason(exc)})"))
+                return
             finally:
                 self._close_ws()
         if not self.stopped:
             self._stopped(None)
+
+    def _end(self, error: KiwoomError, quiet: bool = False) -> None:
+        self._stopped(error)
+        if not quiet:
+            log.warning("kiwoom_nb: the stream stopped: %s", error)
+        if not self._first.is_set():
+            self._first_error = error
+            self._first.set()
 
     def _connect(self) -> Any:
         from websockets.sync.client import connect
 
         try:
             ws = connect(self.url, open_timeout=self.timeout, ping_interval=None, close_timeout=1.0,
-                         max_size=2 ** 24, user_agent_header=None, logger=_quiet_logger())
-            # Kiwoom's PING is an application frame echoed in _read; the library's own pings are off.
+                         max_size=MAX_MESSAGE, user_agent_header=None, logger=_quiet_logger())
+            # Kiwoom's PING is an application frame echoed in _dispatch; the library's own pings are off.
             return ws.__enter__()  # the connection is ours to close (websockets 17 warns otherwise)
         except Exception as exc:  # noqa: BLE001 - InvalidURI, InvalidHandshake, OSError ... as one line
             raise OSError(_reason(exc)) from None
@@ -162,40 +202,42 @@ class Socket:
         reissued = False
         while True:
             ws = self._connect()
-            token = self.tokens.current()
-            ws.send(json.dumps({"trnm": "LOGIN", "token": str(token)}))
-            early = []
-            deadline = time.monotonic() + self.timeout
-            while True:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    ws.close()
-                    raise TimeoutError("no LOGIN answer")
-                text = ws.recv(timeout=left)
-                message = json.loads(text)
-                trnm = message.get("trnm")
-                if trnm == "PING":
-                    ws.send(text)
-                elif trnm == "SYSTEM":
-                    self._system(message)
-                elif trnm == "REAL":
-                    early.append(message)
-                elif trnm == "LOGIN":
-                    break
-            if _code(message.get("return_code")) == 0:
+            with self._send_lock:
+                self._opening = ws
+            try:
+                token = self.tokens.current()
+                ws.send(json.dumps({"trnm": "LOGIN", "token": str(token)}))
+                early: deque = deque(maxlen=EARLY)
+                deadline = time.monotonic() + self.timeout
+                answer = None
+                while answer is None:
+                    left = deadline - time.monotonic()
+                    if left <= 0 or self._stop.is_set():
+                        raise TimeoutError(f"no LOGIN answer within {self.timeout:g} s")
+                    try:  # in slices: close() is seen even if cutting the connection does not wake recv
+                        text = ws.recv(timeout=min(left, 0.25))
+                    except TimeoutError:
+                        continue
+                    answer = self._dispatch(ws, text, early)
+                if _code(answer.get("return_code")) == 0:
+                    with self._send_lock:
+                        self._ws, self._opening, self.listed = ws, None, False
+                    self.state = "connected"
+                    self.logins += 1
+                    for frame in early:
+                        self._real(frame)
+                    return
+            finally:
                 with self._send_lock:
-                    self._ws, self.listed = ws, False
-                self.state = "connected"
-                for frame in early:
-                    self._real(frame)
-                return
-            ws.close()
-            code = _kiwoom_code(message)
+                    opening, self._opening = self._opening, None
+                if opening is not None:  # not handed over: a connection never outlives its LOGIN attempt
+                    _close_quietly(opening)
+            code = _kiwoom_code(answer)
             if code in AUTH_RETRY and not reissued:
                 reissued = True
-                self.tokens.reissue(token, code)  # through the login's own path: variable, panels, revoker follow
+                self.tokens.reissue(token, code, websocket=True)  # the login's own path: variable, panels, revoker follow
                 continue
-            raise _Stop(TokenError(f"Kiwoom refused the stream's LOGIN [{code or _code(message.get('return_code'))}]"
+            raise _Stop(TokenError(f"Kiwoom refused the stream's LOGIN [{code or _code(answer.get('return_code'))}]"
                                    f" at {self.url}; log in again (a new token) and open the stream again",
                                    code=code))
 
@@ -203,14 +245,17 @@ class Socket:
         """After a reconnect: every REG again, then CNSRLST and CNSRREQ for every watched condition."""
         with self._send_lock:  # watch() / unwatch() change them under the same lock
             regs = {kind: sorted(items) for kind, items in self.regs.items() if items}
-        for kind, items in regs.items():
-            for chunk in _chunks(items):
-                self._send(reg_frame(chunk, kind), "REG")
-        if self.conditions:
-            self._send({"trnm": self.prefix + "CNSRLST"}, self.prefix + "CNSRLST")
-            self.listed = True
-            for seq in sorted(self.conditions):
-                self._send(self.condition_frame(seq, "1"), self.prefix + "CNSRREQ")
+        try:
+            for kind, items in regs.items():
+                for chunk in _chunks(items):
+                    self._send(reg_frame(chunk, kind), "REG")
+            if self.conditions:
+                self._send({"trnm": self.prefix + "CNSRLST"}, self.prefix + "CNSRLST")
+                self.listed = True
+                for seq in sorted(self.conditions):
+                    self._send(self.condition_frame(seq, "1"), self.prefix + "CNSRREQ")
+        except NetworkError as exc:  # the connection went meanwhile (a relogin closed it): reconnect, not stop
+            raise ConnectionError(str(exc)) from None
 
     def condition_frame(self, seq: str, search_type: str, cont: str = "N", next_key: str = "") -> dict[str, Any]:
         frame = {"trnm": self.prefix + "CNSRREQ", "seq": seq, "search_type": search_type}
@@ -227,16 +272,41 @@ class Socket:
                 text = ws.recv(timeout=self.silence)
             except TimeoutError:
                 raise TimeoutError(f"no frame for {self.silence:g} s") from None
-            message = json.loads(text)
-            trnm = message.get("trnm")
-            if trnm == "REAL":
+            self._dispatch(ws, text)
+
+    def _dispatch(self, ws: Any, text: Any, early: deque | None = None) -> dict[str, Any] | None:
+        """One frame, checked for shape first (_wire.read_frame): a bad one is counted and skipped. PINGs are echoed,
+        SYSTEM frames read, REAL entries handed to the streams (kept in ``early`` before the LOGIN answer), answers
+        to their waiters. Returns a LOGIN answer, else None. Both the LOGIN wait and the reading loop use it."""
+        message, why = read_frame(text)
+        if why:
+            self._bad(why)
+        if message is None:
+            return None
+        trnm = message["trnm"]
+        if trnm == "REAL":
+            if early is None:
                 self._real(message)
-            elif trnm == "SYSTEM":
-                self._system(message)
-            elif trnm == "PING":
-                ws.send(text)  # verbatim, at once
             else:
-                self._answer(message)
+                early.append(message)
+        elif trnm == "PING":
+            ws.send(text)  # verbatim, at once
+        elif trnm == "SYSTEM":
+            self._system(message)
+        elif trnm == "LOGIN":
+            return message
+        else:
+            self._answer(message)
+        return None
+
+    def _bad(self, why: str) -> None:
+        self.bad_frames += 1
+        now = time.monotonic()
+        if now - self._bad_logged >= BAD_LOG_EVERY:
+            self._bad_logged = now
+            log.warning("kiwoom_nb: skipped a bad frame from %s (%s); %d so far", self.url, why, self.bad_frames)
+        else:
+            log.debug("kiwoom_nb: skipped a bad frame from %s (%s)", self.url, why)
 
     def _real(self, message: dict[str, Any]) -> None:
         at = datetime.now(timezone.utc)
@@ -254,7 +324,7 @@ class Socket:
         trnm = message.get("trnm")
         with self._send_lock:
             for waiter in self._waiters:
-                if waiter.trnm == trnm and (waiter.match is None or waiter.match(message)):
+                if waiter.trnm == trnm and (waiter.match is None or _matches(waiter.match, message)):
                     self._waiters.remove(waiter)
                     waiter.answer = message
                     waiter.done.set()
@@ -313,7 +383,10 @@ class Socket:
             if _sockets.get(self.key) is self:
                 del _sockets[self.key]
         for stream in list(self.streams):
-            stream._socket_stopped()
+            try:
+                stream._socket_stopped()  # wakes its iterators
+            except Exception:  # noqa: BLE001 - every waiter is woken, whatever one of them does
+                pass
 
     def _close_ws(self) -> None:
         with self._send_lock:
@@ -326,12 +399,20 @@ class Socket:
 
     def _abort(self) -> None:
         with self._send_lock:
-            ws = self._ws
-        if ws is not None:
-            try:
-                ws.socket.close()
-            except OSError:
-                pass
+            sockets = [ws for ws in (self._ws, self._opening) if ws is not None]
+        for ws in sockets:
+            _cut(ws)
+
+    def relogin(self, timeout: float) -> None:
+        """Log in again now with the token source's current token (another holder's, after a logout): the
+        connection closes, the thread reconnects at once and re-registers everything. Waits ``timeout`` at most."""
+        if self.state != "connected":
+            return  # a reconnect is on its way and takes the new source anyway
+        logins, self._relogin = self.logins, True
+        self._close_ws()
+        deadline = time.monotonic() + timeout
+        while self.logins == logins and not self.stopped and time.monotonic() < deadline:
+            self._stop.wait(0.02)
 
     def close(self, timeout: float = 2.0) -> None:
         """CNSRCLR for watched conditions, then a clean close; bounded by ``timeout`` even if Kiwoom is silent."""
@@ -348,7 +429,9 @@ class Socket:
                     break
         self._stop.set()
         with self._send_lock:
-            ws = self._ws
+            ws, opening = self._ws, self._opening
+        if opening is not None:  # a LOGIN in flight: its connection goes at once
+            _cut(opening)
         if ws is not None:
             ws.close_timeout = max(0.05, min(1.0, (deadline - time.monotonic()) / 2))
             closer = threading.Thread(target=self._close_ws, name="kiwoom-stream-close", daemon=True)
@@ -360,3 +443,38 @@ class Socket:
             self._thread.join(max(0.0, deadline - time.monotonic()))
         if not self.stopped:
             self._stopped(None)
+
+
+def backoff(attempt: int) -> float:
+    """Seconds before reconnect ``attempt`` (0, 1, ...): BACKOFF_FIRST doubled each time, capped, with jitter (half
+    to all of it) so that many clients dropped together do not come back together."""
+    delay = min(BACKOFF_CAP, BACKOFF_FIRST * 2 ** min(attempt, 30))
+    return delay * (0.5 + random.random() / 2)
+
+
+def _matches(match: Callable[[dict], bool], message: dict[str, Any]) -> bool:
+    try:
+        return bool(match(message))
+    except Exception:  # noqa: BLE001 - an answer of the wrong shape answers nobody
+        return False
+
+
+def _close_quietly(ws: Any) -> None:
+    try:
+        ws.close()
+    except Exception:  # noqa: BLE001
+        pass
+
+
+def _cut(ws: Any) -> None:
+    """End a connection without the closing handshake; shutdown() also wakes a thread blocked reading it."""
+    import socket
+
+    try:
+        ws.socket.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    try:
+        ws.socket.close()
+    except OSError:
+        pass

@@ -44,24 +44,36 @@ class Event:
 
 
 class Status:
-    """``str()``: connected / reconnecting (n) / stopped: why; plus counters."""
+    """``str()``: connected / reconnecting (n) and when the next attempt is / stopped: why; plus counters: events
+    received, reconnects, rows buffered, rows dropped from a full buffer (per type), events a slow consumer did not get
+    (per consumer: callbacks, each events() / async for), and bad frames skipped."""
 
     def __init__(self, stream: "Stream") -> None:
         socket = stream._socket
         self.state = "stopped" if stream.closed else socket.state
-        self.why = stream._why or socket.why
+        self.why = stream._why or socket.why or ("the stream's thread ended" if self.state == "stopped" else "")
         self.reconnects = socket.reconnects
         self.received = stream._received
         self.dropped = dict(stream._dropped)
+        self.lost = dict(stream._lost)
+        self.bad_frames = socket.bad_frames
         self.buffered = {kind: len(rows) for kind, rows in stream._buffers.items()}
+        at = socket.next_attempt
+        self.next_attempt = max(0.0, at - time.monotonic()) if at is not None and self.state != "stopped" else None
 
     def __str__(self) -> str:
         head = f"stopped: {self.why or 'closed'}" if self.state == "stopped" else self.state
+        if self.next_attempt is not None and self.state.startswith("reconnecting"):
+            head += f", next attempt in {self.next_attempt:.1f} s"
         counts = f"{self.received} events, {self.reconnects} reconnects"
         if self.buffered:
             counts += ", buffered " + " ".join(f"{k}={n}" for k, n in sorted(self.buffered.items()))
         if any(self.dropped.values()):
             counts += ", dropped " + " ".join(f"{k}={n}" for k, n in sorted(self.dropped.items()) if n)
+        if any(self.lost.values()):
+            counts += ", not delivered " + " ".join(f"{k}={n}" for k, n in self.lost.items() if n)
+        if self.bad_frames:
+            counts += f", bad frames: {self.bad_frames}"
         return f"{head} ({counts})"
 
     __repr__ = __str__
@@ -76,14 +88,15 @@ class Stream:
     def __init__(self, appkey: str, secretkey: str, *, mock: bool = False, base_url: str | None = None,
                  ws_url: str | None = None, timeout: float = 10.0, market: str = "domestic", buffer: int = BUFFER,
                  silence: float = 120.0, transport: Any = None) -> None:
-        from ._api import KeyTokens
+        from ._api import KeyTokens, _check_options
         from ._client import WS_URL_SETTINGS, configured, resolve_base_url
 
+        _check_options(mock=mock, base_url=base_url, timeout=timeout, pace=None, refresh_margin=600.0)
         # the settings %kiwoom_login reads (KIWOOM_BASE_URL, KIWOOM_WS_URL and their MOCK_ twins); arguments win
         base_url, ws_url = configured(base_url, mock), configured(ws_url, mock, WS_URL_SETTINGS)
         resolve_base_url(base_url, mock)
         tokens = KeyTokens(appkey, secretkey, mock=mock, base_url=base_url, timeout=timeout, transport=transport,
-                           margin=600.0)
+                           margin=600.0, kind="Stream")
         self._setup(tokens, ws_url=ws_url, market=market, buffer=buffer, silence=silence, own=True, var=None,
                     production_url=configured(None, False, WS_URL_SETTINGS))
 
@@ -98,8 +111,14 @@ class Stream:
 
     def _setup(self, tokens: Any, *, ws_url: str | None, market: str, buffer: int, silence: float, own: bool,
                var: str | None, production_url: str | None = None) -> None:
+        from ._checks import check_number
         from ._socket import socket_for
         from ._wire import resolve_ws_url
+
+        check_number("buffer", buffer, minimum=1, integer=True)
+        check_number("silence", silence, minimum=0.001)
+        if ws_url is not None and not isinstance(ws_url, str):
+            raise KiwoomError(f"ws_url={ws_url!r}: a URL string such as 'wss://api.kiwoom.com:10000', or None")
 
         self.tokens, self.var, self.market, self._own = tokens, var, market, own
         self.closed = False
@@ -114,16 +133,18 @@ class Stream:
         self._callbacks: dict[str, list[Callable[[Event], Any]]] = {}
         self._sinks: list[Callable[[Event | None], Any]] = []
         self._calls: queue.SimpleQueue | None = None
+        self._lost: dict[str, int] = {}  # consumer -> events it did not get (its queue was full)
+        self._consumers = 0
         self._received = 0
         self.buffer = int(buffer)
         url = resolve_ws_url(ws_url, tokens.mock, market, production_url)
-        self._socket, new = socket_for(tokens, url, timeout=tokens.timeout, silence=silence)
+        self._socket, new = socket_for(tokens, url, timeout=tokens.timeout, silence=silence)  # holds its token source
         self._socket.streams.append(self)
         if new:
             try:
                 self._socket.start()
             except KiwoomError:
-                self._close_token()
+                self._let_go_token()
                 raise
         with _streams_lock:
             _streams.add(self)
@@ -158,8 +179,12 @@ class Stream:
             rows.append(event)
             self._latest.setdefault(kind, {})[item] = event
             self._received += 1
-        if self._calls is not None and (kind in self._callbacks or "*" in self._callbacks):
-            self._calls.put(event)
+        calls = self._calls
+        if calls is not None and (kind in self._callbacks or "*" in self._callbacks):
+            if calls.qsize() < self.buffer:  # one producer (this thread): the bound holds
+                calls.put(event)
+            else:
+                self._lost["callbacks"] += 1
         for sink in self._sinks:
             sink(event)
 
@@ -175,9 +200,11 @@ class Stream:
         from ._wire import _chunks, reg_frame
 
         self._check_open()
-        codes = [items] if isinstance(items, str) else [str(i) for i in items]
-        if type in ACCOUNT or not codes:
-            codes = [""]
+        from ._api import Client
+        from ._codes import watch_items
+
+        codes = watch_items(lambda: Client.bound(self.tokens), items, type, us=self.market == "us",
+                            account=type in ACCOUNT)
         for chunk in _chunks(codes):
             answer = self._socket.request(reg_frame(chunk, type), "REG")
             if str(answer.get("return_code", "0")).strip() not in ("0", ""):
@@ -234,6 +261,7 @@ class Stream:
         with self._lock:
             self._callbacks.setdefault(type, []).append(fn)
             if self._calls is None:
+                self._lost.setdefault("callbacks", 0)
                 self._calls = queue.SimpleQueue()
                 threading.Thread(target=self._call_back, name="kiwoom-stream-callbacks", daemon=True).start()
 
@@ -279,10 +307,16 @@ class Stream:
         """Events as they arrive (of ``type``, or all), from now on; ends when none came for ``timeout`` seconds,
         or the stream stopped."""
         waiting: queue.SimpleQueue = queue.SimpleQueue()
+        name = self._consumer("events()")
 
         def sink(event: Event | None) -> None:
-            if event is None or type is None or event.type == type:
-                waiting.put(event)
+            if event is None:
+                waiting.put(None)
+            elif type is None or event.type == type:
+                if waiting.qsize() < self.buffer:  # an iterator nobody reads any more holds at most buffer events
+                    waiting.put(event)
+                else:
+                    self._lost[name] += 1
 
         self._sinks.append(sink)
         try:
@@ -297,14 +331,28 @@ class Stream:
         finally:
             self._sinks.remove(sink)
 
+    def _consumer(self, what: str) -> str:
+        self._consumers += 1
+        name = f"{what}#{self._consumers}"
+        self._lost[name] = 0
+        return name
+
     async def __aiter__(self) -> Any:
         """``async for event in live``: the caller's event loop is told through call_soon_threadsafe."""
         import asyncio
 
         loop = asyncio.get_running_loop()
         waiting: asyncio.Queue = asyncio.Queue()
+        name = self._consumer("async for")
+
+        sent = [0, 0]  # events handed to the loop (by this stream's socket thread), taken by the reader (the loop)
 
         def sink(event: Event | None) -> None:
+            if event is not None:  # counted, not waiting.qsize(): a busy loop has not queued what it was handed yet
+                if sent[0] - sent[1] >= self.buffer:
+                    self._lost[name] += 1
+                    return
+                sent[0] += 1
             try:
                 loop.call_soon_threadsafe(waiting.put_nowait, event)
             except RuntimeError:  # the loop is closed
@@ -316,6 +364,7 @@ class Stream:
                 event = await waiting.get()
                 if event is None:
                     return
+                sent[1] += 1
                 yield event
         finally:
             self._sinks.remove(sink)
@@ -379,20 +428,22 @@ class Stream:
             raise KiwoomError(f"this stream is {why}; open a new one: {again}")
 
     def close(self, timeout: float = 2.0) -> None:
-        """CNSRCLR for watched conditions, then a clean close (the socket closes with its last stream); a stream with
-        its own token revokes it. Bounded by ``timeout`` even if Kiwoom does not answer."""
+        """CNSRCLR for watched conditions, then a clean close (the socket closes with its last stream); the token is
+        let go, and an own token revoked once no other stream of the socket holds it. Bounded by ``timeout`` even if
+        Kiwoom does not answer."""
         if self.closed:
             return
         socket = self._socket
         others = [s for s in socket.streams if s is not self]
-        if others and socket.state == "connected":  # the socket stays: take back only what is ours alone
+        if others:  # the socket stays: take back only what is ours alone, for good (a reconnect re-sends the rest)
             try:
                 for kind, items in list(self._watched.items()):
                     self.unwatch(sorted(items), kind)
                 for seq in self._conditions - set().union(*(s._conditions for s in others)):
                     socket.conditions.discard(seq)
-                    socket.request({"trnm": socket.prefix + "CNSRCLR", "seq": seq}, socket.prefix + "CNSRCLR",
-                                   timeout=min(timeout, 1.0))
+                    if socket.state == "connected":
+                        socket.request({"trnm": socket.prefix + "CNSRCLR", "seq": seq}, socket.prefix + "CNSRCLR",
+                                       timeout=min(timeout, 1.0))
             except KiwoomError as exc:
                 log.info("kiwoom_nb: closing a stream: %s", exc)
         self.closed = True
@@ -409,11 +460,13 @@ class Stream:
             self._calls.put(None)
         if self._own:
             atexit.unregister(self._close_at_exit)
-            self._close_token()
+        self._let_go_token()
 
-    def _close_token(self) -> None:
-        if self._own:
-            self.tokens.close()
+    def _let_go_token(self) -> None:
+        """Release this stream's reference to the socket's token source; close what nobody holds any more (an own
+        token is revoked then; the session's logins are revoked by the session)."""
+        for source in self._socket.tokens.let_go(self.tokens):
+            source.close()
 
     def _close_at_exit(self) -> None:
         try:
@@ -446,7 +499,15 @@ def close_all(timeout: float = 0.5, where: Callable[["Stream"], bool] | None = N
 
 def close_bound(session: Any, var: str, timeout: float = 2.0) -> None:
     """%kiwoom_logout: close the streams bound to ``var`` of ``session`` first."""
-    close_all(timeout, lambda s: s.var == var and getattr(s.tokens, "session", None) is session)
+    def lent(source: Any) -> bool:
+        return getattr(source, "session", None) is session and getattr(source, "var", None) == var
+
+    close_all(timeout, lambda s: lent(s.tokens))
+    from ._socket import all_sockets
+
+    for socket in all_sockets():  # a socket other streams still use moves to their token before this one is revoked
+        if socket.tokens.hand_over(lent):
+            socket.relogin(timeout)
 
 
 def _quietly(stream: Stream, timeout: float) -> None:

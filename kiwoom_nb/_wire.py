@@ -5,6 +5,7 @@ Stdlib only; no I/O. The socket (kiwoom_nb._socket) and the streams (kiwoom_nb._
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from typing import Any
@@ -13,12 +14,18 @@ from urllib.parse import urlsplit
 from ._client import _is_loopback, _normal
 from ._errors import KiwoomError, one_line
 
-__all__ = ["MOCK_WS_URL", "PRODUCTION_WS_URL", "reg_frame", "resolve_ws_url"]
+__all__ = ["MOCK_WS_URL", "PRODUCTION_WS_URL", "read_frame", "reg_frame", "resolve_ws_url"]
 
 PRODUCTION_WS_URL = "wss://api.kiwoom.com:10000/api/dostk/websocket"
 MOCK_WS_URL = "wss://mockapi.kiwoom.com:10000/api/dostk/websocket"
 PATHS = {"domestic": "/api/dostk/websocket", "us": "/api/us/websocket"}
 _CODE = re.compile(r"CODE=(\d+)")
+#: a text frame longer than this (characters) is skipped as bad; websockets itself ends a connection over MAX_MESSAGE
+MAX_FRAME = 1 << 20
+MAX_MESSAGE = 1 << 24
+#: every trnm Kiwoom sends on the real-time socket (US condition search: the same with a "G" in front)
+TRNMS = frozenset({"LOGIN", "PING", "SYSTEM", "REAL", "REG", "REMOVE", "CNSRLST", "CNSRREQ", "CNSRCLR",
+                   "GCNSRLST", "GCNSRREQ", "GCNSRCLR"})
 
 
 def resolve_ws_url(ws_url: str | None, mock: bool, market: str = "domestic",
@@ -62,6 +69,48 @@ def reg_frame(items: list[str], kind: str, trnm: str = "REG") -> dict[str, Any]:
         frame["refresh"] = "1"  # keep what is registered already
     frame["data"] = [{"item": items, "type": [kind]}]
     return frame
+
+
+def read_frame(text: Any) -> tuple[dict[str, Any] | None, str]:
+    """One frame as received -> (the message, or None to skip it; why it is bad, or "").
+
+    Checked for shape before use: a text frame of at most MAX_FRAME characters holding a JSON object with a known
+    ``trnm``; a REAL's ``data`` a list of entries, each with ``type`` and ``item`` strings and ``values`` an object of
+    strings. Bad REAL entries are left out (the others are kept) and the frame is still called bad.
+    """
+    if not isinstance(text, str):
+        return None, "a binary frame"
+    if len(text) > MAX_FRAME:
+        return None, f"a frame over {MAX_FRAME:,} characters"
+    try:
+        message = json.loads(text)
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
+        return None, "not JSON"
+    if not isinstance(message, dict):
+        return None, "not a JSON object"
+    trnm = message.get("trnm")
+    if not isinstance(trnm, str) or trnm not in TRNMS:
+        return None, "an unknown trnm"
+    if trnm != "REAL":
+        return message, ""
+    data = message.get("data")
+    if not isinstance(data, list):
+        return None, "a REAL without a list of entries"
+    good = [entry for entry in data if _good_entry(entry)]
+    if len(good) == len(data):
+        return message, ""
+    return {"trnm": "REAL", "data": good}, "REAL entries without type / item / values (an object of strings)"
+
+
+_STR = {str}
+
+
+def _good_entry(entry: Any) -> bool:
+    if type(entry) is not dict:
+        return False
+    values = entry.get("values")
+    return (type(entry.get("type")) is str and type(entry.get("item")) is str and type(values) is dict
+            and set(map(type, values.values())) <= _STR)  # every value a string (twice as fast as all(...))
 
 
 def _chunks(items: list[str], size: int = 100) -> list[list[str]]:

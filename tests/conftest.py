@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,26 @@ def isolated_keyring(monkeypatch, tmp_path):
     import keyring.core
 
     monkeypatch.setattr(keyring.core, "_keyring_backend", None)  # detected again, from the variables above
+
+
+def _forget_process_state() -> None:
+    pace, codes, client = (sys.modules.get(f"kiwoom_nb.{name}") for name in ("_pace", "_codes", "_client"))
+    if pace is not None:
+        pace._pacers.clear()
+    if codes is not None:
+        codes._memory.clear()
+    if client is not None and hasattr(client, "_mock_hosts"):
+        client._mock_hosts.clear()
+
+
+@pytest.fixture(autouse=True)
+def fresh_process_state():
+    """What kiwoom_nb keeps per process, and tests sharing the canary keys would otherwise pass on to each other:
+    the limits a pacer learned (per app key), the day's stock lists in memory, hosts named as mock. Every test
+    starts without them and leaves none behind, so no result depends on which tests ran before."""
+    _forget_process_state()
+    yield
+    _forget_process_state()
 
 
 @pytest.fixture

@@ -37,14 +37,6 @@ CHART = dict(stk_cd="005930", base_dt="20261201", upd_stkpc_tp="1")
 ORDER = dict(dmst_stex_tp="KRX", stk_cd="005930", ord_qty="1", trde_tp="3")
 
 
-@pytest.fixture(autouse=True)
-def fresh_pacers():
-    """Pacing is shared per app key in the process: every test starts with no learned limits."""
-    _pace._pacers.clear()
-    yield
-    _pace._pacers.clear()
-
-
 @pytest.fixture
 def fake_kiwoom():
     return FakeKiwoom(keys=dict(CANARY), page_size=10, candles=100)
@@ -458,7 +450,10 @@ def test_client_needs_no_ipython():
     assert done.stdout.split() == ["False", "1"], done.stderr
 
 
-def test_client_outside_ipython_points_to_client_class():
+def test_client_outside_ipython_points_to_client_class(monkeypatch):
+    import IPython
+
+    monkeypatch.setattr(IPython, "get_ipython", lambda: None)  # as in a script, whichever tests made a shell before
     with pytest.raises(KiwoomError, match="kiwoom_nb.Client"):
         kiwoom_nb.client()
 

@@ -155,3 +155,20 @@ def test_a_board_of_a_variable_keeps_the_order_typed_and_signs_its_rates(fake, s
     assert [f.data["data"][0]["item"] for f in fake.ws.received("REG")] == [["035420", "000660", "005930"]]
     for rate in re.findall(r'class="kiwoom-rate"><span class="kiwoom-(\w+)"[^>]*>([^<]*)<', page):
         assert {"up": "+", "down": "−"}.get(rate[0], "") == rate[1][:1] or rate[1].startswith("0.00"), rate
+
+
+def test_running_a_watch_cell_again_replaces_the_board_it_made(fake, start_kernel):
+    kernel = logged_in(start_kernel)
+    for _ in range(3):
+        kernel.ok("%kiwoom_watch 005930")
+    count = ("import threading, kiwoom_nb._stream as s\n"
+             "print(sum(t.name == 'kiwoom-board' for t in threading.enumerate()), len(s._streams))")
+
+    wait_for(lambda: kernel.ok(count).stdout.split() == ["1", "1"], 10, "one board thread and one stream")
+    [conn] = fake.ws.live()
+    assert conn.regs == {"0B": {"005930"}}
+    kernel.ok("%kiwoom_watch 000660")  # another cell: a board of its own, the first one stays
+    wait_for(lambda: kernel.ok(count).stdout.split() == ["2", "2"], 10, "two boards")
+    for _ in range(2):  # a cell with two boards, run twice: two boards of its own
+        kernel.ok("%kiwoom_watch 005930\n%kiwoom_watch 000660 --type 0D")
+    wait_for(lambda: kernel.ok(count).stdout.split() == ["4", "4"], 10, "four boards")

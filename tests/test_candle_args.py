@@ -10,16 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kiwoom_nb import Client, RequestError, _pace
+from kiwoom_nb import Client, RequestError
 from kiwoom_nb.testing import FakeKiwoom
 from support import CANARY
-
-
-@pytest.fixture(autouse=True)
-def fresh_pacers():
-    _pace._pacers.clear()
-    yield
-    _pace._pacers.clear()
 
 
 def client_of(fake: FakeKiwoom) -> Client:

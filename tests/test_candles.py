@@ -9,7 +9,6 @@ from datetime import date, datetime
 import pytest
 
 from kiwoom_nb import AccessDeniedError, Client, KiwoomTimeout, RateLimitError, RequestError
-from kiwoom_nb import _pace
 from kiwoom_nb.testing import FakeKiwoom
 from kiwoom_nb.testing._charts import rows as chart_rows
 from kiwoom_nb.testing._shapes import OBSERVED
@@ -19,13 +18,6 @@ pd = pytest.importorskip("pandas")
 
 KEYS = CANARY["production"]
 COLUMNS = ["open", "high", "low", "close", "volume"]
-
-
-@pytest.fixture(autouse=True)
-def fresh_pacers():
-    _pace._pacers.clear()
-    yield
-    _pace._pacers.clear()
 
 
 def client_of(fake: FakeKiwoom) -> Client:

@@ -11,17 +11,8 @@ import pytest
 from support import CANARY, in_threads, logged_in
 
 from kiwoom_nb import Client, KiwoomError, UnknownStockError, _codes
-from kiwoom_nb import _pace
 
 KEYS, MOCK_KEYS = CANARY["production"], CANARY["mock"]
-
-
-@pytest.fixture(autouse=True)
-def fresh_state():
-    _pace._pacers.clear()
-    _codes._memory.clear()
-    yield
-    _codes._memory.clear()
 
 
 @pytest.fixture

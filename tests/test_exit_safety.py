@@ -68,7 +68,12 @@ def test_a_revoker_that_cannot_start_leaks_nothing_and_the_status_says_why(fake,
     session.login(*KEYS, var="kiwoom_token", force=True)
     session.login(*KEYS, var="other_token")
 
-    assert open_fds() == before  # no pipe end, no log file left open
+    # no pipe end, no log file left open. Sockets and selectors are left out: the threads of earlier tests' streams
+    # open and close theirs meanwhile, and the result must not depend on which tests ran before.
+    def ours(fds: dict[int, str]) -> dict[int, str]:
+        return {fd: target for fd, target in fds.items() if not target.startswith(("socket:", "anon_inode:"))}
+
+    assert ours(open_fds()) == ours(before)
     assert sorted(p.name for p in cache.iterdir()) == ["holders"]  # no revoker log left behind
     [line] = warnings  # said once
     assert "could not start" in line and "only when the kernel exits cleanly" in line

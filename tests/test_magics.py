@@ -252,3 +252,41 @@ def test_remember_without_a_secure_keyring_refuses_before_logging_in(ip, fake):
         assert "no secure OS keyring is available here (keyring offers keyring.backends.fail.Keyring)" in str(info.value)
         assert APPKEY not in str(info.value) and SECRETKEY not in str(info.value)
     assert fake.issues == [] and "kiwoom_token" not in ip.user_ns
+
+
+def test_force_whose_old_token_fails_to_revoke_warns_once_and_puts_the_new_token_in_the_variable(ip, fake):
+    run(ip, "kiwoom_login")
+    old = ip.user_ns["kiwoom_token"]
+    fake.fail_next("server_error", path="/oauth2/revoke")
+    err = io.StringIO()
+    with redirect_stderr(err):
+        line = run(ip, "kiwoom_login --force")
+    new = ip.user_ns["kiwoom_token"]
+    assert "logged in as kiwoom_token" in line
+    assert new != old and new == fake.tokens[-1].value and magics(ip).session.find("kiwoom_token").token == new
+    warnings = [text for text in err.getvalue().splitlines() if text.startswith("kiwoom_nb:")]
+    assert len(warnings) == 1 and "could not revoke the replaced token" in warnings[0]
+    assert old not in err.getvalue() and new not in err.getvalue()
+    assert fake.is_live(old)  # kept for the exit revoke
+    ip.extension_manager.unload_extension("kiwoom_nb")  # the exit path of this shell: both go
+    ip.extension_manager.load_extension("kiwoom_nb")
+    assert not fake.is_live(old) and not fake.is_live(new)
+
+
+def test_config_mock_hosts_names_a_mock_server_for_the_order_guard(ip, fake, monkeypatch):
+    from kiwoom_nb import Client, OrderNotConfirmed
+
+    monkeypatch.delenv("KIWOOM_MOCK_HOSTS", raising=False)
+    proxy = "https://kiwoom-proxy.example.com/mock"
+    order = {"dmst_stex_tp": "KRX", "stk_cd": "005930", "ord_qty": "1", "trde_tp": "3"}
+    with Client(*CANARY["mock"], mock=True, base_url=proxy, transport=fake.transport, pace=None) as api:
+        with pytest.raises(OrderNotConfirmed):
+            api.call("kt10000", **order)
+        assert fake.orders == []
+        ip.run_line_magic("config", "KiwoomMagics.mock_hosts = 'kiwoom-proxy.example.com'")
+        api.call("kt10000", **order)
+        assert len(fake.orders) == 1
+        ip.extension_manager.unload_extension("kiwoom_nb")  # the setting leaves with the extension
+        with pytest.raises(OrderNotConfirmed):
+            api.call("kt10000", **order)
+    assert len(fake.orders) == 1

@@ -25,14 +25,6 @@ CHART = dict(stk_cd="005930", base_dt="20261201", upd_stkpc_tp="1")
 ACCOUNT = dict(qry_tp="1", dmst_stex_tp="KRX")
 
 
-@pytest.fixture(autouse=True)
-def fresh_pacers():
-    """Pacing is shared per app key in the process: every test starts with no learned limits."""
-    _pace._pacers.clear()
-    yield
-    _pace._pacers.clear()
-
-
 @pytest.fixture
 def fake_kiwoom():
     return FakeKiwoom(keys=dict(CANARY), page_size=10, candles=100)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from support import CANARY, logged_in
-from test_codes import api, fresh_state  # noqa: F401 - the same fixtures: a client on the fake, empty caches
+from test_codes import api  # noqa: F401 - the same fixture: a client on the fake (caches: tests/conftest.py)
 from test_tr_kernel import one_line_error
 
 from kiwoom_nb import Client, OrderNotConfirmed
@@ -100,7 +100,7 @@ def test_a_labelled_mock_client_on_a_production_host_says_so(fake, monkeypatch):
 
     line = api.preview("kt10000", **BUY)
     assert line == refusal(api, "kt10000", **BUY)
-    assert line.endswith(f"production ({fake.url.split('://')[1]}, labelled mock but not a known mock server) — "
+    assert line.endswith(f"production ({fake.url.split('://')[1]}, labelled mock but not a known mock server; KIWOOM_MOCK_HOSTS names one) — "
                          "pass confirm=True (--confirm on %kiwoom) to place it"), line
     assert len(fake.requests) == sent and fake.orders == []
     api.close()

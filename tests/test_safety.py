@@ -20,7 +20,7 @@ ORDER = {"dmst_stex_tp": "KRX", "stk_cd": "005930", "ord_qty": "1", "trde_tp": "
 
 @pytest.fixture(autouse=True)
 def _no_configured_urls(monkeypatch):
-    for name in ("KIWOOM_BASE_URL", "KIWOOM_MOCK_BASE_URL"):
+    for name in ("KIWOOM_BASE_URL", "KIWOOM_MOCK_BASE_URL", "KIWOOM_MOCK_HOSTS"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -69,6 +69,66 @@ def test_orders_to_a_known_mock_server_need_no_confirmation(fake):
         api.call("kt10000", **ORDER)
 
     assert [order.environment for order in fake.orders] == ["mock", "mock"]
+
+
+def test_kiwoom_s_production_host_spelled_with_a_trailing_dot_is_production(fake):
+    """``https://api.kiwoom.com.`` is Kiwoom's production host: a mock label on it is refused, nothing is sent."""
+    for url in ("https://api.kiwoom.com.", "https://API.Kiwoom.com.:443", "https://api.kiwoom.com:10443"):
+        with pytest.raises(KiwoomError, match="production server"):
+            Client(*MOCK, mock=True, base_url=url, transport=fake.transport, pace=None)
+    assert fake.requests == [] and fake.orders == []
+
+
+PROXY = "https://kiwoom-proxy.example.com/mock"  # a reverse proxy: nothing says where it forwards to
+
+
+def test_a_host_given_for_mock_that_is_not_a_known_mock_server_needs_confirm_for_orders(fake):
+    with Client(*MOCK, mock=True, base_url=PROXY, transport=fake.transport, pace=None) as api:
+        api.call("ka10001", stk_cd="005930")  # queries go: they cannot move money
+        with pytest.raises(OrderNotConfirmed) as caught:
+            api.call("kt10000", **ORDER)
+        assert "labelled mock but not a known mock server" in str(caught.value)
+        assert "KIWOOM_MOCK_HOSTS" in str(caught.value) and "\n" not in str(caught.value)
+        assert fake.orders == [] and [r for r in fake.requests if r.api_id == "kt10000"] == []
+        api.call("kt10000", confirm=True, **ORDER)  # confirmed: sent
+    assert len(fake.orders) == 1
+
+
+@pytest.mark.parametrize("named", ["kiwoom-proxy.example.com", "KIWOOM-PROXY.example.com.", "other.example, "
+                                   "kiwoom-proxy.example.com:443"])
+def test_a_host_named_in_kiwoom_mock_hosts_is_mock(fake, monkeypatch, named):
+    monkeypatch.setenv("KIWOOM_MOCK_HOSTS", named)
+    with Client(*MOCK, mock=True, base_url=PROXY, transport=fake.transport, pace=None) as api:
+        api.call("kt10000", **ORDER)
+    assert [order.environment for order in fake.orders] == ["mock"]
+
+
+def test_a_host_named_with_another_port_is_not_that_host(fake, monkeypatch):
+    monkeypatch.setenv("KIWOOM_MOCK_HOSTS", "kiwoom-proxy.example.com:8443")
+    with Client(*MOCK, mock=True, base_url=PROXY, transport=fake.transport, pace=None) as api:
+        with pytest.raises(OrderNotConfirmed):
+            api.call("kt10000", **ORDER)
+    assert fake.orders == []
+
+
+@pytest.mark.parametrize("url", ["https://MOCKAPI.kiwoom.com.", "https://mockapi.kiwoom.com:443",
+                                 "http://LOCALHOST"])
+def test_kiwoom_s_mock_host_in_any_spelling_and_loopback_are_mock(fake, url):
+    if url.startswith("http://LOCALHOST"):  # the fake on loopback, by name
+        with Client(*MOCK, mock=True, base_url=fake.mock_url.replace("127.0.0.1", "LOCALHOST"), pace=None) as api:
+            api.call("kt10000", **ORDER)
+    else:
+        with Client(*MOCK, mock=True, base_url=url, transport=fake.transport, pace=None) as api:
+            api.call("kt10000", **ORDER)
+    assert [order.environment for order in fake.orders] == ["mock"]
+
+
+def test_mockapi_on_another_port_is_not_kiwoom_s_mock_server(fake):
+    with Client(*MOCK, mock=True, base_url="https://mockapi.kiwoom.com:8443", transport=fake.transport,
+                pace=None) as api:
+        with pytest.raises(OrderNotConfirmed):
+            api.call("kt10000", **ORDER)
+    assert fake.orders == []
 
 
 def test_a_bound_client_of_a_production_login_guards_orders(fake):

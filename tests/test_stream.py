@@ -341,7 +341,9 @@ def test_close_is_bounded_when_the_server_stops_answering(fake, opened):
     started = time.monotonic()
     live.close(timeout=0.5)
 
-    assert time.monotonic() - started < 1.5
+    # bounded: an unbounded close would wait for the socket's own 10 s timeout (or forever); how close to 0.5 s it
+    # comes is bench/'s to measure, not a loaded test machine's
+    assert time.monotonic() - started < 5.0
     assert fake.revokes  # the token is still revoked
 
 
@@ -503,5 +505,5 @@ def test_closing_every_stream_at_exit_is_bounded_when_the_network_goes_silent(fa
     started = time.monotonic()
     close_all(0.3)  # what the exit path does before it revokes
 
-    assert time.monotonic() - started < 0.6
+    assert time.monotonic() - started < 5.0  # bounded: the frozen relay never answers, so unbounded is forever
     wait_for(lambda: fake.revokes, 5, "its own token revoked anyway (the REST side still answers)")

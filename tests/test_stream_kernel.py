@@ -123,3 +123,23 @@ def test_a_mock_stream_goes_to_the_mock_socket_and_never_to_the_production_one(f
     kernel.ok(f"%config KiwoomMagics.mock_ws_url = {fake.ws_url!r}")
     refused = kernel.run("kiwoom_nb.stream(mock=True)").error
     assert refused["ename"] == "KiwoomError" and "production WebSocket" in refused["evalue"]
+
+
+def test_a_reissue_on_the_sockets_thread_runs_no_cell_hook_there_and_the_variable_follows_by_the_next_cell(
+        fake, start_kernel):
+    kernel = opened(start_kernel)
+    old = the_token(fake)
+    kernel.ok("import threading\npushed = []\n_push = get_ipython().push\n"
+              "def _spy(values, interactive=True):\n"
+              "    pushed.append(threading.current_thread() is threading.main_thread())\n"
+              "    return _push(values, interactive)\n"
+              "get_ipython().push = _spy")
+    fake.ws.refuse_next_login()
+    fake.ws.drop()  # the reconnect's LOGIN is refused: the socket's thread re-issues the token
+    wait_for(lambda: len(fake.ws.received("LOGIN")) == 3 and fake.ws.live(), 20, "the re-issue and the new LOGIN")
+
+    new = fake.ws.received("LOGIN")[-1].data["token"]
+    assert new != old
+    shown = kernel.ok(f"print(pushed, kiwoom_token == {new!r})")
+    assert shown.stdout.strip().endswith("] True") and shown.stderr == ""
+    assert "True" in shown.stdout.split("]")[0] and "False" not in shown.stdout  # pushed, on the main thread only

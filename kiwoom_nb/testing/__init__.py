@@ -246,7 +246,7 @@ class FakeKiwoom:
 
         def handler(request: httpx.Request) -> httpx.Response:
             path = request.url.path
-            if request.url.host == "mockapi.kiwoom.com":  # Kiwoom's mock domain is the mock side
+            if request.url.host.rstrip(".") == "mockapi.kiwoom.com":  # Kiwoom's mock domain is the mock side
                 path = "/mock" + path
             reply = self.handle(request.method, path, dict(request.headers), request.read())
             self._report(path, dict(request.headers), reply)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 import socket
 import threading
 import time
@@ -85,6 +86,8 @@ class FakeSocket:
         #: frames sent before each LOGIN answer (prod sends SYSTEM frames, PINGs and REALs there too)
         self.before_login: list[dict[str, Any]] = []
         self.hang = False  # stop reading frames and answering them (REG, CNSRCLR ... go unanswered; the library still closes)
+        self.silent_logins = 0  # the next n LOGINs get no answer at all (the connection stays open, frames still read)
+        self.drop_after_login = False  # cut each connection right after answering its LOGIN (a server that flaps)
         self.conns: list[Conn] = []
         self._refuse_logins = 0
         self._orders_seen = 0
@@ -134,6 +137,17 @@ class FakeSocket:
                 conn.ws.send(text)
             sent += per_frame
         return sent
+
+    def send_raw(self, text: str | bytes) -> int:
+        """Send ``text`` as it is (str: a text frame, bytes: a binary one) to every logged-in connection, to try the
+        client with what Kiwoom should never send. Returns the connections it went to."""
+        conns = [c for c in self.live() if c.logged_in]
+        for conn in conns:
+            try:
+                conn.ws.send(text)
+            except Exception:  # noqa: BLE001 - the client went away meanwhile
+                pass
+        return len(conns)
 
     def live(self) -> list[Conn]:
         with self._lock:
@@ -262,6 +276,10 @@ class FakeSocket:
         g = "G" if conn.market == "us" else ""
         if trnm == "REG" and any(k in self.refuse_types for e in data.get("data") or [] for k in e.get("type") or []):
             conn.send({"trnm": trnm, "return_code": 1, "return_msg": "등록 종목수 초과"})
+        elif trnm == "REG" and not all(_knowable(conn.market, kind, item) for e in data.get("data") or []
+                                       for kind in e.get("type") or [] for item in e.get("item") or [""]):
+            # a name, a 7-digit code, null: a fake that invented prices for them would hide the caller's mistake
+            conn.send({"trnm": trnm, "return_code": 1, "return_msg": "종목코드가 올바르지 않습니다"})
         elif trnm in ("REG", "REMOVE"):
             with conn.lock:
                 if trnm == "REG" and str(data.get("refresh", "1")) == "0":
@@ -298,6 +316,11 @@ class FakeSocket:
             refused = self._refuse_logins > 0
             if refused:
                 self._refuse_logins -= 1
+            silent = self.silent_logins > 0
+            if silent:
+                self.silent_logins -= 1
+        if silent:
+            return True
         if refused or not valid:
             conn.send({"trnm": "LOGIN", "return_code": 805004,
                        "return_msg": "토큰 인증에 실패했습니다. 접속을 종료합니다 [CODE=8005, MESSAGE=Token이 유효하지 않습니다]"})
@@ -318,6 +341,11 @@ class FakeSocket:
                 pass
         with self._lock:
             self._orders_seen = max(self._orders_seen, len(self.fake.orders))
+        if self.drop_after_login:
+            try:
+                conn.ws.socket.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
         return True
 
     def _condition(self, conn: Conn, data: dict[str, Any]) -> None:
@@ -433,3 +461,23 @@ class FakeSocket:
                 "902": str(body.get("ord_qty", "")), "905": "+매수" if "10000" in str(order.api_id) else "-매도",
                 "908": datetime.now(KST).strftime("%H%M%S")}})
         return entries
+
+
+_KRX_ITEM = re.compile(r"(?=[A-Z]*\d)[0-9A-Z]{6}(?:_(?:NX|AL))?")
+_US_ITEM = re.compile(r"[A-Z][A-Z.\-]{0,11}")
+
+
+def _knowable(market: str, kind: Any, item: Any) -> bool:
+    """Whether Kiwoom could send prices for ``item`` of ``kind``: a KRX code (US: a ticker), a sector code for 0J / 0U,
+    a symbol for 0I, "" for a whole-market or account type."""
+    if not isinstance(item, str):
+        return False
+    if item == "":
+        return True
+    if market == "us":
+        return bool(_US_ITEM.fullmatch(item))
+    if kind in ("0J", "0U"):
+        return item.isdigit() and len(item) == 3
+    if kind == "0I":  # gold: a symbol (MGD)
+        return bool(re.fullmatch(r"[0-9A-Z]{1,12}", item))
+    return bool(_KRX_ITEM.fullmatch(item))

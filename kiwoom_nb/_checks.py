@@ -1,0 +1,107 @@
+"""Arguments checked before anything is sent: api-ids, stock codes, dates in TR fields, typed options.
+
+Each bad value raises one KiwoomError line naming the argument and what it takes. Stdlib only, no I/O: a
+pandas.Timestamp is a datetime, so dates need no pandas.
+"""
+
+from __future__ import annotations
+
+import numbers
+import re
+from datetime import date, datetime
+from typing import Any
+
+from ._errors import KiwoomError, RequestError
+
+__all__ = ["check_api_id", "check_code", "check_flag", "check_number", "date_field"]
+
+#: A KRX short code: six digits and capital letters with at least one digit (005930, 0106J0), an A / J / Q before it
+#: as account TRs write it (A005930), and a market suffix (_NX Nextrade, _AL smart routing).
+_KRX_CODE = re.compile(r"[AJQ]?(?=[A-Z]*\d)[0-9A-Z]{6}(?:_(?:NX|AL))?")
+#: Looks like a number someone meant as a code (5930, 0059300, 5930_NX): refused rather than sent or looked up.
+_DIGITS = re.compile(r"\d+(?:_[0-9A-Z]+)?")
+_API_ID = re.compile(r"[A-Za-z0-9_]{1,20}")
+_ISO_DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+
+
+def check_api_id(value: Any) -> str:
+    """``value`` stripped: an api-id is a short ASCII name (ka10001, au10001, usa06011)."""
+    if isinstance(value, str) and _API_ID.fullmatch(value.strip()):
+        return value.strip()
+    shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+    raise KiwoomError(f"api_id={shown}: an api-id is a short ASCII name such as 'ka10001'; "
+                      "kiwoom_nb.find_trs() (%kiwoom --find) searches them — nothing was sent")
+
+
+def check_code(value: Any, what: str = "stk_cd", *, us: bool = False, items: bool = False) -> str:
+    """``value`` stripped, if it can name a stock: a string, not empty; a domestic one that is all digits must be a
+    KRX code of six (a name, 삼성전자, is looked up by the caller). ``items``: "|"-joined codes are several.
+
+    The one check of codes for TR fields, ``candles`` and ``watch``: an int (5930) has lost its leading zeros, so it is
+    refused rather than guessed.
+    """
+    example = "'AAPL'" if us else "'005930'"
+    if not isinstance(value, str):
+        hint = ""
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 1_000_000 and not us:
+            hint = f" (as a string: '{value:06d}')"
+        raise KiwoomError(f"{what}={value!r}: a stock code is a string such as {example}{hint}, or the stock's name "
+                          "— nothing was sent")
+    text = value.strip()
+    for part in text.split("|") if items else [text]:
+        part = part.strip()
+        if not part:
+            raise KiwoomError(f"{what}={value!r}: empty; pass a stock code such as {example}, or the stock's name "
+                              "— nothing was sent")
+        if not us and _DIGITS.fullmatch(part) and not _KRX_CODE.fullmatch(part):
+            raise KiwoomError(f"{what}={part!r} is not a KRX code: six digits and capital letters (005930, 0106J0), "
+                              "optionally _NX or _AL — nothing was sent")
+    return text
+
+
+def date_field(api_id: str, name: str, value: Any, *, check: bool = True) -> Any:
+    """A TR field the catalogue types as a date (YYYYMMDD) as Kiwoom takes it: a date, datetime or pandas.Timestamp
+    and "2024-01-01" become "20240101"; "20240101" (or 20240101) stays. Anything else raises, unless ``check`` is
+    False (then it is sent as it is)."""
+    text = None
+    if isinstance(value, date):  # datetime and pandas.Timestamp too
+        try:
+            return value.strftime("%Y%m%d")
+        except ValueError:  # pandas.NaT
+            pass
+    elif isinstance(value, (str, int)) and not isinstance(value, bool):
+        text = str(value).strip()
+    if text == "":
+        return value  # a blank optional field: Kiwoom's documented default (a required one is caught as missing)
+    if text is not None:
+        found = _ISO_DAY.fullmatch(text)
+        day = "".join(found.groups()) if found else text
+        if len(day) == 8 and day.isdigit():
+            try:
+                datetime.strptime(day, "%Y%m%d")
+                return day
+            except ValueError:
+                pass
+    if not check:
+        return value
+    shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+    raise RequestError(f"{api_id}: {name}={shown} is not a date: {name} takes YYYYMMDD ('20240101'), '2024-01-01', "
+                       "or a datetime.date / pandas.Timestamp — nothing was sent", api_id=api_id)
+
+
+def check_number(name: str, value: Any, *, minimum: float = 0.0, none: bool = False, integer: bool = False) -> Any:
+    """``value`` if it is a number (an int where ``integer``) of at least ``minimum`` (None where ``none``)."""
+    if value is None and none:
+        return value
+    kind = numbers.Integral if integer else numbers.Real  # numpy's numbers too
+    if isinstance(value, bool) or not isinstance(value, kind) or value != value or value < minimum:
+        raise KiwoomError(f"{name}={value!r}: {'a whole number' if integer else 'a number'} of at least {minimum:g}{' or None' if none else ''} "
+                          f"(e.g. {name}={10 if integer else 10.0}) — nothing was sent")
+    return value
+
+
+def check_flag(name: str, value: Any) -> bool:
+    """``value`` if it is True or False."""
+    if not isinstance(value, bool):
+        raise KiwoomError(f"{name}={value!r}: True or False — nothing was sent")
+    return value
