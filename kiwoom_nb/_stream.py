@@ -138,8 +138,7 @@ class Stream:
         self._received = 0
         self.buffer = int(buffer)
         url = resolve_ws_url(ws_url, tokens.mock, market, production_url)
-        self._socket, new = socket_for(tokens, url, timeout=tokens.timeout, silence=silence)  # holds its token source
-        self._socket.streams.append(self)
+        self._socket, new = socket_for(self, tokens, url, timeout=tokens.timeout, silence=silence)  # holds its token
         if new:
             try:
                 self._socket.start()
@@ -448,11 +447,12 @@ class Stream:
                 log.info("kiwoom_nb: closing a stream: %s", exc)
         self.closed = True
         self._why = self._why or "closed"
-        if self in socket.streams:
-            socket.streams.remove(self)
+        from ._socket import leave
+
+        last = leave(socket, self)
         with _streams_lock:
             _streams.discard(self)
-        if not socket.streams:
+        if last:
             socket.close(timeout)
         for sink in list(self._sinks):
             sink(None)
