@@ -221,12 +221,18 @@ class Stream:
         self.watch([], "00")
 
     def unwatch(self, items: Any, type: str) -> None:
-        """Stop watching ``items`` of ``type`` (REMOVE), unless another stream of this socket still watches them."""
+        """Stop watching ``items`` of ``type`` (REMOVE), unless another stream of this socket still watches them.
+        Items are checked and names resolved as :meth:`watch` does."""
+        from ._api import Client
+        from ._codes import watch_items
+
+        codes = watch_items(lambda: Client.bound(self.tokens), items, type, us=self.market == "us",
+                            account=type in ACCOUNT)
+        self._unwatch(codes, type)
+
+    def _unwatch(self, codes: list[str], type: str) -> None:
         from ._wire import _chunks, reg_frame
 
-        codes = [items] if isinstance(items, str) else [str(i) for i in items]
-        if type in ACCOUNT or not codes:
-            codes = [""]
         with self._lock:
             self._watched.get(type, set()).difference_update(codes)
             if not self._watched.get(type):
@@ -257,6 +263,10 @@ class Stream:
     def on(self, type: str, fn: Callable[[Event], Any]) -> None:
         """Call ``fn(event)`` for every event of ``type`` ("*" for all) on the stream's callback thread; an exception
         in ``fn`` is logged and the events go on."""
+        if not isinstance(type, str) or not type.strip():
+            raise KiwoomError(f"type={type!r}: a real-time type such as '0B' (주식체결), or '*' for all")
+        if not callable(fn):
+            raise KiwoomError(f"fn={fn!r}: a function taking one Event, e.g. live.on('0B', print)")
         with self._lock:
             self._callbacks.setdefault(type, []).append(fn)
             if self._calls is None:
@@ -305,6 +315,12 @@ class Stream:
     def events(self, timeout: float | None = None, type: str | None = None) -> Iterator[Event]:
         """Events as they arrive (of ``type``, or all), from now on; ends when none came for ``timeout`` seconds,
         or the stream stopped."""
+        from ._checks import check_number
+
+        check_number("timeout", timeout, none=True)
+        return self._events(timeout, type)
+
+    def _events(self, timeout: float | None, type: str | None) -> Iterator[Event]:
         waiting: queue.SimpleQueue = queue.SimpleQueue()
         name = self._consumer("events()")
 
@@ -430,6 +446,9 @@ class Stream:
         """CNSRCLR for watched conditions, then a clean close (the socket closes with its last stream); the token is
         let go, and an own token revoked once no other stream of the socket holds it. Bounded by ``timeout`` even if
         Kiwoom does not answer."""
+        from ._checks import check_number
+
+        check_number("timeout", timeout)
         if self.closed:
             return
         socket = self._socket
@@ -437,7 +456,7 @@ class Stream:
         if others:  # the socket stays: take back only what is ours alone, for good (a reconnect re-sends the rest)
             try:
                 for kind, items in list(self._watched.items()):
-                    self.unwatch(sorted(items), kind)
+                    self._unwatch(sorted(items), kind)
                 for seq in self._conditions - set().union(*(s._conditions for s in others)):
                     socket.conditions.discard(seq)
                     if socket.state == "connected":

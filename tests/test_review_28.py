@@ -40,3 +40,68 @@ def test_a_stream_opened_while_the_last_one_on_its_socket_closes_gets_a_live_soc
     finally:
         second.close()
     assert sorted(r.body["token"] for r in fake.revokes) == sorted(t.value for t in fake.tokens)
+
+
+# -- bad input to the other Stream methods: one line, nothing sent, nothing lost ------------------------------
+
+
+def one_line(caught) -> str:
+    from kiwoom_nb import KiwoomError
+
+    text = str(caught.value)
+    assert isinstance(caught.value, KiwoomError) and "\n" not in text and text
+    return text
+
+
+@pytest.fixture
+def live(fake):
+    stream = open_stream(fake)
+    stream.watch(["005930"], "0B")
+    yield stream
+    stream.close()
+
+
+@pytest.mark.parametrize("items, type", [(5930, "0B"), (None, "0B"), (["005930"], 11), (["005930"], None),
+                                         (["0059300"], "0B")], ids=repr)
+def test_unwatch_of_bad_items_or_type_gets_one_line_and_sends_nothing(live, fake, items, type):
+    """Was: a raw TypeError for 5930 / None, and a REMOVE of type 11 sent to Kiwoom."""
+    with pytest.raises(Exception) as caught:
+        live.unwatch(items, type)
+    assert "items=" in one_line(caught) or "type=" in one_line(caught)
+    assert fake.ws.received("REMOVE") == []
+    assert fake.ws.live()[0].regs.get("0B") == {"005930"}  # nothing lost
+
+
+def test_unwatch_resolves_a_name_as_watch_does(live, fake):
+    live.unwatch("삼성전자", "0B")
+    assert [f.data["data"][0]["item"] for f in fake.ws.received("REMOVE")] == [["005930"]]
+
+
+def test_on_with_a_callback_that_cannot_be_called_gets_one_line(live, fake):
+    """Was: accepted, then a warning logged for every event on the callback thread."""
+    with pytest.raises(Exception) as caught:
+        live.on("0B", 5)
+    assert "fn=" in one_line(caught)
+    with pytest.raises(Exception) as caught:
+        live.on(5, print)
+    assert "type=" in one_line(caught)
+
+
+def test_events_with_a_wrongly_typed_timeout_gets_one_line(live, fake):
+    with pytest.raises(Exception) as caught:
+        next(live.events(timeout="1"))
+    assert "timeout=" in one_line(caught)
+
+
+def test_close_with_a_wrongly_typed_timeout_gets_one_line_and_the_stream_still_closes_after(fake):
+    """Was: a raw TypeError halfway through close(): the stream marked closed, its socket and thread left running,
+    its token never let go, and every later close() a no-op."""
+    stream = open_stream(fake)
+    stream.watch(["005930"], "0B")
+    with pytest.raises(Exception) as caught:
+        stream.close(timeout="x")
+    assert "timeout=" in one_line(caught)
+    assert not stream.closed and stream.status.state == "connected"
+    stream.close()
+    wait_for(lambda: fake.ws.live() == [], 5, "the socket closed")
+    assert [r.body["token"] for r in fake.revokes] == [t.value for t in fake.tokens]
