@@ -121,7 +121,7 @@ class Stream:
             raise KiwoomError(f"ws_url={ws_url!r}: a URL string such as 'wss://api.kiwoom.com:10000', or None")
 
         self.tokens, self.var, self.market, self._own = tokens, var, market, own
-        self.closed = False
+        self.closed = self._closing = False
         self._why = ""
         self._lock = threading.Lock()
         self._buffers: dict[str, deque] = {}
@@ -210,11 +210,30 @@ class Stream:
                 shown = ", ".join(c or '""' for c in chunk[:5]) + (f" and {len(chunk) - 5} more" if len(chunk) > 5 else "")
                 raise RequestError(f"Kiwoom refused to watch {type} for {shown} (return_code "
                                    f"{answer.get('return_code')}: {str(answer.get('return_msg', ''))[:120]})")
-            with self._lock:
-                self._watched.setdefault(type, set()).update(chunk)
-                self._typed.setdefault(type, {}).update(dict.fromkeys(chunk))
-            with self._socket._send_lock:
-                self._socket.regs.setdefault(type, set()).update(chunk)
+            with self._lock:  # close() marks _closing under it: an ack after that registers nothing for good
+                late = self._closing
+                if not late:
+                    self._watched.setdefault(type, set()).update(chunk)
+                    self._typed.setdefault(type, {}).update(dict.fromkeys(chunk))
+                    with self._socket._send_lock:
+                        self._socket.regs.setdefault(type, set()).update(chunk)
+            if late:
+                self._take_back(chunk, type)
+                self._check_open()
+                raise KiwoomError("this stream was closed while watching; open a new one")
+
+    def _take_back(self, codes: list[str], type: str) -> None:
+        """REMOVE what a closing stream's late watch() registered, unless another stream of the socket watches it."""
+        from ._wire import _chunks, reg_frame
+
+        others = set().union(*(s._watched.get(type, set()) for s in self._socket.streams if s is not self))
+        gone = [c for c in codes if c not in others]
+        try:
+            if gone and self._socket.state == "connected":
+                for chunk in _chunks(gone):
+                    self._socket.request(reg_frame(chunk, type, "REMOVE"), "REMOVE")
+        except KiwoomError as exc:
+            log.info("kiwoom_nb: closing a stream: %s", exc)
 
     def watch_orders(self) -> None:
         """Order fills (00) of the token's account: ``watch([], "00")``."""
@@ -451,6 +470,8 @@ class Stream:
         check_number("timeout", timeout)
         if self.closed:
             return
+        with self._lock:
+            self._closing = True  # a watch() acked from now on takes its items back (watch)
         socket = self._socket
         others = [s for s in socket.streams if s is not self]
         if others:  # the socket stays: take back only what is ours alone, for good (a reconnect re-sends the rest)

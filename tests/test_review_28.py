@@ -105,3 +105,44 @@ def test_close_with_a_wrongly_typed_timeout_gets_one_line_and_the_stream_still_c
     stream.close()
     wait_for(lambda: fake.ws.live() == [], 5, "the socket closed")
     assert [r.body["token"] for r in fake.revokes] == [t.value for t in fake.tokens]
+
+
+def test_a_stream_closed_while_its_watch_waits_for_the_ack_leaves_nothing_registered(fake, monkeypatch):
+    """watch() on one thread, close() on another while the REG is on its way: the closed stream's items were put in
+    the socket's registrations after its close took them back, so Kiwoom kept sending them and every reconnect
+    registered them again, for a stream nobody has."""
+    first, second = open_stream(fake), open_stream(fake)
+    second.watch(["005930"], "0B")
+    request = _socket.Socket.request
+
+    def closed_meanwhile(self, frame, trnm, *args, **kwargs):
+        answer = request(self, frame, trnm, *args, **kwargs)
+        if trnm == "REG" and not first.closed:
+            first.close()  # what another thread does while the REG is answered
+        return answer
+
+    monkeypatch.setattr(_socket.Socket, "request", closed_meanwhile)
+    try:
+        first.watch(["000660"], "0B")
+    except Exception as exc:  # noqa: BLE001 - saying the stream closed is fine too
+        assert "closed" in one_line_of(exc)
+    monkeypatch.setattr(_socket.Socket, "request", request)
+    try:
+        [conn] = fake.ws.live()
+        wait_for(lambda: conn.regs.get("0B") == {"005930"}, 5, "only the open stream's item registered")
+        logins = len(fake.ws.received("LOGIN"))
+        fake.ws.drop()
+        wait_for(lambda: len(fake.ws.received("LOGIN")) > logins and second.status.state == "connected", 15,
+                 "the reconnect")
+        [conn] = fake.ws.live()
+        wait_for(lambda: conn.regs.get("0B") is not None, 5, "the REG re-sent")
+        assert conn.regs.get("0B") == {"005930"}
+    finally:
+        second.close()
+
+
+def one_line_of(exc) -> str:
+    from kiwoom_nb import KiwoomError
+
+    assert isinstance(exc, KiwoomError) and "\n" not in str(exc)
+    return str(exc)
