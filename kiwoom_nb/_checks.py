@@ -66,9 +66,12 @@ def date_field(api_id: str, name: str, value: Any, *, check: bool = True) -> Any
     text = None
     if isinstance(value, date):  # datetime and pandas.Timestamp too
         try:
-            return value.strftime("%Y%m%d")
+            text = value.strftime("%Y%m%d")
         except ValueError:  # pandas.NaT
-            pass
+            text = None
+        if text is not None and len(text) == 8:  # strftime writes year 999 as 999: no YYYYMMDD
+            return text
+        text = None
     elif isinstance(value, (str, int)) and not isinstance(value, bool):
         text = str(value).strip()
     if text == "":

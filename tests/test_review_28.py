@@ -146,3 +146,37 @@ def one_line_of(exc) -> str:
 
     assert isinstance(exc, KiwoomError) and "\n" not in str(exc)
     return str(exc)
+
+
+# -- TR fields ------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def api(fake):
+    from kiwoom_nb import Client
+
+    with Client(*CANARY["production"], transport=fake.transport, pace=None) as client:
+        yield client
+
+
+def tr_bodies(fake) -> list:
+    return [r.body for r in fake.requests if r.path.startswith("/api/")]
+
+
+@pytest.mark.parametrize("code", [" 005930", "005930\n", "\t005930 "], ids=repr)
+def test_a_code_with_spaces_around_it_is_sent_as_the_code(api, fake, code):
+    """The check strips a code (and candles() sends it stripped), but a TR call sent it with its spaces: Kiwoom
+    answered 'unknown stock code' for a code the check had accepted."""
+    api.call("ka10001", stk_cd=code)
+    assert tr_bodies(fake)[-1]["stk_cd"] == "005930"
+
+
+def test_a_date_before_the_year_1000_gets_one_line_not_a_short_date_sent(api, fake):
+    """Was: date(999, 1, 2) sent as base_dt='9990102' (strftime writes the year without zeros)."""
+    from datetime import date
+
+    from kiwoom_nb import KiwoomError
+
+    with pytest.raises(KiwoomError) as caught:
+        api.call("ka10081", stk_cd="005930", base_dt=date(999, 1, 2), upd_stkpc_tp="1")
+    assert "base_dt=" in one_line(caught) and tr_bodies(fake) == []
