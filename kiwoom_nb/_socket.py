@@ -111,6 +111,9 @@ class Socket:
         self._relogin = False  # log in again at once (the token source changed), not a failure
         self._bad_logged = -BAD_LOG_EVERY
         self._send_lock = threading.Lock()
+        # held by a stream's REG / REMOVE from its send to its booking: whether another stream still watches a code is
+        # read and changed by one of them at a time (reentrant: close() may run inside a watch on the same thread)
+        self.reg_lock = threading.RLock()
         self._waiters: deque[_Waiter] = deque()
         self._stop = threading.Event()
         self._first = threading.Event()

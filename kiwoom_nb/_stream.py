@@ -196,7 +196,7 @@ class Stream:
     def watch(self, items: Any, type: str) -> None:
         """Register ``items`` (codes; ``[]`` for the account-wide 00 / 04) for real-time ``type`` (REG); returns once
         Kiwoom acked. Over 100 items go as several REGs. A refusal raises RequestError naming the items and type."""
-        from ._wire import _chunks, reg_frame
+        from ._wire import _chunks
 
         self._check_open()
         from ._api import Client
@@ -205,22 +205,29 @@ class Stream:
         codes = watch_items(lambda: Client.bound(self.tokens), items, type, us=self.market == "us",
                             account=type in ACCOUNT)
         for chunk in _chunks(codes):
-            answer = self._socket.request(reg_frame(chunk, type), "REG")
-            if str(answer.get("return_code", "0")).strip() not in ("0", ""):
-                shown = ", ".join(c or '""' for c in chunk[:5]) + (f" and {len(chunk) - 5} more" if len(chunk) > 5 else "")
-                raise RequestError(f"Kiwoom refused to watch {type} for {shown} (return_code "
-                                   f"{answer.get('return_code')}: {str(answer.get('return_msg', ''))[:120]})")
-            with self._lock:  # close() marks _closing under it: an ack after that registers nothing for good
-                late = self._closing
-                if not late:
-                    self._watched.setdefault(type, set()).update(chunk)
-                    self._typed.setdefault(type, {}).update(dict.fromkeys(chunk))
-                    with self._socket._send_lock:
-                        self._socket.regs.setdefault(type, set()).update(chunk)
-            if late:
-                self._take_back(chunk, type)
-                self._check_open()
-                raise KiwoomError("this stream was closed while watching; open a new one")
+            with self._socket.reg_lock:
+                self._register(chunk, type)
+
+    def _register(self, chunk: list[str], type: str) -> None:
+        """One REG and its booking, under the socket's reg_lock."""
+        from ._wire import reg_frame
+
+        answer = self._socket.request(reg_frame(chunk, type), "REG")
+        if str(answer.get("return_code", "0")).strip() not in ("0", ""):
+            shown = ", ".join(c or '""' for c in chunk[:5]) + (f" and {len(chunk) - 5} more" if len(chunk) > 5 else "")
+            raise RequestError(f"Kiwoom refused to watch {type} for {shown} (return_code "
+                               f"{answer.get('return_code')}: {str(answer.get('return_msg', ''))[:120]})")
+        with self._lock:  # close() marks _closing under it: an ack after that registers nothing for good
+            late = self._closing
+            if not late:
+                self._watched.setdefault(type, set()).update(chunk)
+                self._typed.setdefault(type, {}).update(dict.fromkeys(chunk))
+                with self._socket._send_lock:
+                    self._socket.regs.setdefault(type, set()).update(chunk)
+        if late:
+            self._take_back(chunk, type)
+            self._check_open()
+            raise KiwoomError("this stream was closed while watching; open a new one")
 
     def _take_back(self, codes: list[str], type: str) -> None:
         """REMOVE what a closing stream's late watch() registered, unless another stream of the socket watches it."""
@@ -249,7 +256,16 @@ class Stream:
                             account=type in ACCOUNT)
         self._unwatch(codes, type)
 
-    def _unwatch(self, codes: list[str], type: str) -> None:
+    def _unwatch(self, codes: list[str], type: str, wait: float = -1) -> None:
+        """``wait``: at most this long for another thread's REG in flight (close() stays bounded), then anyway."""
+        locked = self._socket.reg_lock.acquire(timeout=wait)
+        try:
+            self._remove(codes, type)
+        finally:
+            if locked:
+                self._socket.reg_lock.release()
+
+    def _remove(self, codes: list[str], type: str) -> None:
         from ._wire import _chunks, reg_frame
 
         with self._lock:
@@ -477,7 +493,7 @@ class Stream:
         if others:  # the socket stays: take back only what is ours alone, for good (a reconnect re-sends the rest)
             try:
                 for kind, items in list(self._watched.items()):
-                    self._unwatch(sorted(items), kind)
+                    self._unwatch(sorted(items), kind, wait=timeout / 2)
                 for seq in self._conditions - set().union(*(s._conditions for s in others)):
                     socket.conditions.discard(seq)
                     if socket.state == "connected":

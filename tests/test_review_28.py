@@ -180,3 +180,35 @@ def test_a_date_before_the_year_1000_gets_one_line_not_a_short_date_sent(api, fa
     with pytest.raises(KiwoomError) as caught:
         api.call("ka10081", stk_cd="005930", base_dt=date(999, 1, 2), upd_stkpc_tp="1")
     assert "base_dt=" in one_line(caught) and tr_bodies(fake) == []
+
+
+def test_a_watch_and_another_streams_unwatch_of_one_code_at_once_leave_kiwoom_sending_it(fake, monkeypatch):
+    """first.watch(X) on one thread while second.unwatch(X) runs on another: the unwatch saw no other stream watching
+    X (the watch's ack not booked yet) and sent REMOVE after the REG; Kiwoom stopped sending X while first (and the
+    socket's registrations) still counted it as watched, so first got nothing for X and no error."""
+    import threading
+
+    first, second = open_stream(fake), open_stream(fake)
+    second.watch(["005930", "000660"], "0B")
+    request = _socket.Socket.request
+    other = []
+
+    def unwatch_meanwhile(self, frame, trnm, *args, **kwargs):
+        answer = request(self, frame, trnm, *args, **kwargs)
+        if trnm == "REG" and not other:  # another thread unwatches the code the REG just registered
+            other.append(threading.Thread(target=second.unwatch, args=(["000660"], "0B")))
+            other[0].start()
+            other[0].join(1.0)  # done at once unless registrations are serialised (then it goes after this watch)
+        return answer
+
+    monkeypatch.setattr(_socket.Socket, "request", unwatch_meanwhile)
+    try:
+        first.watch(["000660"], "0B")
+        other[0].join(10)
+        monkeypatch.setattr(_socket.Socket, "request", request)
+        [conn] = fake.ws.live()
+        assert conn.regs.get("0B") == {"005930", "000660"}
+    finally:
+        monkeypatch.setattr(_socket.Socket, "request", request)
+        first.close()
+        second.close()
