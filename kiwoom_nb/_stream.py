@@ -25,6 +25,8 @@ log = logging.getLogger("kiwoom_nb")
 BUFFER = 100_000
 #: account-wide types: Kiwoom ignores their items and sends the account of the token
 ACCOUNT = ("00", "04")
+#: what Kiwoom puts after a watched code for the exchange it traded on (039490_NX, 039490_AL): the same stock
+EXCHANGES = ("_NX", "_AL")
 
 _streams: "set[Stream]" = set()
 _streams_lock = threading.Lock()
@@ -165,7 +167,8 @@ class Stream:
         if items is None and not (kind == "02" and self._conditions):
             return
         item = str(entry.get("item", ""))
-        if items and "" not in items and kind not in ACCOUNT and item not in items and item[:6] not in items:
+        if items and "" not in items and kind not in ACCOUNT and item not in items \
+                and not (item[:6] in items and item[6:] in EXCHANGES):
             return
         event = Event(kind, item, entry.get("values") or {}, at)
         with self._lock:

@@ -212,3 +212,20 @@ def test_a_watch_and_another_streams_unwatch_of_one_code_at_once_leave_kiwoom_se
         monkeypatch.setattr(_socket.Socket, "request", request)
         first.close()
         second.close()
+
+
+def test_items_kiwoom_never_sends_for_a_watched_code_are_not_kept_one_row_each(live, fake):
+    """Entries were taken for any item starting with a watched code: a server sending 005930_1, 005930_2, ... grew
+    latest() (and a board) by a row per item without bound, whatever buffer= said. Only the code and its exchange
+    suffixes (_NX, _AL) are the watched stock."""
+    import json
+
+    before = live.status.received
+    entries = [{"type": "0B", "item": item, "values": {"10": "+100"}}
+               for item in ["005930", "005930_NX", "005930_AL", *(f"005930_{n}" for n in range(500)), "0059301"]]
+    fake.ws.send_raw(json.dumps({"trnm": "REAL", "data": entries}))
+    wait_for(lambda: live.status.received >= before + 3, 10, "the watched items' entries")
+    pings = len(fake.ws.received("PING"))
+    fake.ws.send_raw(json.dumps({"trnm": "PING"}))
+    wait_for(lambda: len(fake.ws.received("PING")) > pings, 10, "the PING after them echoed")
+    assert set(live.latest("0B")["item"]) <= {"005930", "005930_NX", "005930_AL"}
