@@ -229,3 +229,19 @@ def test_items_kiwoom_never_sends_for_a_watched_code_are_not_kept_one_row_each(l
     fake.ws.send_raw(json.dumps({"trnm": "PING"}))
     wait_for(lambda: len(fake.ws.received("PING")) > pings, 10, "the PING after them echoed")
     assert set(live.latest("0B")["item"]) <= {"005930", "005930_NX", "005930_AL"}
+
+
+def test_a_boards_stop_takes_back_a_whole_market_watch(fake, live):
+    """Stop unwatches what the board's stream watched; for watch([], '0B') that is the whole-market item "", which
+    unwatch() (checked as watch() is) refuses as user input: Stop must not go through that check."""
+    pytest.importorskip("ipywidgets")
+    from kiwoom_nb._board import Board
+
+    live.watch([], "0B")
+    board = Board(live, rate=20)
+    try:
+        board._on_stop_click()
+        assert "Stop pressed" in board._view.value and "closing the stream" not in board._view.value
+        assert "" in {item for f in fake.ws.received("REMOVE") for item in f.data["data"][0]["item"]}
+    finally:
+        board.stop("test over")
