@@ -113,12 +113,12 @@ class Stream:
 
     def _setup(self, tokens: Any, *, ws_url: str | None, market: str, buffer: int, silence: float, own: bool,
                var: str | None, production_url: str | None = None) -> None:
-        from ._checks import check_number
+        from ._checks import MAX_WAIT, check_number
         from ._socket import socket_for
         from ._wire import resolve_ws_url
 
         check_number("buffer", buffer, minimum=1, integer=True)
-        check_number("silence", silence, minimum=0.001)
+        check_number("silence", silence, minimum=0.001, maximum=MAX_WAIT)
         if ws_url is not None and not isinstance(ws_url, str):
             raise KiwoomError(f"ws_url={ws_url!r}: a URL string such as 'wss://api.kiwoom.com:10000', or None")
 
@@ -353,9 +353,9 @@ class Stream:
     def events(self, timeout: float | None = None, type: str | None = None) -> Iterator[Event]:
         """Events as they arrive (of ``type``, or all), from now on; ends when none came for ``timeout`` seconds,
         or the stream stopped."""
-        from ._checks import check_number
+        from ._checks import MAX_WAIT, check_number
 
-        check_number("timeout", timeout, none=True)
+        check_number("timeout", timeout, none=True, maximum=MAX_WAIT)
         return self._events(timeout, type)
 
     def _events(self, timeout: float | None, type: str | None) -> Iterator[Event]:
@@ -484,9 +484,9 @@ class Stream:
         """CNSRCLR for watched conditions, then a clean close (the socket closes with its last stream); the token is
         let go, and an own token revoked once no other stream of the socket holds it. Bounded by ``timeout`` even if
         Kiwoom does not answer."""
-        from ._checks import check_number
+        from ._checks import MAX_WAIT, check_number
 
-        check_number("timeout", timeout)
+        check_number("timeout", timeout, maximum=MAX_WAIT)
         if self.closed:
             return
         with self._lock:

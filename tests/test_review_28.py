@@ -245,3 +245,35 @@ def test_a_boards_stop_takes_back_a_whole_market_watch(fake, live):
         assert "" in {item for f in fake.ws.received("REMOVE") for item in f.data["data"][0]["item"]}
     finally:
         board.stop("test over")
+
+
+# -- a wait that cannot be waited --------------------------------------------------------------------------------
+
+
+INF = float("inf")
+
+
+@pytest.mark.parametrize("call", ["Client(timeout=inf)", "Stream(timeout=inf)", "Stream(silence=1e300)",
+                                  "events(timeout=inf)", "close(timeout=inf)"])
+def test_a_timeout_too_long_to_wait_gets_one_line_and_loses_nothing(fake, call):
+    """float('inf') (or 1e300) passed the number check, then the OS's wait raised a raw OverflowError ('timestamp
+    out of range for platform time_t') halfway: close(timeout=inf) left a stream half closed."""
+    from kiwoom_nb import Client
+
+    with pytest.raises(Exception) as caught:
+        if call == "Client(timeout=inf)":
+            Client(*CANARY["production"], base_url=fake.url, timeout=INF)
+        elif call == "Stream(timeout=inf)":
+            Stream(*CANARY["production"], base_url=fake.url, ws_url=fake.ws_url, timeout=INF)
+        elif call == "Stream(silence=1e300)":
+            Stream(*CANARY["production"], base_url=fake.url, ws_url=fake.ws_url, silence=1e300)
+        else:
+            stream = open_stream(fake)
+            stream.watch(["005930"], "0B")
+            try:
+                next(stream.events(timeout=INF)) if call.startswith("events") else stream.close(timeout=INF)
+            finally:
+                assert not stream.closed
+                stream.close()
+    assert "timeout=" in one_line(caught) or "silence=" in one_line(caught)
+    assert len(fake.revokes) == len(fake.tokens)
