@@ -10,6 +10,7 @@ import signal
 import textwrap
 import threading
 
+from ._market import Clock
 from ._replies import DEMO_KEYS
 from ._trs import serves
 
@@ -49,8 +50,12 @@ def _parser(argv: list[str] | None) -> argparse.ArgumentParser:
     parser.add_argument("--ws-port", type=int, default=0, help="the WebSocket port (default: any free one)")
     parser.add_argument("--same-token", action="store_true", help="re-issue returns the same token")
     parser.add_argument("--quiet", action="store_true", help="no line per request")
-    parser.add_argument("--page-size", type=int, default=100, help="ka10081 candles per page")
+    parser.add_argument("--page-size", type=int, default=600, help="chart rows (candles) per page")
     parser.add_argument("--rate-limit", type=int, default=None, help="requests per second per TR (429 beyond)")
+    parser.add_argument("--clock", default=None, metavar="WHEN",
+                        help="the fake market's clock, Korea time, e.g. '2026-12-01 08:30' (before the open) or "
+                             "'15:40' (after the close); it runs from there. Default: an open session, whatever the "
+                             "time (a demo at night shows live prices)")
     return parser
 
 
@@ -61,10 +66,16 @@ def _interrupt(signum: int, frame: object) -> None:
 def run(argv: list[str] | None = None) -> int:
     from . import FakeKiwoom
 
-    args = _parser(argv).parse_args(argv)
+    parser = _parser(argv)
+    args = parser.parse_args(argv)
     log = None if args.quiet else (lambda line: print(line, flush=True))
+    try:
+        clock = Clock(args.clock)
+    except ValueError as exc:
+        parser.error(str(exc))
     server = FakeKiwoom(same_token=args.same_token, log=log, page_size=args.page_size,
-                        rate_limit=args.rate_limit).start(port=args.port, host=_HOST, ws_port=args.ws_port)
+                        rate_limit=args.rate_limit, clock=clock).start(port=args.port, host=_HOST,
+                                                                       ws_port=args.ws_port)
     main_thread = threading.current_thread() is threading.main_thread()
     if main_thread:  # SIGTERM ends it like Ctrl-C; Ctrl-C works even if started with SIGINT ignored (`&`)
         previous = {s: signal.signal(s, h) for s, h in ((signal.SIGTERM, _interrupt),
@@ -73,6 +84,7 @@ def run(argv: list[str] | None = None) -> int:
         print(f"Fake Kiwoom: production {server.url}  mock {server.mock_url}", flush=True)
         for environment, (appkey, secretkey) in server.keys.items():
             print(f"  {environment:<10} appkey {appkey}  secretkey {secretkey}", flush=True)
+        print(f"  market clock {server.clock.now():%Y-%m-%d %H:%M:%S} KST, running (--clock sets it)", flush=True)
         print(textwrap.fill(f"It serves {serves()}. Ctrl-C or SIGTERM stops it. Both environments, for the shell "
                             "that starts Jupyter:", 100), flush=True)
         print("\n".join(export_lines(server.url, server.keys, server.ws_url)), flush=True)
