@@ -369,7 +369,7 @@ class Stream:
                 if waiting.qsize() < self.buffer:  # an iterator nobody reads any more holds at most buffer events
                     waiting.put(event)
                 else:
-                    self._lost[name] += 1
+                    self._lost[name] = self._lost.get(name, 0) + 1
 
         self._sinks.append(sink)
         try:
@@ -383,6 +383,13 @@ class Stream:
                 yield event
         finally:
             self._sinks.remove(sink)
+            self._ended(name)
+
+    def _ended(self, name: str) -> None:
+        """A consumer stopped: its counter goes unless it counts something (a loop calling events() again and again
+        leaves no entry per call)."""
+        if self._lost.get(name) == 0:
+            self._lost.pop(name, None)
 
     def _consumer(self, what: str) -> str:
         self._consumers += 1
@@ -403,7 +410,7 @@ class Stream:
         def sink(event: Event | None) -> None:
             if event is not None:  # counted, not waiting.qsize(): a busy loop has not queued what it was handed yet
                 if sent[0] - sent[1] >= self.buffer:
-                    self._lost[name] += 1
+                    self._lost[name] = self._lost.get(name, 0) + 1
                     return
                 sent[0] += 1
             try:
@@ -421,6 +428,7 @@ class Stream:
                 yield event
         finally:
             self._sinks.remove(sink)
+            self._ended(name)
 
     # -- condition search --------------------------------------------------------------------------
 

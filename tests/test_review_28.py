@@ -277,3 +277,20 @@ def test_a_timeout_too_long_to_wait_gets_one_line_and_loses_nothing(fake, call):
                 stream.close()
     assert "timeout=" in one_line(caught) or "silence=" in one_line(caught)
     assert len(fake.revokes) == len(fake.tokens)
+
+
+def test_iterators_that_ended_leave_no_counter_each_in_status(live, fake):
+    """Every events() (and async for) got a 'not delivered' counter of its own that stayed after it ended: a loop
+    calling live.events(timeout=...) again and again grew the stream (and status.lost) by one entry per call."""
+    import asyncio
+
+    for _ in range(50):
+        list(live.events(timeout=0))
+
+    async def read_one():
+        async for _event in live:
+            return
+
+    for _ in range(5):
+        asyncio.run(read_one())
+    assert len(live.status.lost) <= 2
