@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from ._client import _check_keys, configured, is_mock_destination, issue_token, post_tr, resolve_base_url
 from ._errors import KiwoomError, OrderNotConfirmed, RateLimitError, RequestError, ServerError, NetworkError, KiwoomTimeout
-from ._checks import check_number
+from ._checks import MAX_WAIT, check_number
 from ._frame import rows_of
 from ._pace import DEFAULT_PACE, paced_note, pacer_for, rate_in
 from ._trs import is_order, lookup
@@ -534,7 +534,7 @@ def _check_options(*, mock: Any, base_url: Any, timeout: Any, pace: Any, refresh
     check_flag("mock", mock)
     if base_url is not None and not isinstance(base_url, str):
         raise KiwoomError(f"base_url={base_url!r}: a URL string such as 'https://api.kiwoom.com', or None")
-    check_number("timeout", timeout, minimum=0.001)
+    check_number("timeout", timeout, minimum=0.001, maximum=MAX_WAIT)
     check_number("pace", pace, none=True)
     check_number("refresh_margin", refresh_margin)
 

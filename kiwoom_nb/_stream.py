@@ -25,6 +25,8 @@ log = logging.getLogger("kiwoom_nb")
 BUFFER = 100_000
 #: account-wide types: Kiwoom ignores their items and sends the account of the token
 ACCOUNT = ("00", "04")
+#: what Kiwoom puts after a watched code for the exchange it traded on (039490_NX, 039490_AL): the same stock
+EXCHANGES = ("_NX", "_AL")
 
 _streams: "set[Stream]" = set()
 _streams_lock = threading.Lock()
@@ -111,17 +113,17 @@ class Stream:
 
     def _setup(self, tokens: Any, *, ws_url: str | None, market: str, buffer: int, silence: float, own: bool,
                var: str | None, production_url: str | None = None) -> None:
-        from ._checks import check_number
+        from ._checks import MAX_WAIT, check_number
         from ._socket import socket_for
         from ._wire import resolve_ws_url
 
         check_number("buffer", buffer, minimum=1, integer=True)
-        check_number("silence", silence, minimum=0.001)
+        check_number("silence", silence, minimum=0.001, maximum=MAX_WAIT)
         if ws_url is not None and not isinstance(ws_url, str):
             raise KiwoomError(f"ws_url={ws_url!r}: a URL string such as 'wss://api.kiwoom.com:10000', or None")
 
         self.tokens, self.var, self.market, self._own = tokens, var, market, own
-        self.closed = False
+        self.closed = self._closing = False
         self._why = ""
         self._lock = threading.Lock()
         self._buffers: dict[str, deque] = {}
@@ -138,8 +140,7 @@ class Stream:
         self._received = 0
         self.buffer = int(buffer)
         url = resolve_ws_url(ws_url, tokens.mock, market, production_url)
-        self._socket, new = socket_for(tokens, url, timeout=tokens.timeout, silence=silence)  # holds its token source
-        self._socket.streams.append(self)
+        self._socket, new = socket_for(self, tokens, url, timeout=tokens.timeout, silence=silence)  # holds its token
         if new:
             try:
                 self._socket.start()
@@ -166,7 +167,8 @@ class Stream:
         if items is None and not (kind == "02" and self._conditions):
             return
         item = str(entry.get("item", ""))
-        if items and "" not in items and kind not in ACCOUNT and item not in items and item[:6] not in items:
+        if items and "" not in items and kind not in ACCOUNT and item not in items \
+                and not (item[:6] in items and item[6:] in EXCHANGES):
             return
         event = Event(kind, item, entry.get("values") or {}, at)
         with self._lock:
@@ -197,7 +199,7 @@ class Stream:
     def watch(self, items: Any, type: str) -> None:
         """Register ``items`` (codes; ``[]`` for the account-wide 00 / 04) for real-time ``type`` (REG); returns once
         Kiwoom acked. Over 100 items go as several REGs. A refusal raises RequestError naming the items and type."""
-        from ._wire import _chunks, reg_frame
+        from ._wire import _chunks
 
         self._check_open()
         from ._api import Client
@@ -206,28 +208,69 @@ class Stream:
         codes = watch_items(lambda: Client.bound(self.tokens), items, type, us=self.market == "us",
                             account=type in ACCOUNT)
         for chunk in _chunks(codes):
-            answer = self._socket.request(reg_frame(chunk, type), "REG")
-            if str(answer.get("return_code", "0")).strip() not in ("0", ""):
-                shown = ", ".join(c or '""' for c in chunk[:5]) + (f" and {len(chunk) - 5} more" if len(chunk) > 5 else "")
-                raise RequestError(f"Kiwoom refused to watch {type} for {shown} (return_code "
-                                   f"{answer.get('return_code')}: {str(answer.get('return_msg', ''))[:120]})")
-            with self._lock:
+            with self._socket.reg_lock:
+                self._register(chunk, type)
+
+    def _register(self, chunk: list[str], type: str) -> None:
+        """One REG and its booking, under the socket's reg_lock."""
+        from ._wire import reg_frame
+
+        answer = self._socket.request(reg_frame(chunk, type), "REG")
+        if str(answer.get("return_code", "0")).strip() not in ("0", ""):
+            shown = ", ".join(c or '""' for c in chunk[:5]) + (f" and {len(chunk) - 5} more" if len(chunk) > 5 else "")
+            raise RequestError(f"Kiwoom refused to watch {type} for {shown} (return_code "
+                               f"{answer.get('return_code')}: {str(answer.get('return_msg', ''))[:120]})")
+        with self._lock:  # close() marks _closing under it: an ack after that registers nothing for good
+            late = self._closing
+            if not late:
                 self._watched.setdefault(type, set()).update(chunk)
                 self._typed.setdefault(type, {}).update(dict.fromkeys(chunk))
-            with self._socket._send_lock:
-                self._socket.regs.setdefault(type, set()).update(chunk)
+                with self._socket._send_lock:
+                    self._socket.regs.setdefault(type, set()).update(chunk)
+        if late:
+            self._take_back(chunk, type)
+            self._check_open()
+            raise KiwoomError("this stream was closed while watching; open a new one")
+
+    def _take_back(self, codes: list[str], type: str) -> None:
+        """REMOVE what a closing stream's late watch() registered, unless another stream of the socket watches it."""
+        from ._wire import _chunks, reg_frame
+
+        others = set().union(*(s._watched.get(type, set()) for s in self._socket.streams if s is not self))
+        gone = [c for c in codes if c not in others]
+        try:
+            if gone and self._socket.state == "connected":
+                for chunk in _chunks(gone):
+                    self._socket.request(reg_frame(chunk, type, "REMOVE"), "REMOVE")
+        except KiwoomError as exc:
+            log.info("kiwoom_nb: closing a stream: %s", exc)
 
     def watch_orders(self) -> None:
         """Order fills (00) of the token's account: ``watch([], "00")``."""
         self.watch([], "00")
 
     def unwatch(self, items: Any, type: str) -> None:
-        """Stop watching ``items`` of ``type`` (REMOVE), unless another stream of this socket still watches them."""
+        """Stop watching ``items`` of ``type`` (REMOVE), unless another stream of this socket still watches them.
+        Items are checked and names resolved as :meth:`watch` does."""
+        from ._api import Client
+        from ._codes import watch_items
+
+        codes = watch_items(lambda: Client.bound(self.tokens), items, type, us=self.market == "us",
+                            account=type in ACCOUNT)
+        self._unwatch(codes, type)
+
+    def _unwatch(self, codes: list[str], type: str, wait: float = -1) -> None:
+        """``wait``: at most this long for another thread's REG in flight (close() stays bounded), then anyway."""
+        locked = self._socket.reg_lock.acquire(timeout=wait)
+        try:
+            self._remove(codes, type)
+        finally:
+            if locked:
+                self._socket.reg_lock.release()
+
+    def _remove(self, codes: list[str], type: str) -> None:
         from ._wire import _chunks, reg_frame
 
-        codes = [items] if isinstance(items, str) else [str(i) for i in items]
-        if type in ACCOUNT or not codes:
-            codes = [""]
         with self._lock:
             self._watched.get(type, set()).difference_update(codes)
             if not self._watched.get(type):
@@ -258,6 +301,10 @@ class Stream:
     def on(self, type: str, fn: Callable[[Event], Any]) -> None:
         """Call ``fn(event)`` for every event of ``type`` ("*" for all) on the stream's callback thread; an exception
         in ``fn`` is logged and the events go on."""
+        if not isinstance(type, str) or not type.strip():
+            raise KiwoomError(f"type={type!r}: a real-time type such as '0B' (주식체결), or '*' for all")
+        if not callable(fn):
+            raise KiwoomError(f"fn={fn!r}: a function taking one Event, e.g. live.on('0B', print)")
         with self._lock:
             self._callbacks.setdefault(type, []).append(fn)
             if self._calls is None:
@@ -306,6 +353,12 @@ class Stream:
     def events(self, timeout: float | None = None, type: str | None = None) -> Iterator[Event]:
         """Events as they arrive (of ``type``, or all), from now on; ends when none came for ``timeout`` seconds,
         or the stream stopped."""
+        from ._checks import MAX_WAIT, check_number
+
+        check_number("timeout", timeout, none=True, maximum=MAX_WAIT)
+        return self._events(timeout, type)
+
+    def _events(self, timeout: float | None, type: str | None) -> Iterator[Event]:
         waiting: queue.SimpleQueue = queue.SimpleQueue()
         name = self._consumer("events()")
 
@@ -316,7 +369,7 @@ class Stream:
                 if waiting.qsize() < self.buffer:  # an iterator nobody reads any more holds at most buffer events
                     waiting.put(event)
                 else:
-                    self._lost[name] += 1
+                    self._lost[name] = self._lost.get(name, 0) + 1
 
         self._sinks.append(sink)
         try:
@@ -330,6 +383,13 @@ class Stream:
                 yield event
         finally:
             self._sinks.remove(sink)
+            self._ended(name)
+
+    def _ended(self, name: str) -> None:
+        """A consumer stopped: its counter goes unless it counts something (a loop calling events() again and again
+        leaves no entry per call)."""
+        if self._lost.get(name) == 0:
+            self._lost.pop(name, None)
 
     def _consumer(self, what: str) -> str:
         self._consumers += 1
@@ -350,7 +410,7 @@ class Stream:
         def sink(event: Event | None) -> None:
             if event is not None:  # counted, not waiting.qsize(): a busy loop has not queued what it was handed yet
                 if sent[0] - sent[1] >= self.buffer:
-                    self._lost[name] += 1
+                    self._lost[name] = self._lost.get(name, 0) + 1
                     return
                 sent[0] += 1
             try:
@@ -368,6 +428,7 @@ class Stream:
                 yield event
         finally:
             self._sinks.remove(sink)
+            self._ended(name)
 
     # -- condition search --------------------------------------------------------------------------
 
@@ -431,14 +492,19 @@ class Stream:
         """CNSRCLR for watched conditions, then a clean close (the socket closes with its last stream); the token is
         let go, and an own token revoked once no other stream of the socket holds it. Bounded by ``timeout`` even if
         Kiwoom does not answer."""
+        from ._checks import MAX_WAIT, check_number
+
+        check_number("timeout", timeout, maximum=MAX_WAIT)
         if self.closed:
             return
+        with self._lock:
+            self._closing = True  # a watch() acked from now on takes its items back (watch)
         socket = self._socket
         others = [s for s in socket.streams if s is not self]
         if others:  # the socket stays: take back only what is ours alone, for good (a reconnect re-sends the rest)
             try:
                 for kind, items in list(self._watched.items()):
-                    self.unwatch(sorted(items), kind)
+                    self._unwatch(sorted(items), kind, wait=timeout / 2)
                 for seq in self._conditions - set().union(*(s._conditions for s in others)):
                     socket.conditions.discard(seq)
                     if socket.state == "connected":
@@ -448,11 +514,12 @@ class Stream:
                 log.info("kiwoom_nb: closing a stream: %s", exc)
         self.closed = True
         self._why = self._why or "closed"
-        if self in socket.streams:
-            socket.streams.remove(self)
+        from ._socket import leave
+
+        last = leave(socket, self)
         with _streams_lock:
             _streams.discard(self)
-        if not socket.streams:
+        if last:
             socket.close(timeout)
         for sink in list(self._sinks):
             sink(None)
