@@ -95,6 +95,7 @@ def candles(api: "Client", codes: Any, interval: str = "D", start: Any = None, e
     if several and not isinstance(codes, (list, tuple, set, frozenset)) and not hasattr(codes, "tolist"):
         check_code(codes, "codes")  # 5930, None: one line, not a TypeError
     listed = [check_code(c, "codes") for c in ([codes] if isinstance(codes, str) else list(codes))]
+    listed = list(dict.fromkeys(listed))  # a code twice is fetched once: (code, date) stays unique for unstack()
     if not listed:
         raise RequestError("candles() needs a stock code, e.g. candles('005930') or candles(['005930', '000660'])")
     first, last = _moment(pd, start, "start"), _moment(pd, end, "end")

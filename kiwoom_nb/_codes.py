@@ -226,8 +226,8 @@ def resolve_names(api: "Client", api_id: str, body: dict[str, Any], *, fetch: bo
 
     if check:
         check_code(value, "stk_cd", us=us, items=True)  # 5930 or 0059300: refused, not sent or looked up
-    if looks_like_code(value, us):
-        return body
+    if looks_like_code(value, us):  # " 005930 " (pasted) is sent as 005930, not refused by Kiwoom as no stock
+        return {**body, "stk_cd": "|".join(part.strip() for part in value.split("|"))} if check else body
     market = "us" if us else None
     if not fetch and any(listing(api, each, fetch=False) is None for each in markets_of(market)):
         return body

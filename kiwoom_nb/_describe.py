@@ -111,7 +111,9 @@ def check_fields(api_id: str, path: str | None, body: dict[str, Any]) -> None:
             problems.append(f"no field {name}" + (
                 f" (did you mean {', '.join(f'{c} ({known[c].korean})' for c in close)}?)" if close else
                 f" (its fields: {', '.join(known) or 'none'})"))
-    missing = [field for field in known.values() if field.required and field.name not in body]
+    missing = [field for field in known.values() if field.required and (  # a blank is no value (stk_cd=""); a
+        field.name not in body or (not field.codes and isinstance(body[field.name], str)  # coded one lists its
+                                   and not body[field.name].strip()))]  # codes below
     if missing:
         problems.append("missing " + ", ".join(f"{f.name} ({f.korean})" for f in missing))
     for name, value in body.items():

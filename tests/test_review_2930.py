@@ -1,0 +1,95 @@
+"""Hostile review of issues 29 and 30: odd values a server may send, and odd input a user may type. Each test is a
+break seen on main: what the user or the fake server observed."""
+
+from __future__ import annotations
+
+import pytest
+
+from kiwoom_nb import Client, RequestError
+from kiwoom_nb.testing import FakeKiwoom
+from support import CANARY
+
+pd = pytest.importorskip("pandas")
+
+
+def client_of(fake: FakeKiwoom) -> Client:
+    return Client(*CANARY["production"], transport=fake.transport, pace=None)
+
+
+def tr_requests(fake: FakeKiwoom) -> list:
+    return [r for r in fake.requests if r.api_id and not r.api_id.startswith("au")]  # not the token, its revoke
+
+
+# -- the parser: one odd value never leaves a column as text, a readable one is read ---------------------------------
+
+@pytest.mark.parametrize("odd", ["NaN", "null", "N/A", "none"])
+def test_a_word_for_no_value_in_a_number_column_is_missing_not_the_whole_column_as_text(odd):
+    from kiwoom_nb._frame import convert
+
+    frame = convert(pd.DataFrame({"cur_prc": ["+100", "-200", "+300", odd], "trde_qty": ["1", "2", "3", odd]}))
+    assert frame["cur_prc"].tolist()[:3] == [100, 200, 300] and frame["cur_prc"].isna().tolist()[3]
+    assert frame["cur_prc_dir"].tolist() == [1, -1, 1, 0]
+    assert frame["trde_qty"].tolist()[:3] == [1, 2, 3] and frame["trde_qty"].isna().tolist()[3]
+    assert frame.attrs["unreadable"] == {"cur_prc": [odd], "trde_qty": [odd]}
+
+
+def test_a_word_in_a_text_column_still_keeps_it_text():
+    from kiwoom_nb._frame import convert
+
+    frame = convert(pd.DataFrame({"state": ["null", "정상", "NaN"]}))
+    assert frame["state"].tolist() == ["null", "정상", "NaN"]
+
+
+def test_a_decimal_without_its_leading_zero_is_a_number():
+    from kiwoom_nb._frame import convert
+
+    frame = convert(pd.DataFrame({"flu_rt": ["+1.25", ".5", "-.75"], "cur_prc": ["+100", ".5", "-.5"]}))
+    assert frame["flu_rt"].tolist() == [1.25, 0.5, -0.75]
+    assert frame["cur_prc"].tolist() == [100.0, 0.5, 0.5] and frame["cur_prc_dir"].tolist() == [1, 0, -1]
+    assert "unreadable" not in frame.attrs
+
+
+def test_a_json_number_among_strings_is_read_with_them():
+    from kiwoom_nb._frame import convert
+
+    frame = convert(pd.DataFrame({"dt": ["20260101", 20260102, None], "cur_prc": ["+100", 5, "-7"]}))
+    assert frame["dt"].tolist()[:2] == [pd.Timestamp("2026-01-01"), pd.Timestamp("2026-01-02")]
+    assert frame["dt"].isna().tolist()[2]
+    assert frame["cur_prc"].tolist() == [100, 5, 7] and frame["cur_prc_dir"].tolist() == [1, 0, -1]
+
+
+# -- request checks: what is sent --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("api_id,fields,blank", [
+    ("ka10001", {"stk_cd": ""}, "stk_cd"),
+    ("ka10001", {"stk_cd": "  "}, "stk_cd"),
+    ("ka10081", {"stk_cd": "005930", "base_dt": "", "upd_stkpc_tp": "1"}, "base_dt"),
+])
+def test_a_blank_in_a_required_field_is_refused_and_nothing_is_sent(api_id, fields, blank):
+    fake = FakeKiwoom(keys=dict(CANARY))
+    with client_of(fake) as api:
+        with pytest.raises(RequestError) as caught:
+            api.call(api_id, **fields)
+    assert f"missing {blank}" in str(caught.value) and "nothing was sent" in str(caught.value)
+    assert tr_requests(fake) == []
+
+
+@pytest.mark.parametrize("typed", [" 005930 ", "005930\n", "\t005930"])
+def test_a_code_with_spaces_around_it_is_sent_as_the_code(typed):
+    fake = FakeKiwoom(keys=dict(CANARY))
+    with client_of(fake) as api:
+        answer = api.call("ka10001", stk_cd=typed)
+    assert answer["stk_cd"] == "005930"
+    assert [r.body["stk_cd"] for r in tr_requests(fake)] == ["005930"]
+
+
+# -- candles -------------------------------------------------------------------------------------------------------
+
+def test_candles_of_a_code_listed_twice_fetch_it_once_and_unstack():
+    fake = FakeKiwoom(keys=dict(CANARY))
+    with client_of(fake) as api:
+        df = api.candles(["005930", "000660", "005930"], "D", start="2026-11-23", end="2026-11-27")
+    assert not df.index.duplicated().any()
+    assert sorted(df.unstack("code")["close"].columns) == ["000660", "005930"]
+    assert [r.body["stk_cd"] for r in tr_requests(fake)] == ["005930", "000660"]
+    assert df.attrs["code"] == ["005930", "000660"]
