@@ -93,3 +93,30 @@ def test_candles_of_a_code_listed_twice_fetch_it_once_and_unstack():
     assert sorted(df.unstack("code")["close"].columns) == ["000660", "005930"]
     assert [r.body["stk_cd"] for r in tr_requests(fake)] == ["005930", "000660"]
     assert df.attrs["code"] == ["005930", "000660"]
+
+
+# -- stream frames -------------------------------------------------------------------------------------------------
+
+def _events(kind: str, values: list[dict]) -> list:
+    from datetime import datetime, timezone
+
+    from kiwoom_nb._stream import Event
+
+    return [Event(kind, "005930", v, datetime.now(timezone.utc)) for v in values]
+
+
+def test_a_huge_stream_number_beside_a_double_sign_stays_huge_not_wrapped_to_a_negative():
+    from kiwoom_nb._stream_frame import events_frame
+
+    out = events_frame("0B", _events("0B", [{"13": "99999999999999999999999"}, {"13": "--1"}]))
+    assert out["acc_trde_qty"].tolist() == [1e23, -1.0]
+
+
+def test_an_unreadable_stream_price_has_no_direction_and_inf_is_no_price():
+    from kiwoom_nb._stream_frame import events_frame
+
+    sent = ["+100", "--", "-", "inf", "--2", "+101", "-99", "100"]
+    out = events_frame("0B", _events("0B", [{"10": v} for v in sent]))
+    assert out["cur_prc"].isna().tolist() == [False, True, True, True, False, False, False, False]
+    assert out["cur_prc"].dropna().tolist() == [100, 2, 101, 99, 100]
+    assert out["cur_prc_dir"].tolist() == [1, 0, 0, 0, -1, 1, -1, 0]  # as the TR frames: an unreadable value has none
