@@ -157,7 +157,7 @@ def candles(api: "Client", codes: Any, interval: str = "D", start: Any = None, e
 #: pandas' and yfinance's names for the same intervals (1d, 1wk, 1mo, 5min, 1h, ...), and words.
 ALIASES = {**{a: "D" for a in ("1d", "d", "day", "daily", "1day")},
            **{a: "W" for a in ("1wk", "wk", "1w", "w", "week", "weekly", "1week")},
-           **{a: "M" for a in ("1mo", "mo", "month", "monthly", "1month", "1me", "me", "1ms", "ms")},
+           **{a: "M" for a in ("1mo", "mo", "month", "monthly", "1month", "1me", "me")},  # MS: below (ms: milliseconds)
            **{a: "Y" for a in ("1y", "y", "year", "yearly", "1year", "1ye", "ye", "1ys", "ys", "a", "1a")},
            **{f"{m}{unit}": f"{m}m" for m in _MINUTES for unit in ("min", "mins", "minute", "minutes", "t")
               if f"{m}{unit}" not in ("1t", "3t", "5t", "10t", "30t")},  # 5t stays 5 ticks, as before
@@ -172,7 +172,7 @@ def _interval(interval: Any) -> str:
     if re.fullmatch(r"\d+T", raw):  # pandas' old minute alias, and this module's ticks: refused, not guessed
         raise RequestError(f"interval={interval!r} reads two ways (pandas: {raw[:-1]} minutes; here: ticks); write "
                            f"{raw[:-1]}min for minutes or {raw[:-1]}t for ticks")
-    if raw == "1M":  # pandas' month; 1m is a minute
+    if raw in ("1M", "MS", "1MS"):  # pandas' month (and month start); 1m is a minute, 1ms a millisecond
         raw = "M"
     text = raw.upper() if raw.upper() in ("D", "W", "Y") or raw == "M" else raw.lower().replace(" ", "")
     text = ALIASES.get(text, text)

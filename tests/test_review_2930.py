@@ -120,3 +120,13 @@ def test_an_unreadable_stream_price_has_no_direction_and_inf_is_no_price():
     assert out["cur_prc"].isna().tolist() == [False, True, True, True, False, False, False, False]
     assert out["cur_prc"].dropna().tolist() == [100, 2, 101, 99, 100]
     assert out["cur_prc_dir"].tolist() == [1, 0, 0, 0, -1, 1, -1, 0]  # as the TR frames: an unreadable value has none
+
+
+@pytest.mark.parametrize("interval", ["1ms", "ms"])
+def test_milliseconds_are_refused_not_read_as_months(interval):
+    fake = FakeKiwoom(keys=dict(CANARY))
+    with client_of(fake) as api:
+        with pytest.raises(RequestError, match=f"interval='{interval}': use one of"):
+            api.candles("005930", interval)
+        assert api.candles("005930", "1MS", start="2026-10-01", end="2026-11-30").attrs["api_id"] == "ka10083"
+    assert [r.api_id for r in tr_requests(fake)] == ["ka10083"]  # the refused call sent nothing
