@@ -108,9 +108,11 @@ def candles(api: "Client", codes: Any, interval: str = "D", start: Any = None, e
     try:
         for code in listed:
             try:
-                api_id, fields, kind = plan(api, code, interval, first, last, adjusted, exchange, krw)
-                tz = None if kind == "day" else (NEW_YORK if is_us(code) else KST)
-                answers, earliest = _pages(api, api_id, fields, _bound(first, kind, tz), collected, bar, code)
+                zone = NEW_YORK if is_us(code) else KST  # a Timestamp with a zone is a moment: its day is the exchange's
+                begin, until = _local(first, zone), _local(last, zone)
+                api_id, fields, kind = plan(api, code, interval, begin, until, adjusted, exchange, krw)
+                tz = None if kind == "day" else zone
+                answers, earliest = _pages(api, api_id, fields, _bound(begin, kind, tz), collected, bar, code)
             except RequestError as exc:  # this stock only: the others are still fetched
                 if not several:
                     raise
@@ -120,7 +122,7 @@ def candles(api: "Client", codes: Any, interval: str = "D", start: Any = None, e
                 if bar is not None:
                     bar.update(1)
             requests[code], pages[code] = (api_id, fields), len(answers)
-            frames[code] = _shape(pd, answers, api_id, tz, first, last, kind)
+            frames[code] = _shape(pd, answers, api_id, tz, begin, until, kind)
             if earliest:  # the server ran out of rows before start: say so, not an unexplained short frame
                 history[code] = _day(earliest)
                 print(f"{code}: history starts {history[code]}; nothing earlier on this server", file=sys.stderr)

@@ -130,3 +130,15 @@ def test_milliseconds_are_refused_not_read_as_months(interval):
             api.candles("005930", interval)
         assert api.candles("005930", "1MS", start="2026-10-01", end="2026-11-30").attrs["api_id"] == "ka10083"
     assert [r.api_id for r in tr_requests(fake)] == ["ka10083"]  # the refused call sent nothing
+
+
+def test_a_moment_with_a_time_zone_picks_the_exchanges_day_whatever_zone_it_is_written_in():
+    fake = FakeKiwoom(keys=dict(CANARY))
+    korea = (pd.Timestamp("2026-12-01 01:00", tz="Asia/Seoul"), pd.Timestamp("2026-12-01 16:00", tz="Asia/Seoul"))
+    with client_of(fake) as api:
+        seoul = api.candles("005930", "D", start=korea[0], end=korea[1])
+        utc = api.candles("005930", "D", start=korea[0].tz_convert("UTC"), end=korea[1].tz_convert("UTC"))
+        york = api.candles("005930", "D", start=korea[0].tz_convert("America/New_York"),
+                           end=korea[1].tz_convert("America/New_York"))
+    assert seoul.index.tolist() == utc.index.tolist() == york.index.tolist() == [pd.Timestamp("2026-12-01")]
+    assert {r.body["base_dt"] for r in tr_requests(fake)} == {"20261201"}
