@@ -83,7 +83,7 @@ def plan(api: Any, code: str, interval: str, start: Any, end: Any, adjusted: boo
 def candles(api: "Client", codes: Any, interval: str = "D", start: Any = None, end: Any = None, adjusted: bool = True,
             exchange: str | None = None, krw: bool = False) -> Any:
     """What :meth:`Client.candles` does (its docstring says what)."""
-    from ._frame import require_pandas
+    from ._frame import require_pandas, rows_of
 
     pd = require_pandas()
     from ._checks import check_code, check_flag
@@ -126,6 +126,9 @@ def candles(api: "Client", codes: Any, interval: str = "D", start: Any = None, e
             if earliest:  # the server ran out of rows before start: say so, not an unexplained short frame
                 history[code] = _day(earliest)
                 print(f"{code}: history starts {history[code]}; nothing earlier on this server", file=sys.stderr)
+            elif begin is not None and not any(rows_of(a, _list_key(api_id), strict=False) for a in answers):
+                shown = _day(fields.get("base_dt", "")) if fields.get("base_dt") else "now"  # before its listing
+                print(f"{code}: no candles up to {shown} on this server; its history starts later", file=sys.stderr)
     finally:
         api.last = collected  # also after Ctrl-C or an error that ends everything: what was fetched
         if bar is not None:

@@ -142,3 +142,14 @@ def test_a_moment_with_a_time_zone_picks_the_exchanges_day_whatever_zone_it_is_w
                            end=korea[1].tz_convert("America/New_York"))
     assert seoul.index.tolist() == utc.index.tolist() == york.index.tolist() == [pd.Timestamp("2026-12-01")]
     assert {r.body["base_dt"] for r in tr_requests(fake)} == {"20261201"}
+
+
+def test_a_chart_with_no_rows_up_to_the_end_says_its_history_starts_later(capsys):
+    from test_real_answers import Kiwoom
+
+    empty = {"stk_cd": "005930", "stk_dt_pole_chart_qry": [], "return_code": 0, "return_msg": "정상적으로 처리되었습니다"}
+    kiwoom = Kiwoom({"ka10081": empty})
+    with kiwoom.client() as api:
+        df = api.candles("005930", "D", start="1990-01-01", end="1990-01-05")
+    assert df.empty and len(kiwoom.sent) == 1
+    assert capsys.readouterr().err == "005930: no candles up to 1990-01-05 on this server; its history starts later\n"
