@@ -153,3 +153,12 @@ def test_a_chart_with_no_rows_up_to_the_end_says_its_history_starts_later(capsys
         df = api.candles("005930", "D", start="1990-01-01", end="1990-01-05")
     assert df.empty and len(kiwoom.sent) == 1
     assert capsys.readouterr().err == "005930: no candles up to 1990-01-05 on this server; its history starts later\n"
+
+
+def test_a_field_given_twice_on_a_kiwoom_line_is_refused_not_the_last_taken():
+    from kiwoom_nb import KiwoomError
+    from kiwoom_nb._tr_magic import parse_tr_line
+
+    with pytest.raises(KiwoomError, match=r"^%kiwoom: stk_cd is given twice \('005930' and '000660'\); keep one$"):
+        parse_tr_line("ka10001 stk_cd=005930 stk_cd=000660")
+    assert parse_tr_line("ka10001 stk_cd=005930 stk_cd=005930")["fields"] == {"stk_cd": "005930"}
