@@ -103,11 +103,16 @@ def candles(api: "Client", codes: Any, interval: str = "D", start: Any = None, e
         raise RequestError(f"start={_shown(first)} is after end={_shown(last)}: nothing to fetch; swap them")
     collected: list[Answer] = []
     history: dict[str, str] = {}
+    resolved: dict[str, str] = {}
     frames, failed, requests, pages = {}, {}, {}, {}
     bar = _bar(api, interval, len(listed)) if several else None
     try:
-        for code in listed:
+        for typed in listed:
+            code = typed
             try:
+                code = resolved[typed] = _code_of(api, typed)  # 삼성전자 -> 005930: the frame's code is the one sent
+                if code in frames:  # 005930 and 삼성전자: one stock, fetched once
+                    continue
                 zone = NEW_YORK if is_us(code) else KST  # a Timestamp with a zone is a moment: its day is the exchange's
                 begin, until = _local(first, zone), _local(last, zone)
                 api_id, fields, kind = plan(api, code, interval, begin, until, adjusted, exchange, krw)
@@ -133,6 +138,7 @@ def candles(api: "Client", codes: Any, interval: str = "D", start: Any = None, e
         api.last = collected  # also after Ctrl-C or an error that ends everything: what was fetched
         if bar is not None:
             bar.close()
+    listed = list(dict.fromkeys(resolved.get(c, c) for c in listed))
     if not several:
         frame = frames[listed[0]]
         api_id, fields = requests[listed[0]]
@@ -185,6 +191,13 @@ def _interval(interval: Any) -> str:
         raise RequestError(f"interval={interval!r}: use one of {', '.join(INTERVALS)} (M is a month, 1m a minute), "
                            "or pandas / yfinance names: 1d, 1wk, 1mo, 1y, 5min, 1h")
     return text
+
+
+def _code_of(api: Any, code: str) -> str:
+    """``code``, or the code of the domestic stock it names (kiwoom_nb._codes.find_code, as a TR call resolves it)."""
+    from ._codes import find_code, looks_like_code
+
+    return code if is_us(code) or looks_like_code(code, False) else find_code(api, code)
 
 
 def _today() -> date:

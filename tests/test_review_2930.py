@@ -162,3 +162,14 @@ def test_a_field_given_twice_on_a_kiwoom_line_is_refused_not_the_last_taken():
     with pytest.raises(KiwoomError, match=r"^%kiwoom: stk_cd is given twice \('005930' and '000660'\); keep one$"):
         parse_tr_line("ka10001 stk_cd=005930 stk_cd=000660")
     assert parse_tr_line("ka10001 stk_cd=005930 stk_cd=005930")["fields"] == {"stk_cd": "005930"}
+
+
+def test_candles_of_a_name_are_keyed_and_recorded_by_the_code_sent():
+    fake = FakeKiwoom(keys=dict(CANARY))
+    with client_of(fake) as api:
+        one = api.candles("삼성전자", "D", start="2026-11-30", end="2026-11-30")
+        several = api.candles(["삼성전자", "000660", "005930"], "D", start="2026-11-30", end="2026-11-30")
+    assert one.attrs["code"] == "005930" and one.attrs["request"]["stk_cd"] == "005930"
+    assert list(several.index.unique("code")) == ["005930", "000660"] and several.attrs["code"] == ["005930", "000660"]
+    assert several.attrs["request"]["005930"]["stk_cd"] == "005930"
+    assert [r.body["stk_cd"] for r in tr_requests(fake) if r.api_id == "ka10081"] == ["005930", "005930", "000660"]
