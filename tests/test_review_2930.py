@@ -173,3 +173,33 @@ def test_candles_of_a_name_are_keyed_and_recorded_by_the_code_sent():
     assert list(several.index.unique("code")) == ["005930", "000660"] and several.attrs["code"] == ["005930", "000660"]
     assert several.attrs["request"]["005930"]["stk_cd"] == "005930"
     assert [r.body["stk_cd"] for r in tr_requests(fake) if r.api_id == "ka10081"] == ["005930", "005930", "000660"]
+
+
+# -- the fake's command line -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("argv,said", [
+    (["--port", "{busy}", "--ws-port", "{busy}"], "--port and --ws-port are both {busy}"),
+    (["--ws-port", "70000"], "argument --ws-port: '70000' is not a port"),
+])
+def test_the_fake_refuses_ports_it_cannot_use_in_one_line(argv, said, capsys):
+    from kiwoom_nb.testing._cli import run
+
+    busy = "18000"
+    with pytest.raises(SystemExit) as ended:
+        run([a.format(busy=busy) for a in argv])
+    err = capsys.readouterr().err
+    assert ended.value.code == 2 and said.format(busy=busy) in err and "Traceback" not in err
+
+
+def test_the_fake_on_a_port_in_use_says_so_in_one_line(capsys):
+    import socket
+
+    from kiwoom_nb.testing._cli import run
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert run(["--quiet", "--port", "0", "--ws-port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("python -m kiwoom_nb.testing: cannot listen on 127.0.0.1 (") and err.count("\n") == 1
