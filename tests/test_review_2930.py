@@ -203,3 +203,14 @@ def test_the_fake_on_a_port_in_use_says_so_in_one_line(capsys):
         assert run(["--quiet", "--port", "0", "--ws-port", str(port)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("python -m kiwoom_nb.testing: cannot listen on 127.0.0.1 (") and err.count("\n") == 1
+
+
+# -- boards --------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("sent,shown", [("+-0.34", "−0.34 %"), ("--0.34", "−0.34 %"), ("++0.34", "+0.34 %"),
+                                        ("-+0.34", "+0.34 %"), ("+0.34", "+0.34 %"), ("-0.00", "0.00 %")])
+def test_the_boards_rate_shows_the_values_own_sign_after_a_double_sign(sent, shown):
+    pytest.importorskip("ipywidgets")
+    from kiwoom_nb._board import _rate
+
+    assert _rate(sent, 1) == shown
