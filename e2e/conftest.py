@@ -64,7 +64,8 @@ def free_port() -> int:
 @pytest.fixture(scope="session")
 def fake():
     """The fake Kiwoom on 127.0.0.1 with the demo keys, for the whole session."""
-    with FakeKiwoom() as server:
+    # an open session (1.5 h of it) in which the boards' stocks move both ways: red and blue both show
+    with FakeKiwoom(clock="2026-12-01 14:00") as server:
         yield server
 
 

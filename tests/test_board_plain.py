@@ -35,6 +35,7 @@ def test_the_price_colour_follows_the_direction_not_the_numbers_sign():
 
 
 def test_a_row_per_item_coloured_by_direction_and_stop_sends_remove(fake, live):
+    fake.clock.set("2026-12-01 15:20")  # still open: 005930 below its previous close, 000660 above
     fake.ws.rate = 200
     live.watch(["005930", "000660"], "0B")
     board = Board(live, rate=20, name_of={"005930": "삼성전자"}.get)

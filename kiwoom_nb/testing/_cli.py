@@ -11,6 +11,7 @@ import sys
 import textwrap
 import threading
 
+from ._market import Clock
 from ._replies import DEMO_KEYS
 from ._trs import serves
 
@@ -50,8 +51,12 @@ def _parser(argv: list[str] | None) -> argparse.ArgumentParser:
     parser.add_argument("--ws-port", type=_port, default=0, help="the WebSocket port (default: any free one)")
     parser.add_argument("--same-token", action="store_true", help="re-issue returns the same token")
     parser.add_argument("--quiet", action="store_true", help="no line per request")
-    parser.add_argument("--page-size", type=int, default=100, help="ka10081 candles per page")
+    parser.add_argument("--page-size", type=int, default=600, help="chart rows (candles) per page")
     parser.add_argument("--rate-limit", type=int, default=None, help="requests per second per TR (429 beyond)")
+    parser.add_argument("--clock", default=None, metavar="WHEN",
+                        help="the fake market's clock, Korea time, e.g. '2026-12-01 08:30' (before the open) or "
+                             "'15:40' (after the close); it runs from there. Default: an open session, whatever the "
+                             "time (a demo at night shows live prices)")
     return parser
 
 
@@ -76,8 +81,13 @@ def run(argv: list[str] | None = None) -> int:
         parser.error(f"--port and --ws-port are both {args.port}: HTTP and the WebSocket need a port each")
     log = None if args.quiet else (lambda line: print(line, flush=True))
     try:
+        clock = Clock(args.clock)
+    except ValueError as exc:
+        parser.error(str(exc))
+    try:
         server = FakeKiwoom(same_token=args.same_token, log=log, page_size=args.page_size,
-                            rate_limit=args.rate_limit).start(port=args.port, host=_HOST, ws_port=args.ws_port)
+                            rate_limit=args.rate_limit, clock=clock).start(port=args.port, host=_HOST,
+                                                                           ws_port=args.ws_port)
     except OSError as exc:  # a port in use: one line, not a traceback
         print(f"python -m kiwoom_nb.testing: cannot listen on {_HOST} ({exc.strerror or exc}); pick other ports "
               "with --port / --ws-port, or 0 for free ones", file=sys.stderr, flush=True)
@@ -90,6 +100,7 @@ def run(argv: list[str] | None = None) -> int:
         print(f"Fake Kiwoom: production {server.url}  mock {server.mock_url}", flush=True)
         for environment, (appkey, secretkey) in server.keys.items():
             print(f"  {environment:<10} appkey {appkey}  secretkey {secretkey}", flush=True)
+        print(f"  market clock {server.clock.now():%Y-%m-%d %H:%M:%S} KST, running (--clock sets it)", flush=True)
         print(textwrap.fill(f"It serves {serves()}. Ctrl-C or SIGTERM stops it. Both environments, for the shell "
                             "that starts Jupyter:", 100), flush=True)
         print("\n".join(export_lines(server.url, server.keys, server.ws_url)), flush=True)

@@ -1,4 +1,6 @@
-"""The fake Kiwoom's made-up market: which stock codes exist, their names and prices, daily candles, holdings.
+"""The fake Kiwoom's made-up stocks: which codes exist, their names, the prices every path is pinned to (``_market``),
+and the answers written from the market's numbers in the recorded shapes (``_shapes``): ka10001, ka10099, kt00018.
+Knows no market of its own: the caller hands one in (``_market`` imports this module for the anchors).
 
 Stdlib only, deterministic: the same code gives the same answer in every process (sha256, not hash()).
 """
@@ -7,14 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import date, datetime, timedelta
 from typing import Any
 
 from . import _shapes
 
 _OK = "정상적으로 처리되었습니다"
 
-#: Stocks with hand-picked data (name, latest close, the close before it); the tests and the demo rely on them.
+#: Stocks with hand-picked data (name, close on 2026-12-01, the close before it: ``_market.ANCHOR``); the tests and the
+#: demo rely on them.
 STOCKS = {"005930": ("삼성전자", 160400, 169100), "000660": ("SK하이닉스", 571000, 556000),
           "035420": ("NAVER", 251500, 251500)}
 
@@ -39,7 +41,7 @@ def _number(code: str, salt: str) -> int:
 
 
 def stock(stk_cd: str) -> tuple[str, int, int] | None:
-    """(name, latest close, previous close) of ``stk_cd`` (suffix allowed), or None when it is not listed.
+    """(name, close on 2026-12-01, the close before) of ``stk_cd`` (suffix allowed), or None when it is not listed.
 
     Any well-formed code outside :data:`STOCKS` and :data:`UNLISTED` is listed, with made-up data.
     """
@@ -55,48 +57,41 @@ def stock(stk_cd: str) -> tuple[str, int, int] | None:
     return name, close, max(previous, 100)
 
 
-def _change(value: int) -> str:
-    return f"+{value}" if value > 0 else str(value)
-
-
-def candles(stk_cd: str, base_dt: str, count: int) -> list[dict[str, str]]:
-    """``count`` deterministic daily candles of ``stk_cd``, newest first, on weekdays up to ``base_dt``."""
+def stock_info(stk_cd: str, market: Any) -> dict[str, Any]:
+    """ka10001 for a listed ``stk_cd``: the 45 fields Kiwoom sends, at the top level (``_shapes.stock_info``), its
+    numbers the market's (a ``_market.Market``) at its clock: the price, today's open, high, low and volume, the
+    year's high and low and their days."""
+    name = stock(stk_cd)[0]  # type: ignore[index]  # the caller checked it is listed
     code = stk_cd.split("_")[0]
-    _, close, previous = stock(stk_cd) or ("", 50000, 50000)
-    closes = [close, previous]
-    seed = int(hashlib.sha256(code.encode()).hexdigest()[:8], 16)
-    while len(closes) < count + 1:
-        seed = (seed * 1103515245 + 12345) % 2**31
-        step = (seed % 41 - 20) * max(closes[-1] // 1000, 1)
-        closes.append(max(closes[-1] - step, 100))
-    try:
-        day = datetime.strptime(base_dt, "%Y%m%d").date()
-    except ValueError:
-        day = date(2026, 12, 1)
-    rows = []
-    for i in range(count):
-        while day.weekday() >= 5:
-            day -= timedelta(days=1)
-        cur, ref = closes[i], closes[i + 1]
-        spread = max(cur // 100, 1)
-        open_, high, low = (cur + ref) // 2, max(cur, ref) + spread, min(cur, ref) - spread
-        qty = 1_000_000 + (cur * 7 + i * 13) % 9_000_000
-        rows.append({
-            "cur_prc": str(cur), "trde_qty": str(qty), "trde_prica": str(qty * cur // 1_000_000),
-            "dt": day.strftime("%Y%m%d"), "open_pric": str(open_), "high_pric": str(high),
-            "low_pric": str(low), "pred_pre": _change(cur - ref),
-            "pred_pre_sig": "2" if cur > ref else "5" if cur < ref else "3",
-            "trde_tern_rt": f"+{(qty % 300) / 100:.2f}",
-        })
-        day -= timedelta(days=1)
-    return rows
+    q = market.quote(code)
+    cur, ref = q["price"], q["previous"]
+    made = _shapes.stock_info(stk_cd, name, price=cur, base=ref, open_=q["open"], high=q["high"], low=q["low"],
+                              volume=q["volume"])
+    path, last, _ = market.days(code)
+    year = [path.bar(k) for k in range(max(last - 249, 0), last + 1)]
+    top = max(year, key=lambda b: b.high) if year else None
+    bottom = min(year, key=lambda b: b.low) if year else None
+    hi = max(top.high if top else cur, q["high"])
+    lo = min(bottom.low if bottom else cur, q["low"])
+    limit = ref * 3 // 10
+    made.update({
+        "oyr_hgst": _shapes.signed(hi, ref), "oyr_lwst": _shapes.signed(lo, ref), "250hgst": _shapes.signed(hi, ref),
+        "250lwst": _shapes.signed(lo, ref), "250hgst_pric_pre_rt": _shapes.rate((cur - hi) * 100 / hi),
+        "250lwst_pric_pre_rt": _shapes.rate((cur - lo) * 100 / lo),
+        "upl_pric": _shapes.signed((ref + limit) // tick(ref + limit) * tick(ref + limit), ref),
+        "lst_pric": _shapes.signed(-(-(ref - limit) // tick(ref - limit)) * tick(ref - limit), ref)})
+    if top and bottom:
+        made["250hgst_pric_dt"] = top.at.strftime("%Y%m%d")
+        made["250lwst_pric_dt"] = bottom.at.strftime("%Y%m%d")
+    return made
 
 
-def stock_info(stk_cd: str) -> dict[str, Any]:
-    """ka10001 for a listed ``stk_cd``: the 45 fields Kiwoom sends, at the top level (``_shapes.stock_info``)."""
-    name, cur, ref = stock(stk_cd)  # type: ignore[misc]  # the caller checked it is listed
-    return _shapes.stock_info(stk_cd, name, price=cur, base=ref, open_=(cur + ref) // 2, high=max(cur, ref),
-                              low=min(cur, ref) - 100, volume=35487451)
+def tick(price: int) -> int:
+    """KRX's price step at ``price`` won (as ``_market.tick_size``; here so this module imports no market)."""
+    for bound, step in ((2000, 1), (5000, 5), (20000, 10), (50000, 50), (200000, 100), (500000, 500)):
+        if price < bound:
+            return step
+    return 1000
 
 
 #: ka10099's industry (upName) and size (upSizeName) of the listed stocks; others have neither, like preferreds.
@@ -107,20 +102,28 @@ SECTORS = {"005930": ("전기/전자", "대형주"), "005935": ("전기/전자",
            "196170": ("제약", "대형주"), "028300": ("제약", "대형주"), "263750": ("일반서비스", "중형주")}
 
 
-def stock_list(mrkt_tp: str = "0") -> dict[str, Any]:
-    """ka10099: the stocks of :data:`LISTED` in market ``mrkt_tp`` (0 KOSPI, 10 KOSDAQ; the others are empty)."""
-    rows = [_shapes.listed_stock(code, name, market, last=stock(code)[2],  # type: ignore[index]
+def stock_list(mrkt_tp: str, market: Any) -> dict[str, Any]:
+    """ka10099: the stocks of :data:`LISTED` in market ``mrkt_tp`` (0 KOSPI, 10 KOSDAQ; the others are empty); their
+    listing days and previous closes the market's (a ``_market.Market``)."""
+    rows = [_shapes.listed_stock(code, name, kind, last=market.quote(code)["previous"],
+                                 day=market.listed(code).strftime("%Y%m%d"),
                                  sector=SECTORS.get(code, ("", ""))[0], size=SECTORS.get(code, ("", ""))[1])
-            for code, (name, market) in LISTED.items() if market == str(mrkt_tp).strip()]
+            for code, (name, kind) in LISTED.items() if kind == str(mrkt_tp).strip()]
     return {"return_msg": _OK, "list": rows, "return_code": 0}
 
 
-def holdings() -> dict[str, Any]:
-    """kt00018: two holdings in the recorded shape (``_shapes.holding``): 12-wide prices, 15-wide amounts."""
-    return _shapes.holdings([
-        _shapes.holding("005930", "삼성전자", 10, 169100, 169100, 160400, bought=1691000, worth=1604000),
-        _shapes.holding("000660", "SK하이닉스", 30, 530461, 556000, 571000, bought=15907258, worth=15797370),
-    ], deposit=82598630)
+#: The fake account's holdings: code -> (name, shares, price paid a share, paid in all).
+HOLDINGS = {"005930": ("삼성전자", 10, 169100, 1691000), "000660": ("SK하이닉스", 30, 530461, 15907258)}
 
 
-__all__ = ["LISTED", "STOCKS", "UNLISTED", "candles", "holdings", "stock", "stock_info", "stock_list"]
+def holdings(market: Any) -> dict[str, Any]:
+    """kt00018: the holdings in the recorded shape (``_shapes.holding``: 12-wide prices, 15-wide amounts), valued at
+    the market's prices now (a ``_market.Market``)."""
+    rows = []
+    for code, (name, qty, buy, bought) in HOLDINGS.items():
+        q = market.quote(code)
+        rows.append(_shapes.holding(code, name, qty, buy, q["previous"], q["price"], bought=bought))
+    return _shapes.holdings(rows, deposit=82598630)
+
+
+__all__ = ["HOLDINGS", "LISTED", "STOCKS", "UNLISTED", "holdings", "stock", "stock_info", "stock_list", "tick"]

@@ -2,7 +2,8 @@
 answer): the list with a few rows, the top-level fields, return_code and return_msg.
 
 Stdlib only, deterministic: each value comes from sha256 of the api-id, the request body and the field, never from
-``random``. A value's kind (date, time, price, rate, quantity, code, name …) is read off the field's name and Korean
+``random``. A listed stock's price and change are the market's at the fake's clock (``_market``). A value's kind (date, time,
+price, rate, quantity, code, name …) is read off the field's name and Korean
 name by the few rules of :func:`kind`; Kiwoom's conventions follow: every value a string, prices signed as a
 direction, domestic account amounts zero-padded to the field's length, US prices with four decimals.
 """
@@ -93,10 +94,13 @@ def kind(name: str, korean: str) -> str:
     return "number"
 
 
-def answer(api_id: str, body: dict[str, Any], fields: Any, *, market: str, category: str) -> dict[str, Any]:
-    """The made-up answer to ``api_id`` for ``body``: every documented response field, the list with 3 to 20 rows."""
+def answer(api_id: str, body: dict[str, Any], fields: Any, *, market: str, category: str,
+           prices: Any = None) -> dict[str, Any]:
+    """The made-up answer to ``api_id`` for ``body``: every documented response field, the list with 3 to 20 rows.
+    A listed stock's price and change are the market's now (``prices``: a ``_market.Market``; default: one on a
+    default clock)."""
     seed = number(api_id, json.dumps(body, sort_keys=True, ensure_ascii=False, default=str))
-    maker = _Maker(seed, body, market, padded=market == "domestic" and category == "계좌")
+    maker = _Maker(seed, body, market, padded=market == "domestic" and category == "계좌", prices=prices)
     top: dict[str, Any] = {}
     lists: dict[str, list[dict[str, str]]] = {}
     for field in fields.response if fields else ():
@@ -114,8 +118,9 @@ def answer(api_id: str, body: dict[str, Any], fields: Any, *, market: str, categ
 class _Maker:
     """The values of one answer: row ``i`` (-1 = the top level) is about one stock, on one day, moving one way."""
 
-    def __init__(self, seed: int, body: dict[str, Any], market: str, padded: bool) -> None:
+    def __init__(self, seed: int, body: dict[str, Any], market: str, padded: bool, prices: Any = None) -> None:
         self.seed, self.us, self.padded = seed, market == "us", padded
+        self.prices = prices
         self.code = str(body.get("stk_cd") or "").strip()
         self.day = _BASE_DAY
         for name, value in body.items():  # the newest day is the one the request asks about
@@ -140,11 +145,15 @@ class _Maker:
         (ka10001's); the rows of one stock (a chart) and US stocks move by made-up steps."""
         code = self.stock_of(i)
         walk = bool(self.code) and i > 0
-        found = None if self.us or walk else stock(code)
-        if found:
-            return found[1], found[1] - found[2]
+        listed = not self.us and stock(code) is not None
+        if listed:
+            from ._market import default_market
+
+            quote = (self.prices or default_market()).quote(code.split("_")[0])
+            if not walk:
+                return quote["price"], quote["price"] - quote["previous"]
         price = (20 + number(code, "usd") % 480) * 10000 + number(code, "cents") % 100 * 100 if self.us else \
-            (stock(code) or ("", 1000 + number(code, "close") % 3000 * 100))[1]
+            quote["price"] if listed else 1000 + number(code, "close") % 3000 * 100
         if walk:
             price = max(price + (number(self.seed, i, "walk") % 21 - 10) * max(price // 100, 1), 100)
         step = price // 100 * (number(self.seed, i, "step") % 5) // 2

@@ -16,9 +16,10 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from .._trs import fields_of, is_order, lookup, table
-from . import _charts, _shapes, _synth
+from . import _charts, _shapes, _synth, _trading
 from ._replies import _answer
-from ._stocks import STOCKS, UNLISTED, candles, holdings, stock, stock_info, stock_list
+from ._charts import daily as candles
+from ._stocks import STOCKS, UNLISTED, holdings, stock, stock_info, stock_list
 
 if TYPE_CHECKING:
     from . import FakeKiwoom
@@ -29,9 +30,11 @@ _INPUT = "입력 값 오류입니다"
 _AUTH = "인증에 실패했습니다"
 _RATE = "허용된 요청 개수를 초과하였습니다"
 
-#: The TRs with hand-made answers (realistic data; the charts of ``_charts`` paged by date); every other TR of the table
-#: is made up from the field catalogue (``_synth``).
-HANDMADE = ("ka10001", "ka10099", "kt00018", "kt10000", "kt10001", "usa10099", *_charts.CHARTS)
+#: The TRs with hand-made answers (realistic data from the market, ``_market``: the charts of ``_charts`` paged by
+#: date, the quote book and the account's orders of ``_trading``); every other TR of the table is made up from the
+#: field catalogue (``_synth``).
+HANDMADE = ("ka10001", "ka10004", "ka10075", "ka10099", "kt00007", "kt00018", "kt10000", "kt10001", "usa10099",
+            *_charts.CHARTS)
 
 
 def serves() -> str:
@@ -41,7 +44,9 @@ def serves() -> str:
     return (f"every TR of kiwoom_nb's table ({markets.count('domestic')} domestic, {markets.count('us')} US) in its "
             f"documented shape with made-up data ({', '.join(handmade)} and the candle charts ka10079-ka10083, "
             f"ka10094 and usa06010-usa06015 hand-made, paged by date); any "
-            f"6-digit stock code (also _NX / _AL) has data, {', '.join(STOCKS)} fixed data, "
+            f"6-digit stock code (also _NX / _AL) has data: one price path per code from its listing date to the "
+            f"fake's clock, shared by every TR and the WebSocket ({', '.join(STOCKS)} close at their hand-picked "
+            f"prices on 2026-12-01); mock orders fill against it; "
             f"{' and '.join(sorted(UNLISTED))} are unlisted (1902)")
 
 
@@ -101,27 +106,46 @@ def _decide(fake: "FakeKiwoom", environment: str, path: str, api_id: str, header
         if api_id in _charts.CHARTS:
             return _chart(fake, api_id, body, headers, spec)
         if api_id == "ka10001":
-            return 200, stock_info(stk_cd), ""
+            return 200, stock_info(stk_cd, fake.market), ""
         if api_id == "ka10099":
-            return 200, stock_list(str(body.get("mrkt_tp", ""))), ""
+            return 200, stock_list(str(body.get("mrkt_tp", "")), fake.market), ""
         if api_id == "usa10099":
             return 200, _synth.us_stock_list(str(body.get("stex_tp", "%"))), ""
         if api_id == "kt00018":
-            return 200, holdings(), ""
+            return 200, holdings(fake.market), ""
         if api_id in ("kt10000", "kt10001"):
             fake.orders.append(_received(fake, headers))
+            number = f"{len(fake.orders):07d}"
+            _trading.place(fake, api_id, environment, number, body, _appkey(fake, headers))
             verb = "매수" if api_id == "kt10000" else "매도"
-            return 200, {"ord_no": f"{len(fake.orders):07d}", "dmst_stex_tp": body.get("dmst_stex_tp", "KRX"),
+            return 200, {"ord_no": number, "dmst_stex_tp": body.get("dmst_stex_tp", "KRX"),
                          "return_code": 0, "return_msg": f"{verb}주문이 완료되었습니다"}, ""
-        made = _synth.answer(api_id, body, spec, market=tr.market, category=tr.category)
+        made = _synth.answer(api_id, body, spec, market=tr.market, category=tr.category, prices=fake.market)
         ordered = is_order(api_id, path)
+        shape = {k: (list(v) if isinstance(v, list) else v) for k, v in made.items()}  # the catalogue's, untouched
         made = _shapes.reshape(api_id, body, made,
                                enquiry=tr.market == "domestic" and tr.category == "계좌" and not ordered)
+        if api_id == "ka10004":  # values from the market, in the shapes above
+            made = _trading.quote_book(fake, body, made)
+        elif api_id == "ka10075":
+            made = _trading.unfilled(fake, environment, body, made, shape)
+        elif api_id == "kt00007":
+            made = _trading.orders_and_fills(fake, environment, body, made)
+        elif api_id == "kt10003":
+            _trading.cancel(fake, environment, body)
         if ordered:  # every order reaches fake.orders; its number goes where the guide has one (ust31302 has none)
             fake.orders.append(_received(fake, headers))
+            number = f"{len(fake.orders):07d}"
             if "ord_no" in made:
-                made["ord_no"] = f"{len(fake.orders):07d}"
+                made["ord_no"] = number
+            _trading.acknowledge(fake, api_id, environment, number, body, _appkey(fake, headers))
         return 200, made, ""
+
+
+def _appkey(fake: "FakeKiwoom", headers: dict[str, str]) -> str:
+    """The app key whose token sent these headers (its 00 events go to that app key's sockets)."""
+    token = headers.get("authorization", "").partition(" ")[2]
+    return next((t.appkey for t in fake.tokens if t.value == token), "")
 
 
 def _names_a_stock(spec: Any) -> bool:
@@ -167,13 +191,12 @@ def _chart(fake: "FakeKiwoom", api_id: str, body: dict[str, Any], headers: dict[
         if expected is None or expected[0] != asked:
             return (*_error(200, 2, f"{_INPUT}[1517:next-key 형식이 올바르지 않습니다]"), "")
         offset = expected[1]
-    every = _charts.rows(api_id, body, fake.candles)
-    rows = every[offset:offset + fake.page_size]
+    rows, further = _charts.page(api_id, body, fake.market, offset, fake.page_size, fake.candles)
     end = offset + len(rows)
     stk_cd = str(body.get("stk_cd", ""))
     more = ""
-    if end < len(every):
-        more = f"{stk_cd.split('_')[0]}{every[end].get('dt') or every[end]['cntr_tm']}{end:08d}"[:50]
+    if further:
+        more = f"{stk_cd.split('_')[0]}{rows[-1].get('dt') or rows[-1]['cntr_tm']}{end:08d}"[:50]
         fake._next_keys[more] = (asked, end)
     list_key = lookup(api_id).list_key
     documented = {f.name for f in spec.response if f.list_key == list_key} | _shapes.OBSERVED.get(api_id, set())

@@ -1,7 +1,10 @@
 """The fake's WebSocket side: Kiwoom's real-time socket on loopback, as FACTS-realtime.md describes it.
 
 LOGIN checked against the tokens the REST side issued, PINGs to echo (R10002 and a close when one is not),
-REG / REMOVE acks, synthetic REAL frames (a deterministic random walk, several entries of mixed types in one
+REG / REMOVE acks, REAL frames from the market's path at the fake's clock (``_market``: 0B the last trade, its
+cumulative volume only rising; 0D the book around it; nothing while the market is shut; several entries of mixed
+types in one frame; 0G / 0I / 0J a walk of their own; values formatted as recorded, ``_shapes``), 00 events from the
+market's order book (접수, then 체결 when an order fills),
 frame), R10001 for the older socket of an app key, CNSRLST / CNSRREQ / CNSRCLR, a 00 event for every order the
 REST side accepts, and fault injection. ``/mock/...`` paths are the mock side. Uses websockets' threading server.
 """
@@ -18,8 +21,8 @@ import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from .._token import KST
 from . import _shapes
+from ._stocks import stock
 
 if TYPE_CHECKING:
     from . import FakeKiwoom
@@ -63,6 +66,9 @@ class Conn:
         self.ping_owed = False
         self.closed = threading.Event()
         self.lock = threading.Lock()
+        #: (type, item) -> the day, its cumulative volume (it only rises within the day) and the price last sent
+        self.volumes: dict[tuple[str, str], tuple] = {}
+        self.events_seen = 0  # how many of the order book's events this connection has looked at (00)
 
     def send(self, data: dict[str, Any]) -> None:
         try:
@@ -90,7 +96,6 @@ class FakeSocket:
         self.drop_after_login = False  # cut each connection right after answering its LOGIN (a server that flaps)
         self.conns: list[Conn] = []
         self._refuse_logins = 0
-        self._orders_seen = 0
         self._lock = threading.Lock()
         self._count = 0
         self._walk: dict[tuple[str, str], int] = {}
@@ -339,8 +344,8 @@ class FakeSocket:
                 old.ws.close()
             except Exception:  # noqa: BLE001
                 pass
-        with self._lock:
-            self._orders_seen = max(self._orders_seen, len(self.fake.orders))
+        with self.fake.market.orders._lock:  # 00 carries what happens from now on
+            conn.events_seen = len(self.fake.market.orders.events)
         if self.drop_after_login:
             try:
                 conn.ws.socket.shutdown(socket.SHUT_RDWR)
@@ -379,24 +384,51 @@ class FakeSocket:
                 "13": _shapes.padded(int(code) % 900_000 + 1000, 9), "16": _shapes.padded(price - moved // 2, 9),
                 "17": _shapes.padded(price + moved // 4, 9), "18": _shapes.padded(price - moved, 9)}
 
-    # -- synthetic REAL frames -----------------------------------------------------------------------
+    # -- REAL frames: the market's path at the fake's clock ------------------------------------------------------------
 
     def _price(self, code: str) -> int:
-        return 10000 + (int(code) % 900) * 100 if code.isdigit() else 150000
+        return self.fake.market.quote(code)["price"] if stock(code) else 150000
 
-    def _values(self, kind: str, item: str) -> dict[str, str]:
-        """One entry's values in the shape Kiwoom was recorded sending (``_shapes``): a random walk per (type,
-        item) around a base price, formatted with every FID the recordings show (0B 43, 0D 139)."""
+    def _values(self, kind: str, item: str, since: int | None = None,
+                before: int | None = None) -> dict[str, str] | None:
+        """One entry's values for ``item`` now, in the shape Kiwoom was recorded sending (``_shapes``: 0B 43 FIDs,
+        0D 139). 0B: the last trade and what traded since the cumulative volume ``since`` (None: the trade's own
+        share of it), sold at the bid when the price fell from ``before``, else bought at the ask; None when nothing
+        traded since. Stocks read the market; 0G / 0I / 0J and unknown items walk."""
+        code = item[:6]
+        market = self.fake.market
+        clock = self.fake.clock.now().strftime("%H%M%S")  # Kiwoom's clock times are Korea time (the fake's clock)
+        if stock(code) is None or kind in ("0G", "0I", "0J"):
+            return self._walked(kind, item, clock)
+        quote = market.quote(code)
+        price, base = quote["price"], quote["previous"]
+        book = market.book(code, 10 if kind == "0D" else 1, price=price)
+        if kind == "0D":
+            changes = random.Random(f"{code}{clock}")
+            asks = [(p, q, changes.choice((-3, 0, 0, 2))) for p, q in book["asks"]]
+            bids = [(p, q, changes.choice((-2, 0, 0, 4))) for p, q in book["bids"]]
+            return _shapes.book_fids(time=clock, asks=asks, bids=bids, base=base, expected=price, expected_qty=0)
+        volume = quote["volume"]
+        traded = volume - since if since is not None else max(volume % 997, 1)
+        if since is not None and traded <= 0:
+            return None
+        side = -1 if before is not None and price < before else 1
+        return _shapes.trade_fids(time=clock, price=price, base=base, open_=quote["open"], high=quote["high"],
+                                  low=quote["low"], volume=volume, qty=side * traded, value=quote["value"] // 1_000_000,
+                                  ask=book["asks"][0][0], bid=book["bids"][0][0])
+
+    def _walked(self, kind: str, item: str, clock: str) -> dict[str, str]:
+        """Values of what the market has no path for (ETF NAV, gold, industry indices, unknown items): a walk per
+        (type, item) around a base price."""
         key = (kind, item)
-        base = self._price(item[:6]) if item[:6].isdigit() else 20000
+        base = 10000 + (int(item[:6]) % 900) * 100 if item[:6].isdigit() else 20000
         price = self._walk.get(key, base) + self._random.choice((-50, 0, 50))
         self._walk[key] = price
         change = price - base
         sign = "+" if change > 0 else "-" if change < 0 else ""
-        clock = datetime.now(KST).strftime("%H%M%S")  # Kiwoom's clock times are Korea time
         if kind == "0D":
             asks = [(price + 50 * n, self._random.randint(1, 900), self._random.choice((-3, 0, 0, 2))) for n in range(1, 11)]
-            bids = [(price - 50 * (n - 1), self._random.randint(1, 900), self._random.choice((-2, 0, 0, 4)))
+            bids = [(price - 50 * n, self._random.randint(1, 900), self._random.choice((-2, 0, 0, 4)))
                     for n in range(1, 11)]
             return _shapes.book_fids(time=clock, asks=asks, bids=bids, base=base, expected=price, expected_qty=0)
         up = "2" if change > 0 else "5" if change < 0 else "3"
@@ -420,17 +452,33 @@ class FakeSocket:
         open_ = base + 50 if item[:6].isdigit() and int(item[:6]) % 2 else base - 50
         return _shapes.trade_fids(time=clock, price=price, base=base, open_=open_, high=max(price, base, open_),
                                   low=min(price, base, open_), volume=self._random.randint(10000, 99999), qty=qty,
-                                  value=self._random.randint(1000, 9999), ask=price + 50, bid=price)
+                                  value=self._random.randint(1000, 9999), ask=price + 50, bid=price - 50)
 
     def _tick(self, conn: Conn) -> None:
         entries = []
         with conn.lock:
             regs = {kind: sorted(items) for kind, items in conn.regs.items() if items}
+        market = self.fake.market
         for kind, items in regs.items():
-            if kind in _TICKS:
-                for item in items:
-                    entries.append({"type": kind, "name": _shapes.REAL_NAMES.get(kind, ""), "item": item,
-                                    "values": self._values(kind, item)})
+            if kind not in _TICKS:
+                continue
+            for item in items:
+                code = item[:6]
+                listed = stock(code) is not None
+                if listed and not market.quote(code)["open_now"]:
+                    continue  # the market is shut on the fake's clock: nothing trades, nothing moves
+                if kind in ("0D", "0G", "0I", "0J") or not listed:
+                    values = self._values(kind, item)
+                else:
+                    day = self.fake.clock.now().date()
+                    last_day, seen, before = conn.volumes.get((kind, item), (day, None, None))
+                    if last_day != day:  # a new session: its volume starts again from nothing
+                        seen, before = None, None
+                    values = self._values(kind, item, seen, before)
+                    if values is None:
+                        continue  # nothing traded since the last entry
+                    conn.volumes[(kind, item)] = (day, int(values["13"]), int(values["10"].lstrip("+-")))
+                entries.append({"type": kind, "name": _shapes.REAL_NAMES.get(kind, ""), "item": item, "values": values})
         if "00" in regs:
             entries += self._fills(conn)
         if conn.conditions and self._random.random() < 0.2:
@@ -438,28 +486,37 @@ class FakeSocket:
             code = self._random.choice(HITS[seq])
             entries.append({"type": "02", "name": "조건검색", "item": code,
                             "values": {"841": seq, "9001": code, "843": self._random.choice("ID"),
-                                       "20": datetime.now(KST).strftime("%H%M%S"), "907": "2"}})
+                                       "20": self.fake.clock.now().strftime("%H%M%S"), "907": "2"}})
         if entries:
             conn.send({"trnm": "REAL", "data": entries})
 
     def _fills(self, conn: Conn) -> list[dict[str, Any]]:
-        """A 00 entry for every order the REST side accepted since the last look, for its app key."""
-        with self._lock:
-            new = self.fake.orders[self._orders_seen:]
-            self._orders_seen += len(new)
+        """A 00 entry for every event of the market's order book since this connection last looked (접수, then 체결
+        when the order fills), for orders of its app key and environment."""
+        orders = self.fake.market.orders
+        orders.update()
+        with orders._lock:
+            new = orders.events[conn.events_seen:]
+            conn.events_seen += len(new)
         entries = []
-        for number, order in enumerate(new, self._orders_seen - len(new) + 1):
-            token = order.headers.get("authorization", "").partition(" ")[2]
-            issued = next((t for t in self.fake.tokens if t.value == token), None)
-            if issued is None or issued.appkey != conn.appkey:
+        for event in new:
+            order = event.order
+            if order.appkey != conn.appkey or order.environment != conn.environment:
                 continue
-            body = order.body if isinstance(order.body, dict) else {}
-            code = str(body.get("stk_cd", ""))
-            entries.append({"type": "00", "name": "주문체결", "item": code, "values": {
-                "9201": "1234567890", "9203": f"{number:07d}", "9001": code, "913": "접수",
-                "302": f"종목{code}", "900": str(body.get("ord_qty", "")), "901": str(body.get("ord_uv", "")),
-                "902": str(body.get("ord_qty", "")), "905": "+매수" if "10000" in str(order.api_id) else "-매도",
-                "908": datetime.now(KST).strftime("%H%M%S")}})
+            book = self.fake.market.book(order.code, 1) if stock(order.code) else {"asks": [(0, 0)], "bids": [(0, 0)]}
+            price = self._price(order.code) if order.code else 0
+            filled = event.status == "체결"
+            entries.append({"type": "00", "name": "주문체결", "item": order.code, "values": {
+                "9201": "1234567890", "9203": order.number, "9001": order.code, "913": event.status,
+                "302": (stock(order.code) or (f"종목{order.code}",))[0], "900": str(order.quantity),
+                "901": str(order.price or 0), "902": str(event.remaining),
+                "903": str(order.fill_price * order.filled) if filled else "0", "904": "0000000",
+                "905": "+매수" if order.side == "buy" else "-매도", "906": "시장가" if order.price is None else "보통",
+                "907": "2" if order.side == "buy" else "1", "908": event.at.strftime("%H%M%S"),
+                "909": f"{len(orders.events):07d}" if filled else "", "910": str(event.price) if filled else "",
+                "911": str(event.quantity) if filled else "", "10": str(price), "27": str(book["asks"][0][0]),
+                "28": str(book["bids"][0][0]), "914": str(event.price) if filled else "",
+                "915": str(event.quantity) if filled else ""}})
         return entries
 
 

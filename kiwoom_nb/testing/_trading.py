@@ -1,0 +1,122 @@
+"""The fake's TR answers that read the market's order book and orders (``_market``): buy / sell orders placed
+(kt10000, kt10001), cancels (kt10003), the unfilled orders (ka10075, 미체결), orders and fills (kt00007, 체결), the
+quote book (ka10004). Stdlib only.
+
+Values come from the market; the shapes are the recorded ones (``_shapes``: kt00007's rows) or the catalogue's
+(``_synth``), so a field this module does not fill keeps its made-up value and its format.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from . import _shapes
+from ._stocks import stock
+
+if TYPE_CHECKING:
+    from . import FakeKiwoom
+    from ._market import Order
+
+#: Order types (trde_tp) the fake fills at the market's price; any other type with a price is a limit order.
+AT_MARKET = {"3", "13", "23", "61", "62", "81"}
+ACCOUNT = "1234567890"
+
+
+def _signed(value: int, reference: int) -> str:
+    return f"+{value}" if value > reference else f"-{value}" if value < reference else str(value)
+
+
+def _int(value: Any) -> int:
+    try:
+        return abs(int(float(str(value).strip() or 0)))
+    except ValueError:
+        return 0
+
+
+def place(fake: "FakeKiwoom", api_id: str, environment: str, number: str, body: dict[str, Any], appkey: str) -> None:
+    """Put an accepted kt10000 / kt10001 order in the market's book (a 접수 event; a 체결 when it fills)."""
+    price = _int(body.get("ord_uv"))
+    at_market = str(body.get("trde_tp", "")).strip() in AT_MARKET or not price
+    fake.market.orders.place(number, "buy" if api_id == "kt10000" else "sell", str(body.get("stk_cd", "")).split("_")[0],
+                             _int(body.get("ord_qty")), None if at_market else price, environment=environment,
+                             appkey=appkey)
+
+
+def acknowledge(fake: "FakeKiwoom", api_id: str, environment: str, number: str, body: dict[str, Any],
+                appkey: str) -> None:
+    """Any other order TR (a modify, a cancel, a credit or US order): a 접수 event, nothing matched."""
+    side = "sell" if any(w in api_id for w in ("10001", "10008", "20001")) else "buy"
+    fake.market.orders.place(number, side, str(body.get("stk_cd", "")).split("_")[0], _int(body.get("ord_qty")),
+                             _int(body.get("ord_uv")) or None, environment=environment, appkey=appkey, matched=False)
+
+
+def cancel(fake: "FakeKiwoom", environment: str, body: dict[str, Any]) -> None:
+    """kt10003: what remains of the original order is cancelled."""
+    original = str(body.get("orig_ord_no", "")).strip()
+    for order in fake.market.orders.of(environment):  # the cancel itself is acknowledged by the caller
+        if order.number.lstrip("0") == original.lstrip("0") and original:
+            order.cancelled = True
+
+
+def unfilled(fake: "FakeKiwoom", environment: str, body: dict[str, Any], made: dict[str, Any],
+             shape: dict[str, Any]) -> dict[str, Any]:
+    """ka10075: one row per order of ``environment`` with something left to fill, with the keys of ``shape`` (the
+    catalogue's answer)."""
+    code = str(body.get("stk_cd", "")).strip()
+    side = str(body.get("trde_tp", "0")).strip()  # 0 전체, 1 매도, 2 매수
+    orders = [o for o in fake.market.orders.of(environment) if o.remaining > 0 and (not code or o.code == code)
+              and (side not in ("1", "2") or o.side == ("sell" if side == "1" else "buy"))]
+    template = (shape.get("oso") or [{}])[0]
+    rows = [_unfilled_row(fake, o) for o in reversed(orders)]
+    return {**made, "oso": [{k: row.get(k, v) for k, v in template.items()} if template else row for row in rows]}
+
+
+def _unfilled_row(fake: "FakeKiwoom", order: "Order") -> dict[str, str]:
+    quote = fake.market.quote(order.code)
+    book = fake.market.book(order.code, 1)
+    ref = quote["previous"]
+    return {"acnt_no": ACCOUNT, "ord_no": order.number, "stk_cd": order.code, "tsk_tp": "", "ord_stt": "접수",
+            "stk_nm": (stock(order.code) or ("",))[0], "ord_qty": str(order.quantity),
+            "ord_pric": str(order.price or 0), "oso_qty": str(order.remaining),
+            "cntr_tot_amt": str(order.fill_price * order.filled), "orig_ord_no": "0000000",
+            "io_tp_nm": "+매수" if order.side == "buy" else "-매도", "trde_tp": "시장가" if order.price is None else "보통",
+            "tm": order.placed.strftime("%H%M%S"), "cntr_no": "", "cntr_pric": str(order.fill_price or ""),
+            "cntr_qty": str(order.filled or ""), "cur_prc": _signed(quote["price"], ref),
+            "sel_bid": _signed(book["asks"][0][0], ref), "buy_bid": _signed(book["bids"][0][0], ref)}
+
+
+def orders_and_fills(fake: "FakeKiwoom", environment: str, body: dict[str, Any], made: dict[str, Any]) -> dict[str, Any]:
+    """kt00007: every order of ``environment``, newest first, with what filled and at what price."""
+    code = str(body.get("stk_cd", "")).strip()
+    side = str(body.get("sell_tp", "0")).strip()  # 0 전체, 1 매도, 2 매수
+    orders = [o for o in fake.market.orders.of(environment) if o.matched and (not code or o.code == code)
+              and (side not in ("1", "2") or o.side == ("sell" if side == "1" else "buy"))]
+    rows = []
+    for o in reversed(orders):
+        at = o.placed.hour * 3600 + o.placed.minute * 60 + o.placed.second
+        row = _shapes.order_detail(int(o.number), o.code, (stock(o.code) or ("",))[0], "1" if o.side == "buy" else "2",
+                                   "0" if o.price is not None else "3", o.quantity, o.price or 0, o.filled,
+                                   o.fill_price, at)
+        row["ord_remnq"] = _shapes.padded(o.remaining, len(row["ord_remnq"]))
+        if o.cancelled:
+            row["mdfy_cncl"] = "취소"
+        rows.append(row)
+    return {**made, "acnt_ord_cntr_prps_dtl": rows}
+
+
+def quote_book(fake: "FakeKiwoom", body: dict[str, Any], made: dict[str, Any]) -> dict[str, Any]:
+    """ka10004: ten levels each side around the market's last price, the best ask above it and the best bid below."""
+    code = str(body.get("stk_cd", "")).split("_")[0]
+    book = fake.market.book(code, 10)
+    ref = fake.market.quote(code)["previous"]
+    names = ["fpr"] + [f"{n}th_pre" for n in range(2, 11)]
+    values = {"bid_req_base_tm": fake.clock.now().strftime("%H%M%S")}
+    for name, (ask, ask_qty), (bid, bid_qty) in zip(names, book["asks"], book["bids"]):
+        values[f"sel_{name}_bid"], values[f"sel_{name}_req"] = _signed(ask, ref), str(ask_qty)
+        values[f"buy_{name}_bid"], values[f"buy_{name}_req"] = _signed(bid, ref), str(bid_qty)
+    values["tot_sel_req"] = str(sum(q for _, q in book["asks"]))
+    values["tot_buy_req"] = str(sum(q for _, q in book["bids"]))
+    return {**made, **{k: v for k, v in values.items() if k in made}}
+
+
+__all__ = ["ACCOUNT", "AT_MARKET", "acknowledge", "cancel", "orders_and_fills", "place", "quote_book", "unfilled"]
