@@ -214,3 +214,20 @@ def test_the_boards_rate_shows_the_values_own_sign_after_a_double_sign(sent, sho
     from kiwoom_nb._board import _rate
 
     assert _rate(sent, 1) == shown
+
+
+# -- describe ------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("api_id,fields", [
+    ("ka10080", {"stk_cd": "005930", "tic_scope": "1", "upd_stkpc_tp": "1"}),
+    ("ka10099", {"mrkt_tp": "0"}),
+])
+def test_describe_lists_every_column_the_frame_has(api_id, fields):
+    import kiwoom_nb
+
+    fake = FakeKiwoom(keys=dict(CANARY))
+    with client_of(fake) as api:
+        got = set(api.frame(api_id, **fields).columns)
+    listed = {name for name, _ in kiwoom_nb.describe(api_id).columns}
+    added = {c for c in got if c.endswith("_dir") or c == "code"}  # the parser's own columns beside Kiwoom's
+    assert got - added <= listed, got - added - listed
