@@ -231,3 +231,30 @@ def test_describe_lists_every_column_the_frame_has(api_id, fields):
     listed = {name for name, _ in kiwoom_nb.describe(api_id).columns}
     added = {c for c in got if c.endswith("_dir") or c == "code"}  # the parser's own columns beside Kiwoom's
     assert got - added <= listed, got - added - listed
+
+
+# -- paging against a server that repeats itself -------------------------------------------------------------------
+
+def test_a_next_key_answered_for_the_page_asked_with_it_stops_paging_with_a_warning(caplog):
+    import httpx
+
+    from test_real_answers import KEYS
+
+    asked = []
+    rows = [{"dt": f"202611{d:02d}", "cur_prc": "100", "open_pric": "100", "high_pric": "100", "low_pric": "100",
+             "trde_qty": "1", "trde_prica": "1"} for d in range(30, 0, -1)]
+
+    def kiwoom(request: httpx.Request) -> httpx.Response:
+        if request.url.path.startswith("/oauth2"):
+            return httpx.Response(200, json={"token": "REVIEW-TOKEN-0123456789abcdef", "token_type": "bearer",
+                                             "expires_dt": "20991231235959", "return_code": 0, "return_msg": "ok"})
+        asked.append(request.headers.get("next-key", ""))
+        more = "Y" if len(asked) < 10 else "N"  # a bound for the old code, which followed it for ever
+        return httpx.Response(200, json={"stk_cd": "005930", "stk_dt_pole_chart_qry": rows, "return_code": 0},
+                              headers={"api-id": "ka10081", "cont-yn": more, "next-key": "SAME"})
+
+    with Client(*KEYS, base_url="http://127.0.0.1:9", transport=httpx.MockTransport(kiwoom), pace=None) as api:
+        with caplog.at_level("WARNING", logger="kiwoom_nb"):
+            frame = api.frame("ka10081", stk_cd="005930", base_dt="20261130", upd_stkpc_tp="1")
+    assert asked == ["", "SAME"] and len(frame) == 60
+    assert "ka10081 answered next-key 'SAME' for the page asked with it; stopped after 2 pages" in caplog.text
