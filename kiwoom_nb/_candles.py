@@ -272,7 +272,7 @@ def _pages(api: "Client", api_id: str, fields: dict[str, str], reach: str | None
     answers: list[Answer] = []
     pages = api.pages(api_id, **fields)
     own = bar is None
-    oldest, reached = "", reach is None
+    oldest, reached, previous = "", reach is None, None
     try:
         for answer in pages:
             answers.append(answer)
@@ -286,6 +286,15 @@ def _pages(api: "Client", api_id: str, fields: dict[str, str], reach: str | None
                 if own:
                     bar.update(1)
             found = [stamp for stamp in stamps if stamp]
+            if found and oldest and (stamps == previous or min(found) > oldest) and answer.cont:  # the same page
+                import logging  # again, or newer rows: the next would bring nothing older either; not followed for ever
+
+                logging.getLogger("kiwoom_nb").warning(
+                    "kiwoom_nb: %s page %d of %s brought nothing older than %s; stopped", api_id, len(answers), code,
+                    _day(oldest))
+                reached = True
+                break
+            previous = stamps
             if found:
                 oldest = min(oldest, *found) if oldest else min(found)
             if reach is None or (stamps and min(stamps) <= reach):

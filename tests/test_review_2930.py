@@ -258,3 +258,28 @@ def test_a_next_key_answered_for_the_page_asked_with_it_stops_paging_with_a_warn
             frame = api.frame("ka10081", stk_cd="005930", base_dt="20261130", upd_stkpc_tp="1")
     assert asked == ["", "SAME"] and len(frame) == 60
     assert "ka10081 answered next-key 'SAME' for the page asked with it; stopped after 2 pages" in caplog.text
+
+
+def test_candles_stop_when_a_page_brings_nothing_older(caplog):
+    import httpx
+
+    from test_real_answers import KEYS
+
+    asked = []
+    rows = [{"dt": f"202611{d:02d}", "cur_prc": "100", "open_pric": "100", "high_pric": "100", "low_pric": "100",
+             "trde_qty": "1", "trde_prica": "1"} for d in range(30, 0, -1)]
+
+    def kiwoom(request: httpx.Request) -> httpx.Response:
+        if request.url.path.startswith("/oauth2"):
+            return httpx.Response(200, json={"token": "REVIEW-TOKEN-0123456789abcdef", "token_type": "bearer",
+                                             "expires_dt": "20991231235959", "return_code": 0, "return_msg": "ok"})
+        asked.append(request.headers.get("next-key", ""))
+        more = "Y" if len(asked) < 10 else "N"  # a bound for the old code, which followed it for ever
+        return httpx.Response(200, json={"stk_cd": "005930", "stk_dt_pole_chart_qry": rows, "return_code": 0},
+                              headers={"api-id": "ka10081", "cont-yn": more, "next-key": f"KEY{len(asked)}"})
+
+    with Client(*KEYS, base_url="http://127.0.0.1:9", transport=httpx.MockTransport(kiwoom), pace=None) as api:
+        with caplog.at_level("WARNING", logger="kiwoom_nb"):
+            api.candles("005930", "D", start="2020-01-01", end="2026-11-30")
+    assert asked == ["", "KEY1"]
+    assert "ka10081 page 2 of 005930 brought nothing older than 2026-11-01; stopped" in caplog.text
