@@ -205,6 +205,7 @@ class Stream:
 
         codes = watch_items(lambda: Client.bound(self.tokens), items, type, us=self.market == "us",
                             account=type in ACCOUNT)
+        codes = list(dict.fromkeys(codes))  # 005930 and 삼성전자: one stock, registered once
         for chunk in _chunks(codes):
             answer = self._socket.request(reg_frame(chunk, type), "REG")
             if str(answer.get("return_code", "0")).strip() not in ("0", ""):

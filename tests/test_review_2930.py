@@ -283,3 +283,16 @@ def test_candles_stop_when_a_page_brings_nothing_older(caplog):
             api.candles("005930", "D", start="2020-01-01", end="2026-11-30")
     assert asked == ["", "KEY1"]
     assert "ka10081 page 2 of 005930 brought nothing older than 2026-11-01; stopped" in caplog.text
+
+
+# -- watch ---------------------------------------------------------------------------------------------------------
+
+def test_watch_registers_a_stock_named_twice_once(fake):
+    from kiwoom_nb._stream import Stream
+
+    live = Stream(*CANARY["production"], base_url=fake.url, ws_url=fake.ws_url)
+    try:
+        live.watch(["005930", "삼성전자", " 005930 ", "000660"], "0B")  # returns once Kiwoom acked the REG
+    finally:
+        live.close()
+    assert [d["item"] for f in fake.ws.received("REG") for d in f.data["data"]] == [["005930", "000660"]]
