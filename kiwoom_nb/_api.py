@@ -380,6 +380,10 @@ class Client:
             yield answer
             if not answer.cont or not answer.next_key:  # an empty next-key would only fetch page 1 again
                 return
+            if cont and answer.next_key == key:  # the same request again would get this same page, forever
+                log.warning("kiwoom_nb: %s answered next-key %r for the page asked with it; stopped after %d pages "
+                            "(the next would repeat it)", api_id, key, len(fetched))
+                return
             cont, key = True, answer.next_key
 
     def rows(self, api_id: str, path: str | None = None, *, confirm: bool = False, max_pages: int | None = None,

@@ -207,6 +207,7 @@ class Stream:
 
         codes = watch_items(lambda: Client.bound(self.tokens), items, type, us=self.market == "us",
                             account=type in ACCOUNT)
+        codes = list(dict.fromkeys(codes))  # 005930 and 삼성전자: one stock, registered once
         for chunk in _chunks(codes):
             with self._socket.reg_lock:
                 self._register(chunk, type)
