@@ -51,7 +51,7 @@ test-min: $(MIN_VENV)/.installed $(KWCLI_WHEEL)
 	$(MIN_PY) scripts/lowest-versions.py test
 	KIWOOM_NB_KWCLI_WHEEL=$(abspath $(KWCLI_WHEEL)) $(MIN_PY) -m pytest $(PYTEST_ARGS)
 
-# The fake Kiwoom and JupyterLab on notebooks/quickstart.ipynb, on 127.0.0.1, until Ctrl-C (scripts/demo.py --help).
+# The fake Kiwoom and JupyterLab on notebooks/quickstart.ipynb (and universe.ipynb, live.ipynb), on 127.0.0.1, until Ctrl-C (scripts/demo.py --help).
 demo: $(VENV)/.installed-demo
 	$(PY) scripts/demo.py $(DEMO_ARGS)
 

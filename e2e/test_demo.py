@@ -1,7 +1,9 @@
-"""`make demo` (scripts/demo.py): it serves the quickstart against its fake Kiwoom, and Ctrl-C stops both cleanly."""
+"""`make demo` (scripts/demo.py): it serves the quickstart and the universe notebook against its fake Kiwoom, and
+Ctrl-C stops both cleanly."""
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import subprocess
@@ -16,6 +18,12 @@ from kiwoom_nb.auth._keys import NO_OS_KEYRING
 from conftest import REPO, JupyterServer, Notebook, Panel, free_port, keep_evidence, quickstart_cells, wait_until
 
 NEWS_TOAST = "official Jupyter news"  # JupyterLab's "Would you like to get notified about official Jupyter news?"
+
+
+def cell_with(path: Path, text: str) -> int:
+    """The index (among all cells, as the page counts them) of the first code cell whose source holds ``text``."""
+    cells = json.loads(path.read_text())["cells"]
+    return next(i for i, c in enumerate(cells) if c["cell_type"] == "code" and text in "".join(c["source"]))
 
 
 def test_demo_serves_quickstart_and_stops_on_ctrl_c(page, request, tmp_path):
@@ -36,6 +44,9 @@ def test_demo_serves_quickstart_and_stops_on_ctrl_c(page, request, tmp_path):
         notebook_path = Path(re.search(r"Notebook:\s+(\S+quickstart\.ipynb)", banner).group(1))
         assert url, banner
         assert notebook_path.parent != REPO / "notebooks"  # a copy: the repository's notebook stays clean
+        # matplotlib's font list is built before the URL is shown, in the demo's private cache: the first chart does
+        # not print "Matplotlib is building the font cache" under itself on a slow machine
+        assert list((notebook_path.parent.parent / "jupyter" / "cache" / "matplotlib").glob("fontlist-*.json"))
         server = JupyterServer("lab", url.group(1), url.group(2), notebook_path.parent, process, Path("/dev/null"))
 
         where = quickstart_cells()
@@ -73,12 +84,34 @@ def test_demo_serves_quickstart_and_stops_on_ctrl_c(page, request, tmp_path):
         expect(page.locator(".jp-Notification-Header")).to_be_visible()
         expect(page.get_by_text(NEWS_TOAST)).to_have_count(0)
         keep_evidence(page, request)
+
+        # universe.ipynb is served too, named in the banner: in its own kernel it logs in, fetches five stocks'
+        # candles in one call and plots their closes
+        assert re.search(rf"Also:\s+{re.escape(url.group(1))}/lab/tree/universe\.ipynb\?token=", banner), banner
+        where = {text: cell_with(REPO / "notebooks" / "universe.ipynb", text)
+                 for text in ("%load_ext kiwoom_nb", "%kiwoom_login", "api.candles(", ".plot(")}
+        login, fetch, plot = where["%kiwoom_login"], where["api.candles("], where[".plot("]
+        universe = Notebook(page, server, "universe.ipynb").open()
+        universe.run(where["%load_ext kiwoom_nb"])
+        universe.run(login)
+        panel = Panel(universe.cell(login))
+        panel.log_in(appkey, secretkey)
+        expect(panel.ok).to_contain_text("logged in as kiwoom_token")
+        universe.run(fetch)
+        for code in ("005930", "000660", "035420", "005380", "051910"):  # one column per stock in the table
+            expect(universe.cell(fetch).locator(".jp-OutputArea th", has_text=code).first).to_be_visible()
+        universe.run(plot)
+        chart = universe.cell(plot).locator(".jp-OutputArea img")
+        expect(chart).to_be_visible()
+        assert chart.evaluate("img => img.naturalWidth") > 500
+        assert "Error" not in universe.output_text(fetch) + universe.output_text(plot)
+        universe.screenshot(plot, "demo-universe.png")
         page.close()
 
         process.send_signal(signal.SIGINT)  # what Ctrl-C in the terminal delivers
         assert process.wait(60) == 0, output()
         reader.join(10)
-        assert "issued 1 token(s) and revoked 1" in output(), output()
+        assert "issued 2 token(s) and revoked 2" in output(), output()  # the quickstart's kernel and the universe's
         assert not notebook_path.exists(), "the demo's temp dir was left behind"
         try:
             server.api("GET", "/api/status")

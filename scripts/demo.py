@@ -31,6 +31,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = "quickstart.ipynb"
+# what the demo serves besides the quickstart (which links to live.ipynb), as the banner describes them
+ALSO = {"universe.ipynb": "five stocks' candles in one call, compared", "live.ipynb": "a live board and order book"}
 
 
 def jupyter_environment(home: Path, fake, *, save_widget_state: bool = False) -> dict[str, str]:
@@ -76,6 +78,16 @@ def write_lab_settings(settings_dir: Path, *, save_widget_state: bool = False) -
         path = settings_dir / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(value))
+
+
+def _warm_font_cache(env: dict[str, str]) -> None:
+    """Build matplotlib's font list in the demo's private cache now, so the first chart in a notebook does not
+    print "Matplotlib is building the font cache" under itself (matplotlib says so when that takes over 5 s)."""
+    try:
+        subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"], env=env, timeout=300,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired):
+        pass  # the charts still draw; the notebook may then show matplotlib's one line
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -152,10 +164,11 @@ def main(argv: list[str] | None = None) -> int:
         else:
             root = work / "notebooks"
             root.mkdir()
-            shutil.copy2(REPO / "notebooks" / NOTEBOOK, root / NOTEBOOK)
-            shutil.copy2(REPO / "notebooks" / "live.ipynb", root / "live.ipynb")  # the quickstart links to it
+            for name in (NOTEBOOK, *ALSO):
+                shutil.copy2(REPO / "notebooks" / name, root / name)
         home = work / "jupyter"
         env = jupyter_environment(home, fake)
+        _warm_font_cache(env)
         token = secrets.token_urlsafe(24)
         command = [
             sys.executable, "-m", "jupyterlab", "--no-browser",
@@ -180,12 +193,15 @@ def main(argv: list[str] | None = None) -> int:
             info = info or _server_info(home / "runtime", process.pid)
             time.sleep(0.2)
         url = f"{info['url']}lab/tree/{NOTEBOOK}?token={token}"
+        also = "\n".join(f"  {'Also:' if i == 0 else '':<13}{info['url']}lab/tree/{name}?token={token}   {what}"
+                         for i, (name, what) in enumerate(ALSO.items()))
         keys = fake.keys
         serving = textwrap.fill(serves(), 104, initial_indent="  It serves:   ", subsequent_indent=" " * 15)
         print(
             "\n"
             "  kiwoom_nb demo — a fake Kiwoom server, nothing reaches the real one\n"
             f"  Open:        {url}\n"
+            f"{also}\n"
             f"  Fake Kiwoom: production {fake.url}   mock {fake.mock_url}\n"
             f"{serving}\n"
             f"  Demo keys:   실전투자 (production)  app key {keys['production'][0]}  secret key {keys['production'][1]}\n"

@@ -112,8 +112,12 @@ def test_the_sdist_holds_what_a_user_or_packager_needs(dist):
     wanted = [p for p in source_files() if p.startswith(("kiwoom_nb/", "tests/", "notebooks/"))
               and not set(Path(p).parts) & SKIP]
     wanted += [p for p in source_files() if "/" not in p and (p.endswith(".md") or p in ("LICENSE", "pyproject.toml"))]
-    assert {"LICENSE", "README.md", "pyproject.toml"} <= set(wanted)
+    # the pages README.md links to, so the README of an unpacked sdist leads somewhere; drafts stay out
+    pages = [p for p in source_files() if p.startswith("docs/") and p.endswith(".md")]
+    wanted += [p for p in pages if not p.startswith("docs/notes/")]
+    assert {"LICENSE", "README.md", "pyproject.toml", "docs/install.md", "docs/ko/install.md"} <= set(wanted)
     assert sorted(set(wanted) - names) == []
+    assert not [n for n in names if n.startswith("docs/notes/")]
 
 
 def test_the_installed_wheel_is_a_real_install(venv):

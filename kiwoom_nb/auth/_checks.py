@@ -13,7 +13,7 @@ from typing import Any
 
 from .._errors import KiwoomError, RequestError
 
-__all__ = ["check_api_id", "check_code", "check_flag", "check_number", "date_field"]
+__all__ = ["MAX_WAIT", "check_api_id", "check_code", "check_flag", "check_number", "date_field"]
 
 #: A KRX short code: six digits and capital letters with at least one digit (005930, 0106J0), an A / J / Q before it
 #: as account TRs write it (A005930), and a market suffix (_NX Nextrade, _AL smart routing).
@@ -66,9 +66,12 @@ def date_field(api_id: str, name: str, value: Any, *, check: bool = True) -> Any
     text = None
     if isinstance(value, date):  # datetime and pandas.Timestamp too
         try:
-            return value.strftime("%Y%m%d")
+            text = value.strftime("%Y%m%d")
         except ValueError:  # pandas.NaT
-            pass
+            text = None
+        if text is not None and len(text) == 8:  # strftime writes year 999 as 999: no YYYYMMDD
+            return text
+        text = None
     elif isinstance(value, (str, int)) and not isinstance(value, bool):
         text = str(value).strip()
     if text == "":
@@ -89,13 +92,21 @@ def date_field(api_id: str, name: str, value: Any, *, check: bool = True) -> Any
                        "or a datetime.date / pandas.Timestamp — nothing was sent", api_id=api_id)
 
 
-def check_number(name: str, value: Any, *, minimum: float = 0.0, none: bool = False, integer: bool = False) -> Any:
-    """``value`` if it is a number (an int where ``integer``) of at least ``minimum`` (None where ``none``)."""
+#: the longest wait (seconds) a timeout may ask for: the OS's waits overflow past ~24 days (epoll: 2**31 ms)
+MAX_WAIT = 1_000_000.0
+
+
+def check_number(name: str, value: Any, *, minimum: float = 0.0, none: bool = False, integer: bool = False,
+                 maximum: float | None = None) -> Any:
+    """``value`` if it is a number (an int where ``integer``) of at least ``minimum`` (None where ``none``), and at
+    most ``maximum`` when given (timeouts: MAX_WAIT, as inf would overflow the waits)."""
     if value is None and none:
         return value
     kind = numbers.Integral if integer else numbers.Real  # numpy's numbers too
-    if isinstance(value, bool) or not isinstance(value, kind) or value != value or value < minimum:
-        raise KiwoomError(f"{name}={value!r}: {'a whole number' if integer else 'a number'} of at least {minimum:g}{' or None' if none else ''} "
+    if isinstance(value, bool) or not isinstance(value, kind) or value != value or value < minimum \
+            or (maximum is not None and value > maximum):
+        most = f" and at most {maximum:,.0f}" if maximum is not None else ""
+        raise KiwoomError(f"{name}={value!r}: {'a whole number' if integer else 'a number'} of at least {minimum:g}{most}{' or None' if none else ''} "
                           f"(e.g. {name}={10 if integer else 10.0}) — nothing was sent")
     return value
 

@@ -207,9 +207,9 @@ def _check_keys(appkey: object, secretkey: object) -> tuple[str, str]:
 
 
 def _check_timeout(timeout: object) -> None:
-    from ._checks import check_number
+    from ._checks import MAX_WAIT, check_number
 
-    check_number("timeout", timeout, minimum=0.001)
+    check_number("timeout", timeout, minimum=0.001, maximum=MAX_WAIT)
 
 
 def _post(

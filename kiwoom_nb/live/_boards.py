@@ -48,7 +48,9 @@ def _rate(text: Any, way: int) -> str:
     sign Kiwoom sent wins; without one, the direction's."""
     text = str(text or "").strip()
     sign = text[:1] if text[:1] in "+-" else "+" if way > 0 else "-" if way < 0 else ""
-    number = text.lstrip("+-")
+    number = text[1:] if text[:1] in "+-" else text
+    if number[:1] in "+-":  # +-0.34: the direction, then the value's own sign (kiwoom_nb.rest._frame): -0.34 %
+        sign, number = number[:1], number[1:]
     if not number or number.strip("0.") == "":
         sign = ""
     return f"{ {'+': '+', '-': '−'}.get(sign, '')}{html.escape(number)} %"

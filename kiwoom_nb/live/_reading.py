@@ -1,4 +1,4 @@
-"""How user code reads a Stream's events: callbacks (``on`` / ``off``, run on the stream's own daemon thread, never
+"""How user code reads a Stream's events (Event) and state (Status): callbacks (``on`` / ``off``, run on the stream's own daemon thread, never
 on the socket's reading path), ``events()`` and ``async for`` (the caller's event loop, told through
 call_soon_threadsafe; this module never runs a loop of its own).
 
@@ -10,14 +10,67 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-if TYPE_CHECKING:
-    from ._stream import Event
+from .._errors import KiwoomError
 
-__all__ = ["Reading"]
+if TYPE_CHECKING:
+    from ._stream import Stream
+
+__all__ = ["Event", "Reading", "Status"]
 
 log = logging.getLogger("kiwoom_nb")
+
+
+class Event:
+    """One real-time entry: ``type`` ("0B"), ``item`` ("005930"), ``values`` (FID -> str, as sent), ``received_at``
+    (aware UTC)."""
+
+    __slots__ = ("type", "item", "values", "received_at")
+
+    def __init__(self, type: str, item: str, values: dict[str, str], received_at: datetime) -> None:
+        self.type, self.item, self.values, self.received_at = type, item, values, received_at
+
+    def __repr__(self) -> str:
+        return f"Event({self.type} {self.item} {len(self.values)} values at {self.received_at:%H:%M:%S.%f})"
+
+
+class Status:
+    """``str()``: connected / reconnecting (n) and when the next attempt is / stopped: why; plus counters: events
+    received, reconnects, rows buffered, rows dropped from a full buffer (per type), events a slow consumer did not get
+    (per consumer: callbacks, each events() / async for), and bad frames skipped."""
+
+    def __init__(self, stream: "Stream") -> None:
+        socket = stream._socket
+        self.state = "stopped" if stream.closed else socket.state
+        self.why = stream._why or socket.why or ("the stream's thread ended" if self.state == "stopped" else "")
+        self.reconnects = socket.reconnects
+        self.received = stream._received
+        self.dropped = dict(stream._dropped)
+        self.lost = dict(stream._lost)
+        self.bad_frames = socket.bad_frames
+        self.buffered = {kind: len(rows) for kind, rows in stream._buffers.items()}
+        at = socket.next_attempt
+        self.next_attempt = max(0.0, at - time.monotonic()) if at is not None and self.state != "stopped" else None
+
+    def __str__(self) -> str:
+        head = f"stopped: {self.why or 'closed'}" if self.state == "stopped" else self.state
+        if self.next_attempt is not None and self.state.startswith("reconnecting"):
+            head += f", next attempt in {self.next_attempt:.1f} s"
+        counts = f"{self.received} events, {self.reconnects} reconnects"
+        if self.buffered:
+            counts += ", buffered " + " ".join(f"{k}={n}" for k, n in sorted(self.buffered.items()))
+        if any(self.dropped.values()):
+            counts += ", dropped " + " ".join(f"{k}={n}" for k, n in sorted(self.dropped.items()) if n)
+        if any(self.lost.values()):
+            counts += ", not delivered " + " ".join(f"{k}={n}" for k, n in self.lost.items() if n)
+        if self.bad_frames:
+            counts += f", bad frames: {self.bad_frames}"
+        return f"{head} ({counts})"
+
+    __repr__ = __str__
 
 
 class Reading:
@@ -26,6 +79,10 @@ class Reading:
     def on(self, type: str, fn: Callable[[Event], Any]) -> None:
         """Call ``fn(event)`` for every event of ``type`` ("*" for all) on the stream's callback thread; an exception
         in ``fn`` is logged and the events go on."""
+        if not isinstance(type, str) or not type.strip():
+            raise KiwoomError(f"type={type!r}: a real-time type such as '0B' (주식체결), or '*' for all")
+        if not callable(fn):
+            raise KiwoomError(f"fn={fn!r}: a function taking one Event, e.g. live.on('0B', print)")
         with self._lock:
             self._callbacks.setdefault(type, []).append(fn)
             if self._calls is None:
@@ -55,6 +112,12 @@ class Reading:
     def events(self, timeout: float | None = None, type: str | None = None) -> Iterator[Event]:
         """Events as they arrive (of ``type``, or all), from now on; ends when none came for ``timeout`` seconds,
         or the stream stopped."""
+        from ..auth._checks import MAX_WAIT, check_number
+
+        check_number("timeout", timeout, none=True, maximum=MAX_WAIT)
+        return self._events(timeout, type)
+
+    def _events(self, timeout: float | None, type: str | None) -> Iterator[Event]:
         waiting: queue.SimpleQueue = queue.SimpleQueue()
         name = self._consumer("events()")
 
@@ -65,7 +128,7 @@ class Reading:
                 if waiting.qsize() < self.buffer:  # an iterator nobody reads any more holds at most buffer events
                     waiting.put(event)
                 else:
-                    self._lost[name] += 1
+                    self._lost[name] = self._lost.get(name, 0) + 1
 
         self._sinks.append(sink)
         try:
@@ -79,6 +142,13 @@ class Reading:
                 yield event
         finally:
             self._sinks.remove(sink)
+            self._ended(name)
+
+    def _ended(self, name: str) -> None:
+        """A consumer stopped: its counter goes unless it counts something (a loop calling events() again and again
+        leaves no entry per call)."""
+        if self._lost.get(name) == 0:
+            self._lost.pop(name, None)
 
     def _consumer(self, what: str) -> str:
         self._consumers += 1
@@ -99,7 +169,7 @@ class Reading:
         def sink(event: Event | None) -> None:
             if event is not None:  # counted, not waiting.qsize(): a busy loop has not queued what it was handed yet
                 if sent[0] - sent[1] >= self.buffer:
-                    self._lost[name] += 1
+                    self._lost[name] = self._lost.get(name, 0) + 1
                     return
                 sent[0] += 1
             try:
@@ -117,3 +187,4 @@ class Reading:
                 yield event
         finally:
             self._sinks.remove(sink)
+            self._ended(name)

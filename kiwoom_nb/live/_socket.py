@@ -19,7 +19,7 @@ from ._share import TokenShare
 from ._traffic import BAD_LOG_EVERY, Traffic, _Stop, _Waiter
 from ._wire import MAX_MESSAGE, PATHS, _chunks, _code, _kiwoom_code, _quiet_logger, _reason, reg_frame
 
-__all__ = ["Socket", "socket_for"]
+__all__ = ["Socket", "leave", "socket_for"]
 
 log = logging.getLogger("kiwoom_nb")
 
@@ -38,18 +38,32 @@ _sockets: dict[tuple, "Socket"] = {}
 _registry_lock = threading.Lock()
 
 
-def socket_for(tokens: Any, url: str, *, timeout: float, silence: float) -> tuple["Socket", bool]:
-    """The live socket of ``tokens``' app key at ``url`` (shared: Kiwoom kicks a second one), or a new one. The
-    caller holds a reference to the socket's token source (``TokenShare.hold``) until it lets go."""
+def socket_for(stream: Any, tokens: Any, url: str, *, timeout: float, silence: float) -> tuple["Socket", bool]:
+    """The live socket of ``tokens``' app key at ``url`` (shared: Kiwoom kicks a second one), or a new one, with
+    ``stream`` on it. The caller holds a reference to the socket's token source (``TokenShare.hold``) until it lets
+    go. A socket whose last stream left (``leave``) is never handed out again, even while it is still closing."""
     key = (tokens.app_key, url)
     with _registry_lock:
         found = _sockets.get(key)
-        if found is not None and not found.stopped:
-            found.tokens.hold(tokens)
-            return found, False
-        made = _sockets[key] = Socket(key, url, tokens, timeout=timeout, silence=silence)
-        made.tokens.hold(tokens)
-        return made, True
+        new = found is None or found.stopped
+        if new:
+            found = _sockets[key] = Socket(key, url, tokens, timeout=timeout, silence=silence)
+        found.tokens.hold(tokens)
+        found.streams.append(stream)
+        return found, new
+
+
+def leave(socket: "Socket", stream: Any) -> bool:
+    """Take ``stream`` off ``socket``; True when it was the last one: the socket leaves the registry at once (the
+    caller closes it), so a stream opened meanwhile gets a socket of its own, not one about to stop."""
+    with _registry_lock:
+        if stream in socket.streams:
+            socket.streams.remove(stream)
+        if socket.streams:
+            return False
+        if _sockets.get(socket.key) is socket:
+            del _sockets[socket.key]
+        return True
 
 
 def all_sockets() -> list["Socket"]:
@@ -78,6 +92,9 @@ class Socket(Traffic):
         self._relogin = False  # log in again at once (the token source changed), not a failure
         self._bad_logged = -BAD_LOG_EVERY
         self._send_lock = threading.Lock()
+        # held by a stream's REG / REMOVE from its send to its booking: whether another stream still watches a code is
+        # read and changed by one of them at a time (reentrant: close() may run inside a watch on the same thread)
+        self.reg_lock = threading.RLock()
         self._waiters: deque[_Waiter] = deque()
         self._stop = threading.Event()
         self._first = threading.Event()

@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from .._errors import KiwoomError, RequestError
 from ._conditions import ConditionSearch
-from ._reading import Reading
+from ._reading import Event, Reading, Status  # Event, Status: what a stream's reader sees, named here too
 
 __all__ = ["Event", "Stream", "close_all", "close_bound"]
 
@@ -27,58 +27,11 @@ log = logging.getLogger("kiwoom_nb")
 BUFFER = 100_000
 #: account-wide types: Kiwoom ignores their items and sends the account of the token
 ACCOUNT = ("00", "04")
+#: what Kiwoom puts after a watched code for the exchange it traded on (039490_NX, 039490_AL): the same stock
+EXCHANGES = ("_NX", "_AL")
 
 _streams: "set[Stream]" = set()
 _streams_lock = threading.Lock()
-
-
-class Event:
-    """One real-time entry: ``type`` ("0B"), ``item`` ("005930"), ``values`` (FID -> str, as sent), ``received_at``
-    (aware UTC)."""
-
-    __slots__ = ("type", "item", "values", "received_at")
-
-    def __init__(self, type: str, item: str, values: dict[str, str], received_at: datetime) -> None:
-        self.type, self.item, self.values, self.received_at = type, item, values, received_at
-
-    def __repr__(self) -> str:
-        return f"Event({self.type} {self.item} {len(self.values)} values at {self.received_at:%H:%M:%S.%f})"
-
-
-class Status:
-    """``str()``: connected / reconnecting (n) and when the next attempt is / stopped: why; plus counters: events
-    received, reconnects, rows buffered, rows dropped from a full buffer (per type), events a slow consumer did not get
-    (per consumer: callbacks, each events() / async for), and bad frames skipped."""
-
-    def __init__(self, stream: "Stream") -> None:
-        socket = stream._socket
-        self.state = "stopped" if stream.closed else socket.state
-        self.why = stream._why or socket.why or ("the stream's thread ended" if self.state == "stopped" else "")
-        self.reconnects = socket.reconnects
-        self.received = stream._received
-        self.dropped = dict(stream._dropped)
-        self.lost = dict(stream._lost)
-        self.bad_frames = socket.bad_frames
-        self.buffered = {kind: len(rows) for kind, rows in stream._buffers.items()}
-        at = socket.next_attempt
-        self.next_attempt = max(0.0, at - time.monotonic()) if at is not None and self.state != "stopped" else None
-
-    def __str__(self) -> str:
-        head = f"stopped: {self.why or 'closed'}" if self.state == "stopped" else self.state
-        if self.next_attempt is not None and self.state.startswith("reconnecting"):
-            head += f", next attempt in {self.next_attempt:.1f} s"
-        counts = f"{self.received} events, {self.reconnects} reconnects"
-        if self.buffered:
-            counts += ", buffered " + " ".join(f"{k}={n}" for k, n in sorted(self.buffered.items()))
-        if any(self.dropped.values()):
-            counts += ", dropped " + " ".join(f"{k}={n}" for k, n in sorted(self.dropped.items()) if n)
-        if any(self.lost.values()):
-            counts += ", not delivered " + " ".join(f"{k}={n}" for k, n in self.lost.items() if n)
-        if self.bad_frames:
-            counts += f", bad frames: {self.bad_frames}"
-        return f"{head} ({counts})"
-
-    __repr__ = __str__
 
 
 class Stream(Reading, ConditionSearch):
@@ -114,17 +67,17 @@ class Stream(Reading, ConditionSearch):
 
     def _setup(self, tokens: Any, *, ws_url: str | None, market: str, buffer: int, silence: float, own: bool,
                var: str | None, production_url: str | None = None) -> None:
-        from ..auth._checks import check_number
+        from ..auth._checks import MAX_WAIT, check_number
         from ._socket import socket_for
         from ._wire import resolve_ws_url
 
         check_number("buffer", buffer, minimum=1, integer=True)
-        check_number("silence", silence, minimum=0.001)
+        check_number("silence", silence, minimum=0.001, maximum=MAX_WAIT)
         if ws_url is not None and not isinstance(ws_url, str):
             raise KiwoomError(f"ws_url={ws_url!r}: a URL string such as 'wss://api.kiwoom.com:10000', or None")
 
         self.tokens, self.var, self.market, self._own = tokens, var, market, own
-        self.closed = False
+        self.closed = self._closing = False
         self._why = ""
         self._lock = threading.Lock()
         self._buffers: dict[str, deque] = {}
@@ -141,8 +94,7 @@ class Stream(Reading, ConditionSearch):
         self._received = 0
         self.buffer = int(buffer)
         url = resolve_ws_url(ws_url, tokens.mock, market, production_url)
-        self._socket, new = socket_for(tokens, url, timeout=tokens.timeout, silence=silence)  # holds its token source
-        self._socket.streams.append(self)
+        self._socket, new = socket_for(self, tokens, url, timeout=tokens.timeout, silence=silence)  # holds its token
         if new:
             try:
                 self._socket.start()
@@ -169,7 +121,8 @@ class Stream(Reading, ConditionSearch):
         if items is None and not (kind == "02" and self._conditions):
             return
         item = str(entry.get("item", ""))
-        if items and "" not in items and kind not in ACCOUNT and item not in items and item[:6] not in items:
+        if items and "" not in items and kind not in ACCOUNT and item not in items \
+                and not (item[:6] in items and item[6:] in EXCHANGES):
             return
         event = Event(kind, item, entry.get("values") or {}, at)
         with self._lock:
@@ -200,7 +153,7 @@ class Stream(Reading, ConditionSearch):
     def watch(self, items: Any, type: str) -> None:
         """Register ``items`` (codes; ``[]`` for the account-wide 00 / 04) for real-time ``type`` (REG); returns once
         Kiwoom acked. Over 100 items go as several REGs. A refusal raises RequestError naming the items and type."""
-        from ._wire import _chunks, reg_frame
+        from ._wire import _chunks
 
         self._check_open()
         from ..rest._client import Client
@@ -208,29 +161,71 @@ class Stream(Reading, ConditionSearch):
 
         codes = watch_items(lambda: Client.bound(self.tokens), items, type, us=self.market == "us",
                             account=type in ACCOUNT)
+        codes = list(dict.fromkeys(codes))  # 005930 and 삼성전자: one stock, registered once
         for chunk in _chunks(codes):
-            answer = self._socket.request(reg_frame(chunk, type), "REG")
-            if str(answer.get("return_code", "0")).strip() not in ("0", ""):
-                shown = ", ".join(c or '""' for c in chunk[:5]) + (f" and {len(chunk) - 5} more" if len(chunk) > 5 else "")
-                raise RequestError(f"Kiwoom refused to watch {type} for {shown} (return_code "
-                                   f"{answer.get('return_code')}: {str(answer.get('return_msg', ''))[:120]})")
-            with self._lock:
+            with self._socket.reg_lock:
+                self._register(chunk, type)
+
+    def _register(self, chunk: list[str], type: str) -> None:
+        """One REG and its booking, under the socket's reg_lock."""
+        from ._wire import reg_frame
+
+        answer = self._socket.request(reg_frame(chunk, type), "REG")
+        if str(answer.get("return_code", "0")).strip() not in ("0", ""):
+            shown = ", ".join(c or '""' for c in chunk[:5]) + (f" and {len(chunk) - 5} more" if len(chunk) > 5 else "")
+            raise RequestError(f"Kiwoom refused to watch {type} for {shown} (return_code "
+                               f"{answer.get('return_code')}: {str(answer.get('return_msg', ''))[:120]})")
+        with self._lock:  # close() marks _closing under it: an ack after that registers nothing for good
+            late = self._closing
+            if not late:
                 self._watched.setdefault(type, set()).update(chunk)
                 self._typed.setdefault(type, {}).update(dict.fromkeys(chunk))
-            with self._socket._send_lock:
-                self._socket.regs.setdefault(type, set()).update(chunk)
+                with self._socket._send_lock:
+                    self._socket.regs.setdefault(type, set()).update(chunk)
+        if late:
+            self._take_back(chunk, type)
+            self._check_open()
+            raise KiwoomError("this stream was closed while watching; open a new one")
+
+    def _take_back(self, codes: list[str], type: str) -> None:
+        """REMOVE what a closing stream's late watch() registered, unless another stream of the socket watches it."""
+        from ._wire import _chunks, reg_frame
+
+        others = set().union(*(s._watched.get(type, set()) for s in self._socket.streams if s is not self))
+        gone = [c for c in codes if c not in others]
+        try:
+            if gone and self._socket.state == "connected":
+                for chunk in _chunks(gone):
+                    self._socket.request(reg_frame(chunk, type, "REMOVE"), "REMOVE")
+        except KiwoomError as exc:
+            log.info("kiwoom_nb: closing a stream: %s", exc)
 
     def watch_orders(self) -> None:
         """Order fills (00) of the token's account: ``watch([], "00")``."""
         self.watch([], "00")
 
     def unwatch(self, items: Any, type: str) -> None:
-        """Stop watching ``items`` of ``type`` (REMOVE), unless another stream of this socket still watches them."""
+        """Stop watching ``items`` of ``type`` (REMOVE), unless another stream of this socket still watches them.
+        Items are checked and names resolved as :meth:`watch` does."""
+        from ..rest._client import Client
+        from ..rest._codes import watch_items
+
+        codes = watch_items(lambda: Client.bound(self.tokens), items, type, us=self.market == "us",
+                            account=type in ACCOUNT)
+        self._unwatch(codes, type)
+
+    def _unwatch(self, codes: list[str], type: str, wait: float = -1) -> None:
+        """``wait``: at most this long for another thread's REG in flight (close() stays bounded), then anyway."""
+        locked = self._socket.reg_lock.acquire(timeout=wait)
+        try:
+            self._remove(codes, type)
+        finally:
+            if locked:
+                self._socket.reg_lock.release()
+
+    def _remove(self, codes: list[str], type: str) -> None:
         from ._wire import _chunks, reg_frame
 
-        codes = [items] if isinstance(items, str) else [str(i) for i in items]
-        if type in ACCOUNT or not codes:
-            codes = [""]
         with self._lock:
             self._watched.get(type, set()).difference_update(codes)
             if not self._watched.get(type):
@@ -272,14 +267,19 @@ class Stream(Reading, ConditionSearch):
         """CNSRCLR for watched conditions, then a clean close (the socket closes with its last stream); the token is
         let go, and an own token revoked once no other stream of the socket holds it. Bounded by ``timeout`` even if
         Kiwoom does not answer."""
+        from ..auth._checks import MAX_WAIT, check_number
+
+        check_number("timeout", timeout, maximum=MAX_WAIT)
         if self.closed:
             return
+        with self._lock:
+            self._closing = True  # a watch() acked from now on takes its items back (watch)
         socket = self._socket
         others = [s for s in socket.streams if s is not self]
         if others:  # the socket stays: take back only what is ours alone, for good (a reconnect re-sends the rest)
             try:
                 for kind, items in list(self._watched.items()):
-                    self.unwatch(sorted(items), kind)
+                    self._unwatch(sorted(items), kind, wait=timeout / 2)
                 for seq in self._conditions - set().union(*(s._conditions for s in others)):
                     socket.conditions.discard(seq)
                     if socket.state == "connected":
@@ -289,11 +289,12 @@ class Stream(Reading, ConditionSearch):
                 log.info("kiwoom_nb: closing a stream: %s", exc)
         self.closed = True
         self._why = self._why or "closed"
-        if self in socket.streams:
-            socket.streams.remove(self)
+        from ._socket import leave
+
+        last = leave(socket, self)
         with _streams_lock:
             _streams.discard(self)
-        if not socket.streams:
+        if last:
             socket.close(timeout)
         for sink in list(self._sinks):
             sink(None)

@@ -63,6 +63,7 @@ def _numbers(pd: Any, text: Any) -> tuple[Any, Any]:
     """(value, direction) per row by the TR frames' sign rules: the first sign is the direction, what follows the
     signed value (``+-121`` is -121, direction up); anything unreadable is missing."""
     number = pd.to_numeric(text, errors="coerce")  # the common case at C speed; double signs below, row by row
+    number = number.mask(number.isin([float("inf"), float("-inf")]))  # "inf" is no price: missing, as "NaN" is
     first = text.str[:1].fillna("")
     direction = (first == "+").astype(int) - (first == "-").astype(int)
     odd = number.isna() & text.fillna("").ne("")
@@ -72,9 +73,10 @@ def _numbers(pd: Any, text: Any) -> tuple[Any, Any]:
         negative = (parts[1].fillna("") == "-") | ((parts[1].fillna("") == "") & (parts[0].fillna("") == "-"))
         number = number.astype("float64")
         number[odd] = digits.where(~negative, -digits)
-        if number.notna().all() and (number == number.round()).all() and not text.str.contains(".", regex=False).any():
+        if number.notna().all() and (number == number.round()).all() and not text.str.contains(".", regex=False).any() \
+                and (number.abs() < 2**63).all():  # beyond int64 stays a float, never wraps round to -2**63
             number = number.astype("int64")
-    return number, direction
+    return number, direction.where(number.notna(), 0)  # "--" or "+" alone: no value, so no direction either
 
 
 def hits_frame(rows: list[dict[str, Any]]) -> Any:

@@ -106,8 +106,8 @@ class _Live(Rows, widgets.VBox):
     def _unwatch(self) -> None:
         for kind in self.kinds:
             items = sorted(self.stream._watched.get(kind, ()))
-            if items:
-                self.stream.unwatch(items, kind)
+            if items:  # what it watched as registered ("" for a whole market too): not re-checked as user input
+                self.stream._unwatch(items, kind)
 
     def stop(self, line: str) -> None:
         """No more updates; the board shows its last rows and ``line``, and the stream no longer calls it."""

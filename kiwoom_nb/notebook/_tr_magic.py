@@ -138,6 +138,8 @@ def parse_tr_line(line: str) -> dict[str, Any]:
             key, _, value = word.partition("=")
             if not key.isidentifier():
                 raise KiwoomError(f"%kiwoom: {key!r} is not a field name; write fields as name=value")
+            if key in args["fields"] and args["fields"][key] != value:  # which one was meant? not the last by chance
+                raise KiwoomError(f"%kiwoom: {key} is given twice ({args['fields'][key]!r} and {value!r}); keep one")
             args["fields"][key] = value
         elif args["api_id"] is None:
             args["api_id"], args["help"] = word.rstrip("?"), args["help"] or word.endswith("?")

@@ -14,7 +14,7 @@ from typing import Any, Iterator
 
 from ..auth._client import configured, is_mock_destination, post_tr, resolve_base_url
 from .._errors import KiwoomError, OrderNotConfirmed, RateLimitError, RequestError, ServerError, NetworkError, KiwoomTimeout
-from ..auth._checks import check_number
+from ..auth._checks import MAX_WAIT, check_number
 from ._frame import rows_of
 from ._pace import DEFAULT_PACE, paced_note, pacer_for, rate_in
 from ..auth._tokens import KeyTokens, SessionTokens
@@ -218,6 +218,10 @@ class Calls:
             yield answer
             if not answer.cont or not answer.next_key:  # an empty next-key would only fetch page 1 again
                 return
+            if cont and answer.next_key == key:  # the same request again would get this same page, forever
+                log.warning("kiwoom_nb: %s answered next-key %r for the page asked with it; stopped after %d pages "
+                            "(the next would repeat it)", api_id, key, len(fetched))
+                return
             cont, key = True, answer.next_key
 
     def rows(self, api_id: str, path: str | None = None, *, confirm: bool = False, max_pages: int | None = None,
@@ -347,7 +351,7 @@ def _check_options(*, mock: Any, base_url: Any, timeout: Any, pace: Any, refresh
     check_flag("mock", mock)
     if base_url is not None and not isinstance(base_url, str):
         raise KiwoomError(f"base_url={base_url!r}: a URL string such as 'https://api.kiwoom.com', or None")
-    check_number("timeout", timeout, minimum=0.001)
+    check_number("timeout", timeout, minimum=0.001, maximum=MAX_WAIT)
     check_number("pace", pace, none=True)
     check_number("refresh_margin", refresh_margin)
 

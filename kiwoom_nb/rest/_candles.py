@@ -84,7 +84,7 @@ def plan(api: Any, code: str, interval: str, start: Any, end: Any, adjusted: boo
 def candles(api: "Client", codes: Any, interval: str = "D", start: Any = None, end: Any = None, adjusted: bool = True,
             exchange: str | None = None, krw: bool = False) -> Any:
     """What :meth:`Client.candles` does (its docstring says what)."""
-    from ._frame import require_pandas
+    from ._frame import require_pandas, rows_of
 
     pd = require_pandas()
     from ..auth._checks import check_code, check_flag
@@ -96,6 +96,7 @@ def candles(api: "Client", codes: Any, interval: str = "D", start: Any = None, e
     if several and not isinstance(codes, (list, tuple, set, frozenset)) and not hasattr(codes, "tolist"):
         check_code(codes, "codes")  # 5930, None: one line, not a TypeError
     listed = [check_code(c, "codes") for c in ([codes] if isinstance(codes, str) else list(codes))]
+    listed = list(dict.fromkeys(listed))  # a code twice is fetched once: (code, date) stays unique for unstack()
     if not listed:
         raise RequestError("candles() needs a stock code, e.g. candles('005930') or candles(['005930', '000660'])")
     first, last = _moment(pd, start, "start"), _moment(pd, end, "end")
@@ -103,14 +104,21 @@ def candles(api: "Client", codes: Any, interval: str = "D", start: Any = None, e
         raise RequestError(f"start={_shown(first)} is after end={_shown(last)}: nothing to fetch; swap them")
     collected: list[Answer] = []
     history: dict[str, str] = {}
+    resolved: dict[str, str] = {}
     frames, failed, requests, pages = {}, {}, {}, {}
     bar = _bar(api, interval, len(listed)) if several else None
     try:
-        for code in listed:
+        for typed in listed:
+            code = typed
             try:
-                api_id, fields, kind = plan(api, code, interval, first, last, adjusted, exchange, krw)
-                tz = None if kind == "day" else (NEW_YORK if is_us(code) else KST)
-                answers, earliest = _pages(api, api_id, fields, _bound(first, kind, tz), collected, bar, code)
+                code = resolved[typed] = _code_of(api, typed)  # 삼성전자 -> 005930: the frame's code is the one sent
+                if code in frames:  # 005930 and 삼성전자: one stock, fetched once
+                    continue
+                zone = NEW_YORK if is_us(code) else KST  # a Timestamp with a zone is a moment: its day is the exchange's
+                begin, until = _local(first, zone), _local(last, zone)
+                api_id, fields, kind = plan(api, code, interval, begin, until, adjusted, exchange, krw)
+                tz = None if kind == "day" else zone
+                answers, earliest = _pages(api, api_id, fields, _bound(begin, kind, tz), collected, bar, code)
             except RequestError as exc:  # this stock only: the others are still fetched
                 if not several:
                     raise
@@ -120,14 +128,18 @@ def candles(api: "Client", codes: Any, interval: str = "D", start: Any = None, e
                 if bar is not None:
                     bar.update(1)
             requests[code], pages[code] = (api_id, fields), len(answers)
-            frames[code] = _shape(pd, answers, api_id, tz, first, last, kind)
+            frames[code] = _shape(pd, answers, api_id, tz, begin, until, kind)
             if earliest:  # the server ran out of rows before start: say so, not an unexplained short frame
                 history[code] = _day(earliest)
                 print(f"{code}: history starts {history[code]}; nothing earlier on this server", file=sys.stderr)
+            elif begin is not None and not any(rows_of(a, _list_key(api_id), strict=False) for a in answers):
+                shown = _day(fields.get("base_dt", "")) if fields.get("base_dt") else "now"  # before its listing
+                print(f"{code}: no candles up to {shown} on this server; its history starts later", file=sys.stderr)
     finally:
         api.last = collected  # also after Ctrl-C or an error that ends everything: what was fetched
         if bar is not None:
             bar.close()
+    listed = list(dict.fromkeys(resolved.get(c, c) for c in listed))
     if not several:
         frame = frames[listed[0]]
         api_id, fields = requests[listed[0]]
@@ -157,7 +169,7 @@ def candles(api: "Client", codes: Any, interval: str = "D", start: Any = None, e
 #: pandas' and yfinance's names for the same intervals (1d, 1wk, 1mo, 5min, 1h, ...), and words.
 ALIASES = {**{a: "D" for a in ("1d", "d", "day", "daily", "1day")},
            **{a: "W" for a in ("1wk", "wk", "1w", "w", "week", "weekly", "1week")},
-           **{a: "M" for a in ("1mo", "mo", "month", "monthly", "1month", "1me", "me", "1ms", "ms")},
+           **{a: "M" for a in ("1mo", "mo", "month", "monthly", "1month", "1me", "me")},  # MS: below (ms: milliseconds)
            **{a: "Y" for a in ("1y", "y", "year", "yearly", "1year", "1ye", "ye", "1ys", "ys", "a", "1a")},
            **{f"{m}{unit}": f"{m}m" for m in _MINUTES for unit in ("min", "mins", "minute", "minutes", "t")
               if f"{m}{unit}" not in ("1t", "3t", "5t", "10t", "30t")},  # 5t stays 5 ticks, as before
@@ -172,7 +184,7 @@ def _interval(interval: Any) -> str:
     if re.fullmatch(r"\d+T", raw):  # pandas' old minute alias, and this module's ticks: refused, not guessed
         raise RequestError(f"interval={interval!r} reads two ways (pandas: {raw[:-1]} minutes; here: ticks); write "
                            f"{raw[:-1]}min for minutes or {raw[:-1]}t for ticks")
-    if raw == "1M":  # pandas' month; 1m is a minute
+    if raw in ("1M", "MS", "1MS"):  # pandas' month (and month start); 1m is a minute, 1ms a millisecond
         raw = "M"
     text = raw.upper() if raw.upper() in ("D", "W", "Y") or raw == "M" else raw.lower().replace(" ", "")
     text = ALIASES.get(text, text)
@@ -180,6 +192,13 @@ def _interval(interval: Any) -> str:
         raise RequestError(f"interval={interval!r}: use one of {', '.join(INTERVALS)} (M is a month, 1m a minute), "
                            "or pandas / yfinance names: 1d, 1wk, 1mo, 1y, 5min, 1h")
     return text
+
+
+def _code_of(api: Any, code: str) -> str:
+    """``code``, or the code of the domestic stock it names (kiwoom_nb._codes.find_code, as a TR call resolves it)."""
+    from ._codes import find_code, looks_like_code
+
+    return code if is_us(code) or looks_like_code(code, False) else find_code(api, code)
 
 
 def _today() -> date:
@@ -254,7 +273,7 @@ def _pages(api: "Client", api_id: str, fields: dict[str, str], reach: str | None
     answers: list[Answer] = []
     pages = api.pages(api_id, **fields)
     own = bar is None
-    oldest, reached = "", reach is None
+    oldest, reached, previous = "", reach is None, None
     try:
         for answer in pages:
             answers.append(answer)
@@ -268,6 +287,15 @@ def _pages(api: "Client", api_id: str, fields: dict[str, str], reach: str | None
                 if own:
                     bar.update(1)
             found = [stamp for stamp in stamps if stamp]
+            if found and oldest and (stamps == previous or min(found) > oldest) and answer.cont:  # the same page
+                import logging  # again, or newer rows: the next would bring nothing older either; not followed for ever
+
+                logging.getLogger("kiwoom_nb").warning(
+                    "kiwoom_nb: %s page %d of %s brought nothing older than %s; stopped", api_id, len(answers), code,
+                    _day(oldest))
+                reached = True
+                break
+            previous = stamps
             if found:
                 oldest = min(oldest, *found) if oldest else min(found)
             if reach is None or (stamps and min(stamps) <= reach):

@@ -226,8 +226,9 @@ def resolve_names(api: "Client", api_id: str, body: dict[str, Any], *, fetch: bo
 
     if check:
         check_code(value, "stk_cd", us=us, items=True)  # 5930 or 0059300: refused, not sent or looked up
-    if looks_like_code(value, us):
-        return body
+    if looks_like_code(value, us):  # sent as checked: " 005930" is 005930
+        stripped = "|".join(part.strip() for part in value.split("|")) if check else value
+        return body if stripped == value else {**body, "stk_cd": stripped}
     market = "us" if us else None
     if not fetch and any(listing(api, each, fetch=False) is None for each in markets_of(market)):
         return body

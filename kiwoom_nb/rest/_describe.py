@@ -29,7 +29,8 @@ class TRHelp:
     answers with a list): (name, Korean name) pairs.
     """
 
-    def __init__(self, tr: TR, fields: tuple[Any, ...], response: tuple[Any, ...] = ()) -> None:
+    def __init__(self, tr: TR, fields: tuple[Any, ...], response: tuple[Any, ...] = (),
+                 observed: dict[str, str] | None = None) -> None:
         self.api_id, self.name, self.category, self.path = tr.api_id, tr.name, tr.category, tr.path
         self.list_key = tr.list_key
         self.fields = sorted(fields, key=lambda field: not field.required)  # stable: the guide's order within
@@ -37,6 +38,9 @@ class TRHelp:
         seen: set[str] = set()
         self.columns = [(f.name, f.korean) for f in response if f.list_key == tr.list_key and f.type != "LIST"
                         and not (f.name in seen or seen.add(f.name))]
+        # fields Kiwoom sends in the rows that the guide's tables lack (observed.json): columns you get as well
+        self.columns += [(name, f"{korean} (seen in answers; not in the guide)") for name, korean in
+                         (observed or {}).items() if name not in seen]
 
     def _answer(self) -> str:
         return f"answer: a row per {self.list_key} item" if self.list_key else "answer: one row"
@@ -92,7 +96,9 @@ def describe(api_id: str) -> TRHelp:
         hint = f"; did you mean {close}?" if close else "; kiwoom_nb.find_trs() searches the table"
         raise KiwoomError(f"{api_id} is not in kiwoom_nb's TR table{hint}", api_id=api_id)
     spec = fields_of(api_id)
-    return TRHelp(tr, spec.request if spec else (), spec.response if spec else ())
+    from ._catalogue import observed_labels
+
+    return TRHelp(tr, spec.request if spec else (), spec.response if spec else (), observed_labels(api_id))
 
 
 def check_fields(api_id: str, path: str | None, body: dict[str, Any]) -> None:
@@ -111,7 +117,9 @@ def check_fields(api_id: str, path: str | None, body: dict[str, Any]) -> None:
             problems.append(f"no field {name}" + (
                 f" (did you mean {', '.join(f'{c} ({known[c].korean})' for c in close)}?)" if close else
                 f" (its fields: {', '.join(known) or 'none'})"))
-    missing = [field for field in known.values() if field.required and field.name not in body]
+    missing = [field for field in known.values() if field.required and (  # a blank is no value (stk_cd=""); a
+        field.name not in body or (not field.codes and isinstance(body[field.name], str)  # coded one lists its
+                                   and not body[field.name].strip()))]  # codes below
     if missing:
         problems.append("missing " + ", ".join(f"{f.name} ({f.korean})" for f in missing))
     for name, value in body.items():

@@ -53,10 +53,11 @@ _KOREAN_IDENTIFIER = re.compile(r"(?:코드|번호|구분|여부|부호|명)$")
 _KOREAN_PRICE = re.compile(r"(?:호가|단가|가격)$")
 _KOREAN_TIME = re.compile(r"(?:시간|시각)$")
 _KOREAN_DATE = re.compile(r"(?:일자|날짜|(?<![당전\d])일)$")  # 상장일, 기준일자; not 당일 / 전일 / 5일 (amounts, periods)
-_NUMBERS = re.compile(r"[+-]?\d+(?:\.\d+)?(?:\n[+-]?\d+(?:\.\d+)?)*")  # one or more numbers, one a line
-_NUMBER = re.compile(r"([+-]?)([+-]?)(\d+(?:\.\d+)?)")  # direction, then the value's own sign (--53158)
+_NUMBERS = re.compile(r"[+-]?(?:\d+(?:\.\d+)?|\.\d+)(?:\n[+-]?(?:\d+(?:\.\d+)?|\.\d+))*")  # numbers, one a line
+_NUMBER = re.compile(r"([+-]?)([+-]?)(\d+(?:\.\d+)?|\.\d+)")  # direction, then the value's own sign (--53158)
 _DIGITS = re.compile(r"\d+(?:\n\d+)*")
-_BROKEN = re.compile(r"[0-9+\-.]+")  # an odd value made of a number's characters (--, 3.4.5): a number gone wrong
+_BROKEN = re.compile(r"[0-9+\-.]+|(?i:nan|null|none|n/?a)")  # an odd value made of a number's characters (--,
+# 3.4.5), or a word for "no value" (NaN, null): a number gone wrong
 _STATUS = ("return_code", "return_msg", "returnCode", "returnMsg")
 #: A KRX short code: six digits and capital letters (005930, 0106J0); account TRs put A, J or Q before it.
 _SHORT_CODE = re.compile(r"[AJQ]?([0-9A-Z]{6})")
@@ -240,9 +241,11 @@ def convert(frame: Any, korean: dict[str, str] | None = None, *, tz: str | None 
         try:
             joined = "\n".join(text)  # also the type check: anything but str raises TypeError
         except TypeError:
-            if not all(v is None or v != v or isinstance(v, str) for v in text):
-                continue  # numbers, lists, objects: not Kiwoom's strings
-            text = ["" if v is None or v != v else v for v in text]  # a JSON null is a blank, not text
+            if not all(v is None or v != v or isinstance(v, (str, int, float)) for v in text) or \
+                    all(isinstance(v, (int, float)) for v in text) or any(isinstance(v, bool) for v in text):
+                continue  # lists, objects, JSON numbers throughout: not Kiwoom's strings
+            # a JSON null is a blank, not text; a JSON number among strings (20260101, 5) is read as its digits
+            text = ["" if v is None or v != v else v if isinstance(v, str) else repr(v) for v in text]
             joined = "\n".join(text)
         if " " in joined or "\t" in joined:
             text = [v.strip() for v in text]

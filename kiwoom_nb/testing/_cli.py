@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import signal
+import sys
 import textwrap
 import threading
 
@@ -46,8 +47,8 @@ def _parser(argv: list[str] | None) -> argparse.ArgumentParser:
     epilog = "\n\n".join(text if text.startswith("  ") else textwrap.fill(text, 100) for text in prose)
     parser = argparse.ArgumentParser(prog="python -m kiwoom_nb.testing", description="Run a fake Kiwoom server.",
                                      epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--port", type=int, default=0, help="the HTTP port to listen on (default: any free one)")
-    parser.add_argument("--ws-port", type=int, default=0, help="the WebSocket port (default: any free one)")
+    parser.add_argument("--port", type=_port, default=0, help="the HTTP port to listen on (default: any free one)")
+    parser.add_argument("--ws-port", type=_port, default=0, help="the WebSocket port (default: any free one)")
     parser.add_argument("--same-token", action="store_true", help="re-issue returns the same token")
     parser.add_argument("--quiet", action="store_true", help="no line per request")
     parser.add_argument("--page-size", type=int, default=600, help="chart rows (candles) per page")
@@ -59,6 +60,14 @@ def _parser(argv: list[str] | None) -> argparse.ArgumentParser:
     return parser
 
 
+def _port(text: str) -> int:
+    """A port to listen on: 0 (any free one) to 65535."""
+    value = int(text) if text.strip().isdigit() else -1
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port: 1-65535, or 0 for any free one")
+    return value
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -68,14 +77,21 @@ def run(argv: list[str] | None = None) -> int:
 
     parser = _parser(argv)
     args = parser.parse_args(argv)
+    if args.port and args.port == args.ws_port:
+        parser.error(f"--port and --ws-port are both {args.port}: HTTP and the WebSocket need a port each")
     log = None if args.quiet else (lambda line: print(line, flush=True))
     try:
         clock = Clock(args.clock)
     except ValueError as exc:
         parser.error(str(exc))
-    server = FakeKiwoom(same_token=args.same_token, log=log, page_size=args.page_size,
-                        rate_limit=args.rate_limit, clock=clock).start(port=args.port, host=_HOST,
-                                                                       ws_port=args.ws_port)
+    try:
+        server = FakeKiwoom(same_token=args.same_token, log=log, page_size=args.page_size,
+                            rate_limit=args.rate_limit, clock=clock).start(port=args.port, host=_HOST,
+                                                                           ws_port=args.ws_port)
+    except OSError as exc:  # a port in use: one line, not a traceback
+        print(f"python -m kiwoom_nb.testing: cannot listen on {_HOST} ({exc.strerror or exc}); pick other ports "
+              "with --port / --ws-port, or 0 for free ones", file=sys.stderr, flush=True)
+        return 2
     main_thread = threading.current_thread() is threading.main_thread()
     if main_thread:  # SIGTERM ends it like Ctrl-C; Ctrl-C works even if started with SIGINT ignored (`&`)
         previous = {s: signal.signal(s, h) for s, h in ((signal.SIGTERM, _interrupt),
