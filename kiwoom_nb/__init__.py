@@ -130,7 +130,7 @@ def __getattr__(name: str) -> Any:
             LoginPanel.default_login = staticmethod(_panel_login)
         return LoginPanel
     if name == "Client":
-        from .rest._client import Client
+        from .orders._client import Client
 
         return Client
     if name == "Answer":

@@ -21,7 +21,8 @@ ROOMS = {
     "auth": set(),
     "rest": {"auth"},
     "live": {"rest", "auth"},
-    "notebook": {"live", "rest", "auth"},
+    "orders": {"live", "rest", "auth"},
+    "notebook": {"orders", "live", "rest", "auth"},
     "testing": {"live", "rest", "auth"},
 }
 #: What the top level of kiwoom_nb/ may hold besides __init__.py, _errors.py, py.typed, data/ and the rooms, and why.

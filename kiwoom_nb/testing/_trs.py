@@ -139,7 +139,8 @@ def _decide(fake: "FakeKiwoom", environment: str, path: str, api_id: str, header
             number = f"{len(fake.orders):07d}"
             if "ord_no" in made:
                 made["ord_no"] = number
-            _trading.acknowledge(fake, api_id, environment, number, body, _appkey(fake, headers))
+            if not (api_id == "kt10002" and _trading.modify(fake, environment, number, body, _appkey(fake, headers))):
+                _trading.acknowledge(fake, api_id, environment, number, body, _appkey(fake, headers))
         return 200, made, ""
 
 
