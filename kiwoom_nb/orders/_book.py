@@ -81,6 +81,8 @@ class Book:
         check_number("price", price, minimum=1, integer=True)
         check_number("qty", qty, minimum=1, integer=True, none=True)
         self._check_open(order, "modify")
+        self.reconcile()  # what remains now, fills no event told of included
+        self._check_open(order, "modify")
         body = {"dmst_stex_tp": VENUE, "orig_ord_no": order.order_no, "stk_cd": order.code,
                 "mdfy_qty": str(qty or order.remaining), "mdfy_uv": str(price)}
         answer = self._send(order, "kt10002", body, confirm)
@@ -148,13 +150,12 @@ class Book:
     # -- what moves the orders -------------------------------------------------------------------
 
     def stream(self) -> Any:
-        """An open stream of this client's app key and environment, listening to 00 for the book; None without one."""
+        """An open stream of this client's app key (Kiwoom issues a key for one environment), listening to 00 for the book; None without one."""
         from ..live._stream import _streams, _streams_lock
 
         tokens = self.api.tokens
         with _streams_lock:
-            found = [s for s in _streams if not s.closed and s.tokens.app_key == tokens.app_key
-                     and s.tokens.mock == tokens.mock]
+            found = [s for s in _streams if not s.closed and s.tokens.app_key == tokens.app_key]  # a key is one env
         for stream in found:
             try:
                 if stream not in self._hooked:

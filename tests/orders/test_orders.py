@@ -108,3 +108,153 @@ def test_a_timeout_is_never_resent_and_says_unknown(capsys):
     assert late.status == "unknown: check api.orders()"
     assert len(sent(fake, "kt10000")) == 1 and len(sent(fake, "kt10001")) == 1
     assert "not re-sent" in capsys.readouterr().err
+
+
+# -- one order's life: from events, from polling, a lost event -----------------------------------------------------
+
+
+def test_an_order_moves_from_00_events_alone_with_no_polling(fake, opened):
+    held(fake)
+    live = opened()
+    with client(fake) as api:
+        o = api.buy("005930", 10, price=160_400)
+        seen: list[tuple[str, int]] = []
+        o.on(lambda order: seen.append((order.status, order.filled)))
+        wait_for(lambda: o.status == "accepted", 10, "the 접수 event")
+        fake.market.orders.fill(o.order_no, 4, price=160_400)
+        wait_for(lambda: o.status == "partially filled", 10, "the partial fill's event")
+        assert (o.filled, o.remaining, o.avg_price) == (4, 6, 160_400)
+        fake.market.orders.fill(o.order_no, 6, price=160_300)
+        wait_for(lambda: o.status == "filled", 10, "the last fill's event")
+        polled = len(sent(fake, "kt00007"))
+        o.wait(timeout=5)  # final already: kt00007 once, to reconcile
+    assert polled == 0 and len(sent(fake, "kt00007")) == 1
+    assert seen == [("accepted", 0), ("partially filled", 4), ("filled", 10)]
+    assert o.avg_price == (4 * 160_400 + 6 * 160_300) / 10 and o.remaining == 0
+    assert o.fills[["qty", "price"]].values.tolist() == [[4, 160_400], [6, 160_300]]
+    assert o.fills["time"].notna().all()
+    assert live.latest("00") is not None
+
+
+def test_without_a_stream_wait_polls_kt00007_until_filled():
+    fake = FakeKiwoom(keys=dict(CANARY), clock=Clock("2026-12-01 10:00", speed=0))
+    held(fake)
+    with client(fake) as api:
+        o = api.sell("000660", 5, price=100_000)
+        threading.Timer(0.5, lambda: fake.market.orders.fill(o.order_no, 5, price=100_100)).start()
+        o.wait(timeout=30)
+    assert (o.status, o.filled, o.avg_price, o.remaining) == ("filled", 5, 100_100, 0)
+    assert len(sent(fake, "kt00007")) >= 2  # polled, then once more at the end
+    assert [(r["qry_tp"], r["sell_tp"]) for r in sent(fake, "kt00007")][0] == ("1", "0")
+
+
+def test_a_lost_00_event_is_reconciled_at_the_end(fake, opened):
+    held(fake)
+    live = opened()
+    with client(fake) as api:
+        o = api.buy("005930", 3)
+        wait_for(lambda: o.status == "accepted", 10, "the 접수 event")
+        live.off("00", api._book()._event)  # the fill's event never reaches the order
+        fake.market.orders.fill(o.order_no, 3, price=150_000)
+        o.wait(timeout=0.5)
+    assert (o.status, o.filled, o.avg_price) == ("filled", 3, 150_000)
+    assert o.fills[["qty", "price"]].values.tolist() == [[3, 150_000]] and o.fills["time"].isna().all()
+
+
+def test_await_in_an_async_cell():
+    fake = FakeKiwoom(keys=dict(CANARY), clock=Clock("2026-12-01 10:00", speed=0))
+    with client(fake) as api:
+        o = api.buy("005930", 1)  # the fake fills a market order at once
+        done = asyncio.run(_awaited(o))
+    assert done is o and o.status == "filled" and o.filled == 1
+
+
+async def _awaited(o):
+    return await o
+
+
+# -- changes -------------------------------------------------------------------------------------------------------
+
+
+def test_modify_a_partial_fill_then_the_rest_fills_at_the_new_price():
+    fake = FakeKiwoom(keys=dict(CANARY), clock=Clock("2026-12-01 10:00", speed=0))
+    held(fake)
+    with client(fake, mock=False) as api:
+        o = api.buy("005930", 10, price=160_400, confirm=True)
+        fake.market.orders.fill(o.order_no, 4, price=160_400)
+        first = o.order_no
+        assert o.modify(price=160_000).startswith("not sent: MODIFY order")  # production, no confirm
+        assert sent(fake, "kt10002") == []
+        assert o.modify(price=160_000, confirm=True) is o
+        [body] = sent(fake, "kt10002")
+        fake.market.orders.fill(o.order_no, price=160_000)
+        o.wait(timeout=10)
+    assert body == {"dmst_stex_tp": "KRX", "orig_ord_no": first, "stk_cd": "005930", "mdfy_qty": "6",
+                    "mdfy_uv": "160000"}
+    assert o.order_no != first and o.numbers == [first, o.order_no] and o.price == 160_000
+    assert (o.status, o.filled, o.avg_price) == ("filled", 10, (4 * 160_400 + 6 * 160_000) / 10)
+
+
+def test_cancel_a_partial_fill(fake, opened):
+    held(fake)
+    opened()
+    with client(fake) as api:
+        o = api.buy("005930", 10, price=100_000)
+        fake.market.orders.fill(o.order_no, 3, price=100_000)
+        wait_for(lambda: o.filled == 3, 10, "the partial fill")
+        o.cancel(confirm=True)
+        [body] = sent(fake, "kt10003")
+    assert body == {"dmst_stex_tp": "KRX", "orig_ord_no": o.order_no, "stk_cd": "005930", "cncl_qty": "0"}
+    assert (o.status, o.filled, o.remaining) == ("cancelled", 3, 0)
+    with pytest.raises(KiwoomError, match="is cancelled: nothing left to cancel"):
+        o.cancel(confirm=True)
+    assert len(sent(fake, "kt10003")) == 1
+
+
+def test_a_cancel_that_races_the_final_fill_ends_filled_with_one_line(capsys):
+    fake = FakeKiwoom(keys=dict(CANARY), clock=Clock("2026-12-01 10:00", speed=0))
+    held(fake)
+    with client(fake) as api:
+        o = api.sell("000660", 2, price=100_000)
+        fake.market.orders.fill(o.order_no, 2, price=100_000)  # filled before the cancel arrives
+        o.cancel(confirm=True)
+    err = capsys.readouterr().err
+    assert o.status == "filled" and o.filled == 2
+    assert err.count("\n") == 1 and "filled before the cancel reached it" in err
+
+
+# -- threads, callbacks ------------------------------------------------------------------------------------------
+
+
+def test_many_orders_from_threads_each_end_in_their_true_state(fake, opened):
+    held(fake)
+    opened()
+    with client(fake) as api:
+        orders, errors = in_threads(lambda n: api.buy("005930", n, price=150_000), [(n,) for n in range(1, 9)])
+        assert errors == []
+        for o in orders[::2]:
+            fake.market.orders.fill(o.order_no, price=150_000)
+        for o in orders[1::2]:
+            fake.market.orders.fill(o.order_no, 1, price=150_000)
+        done, errors = in_threads(lambda o: o.wait(timeout=0.5), [(o,) for o in orders])
+        truth = {o.number: (o.filled, o.remaining) for o in fake.market.orders.orders}
+    assert errors == [] and len({o.order_no for o in orders}) == 8
+    for o in orders:
+        filled, remaining = truth[o.order_no]
+        assert (o.filled, o.remaining) == (filled, remaining)
+        assert o.status == ("filled" if remaining == 0 else "partially filled")
+
+
+def test_a_failing_callback_is_logged_not_raised_and_the_others_still_run(caplog):
+    fake = FakeKiwoom(keys=dict(CANARY), clock=Clock("2026-12-01 10:00", speed=0))
+    held(fake)
+    seen = []
+    with client(fake) as api:
+        o = api.buy("005930", 1, price=150_000)
+        o.on(lambda order: 1 / 0)
+        o.on(lambda order: seen.append(order.status))
+        fake.market.orders.fill(o.order_no, price=150_000)
+        with caplog.at_level(logging.ERROR, logger="kiwoom_nb"):
+            o.wait(timeout=5)
+    assert o.status == "filled" and "filled" in seen
+    assert "an order callback" in caplog.text and "ZeroDivisionError" in caplog.text
