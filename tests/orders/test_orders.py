@@ -258,3 +258,38 @@ def test_a_failing_callback_is_logged_not_raised_and_the_others_still_run(caplog
             o.wait(timeout=5)
     assert o.status == "filled" and "filled" in seen
     assert "an order callback" in caplog.text and "ZeroDivisionError" in caplog.text
+
+
+# -- listing, survival -------------------------------------------------------------------------------------------
+
+
+def test_orders_lists_todays_orders_open_first_and_reuses_the_objects():
+    fake = FakeKiwoom(keys=dict(CANARY), clock=Clock("2026-12-01 10:00", speed=0))
+    held(fake)
+    with client(fake) as api:
+        a = api.buy("005930", 2, price=150_000)
+        b = api.sell("000660", 1, price=90_000)
+        c = api.buy("005930", 1, price=150_500)
+        fake.market.orders.fill(a.order_no, price=150_000)
+        listed = api.orders()
+    assert [o.order_no for o in listed] == [c.order_no, b.order_no, a.order_no]
+    assert listed[0] is c and listed[2] is a and a.status == "filled" and c.status == "accepted"
+
+
+def test_a_kernel_restart_loses_the_objects_not_the_truth():
+    fake = FakeKiwoom(keys=dict(CANARY), clock=Clock("2026-12-01 10:00", speed=0))
+    held(fake)
+    with client(fake) as api:
+        a = api.buy("005930", 4, price=150_000)
+        b = api.sell("000660", 3, price=90_000)
+        fake.market.orders.fill(a.order_no, 1, price=150_000)
+        fake.market.orders.fill(b.order_no, price=90_100)
+    with client(fake) as again:  # a new process: nothing but Kiwoom's record
+        rebuilt = again.orders()
+        [open_, done] = rebuilt
+        fake.market.orders.fill(a.order_no, price=149_900)
+        open_.wait(timeout=10)
+    assert (open_.order_no, open_.side, open_.code, open_.qty, open_.price) == (a.order_no, "buy", "005930", 4, 150_000)
+    assert (done.order_no, done.side, done.status, done.filled, done.avg_price) == (b.order_no, "sell", "filled", 3,
+                                                                                   90_100)
+    assert (open_.status, open_.filled, open_.avg_price) == ("filled", 4, (150_000 + 3 * 149_900) // 4)
