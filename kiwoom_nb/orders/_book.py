@@ -161,6 +161,7 @@ class Book:
                 if stream not in self._hooked:
                     self._hooked.add(stream)
                     stream.on("00", self._event)
+                    stream.__dict__.setdefault("_rejoin_hooks", []).append(self._rejoined)
                 if "00" not in stream._watched:
                     stream.watch([], "00")
                 return stream
@@ -179,6 +180,13 @@ class Book:
                     waiting.append(values)
                 return
         order.apply_event(values)
+
+    def _rejoined(self) -> None:
+        """The stream dropped and logged in again: events may have been missed; re-read the open orders."""
+        with self._lock:
+            open_ = any(not o.done for o in self._orders.values())
+        if open_:
+            self.reconcile()
 
     def follow(self, order: Order, deadline: float) -> None:
         """Until ``order`` is final or ``deadline``: by events with a stream, else by polling; then kt00007 once."""

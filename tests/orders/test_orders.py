@@ -293,3 +293,18 @@ def test_a_kernel_restart_loses_the_objects_not_the_truth():
     assert (done.order_no, done.side, done.status, done.filled, done.avg_price) == (b.order_no, "sell", "filled", 3,
                                                                                    90_100)
     assert (open_.status, open_.filled, open_.avg_price) == ("filled", 4, (150_000 + 3 * 149_900) // 4)
+
+
+def test_a_stream_that_drops_and_comes_back_rereads_the_open_orders(fake, opened):
+    held(fake)
+    live = opened()
+    with client(fake) as api:
+        o = api.buy("005930", 5, price=150_000)
+        wait_for(lambda: o.status == "accepted", 10, "the 접수 event")
+        live.off("00", api._book()._event)  # what happens while the stream is down never arrives
+        fake.market.orders.fill(o.order_no, 2, price=150_000)
+        polled = len(sent(fake, "kt00007"))
+        fake.ws.drop()
+        wait_for(lambda: o.filled == 2, 20, "the order re-read after the reconnect")
+    assert polled == 0 and len(sent(fake, "kt00007")) >= 1
+    assert (o.status, o.remaining) == ("partially filled", 3) and live._socket.reconnects >= 1
