@@ -242,7 +242,53 @@ class Book:
         return [o for o in listed if not o.done] + [o for o in listed if o.done]
 
     def positions(self) -> Any:
-        return self.api.frame("kt00018", qry_tp="1", dmst_stex_tp=VENUE)
+        """kt00018 as a DataFrame; while a stream of this app key is open, read once and then moved by its 04 events
+        (930 quantity, 931 buy price, 10 price) with no further request."""
+        stream = self.stream()
+        if stream is None:
+            return self.api.frame("kt00018", qry_tp="1", dmst_stex_tp=VENUE)
+        with self._lock:
+            listening = self.__dict__.get("_held_from") is stream
+        if not listening:
+            if "04" not in stream._watched:
+                stream.watch([], "04")
+            frame = self.api.frame("kt00018", qry_tp="1", dmst_stex_tp=VENUE)
+            with self._lock:
+                self._held, self._held_frame, self._held_from = {}, frame, stream
+                stream.on("04", self._balance)
+        with self._lock:
+            return _moved(self._held_frame, dict(self._held))
+
+    def _balance(self, event: Any) -> None:
+        with self._lock:
+            if "_held" in self.__dict__:
+                self._held[str(event.values.get("9001", event.item)).strip().lstrip("A")] = dict(event.values)
+
+
+def _moved(frame: Any, held: dict[str, dict[str, Any]]) -> Any:
+    """``frame`` (kt00018 rows) with the 04 values of ``held`` (code -> values) in it: quantity, buy price and price
+    replaced, a new holding added, one sold out dropped."""
+    import pandas as pd
+
+    frame = frame.copy()
+    codes = frame["stk_cd"].astype(str).str.lstrip("AQ") if "stk_cd" in frame else pd.Series(dtype=str)
+    for code, values in held.items():
+        qty, buy, price = number(values.get("930")), number(values.get("931")), number(values.get("10"))
+        found = codes == code
+        if qty == 0:
+            frame, codes = frame[~found], codes[~found]
+            continue
+        if not found.any():
+            row = {"stk_cd": f"A{code}", "stk_nm": values.get("302", ""), "rmnd_qty": qty, "pur_pric": buy,
+                   "cur_prc": price}
+            frame = pd.concat([frame, pd.DataFrame([row])], ignore_index=True)
+            codes = frame["stk_cd"].astype(str).str.lstrip("AQ")
+            continue
+        for column, value in (("rmnd_qty", qty), ("trde_able_qty", number(values.get("933")) or qty),
+                              ("pur_pric", buy), ("cur_prc", price)):
+            if column in frame:
+                frame.loc[found, column] = value
+    return frame.reset_index(drop=True)
 
 
 def _summed(order: Order, rows: list[dict[str, Any]]) -> dict[str, Any]:

@@ -113,7 +113,7 @@ def _decide(fake: "FakeKiwoom", environment: str, path: str, api_id: str, header
         if api_id == "usa10099":
             return 200, _synth.us_stock_list(str(body.get("stex_tp", "%"))), ""
         if api_id == "kt00018":
-            return 200, holdings(fake.market), ""
+            return 200, holdings(fake.market, environment), ""
         if api_id in ("kt10000", "kt10001"):
             fake.orders.append(_received(fake, headers))
             number = f"{len(fake.orders):07d}"

@@ -308,3 +308,35 @@ def test_a_stream_that_drops_and_comes_back_rereads_the_open_orders(fake, opened
         wait_for(lambda: o.filled == 2, 20, "the order re-read after the reconnect")
     assert polled == 0 and len(sent(fake, "kt00007")) >= 1
     assert (o.status, o.remaining) == ("partially filled", 3) and live._socket.reconnects >= 1
+
+
+# -- positions ---------------------------------------------------------------------------------------------------
+
+
+def test_positions_without_a_stream_read_kt00018_each_time():
+    fake = FakeKiwoom(keys=dict(CANARY), clock=Clock("2026-12-01 10:00", speed=0))
+    with client(fake) as api:
+        before = api.positions()
+        api.buy("005930", 5).wait(timeout=10)  # a market order: the fake fills it at once
+        after = api.positions()
+    assert len(sent(fake, "kt00018")) == 2
+    qty = dict(zip(after["stk_cd"], after["rmnd_qty"]))
+    assert dict(zip(before["stk_cd"], before["rmnd_qty"]))["A005930"] + 5 == qty["A005930"]
+
+
+def test_positions_are_kept_current_by_04_while_a_stream_is_open(fake, opened):
+    held(fake)
+    opened()
+    with client(fake) as api:
+        before = api.positions()
+        o = api.buy("035720", 7, price=50_000)
+        fake.market.orders.fill(o.order_no, price=50_000)
+        wait_for(lambda: "A035720" in set(api.positions()["stk_cd"]), 10, "the 04 event of the new holding")
+        s = api.sell("000660", 30, price=1_000)  # all of it
+        fake.market.orders.fill(s.order_no, price=1_000)
+        wait_for(lambda: "A000660" not in set(api.positions()["stk_cd"]), 10, "the 04 event of the sale")
+        after = api.positions()
+    assert len(sent(fake, "kt00018")) == 1  # read once; the rest came from 04
+    assert set(before["stk_cd"]) == {"A005930", "A000660"}
+    row = after.set_index("stk_cd").loc["A035720"]
+    assert (row["rmnd_qty"], row["pur_pric"]) == (7, 50_000)
