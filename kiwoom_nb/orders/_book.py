@@ -52,6 +52,7 @@ class Book:
         self._orders: dict[str, Order] = {}
         self._pending: dict[str, list[dict[str, Any]]] = {}
         self._hooked: "weakref.WeakSet[Any]" = weakref.WeakSet()
+        self._hooking = threading.Lock()  # one thread hooks a stream (its REG waits for Kiwoom's ack)
 
     # -- sending (every request through Client.call: its guard, its preview) ----------------------
 
@@ -150,7 +151,8 @@ class Book:
     # -- what moves the orders -------------------------------------------------------------------
 
     def stream(self) -> Any:
-        """An open stream of this client's app key (Kiwoom issues a key for one environment), listening to 00 for the book; None without one."""
+        """An open stream of this client's app key (Kiwoom issues a key for one environment), listening to 00 for
+        the book; None without one."""
         from ..live._stream import _streams, _streams_lock
 
         tokens = self.api.tokens
@@ -158,16 +160,20 @@ class Book:
             found = [s for s in _streams if not s.closed and s.tokens.app_key == tokens.app_key]  # a key is one env
         for stream in found:
             try:
-                if stream not in self._hooked:
-                    self._hooked.add(stream)
-                    stream.on("00", self._event)
-                    stream.__dict__.setdefault("_rejoin_hooks", []).append(self._rejoined)
-                if "00" not in stream._watched:
-                    stream.watch([], "00")
+                with self._hooking:
+                    self._hook(stream)
                 return stream
             except KiwoomError as exc:
                 log.info("kiwoom_nb: orders not following a stream: %s", exc)
         return None
+
+    def _hook(self, stream: Any) -> None:
+        if stream not in self._hooked:
+            self._hooked.add(stream)
+            stream.on("00", self._event)
+            stream.__dict__.setdefault("_rejoin_hooks", []).append(self._rejoined)
+        if "00" not in stream._watched:
+            stream.watch([], "00")
 
     def _event(self, event: Any) -> None:
         values = dict(event.values)

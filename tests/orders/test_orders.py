@@ -340,3 +340,46 @@ def test_positions_are_kept_current_by_04_while_a_stream_is_open(fake, opened):
     assert set(before["stk_cd"]) == {"A005930", "A000660"}
     row = after.set_index("stk_cd").loc["A035720"]
     assert (row["rmnd_qty"], row["pur_pric"]) == (7, 50_000)
+
+
+# -- trying to break it ------------------------------------------------------------------------------------------
+
+
+def test_malformed_and_repeated_events_move_nothing_they_should_not():
+    fake = FakeKiwoom(keys=dict(CANARY), clock=Clock("2026-12-01 10:00", speed=0))
+    held(fake)
+    with client(fake) as api:
+        o = api.buy("005930", 3, price=150_000)
+        o.apply_event({"913": "체결", "909": "1", "911": "x", "910": "?"})  # no quantity: no fill
+        fill = {"9203": o.order_no, "913": "체결", "909": "7", "911": "2", "910": "150000", "908": "100001"}
+        o.apply_event(fill)
+        o.apply_event(fill)  # the same 체결번호 again
+        o.apply_event({"913": "체결", "909": "8", "911": "9", "910": "150000"})  # more than remains
+        o.apply_event({"913": "취소"})  # after the final state
+    assert (o.status, o.filled, o.remaining) == ("filled", 3, 0)
+    assert o.fills["qty"].tolist() == [2, 1]
+
+
+def test_bad_arguments_to_wait_on_modify_and_cancel_send_nothing():
+    fake = FakeKiwoom(keys=dict(CANARY), clock=Clock("2026-12-01 10:00", speed=0))
+    held(fake)
+    with client(fake) as api:
+        o = api.buy("005930", 3, price=150_000)
+        for call, said in ((lambda: o.wait(timeout=-1), "timeout"), (lambda: o.on("print"), "function"),
+                           (lambda: o.modify(price=0), "price"), (lambda: o.modify(price=1.5), "price"),
+                           (lambda: o.cancel(confirm="yes"), "confirm")):
+            with pytest.raises(KiwoomError, match=said):
+                call()
+    assert sent(fake, "kt10002") == sent(fake, "kt10003") == []
+
+
+def test_a_stream_closed_while_waiting_still_ends_truthfully(fake, opened):
+    held(fake)
+    live = opened()
+    with client(fake) as api:
+        o = api.buy("005930", 2, price=150_000)
+        wait_for(lambda: o.status == "accepted", 10, "the 접수 event")
+        live.close()
+        fake.market.orders.fill(o.order_no, price=150_000)
+        o.wait(timeout=10)  # no stream now: polls
+    assert (o.status, o.filled) == ("filled", 2)

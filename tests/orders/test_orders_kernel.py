@@ -1,0 +1,22 @@
+"""api.buy in a real kernel against the fake (issue 35): the notebook's client trades, the guard holds, `await o`
+works in a cell."""
+
+from __future__ import annotations
+
+import pytest
+from support import logged_in
+
+pytestmark = pytest.mark.kernel
+
+
+def test_a_notebook_client_previews_then_places_and_awaits_an_order(fake, start_kernel):
+    fake.clock.set("2026-12-01 10:00")
+    fake.clock.speed = 0
+    kernel = logged_in(start_kernel)
+    shown = kernel.ok("import kiwoom_nb\napi = kiwoom_nb.client()\nprint(api.buy('005930', 2))")
+    assert fake.orders == [] and "not sent: BUY 2 × 005930" in shown.stdout and "confirm=True" in shown.stdout
+    done = kernel.ok("o = api.buy('005930', 2, confirm=True)\nawait o\nprint(o.status, o.filled, len(o.fills))",
+                     timeout=60)
+    assert done.stdout.split() == ["filled", "2", "1"]
+    assert len(fake.orders) == 1 and fake.orders[0].body == {"dmst_stex_tp": "KRX", "stk_cd": "005930",
+                                                             "ord_qty": "2", "trde_tp": "3"}
