@@ -51,7 +51,7 @@ def resolve_base_url(base_url: str | None, mock: bool, *, revoke: bool = False) 
     """The domain to call: ``base_url`` if given (https, or http on a loopback host), else Kiwoom's.
 
     A mock base URL that is a known production one is refused (except to revoke a token where it was
-    issued), and every base URL is remembered by environment for :func:`is_mock_destination`.
+    issued); a production login that succeeds makes its base URL one (:func:`issue_token`).
     """
     if not base_url:
         return MOCK_URL if mock else PRODUCTION_URL
@@ -69,13 +69,13 @@ def resolve_base_url(base_url: str | None, mock: bool, *, revoke: bool = False) 
             f"mock trading was asked for, but {url} is a production server ({_why_production(url)}); "
             "leave the base URL out for mockapi.kiwoom.com, or set KIWOOM_MOCK_BASE_URL to a mock server"
         )
-    _seen[mock].add(_normal(url))
     return url
 
 
 # -- where a request goes decides whether it can move money ----------------------------------------
-# Base URLs used in this process, by environment: a URL ever used for production stays production.
-_seen: dict[bool, set[str]] = {False: set(), True: set()}
+# Base URLs a production login succeeded at in this process: they stay production. A failed one is not
+# remembered, so the retry its message advises (mock=True there) is not refused for it.
+_seen: dict[bool, set[str]] = {False: set()}
 
 
 def _normal(url: str) -> str:
@@ -357,6 +357,8 @@ def issue_token(
             f"{what} failed: Kiwoom's answer has an unreadable expires_dt; try again later", **context
         ) from None
     token_type = data.get("token_type") or "Bearer"
+    if not mock and base_url:  # a production token came from there: it is production for this process
+        _seen[False].add(_normal(resolve_base_url(base_url, False)))
     return AccessToken(value.strip(), expires_at=expires_at, token_type=str(token_type), mock=mock)
 
 
