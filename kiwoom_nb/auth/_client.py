@@ -55,10 +55,13 @@ def resolve_base_url(base_url: str | None, mock: bool, *, revoke: bool = False) 
     """
     if not base_url:
         return MOCK_URL if mock else PRODUCTION_URL
-    url = base_url.strip().rstrip("/")
+    import os
+
+    from ._checks import check_url
+
+    setting = BASE_URL_SETTINGS[mock]
+    url = check_url(setting if os.environ.get(setting, "").strip() == base_url.strip() else "base_url", base_url)
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise KiwoomError(f"base URL {url!r} is not an http(s) URL; use e.g. https://api.kiwoom.com")
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
         raise KiwoomError(
             f"refusing plain http to {parts.hostname}: keys would travel unencrypted; use https "

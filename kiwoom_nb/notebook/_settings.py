@@ -76,6 +76,23 @@ class Settings(Configurable):
     def _default_mock_base_url(self) -> str:
         return os.environ.get("KIWOOM_MOCK_BASE_URL", "")
 
+    @validate("base_url", "mock_base_url", "ws_url", "mock_ws_url")
+    def _validate_url(self, proposal: dict[str, Any]) -> str:
+        """A URL no request could go to is refused when set (one line naming it), not at the first login."""
+        from ..auth._checks import check_url
+        from ..live._wire import PRODUCTION_WS_URL
+
+        name, value = proposal["trait"].name, proposal["value"]
+        if not str(value).strip():
+            return value  # unset: Kiwoom's own
+        ws = name.endswith("ws_url")
+        try:
+            check_url(f"KiwoomMagics.{name}", value, ("wss", "ws") if ws else ("https", "http"),
+                      PRODUCTION_WS_URL if ws else "https://api.kiwoom.com")
+        except KiwoomError as exc:  # a TraitError: traitlets keeps the value before; %config logs its one line
+            raise TraitError(str(exc)) from None
+        return value
+
     @validate("var")
     def _validate_var(self, proposal: dict[str, Any]) -> str:
         if not str(proposal["value"]).isidentifier():
