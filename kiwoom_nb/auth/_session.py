@@ -111,11 +111,8 @@ class Session:
                 if other is not login and other.token == login.token]
 
     def _release(self, login: Login, *, timeout: float | None = None) -> str | None:
-        """Revoke a token this session no longer uses, unless someone else still holds it.
-
-        Returns None when revoked, else why it was kept. A failed revoke raises, and the login
-        stays in ``orphans`` so exit tries again.
-        """
+        """Revoke a token this session no longer uses, unless someone else still holds it. Returns None when revoked,
+        else why it was kept. A failed revoke raises, and the login stays in ``orphans`` so exit tries again."""
         sharing = self._holders_elsewhere(login)
         if sharing:
             if all(session is not self for session, _ in sharing):  # that session (and its revoker) covers it
@@ -273,9 +270,8 @@ class Session:
             self._update_due()
 
     def drop(self, login: Login, *, timeout: float | None = None) -> str | None:
-        """A Client or Stream closed: revoke its token unless another holder in the process or on the machine
-        still uses it; returns why it was kept, if it was. A failed revoke raises, the token kept for exit.
-        ``timeout``: at most this long for the revoke (none left: not tried, kept for exit)."""
+        """A Client or Stream closed: revoke its token (within ``timeout``) unless another holder in the process or on
+        the machine still uses it; returns why it was kept, if it was. A failed revoke raises, the token kept for exit."""
         with self._lock:
             if self.logins.get(login.var) is not login:
                 return "released already"  # revoked at exit, or replaced
