@@ -13,7 +13,7 @@ from typing import Any
 
 from .._errors import KiwoomError, RequestError
 
-__all__ = ["MAX_WAIT", "check_api_id", "check_code", "check_flag", "check_number", "check_url", "date_field"]
+__all__ = ["MAX_MARGIN", "MAX_PACE", "MAX_PAGES", "MAX_RATE", "MAX_ROWS", "MAX_WAIT", "check_api_id", "check_code", "check_flag", "check_number", "check_url", "date_field"]
 
 #: A KRX short code: six digits and capital letters with at least one digit (005930, 0106J0), an A / J / Q before it
 #: as account TRs write it (A005930), and a market suffix (_NX Nextrade, _AL smart routing).
@@ -99,16 +99,26 @@ def date_field(api_id: str, name: str, value: Any, *, check: bool = True) -> Any
 
 #: the longest wait (seconds) a timeout may ask for: the OS's waits overflow past ~24 days (epoll: 2**31 ms)
 MAX_WAIT = 1_000_000.0
+#: the most a refresh margin may be (12 h): a token lives about a day, so a longer one re-issues at nearly every call
+MAX_MARGIN = 43_200.0
+#: requests per second per TR a pace may allow (Kiwoom allows about 5)
+MAX_PACE = 1_000.0
+#: rows a stream may keep per type, and pages a fetch may ask for: far past any memory, short of an overflow
+MAX_ROWS, MAX_PAGES = 10_000_000, 1_000_000
+#: updates per second a live board may send to the browser
+MAX_RATE = 100.0
 
 
 def check_number(name: str, value: Any, *, minimum: float = 0.0, none: bool = False, integer: bool = False,
                  maximum: float | None = None) -> Any:
-    """``value`` if it is a number (an int where ``integer``) of at least ``minimum`` (None where ``none``), and at
-    most ``maximum`` when given (timeouts: MAX_WAIT, as inf would overflow the waits)."""
+    """``value`` if it is a finite number (an int where ``integer``) of at least ``minimum`` (None where ``none``),
+    and at most ``maximum`` when given (timeouts: MAX_WAIT, as a huge one would overflow the waits)."""
+    import math
+
     if value is None and none:
         return value
     kind = numbers.Integral if integer else numbers.Real  # numpy's numbers too
-    if isinstance(value, bool) or not isinstance(value, kind) or value != value or value < minimum \
+    if isinstance(value, bool) or not isinstance(value, kind) or not math.isfinite(value) or value < minimum \
             or (maximum is not None and value > maximum):
         most = f" and at most {maximum:,.0f}" if maximum is not None else ""
         raise KiwoomError(f"{name}={value!r}: {'a whole number' if integer else 'a number'} of at least {minimum:g}{most}{' or None' if none else ''} "

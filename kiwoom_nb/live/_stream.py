@@ -67,11 +67,11 @@ class Stream(Reading, ConditionSearch):
 
     def _setup(self, tokens: Any, *, ws_url: str | None, market: str, buffer: int, silence: float, own: bool,
                var: str | None, production_url: str | None = None) -> None:
-        from ..auth._checks import MAX_WAIT, check_number
+        from ..auth._checks import MAX_ROWS, MAX_WAIT, check_number
         from ._socket import socket_for
         from ._wire import resolve_ws_url
 
-        check_number("buffer", buffer, minimum=1, integer=True)
+        check_number("buffer", buffer, minimum=1, integer=True, maximum=MAX_ROWS)
         check_number("silence", silence, minimum=0.001, maximum=MAX_WAIT)
         if ws_url is not None and not isinstance(ws_url, str):
             raise KiwoomError(f"ws_url={ws_url!r}: a URL string such as 'wss://api.kiwoom.com:10000', or None")

@@ -93,6 +93,19 @@ class Settings(Configurable):
             raise TraitError(str(exc)) from None
         return value
 
+    @validate("timeout", "exit_timeout", "refresh_margin", "pace", "board_rate")
+    def _validate_number(self, proposal: dict[str, Any]) -> float:
+        """inf, nan and the absurd are refused when set (one line; the setting before, and the tokens, are kept)."""
+        from ..auth._checks import MAX_MARGIN, MAX_PACE, MAX_RATE, MAX_WAIT, check_number
+
+        name = proposal["trait"].name
+        minimum, maximum = {"timeout": (0.001, MAX_WAIT), "exit_timeout": (0.0, 60.0), "refresh_margin": (0.0, MAX_MARGIN),
+                            "pace": (0.0, MAX_PACE), "board_rate": (0.0, MAX_RATE)}[name]
+        try:
+            return check_number(f"KiwoomMagics.{name}", proposal["value"], minimum=minimum, maximum=maximum)
+        except KiwoomError as exc:  # a TraitError: traitlets keeps the value before; %config logs its one line
+            raise TraitError(str(exc)) from None
+
     @validate("var")
     def _validate_var(self, proposal: dict[str, Any]) -> str:
         if not str(proposal["value"]).isidentifier():

@@ -313,3 +313,20 @@ def test_the_login_magic_names_a_malformed_kiwoom_base_url(ip, fake, monkeypatch
         ip.run_line_magic("kiwoom_login", "")
     assert "KIWOOM_BASE_URL='https://[::ffff:api]'" in str(caught.value) and "\n" not in str(caught.value)
     assert fake.requests == [] and "kiwoom_token" not in ip.user_ns
+
+
+@pytest.mark.parametrize("setting", ["refresh_margin = float('inf')", "refresh_margin = 10**9", "pace = float('nan')",
+                                     "timeout = float('inf')", "exit_timeout = 1e12", "board_rate = float('inf')"])
+def test_config_refuses_numbers_past_any_sense_and_the_token_is_kept(ip, fake, caplog, setting):
+    """Issue 28's review, item 3: refresh_margin = inf was taken, and every later cell failed with a raw
+    OverflowError in the before-cell refresh."""
+    run(ip, "kiwoom_login")
+    token = ip.user_ns["kiwoom_token"]
+    name = setting.split(" ")[0]
+    before = getattr(magics(ip), name)
+    ip.run_line_magic("config", f"KiwoomMagics.{setting}")
+    [line] = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert f"KiwoomMagics.{name}=" in line and "at most" in line and "\n" not in line
+    assert getattr(magics(ip), name) == before
+    result = ip.run_cell("x = 1")  # the before-cell refresh runs with the margin it had
+    assert result.success and ip.user_ns["kiwoom_token"] == token and len(fake.issues) == 1
