@@ -84,3 +84,30 @@ def test_close_is_bounded_never_raises_and_the_token_is_revoked_at_exit(fake, tm
         out.close()
     text = (tmp_path / "out").read_text()
     assert not [s for s in (*KEYS, token) if s in text]
+
+
+def test_close_does_not_wait_out_a_token_issue_in_flight_on_the_socket_thread(fake):
+    """The network went silent while the socket reconnected: its thread waits (the client's 20 s) for a new token.
+    close(timeout=1) used to wait for that issue before letting the old token go; now it returns in its time, the
+    old token held for the exit revoke and the revoker (as the script test above sees it revoked at exit)."""
+    import time
+    from datetime import timedelta
+
+    from kiwoom_nb.live._stream import Stream
+
+    fake.lifetime = timedelta(minutes=5)  # inside the 10-minute refresh margin: every login asks for a new token
+    live = Stream(*KEYS, base_url=fake.url, ws_url=fake.ws_url, timeout=20)
+    try:
+        [first] = [t.value for t in fake.tokens]
+        fake.hang_token = True
+        fake.ws.drop()
+        wait_for(lambda: len(fake.issues) == 2, 20, "the reconnect's token request, never answered")
+        started = time.monotonic()
+        live.close(timeout=1.0)
+        took = time.monotonic() - started
+    finally:
+        fake.hang_token = False
+    from kiwoom_nb.auth._exit import own_session
+
+    assert took < 10  # not the 20 s of the issue in flight (bench/ measures how close to 1 s)
+    assert first in [str(login.token) for login in own_session().orphans]  # kept for the exit revoke
