@@ -118,7 +118,8 @@ def check_number(name: str, value: Any, *, minimum: float = 0.0, none: bool = Fa
     if value is None and none:
         return value
     kind = numbers.Integral if integer else numbers.Real  # numpy's numbers too
-    if isinstance(value, bool) or not isinstance(value, kind) or not math.isfinite(value) or value < minimum \
+    finite = isinstance(value, numbers.Integral) or isinstance(value, numbers.Real) and math.isfinite(value)
+    if isinstance(value, bool) or not isinstance(value, kind) or not finite or value < minimum \
             or (maximum is not None and value > maximum):
         most = f" and at most {maximum:,.0f}" if maximum is not None else ""
         raise KiwoomError(f"{name}={value!r}: {'a whole number' if integer else 'a number'} of at least {minimum:g}{most}{' or None' if none else ''} "

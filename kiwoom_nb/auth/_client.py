@@ -82,7 +82,10 @@ _seen: dict[bool, set[str]] = {False: set()}
 
 
 def _normal(url: str) -> str:
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # a malformed setting (KIWOOM_BASE_URL=https://[::x]): equal to no URL a request goes to
+        return url.strip().lower()
     return f"{parts.scheme.lower()}://{(parts.netloc or '').lower()}{parts.path.rstrip('/')}"
 
 
@@ -95,12 +98,12 @@ _mock_hosts: set[str] = set()
 
 def _host_port(url: str) -> tuple[str, int | None]:
     """The host of ``url`` (lower case, no trailing dot) and its port, None when it is the scheme's default."""
-    parts = urlsplit(url.strip())
-    host = (parts.hostname or "").rstrip(".")
     try:
+        parts = urlsplit(url.strip())
+        host = (parts.hostname or "").rstrip(".")
         port = parts.port
-    except ValueError:  # a port that is not a number: no host a setting could name
-        return host, -1
+    except ValueError:  # malformed (a port that is not a number): no host a setting could name
+        return url.strip().lower(), -1
     return host, None if port == _DEFAULT_PORTS.get(parts.scheme.lower()) else port
 
 

@@ -98,3 +98,15 @@ def test_any_text_is_refused_in_one_line_or_is_a_url_every_later_step_takes(text
         return
     is_mock_destination(url)  # the guard parses it
     httpx.Request("POST", url + "/api/dostk/ordr")  # httpx decodes the host here (an xn-- label)
+
+
+def test_a_malformed_production_setting_leaves_a_mock_client_and_stream_working(fake, monkeypatch):
+    """The order guard and the WebSocket check compare with KIWOOM_BASE_URL / KIWOOM_WS_URL: malformed ones raised a
+    raw ValueError there, in a mock client that never uses them."""
+    monkeypatch.setenv("KIWOOM_BASE_URL", "https://[::ffff:api]")
+    monkeypatch.setenv("KIWOOM_WS_URL", "wss://[::ffff:api]")
+    with kiwoom_nb.Client(*CANARY["mock"], mock=True, base_url=fake.mock_url, pace=None) as api:
+        api.call("kt10000", dmst_stex_tp="KRX", stk_cd="005930", ord_qty="1", trde_tp="3")  # mock: unconfirmed
+    live = kiwoom_nb.Stream(*CANARY["mock"], mock=True, base_url=fake.mock_url, ws_url=fake.mock_ws_url)
+    live.close()
+    assert [order.environment for order in fake.orders] == ["mock"] and fake.live_tokens() == []

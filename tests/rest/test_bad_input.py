@@ -121,7 +121,8 @@ INF, NAN = float("inf"), float("nan")
 
 
 @pytest.mark.parametrize("options", [{"refresh_margin": INF}, {"refresh_margin": NAN}, {"refresh_margin": 10 ** 9},
-                                     {"refresh_margin": 86_400}, {"pace": INF}, {"pace": 10 ** 9}, {"timeout": INF}],
+                                     {"refresh_margin": 86_400}, {"pace": INF}, {"pace": 10 ** 9}, {"timeout": INF},
+                                     {"timeout": 10 ** 400}],
                          ids=lambda options: f"{next(iter(options))}={next(iter(options.values()))}")
 def test_client_options_past_any_sense_get_one_line_and_nothing_is_sent(fake, options):
     """refresh_margin=inf passed the check and then made every call fail with a raw OverflowError."""
@@ -132,7 +133,7 @@ def test_client_options_past_any_sense_get_one_line_and_nothing_is_sent(fake, op
     assert fake.requests == []
 
 
-@pytest.mark.parametrize("options", [{"buffer": 10 ** 30}, {"silence": INF}, {"silence": NAN}, {"timeout": NAN}],
+@pytest.mark.parametrize("options", [{"buffer": 10 ** 30}, {"buffer": 10 ** 400}, {"silence": INF}, {"silence": NAN}, {"timeout": NAN}],
                          ids=lambda options: f"{next(iter(options))}={next(iter(options.values()))}")
 def test_stream_options_past_any_sense_get_one_line_and_nothing_is_sent(fake, options):
     with pytest.raises(KiwoomError) as caught:
