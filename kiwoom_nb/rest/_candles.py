@@ -13,6 +13,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from .._errors import RequestError
+from ..store import kept, part_of, server_of, summary, usable_root
 
 if TYPE_CHECKING:
     from ._api import Answer
@@ -82,7 +83,7 @@ def plan(api: Any, code: str, interval: str, start: Any, end: Any, adjusted: boo
 
 
 def candles(api: "Client", codes: Any, interval: str = "D", start: Any = None, end: Any = None, adjusted: bool = True,
-            exchange: str | None = None, krw: bool = False) -> Any:
+            exchange: str | None = None, krw: bool = False, store: Any = True) -> Any:
     """What :meth:`Client.candles` does (its docstring says what)."""
     from ._frame import require_pandas, rows_of
 
@@ -102,6 +103,7 @@ def candles(api: "Client", codes: Any, interval: str = "D", start: Any = None, e
     first, last = _moment(pd, start, "start"), _moment(pd, end, "end")
     if first is not None and last is not None and _naive(first) > _naive(last):
         raise RequestError(f"start={_shown(first)} is after end={_shown(last)}: nothing to fetch; swap them")
+    root, tally = usable_root(store, interval), []  # checked before anything is sent; None: nothing read or kept
     collected: list[Answer] = []
     history: dict[str, str] = {}
     resolved: dict[str, str] = {}
@@ -118,6 +120,11 @@ def candles(api: "Client", codes: Any, interval: str = "D", start: Any = None, e
                 begin, until = _local(first, zone), _local(last, zone)
                 api_id, fields, kind = plan(api, code, interval, begin, until, adjusted, exchange, krw)
                 tz = None if kind == "day" else zone
+                if root is not None:
+                    requests[code] = (api_id, fields)
+                    frames[code], pages[code] = _through_store(pd, api, root, code, interval, begin, until, adjusted,
+                                                               exchange, krw, collected, bar, tally)
+                    continue
                 answers, earliest = _pages(api, api_id, fields, _bound(begin, kind, tz), collected, bar, code)
             except RequestError as exc:  # this stock only: the others are still fetched
                 if not several:
@@ -140,6 +147,8 @@ def candles(api: "Client", codes: Any, interval: str = "D", start: Any = None, e
         if bar is not None:
             bar.close()
     listed = list(dict.fromkeys(resolved.get(c, c) for c in listed))
+    if tally and api.progress:  # quiet where the progress bar is (nbclient, papermill, nbval)
+        print(summary([c for c in listed if c in frames], interval, tally), file=sys.stderr)
     if not several:
         frame = frames[listed[0]]
         api_id, fields = requests[listed[0]]
@@ -335,7 +344,13 @@ def _shape(pd: Any, answers: list["Answer"], api_id: str, tz: str | None, start:
     if index.tz is not None:  # Korea time from the frame rules: wall-clock here, localised again below
         index = (index.tz_convert(tz) if tz else index).tz_localize(None)
     frame.index = index
-    frame = frame.iloc[::-1].sort_index(kind="stable")  # Kiwoom sends newest first; ticks may share a second
+    return _trim(pd, frame.iloc[::-1].sort_index(kind="stable"), tz, start, end, kind)  # newest first; ticks share seconds
+
+
+def _trim(pd: Any, frame: Any, tz: str | None, start: Any, end: Any, kind: str) -> Any:
+    """``frame`` (a naive or zoned index) within [start, end], its index in ``tz`` (None: dates)."""
+    if frame.index.tz is not None:
+        frame = frame.set_axis(frame.index.tz_convert(tz).tz_localize(None), axis=0)
     if start is not None:
         frame = frame[frame.index >= (_local(start, tz) if kind != "day" else pd.Timestamp(start.date()))]
     if end is not None:
@@ -345,6 +360,29 @@ def _shape(pd: Any, answers: list["Answer"], api_id: str, tz: str | None, start:
     if tz is not None:
         frame.index = frame.index.tz_localize(tz)
     return frame
+
+
+def _through_store(pd: Any, api: Any, root: Any, code: str, interval: str, begin: Any, until: Any, adjusted: bool,
+                   exchange: str | None, krw: bool, collected: list, bar: Any, tally: list) -> tuple[Any, int]:
+    """One code's frame from the store and the pages it lacks (kiwoom_nb.store._kept), and the pages fetched."""
+    from ..auth._client import resolve_base_url
+
+    zone = NEW_YORK if is_us(code) else KST
+
+    def fetch(reach: Any, upto: Any) -> tuple[Any, int, str]:
+        reach, upto = _local(reach, zone), _local(upto, zone)
+        api_id, fields, kind = plan(api, code, interval, reach, upto, adjusted, exchange, krw)
+        tz = None if kind == "day" else zone
+        answers, earliest = _pages(api, api_id, fields, _bound(reach, kind, tz), collected, bar, code)
+        return _shape(pd, answers, api_id, tz, None, None, kind), len(answers), earliest
+
+    part = part_of(root, server_of(resolve_base_url(api.tokens.base_url, api.mock)), interval, adjusted, code)
+    clock = getattr(api, "clock", None)
+    whole, counts = kept(pd, fetch, root, part, code=code, interval=interval, adjusted=adjusted, begin=begin,
+                         until=until, us=is_us(code), now=clock() if callable(clock) else None)
+    tally.append(counts)
+    day = interval in _DAYS
+    return _trim(pd, whole, None if day else zone, begin, until, "day" if day else "intraday"), counts["pages"]
 
 
 def _empty(pd: Any, tz: str | None) -> Any:
