@@ -1,9 +1,8 @@
 """Candles as OHLCV frames (issue 21): one stock or many, any chart interval, domestic and US, built on the TR client.
 
 Owns the interval -> TR table, the request each chart needs, when to stop paging, and the frame quants expect
-(ascending ``date`` index; open high low close volume [value]). No IPython; pandas only through kiwoom_nb.rest._frame.
-Prints one line when some of several stocks failed, and one when a server's history starts after ``start``.
-"""
+(ascending ``date`` index; open high low close volume [value]); kiwoom_nb.store keeps finished bars. No IPython;
+pandas only through kiwoom_nb.rest._frame. Prints a line when stocks failed, or history starts after ``start``."""
 
 from __future__ import annotations
 
@@ -103,7 +102,7 @@ def candles(api: "Client", codes: Any, interval: str = "D", start: Any = None, e
     first, last = _moment(pd, start, "start"), _moment(pd, end, "end")
     if first is not None and last is not None and _naive(first) > _naive(last):
         raise RequestError(f"start={_shown(first)} is after end={_shown(last)}: nothing to fetch; swap them")
-    root, tally = usable_root(store, interval), []  # checked before anything is sent; None: nothing read or kept
+    root, tally = usable_root(not krw and store, interval), []  # checked first; None: nothing kept (won: rates move)
     collected: list[Answer] = []
     history: dict[str, str] = {}
     resolved: dict[str, str] = {}
@@ -120,12 +119,12 @@ def candles(api: "Client", codes: Any, interval: str = "D", start: Any = None, e
                 begin, until = _local(first, zone), _local(last, zone)
                 api_id, fields, kind = plan(api, code, interval, begin, until, adjusted, exchange, krw)
                 tz = None if kind == "day" else zone
-                if root is not None:
-                    requests[code] = (api_id, fields)
-                    frames[code], pages[code] = _through_store(pd, api, root, code, interval, begin, until, adjusted,
-                                                               exchange, krw, collected, bar, tally)
-                    continue
-                answers, earliest = _pages(api, api_id, fields, _bound(begin, kind, tz), collected, bar, code)
+                if root is None:
+                    answers, earliest = _pages(api, api_id, fields, _bound(begin, kind, tz), collected, bar, code)
+                    count, frame = len(answers), _shape(pd, answers, api_id, tz, begin, until, kind)
+                else:  # the kept bars, and the pages they lack
+                    frame, count, earliest = _through_store(pd, api, root, code, interval, begin, until, adjusted,
+                                                            exchange, krw, collected, bar, tally)
             except RequestError as exc:  # this stock only: the others are still fetched
                 if not several:
                     raise
@@ -134,12 +133,12 @@ def candles(api: "Client", codes: Any, interval: str = "D", start: Any = None, e
             finally:
                 if bar is not None:
                     bar.update(1)
-            requests[code], pages[code] = (api_id, fields), len(answers)
-            frames[code] = _shape(pd, answers, api_id, tz, begin, until, kind)
+            requests[code], pages[code], frames[code] = (api_id, fields), count, frame
             if earliest:  # the server ran out of rows before start: say so, not an unexplained short frame
                 history[code] = _day(earliest)
                 print(f"{code}: history starts {history[code]}; nothing earlier on this server", file=sys.stderr)
-            elif begin is not None and not any(rows_of(a, _list_key(api_id), strict=False) for a in answers):
+            elif begin is not None and not (len(frame) if root else any(rows_of(a, _list_key(api_id), strict=False)
+                                                                        for a in answers)):
                 shown = _day(fields.get("base_dt", "")) if fields.get("base_dt") else "now"  # before its listing
                 print(f"{code}: no candles up to {shown} on this server; its history starts later", file=sys.stderr)
     finally:
@@ -363,7 +362,7 @@ def _trim(pd: Any, frame: Any, tz: str | None, start: Any, end: Any, kind: str) 
 
 
 def _through_store(pd: Any, api: Any, root: Any, code: str, interval: str, begin: Any, until: Any, adjusted: bool,
-                   exchange: str | None, krw: bool, collected: list, bar: Any, tally: list) -> tuple[Any, int]:
+                   exchange: str | None, krw: bool, collected: list, bar: Any, tally: list) -> tuple[Any, int, str]:
     """One code's frame from the store and the pages it lacks (kiwoom_nb.store._kept), and the pages fetched."""
     from ..auth._client import resolve_base_url
 
@@ -382,7 +381,8 @@ def _through_store(pd: Any, api: Any, root: Any, code: str, interval: str, begin
                          until=until, us=is_us(code), now=clock() if callable(clock) else None)
     tally.append(counts)
     day = interval in _DAYS
-    return _trim(pd, whole, None if day else zone, begin, until, "day" if day else "intraday"), counts["pages"]
+    return (_trim(pd, whole, None if day else zone, begin, until, "day" if day else "intraday"), counts["pages"],
+            counts.pop("begins"))
 
 
 def _empty(pd: Any, tz: str | None) -> Any:

@@ -42,52 +42,66 @@ def kept(pd: Any, fetch: Callable, root: Path, part: Path, *, code: str, interva
         stored, notes = read_part(pd, root, part)
         counts = {"stored": 0, "pages": 0, "new": 0}
         if stored is None or stored.empty:
-            return _fresh(pd, fetch, part, begin, until, cut, last, zone, counts)
-        days = _naive(pd, stored.index, zone)
-        complete = pd.Timestamp(notes.get("complete_to", str(days.max())))
-        parts, kept_rows = [stored], len(stored)
-        if (last is None or last >= complete) and (complete < cut or live):
-            newer, pages, _ = fetch(stored.index.max(), until)
-            counts["pages"] += pages
-            if adjusted and _rebased(pd, stored, newer, cut, zone):
-                print(f"{code}: the server's adjusted prices changed (a split or dividend re-based the history); its "
-                      "stored history was dropped and fetched again", file=sys.stderr)
-                frame, again = _fresh(pd, fetch, part, begin if begin is not None else stored.index.min(), until, cut,
-                                      last, zone, {"stored": 0, "pages": 0, "new": 0})
-                return frame, {**again, "pages": again["pages"] + counts["pages"]}
-            parts.append(newer)
-            if last is None or last >= cut:
-                notes["complete_to"] = str(cut)
-            elif len(newer):
-                notes["complete_to"] = str(max(complete, min(cut, last + pd.Timedelta(days=1))))
-        if first is not None and first < days.min() and not notes.get("begins"):
-            older, pages, earliest = fetch(begin, stored.index.min())
-            counts["pages"] += pages
-            parts.insert(0, older)
-            if earliest:
-                notes["begins"] = earliest
-        frame = pd.concat(parts)
-        frame = frame[~frame.index.duplicated(keep="last")].sort_index(kind="stable")
-        finished = frame[_naive(pd, frame.index, zone) < cut]
-        counts["stored"] = kept_rows if first is None else int((days >= first).sum())
-        if len(finished) != kept_rows or len(parts) > 1:
-            counts["new"] = len(finished) - kept_rows
-            write_part(pd, part, finished, notes)
-        return frame, counts
+            frame, counts, notes = _fresh(pd, fetch, part, begin, until, cut, last, zone, counts)
+        else:
+            frame = _merged(pd, fetch, part, stored, notes, counts, code, adjusted, begin, until, first, last, cut,
+                            live, zone)
+    begins = notes.get("begins", "")
+    counts["begins"] = begins if begins and first is not None and first < pd.Timestamp(begins) else ""
+    return frame, counts
+
+
+def _merged(pd: Any, fetch: Callable, part: Path, stored: Any, notes: dict, counts: dict, code: str, adjusted: bool,
+            begin: Any, until: Any, first: Any, last: Any, cut: Any, live: bool, zone: str) -> Any:
+    """The kept frame with what it lacks fetched and written (a re-based adjusted history: all of it again)."""
+    days = _naive(pd, stored.index, zone)
+    complete = pd.Timestamp(notes.get("complete_to", str(days.max())))
+    parts, kept_rows = [stored], len(stored)
+    if (last is None or last >= complete) and (complete < cut or live):
+        newer, pages, _ = fetch(stored.index.max(), until)
+        counts["pages"] += pages
+        if adjusted and _rebased(pd, stored, newer, cut, zone):
+            print(f"{code}: the server's adjusted prices changed (a split or dividend re-based the history); its "
+                  "stored history was dropped and fetched again", file=sys.stderr)
+            frame, again, fresh = _fresh(pd, fetch, part, begin if begin is not None else stored.index.min(),
+                                         until, cut, last, zone, {"stored": 0, "pages": 0, "new": 0})
+            counts.update(again, pages=again["pages"] + counts["pages"])
+            notes.clear()
+            notes.update(fresh)
+            return frame
+        parts.append(newer)
+        if last is None or last >= cut:
+            notes["complete_to"] = str(cut)
+        elif len(newer):
+            notes["complete_to"] = str(max(complete, min(cut, last + pd.Timedelta(days=1))))
+    if first is not None and first < days.min() and not notes.get("begins"):
+        older, pages, earliest = fetch(begin, stored.index.min())
+        counts["pages"] += pages
+        parts.insert(0, older)
+        if earliest:
+            notes["begins"] = earliest
+    frame = pd.concat(parts)
+    frame = frame[~frame.index.duplicated(keep="last")].sort_index(kind="stable")
+    finished = frame[_naive(pd, frame.index, zone) < cut]
+    counts["stored"] = kept_rows if first is None else int((days >= first).sum())
+    if len(finished) != kept_rows or len(parts) > 1:
+        counts["new"] = len(finished) - kept_rows
+        write_part(pd, part, finished, notes)
+    return frame
 
 
 def _fresh(pd: Any, fetch: Callable, part: Path, begin: Any, until: Any, cut: Any, last: Any, zone: str,
-           counts: dict[str, int]) -> tuple[Any, dict[str, int]]:
+           counts: dict[str, int]) -> tuple[Any, dict[str, int], dict[str, str]]:
     frame, pages, earliest = fetch(begin, until)
     counts["pages"] += pages
     finished = frame[_naive(pd, frame.index, zone) < cut]
+    notes = {"complete_to": str(cut if last is None or last >= cut else min(cut, last + pd.Timedelta(days=1)))}
+    if earliest:
+        notes["begins"] = earliest
     if len(finished):
-        notes = {"complete_to": str(cut if last is None or last >= cut else min(cut, last + pd.Timedelta(days=1)))}
-        if earliest:
-            notes["begins"] = earliest
         write_part(pd, part, finished, notes)
         counts["new"] = len(finished)
-    return frame, counts
+    return frame, counts, notes
 
 
 def _rebased(pd: Any, stored: Any, newer: Any, cut: Any, zone: str) -> bool:
