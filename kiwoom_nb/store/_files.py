@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -64,7 +65,7 @@ def write_part(pd: Any, part: Path, frame: Any, notes: dict[str, str]) -> None:
     table = pa.Table.from_pandas(frame.reset_index(), preserve_index=False)
     table = table.replace_schema_metadata({_META: json.dumps(notes).encode()})
     part.mkdir(parents=True, exist_ok=True)
-    temp = part / f".{FILE}.{os.getpid()}.tmp"
+    temp = part / f".{FILE}.{os.getpid()}.{threading.get_ident()}.tmp"  # never another writer's, even in-process
     try:
         pq.write_table(table, temp, compression="zstd")
         os.replace(temp, part / FILE)

@@ -39,9 +39,10 @@ def writable(root: Path) -> Path:
     """``root``, created if need be; a place that cannot be written is refused in one line, before anything is sent."""
     try:
         root.mkdir(parents=True, exist_ok=True)
-        probe = root / f".probe-{os.getpid()}"
-        probe.write_bytes(b"")
-        probe.unlink()
+        import tempfile
+
+        with tempfile.NamedTemporaryFile(dir=root, prefix=".probe-"):  # a name of its own: threads probe at once
+            pass
     except OSError as exc:
         raise RequestError(f"store {str(root)!r} is not writable ({exc.strerror or exc}); pass store= a folder you "
                            "can write, set KIWOOM_STORE, or store=False to keep nothing") from None

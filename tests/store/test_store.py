@@ -210,3 +210,19 @@ def test_the_summary_line_stays_quiet_without_a_progress_bar(tmp_path, capsys):
         api.candles("005930", "D", start="2026-11-01", store=tmp_path)
         api.candles("005930", "D", start="2026-11-01", store=tmp_path)
     assert capsys.readouterr().err == ""
+
+
+def test_threads_sharing_a_client_and_a_code_lose_no_rows(tmp_path):
+    from support import in_threads
+
+    fake = fake_at(AFTER_CLOSE)
+    starts = ["2026-01-05", "2026-04-01", "2026-07-01", "2026-10-01"]
+    with client_of(fake, progress=None) as api:
+        frames, errors = in_threads(lambda start: api.candles("005930", "D", start=start, store=tmp_path),
+                                    [(start,) for start in starts])
+        assert errors == []
+        fresh = api.candles("005930", "D", start="2026-01-05", store=False)
+    for start, frame in zip(starts, frames):
+        pd.testing.assert_frame_equal(frame, fresh.loc[start:], check_freq=False)
+    kept = kiwoom_nb.store.read("005930", "D", start="2026-01-05", store=tmp_path)
+    pd.testing.assert_frame_equal(kept, fresh, check_freq=False)
