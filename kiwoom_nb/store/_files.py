@@ -36,9 +36,9 @@ def locked(root: Path, part: Path) -> Any:
     return FileLock(str(lock_of(root, part)))
 
 
-def read_part(pd: Any, root: Path, part: Path) -> tuple[Any, dict[str, str]]:
+def read_part(pd: Any, root: Path, part: Path, quiet: bool = False) -> tuple[Any, dict[str, str]]:
     """(frame on a ``date`` index, the partition's notes) of one code; (None, {}) when nothing is kept, or the file
-    was unreadable (moved to ``.aside/`` with one line, to be fetched again)."""
+    was unreadable (moved to ``.aside/`` with one line, to be fetched again; ``quiet``: left for a locked read)."""
     pq = require_pyarrow()
     path = part / FILE
     if not path.exists():
@@ -46,6 +46,8 @@ def read_part(pd: Any, root: Path, part: Path) -> tuple[Any, dict[str, str]]:
     try:
         table = pq.read_table(path)
     except Exception as exc:  # noqa: BLE001 - a truncated or corrupt file: whatever pyarrow raises for it
+        if quiet:
+            return None, {}
         aside = root / ".aside" / f"{part.relative_to(root).as_posix().replace('/', '-')}-{int(time.time())}.parquet"
         aside.parent.mkdir(parents=True, exist_ok=True)
         os.replace(path, aside)

@@ -38,6 +38,32 @@ def kept(pd: Any, fetch: Callable, root: Path, part: Path, *, code: str, interva
     zone = "America/New_York" if us else "Asia/Seoul"
     cut, live = cut_of(pd, interval, us, now), live_now(interval, us, now)
     first, last = _moment(pd, begin, zone), _moment(pd, until, zone)
+    stored, notes = read_part(pd, root, part, quiet=True)  # no lock to read: files are replaced whole
+    if stored is not None and not stored.empty and not _missing(pd, stored, notes, first, last, cut, live, zone):
+        frame, counts = stored, {"stored": _used(stored, first, zone, pd), "pages": 0, "new": 0}
+    else:
+        frame, counts, notes = _locked(pd, fetch, root, part, code, adjusted, begin, until, first, last, cut, live,
+                                       zone)
+    begins = notes.get("begins", "")
+    counts["begins"] = begins if begins and first is not None and first < pd.Timestamp(begins) else ""
+    return frame, counts
+
+
+def _used(stored: Any, first: Any, zone: str, pd: Any) -> int:
+    return len(stored) if first is None else int((_naive(pd, stored.index, zone) >= first).sum())
+
+
+def _missing(pd: Any, stored: Any, notes: dict, first: Any, last: Any, cut: Any, live: bool, zone: str) -> bool:
+    """Whether the kept rows lack something asked for: newer bars (or today's growing one), or older ones."""
+    days = _naive(pd, stored.index, zone)
+    complete = pd.Timestamp(notes.get("complete_to", str(days.max())))
+    newer = (last is None or last >= complete) and (complete < cut or live)
+    return newer or (first is not None and first < days.min() and not notes.get("begins"))
+
+
+def _locked(pd: Any, fetch: Callable, root: Path, part: Path, code: str, adjusted: bool, begin: Any, until: Any,
+            first: Any, last: Any, cut: Any, live: bool, zone: str) -> tuple[Any, dict[str, int], dict]:
+    """Read again, fetch what is missing and write, holding the code's lock (another kernel may have written)."""
     with locked(root, part):
         stored, notes = read_part(pd, root, part)
         counts = {"stored": 0, "pages": 0, "new": 0}
@@ -46,9 +72,7 @@ def kept(pd: Any, fetch: Callable, root: Path, part: Path, *, code: str, interva
         else:
             frame = _merged(pd, fetch, part, stored, notes, counts, code, adjusted, begin, until, first, last, cut,
                             live, zone)
-    begins = notes.get("begins", "")
-    counts["begins"] = begins if begins and first is not None and first < pd.Timestamp(begins) else ""
-    return frame, counts
+    return frame, counts, notes
 
 
 def _merged(pd: Any, fetch: Callable, part: Path, stored: Any, notes: dict, counts: dict, code: str, adjusted: bool,

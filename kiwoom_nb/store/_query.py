@@ -32,6 +32,10 @@ def read_kept(codes: Any, interval: str, start: Any, end: Any, *, adjusted: bool
     listed = [codes] if isinstance(codes, str) else [str(c) for c in list(codes)]
     if start is not None and end is not None and pd.Timestamp(start) > pd.Timestamp(end):
         raise RequestError(f"start={start} is after end={end}: nothing to read; swap them")
+    if not isinstance(codes, str) and len(listed) > 1:
+        together = _read_together(pd, root, listed, interval, adjusted, server)
+        if together is not None:
+            return _bounded(pd, together, start, end)
     frames = {}
     for code in listed:
         parts = [p for p in _parts(root, [code], interval, server) if p.parent.name == f"adjusted={str(adjusted).lower()}"]
@@ -53,6 +57,38 @@ def read_kept(codes: Any, interval: str, start: Any, end: Any, *, adjusted: bool
     if isinstance(codes, str):
         return frames[codes]
     return pd.concat(frames.values(), keys=list(frames), names=["code", "date"])
+
+
+def _read_together(pd: Any, root: Path, listed: list[str], interval: str, adjusted: bool, server: str | None) -> Any:
+    """Several codes in one pyarrow.dataset scan (a ``(code, date)`` index), or None when any is missing, kept for
+    several servers, or unreadable: then each is read on its own, with its own line."""
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    parts = [p for p in _parts(root, listed, interval, server) if p.parent.name == f"adjusted={str(adjusted).lower()}"]
+    if len(parts) != len(listed):
+        return None
+    order = {code: i for i, code in enumerate(listed)}
+    parts.sort(key=lambda p: order[p.name.split("=", 1)[1]])  # the codes in the order asked, as candles gives them
+    keys = pa.schema([(name, pa.string()) for name in ("server", "interval", "adjusted", "code")])
+    try:
+        table = ds.dataset([str(p / FILE) for p in parts], format="parquet", partition_base_dir=str(root),
+                           partitioning=ds.partitioning(keys, flavor="hive")).to_table(columns=None)
+    except Exception:  # noqa: BLE001 - a damaged file: read one by one, which moves it aside
+        return None
+    frame = table.drop_columns(["server", "interval", "adjusted"]).to_pandas()  # files in order, each sorted by date
+    return frame.set_index(["code", "date"])
+
+
+def _bounded(pd: Any, frame: Any, start: Any, end: Any) -> Any:
+    dates = frame.index.get_level_values("date")
+    keep = dates == dates
+    if start is not None:
+        keep = keep & (dates >= _at(pd, start, dates.tz))
+    if end is not None:
+        last = _at(pd, end, dates.tz)
+        keep = keep & ((dates < last + pd.Timedelta(days=1)) if last == last.normalize() else (dates <= last))
+    return frame[keep]
 
 
 def _at(pd: Any, value: Any, zone: Any) -> Any:

@@ -15,6 +15,7 @@ __all__ = ["FILE", "configure", "part_of", "root_of", "server_of", "writable"]
 
 #: The one file of a code partition (rewritten whole, atomically).
 FILE = "part.parquet"
+_writable: set[Path] = set()  # roots this process wrote a probe in: not probed at every call
 _configured: list[str | None] = [None]  # %config KiwoomMagics.store_path, set by the notebook room
 
 
@@ -37,6 +38,8 @@ def root_of(store: Any = True) -> Path:
 
 def writable(root: Path) -> Path:
     """``root``, created if need be; a place that cannot be written is refused in one line, before anything is sent."""
+    if root in _writable and root.is_dir():
+        return root
     try:
         root.mkdir(parents=True, exist_ok=True)
         import tempfile
@@ -46,6 +49,7 @@ def writable(root: Path) -> Path:
     except OSError as exc:
         raise RequestError(f"store {str(root)!r} is not writable ({exc.strerror or exc}); pass store= a folder you "
                            "can write, set KIWOOM_STORE, or store=False to keep nothing") from None
+    _writable.add(root)
     return root
 
 

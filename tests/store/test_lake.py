@@ -116,3 +116,12 @@ def test_no_store_in_the_magic_and_store_path_in_config(tmp_path):
             ip.run_line_magic("config", "KiwoomMagics.store_path = ''")
     assert [p.parent.name for p in parquet_files(tmp_path / "configured")] == ["code=005930"]
     assert kiwoom_nb.store.location() != tmp_path / "configured"
+
+
+def test_store_read_of_several_codes_is_what_candles_answered(kept):
+    root, daily = kept
+    both = kiwoom_nb.store.read(["005930", "000660"], "D", start="2026-10-01", store=root)
+    pd.testing.assert_frame_equal(both, daily, check_freq=False, check_index_type=False)
+    (root / "server=api.kiwoom.com" / "interval=D" / "adjusted=true" / "code=000660" / "part.parquet").write_bytes(b"x")
+    with pytest.raises(RequestError, match="000660 D: nothing kept"):  # moved aside with its line, then missing
+        kiwoom_nb.store.read(["005930", "000660"], "D", store=root)
