@@ -15,9 +15,10 @@ _OPEN = {False: time(9, 0), True: time(9, 30)}
 
 
 def _local(now: datetime | None, us: bool) -> datetime:
+    """``now`` (default: the real time; naive: Korea time, as the fake's clock is) as the exchange's wall clock."""
     zone = ZoneInfo("America/New_York" if us else "Asia/Seoul")
     now = now or datetime.now(zone)
-    return (now.astimezone(zone) if now.tzinfo else now).replace(tzinfo=None)
+    return (now if now.tzinfo else now.replace(tzinfo=ZoneInfo("Asia/Seoul"))).astimezone(zone).replace(tzinfo=None)
 
 
 def cut_of(pd: Any, interval: str, us: bool, now: datetime | None = None) -> Any:

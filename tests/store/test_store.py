@@ -226,3 +226,18 @@ def test_threads_sharing_a_client_and_a_code_lose_no_rows(tmp_path):
         pd.testing.assert_frame_equal(frame, fresh.loc[start:], check_freq=False)
     kept = kiwoom_nb.store.read("005930", "D", start="2026-01-05", store=tmp_path)
     pd.testing.assert_frame_equal(kept, fresh, check_freq=False)
+
+
+def test_us_daily_candles_are_kept_by_new_yorks_day(tmp_path):
+    fake = fake_at("2026-12-02 10:30")  # Korea time: 20:30 of 2026-12-01 in New York, after extended hours
+    with client_of(fake) as api:
+        first = api.candles("AAPL", "D", start="2026-10-01", exchange="ND", store=tmp_path)
+        sent = len(chart_requests(fake))
+        again = api.candles("AAPL", "D", start="2026-10-01", exchange="ND", store=tmp_path)
+        fake.clock.set("2026-12-02 23:30")  # 09:30 in New York: the session of 2026-12-02 opens
+        live = api.candles("AAPL", "D", start="2026-10-01", exchange="ND", store=tmp_path)
+    assert len(chart_requests(fake)) == sent + 1  # the re-run sent nothing; the open session one page
+    pd.testing.assert_frame_equal(again, first, check_freq=False)
+    assert first.index.max() == pd.Timestamp("2026-12-01")
+    assert kiwoom_nb.store.read("AAPL", "D", store=tmp_path).index.max() == pd.Timestamp("2026-12-01")
+    assert len(live) >= len(first)
