@@ -5,6 +5,7 @@ readable store and a re-run fetches only the codes not done."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -107,3 +108,32 @@ def test_sigkill_in_the_middle_of_update_leaves_a_readable_store_and_a_rerun_res
         pages_needed(fake, "ka10081", {"stk_cd": c, "base_dt": "20261201", "upd_stkpc_tp": "1"}, "20220103")
         for c in set(codes) - done)
     assert list(result["code"]) == codes and result.attrs["failed"] == {}
+
+
+def test_without_pyarrow_candles_keep_nothing_with_one_line_and_sql_names_duckdb(tmp_path):
+    """A Python where pyarrow and duckdb cannot be imported (sys.modules[name] = None makes ``import name`` fail)."""
+    store = str(tmp_path / "store")
+    script = tmp_path / "bare.py"
+    script.write_text(textwrap.dedent(f"""
+        import sys
+        sys.modules["pyarrow"] = sys.modules["duckdb"] = None
+        sys.path[:0] = [{str(ROOT / "tests")!r}]
+        import kiwoom_nb
+        from kiwoom_nb.testing import FakeKiwoom
+        from support import CANARY
+        fake = FakeKiwoom(keys=dict(CANARY), clock="{AFTER_CLOSE}")
+        api = kiwoom_nb.Client(*CANARY["production"], transport=fake.transport, pace=None)
+        df = api.candles("005930", "D", start="2026-11-01", store={store!r})
+        print("rows", len(df))
+        try:
+            kiwoom_nb.store.sql("SELECT 1", store={store!r})
+        except kiwoom_nb.RequestError as exc:
+            print("sql:", exc)
+        """), "utf-8")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert re.match(r"rows [1-9]\d*\n", done.stdout) and "sql: store.sql needs duckdb: pip install 'kiwoom_nb[pandas]'" in done.stdout
+    assert done.stderr.strip().splitlines() == ["kiwoom_nb: no candle store without pyarrow and filelock (pip install "
+                                                "'kiwoom_nb[pandas]'); fetching everything"]
+    assert not (tmp_path / "store").exists()
