@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from traitlets import Bool, Float, TraitError, Unicode, default, validate
+from traitlets import Bool, Float, TraitError, Unicode, default, observe, validate
 from traitlets.config import Configurable
 
 from .._errors import KiwoomError
@@ -59,6 +59,17 @@ class Settings(Configurable):
         5.0, help="Requests per second per TR (api-id) for %kiwoom and kiwoom_nb.client(); 0 leaves only the "
         "limits Kiwoom states in its 1700 answers (유량=N), which always apply."
     ).tag(config=True)
+
+    store_path = Unicode(
+        help="Folder of the candle store (kiwoom_nb.store) instead of $KIWOOM_STORE or the user data dir's "
+        "kiwoom_nb/store; candles(store=...) still wins."
+    ).tag(config=True)
+
+    @observe("store_path")
+    def _on_store_path_change(self, change: dict[str, Any]) -> None:
+        from ..store import configure  # paths only: no pyarrow
+
+        configure(change["new"])
 
     @default("base_url")
     def _default_base_url(self) -> str:
