@@ -19,10 +19,11 @@ PACKAGE = ROOT / "kiwoom_nb"
 #: __init__ (the public names, imported lazily) stands above them all; nothing but testing/ imports testing/.
 ROOMS = {
     "auth": set(),
-    "rest": {"auth"},
+    "store": set(),  # the candle files: rest's candles hand it their fetching, it knows no TR (issue 32)
+    "rest": {"auth", "store"},
     "live": {"rest", "auth"},
     "orders": {"live", "rest", "auth"},
-    "notebook": {"orders", "live", "rest", "auth"},
+    "notebook": {"orders", "live", "rest", "auth", "store"},
     "testing": {"live", "rest", "auth"},
 }
 #: What the top level of kiwoom_nb/ may hold besides __init__.py, _errors.py, py.typed, data/ and the rooms, and why.
