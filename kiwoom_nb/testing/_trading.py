@@ -137,7 +137,7 @@ def orders_and_fills(fake: "FakeKiwoom", environment: str, body: dict[str, Any],
         at = o.placed.hour * 3600 + o.placed.minute * 60 + o.placed.second
         row = _shapes.order_detail(int(o.number), o.code, (stock(o.code) or ("",))[0], "1" if o.side == "buy" else "2",
                                    "0" if o.price is not None else "3", o.quantity, o.price or 0, o.filled,
-                                   o.fill_price, at)
+                                   o.fill_price, at, state="거부" if o.rejected else "접수")
         row["ord_remnq"] = _shapes.padded(o.remaining, len(row["ord_remnq"]))
         if o.cancelled:
             row["mdfy_cncl"] = "취소"

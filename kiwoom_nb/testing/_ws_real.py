@@ -159,7 +159,8 @@ class RealFrames:
                 "909": f"{len(orders.events):07d}" if filled else "", "910": str(event.price) if filled else "",
                 "911": str(event.quantity) if filled else "", "10": str(price), "27": str(book["asks"][0][0]),
                 "28": str(book["bids"][0][0]), "914": str(event.price) if filled else "",
-                "915": str(event.quantity) if filled else ""}})
+                "915": str(event.quantity) if filled else "",
+                "919": order.rejected if event.status == "거부" else ""}})
         return entries
 
 

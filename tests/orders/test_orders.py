@@ -383,3 +383,34 @@ def test_a_stream_closed_while_waiting_still_ends_truthfully(fake, opened):
         fake.market.orders.fill(o.order_no, price=150_000)
         o.wait(timeout=10)  # no stream now: polls
     assert (o.status, o.filled) == ("filled", 2)
+
+
+def test_an_order_kiwoom_refuses_at_once_raises_one_line_and_leaves_no_object():
+    fake = FakeKiwoom(keys=dict(CANARY), clock=Clock("2026-12-01 10:00", speed=0))
+    held(fake)
+    with client(fake) as api:
+        with pytest.raises(KiwoomError) as caught:
+            api.buy("005930", 1, price=160_450)  # off the price step
+        assert api.orders() == []
+    assert "호가단위" in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_an_order_rejected_after_acceptance_ends_rejected_from_the_event(fake, opened):
+    held(fake)
+    opened()
+    with client(fake) as api:
+        by_event = api.buy("005930", 1, price=150_000)
+        wait_for(lambda: by_event.status == "accepted", 10, "the 접수 event")
+        fake.market.orders.reject(by_event.order_no)
+        wait_for(lambda: by_event.status == "rejected", 10, "the 거부 event")
+    assert by_event.reason == "주문가능금액이 부족합니다" and by_event.remaining == 0
+
+
+def test_an_order_rejected_after_acceptance_ends_rejected_by_polling():
+    other = FakeKiwoom(keys=dict(CANARY), clock=Clock("2026-12-01 10:00", speed=0))
+    held(other)
+    with client(other) as api:
+        polled = api.buy("005930", 1, price=150_000)
+        other.market.orders.reject(polled.order_no)
+        polled.wait(timeout=10)
+    assert (polled.status, polled.filled) == ("rejected", 0)
