@@ -65,6 +65,7 @@ __all__ = [
     "revoke_token",
     "store",
     "stream",
+    "ticket",
     "unload_ipython_extension",
     "update",
 ]
@@ -170,6 +171,10 @@ def __getattr__(name: str) -> Any:
         from .notebook._load import stream
 
         return stream
+    if name == "ticket":
+        from .notebook._load import ticket
+
+        return ticket
     if name == "login":
         from .notebook._load import login
 

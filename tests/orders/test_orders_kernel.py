@@ -20,3 +20,15 @@ def test_a_notebook_client_previews_then_places_and_awaits_an_order(fake, start_
     assert done.stdout.split() == ["filled", "2", "1"]
     assert len(fake.orders) == 1 and fake.orders[0].body == {"dmst_stex_tp": "KRX", "stk_cd": "005930",
                                                              "ord_qty": "2", "trde_tp": "3"}
+
+
+def test_a_ticket_in_a_kernel_sends_after_two_clicks_and_keeps_no_secret_in_its_state(fake, start_kernel):
+    fake.clock.set("2026-12-01 10:00")
+    fake.clock.speed = 0
+    kernel = logged_in(start_kernel)
+    kernel.ok("import kiwoom_nb\nt = kiwoom_nb.ticket('005930', 2)\nt.send.click()\nprint(len(t.preview.value) > 0)")
+    assert fake.orders == []
+    shown = kernel.ok("t.confirm.click()\nt.order.wait(10)\nprint(t.order.status)\n"
+                      "import json\nstates = [json.dumps(w.get_state(), default=str) for w in t.widget.children]\n"
+                      "print(kiwoom_token.value in ''.join(states))", timeout=60)
+    assert shown.stdout.split() == ["filled", "False"] and len(fake.orders) == 1
