@@ -243,7 +243,7 @@ def magic_classes() -> dict[str, set[str]]:
 def test_the_magics_are_split_by_what_users_do():
     classes = magic_classes()
     assert classes.pop("KiwoomMagics") == {"kiwoom_login", "kiwoom_logout", "kiwoom_status"}  # %config KiwoomMagics.*
-    assert sorted(classes.values(), key=sorted) == [{"kiwoom"}, {"kiwoom_candles"}, {"kiwoom_watch"}]
+    assert sorted(classes.values(), key=sorted) == [{"kiwoom"}, {"kiwoom_candles"}, {"kiwoom_order"}, {"kiwoom_watch"}]
 
 
 @pytest.mark.parametrize("low, high", [

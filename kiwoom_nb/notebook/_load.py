@@ -30,7 +30,9 @@ def load(shell: Any) -> None:
 
     magics = KiwoomMagics(shell=shell)
     tr = TrMagics(shell, magics)
-    magics.companions = [tr, CandleMagics(shell, magics), WatchMagics(shell, magics)]
+    from .panel._ticket import ticket_magics
+
+    magics.companions = [tr, CandleMagics(shell, magics), WatchMagics(shell, magics), ticket_magics(shell, magics)]
     for each in (magics, *magics.companions):
         shell.register_magics(each)
     magics.hook()

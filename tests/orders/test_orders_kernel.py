@@ -32,3 +32,12 @@ def test_a_ticket_in_a_kernel_sends_after_two_clicks_and_keeps_no_secret_in_its_
                       "import json\nstates = [json.dumps(w.get_state(), default=str) for w in t.widget.children]\n"
                       "print(kiwoom_token.value in ''.join(states))", timeout=60)
     assert shown.stdout.split() == ["filled", "False"] and len(fake.orders) == 1
+
+
+def test_the_order_magic_shows_a_ticket_and_refuses_a_bad_line_in_one_line(fake, start_kernel):
+    kernel = logged_in(start_kernel)
+    shown = kernel.ok("t = %kiwoom_order 005930 4\nprint(type(t).__name__, t.code.value, t.qty.value, "
+                      "'BUY 4 × 005930' in t.preview.value)")
+    assert shown.stdout.split() == ["Ticket", "005930", "4", "True"] and fake.orders == []
+    refused = kernel.run("%kiwoom_order 005930 four")
+    assert "use %kiwoom_order [CODE [QTY]]" in refused.error["evalue"] and len(fake.orders) == 0
