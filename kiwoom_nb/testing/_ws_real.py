@@ -135,34 +135,36 @@ class RealFrames:
         orders = self.fake.market.orders
         orders.update()
         with orders._lock:
-            new = orders.events[conn.events_seen:]
+            start = conn.events_seen
+            new = orders.events[start:]
             conn.events_seen += len(new)
         entries = []
-        for event in new:
+        for seq, event in enumerate(new, start + 1):  # seq: the event's place in the book, its 체결번호
             order = event.order
             if order.appkey != conn.appkey or order.environment != conn.environment:
                 continue
-            book = self.fake.market.book(order.code, 1) if stock(order.code) else {"asks": [(0, 0)], "bids": [(0, 0)]}
-            price = self._price(order.code) if order.code else 0
             filled = event.status == "체결"
-            if filled and "04" in regs:
+            if "00" in regs:
+                entries.append(self._fill_entry(order, event, seq, filled))
+            if filled and "04" in regs:  # the balance the fill left, after it
                 entries.append(self._balance(order.code, conn.environment))
-            if "00" not in regs:
-                continue
-            entries.append({"type": "00", "name": "주문체결", "item": order.code, "values": {
+        return entries
+
+    def _fill_entry(self, order: Any, event: Any, seq: int, filled: bool) -> dict[str, Any]:
+        book = self.fake.market.book(order.code, 1) if stock(order.code) else {"asks": [(0, 0)], "bids": [(0, 0)]}
+        price = self._price(order.code) if order.code else 0
+        return {"type": "00", "name": "주문체결", "item": order.code, "values": {
                 "9201": "1234567890", "9203": order.number, "9001": order.code, "913": event.status,
                 "302": (stock(order.code) or (f"종목{order.code}",))[0], "900": str(order.quantity),
                 "901": str(order.price or 0), "902": str(event.remaining),
                 "903": str(order.fill_price * order.filled) if filled else "0", "904": "0000000",
                 "905": "+매수" if order.side == "buy" else "-매도", "906": "시장가" if order.price is None else "보통",
                 "907": "2" if order.side == "buy" else "1", "908": event.at.strftime("%H%M%S"),
-                "909": f"{len(orders.events):07d}" if filled else "", "910": str(event.price) if filled else "",
+                "909": f"{seq:07d}" if filled else "", "910": str(event.price) if filled else "",
                 "911": str(event.quantity) if filled else "", "10": str(price), "27": str(book["asks"][0][0]),
                 "28": str(book["bids"][0][0]), "914": str(event.price) if filled else "",
                 "915": str(event.quantity) if filled else "",
-                "919": order.rejected if event.status == "거부" else ""}})
-        return entries
-
+                "919": order.rejected if event.status == "거부" else ""}}
 
     def _balance(self, code: str, environment: str) -> dict[str, Any]:
         """A 04 entry: the account's holding of ``code`` now (930 quantity, 931 buy price, 10 the price)."""

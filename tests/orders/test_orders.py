@@ -414,3 +414,17 @@ def test_an_order_rejected_after_acceptance_ends_rejected_by_polling():
         other.market.orders.reject(polled.order_no)
         polled.wait(timeout=10)
     assert (polled.status, polled.filled) == ("rejected", 0)
+
+
+def test_two_fills_sent_in_one_frame_both_count(fake, opened):
+    held(fake)
+    opened()
+    with client(fake) as api:
+        o = api.buy("005930", 5, price=150_000)
+        wait_for(lambda: o.status == "accepted", 10, "the 접수 event")
+        with fake.market.orders._lock:  # both before the fake's next look: one REAL frame
+            fake.market.orders.fill(o.order_no, 2, price=150_000)
+            fake.market.orders.fill(o.order_no, 3, price=149_900)
+        wait_for(lambda: o.status == "filled", 10, "both fills from events")
+        polled = len(sent(fake, "kt00007"))
+    assert polled == 0 and o.fills["qty"].tolist() == [2, 3] and o.fills["time"].notna().all()

@@ -72,7 +72,7 @@ class Ticket:
             line = self.api.preview(api_id, **fields)
         except Exception as exc:  # noqa: BLE001 - one line on the ticket, whatever the input
             line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        self.preview.value = html.escape(line.replace("not sent: ", "", 1))
+        self.preview.value = html.escape(line.replace("not sent: ", "", 1).split(" — ")[0])  # what, and where
 
     def _destination(self) -> str:
         from ...auth._client import is_mock_destination
