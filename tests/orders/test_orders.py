@@ -428,3 +428,13 @@ def test_two_fills_sent_in_one_frame_both_count(fake, opened):
         wait_for(lambda: o.status == "filled", 10, "both fills from events")
         polled = len(sent(fake, "kt00007"))
     assert polled == 0 and o.fills["qty"].tolist() == [2, 3] and o.fills["time"].notna().all()
+
+
+def test_cancel_in_production_without_confirm_returns_the_preview_and_sends_nothing():
+    fake = FakeKiwoom(keys=dict(CANARY), clock=Clock("2026-12-01 10:00", speed=0))
+    held(fake)
+    with client(fake, mock=False) as api:
+        o = api.sell("000660", 2, price=600_000, confirm=True)
+        shown = o.cancel()
+    assert shown.startswith(f"not sent: CANCEL order {o.order_no}: 000660") and "confirm=True" in shown
+    assert sent(fake, "kt10003") == [] and o.status == "submitted"
