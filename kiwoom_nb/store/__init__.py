@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import RequestError
+from ._intervals import interval_of
 from ._kept import kept
 from ._where import configure, part_of, root_of, server_of, writable
 
@@ -32,7 +33,7 @@ def read(codes: Any, interval: str = "D", start: Any = None, end: Any = None, *,
     network. ``server`` picks a server's store (api.kiwoom.com, mockapi.kiwoom.com) when several hold the code."""
     from ._query import read_kept
 
-    return read_kept(codes, interval, start, end, adjusted=adjusted, server=server, root=location(store))
+    return read_kept(codes, interval_of(interval), start, end, adjusted=adjusted, server=server, root=location(store))
 
 
 def info(store: Any = None) -> Any:
@@ -55,7 +56,7 @@ def clear(codes: Any = None, interval: str | None = None, *, server: str | None 
     Each code is removed under its lock. Returns how many code files went."""
     from ._query import clear_kept
 
-    return clear_kept(location(store), codes, interval, server)
+    return clear_kept(location(store), codes, None if interval is None else interval_of(interval), server)
 
 
 def usable_root(store: Any, interval: str) -> Path | None:

@@ -44,7 +44,11 @@ def read_part(pd: Any, root: Path, part: Path, quiet: bool = False) -> tuple[Any
     if not path.exists():
         return None, {}
     try:
+        if not path.is_file():  # a folder where the file should be: pyarrow would read it as an empty dataset
+            raise IsADirectoryError(str(path))
         table = pq.read_table(path)
+        if "date" not in table.column_names:  # a Parquet file, but not one this store wrote
+            raise KeyError("date")
     except Exception as exc:  # noqa: BLE001 - a truncated or corrupt file: whatever pyarrow raises for it
         if quiet:
             return None, {}
