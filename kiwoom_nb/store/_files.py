@@ -50,7 +50,7 @@ def read_part(pd: Any, root: Path, part: Path, quiet: bool = False) -> tuple[Any
         if "date" not in table.column_names:  # a Parquet file, but not one this store wrote
             raise KeyError("date")
     except Exception as exc:  # noqa: BLE001 - a truncated or corrupt file: whatever pyarrow raises for it
-        if quiet:
+        if quiet or not path.exists():  # gone meanwhile (store.clear in another kernel): nothing kept, not corrupt
             return None, {}
         aside = root / ".aside" / f"{part.relative_to(root).as_posix().replace('/', '-')}-{int(time.time())}.parquet"
         aside.parent.mkdir(parents=True, exist_ok=True)

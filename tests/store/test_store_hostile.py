@@ -91,3 +91,20 @@ def test_a_folder_where_a_codes_file_should_be_is_moved_aside_and_fetched_again(
     lines = [line for line in capsys.readouterr().err.splitlines() if "could not be read" in line]
     assert len(lines) == 1 and lines[0].startswith("005930: the stored file could not be read")
     assert path.is_file() and {r.body["stk_cd"] for r in chart_requests(fake)} == {"005930"}
+
+
+def test_a_read_racing_a_clear_in_another_kernel_says_nothing_is_kept(kept, monkeypatch, capsys):
+    """store.clear() in another kernel between the read's look and its open: the code is gone, not corrupt."""
+    import pyarrow.parquet as pq
+
+    root, _ = kept
+    opened = pq.read_table
+
+    def cleared_first(path, *args, **kwargs):
+        kiwoom_nb.store.clear(["005930"], store=root)  # what the other kernel does at that moment
+        return opened(path, *args, **kwargs)
+
+    monkeypatch.setattr(pq, "read_table", cleared_first)
+    with pytest.raises(RequestError, match="nothing kept"):
+        kiwoom_nb.store.read("005930", "D", store=root)
+    assert "could not be read" not in capsys.readouterr().err and not (root / ".aside").exists()
