@@ -108,3 +108,18 @@ def test_a_read_racing_a_clear_in_another_kernel_says_nothing_is_kept(kept, monk
     with pytest.raises(RequestError, match="nothing kept"):
         kiwoom_nb.store.read("005930", "D", store=root)
     assert "could not be read" not in capsys.readouterr().err and not (root / ".aside").exists()
+
+
+def test_a_rebase_noticed_by_the_older_pages_does_not_glue_two_price_bases_together(tmp_path, capsys):
+    """A split on the server, then (the same evening, so no newer page is due) a start before the first kept bar: the
+    older pages overlap the first kept bar, and their prices say the history was re-based."""
+    fake = fake_at(AFTER_CLOSE)
+    with client_of(fake, progress=None) as api:
+        api.candles("005930", "D", start="2026-10-01", store=tmp_path)
+        fake.market.rebase("005930", 0.5)  # a 2-for-1 split
+        df = api.candles("005930", "D", start="2026-06-01", store=tmp_path)
+        fresh = api.candles("005930", "D", start="2026-06-01", store=False)
+    pd.testing.assert_frame_equal(df, fresh, check_freq=False)  # not the old prices after October, halved before
+    assert "005930: the server's adjusted prices changed" in capsys.readouterr().err
+    kept = kiwoom_nb.store.read("005930", "D", start="2026-06-01", store=tmp_path)
+    pd.testing.assert_frame_equal(kept, fresh, check_freq=False)
