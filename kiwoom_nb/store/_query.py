@@ -155,13 +155,28 @@ def run_sql(query: str, root: Path) -> Any:
             pattern = pattern.replace("'", "''")  # a quote in the store's path stays in the string literal
             connection.execute(f"CREATE VIEW candles_{interval.lower()} AS SELECT * FROM read_parquet("
                                f"'{pattern}', hive_partitioning = true, hive_types_autocast = false)")
-        try:
-            return connection.execute(query).df()
-        except duckdb.Error as exc:
-            views = ", ".join(f"candles_{i.lower()}" for i in intervals) or "none yet: nothing is kept"
-            raise RequestError(f"store.sql: {str(exc).splitlines()[0]} (views: {views})") from None
+        for _ in range(100):  # a corrupt file is moved aside with one line (as a read does) and the query run again
+            try:
+                return connection.execute(query).df()
+            except duckdb.Error as exc:
+                if _set_aside(root, str(exc)):
+                    continue
+                views = ", ".join(f"candles_{i.lower()}" for i in intervals) or "none yet: nothing is kept"
+                raise RequestError(f"store.sql: {str(exc).splitlines()[0]} (views: {views})") from None
+        raise RequestError("store.sql: too many unreadable files in the store; see store.info()")
     finally:
         connection.close()
+
+
+def _set_aside(root: Path, error: str) -> bool:
+    """Whether DuckDB's ``error`` names a kept file pyarrow cannot read either: then it is moved aside (one line)."""
+    import pandas as pd
+
+    named = re.search(r"'([^']*/code=[^/']*/" + re.escape(FILE) + ")'", error)
+    part = Path(named.group(1)).parent if named else None
+    if part is None or not part.is_dir() or root.resolve() not in part.resolve().parents:
+        return False
+    return read_part(pd, root, part)[0] is None and not (part / FILE).exists()
 
 
 def clear_kept(root: Path, codes: Any, interval: str | None, server: str | None) -> int:

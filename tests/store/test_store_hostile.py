@@ -123,3 +123,16 @@ def test_a_rebase_noticed_by_the_older_pages_does_not_glue_two_price_bases_toget
     assert "005930: the server's adjusted prices changed" in capsys.readouterr().err
     kept = kiwoom_nb.store.read("005930", "D", start="2026-06-01", store=tmp_path)
     pd.testing.assert_frame_equal(kept, fresh, check_freq=False)
+
+
+def test_a_corrupt_file_does_not_fail_a_whole_sql_query(kept, capsys):
+    """A truncated file fails DuckDB's scan of the whole view: it is moved aside with one line, as a read does, and
+    the query answers from the rest."""
+    root, daily = kept
+    path = next(p for p in parquet_files(root) if "code=005930" in str(p))
+    path.write_bytes(path.read_bytes()[:100])
+    answer = kiwoom_nb.store.sql("SELECT code, count(*) AS n FROM candles_d GROUP BY code", store=root)
+    assert answer["code"].tolist() == ["000660"]
+    assert answer["n"].tolist() == [len(kiwoom_nb.store.read("000660", "D", store=root))]
+    lines = [line for line in capsys.readouterr().err.splitlines() if "could not be read" in line]
+    assert len(lines) == 1 and lines[0].startswith("005930: the stored file could not be read")
