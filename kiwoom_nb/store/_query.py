@@ -33,6 +33,11 @@ def read_kept(codes: Any, interval: str, start: Any, end: Any, *, adjusted: bool
     listed = [codes] if isinstance(codes, str) else [str(c) for c in list(codes)]
     if not listed:
         raise RequestError("store.read() needs a code, e.g. read('005930') or read(['005930', '000660'])")
+    for name, value in (("start", start), ("end", end)):
+        try:
+            pd.Timestamp(value)
+        except (TypeError, ValueError):
+            raise RequestError(f"{name}={value!r}: pass a date, e.g. '2024-01-31', a datetime or a Timestamp") from None
     if start is not None and end is not None and _wall(pd, start) > _wall(pd, end):
         raise RequestError(f"start={start} is after end={end}: nothing to read; swap them")
     if not isinstance(codes, str) and len(listed) > 1:

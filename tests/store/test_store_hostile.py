@@ -136,3 +136,24 @@ def test_a_corrupt_file_does_not_fail_a_whole_sql_query(kept, capsys):
     assert answer["n"].tolist() == [len(kiwoom_nb.store.read("000660", "D", store=root))]
     lines = [line for line in capsys.readouterr().err.splitlines() if "could not be read" in line]
     assert len(lines) == 1 and lines[0].startswith("005930: the stored file could not be read")
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda root: kiwoom_nb.store.read(5930, "D", store=root), "codes=5930"),
+    (lambda root: kiwoom_nb.store.read(None, "D", store=root), "codes=None"),
+    (lambda root: kiwoom_nb.store.clear(5930, store=root), "codes=5930"),
+    (lambda root: kiwoom_nb.store.read("005930", "D", start="yesterday-ish", store=root), "start='yesterday-ish'"),
+    (lambda root: kiwoom_nb.store.read("005930", "D", end=[1], store=root), "end=\\[1\\]"),
+    (lambda root: kiwoom_nb.store.read("005930", "D", adjusted="false", store=root), "adjusted='false'"),
+    (lambda root: kiwoom_nb.store.info(store=123), "store=123"),  # not silently the default store
+    (lambda root: kiwoom_nb.store.clear(store=123), "store=123"),
+    (lambda root: kiwoom_nb.store.sql(None, store=root), "pass a query"),
+    (lambda root: kiwoom_nb.store.sql("  ", store=root), "pass a query"),
+])
+def test_bad_arguments_to_read_clear_info_sql_get_one_line_and_change_nothing(kept, call, match):
+    root, _ = kept
+    before = sorted(p.stat().st_mtime_ns for p in parquet_files(root))
+    with pytest.raises(RequestError, match=match) as refused:
+        call(root)
+    assert "\n" not in str(refused.value)
+    assert sorted(p.stat().st_mtime_ns for p in parquet_files(root)) == before
