@@ -17,6 +17,7 @@ $(VENV)/.installed-%: pyproject.toml
 
 test: $(VENV)/.installed-test
 	bash scripts/ensure-tmux.sh
+	bash scripts/ensure-redis.sh
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The same suite on the lowest versions pyproject.toml declares, in .venv-min: uv resolves the direct
@@ -48,6 +49,7 @@ $(KWCLI_WHEEL): | $(UV)
 		-d $(KWCLI_DIR)
 
 test-min: $(MIN_VENV)/.installed $(KWCLI_WHEEL)
+	bash scripts/ensure-redis.sh
 	$(MIN_PY) scripts/lowest-versions.py test
 	KIWOOM_NB_KWCLI_WHEEL=$(abspath $(KWCLI_WHEEL)) $(MIN_PY) -m pytest $(PYTEST_ARGS)
 

@@ -13,7 +13,7 @@ import os
 import threading
 from typing import Any
 
-__all__ = ["budget_for", "check_url", "set_url", "url", "version"]
+__all__ = ["budget_for", "check_url", "describe", "masked", "set_url", "url", "version"]
 
 ENV = "KIWOOM_PACE_URL"
 SCHEMES = ("redis", "rediss", "unix")
@@ -82,3 +82,32 @@ def budget_for(name: str) -> Any:
                 budget = RedisBudget(where, name, local)
             _budgets[key] = budget
         return budget
+
+
+def masked(value: str) -> str:
+    """``value`` fit to be shown: a Redis URL's password (and user) replaced by ``***``."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(value)
+        if parts.username is None and parts.password is None:
+            return value
+        return parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]).geturl()
+    except ValueError:
+        return "***"
+
+
+def describe() -> str:
+    """One line for %kiwoom_status: where the pace of this kernel's keys is shared."""
+    where = url()
+    if where == "off":
+        return "Pace: each process paces alone (pace_url is off)"
+    if where in ("", "local"):
+        from ._local import default_directory
+
+        return f"Pace: shared per app key by this user's processes on this machine ({default_directory()})"
+    from ._redis import host_of
+
+    down = any(getattr(b, "down", False) for b in list(_budgets.values()))
+    return f"Pace: shared per app key through Redis at {host_of(where)}" + (
+        " — unreachable now: this machine's budget until it answers" if down else "")

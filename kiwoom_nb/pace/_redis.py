@@ -147,6 +147,11 @@ class RedisBudget:
     def __repr__(self) -> str:
         return f"<kiwoom_nb pace budget at {self.host}>"
 
+    @property
+    def down(self) -> bool:
+        """Whether the machine's budget stands in for Redis now."""
+        return time.monotonic() < self._down_until
+
     def _run(self, script: str, args: list[Any], timeout: float) -> Any:
         """The script's answer, or None when Redis cannot be used now (the local budget then stands in)."""
         if time.monotonic() < self._down_until:
