@@ -156,7 +156,7 @@ class LocalBudget:
 
     def release(self, ticket: int | None) -> None:
         """The request of ``ticket`` was answered or failed just now: its slots free a second (plus slack) later."""
-        if ticket is None:
+        if not ticket:
             return
         self._run(lambda db, now: db.execute(
             "update flight set free_at = ? + 1.0 + coalesce((select slack from scope where name = flight.scope), ?) "
@@ -212,7 +212,7 @@ def _admit(db: sqlite3.Connection, now: float, me: str, api_id: str, scopes: lis
                    "seen = excluded.seen", (me, api_id, now, now))
         return None, (at - now if at > now else POLL), learned
     db.execute("delete from waiter where id = ?", (me,))
-    ticket = int.from_bytes(os.urandom(7), "big")
+    ticket = 0  # nothing to free on release unless a slot below is taken
     for scope in scopes:
         rate, slack, _ = rows.get(scope, (None, SLACK, 0.0))
         spacing = min(rate, pace) if (rate and pace and scope == api_id) else rate or (pace if scope == api_id else None)
@@ -220,5 +220,6 @@ def _admit(db: sqlite3.Connection, now: float, me: str, api_id: str, scopes: lis
             db.execute("insert into scope(name, next_at) values (?, ?) on conflict(name) do update set "
                        "next_at = max(next_at, excluded.next_at)", (scope, now + 1.0 / spacing + slack))
         if rate:
+            ticket = ticket or int.from_bytes(os.urandom(7), "big")
             db.execute("insert into flight(ticket, scope, free_at) values (?, ?, ?)", (ticket, scope, now + expires))
     return ticket, 0.0, learned
