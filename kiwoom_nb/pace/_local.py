@@ -58,6 +58,7 @@ class LocalBudget:
         self.path = Path(directory if directory is not None else default_directory()) / f"{name}.sqlite3"
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
+        self._pid = os.getpid()
         self._count = 0
         self._warned = False
 
@@ -67,6 +68,8 @@ class LocalBudget:
     # -- the file -------------------------------------------------------------------------------------
 
     def _open(self) -> sqlite3.Connection:
+        if self._pid != os.getpid():  # a forked child: the parent's connection is not to be used, nor closed, here
+            self._db, self._pid = None, os.getpid()
         if self._db is None:
             self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))  # the -wal and -shm files take its mode
@@ -95,6 +98,8 @@ class LocalBudget:
 
     def _run(self, work, default):
         """``work(db, now)`` in one immediate transaction; ``default`` when the budget cannot be used."""
+        if self._pid != os.getpid():
+            self._lock = threading.Lock()  # a forked child: another thread of the parent may have held it
         with self._lock:
             for attempt in range(2):
                 try:

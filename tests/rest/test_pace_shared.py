@@ -110,7 +110,8 @@ def test_the_state_file_is_the_users_alone_and_holds_no_key(fake):
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     assert KEYS[0] not in path.name
-    for file in path.parent.iterdir():
+    for file in path.parent.iterdir():  # the -wal and -shm files too
+        assert stat.S_IMODE(file.stat().st_mode) == 0o600, file.name
         data = file.read_bytes()
         assert KEYS[0].encode() not in data and KEYS[1].encode() not in data
     with sqlite3.connect(path) as db:
@@ -199,3 +200,31 @@ def test_pace_url_off_leaves_pacing_to_the_process(fake, monkeypatch):
     with Client(*KEYS, base_url=fake.url) as api:
         api.call("ka10001", stk_cd="005930")
     assert state_files() == []
+
+
+def _call_in_fork(url: str, queue) -> None:
+    from kiwoom_nb.rest import _pace as pace_of_child
+
+    pacer = pace_of_child.pacer_for(KEYS[0], False)
+    with Client(*KEYS, base_url=url) as api:
+        queue.put([api.call("ka10001", stk_cd="005930")["stk_cd"] for _ in range(3)] + [pacer.shared._pid == os.getpid()])
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="no fork on Windows")
+def test_a_forked_worker_uses_the_shared_budget_with_a_connection_of_its_own(fake):
+    import multiprocessing
+
+    fake.rate_limit = {"ka10001": 2}
+    with Client(*KEYS, base_url=fake.url) as api:
+        for _ in range(3):  # learns 2/s, with one refusal
+            api.call("ka10001", stk_cd="005930")
+        context = multiprocessing.get_context("fork")
+        queue = context.Queue()
+        worker = context.Process(target=_call_in_fork, args=(fake.url, queue))
+        worker.start()
+        got = queue.get(timeout=60)
+        worker.join(60)
+        assert api.call("ka10001", stk_cd="005930")["stk_cd"] == "005930"  # the parent's connection still works
+
+    assert worker.exitcode == 0 and got == ["005930"] * 3 + [True]
+    assert fake.rate_refusals == 1  # the child knew 2/s from the file
