@@ -228,3 +228,55 @@ def test_a_forked_worker_uses_the_shared_budget_with_a_connection_of_its_own(fak
 
     assert worker.exitcode == 0 and got == ["005930"] * 3 + [True]
     assert fake.rate_refusals == 1  # the child knew 2/s from the file
+
+
+def test_the_wait_for_other_processes_is_shown_on_the_progress_bar(fake):
+    fake.rate_limit = 5
+    many = Child(fake.url, KEYS, 40)
+    try:
+        many.wait_for("ready")
+        many.go()
+        with Client(*KEYS, base_url=fake.url) as api:
+            deadline = time.monotonic() + 30
+            while sum(r.api_id == "ka10001" for r in fake.requests) < 5 and time.monotonic() < deadline:
+                time.sleep(0.05)  # noqa: the other process is fetching
+            notes = []
+            for _ in range(5):
+                api.call("ka10001", stk_cd="005930")
+                notes.append(_pace.paced_note(api))
+        many.finish()
+    finally:
+        many.kill()
+
+    assert any(note.startswith(" · paced 5/s, waited ") and note.endswith(" s for other processes on the key")
+               for note in notes), notes
+    assert fake.rate_refusals == 0
+
+
+def test_a_call_waits_for_its_turn_no_longer_than_its_timeout(fake, caplog):
+    from kiwoom_nb.pace._local import LocalBudget
+
+    with Client(*KEYS, base_url=fake.url, timeout=1.5) as api:
+        api.call("ka10001", stk_cd="005930")
+        [path] = state_files()
+        LocalBudget(path.stem, path.parent).hold("ka10001", 50)  # another process's back-off, far too long
+        started = time.monotonic()
+        with caplog.at_level(logging.WARNING, logger="kiwoom_nb"):
+            assert api.call("ka10001", stk_cd="005930")["stk_cd"] == "005930"
+        waited = time.monotonic() - started
+
+    assert 1.4 <= waited < 30  # its timeout, not the 50 s
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == ["kiwoom_nb: ka10001 waited 1.5 s for its turn at the shared pace; sent anyway"], lines
+
+
+def test_a_cache_dir_that_cannot_be_written_costs_one_line_and_no_call(fake, monkeypatch, tmp_path, caplog):
+    blocked = tmp_path / "not-a-dir"
+    blocked.write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))
+    with caplog.at_level(logging.WARNING, logger="kiwoom_nb"), Client(*KEYS, base_url=fake.url) as api:
+        for _ in range(3):
+            assert api.call("ka10001", stk_cd="005930")["stk_cd"] == "005930"
+
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 1 and "pacing within this process only" in lines[0], lines
