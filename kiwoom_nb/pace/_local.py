@@ -71,6 +71,8 @@ class LocalBudget:
         if self._pid != os.getpid():  # a forked child: the parent's connection is not to be used, nor closed, here
             self._db, self._pid = None, os.getpid()
         if self._db is None:
+            if sqlite3.sqlite_version_info < (3, 24):  # upsert (on conflict … do update)
+                raise OSError(f"SQLite {sqlite3.sqlite_version} is older than 3.24")
             self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))  # the -wal and -shm files take its mode
             db = sqlite3.connect(self.path, timeout=BUSY, isolation_level=None, check_same_thread=False)
@@ -124,7 +126,7 @@ class LocalBudget:
                         break
                     self._rebuild(exc)
                 except OSError as exc:
-                    self._warn(f"cannot use {self.path.parent} ({type(exc).__name__})")
+                    self._warn(f"cannot use {self.path.parent} ({exc.strerror or exc})")
                     return default
             self._warn("the shared pacing file cannot be rebuilt")
             return default
