@@ -8,11 +8,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from kiwoom_nb.testing import FakeKiwoom
 from support import CANARY, Kernel
 
 pytest_plugins = ["pytester"]
+
+#: CI (.ci/run sets HYPOTHESIS_PROFILE=ci) runs the same generated examples every time, so a landing never depends on
+#: the draw; a developer's runs keep exploring new ones.
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 TESTS = Path(__file__).resolve().parent
 #: The tests live in one folder per room (auth, rest, live, notebook); a few borrow another's helpers or fixtures
