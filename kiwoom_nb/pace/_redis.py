@@ -2,10 +2,11 @@
 several machines share one key's limit. Each step is one Lua script, atomic in Redis, on Redis's own clock (TIME):
 the rules and fair turns of kiwoom_nb.pace._local, in keys ``kiwoom_nb:pace:<digest>:…`` that expire by themselves.
 
-The URL may carry a password: it is secret. It is kept only inside the redis client; this module's repr, logs and
-errors name the host alone, and never show the client's exception text. When Redis cannot be reached the machine's
-budget (LocalBudget) takes over with one line, and Redis is tried again ``RETRY`` seconds later; no Redis command
-waits longer than the call's own timeout allows (socket timeouts, no retries).
+The URL may carry a password: it is secret. Only a private attribute and the redis client hold it; this module's
+repr, logs and errors name the host alone, and never show the client's exception text. When Redis cannot be reached
+the machine's budget (LocalBudget) takes over with one line, and Redis is tried again ``RETRY`` seconds later; no
+Redis command waits longer than a second (socket timeouts, no retries), and a call waits for its turn no longer
+than its own timeout.
 """
 
 from __future__ import annotations
