@@ -280,3 +280,23 @@ def test_a_cache_dir_that_cannot_be_written_costs_one_line_and_no_call(fake, mon
 
     lines = [r.getMessage() for r in caplog.records]
     assert len(lines) == 1 and "pacing within this process only" in lines[0], lines
+
+
+def test_a_group_limit_learned_in_one_process_paces_the_groups_other_trs_in_another(fake):
+    from test_pace_threads import Wire, arrival_times, crowded, refusal
+
+    wire = Wire(fake)
+    wire.refuse["ka10001"] = [refusal(1702, 2)]  # 2 per second for the group /api/dostk/stkinfo
+    with Client(*KEYS, transport=wire.transport) as api:
+        api.call("ka10001", stk_cd="005930")  # refused, learned, resent
+    assert _pace.pacer_for(KEYS[0], False).learned == {"/api/dostk/stkinfo": 2}
+
+    child = Child(fake.url, KEYS, 6, "ka10099")  # another TR of the group, in another process
+    try:
+        child.wait_for("ready")
+        child.go()
+        child.finish()
+    finally:
+        child.kill()
+    times = arrival_times(fake, "ka10099")
+    assert len(times) == 6 and crowded(times, 2) == []  # never three in one second (its own pace is 5/s)
