@@ -300,3 +300,33 @@ def test_a_group_limit_learned_in_one_process_paces_the_groups_other_trs_in_anot
         child.kill()
     times = arrival_times(fake, "ka10099")
     assert len(times) == 6 and crowded(times, 2) == []  # never three in one second (its own pace is 5/s)
+
+
+def test_a_slot_taken_by_a_process_killed_mid_request_frees_when_its_age_runs_out(fake, caplog):
+    with Client(*KEYS, base_url=fake.url) as api:
+        api.call("ka10001", stk_cd="005930")
+        [path] = state_files()
+        holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+            import time
+            from kiwoom_nb.pace._local import LocalBudget
+
+            budget = LocalBudget({path.stem!r}, {str(path.parent)!r})
+            budget.learn("ka10001", 1)  # Kiwoom said 1 per second: one request in flight fills it
+            ticket, _, _ = budget.acquire("ka10001", ["ka10001", "*"], None, 3.0, 5.0)  # in flight for at most 3 s
+            print("sent" if ticket else "no ticket", flush=True)
+            time.sleep(600)  # killed before the answer
+        """)], stdout=subprocess.PIPE, text=True)
+        try:
+            assert holder.stdout.readline() == "sent\n"
+            holder.kill()
+            holder.wait(30)
+            started = time.monotonic()
+            with caplog.at_level(logging.WARNING, logger="kiwoom_nb"):
+                assert api.call("ka10001", stk_cd="005930")["stk_cd"] == "005930"
+            waited = time.monotonic() - started
+        finally:
+            holder.kill()
+            holder.wait(30)
+
+    assert 0.5 < waited < api.tokens.timeout  # the dead request's slot held it back until its age ran out
+    assert [r.getMessage() for r in caplog.records] == []  # its turn came: not "sent anyway"
