@@ -55,6 +55,7 @@ def _forget_process_state() -> None:
             budget.close()
         shared._budgets.clear()
         shared._url = None  # %config KiwoomMagics.pace_url set in this process
+        shared.longest_wait = 0.0
     if codes is not None:
         codes._memory.clear()
     if client is not None and hasattr(client, "_mock_hosts"):

@@ -21,6 +21,7 @@ SCHEMES = ("redis", "rediss", "unix")
 _url: str | None = None  # set by %config KiwoomMagics.pace_url; None: the environment decides
 version = 0  # bumped whenever the URL changes: each pacer asks for its budget again
 _budgets: dict[tuple[str, str, str], Any] = {}
+longest_wait = 0.0  # the longest any call of this process waited for other processes' turns, in seconds
 _lock = threading.Lock()
 
 
@@ -97,17 +98,24 @@ def masked(value: str) -> str:
         return "***"
 
 
+def waited(seconds: float) -> None:
+    """A call of this process waited ``seconds`` for other processes' turns."""
+    global longest_wait
+    longest_wait = max(longest_wait, seconds)
+
+
 def describe() -> str:
-    """One line for %kiwoom_status: where the pace of this kernel's keys is shared."""
+    """One line for %kiwoom_status: where the pace of this kernel's keys is shared, and the longest wait so far."""
     where = url()
     if where == "off":
         return "Pace: each process paces alone (pace_url is off)"
+    waits = f"; the longest wait for other processes' turns: {longest_wait:.1f} s" if longest_wait >= 0.05 else ""
     if where in ("", "local"):
         from ._local import default_directory
 
-        return f"Pace: shared per app key by this user's processes on this machine ({default_directory()})"
+        return f"Pace: shared per app key by this user's processes on this machine ({default_directory()}){waits}"
     from ._redis import host_of
 
     down = any(getattr(b, "down", False) for b in list(_budgets.values()))
     return f"Pace: shared per app key through Redis at {host_of(where)}" + (
-        " — unreachable now: this machine's budget until it answers" if down else "")
+        " — unreachable now: this machine's budget until it answers" if down else "") + waits

@@ -119,6 +119,10 @@ class Pacer:
             except BaseException:  # Ctrl-C while waiting for a turn: this process's slot is free again
                 self.release((api_id, group, None))
                 raise
+            if self.waited >= 0.05:
+                from .. import pace as room
+
+                room.waited(self.waited)  # %kiwoom_status shows the longest
             with self._cond:
                 self.learned.update(learned)  # what another process learned applies here at once
         return api_id, group, ticket

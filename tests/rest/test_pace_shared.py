@@ -250,6 +250,7 @@ def test_the_wait_for_other_processes_is_shown_on_the_progress_bar(fake):
 
     assert any(note.startswith(" · paced 5/s, waited ") and note.endswith(" s for other processes on the key")
                for note in notes), notes
+    assert "the longest wait for other processes' turns: " in pace.describe()  # %kiwoom_status's line
     assert fake.rate_refusals == 0
 
 
