@@ -304,7 +304,7 @@ def mode_candles(codes: str, start: str, end: str) -> None:
     api.tokens.current()
     _api._check("ka10081", None, {"stk_cd": "005930", "base_dt": "20261130", "upd_stkpc_tp": "1"})  # fields.json read
     started = time.perf_counter()
-    frame = api.candles(codes.split(","), "D", start, end)
+    frame = api.candles(codes.split(","), "D", start, end, store=False)  # the paging, not the store (goal 11)
     elapsed = time.perf_counter() - started
     api.close()
     emit({"elapsed_s": elapsed, "rows": len(frame), "failed": len(frame.attrs["failed"])})

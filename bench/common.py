@@ -53,7 +53,7 @@ def fmt_mib(kib: float) -> str:
 
 @dataclass
 class Row:
-    goal_no: str  # which goal: 1-5 of issue 6, 6 of issue 11, 7 of issue 20, 8 of issue 21, 9 of issue 22, 10 of issue 23
+    goal_no: str  # which goal: 1-5 of issue 6, 6 of issue 11, 7 of issue 20, 8 of issue 21, 9 of issue 22, 10 of issue 23, 11 of issue 32
     what: str
     value: str
     baseline: str = "—"
@@ -217,6 +217,7 @@ def child_env(fake: FakeKiwoom, workdir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KIWOOM_") and k != "PYTHONDONTWRITEBYTECODE"}
     env.update(fake.environ("production"))
     env.update(IPYTHONDIR=str(workdir / "ipython"), XDG_CACHE_HOME=str(workdir / "cache"),
+               KIWOOM_STORE=str(workdir / "store"),  # never the user's own candle store
                JUPYTER_PLATFORM_DIRS="1", PYTHONUNBUFFERED="1")
     return env
 

@@ -63,8 +63,10 @@ __all__ = [
     "load_ipython_extension",
     "login",
     "revoke_token",
+    "store",
     "stream",
     "unload_ipython_extension",
+    "update",
 ]
 
 
@@ -102,6 +104,16 @@ def code(name: str, market: str | None = None, *, var: str | None = None) -> str
     from .notebook._load import client
 
     return client(var).code(name, market)
+
+
+def update(codes: Any, interval: str = "D", start: Any = None, *, adjusted: bool = True, store: Any = True,
+           var: str | None = None) -> Any:
+    """Bring ``codes`` (a list, or ``codes()["code"]``) to their last finished bar in the candle store
+    (``kiwoom_nb.store``), with the login in ``var``: one progress bar, one summary line, refused codes in
+    ``attrs["failed"]``; a killed run resumes where it stopped. In a script: ``kiwoom_nb.Client(...).update(...)``."""
+    from .notebook._load import client
+
+    return client(var).update(codes, interval, start, adjusted=adjusted, store=store)
 
 
 def _streams_shown_as_boards() -> None:
@@ -162,6 +174,10 @@ def __getattr__(name: str) -> Any:
         from .notebook._load import login
 
         return login
+    if name == "store":  # the package kiwoom_nb/store: read, info, sql, clear (pyarrow only when they run)
+        import importlib
+
+        return importlib.import_module(".store", __name__)
     if name == "forget_keys":
         from .auth._keys import forget_keys
 

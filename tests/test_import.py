@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-HEAVY = ["httpx", "ipywidgets", "IPython", "keyring", "pandas", "tqdm", "websockets"]
+HEAVY = ["httpx", "ipywidgets", "IPython", "keyring", "pandas", "tqdm", "websockets", "pyarrow", "duckdb", "filelock"]
 
 
 def modules_after(code: str) -> set[str]:
@@ -25,6 +25,7 @@ def modules_after(code: str) -> set[str]:
         "import kiwoom_nb",
         "from kiwoom_nb import AccessToken, KiwoomError, issue_token, revoke_token, PRODUCTION_URL",
         "from kiwoom_nb import RequestError, OrderNotConfirmed, find_trs; find_trs('일봉')",
+        "import kiwoom_nb; kiwoom_nb.store.location(); kiwoom_nb.update",  # the store's entry: paths only
     ],
 )
 def test_import_does_not_load_heavy_modules(code):
@@ -56,7 +57,7 @@ def test_load_ext_imports_no_http_widgets_or_pandas():
     )
 
     assert "kiwoom_nb" in loaded
-    assert not loaded & {"httpx", "ipywidgets", "pandas", "tqdm", "websockets"}
+    assert not loaded & {"httpx", "ipywidgets", "pandas", "tqdm", "websockets", "pyarrow", "duckdb", "filelock"}
 
 
 def test_fetching_a_frame_does_load_pandas():

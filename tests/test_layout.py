@@ -19,10 +19,11 @@ PACKAGE = ROOT / "kiwoom_nb"
 #: __init__ (the public names, imported lazily) stands above them all; nothing but testing/ imports testing/.
 ROOMS = {
     "auth": set(),
+    "store": set(),  # the candle files: rest's candles hand it their fetching, it knows no TR (issue 32)
     "pace": set(),  # the pacing budget shared by processes and machines (issue 33)
-    "rest": {"auth", "pace"},
+    "rest": {"auth", "store", "pace"},
     "live": {"rest", "auth", "pace"},
-    "notebook": {"live", "rest", "auth", "pace"},
+    "notebook": {"live", "rest", "auth", "store", "pace"},
     "testing": {"live", "rest", "auth", "pace"},
 }
 #: What the top level of kiwoom_nb/ may hold besides __init__.py, _errors.py, py.typed, data/ and the rooms, and why.

@@ -169,8 +169,8 @@ def test_a_field_given_twice_on_a_kiwoom_line_is_refused_not_the_last_taken():
 def test_candles_of_a_name_are_keyed_and_recorded_by_the_code_sent():
     fake = FakeKiwoom(keys=dict(CANARY))
     with client_of(fake) as api:
-        one = api.candles("삼성전자", "D", start="2026-11-30", end="2026-11-30")
-        several = api.candles(["삼성전자", "000660", "005930"], "D", start="2026-11-30", end="2026-11-30")
+        one = api.candles("삼성전자", "D", start="2026-11-30", end="2026-11-30", store=False)  # each one sent
+        several = api.candles(["삼성전자", "000660", "005930"], "D", start="2026-11-30", end="2026-11-30", store=False)
     assert one.attrs["code"] == "005930" and one.attrs["request"]["stk_cd"] == "005930"
     assert list(several.index.unique("code")) == ["005930", "000660"] and several.attrs["code"] == ["005930", "000660"]
     assert several.attrs["request"]["005930"]["stk_cd"] == "005930"

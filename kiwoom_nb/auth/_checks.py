@@ -13,7 +13,7 @@ from typing import Any
 
 from .._errors import KiwoomError, RequestError
 
-__all__ = ["MAX_WAIT", "check_api_id", "check_code", "check_flag", "check_number", "date_field"]
+__all__ = ["MAX_MARGIN", "MAX_PACE", "MAX_PAGES", "MAX_RATE", "MAX_ROWS", "MAX_WAIT", "check_api_id", "check_code", "check_flag", "check_number", "check_url", "date_field"]
 
 #: A KRX short code: six digits and capital letters with at least one digit (005930, 0106J0), an A / J / Q before it
 #: as account TRs write it (A005930), and a market suffix (_NX Nextrade, _AL smart routing).
@@ -22,6 +22,11 @@ _KRX_CODE = re.compile(r"[AJQ]?(?=[A-Z]*\d)[0-9A-Z]{6}(?:_(?:NX|AL))?")
 _DIGITS = re.compile(r"\d+(?:_[0-9A-Z]+)?")
 _API_ID = re.compile(r"[A-Za-z0-9_]{1,20}")
 _ISO_DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+#: A host name as a URL carries it: dot-separated labels of ASCII letters, digits, "-" and "_" (a trailing dot too).
+_LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?"
+_HOST = re.compile(rf"(?:{_LABEL}\.)*{_LABEL}\.?")
+#: Looks like an IPv4 address (as httpx decides): then it must be one.
+_IPV4_LIKE = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+")
 
 
 def check_api_id(value: Any) -> str:
@@ -94,16 +99,27 @@ def date_field(api_id: str, name: str, value: Any, *, check: bool = True) -> Any
 
 #: the longest wait (seconds) a timeout may ask for: the OS's waits overflow past ~24 days (epoll: 2**31 ms)
 MAX_WAIT = 1_000_000.0
+#: the most a refresh margin may be (12 h): a token lives about a day, so a longer one re-issues at nearly every call
+MAX_MARGIN = 43_200.0
+#: requests per second per TR a pace may allow (Kiwoom allows about 5)
+MAX_PACE = 1_000.0
+#: rows a stream may keep per type, and pages a fetch may ask for: far past any memory, short of an overflow
+MAX_ROWS, MAX_PAGES = 10_000_000, 1_000_000
+#: updates per second a live board may send to the browser
+MAX_RATE = 100.0
 
 
 def check_number(name: str, value: Any, *, minimum: float = 0.0, none: bool = False, integer: bool = False,
                  maximum: float | None = None) -> Any:
-    """``value`` if it is a number (an int where ``integer``) of at least ``minimum`` (None where ``none``), and at
-    most ``maximum`` when given (timeouts: MAX_WAIT, as inf would overflow the waits)."""
+    """``value`` if it is a finite number (an int where ``integer``) of at least ``minimum`` (None where ``none``),
+    and at most ``maximum`` when given (timeouts: MAX_WAIT, as a huge one would overflow the waits)."""
+    import math
+
     if value is None and none:
         return value
     kind = numbers.Integral if integer else numbers.Real  # numpy's numbers too
-    if isinstance(value, bool) or not isinstance(value, kind) or value != value or value < minimum \
+    finite = isinstance(value, numbers.Integral) or isinstance(value, numbers.Real) and math.isfinite(value)
+    if isinstance(value, bool) or not isinstance(value, kind) or not finite or value < minimum \
             or (maximum is not None and value > maximum):
         most = f" and at most {maximum:,.0f}" if maximum is not None else ""
         raise KiwoomError(f"{name}={value!r}: {'a whole number' if integer else 'a number'} of at least {minimum:g}{most}{' or None' if none else ''} "
@@ -116,3 +132,53 @@ def check_flag(name: str, value: Any) -> bool:
     if not isinstance(value, bool):
         raise KiwoomError(f"{name}={value!r}: True or False — nothing was sent")
     return value
+
+
+def check_url(name: str, value: Any, schemes: tuple[str, ...] = ("https", "http"),
+              example: str = "https://api.kiwoom.com") -> str:
+    """``value`` without blanks around it and a trailing "/", if a request can go there: one of ``schemes``, a host
+    (an ASCII name, an IPv4 address, or an IPv6 one in brackets), a port of 1-65535 if any, a path, and no user name,
+    password, query or fragment. Otherwise one line naming ``name`` — before anything is sent."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
+
+    def refuse(why: str) -> KiwoomError:
+        return KiwoomError(f"{name}={shown} is not a URL kiwoom_nb can use ({why}); use one such as {example!r}"
+                           " — nothing was sent")
+
+    if not isinstance(value, str):
+        raise KiwoomError(f"{name}={shown}: a URL string such as {example!r}, or None — nothing was sent")
+    url = value.strip().rstrip("/")
+    if not url.isascii() or not url.isprintable() or any(c.isspace() for c in url):
+        raise refuse("write it in ASCII, without spaces; a host in another script in its xn-- form")
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # brackets unbalanced, or around something that is no IPv6 address
+        raise refuse("[brackets] hold an IPv6 address, such as [::1]") from None
+    if parts.scheme.lower() not in schemes:
+        raise refuse(f"it must start with {' or '.join(s + '://' for s in schemes)}")
+    if "@" in parts.netloc:
+        raise refuse("a user name or password in it; keys are never part of a URL")
+    if parts.query or parts.fragment or "?" in url or "#" in url:
+        raise refuse("a query or fragment in it")
+    authority = parts.netloc
+    end = authority.find("]") + 1 if authority.startswith("[") else len(authority.partition(":")[0])
+    host, port = authority[:end], authority[end:]
+    if port and not (port[0] == ":" and port[1:].isdigit() and 0 < int(port[1:]) < 65536):
+        raise refuse("its port must be a number from 1 to 65535")
+    try:
+        if host.startswith("["):
+            ipaddress.IPv6Address(host[1:-1])
+        elif _IPV4_LIKE.fullmatch(host):
+            ipaddress.IPv4Address(host)
+        elif not _HOST.fullmatch(host):
+            raise ValueError(host)
+        elif any(label.lower().startswith("xn--") for label in host.split(".")):  # httpx decodes these: they must be
+            import idna  # IDNA's A-labels (httpx brings idna)
+
+            idna.decode(host)
+    except ValueError:  # IDNAError is a UnicodeError, a ValueError
+        raise refuse(f"{host!r} is not a host name or address" if host else "no host in it") from None
+    return url

@@ -51,14 +51,17 @@ def resolve_base_url(base_url: str | None, mock: bool, *, revoke: bool = False) 
     """The domain to call: ``base_url`` if given (https, or http on a loopback host), else Kiwoom's.
 
     A mock base URL that is a known production one is refused (except to revoke a token where it was
-    issued), and every base URL is remembered by environment for :func:`is_mock_destination`.
+    issued); a production login that succeeds makes its base URL one (:func:`issue_token`).
     """
     if not base_url:
         return MOCK_URL if mock else PRODUCTION_URL
-    url = base_url.strip().rstrip("/")
+    import os
+
+    from ._checks import check_url
+
+    setting = BASE_URL_SETTINGS[mock]
+    url = check_url(setting if os.environ.get(setting, "").strip() == base_url.strip() else "base_url", base_url)
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise KiwoomError(f"base URL {url!r} is not an http(s) URL; use e.g. https://api.kiwoom.com")
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
         raise KiwoomError(
             f"refusing plain http to {parts.hostname}: keys would travel unencrypted; use https "
@@ -69,17 +72,20 @@ def resolve_base_url(base_url: str | None, mock: bool, *, revoke: bool = False) 
             f"mock trading was asked for, but {url} is a production server ({_why_production(url)}); "
             "leave the base URL out for mockapi.kiwoom.com, or set KIWOOM_MOCK_BASE_URL to a mock server"
         )
-    _seen[mock].add(_normal(url))
     return url
 
 
 # -- where a request goes decides whether it can move money ----------------------------------------
-# Base URLs used in this process, by environment: a URL ever used for production stays production.
-_seen: dict[bool, set[str]] = {False: set(), True: set()}
+# Base URLs a production login succeeded at in this process: they stay production. A failed one is not
+# remembered, so the retry its message advises (mock=True there) is not refused for it.
+_seen: dict[bool, set[str]] = {False: set()}
 
 
 def _normal(url: str) -> str:
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # a malformed setting (KIWOOM_BASE_URL=https://[::x]): equal to no URL a request goes to
+        return url.strip().lower()
     return f"{parts.scheme.lower()}://{(parts.netloc or '').lower()}{parts.path.rstrip('/')}"
 
 
@@ -92,12 +98,12 @@ _mock_hosts: set[str] = set()
 
 def _host_port(url: str) -> tuple[str, int | None]:
     """The host of ``url`` (lower case, no trailing dot) and its port, None when it is the scheme's default."""
-    parts = urlsplit(url.strip())
-    host = (parts.hostname or "").rstrip(".")
     try:
+        parts = urlsplit(url.strip())
+        host = (parts.hostname or "").rstrip(".")
         port = parts.port
-    except ValueError:  # a port that is not a number: no host a setting could name
-        return host, -1
+    except ValueError:  # malformed (a port that is not a number): no host a setting could name
+        return url.strip().lower(), -1
     return host, None if port == _DEFAULT_PORTS.get(parts.scheme.lower()) else port
 
 
@@ -357,6 +363,8 @@ def issue_token(
             f"{what} failed: Kiwoom's answer has an unreadable expires_dt; try again later", **context
         ) from None
     token_type = data.get("token_type") or "Bearer"
+    if not mock and base_url:  # a production token came from there: it is production for this process
+        _seen[False].add(_normal(resolve_base_url(base_url, False)))
     return AccessToken(value.strip(), expires_at=expires_at, token_type=str(token_type), mock=mock)
 
 

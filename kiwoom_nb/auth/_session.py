@@ -12,7 +12,7 @@ import weakref
 from typing import Any, Callable
 
 from ._client import issue_token, revoke_token
-from .._errors import KiwoomError
+from .._errors import KiwoomError, KiwoomTimeout
 from ._holders import Holders
 from ._token import AccessToken, Login
 
@@ -111,11 +111,8 @@ class Session:
                 if other is not login and other.token == login.token]
 
     def _release(self, login: Login, *, timeout: float | None = None) -> str | None:
-        """Revoke a token this session no longer uses, unless someone else still holds it.
-
-        Returns None when revoked, else why it was kept. A failed revoke raises, and the login
-        stays in ``orphans`` so exit tries again.
-        """
+        """Revoke a token this session no longer uses, unless someone else still holds it. Returns None when revoked,
+        else why it was kept. A failed revoke raises, and the login stays in ``orphans`` so exit tries again."""
         sharing = self._holders_elsewhere(login)
         if sharing:
             if all(session is not self for session, _ in sharing):  # that session (and its revoker) covers it
@@ -129,6 +126,8 @@ class Session:
             self._notify("release", login)
             return "another kernel on this machine (pid " + ", ".join(map(str, others)) + ") still uses it"
         try:
+            if timeout is not None and timeout < 0.01:  # the caller's time is up: the exit revoke (or revoker) does it
+                raise KiwoomTimeout("Logout (au10002) was not tried: no time was left for it")
             revoke_token(login.appkey, login.secretkey, login.token, mock=login.mock, base_url=login.base_url,
                          timeout=timeout or login.timeout or self.timeout,
                          transport=login.transport if login.transport is not None else self.transport)
@@ -270,15 +269,15 @@ class Session:
                         log.warning("kiwoom_nb: could not revoke a replaced token: %s; it is revoked at exit", exc)
             self._update_due()
 
-    def drop(self, login: Login) -> str | None:
-        """A Client or Stream closed: revoke its token unless another holder in the process or on the machine
-        still uses it; returns why it was kept, if it was. A failed revoke raises, the token kept for exit."""
+    def drop(self, login: Login, *, timeout: float | None = None) -> str | None:
+        """A Client or Stream closed: revoke its token (within ``timeout``) unless another holder in the process or on
+        the machine still uses it; returns why it was kept, if it was. A failed revoke raises, the token kept for exit."""
         with self._lock:
             if self.logins.get(login.var) is not login:
                 return "released already"  # revoked at exit, or replaced
             del self.logins[login.var]
             try:
-                return self._release(login)
+                return self._release(login, timeout=timeout)
             finally:
                 self._update_due()
 

@@ -89,20 +89,27 @@ class KeyTokens:
                 return self._login.token  # someone else already replaced it
             return self._issue(code=code if code is not None else 0, websocket=websocket)
 
-    def close(self) -> None:
+    def close(self, timeout: float | None = None) -> None:
         """Revoke the token (au10002) if one was issued, unless another holder still uses it; nothing is issued
-        after this.
+        after this. ``timeout``: at most this long for the revoke (default: the client's timeout).
 
-        Waits for an issue in flight (another thread's), so its token is the one revoked. Raises KiwoomError if
-        Kiwoom does not confirm (the token is then revoked at exit).
+        Waits for an issue in flight (another thread's), so its token is the one revoked, within ``timeout`` (after
+        it, that token stays held in the own-key session, revoked at exit). Raises KiwoomError if Kiwoom does not
+        confirm (the token is then revoked at exit).
         """
-        with self._lock:
+        started = time.monotonic()
+        locked = self._lock.acquire(timeout=-1 if timeout is None else max(timeout, 0.0))
+        try:
             self.closed = True
             login, self._login = self._login, None
+        finally:
+            if locked:
+                self._lock.release()
         if login is not None:
             from ._exit import own_session
 
-            own_session().drop(login)
+            left = None if timeout is None else timeout - (time.monotonic() - started)
+            own_session().drop(login, timeout=left)
 
 
 class SessionTokens:
@@ -140,5 +147,5 @@ class SessionTokens:
             self._publish(login, stale)
         return login.token
 
-    def close(self) -> None:
+    def close(self, timeout: float | None = None) -> None:
         """The session owns the token: it is revoked by %kiwoom_logout or at exit, not here."""

@@ -67,11 +67,11 @@ class Stream(Reading, ConditionSearch):
 
     def _setup(self, tokens: Any, *, ws_url: str | None, market: str, buffer: int, silence: float, own: bool,
                var: str | None, production_url: str | None = None) -> None:
-        from ..auth._checks import MAX_WAIT, check_number
+        from ..auth._checks import MAX_ROWS, MAX_WAIT, check_number
         from ._socket import socket_for
         from ._wire import resolve_ws_url
 
-        check_number("buffer", buffer, minimum=1, integer=True)
+        check_number("buffer", buffer, minimum=1, integer=True, maximum=MAX_ROWS)
         check_number("silence", silence, minimum=0.001, maximum=MAX_WAIT)
         if ws_url is not None and not isinstance(ws_url, str):
             raise KiwoomError(f"ws_url={ws_url!r}: a URL string such as 'wss://api.kiwoom.com:10000', or None")
@@ -214,16 +214,17 @@ class Stream(Reading, ConditionSearch):
                             account=type in ACCOUNT)
         self._unwatch(codes, type)
 
-    def _unwatch(self, codes: list[str], type: str, wait: float = -1) -> None:
-        """``wait``: at most this long for another thread's REG in flight (close() stays bounded), then anyway."""
+    def _unwatch(self, codes: list[str], type: str, wait: float = -1, timeout: float | None = None) -> None:
+        """``wait``: at most this long for another thread's REG in flight (close() stays bounded), then anyway;
+        ``timeout``: for each REMOVE's answer (default: the socket's)."""
         locked = self._socket.reg_lock.acquire(timeout=wait)
         try:
-            self._remove(codes, type)
+            self._remove(codes, type, timeout)
         finally:
             if locked:
                 self._socket.reg_lock.release()
 
-    def _remove(self, codes: list[str], type: str) -> None:
+    def _remove(self, codes: list[str], type: str, timeout: float | None = None) -> None:
         from ._wire import _chunks, reg_frame
 
         with self._lock:
@@ -236,7 +237,7 @@ class Stream(Reading, ConditionSearch):
             self._socket.regs.get(type, set()).difference_update(gone)
         if gone and not self.closed and self._socket.state == "connected":
             for chunk in _chunks(gone):
-                self._socket.request(reg_frame(chunk, type, "REMOVE"), "REMOVE")
+                self._socket.request(reg_frame(chunk, type, "REMOVE"), "REMOVE", timeout=timeout)
 
     # -- reading -----------------------------------------------------------------------------------
 
@@ -272,6 +273,7 @@ class Stream(Reading, ConditionSearch):
         check_number("timeout", timeout, maximum=MAX_WAIT)
         if self.closed:
             return
+        deadline = time.monotonic() + timeout
         with self._lock:
             self._closing = True  # a watch() acked from now on takes its items back (watch)
         socket = self._socket
@@ -279,12 +281,12 @@ class Stream(Reading, ConditionSearch):
         if others:  # the socket stays: take back only what is ours alone, for good (a reconnect re-sends the rest)
             try:
                 for kind, items in list(self._watched.items()):
-                    self._unwatch(sorted(items), kind, wait=timeout / 2)
+                    self._unwatch(sorted(items), kind, wait=timeout / 2, timeout=_left(deadline, timeout / 2))
                 for seq in self._conditions - set().union(*(s._conditions for s in others)):
                     socket.conditions.discard(seq)
                     if socket.state == "connected":
                         socket.request({"trnm": socket.prefix + "CNSRCLR", "seq": seq}, socket.prefix + "CNSRCLR",
-                                       timeout=min(timeout, 1.0))
+                                       timeout=_left(deadline, 1.0))
             except KiwoomError as exc:
                 log.info("kiwoom_nb: closing a stream: %s", exc)
         self.closed = True
@@ -295,20 +297,24 @@ class Stream(Reading, ConditionSearch):
         with _streams_lock:
             _streams.discard(self)
         if last:
-            socket.close(timeout)
+            socket.close(max(0.0, deadline - time.monotonic()))
         for sink in list(self._sinks):
             sink(None)
         if self._calls is not None:
             self._calls.put(None)
         if self._own:
             atexit.unregister(self._close_at_exit)
-        self._let_go_token()
+        self._let_go_token(round(deadline - time.monotonic(), 2))  # what is left of timeout, for the revoke
 
-    def _let_go_token(self) -> None:
+    def _let_go_token(self, timeout: float | None = None) -> None:
         """Release this stream's reference to the socket's token source; close what nobody holds any more (an own
-        token is revoked then; the session's logins are revoked by the session)."""
+        token is revoked then, within ``timeout``; the session's logins are revoked by the session). Never raises:
+        a revoke that fails (or finds no time left) keeps the token for the exit revoke and the revoker process."""
         for source in self._socket.tokens.let_go(self.tokens):
-            source.close()
+            try:
+                source.close(timeout=timeout)
+            except KiwoomError as exc:
+                log.warning("kiwoom_nb: could not revoke a stream's token now (%s); it is revoked at exit", exc)
 
     def _close_at_exit(self) -> None:
         try:
@@ -350,6 +356,11 @@ def close_bound(session: Any, var: str, timeout: float = 2.0) -> None:
     for socket in all_sockets():  # a socket other streams still use moves to their token before this one is revoked
         if socket.tokens.hand_over(lent):
             socket.relogin(timeout)
+
+
+def _left(deadline: float, most: float) -> float:
+    """What is left until ``deadline`` (monotonic), at most ``most``; a sliver when nothing is."""
+    return max(0.001, min(most, deadline - time.monotonic()))
 
 
 def _quietly(stream: Stream, timeout: float) -> None:

@@ -37,10 +37,10 @@ def resolve_ws_url(ws_url: str | None, mock: bool, market: str = "domestic",
     """
     if market not in PATHS:
         raise KiwoomError(f"market={market!r}: use market='domestic' or market='us'")
-    url = (ws_url or (MOCK_WS_URL if mock else PRODUCTION_WS_URL)).strip().rstrip("/")
+    from ..auth._checks import check_url
+
+    url = check_url("ws_url", ws_url or (MOCK_WS_URL if mock else PRODUCTION_WS_URL), ("wss", "ws"), PRODUCTION_WS_URL)
     parts = urlsplit(url)
-    if parts.scheme not in ("ws", "wss") or not parts.hostname:
-        raise KiwoomError(f"WebSocket URL {url!r} is not a ws(s) URL; use e.g. {PRODUCTION_WS_URL}")
     if parts.scheme == "ws" and not _is_loopback(parts.hostname):
         raise KiwoomError(f"refusing plain ws to {parts.hostname}: the token would travel unencrypted; use wss "
                           "(ws is allowed only for localhost / 127.0.0.1 test servers)")

@@ -37,6 +37,9 @@ class _Live(Rows, widgets.VBox):
 
     def __init__(self, stream: Stream, *, rate: float = 4.0, own: bool = False,
                  name_of: Callable[[str], str] | None = None) -> None:
+        from ..auth._checks import MAX_RATE, check_number
+
+        check_number("rate", rate, maximum=MAX_RATE)  # updates a second; under 0.1 is taken as 0.1
         self.stream, self.rate, self._own, self._name_of = stream, max(float(rate), 0.1), own, name_of
         self._lock = threading.Lock()
         self._names: dict[str, str] = {}

@@ -15,11 +15,11 @@ from ..auth._lines import warn as _warn
 #: %kiwoom_candles's options: those that take a value (with an example), and the flags.
 CANDLE_VALUES = {"--from": "2026-01-01", "--to": "2026-06-30", "--interval": "5m", "--exchange": "ND",
                  "--var": "kiwoom_token"}
-CANDLE_FLAGS = ("--unadjusted", "--krw")
+CANDLE_FLAGS = ("--unadjusted", "--krw", "--no-store")
 
 
 def parse_candles_line(line: str) -> dict[str, Any]:
-    """``005930 000660 --from 2026-01-01 [--to …] [--interval D] [--unadjusted] [--exchange ND] [--krw] [--var NAME]``."""
+    """``005930 000660 --from 2026-01-01 [--to …] [--interval D] [--unadjusted] [--exchange ND] [--krw] [--no-store] [--var NAME]``."""
     import shlex
 
     try:
@@ -27,7 +27,7 @@ def parse_candles_line(line: str) -> dict[str, Any]:
     except ValueError as exc:
         raise KiwoomError(f"%kiwoom_candles could not read the line ({exc})") from None
     args: dict[str, Any] = {"codes": [], "from": None, "to": None, "interval": "D", "exchange": None, "var": None,
-                            "unadjusted": False, "krw": False}
+                            "unadjusted": False, "krw": False, "no-store": False}
     i = 0
     while i < len(words):
         name, has_value, inline = words[i].partition("=") if words[i].startswith("--") else (words[i], "", "")
@@ -54,7 +54,8 @@ def run_candles(api: Any, args: dict[str, Any]) -> Any:
     codes = args["codes"]
     try:
         return api.candles(codes[0] if len(codes) == 1 else codes, args["interval"], args["from"], args["to"],
-                           adjusted=not args["unadjusted"], exchange=args["exchange"], krw=args["krw"])
+                           adjusted=not args["unadjusted"], exchange=args["exchange"], krw=args["krw"],
+                           store=not args["no-store"])
     except KeyboardInterrupt:
         got = len(api.last)
         where = f"kiwoom_nb.client({'' if args['var'] is None else repr(args['var'])})"
@@ -83,7 +84,8 @@ class CandleMagics(Magics):
         D|W|M|Y (days and longer), 1m|3m|5m|10m|15m|30m|45m|60m (minutes), tick|1t|3t|5t|10t|30t (ticks), or pandas /
         yfinance names (1d 1wk 1mo 1y 5min 1h),
         --unadjusted (prices not adjusted for splits), --exchange ND|NY|NA (a US ticker's exchange: NASDAQ, NYSE,
-        AMEX), --krw (US prices in won), --var NAME (another login). A stock Kiwoom refuses is left out and named in
+        AMEX), --krw (US prices in won), --no-store (read and keep nothing in the candle store, kiwoom_nb.store;
+        by default finished bars are kept and a re-run fetches only what is new), --var NAME (another login). A stock Kiwoom refuses is left out and named in
         df.attrs["failed"]; an error that ends everything (the token, the network, the rate limit) stops at once.
         Same as kiwoom_nb.client().candles(...).
         """

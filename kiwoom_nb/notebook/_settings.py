@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from traitlets import Bool, Float, TraitError, Unicode, default, validate
+from traitlets import Bool, Float, TraitError, Unicode, default, observe, validate
 from traitlets.config import Configurable
 
 from .._errors import KiwoomError
@@ -60,6 +60,17 @@ class Settings(Configurable):
         "limits Kiwoom states in its 1700 answers (유량=N), which always apply."
     ).tag(config=True)
 
+    store_path = Unicode(
+        help="Folder of the candle store (kiwoom_nb.store) instead of $KIWOOM_STORE or the user data dir's "
+        "kiwoom_nb/store; candles(store=...) still wins."
+    ).tag(config=True)
+
+    @observe("store_path")
+    def _on_store_path_change(self, change: dict[str, Any]) -> None:
+        from ..store import configure  # paths only: no pyarrow
+
+        configure(change["new"])
+
     pace_url = Unicode(
         help="Where the pace of each app key is shared: '' or 'local' by this user's processes on this machine, "
         "redis://host:6379/0 through Redis by several machines (pip install 'kiwoom_nb[redis]'), 'off' by none. "
@@ -95,6 +106,36 @@ class Settings(Configurable):
     @default("mock_base_url")
     def _default_mock_base_url(self) -> str:
         return os.environ.get("KIWOOM_MOCK_BASE_URL", "")
+
+    @validate("base_url", "mock_base_url", "ws_url", "mock_ws_url")
+    def _validate_url(self, proposal: dict[str, Any]) -> str:
+        """A URL no request could go to is refused when set (one line naming it), not at the first login."""
+        from ..auth._checks import check_url
+        from ..live._wire import PRODUCTION_WS_URL
+
+        name, value = proposal["trait"].name, proposal["value"]
+        if not str(value).strip():
+            return value  # unset: Kiwoom's own
+        ws = name.endswith("ws_url")
+        try:
+            check_url(f"KiwoomMagics.{name}", value, ("wss", "ws") if ws else ("https", "http"),
+                      PRODUCTION_WS_URL if ws else "https://api.kiwoom.com")
+        except KiwoomError as exc:  # a TraitError: traitlets keeps the value before; %config logs its one line
+            raise TraitError(str(exc)) from None
+        return value
+
+    @validate("timeout", "exit_timeout", "refresh_margin", "pace", "board_rate")
+    def _validate_number(self, proposal: dict[str, Any]) -> float:
+        """inf, nan and the absurd are refused when set (one line; the setting before, and the tokens, are kept)."""
+        from ..auth._checks import MAX_MARGIN, MAX_PACE, MAX_RATE, MAX_WAIT, check_number
+
+        name = proposal["trait"].name
+        minimum, maximum = {"timeout": (0.001, MAX_WAIT), "exit_timeout": (0.0, 60.0), "refresh_margin": (0.0, MAX_MARGIN),
+                            "pace": (0.0, MAX_PACE), "board_rate": (0.0, MAX_RATE)}[name]
+        try:
+            return check_number(f"KiwoomMagics.{name}", proposal["value"], minimum=minimum, maximum=maximum)
+        except KiwoomError as exc:  # a TraitError: traitlets keeps the value before; %config logs its one line
+            raise TraitError(str(exc)) from None
 
     @validate("var")
     def _validate_var(self, proposal: dict[str, Any]) -> str:

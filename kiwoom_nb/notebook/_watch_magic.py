@@ -101,7 +101,10 @@ class WatchMagics(Magics):
         board for a stream you opened. At a terminal, which shows no boards, it returns the stream
         (``live = %kiwoom_watch 005930``, then ``live.latest("0B")``).
         """
+        from ..auth._checks import MAX_RATE, check_number
+
         args = parse(self.kiwoom_watch, line)
+        check_number("--rate", args.rate, none=True, maximum=MAX_RATE)  # before a stream opens
         args.items = watch_items(args.items)
         kind = args.type.strip().upper()
         if not (args.orders or args.condition is not None) and (not args.items or kind not in ("0B", "0D")):

@@ -14,7 +14,7 @@ from typing import Any, Iterator
 
 from ..auth._client import configured, is_mock_destination, post_tr, resolve_base_url
 from .._errors import KiwoomError, OrderNotConfirmed, RateLimitError, RequestError, ServerError, NetworkError, KiwoomTimeout
-from ..auth._checks import MAX_WAIT, check_number
+from ..auth._checks import MAX_MARGIN, MAX_PACE, MAX_PAGES, MAX_WAIT, check_number
 from ._frame import rows_of
 from ._pace import DEFAULT_PACE, paced_note, pacer_for, rate_in
 from ..auth._tokens import KeyTokens, SessionTokens
@@ -210,7 +210,7 @@ class Calls:
         Each page is also appended to ``last`` as it arrives, so Ctrl-C keeps what was fetched.
         """
         api_id = _checked(api_id, confirm=confirm, check=check)
-        check_number("max_pages", max_pages, minimum=1, none=True, integer=True)
+        check_number("max_pages", max_pages, minimum=1, none=True, integer=True, maximum=MAX_PAGES)
         body = self._named(api_id, _body(fields, api_id, check), check=check)
         self.last = fetched = []
         cont, key = False, ""
@@ -246,7 +246,7 @@ class Calls:
         from ._frame import require_pandas, to_frame
 
         require_pandas()
-        check_number("pages", pages, minimum=1, none=True, integer=True)
+        check_number("pages", pages, minimum=1, none=True, integer=True, maximum=MAX_PAGES)
         _checked(api_id, numeric=numeric)
         if labels not in (None, "ko"):
             raise KiwoomError(f"labels={labels!r}: use labels='ko' for Korean column names, or leave it out")
@@ -355,8 +355,8 @@ def _check_options(*, mock: Any, base_url: Any, timeout: Any, pace: Any, refresh
     if base_url is not None and not isinstance(base_url, str):
         raise KiwoomError(f"base_url={base_url!r}: a URL string such as 'https://api.kiwoom.com', or None")
     check_number("timeout", timeout, minimum=0.001, maximum=MAX_WAIT)
-    check_number("pace", pace, none=True)
-    check_number("refresh_margin", refresh_margin)
+    check_number("pace", pace, none=True, maximum=MAX_PACE)
+    check_number("refresh_margin", refresh_margin, maximum=MAX_MARGIN)
 
 
 def _korean_columns(frame: Any) -> dict[str, str]:

@@ -1,9 +1,8 @@
 """Candles as OHLCV frames (issue 21): one stock or many, any chart interval, domestic and US, built on the TR client.
 
 Owns the interval -> TR table, the request each chart needs, when to stop paging, and the frame quants expect
-(ascending ``date`` index; open high low close volume [value]). No IPython; pandas only through kiwoom_nb.rest._frame.
-Prints one line when some of several stocks failed, and one when a server's history starts after ``start``.
-"""
+(ascending ``date`` index; open high low close volume [value]); kiwoom_nb.store keeps finished bars. No IPython;
+pandas only through kiwoom_nb.rest._frame. Prints a line when stocks failed, or history starts after ``start``."""
 
 from __future__ import annotations
 
@@ -13,6 +12,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from .._errors import RequestError
+from ..store import kept, part_of, server_of, summary, usable_root
 
 if TYPE_CHECKING:
     from ._api import Answer
@@ -82,7 +82,7 @@ def plan(api: Any, code: str, interval: str, start: Any, end: Any, adjusted: boo
 
 
 def candles(api: "Client", codes: Any, interval: str = "D", start: Any = None, end: Any = None, adjusted: bool = True,
-            exchange: str | None = None, krw: bool = False) -> Any:
+            exchange: str | None = None, krw: bool = False, store: Any = True) -> Any:
     """What :meth:`Client.candles` does (its docstring says what)."""
     from ._frame import require_pandas, rows_of
 
@@ -102,6 +102,7 @@ def candles(api: "Client", codes: Any, interval: str = "D", start: Any = None, e
     first, last = _moment(pd, start, "start"), _moment(pd, end, "end")
     if first is not None and last is not None and _naive(first) > _naive(last):
         raise RequestError(f"start={_shown(first)} is after end={_shown(last)}: nothing to fetch; swap them")
+    root, tally = usable_root(not krw and store, interval), []  # checked first; None: nothing kept (won: rates move)
     collected: list[Answer] = []
     history: dict[str, str] = {}
     resolved: dict[str, str] = {}
@@ -118,7 +119,12 @@ def candles(api: "Client", codes: Any, interval: str = "D", start: Any = None, e
                 begin, until = _local(first, zone), _local(last, zone)
                 api_id, fields, kind = plan(api, code, interval, begin, until, adjusted, exchange, krw)
                 tz = None if kind == "day" else zone
-                answers, earliest = _pages(api, api_id, fields, _bound(begin, kind, tz), collected, bar, code)
+                if root is None:
+                    answers, earliest = _pages(api, api_id, fields, _bound(begin, kind, tz), collected, bar, code)
+                    count, frame = len(answers), _shape(pd, answers, api_id, tz, begin, until, kind)
+                else:  # the kept bars, and the pages they lack
+                    frame, count, earliest = _through_store(pd, api, root, code, interval, begin, until, adjusted,
+                                                            exchange, krw, collected, bar, tally)
             except RequestError as exc:  # this stock only: the others are still fetched
                 if not several:
                     raise
@@ -127,12 +133,12 @@ def candles(api: "Client", codes: Any, interval: str = "D", start: Any = None, e
             finally:
                 if bar is not None:
                     bar.update(1)
-            requests[code], pages[code] = (api_id, fields), len(answers)
-            frames[code] = _shape(pd, answers, api_id, tz, begin, until, kind)
+            requests[code], pages[code], frames[code] = (api_id, fields), count, frame
             if earliest:  # the server ran out of rows before start: say so, not an unexplained short frame
                 history[code] = _day(earliest)
                 print(f"{code}: history starts {history[code]}; nothing earlier on this server", file=sys.stderr)
-            elif begin is not None and not any(rows_of(a, _list_key(api_id), strict=False) for a in answers):
+            elif begin is not None and not (len(frame) if root else any(rows_of(a, _list_key(api_id), strict=False)
+                                                                        for a in answers)):
                 shown = _day(fields.get("base_dt", "")) if fields.get("base_dt") else "now"  # before its listing
                 print(f"{code}: no candles up to {shown} on this server; its history starts later", file=sys.stderr)
     finally:
@@ -140,6 +146,8 @@ def candles(api: "Client", codes: Any, interval: str = "D", start: Any = None, e
         if bar is not None:
             bar.close()
     listed = list(dict.fromkeys(resolved.get(c, c) for c in listed))
+    if tally and api.progress:  # quiet where the progress bar is (nbclient, papermill, nbval)
+        print(summary([c for c in listed if c in frames], interval, tally), file=sys.stderr)
     if not several:
         frame = frames[listed[0]]
         api_id, fields = requests[listed[0]]
@@ -335,7 +343,13 @@ def _shape(pd: Any, answers: list["Answer"], api_id: str, tz: str | None, start:
     if index.tz is not None:  # Korea time from the frame rules: wall-clock here, localised again below
         index = (index.tz_convert(tz) if tz else index).tz_localize(None)
     frame.index = index
-    frame = frame.iloc[::-1].sort_index(kind="stable")  # Kiwoom sends newest first; ticks may share a second
+    return _trim(pd, frame.iloc[::-1].sort_index(kind="stable"), tz, start, end, kind)  # newest first; ticks share seconds
+
+
+def _trim(pd: Any, frame: Any, tz: str | None, start: Any, end: Any, kind: str) -> Any:
+    """``frame`` (a naive or zoned index) within [start, end], its index in ``tz`` (None: dates)."""
+    if frame.index.tz is not None:
+        frame = frame.set_axis(frame.index.tz_convert(tz).tz_localize(None), axis=0)
     if start is not None:
         frame = frame[frame.index >= (_local(start, tz) if kind != "day" else pd.Timestamp(start.date()))]
     if end is not None:
@@ -345,6 +359,30 @@ def _shape(pd: Any, answers: list["Answer"], api_id: str, tz: str | None, start:
     if tz is not None:
         frame.index = frame.index.tz_localize(tz)
     return frame
+
+
+def _through_store(pd: Any, api: Any, root: Any, code: str, interval: str, begin: Any, until: Any, adjusted: bool,
+                   exchange: str | None, krw: bool, collected: list, bar: Any, tally: list) -> tuple[Any, int, str]:
+    """One code's frame from the store and the pages it lacks (kiwoom_nb.store._kept), and the pages fetched."""
+    from ..auth._client import resolve_base_url
+
+    zone = NEW_YORK if is_us(code) else KST
+
+    def fetch(reach: Any, upto: Any) -> tuple[Any, int, str]:
+        reach, upto = _local(reach, zone), _local(upto, zone)
+        api_id, fields, kind = plan(api, code, interval, reach, upto, adjusted, exchange, krw)
+        tz = None if kind == "day" else zone
+        answers, earliest = _pages(api, api_id, fields, _bound(reach, kind, tz), collected, bar, code)
+        return _shape(pd, answers, api_id, tz, None, None, kind), len(answers), earliest
+
+    part = part_of(root, server_of(resolve_base_url(api.tokens.base_url, api.mock)), interval, adjusted, code)
+    clock = getattr(api, "clock", None)
+    whole, counts = kept(pd, fetch, root, part, code=code, interval=interval, adjusted=adjusted, begin=begin,
+                         until=until, us=is_us(code), now=clock() if callable(clock) else None)
+    tally.append(counts)
+    day = interval in _DAYS
+    return (_trim(pd, whole, None if day else zone, begin, until, "day" if day else "intraday"), counts["pages"],
+            counts.pop("begins"))
 
 
 def _empty(pd: Any, tz: str | None) -> Any:

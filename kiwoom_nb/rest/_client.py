@@ -25,6 +25,9 @@ class Client(Calls):
     ``preview()`` says what an order would send.
     """
 
+    #: The market clock the store judges finished bars by: None is the real time; a callable returning a datetime
+    #: (naive: Korea time) stands in for it, e.g. ``lambda: fake.market.clock.now()`` against the fake Kiwoom.
+    clock: Any = None
 
     # -- names and codes, previews ------------------------------------------------------------
 
@@ -56,7 +59,7 @@ class Client(Calls):
     # -- candles (issue 21) ---------------------------------------------------------------------
 
     def candles(self, codes: Any, interval: str = "D", start: Any = None, end: Any = None, *, adjusted: bool = True,
-                exchange: str | None = None, krw: bool = False) -> Any:
+                exchange: str | None = None, krw: bool = False, store: Any = True) -> Any:
         """Candles of one stock, or of several, as a DataFrame of open high low close volume (and value, the trading
         value, where the chart has it) on an ascending ``date`` index.
 
@@ -73,7 +76,24 @@ class Client(Calls):
         ``df.attrs`` has the code, interval, api_id and request. When the server's history starts after ``start``,
         one line says so (``005930: history starts 2025-10-14; nothing earlier on this server``) and
         ``df.attrs["history_starts"]`` holds that day; a ``start`` after ``end`` is refused.
+
+        ``store`` (issue 32): True keeps finished bars in the candle store (kiwoom_nb.store) and fetches only what it
+        lacks — the newest pages back to the last kept bar, the older part when ``start`` precedes the first —;
+        today's growing bar is fetched and merged, never kept. False reads and writes nothing; a folder is another
+        store. Ticks are never kept.
         """
         from ._candles import candles
 
-        return candles(self, codes, interval, start, end, adjusted=adjusted, exchange=exchange, krw=krw)
+        return candles(self, codes, interval, start, end, adjusted=adjusted, exchange=exchange, krw=krw, store=store)
+
+    def update(self, codes: Any, interval: str = "D", start: Any = None, *, adjusted: bool = True,
+               store: Any = True) -> Any:
+        """Bring ``codes`` to their last finished bar in the candle store, one code at a time (a killed run resumes
+        where it stopped): one progress bar, one summary line; a DataFrame of code, rows, pages, last, with the codes
+        Kiwoom refused in ``attrs["failed"]``."""
+        from ..store._update import update
+        from ._candles import _interval, _moment
+        from ._frame import require_pandas
+
+        interval, _ = _interval(interval), _moment(require_pandas(), start, "start")  # one line, before any code
+        return update(self, codes, interval, start, adjusted=adjusted, store=store)

@@ -7,13 +7,22 @@ from __future__ import annotations
 
 import difflib
 import html
+import re
 from typing import Any
 
 from .._errors import KiwoomError, RequestError
 from ..auth._lines import pad, width
 from ._trs import TR, _path_key, closest, fields_of, lookup
 
-__all__ = ["TRHelp", "check_fields", "describe"]
+__all__ = ["MAX_ORDER_QTY", "TRHelp", "check_fields", "describe", "order_problems"]
+
+#: The most shares (grams of gold) one order may ask for; a cancel's 0 means all that remains.
+MAX_ORDER_QTY = 100_000_000
+#: trde_tp codes of the order types that trade at a price of the order's own (보통, 조건부지정가, 시간외단일가, 스톱지정가,
+#: their IOC / FOK; US 지정가, VWAP / TWAP 지정가, LOC, STOP LIMIT): ord_uv must be given.
+PRICED = {"domestic": {"0", "00", "5", "10", "20", "28", "62"}, "us": {"00", "26", "27", "30", "34"}}
+#: what Kiwoom's 12-character number fields take: whole numbers (won, shares), dollars to the cent (or 1/10000)
+_WON, _DOLLARS = re.compile(r"[0-9]{1,12}"), re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,4})?")
 
 
 def _codes(codes: dict[str, str]) -> str:
@@ -101,6 +110,42 @@ def describe(api_id: str) -> TRHelp:
     return TRHelp(tr, spec.request if spec else (), spec.response if spec else (), observed_labels(api_id))
 
 
+def order_problems(api_id: str, body: dict[str, Any]) -> list[tuple[str, str]]:
+    """(field, why) for each quantity or price of order TR ``api_id`` that no order can have: a quantity that is not a
+    whole number from 1 to MAX_ORDER_QTY (a cancel's may be 0: all that remains), a price that is not positive, not
+    whole won (domestic) or cents (US), or missing from an order type that trades at its own price. Empty fields are
+    the missing-field check's. What the fake refuses too, as Kiwoom does."""
+    tr = lookup(api_id)
+    if tr is None or tr.category not in ("주문", "신용주문"):
+        return []
+    market = "us" if tr.market == "us" else "domestic"
+    problems = []
+    for name in ("ord_qty", "mdfy_qty", "cncl_qty"):
+        text = str(body.get(name, "")).strip()
+        least = 0 if name == "cncl_qty" else 1
+        if text and not (_WON.fullmatch(text) and least <= int(text) <= MAX_ORDER_QTY):
+            problems.append((name, f"{name}={_shown(body[name])} is not a quantity: a whole number from {least} to "
+                                   f"{MAX_ORDER_QTY:,}" + (" (0 cancels all that remains)" if least == 0 else "")))
+    kind = str(body.get("trde_tp", "")).strip()
+    for name in ("ord_uv", "mdfy_uv", "cond_uv", "mdfy_cond_uv", "stop_pric"):
+        text = str(body.get(name, "")).strip()
+        if not text or name == "ord_uv" and text == "0" and kind not in PRICED[market]:  # at market: no price
+            continue
+        if not (_DOLLARS if market == "us" else _WON).fullmatch(text) or not float(text) > 0:
+            problems.append((name, f"{name}={_shown(body[name])} is not a price: a positive number of " + (
+                "dollars (185.25)" if market == "us" else "whole won (160400)")))
+    spec = fields_of(api_id)
+    takes_price = spec is not None and any(field.name == "ord_uv" for field in spec.request)
+    if kind in PRICED[market] and takes_price and not str(body.get("ord_uv", "")).strip():
+        problems.append(("ord_uv", f"ord_uv={_shown(body.get('ord_uv', ''))} is no price, and trde_tp={kind} trades "
+                                   f"at the order's own (trde_tp={'03' if market == 'us' else '3'} is at market)"))
+    return problems
+
+
+def _shown(value: Any) -> str:
+    return repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+
+
 def check_fields(api_id: str, path: str | None, body: dict[str, Any]) -> None:
     """Raise RequestError, before anything is sent, for a missing required field, an unknown field name or a
     value outside the codes the guide enumerates. TRs the catalogue lacks, or sent to another path, pass."""
@@ -129,6 +174,7 @@ def check_fields(api_id: str, path: str | None, body: dict[str, Any]) -> None:
         if value == "" and not field.required:  # Kiwoom's own examples send it: the documented default
             continue
         problems.append(f"{name}={value} is not one of {_codes(field.codes)}")
+    problems += [why for _, why in order_problems(api_id, body)]
     if problems:
         raise RequestError(f"{api_id} ({tr.name}): {'; '.join(problems)} — nothing was sent; "
                            f"kiwoom_nb.describe({api_id!r}) lists its fields, check=False (--no-check) sends as is",

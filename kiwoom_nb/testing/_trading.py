@@ -33,6 +33,31 @@ def _int(value: Any) -> int:
         return 0
 
 
+def refusal(api_id: str, body: dict[str, Any]) -> str | None:
+    """Kiwoom's words (after 입력 값 오류입니다) for an order no one can place, or None: a quantity or price that is
+    no quantity or price (kiwoom_nb.rest._describe.order_problems: the library's own check, so check=False meets the
+    same refusal), a limit order without its price, a price off the price step (호가단위) of its market."""
+    from decimal import Decimal
+
+    from ..rest._describe import order_problems
+    from .market._clock import tick_size
+
+    for name, _ in order_problems(api_id, body):
+        if not str(body.get(name, "")).strip():
+            return f"[1511:필수 입력 값에 값이 존재하지 않습니다 필드={name}]"
+        return f"[1517:입력 값 형식이 올바르지 않습니다 필드={name}]"
+    us = api_id.startswith("ust")
+    for name in ("ord_uv", "mdfy_uv") if not api_id.startswith("kt5") else ():  # gold has steps of its own
+        text = str(body.get(name, "")).strip()
+        price = Decimal(text) if text else Decimal(0)
+        if price <= 0:
+            continue  # at market
+        step = (Decimal("0.01") if price >= 1 else Decimal("0.0001")) if us else Decimal(tick_size(float(price)))
+        if price % step:
+            return f"[1517:호가단위가 올바르지 않습니다 필드={name}]"
+    return None
+
+
 def place(fake: "FakeKiwoom", api_id: str, environment: str, number: str, body: dict[str, Any], appkey: str) -> None:
     """Put an accepted kt10000 / kt10001 order in the market's book (a 접수 event; a 체결 when it fills)."""
     price = _int(body.get("ord_uv"))
@@ -119,4 +144,5 @@ def quote_book(fake: "FakeKiwoom", body: dict[str, Any], made: dict[str, Any]) -
     return {**made, **{k: v for k, v in values.items() if k in made}}
 
 
-__all__ = ["ACCOUNT", "AT_MARKET", "acknowledge", "cancel", "orders_and_fills", "place", "quote_book", "unfilled"]
+__all__ = ["ACCOUNT", "AT_MARKET", "acknowledge", "cancel", "orders_and_fills", "place", "quote_book", "refusal",
+           "unfilled"]

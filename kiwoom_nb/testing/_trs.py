@@ -101,6 +101,9 @@ def _decide(fake: "FakeKiwoom", environment: str, path: str, api_id: str, header
         for field in spec.request if spec else ():
             if field.required and not str(body.get(field.name, "")).strip():
                 return (*_error(200, 2, f"{_INPUT}[1511:필수 입력 값에 값이 존재하지 않습니다 필드={field.name}]"), "")
+        wrong = _trading.refusal(api_id, body) if is_order(api_id, path) else None
+        if wrong:  # refused as Kiwoom refuses it: nothing placed, no order number
+            return (*_error(200, 2, f"{_INPUT}{wrong}"), "")
         stk_cd = str(body.get("stk_cd", ""))
         if tr.market == "domestic" and _names_a_stock(spec) and stock(stk_cd) is None:
             return (*_error(200, 2, f"{_INPUT}[1902:종목 정보가 없습니다 종목코드={stk_cd}]"), "")

@@ -332,3 +332,36 @@ def test_a_notebook_token_rejected_with_8031_is_revoked_and_untracked(fake):
     assert not session.holders.others(first) and first not in [login.token for login in session.logins.values()]
     session.logout("kiwoom_token")
     assert fake.live_tokens() == []
+
+
+# -- only a production login that succeeded makes its base URL production ----------------------------------
+
+
+@pytest.mark.parametrize("how", ["Client", "login"])
+def test_a_failed_production_login_leaves_the_advised_mock_retry_open(fake, how):
+    """Production keys sent to the mock side fail with 8030 ("switch to mock"); the retry that advises, mock=True with
+    mock keys at the same URL, used to be refused for the rest of the process as "a production server"."""
+    from kiwoom_nb import EnvironmentMismatchError
+
+    with pytest.raises(EnvironmentMismatchError, match="mock") as wrong:
+        if how == "Client":
+            Client(*PRODUCTION, base_url=fake.mock_url, pace=None).call("ka10001", stk_cd="005930")
+        else:
+            Session().login(*PRODUCTION, var="kiwoom_token", base_url=fake.mock_url)
+    assert "\n" not in str(wrong.value)
+
+    with Client(*MOCK, mock=True, base_url=fake.mock_url, pace=None) as api:  # the retry the message advises
+        api.call("ka10001", stk_cd="005930")
+        api.call("kt10000", **ORDER)  # the mock side: no confirmation needed
+    assert [order.environment for order in fake.orders] == ["mock"]
+
+
+def test_a_production_login_that_succeeded_still_makes_its_url_production(fake):
+    Client(*PRODUCTION, base_url=fake.mock_url + "/", pace=None)  # made, never logged in: nothing known yet
+    with Client(*MOCK, mock=True, base_url=fake.mock_url, pace=None) as api:
+        api.call("ka10001", stk_cd="005930")
+    session = Session()
+    session.login(*PRODUCTION, var="kiwoom_token", base_url=fake.url + "/")
+    with pytest.raises(KiwoomError, match="production server"):
+        Client(*MOCK, mock=True, base_url=fake.url, pace=None)
+    session.logout("kiwoom_token")

@@ -290,3 +290,43 @@ def test_config_mock_hosts_names_a_mock_server_for_the_order_guard(ip, fake, mon
         with pytest.raises(OrderNotConfirmed):
             api.call("kt10000", **order)
     assert len(fake.orders) == 1
+
+
+@pytest.mark.parametrize("trait, url", [("base_url", "http://[::1]:abc"), ("mock_base_url", "https://[::ffff:api]"),
+                                        ("ws_url", "wss://api.kiwoom.com:99999")])
+def test_config_refuses_a_url_no_request_could_go_to_in_one_line(ip, fake, caplog, trait, url):
+    """Issue 28's review, item 4: it used to be taken, and the next login failed with a raw ValueError. %config
+    shows a refused value as one logged line (its way with every trait it cannot set)."""
+    before = getattr(magics(ip), trait)
+    ip.run_line_magic("config", f"KiwoomMagics.{trait} = {url!r}")
+    [line] = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert f"KiwoomMagics.{trait}={url!r}" in line and "\n" not in line
+    assert getattr(magics(ip), trait) == before  # the setting it had is kept
+    ip.run_line_magic("config", f"KiwoomMagics.{trait} = ''")  # unsetting is always fine
+    assert fake.requests == []
+
+
+def test_the_login_magic_names_a_malformed_kiwoom_base_url(ip, fake, monkeypatch):
+    monkeypatch.setenv("KIWOOM_BASE_URL", "https://[::ffff:api]")
+    ip.extension_manager.reload_extension("kiwoom_nb")  # the trait's default is read from the environment
+    with pytest.raises(KiwoomError) as caught:
+        ip.run_line_magic("kiwoom_login", "")
+    assert "KIWOOM_BASE_URL='https://[::ffff:api]'" in str(caught.value) and "\n" not in str(caught.value)
+    assert fake.requests == [] and "kiwoom_token" not in ip.user_ns
+
+
+@pytest.mark.parametrize("setting", ["refresh_margin = float('inf')", "refresh_margin = 10**9", "pace = float('nan')",
+                                     "timeout = float('inf')", "exit_timeout = 1e12", "board_rate = float('inf')"])
+def test_config_refuses_numbers_past_any_sense_and_the_token_is_kept(ip, fake, caplog, setting):
+    """Issue 28's review, item 3: refresh_margin = inf was taken, and every later cell failed with a raw
+    OverflowError in the before-cell refresh."""
+    run(ip, "kiwoom_login")
+    token = ip.user_ns["kiwoom_token"]
+    name = setting.split(" ")[0]
+    before = getattr(magics(ip), name)
+    ip.run_line_magic("config", f"KiwoomMagics.{setting}")
+    [line] = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert f"KiwoomMagics.{name}=" in line and "at most" in line and "\n" not in line
+    assert getattr(magics(ip), name) == before
+    result = ip.run_cell("x = 1")  # the before-cell refresh runs with the margin it had
+    assert result.success and ip.user_ns["kiwoom_token"] == token and len(fake.issues) == 1

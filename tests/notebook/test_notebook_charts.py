@@ -35,6 +35,7 @@ def run(name: str, probe: str, tmp_path: Path) -> tuple[dict, str]:
     stderr = "".join(o.get("text", "") for o in shown if o.get("name") == "stderr")
     assert "missing from font" not in stderr, stderr  # Hangul drawn, not as boxes
     assert "findfont" not in stderr, stderr  # nor a font fallback line under the chart
+    assert "from the store" not in stderr and "up to date" not in stderr, stderr  # the store's lines: quiet headless
     assert any("image/png" in o.get("data", {}) for o in shown), "no figure was drawn"
     return json.loads(nb.cells[-1].outputs[0]["text"]), stderr
 

@@ -81,3 +81,12 @@ def test_after_logout_watch_says_how_to_open_a_new_stream(ip, fake):
     cell(ip, "%kiwoom_logout")
     with pytest.raises(KiwoomError, match=r"this stream is closed; open a new one: live = kiwoom_nb.stream\(\)"):
         live.watch(["005930"], "0B")
+
+
+@pytest.mark.parametrize("rate", ["inf", "nan", "1e9"])
+def test_a_board_rate_past_any_sense_is_refused_before_a_stream_opens(ip, fake, rate):
+    """Issue 28's review, item 3: --rate inf made the board's timer spin without waiting."""
+    with pytest.raises(KiwoomError, match=r"--rate=") as caught:
+        cell(ip, f"%kiwoom_watch 005930 --rate {rate}")
+    assert "\n" not in str(caught.value)
+    assert not fake.ws.received()

@@ -115,6 +115,51 @@ def test_wrongly_typed_call_options_get_one_line(api, fake, call):
     assert fake.requests == []
 
 
+# -- numbers past any sense: inf, nan, huge (issue 28's review, item 3) ----------------------------------------
+
+INF, NAN = float("inf"), float("nan")
+
+
+@pytest.mark.parametrize("options", [{"refresh_margin": INF}, {"refresh_margin": NAN}, {"refresh_margin": 10 ** 9},
+                                     {"refresh_margin": 86_400}, {"pace": INF}, {"pace": 10 ** 9}, {"timeout": INF},
+                                     {"timeout": 10 ** 400}],
+                         ids=lambda options: f"{next(iter(options))}={next(iter(options.values()))}")
+def test_client_options_past_any_sense_get_one_line_and_nothing_is_sent(fake, options):
+    """refresh_margin=inf passed the check and then made every call fail with a raw OverflowError."""
+    with pytest.raises(KiwoomError) as caught:
+        Client(*KEYS, transport=fake.transport, **options).call("ka10001", stk_cd="005930")
+    name = next(iter(options))
+    assert f"{name}=" in one_line(caught) and "at most" in str(caught.value)
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize("options", [{"buffer": 10 ** 30}, {"buffer": 10 ** 400}, {"silence": INF}, {"silence": NAN}, {"timeout": NAN}],
+                         ids=lambda options: f"{next(iter(options))}={next(iter(options.values()))}")
+def test_stream_options_past_any_sense_get_one_line_and_nothing_is_sent(fake, options):
+    with pytest.raises(KiwoomError) as caught:
+        Stream(*KEYS, base_url=fake.url, **{"ws_url": fake.ws_url, **options})
+    assert f"{next(iter(options))}=" in one_line(caught)
+    assert fake.requests == [] and fake.ws.received() == []
+
+
+@pytest.mark.parametrize("call", [
+    lambda api: api.frame("ka10081", pages=10 ** 30, stk_cd="005930", base_dt="20261201", upd_stkpc_tp="1"),
+    lambda api: list(api.pages("ka10081", max_pages=10 ** 30, stk_cd="005930", base_dt="20261201", upd_stkpc_tp="1")),
+], ids=["pages", "max_pages"])
+def test_page_counts_past_any_sense_get_one_line(api, fake, call):
+    with pytest.raises(KiwoomError) as caught:
+        call(api)
+    one_line(caught)
+    assert tr_requests(fake) == []
+
+
+def test_a_sensible_margin_and_pace_still_work_and_the_token_is_kept(fake):
+    with Client(*KEYS, transport=fake.transport, refresh_margin=3600, pace=100) as api:
+        api.call("ka10001", stk_cd="005930")
+        api.call("ka10001", stk_cd="005930")
+    assert len(fake.issues) == 1
+
+
 # -- dates ---------------------------------------------------------------------------------------------------
 
 

@@ -197,11 +197,11 @@ def test_threads_share_one_client():
     fake = FakeKiwoom(keys=dict(CANARY), page_size=10)
     codes = ["005930", "000660", "035420", "051910"]
     with client_of(fake) as api:
-        frames, errors = in_threads(lambda code: api.candles(code, "D", "2026-11-01", "2026-11-30"),
+        frames, errors = in_threads(lambda code: api.candles(code, "D", "2026-11-01", "2026-11-30", store=False),
                                     [(code,) for code in codes])
         assert errors == []
         got = dict(zip(codes, frames))
-        alone = {code: api.candles(code, "D", "2026-11-01", "2026-11-30") for code in codes}
+        alone = {code: api.candles(code, "D", "2026-11-01", "2026-11-30", store=False) for code in codes}
     assert sorted(got) == sorted(codes)
     for code in codes:
         pd.testing.assert_frame_equal(got[code], alone[code])

@@ -49,8 +49,10 @@ def plausible(field, market: str) -> str:
 
 
 def required_body(api_id: str) -> dict[str, str]:
+    """The required fields; an order's price too, which its first order type (보통, 지정가: a limit) needs."""
     market = lookup(api_id).market
-    return {f.name: plausible(f, market) for f in fields_of(api_id).request if f.required}
+    return {f.name: plausible(f, market) for f in fields_of(api_id).request
+            if f.required or f.name == "ord_uv" and api_id in ORDERS}
 
 
 @pytest.fixture

@@ -64,10 +64,19 @@ def candles(api_id: str, body: dict[str, Any], market: Market, skip: int = 0) ->
     first = str(body.get("strt_dt") or "") if us else ""  # US charts run from today back to strt_dt
     until = _day(str(body.get("base_dt") or ""))
     if interval in ("minute", "tick"):
-        return _intraday(market, code, us, until, first, interval, _scope(body.get("tic_scope")), skip)
-    if interval == "D":
-        return _days(market, code, us, until, first, skip)
-    return islice(_periods(_days(market, code, us, until, first), interval), skip, None)
+        made = _intraday(market, code, us, until, first, interval, _scope(body.get("tic_scope")), skip)
+    elif interval == "D":
+        made = _days(market, code, us, until, first, skip)
+    else:
+        made = islice(_periods(_days(market, code, us, until, first), interval), skip, None)
+    factor = market.factors.get(code, 1.0) if str(body.get("upd_stkpc_tp", "")) == "1" else 1.0
+    return made if factor == 1.0 else (_rebased(c, factor) for c in made)
+
+
+def _rebased(candle: Candle, factor: float) -> Candle:
+    """A candle of a re-based adjusted history (Market.rebase): its prices times ``factor``."""
+    return (candle[0], *(max(round(v * factor), 1) for v in candle[1:5]), *candle[5:7], max(round(candle[7] * factor), 1),
+            *candle[8:])
 
 
 def _scope(value: Any) -> int:

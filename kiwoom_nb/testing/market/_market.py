@@ -36,6 +36,12 @@ class Market:
         self._runs: dict[tuple, tuple] = {}
         self._lock = threading.Lock()
         self.orders = Orders(self)
+        self.factors: dict[str, float] = {}  # code -> what its adjusted prices are multiplied by (rebase)
+
+    def rebase(self, code: str, factor: float = 0.5) -> None:
+        """A split or dividend re-bases ``code``'s adjusted history: from now on its adjusted charts (upd_stkpc_tp=1)
+        serve every price times ``factor`` (0.5: a 2-for-1 split); unadjusted charts are unchanged."""
+        self.factors[code] = self.factors.get(code, 1.0) * factor
 
     @staticmethod
     def listed(code: str) -> date:
