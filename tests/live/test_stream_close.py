@@ -111,3 +111,6 @@ def test_close_does_not_wait_out_a_token_issue_in_flight_on_the_socket_thread(fa
 
     assert took < 10  # not the 20 s of the issue in flight (bench/ measures how close to 1 s)
     assert first in [str(login.token) for login in own_session().orphans]  # kept for the exit revoke
+    orphan = next(login for login in own_session().orphans if str(login.token) == first)
+    assert own_session()._release(orphan, timeout=10) is None  # what exit does, while the fake still listens
+    assert not fake.is_live(first) and orphan not in own_session().orphans
