@@ -33,6 +33,7 @@ from goal08_candles import measure_candles
 from goal09_stream import measure_stream  # bench/goal09_stream.py (issue 22)
 from goal10_board import measure_board  # bench/goal10_board.py (issue 23)
 from goal11_store import measure_store  # bench/goal11_store.py (issue 32)
+from goal12_shared_pace import measure_shared_pace  # bench/goal12_shared_pace.py (issue 33)
 
 
 # -- main -------------------------------------------------------------------------------------------
@@ -82,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
             ("9", measure_stream, "9. the real-time stream against kiwoom-client's WebSocket client"),
             ("10", measure_board, "10. a live board at 2,000 ticks/s (real kernels)"),
             ("11", measure_store, "11. the candle store"),
+            ("12", measure_shared_pace, "12. many processes on one key (this machine, Redis)"),
         ]
         round_trip = None
         for goal, measure, name in steps:
