@@ -17,6 +17,7 @@ $(VENV)/.installed-%: pyproject.toml
 
 test: $(VENV)/.installed-test
 	bash scripts/ensure-tmux.sh
+	bash scripts/ensure-redis.sh
 	$(PY) -m compileall -q kiwoom_nb
 	$(PY) -m pytest $(PYTEST_ARGS)
 
@@ -53,6 +54,7 @@ $(KWCLI_WHEEL): | $(UV)
 		-d $(KWCLI_DIR)
 
 test-min: $(MIN_VENV)/.installed $(KWCLI_WHEEL)
+	bash scripts/ensure-redis.sh
 	$(MIN_PY) -m compileall -q kiwoom_nb
 	$(MIN_PY) scripts/lowest-versions.py test
 	KIWOOM_NB_KWCLI_WHEEL=$(abspath $(KWCLI_WHEEL)) $(MIN_PY) -m pytest $(PYTEST_ARGS)

@@ -33,7 +33,8 @@ from goal08_candles import measure_candles
 from goal09_stream import measure_stream  # bench/goal09_stream.py (issue 22)
 from goal10_board import measure_board  # bench/goal10_board.py (issue 23)
 from goal11_store import measure_store  # bench/goal11_store.py (issue 32)
-from goal12_orders import measure_orders  # bench/goal12_orders.py (issue 35)
+from goal12_shared_pace import measure_shared_pace  # bench/goal12_shared_pace.py (issue 33)
+from goal13_orders import measure_orders  # bench/goal13_orders.py (issue 35)
 
 
 # -- main -------------------------------------------------------------------------------------------
@@ -83,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
             ("9", measure_stream, "9. the real-time stream against kiwoom-client's WebSocket client"),
             ("10", measure_board, "10. a live board at 2,000 ticks/s (real kernels)"),
             ("11", measure_store, "11. the candle store"),
-            ("12", measure_orders, "12. an order to filled: events against polling"),
+            ("12", measure_shared_pace, "12. many processes on one key (this machine, Redis)"),
+            ("13", measure_orders, "13. an order to filled: events against polling"),
         ]
         round_trip = None
         for goal, measure, name in steps:

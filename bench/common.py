@@ -21,10 +21,10 @@ CHILD = Path(__file__).resolve().parent / "child.py"
 
 FULL = dict(processes=21, importtime_runs=5, blocks=40, cells=500, calls=200_000, pairs=1000, kernels=9,
             paced_calls=100, frame_rows=10_000, candle_stocks=10, stream_events=100_000, stream_rows=100_000,
-            board_seconds=5, board_rounds=3)
+            board_seconds=5, board_rounds=3, shared_calls=40, shared_overhead=2000)
 QUICK = dict(processes=2, importtime_runs=1, blocks=2, cells=50, calls=10_000, pairs=20, kernels=1,
              paced_calls=8, frame_rows=1_000, candle_stocks=3, stream_events=2_000, stream_rows=2_000,
-             board_seconds=1, board_rounds=1)
+             board_seconds=1, board_rounds=1, shared_calls=4, shared_overhead=100)
 
 #: The fake's limit for the pacing measurement: requests per second per TR.
 PACED_LIMIT = 3

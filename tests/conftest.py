@@ -49,6 +49,13 @@ def _forget_process_state() -> None:
     pace, codes, client = (sys.modules.get(f"kiwoom_nb.{name}") for name in ("rest._pace", "rest._codes", "auth._client"))
     if pace is not None:
         pace._pacers.clear()
+    shared = sys.modules.get("kiwoom_nb.pace")  # the budgets shared through files or Redis: their connections
+    if shared is not None:
+        for budget in list(shared._budgets.values()):
+            budget.close()
+        shared._budgets.clear()
+        shared._url = None  # %config KiwoomMagics.pace_url set in this process
+        shared.longest_wait = 0.0
     if codes is not None:
         codes._memory.clear()
     if client is not None and hasattr(client, "_mock_hosts"):
@@ -58,8 +65,9 @@ def _forget_process_state() -> None:
 @pytest.fixture(autouse=True)
 def fresh_process_state():
     """What kiwoom_nb keeps per process, and tests sharing the canary keys would otherwise pass on to each other:
-    the limits a pacer learned (per app key), the day's stock lists in memory, hosts named as mock. Every test
-    starts without them and leaves none behind, so no result depends on which tests ran before."""
+    the limits a pacer learned (per app key) and its shared budget's connection, the day's stock lists in memory,
+    hosts named as mock. Every test starts without them and leaves none behind, so no result depends on which tests
+    ran before."""
     _forget_process_state()
     yield
     _forget_process_state()

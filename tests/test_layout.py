@@ -1,6 +1,6 @@
 """The package's layout, read with ast from the source (issues 18 and 31): imports flow one way, lazy
 (function-level) imports included, so a circle fails here rather than at some user's first call; the rooms
-(auth, rest, live, notebook, testing) import only the rooms below them; only notebook/ imports IPython,
+(auth, pace, rest, live, notebook, testing) import only the rooms below them; only notebook/ imports IPython,
 ipywidgets or traitlets; no module is over 400 lines, no class over 300, no folder over 12 modules; the top
 level holds only __init__.py, _errors.py, the subpackages and their data (and the allowances below)."""
 
@@ -20,11 +20,12 @@ PACKAGE = ROOT / "kiwoom_nb"
 ROOMS = {
     "auth": set(),
     "store": set(),  # the candle files: rest's candles hand it their fetching, it knows no TR (issue 32)
-    "rest": {"auth", "store"},
-    "live": {"rest", "auth"},
+    "pace": set(),  # the pacing budget shared by processes and machines (issue 33)
+    "rest": {"auth", "store", "pace"},
+    "live": {"rest", "auth", "pace"},
     "orders": {"live", "rest", "auth"},
-    "notebook": {"orders", "live", "rest", "auth", "store"},
-    "testing": {"live", "rest", "auth"},
+    "notebook": {"orders", "live", "rest", "auth", "store", "pace"},
+    "testing": {"live", "rest", "auth", "pace"},
 }
 #: What the top level of kiwoom_nb/ may hold besides __init__.py, _errors.py, py.typed, data/ and the rooms, and why.
 ALLOWANCES = {

@@ -260,8 +260,10 @@ class KiwoomMagics(Magics, Settings):
 
         from .panel._status import status_table
 
+        from .. import pace
+
         text, markup = status_table(self.session.logins.values(), revoke_at_exit=self.revoke_at_exit,
-                                    safety_net=self.exit.safety_net())
+                                    safety_net=self.exit.safety_net(), pace=pace.describe())
         display({"text/plain": text, "text/html": markup}, raw=True)
 
     def _show_panel(self, *, mock: bool, var: str, force: bool, appkey: str | None, remember: bool = False) -> None:

@@ -71,6 +71,26 @@ class Settings(Configurable):
 
         configure(change["new"])
 
+    pace_url = Unicode(
+        help="Where the pace of each app key is shared: '' or 'local' by this user's processes on this machine, "
+        "redis://host:6379/0 through Redis by several machines (pip install 'kiwoom_nb[redis]'), 'off' by none. "
+        "Empty (the default): $KIWOOM_PACE_URL decides. A password in the URL is shown as ***; $KIWOOM_PACE_URL "
+        "keeps it out of the notebook."
+    ).tag(config=True)
+
+    @validate("pace_url")
+    def _validate_pace_url(self, proposal: dict[str, Any]) -> str:
+        from .. import pace
+
+        value = str(proposal["value"])
+        if "***@" in value and value == self._trait_values.get("pace_url"):
+            return value  # the masked URL set back: no change
+        try:
+            pace.set_url(value or None)  # the URL itself stays with kiwoom_nb.pace; the trait keeps it masked
+        except KiwoomError as exc:
+            raise TraitError(str(exc)) from None
+        return pace.masked(value)
+
     @default("base_url")
     def _default_base_url(self) -> str:
         return os.environ.get("KIWOOM_BASE_URL", "")

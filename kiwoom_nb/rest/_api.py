@@ -75,6 +75,7 @@ class Calls:
         self.progress = progress
         self.last: list[Answer] = []
         self.paced: float | None = None  # requests per second the latest request waited for, when it waited
+        self.turn = 0.0  # seconds it waited for other processes' requests on the key (kiwoom_nb.pace)
         self.closed = False
         self.backoff = BACKOFF  # seconds to wait before each retry after a rate-limit refusal
 
@@ -146,9 +147,11 @@ class Calls:
             headers = {"authorization": f"Bearer {token.value}", "cont-yn": "Y" if cont else "N",
                        "next-key": next_key if cont else ""}
             asked = time.monotonic()
-            ticket = pacer.acquire(api_id, self.pace, group="/" + path.lstrip("/"))  # the group: its URL path
+            ticket = pacer.acquire(api_id, self.pace, group="/" + path.lstrip("/"),  # the group: its URL path
+                                   timeout=self.tokens.timeout)
             # the progress bar says so when this request waited for its pace: a paced fetch is not a slow product
             self.paced = pacer.rate(api_id, self.pace) if time.monotonic() - asked > PACED else None
+            self.turn = pacer.waited if ticket[2] is not None and pacer.waited > PACED else 0.0  # other processes
             try:
                 try:
                     data, _, answered = post_tr(api_id, what, url, content, headers=headers,

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from .._errors import RequestError
 from ..store import kept, part_of, server_of, summary, usable_root
+from ..store._intervals import _MINUTES, _TICKS, INTERVALS  # the vocabulary the store's read and clear share
+from ..store._intervals import interval_of as _interval
 
 if TYPE_CHECKING:
     from ._api import Answer
@@ -22,10 +24,6 @@ __all__ = ["INTERVALS", "candles", "exchange_of", "plan"]
 
 _DAYS = {"D": "ka10081", "W": "ka10082", "M": "ka10083", "Y": "ka10094"}
 _US_DAYS = {"D": "usa06012", "W": "usa06013", "M": "usa06014", "Y": "usa06015"}
-_MINUTES = ("1", "3", "5", "10", "15", "30", "45", "60")
-_TICKS = ("1", "3", "5", "10", "30")
-#: Every interval ``candles`` takes.
-INTERVALS = (*_DAYS, *(f"{m}m" for m in _MINUTES), "tick", *(f"{t}t" for t in _TICKS))
 _EXCHANGES = {"NA": "AMEX", "ND": "NASDAQ", "NY": "NYSE"}
 #: chart field -> candle column; where a chart has both, the bar's own quantity (trde_qty) is the volume and the
 #: cumulative one (acc_trde_qty, ka10080's running total of the day) is left out: never two columns of one name.
@@ -172,34 +170,6 @@ def candles(api: "Client", codes: Any, interval: str = "D", start: Any = None, e
         print(f"{len(done)} of {len(listed)} stocks fetched; {len(failed)} failed: {why} — see df.attrs[\"failed\"]",
               file=sys.stderr)
     return frame
-
-
-#: pandas' and yfinance's names for the same intervals (1d, 1wk, 1mo, 5min, 1h, ...), and words.
-ALIASES = {**{a: "D" for a in ("1d", "d", "day", "daily", "1day")},
-           **{a: "W" for a in ("1wk", "wk", "1w", "w", "week", "weekly", "1week")},
-           **{a: "M" for a in ("1mo", "mo", "month", "monthly", "1month", "1me", "me")},  # MS: below (ms: milliseconds)
-           **{a: "Y" for a in ("1y", "y", "year", "yearly", "1year", "1ye", "ye", "1ys", "ys", "a", "1a")},
-           **{f"{m}{unit}": f"{m}m" for m in _MINUTES for unit in ("min", "mins", "minute", "minutes", "t")
-              if f"{m}{unit}" not in ("1t", "3t", "5t", "10t", "30t")},  # 5t stays 5 ticks, as before
-           "1h": "60m", "h": "60m", "60min": "60m", "1hour": "60m", "hour": "60m", "ticks": "tick", "1tick": "tick"}
-
-
-def _interval(interval: Any) -> str:
-    if not isinstance(interval, str):
-        raise RequestError(f"interval={interval!r}: use one of {', '.join(INTERVALS)} as a string (M is a month, 1m a "
-                           "minute)")
-    raw = interval.strip()
-    if re.fullmatch(r"\d+T", raw):  # pandas' old minute alias, and this module's ticks: refused, not guessed
-        raise RequestError(f"interval={interval!r} reads two ways (pandas: {raw[:-1]} minutes; here: ticks); write "
-                           f"{raw[:-1]}min for minutes or {raw[:-1]}t for ticks")
-    if raw in ("1M", "MS", "1MS"):  # pandas' month (and month start); 1m is a minute, 1ms a millisecond
-        raw = "M"
-    text = raw.upper() if raw.upper() in ("D", "W", "Y") or raw == "M" else raw.lower().replace(" ", "")
-    text = ALIASES.get(text, text)
-    if text not in INTERVALS:
-        raise RequestError(f"interval={interval!r}: use one of {', '.join(INTERVALS)} (M is a month, 1m a minute), "
-                           "or pandas / yfinance names: 1d, 1wk, 1mo, 1y, 5min, 1h")
-    return text
 
 
 def _code_of(api: Any, code: str) -> str:

@@ -1,7 +1,8 @@
 """Pacing shared by every client of one app key in this process, and what Kiwoom's 1700-1702 answers teach it.
 
 Stdlib only, monotonic clock. Waiting here is the product's behaviour (spacing requests), not test
-synchronisation. No I/O, no knowledge of HTTP.
+synchronisation. No knowledge of HTTP. Across processes (and machines) the same rules hold through the key's
+shared budget (kiwoom_nb.pace): a request passes this process's pacer, then the shared one.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import re
 import threading
 import time
 from collections import deque
+from typing import Any
 
 __all__ = ["DEFAULT_PACE", "OVERALL", "Pacer", "paced_note", "pacer_for", "rate_in"]
 
@@ -38,9 +40,12 @@ def rate_in(message: str | None) -> float | None:
 
 def paced_note(client: object) -> str:
     """`` · paced 5/s`` for a progress bar when ``client``'s latest request waited for its pace (``client.paced``,
-    the rate it waited for), else ""."""
+    the rate it waited for), else ""; with the wait for other processes' turns on the key (``client.turn``)."""
     rate = getattr(client, "paced", None)
-    return f" · paced {rate:g}/s" if rate else ""
+    turn = getattr(client, "turn", 0.0)
+    if not rate:
+        return ""
+    return f" · paced {rate:g}/s" + (f", waited {turn:.1f} s for other processes on the key" if turn >= 0.05 else "")
 
 
 class Pacer:
@@ -56,7 +61,10 @@ class Pacer:
     many threads send or however the network delays single requests.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, name: str = "") -> None:
+        self.name = name  # the digest of the app key and environment; names the shared budget
+        self._shared: tuple[int, Any] | None = None  # (kiwoom_nb.pace.version, the budget) once asked
+        self.waited = 0.0  # seconds the latest request waited for its turn at the shared budget
         self._cond = threading.Condition()
         self._next_at: dict[str, float] = {}
         self._slack: dict[str, float] = {}
@@ -73,13 +81,24 @@ class Pacer:
     @staticmethod
     def scope(ticket: tuple[str, str | None], code: int | None) -> str:
         """The scope a refusal (Kiwoom code ``code``) of the request of ``ticket`` speaks of."""
-        api_id, group = ticket
+        api_id, group = ticket[:2]
         if code == 1701:
             return OVERALL
         return group if code == 1702 and group else api_id
 
-    def acquire(self, api_id: str, pace: float | None, group: str | None = None) -> tuple[str, str | None]:
-        """Wait until a request of ``api_id`` (in ``group``) may be sent; the ticket to :meth:`release`."""
+    @property
+    def shared(self) -> Any:
+        """This key's shared budget (kiwoom_nb.pace), or None (``KIWOOM_PACE_URL=off``)."""
+        from .. import pace
+
+        if self._shared is None or self._shared[0] != pace.version:
+            self._shared = (pace.version, pace.budget_for(self.name) if self.name else None)
+        return self._shared[1]
+
+    def acquire(self, api_id: str, pace: float | None, group: str | None = None,
+                timeout: float = 10.0) -> tuple[str, str | None, Any]:
+        """Wait until a request of ``api_id`` (in ``group``) may be sent, here and at the shared budget (at most
+        ``timeout`` seconds there); the ticket to :meth:`release`."""
         scopes = _scopes(api_id, group)
         with self._cond:
             while True:
@@ -93,7 +112,20 @@ class Pacer:
                 rate = self.rate(s, pace if s == api_id else None)
                 if rate:
                     self._next_at[s] = max(self._next_at.get(s, 0.0), now + 1.0 / rate + self._slack.get(s, SLACK))
-        return api_id, group
+        shared, ticket = self.shared, None
+        if shared is not None:
+            try:
+                ticket, self.waited, learned = shared.acquire(api_id, scopes, pace, timeout + 1.0, timeout)
+            except BaseException:  # Ctrl-C while waiting for a turn: this process's slot is free again
+                self.release((api_id, group, None))
+                raise
+            if self.waited >= 0.05:
+                from .. import pace as room
+
+                room.waited(self.waited)  # %kiwoom_status shows the longest
+            with self._cond:
+                self.learned.update(learned)  # what another process learned applies here at once
+        return api_id, group, ticket
 
     def _full_until(self, scope: str, now: float) -> float:
         """``now`` if the learned limit of ``scope`` lets a request leave, else when to look again."""
@@ -106,11 +138,13 @@ class Pacer:
             return now
         return recent[0] + window if recent else now + 1.0  # the oldest ages out, or an answer comes
 
-    def release(self, ticket: tuple[str, str | None]) -> None:
+    def release(self, ticket: tuple[str, str | None, Any]) -> None:
         """The request of ``ticket`` was answered, or failed, just now: its slot frees a second later."""
+        if ticket[2] is not None and self.shared is not None:
+            self.shared.release(ticket[2])
         with self._cond:
             now = time.monotonic()
-            for s in _scopes(*ticket):
+            for s in _scopes(*ticket[:2]):
                 self._flying[s] -= 1
                 times = self._answered.setdefault(s, deque())
                 times.append(now)
@@ -124,11 +158,15 @@ class Pacer:
             if self.learned.get(scope) == rate:
                 self._slack[scope] = min(self._slack.get(scope, SLACK) * 2, MAX_SLACK)
             self.learned[scope] = rate
+        if self.shared is not None:
+            self.shared.learn(scope, rate)
 
     def hold(self, scope: str, seconds: float) -> None:
         """Nothing in ``scope`` before ``seconds`` from now (a back-off after a refusal)."""
         with self._cond:
             self._next_at[scope] = max(self._next_at.get(scope, 0.0), time.monotonic() + seconds)
+        if self.shared is not None:
+            self.shared.hold(scope, seconds)
 
 
 def _scopes(api_id: str, group: str | None) -> list[str]:
@@ -145,5 +183,5 @@ def pacer_for(app_key: str, mock: bool) -> Pacer:
     with _pacers_lock:
         pacer = _pacers.get(name)
         if pacer is None:
-            pacer = _pacers[name] = Pacer()
+            pacer = _pacers[name] = Pacer(name)
         return pacer

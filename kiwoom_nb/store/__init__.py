@@ -8,11 +8,13 @@ universe to its last bar. pyarrow, duckdb and filelock are imported on first use
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from .._errors import RequestError
+from ._intervals import interval_of
 from ._kept import kept
 from ._where import configure, part_of, root_of, server_of, writable
 
@@ -23,7 +25,20 @@ __all__ = ["clear", "configure", "info", "kept", "location", "part_of", "read", 
 def location(store: Any = None) -> Path:
     """Where the store is: ``store=`` if given, else ``%config KiwoomMagics.store_path``, KIWOOM_STORE, or the user
     data dir (``…/kiwoom_nb/store``)."""
+    if store is not None and store is not True and not isinstance(store, (str, os.PathLike)):
+        raise RequestError(f"store={store!r}: pass a folder (or nothing, for the configured store)")
     return root_of(True if store is None else store)
+
+
+def _listed(codes: Any, everything: bool = False) -> Any:
+    """``codes`` as a list of strings (None: every code, where ``everything``); else one line saying what to pass."""
+    if codes is None and everything:
+        return None
+    if isinstance(codes, str):
+        return codes
+    if isinstance(codes, (list, tuple, set, frozenset)) or hasattr(codes, "tolist"):
+        return [str(c) for c in (codes.tolist() if hasattr(codes, "tolist") else codes)]
+    raise RequestError(f"codes={codes!r}: pass a code as a string ('005930') or a list of them")
 
 
 def read(codes: Any, interval: str = "D", start: Any = None, end: Any = None, *, adjusted: bool = True,
@@ -32,7 +47,10 @@ def read(codes: Any, interval: str = "D", start: Any = None, end: Any = None, *,
     network. ``server`` picks a server's store (api.kiwoom.com, mockapi.kiwoom.com) when several hold the code."""
     from ._query import read_kept
 
-    return read_kept(codes, interval, start, end, adjusted=adjusted, server=server, root=location(store))
+    if not isinstance(adjusted, bool):
+        raise RequestError(f"adjusted={adjusted!r}: pass True or False")
+    return read_kept(_listed(codes), interval_of(interval), start, end, adjusted=adjusted, server=server,
+                     root=location(store))
 
 
 def info(store: Any = None) -> Any:
@@ -47,6 +65,8 @@ def sql(query: str, store: Any = None) -> Any:
     open high low close volume [value] server interval adjusted code); the answer as a DataFrame."""
     from ._query import run_sql
 
+    if not isinstance(query, str) or not query.strip():
+        raise RequestError(f"store.sql({query!r}): pass a query, e.g. store.sql('SELECT * FROM candles_d LIMIT 5')")
     return run_sql(query, location(store))
 
 
@@ -55,7 +75,8 @@ def clear(codes: Any = None, interval: str | None = None, *, server: str | None 
     Each code is removed under its lock. Returns how many code files went."""
     from ._query import clear_kept
 
-    return clear_kept(location(store), codes, interval, server)
+    return clear_kept(location(store), _listed(codes, everything=True),
+                      None if interval is None else interval_of(interval), server)
 
 
 def usable_root(store: Any, interval: str) -> Path | None:

@@ -44,9 +44,13 @@ def read_part(pd: Any, root: Path, part: Path, quiet: bool = False) -> tuple[Any
     if not path.exists():
         return None, {}
     try:
+        if not path.is_file():  # a folder where the file should be: pyarrow would read it as an empty dataset
+            raise IsADirectoryError(str(path))
         table = pq.read_table(path)
+        if "date" not in table.column_names:  # a Parquet file, but not one this store wrote
+            raise KeyError("date")
     except Exception as exc:  # noqa: BLE001 - a truncated or corrupt file: whatever pyarrow raises for it
-        if quiet:
+        if quiet or not path.exists():  # gone meanwhile (store.clear in another kernel): nothing kept, not corrupt
             return None, {}
         aside = root / ".aside" / f"{part.relative_to(root).as_posix().replace('/', '-')}-{int(time.time())}.parquet"
         aside.parent.mkdir(parents=True, exist_ok=True)
@@ -60,13 +64,16 @@ def read_part(pd: Any, root: Path, part: Path, quiet: bool = False) -> tuple[Any
 
 
 def write_part(pd: Any, part: Path, frame: Any, notes: dict[str, str]) -> None:
-    """``frame`` (a ``date`` index) as the partition's file, replacing the old one in one step."""
+    """``frame`` (a ``date`` index) as the partition's file, replacing the old one in one step. Called holding the
+    partition's lock: any temporary file already there is a killed writer's, and goes."""
     pq = require_pyarrow()
     import pyarrow as pa
 
     table = pa.Table.from_pandas(frame.reset_index(), preserve_index=False)
     table = table.replace_schema_metadata({_META: json.dumps(notes).encode()})
     part.mkdir(parents=True, exist_ok=True)
+    for stale in part.glob(f".{FILE}.*.tmp"):  # SIGKILL between write_table and os.replace left it
+        stale.unlink(missing_ok=True)
     temp = part / f".{FILE}.{os.getpid()}.{threading.get_ident()}.tmp"  # never another writer's, even in-process
     try:
         pq.write_table(table, temp, compression="zstd")

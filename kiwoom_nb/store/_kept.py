@@ -85,14 +85,7 @@ def _merged(pd: Any, fetch: Callable, part: Path, stored: Any, notes: dict, coun
         newer, pages, _ = fetch(stored.index.max(), until)
         counts["pages"] += pages
         if adjusted and _rebased(pd, stored, newer, cut, zone):
-            print(f"{code}: the server's adjusted prices changed (a split or dividend re-based the history); its "
-                  "stored history was dropped and fetched again", file=sys.stderr)
-            frame, again, fresh = _fresh(pd, fetch, part, begin if begin is not None else stored.index.min(),
-                                         until, cut, last, zone, {"stored": 0, "pages": 0, "new": 0})
-            counts.update(again, pages=again["pages"] + counts["pages"])
-            notes.clear()
-            notes.update(fresh)
-            return frame
+            return _again(pd, fetch, part, stored, notes, counts, code, begin, until, cut, last, zone)
         parts.append(newer)
         if last is None or last >= cut:
             notes["complete_to"] = str(cut)
@@ -101,6 +94,8 @@ def _merged(pd: Any, fetch: Callable, part: Path, stored: Any, notes: dict, coun
     if first is not None and first < days.min() and not notes.get("begins"):
         older, pages, earliest = fetch(begin, stored.index.min())
         counts["pages"] += pages
+        if adjusted and _rebased(pd, stored, older, cut, zone):  # its newest page holds the first kept bar
+            return _again(pd, fetch, part, stored, notes, counts, code, begin, until, cut, last, zone)
         parts.insert(0, older)
         if earliest:
             notes["begins"] = earliest
@@ -111,6 +106,19 @@ def _merged(pd: Any, fetch: Callable, part: Path, stored: Any, notes: dict, coun
     if len(finished) != kept_rows or len(parts) > 1:
         counts["new"] = len(finished) - kept_rows
         write_part(pd, part, finished, notes)
+    return frame
+
+
+def _again(pd: Any, fetch: Callable, part: Path, stored: Any, notes: dict, counts: dict, code: str, begin: Any,
+           until: Any, cut: Any, last: Any, zone: str) -> Any:
+    """A re-based adjusted history: the kept one dropped, all of it fetched again (and said in one line)."""
+    print(f"{code}: the server's adjusted prices changed (a split or dividend re-based the history); its "
+          "stored history was dropped and fetched again", file=sys.stderr)
+    frame, again, fresh = _fresh(pd, fetch, part, begin if begin is not None else stored.index.min(), until, cut, last,
+                                 zone, {"stored": 0, "pages": 0, "new": 0})
+    counts.update(again, pages=again["pages"] + counts["pages"])
+    notes.clear()
+    notes.update(fresh)
     return frame
 
 

@@ -22,11 +22,12 @@ pytest.importorskip("pyarrow")
 def kept(tmp_path):
     """A store holding 005930 and 000660 daily (adjusted and not) and 005930 weekly, and what candles answered."""
     fake = fake_at(AFTER_CLOSE)
+    root = tmp_path / "store"  # a folder of its own: tmp_path also holds the test's cache dir (the shared pace's file)
     with client_of(fake, progress=None) as api:
-        daily = api.candles(["005930", "000660"], "D", start="2026-10-01", store=tmp_path)
-        api.candles("005930", "D", start="2026-11-01", adjusted=False, store=tmp_path)
-        api.candles("005930", "W", start="2026-06-01", store=tmp_path)
-    return tmp_path, daily
+        daily = api.candles(["005930", "000660"], "D", start="2026-10-01", store=root)
+        api.candles("005930", "D", start="2026-11-01", adjusted=False, store=root)
+        api.candles("005930", "W", start="2026-06-01", store=root)
+    return root, daily
 
 
 def test_plain_pyarrow_dataset_reads_the_store_without_kiwoom_nb(kept):

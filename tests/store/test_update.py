@@ -137,3 +137,33 @@ def test_without_pyarrow_candles_keep_nothing_with_one_line_and_sql_names_duckdb
     assert done.stderr.strip().splitlines() == ["kiwoom_nb: no candle store without pyarrow and filelock (pip install "
                                                 "'kiwoom_nb[pandas]'); fetching everything"]
     assert not (tmp_path / "store").exists()
+
+
+def test_sigkill_between_writing_and_replacing_leaves_no_temporary_file_behind_after_the_rerun(tmp_path):
+    """kill -9 in the os.replace window: the code in flight is lost, and its half-done temporary file goes with the
+    next write of that code (it would otherwise stay in the store for good)."""
+    root = tmp_path / "store"
+    body = f"""
+    import os, signal
+    real = os.replace
+    def killed(source, target):  # the whole temporary file is written: die before it replaces the kept one
+        if str(source).endswith(".tmp") and "code=000660" in str(source):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(source, target)
+    os.replace = killed
+    api.update(["005930", "000660"], "D", start="2026-06-01", store={str(root)!r})
+    """
+    process = run_script(tmp_path, "killed_in_replace", body)
+    process.communicate(timeout=120)
+    assert process.returncode == -signal.SIGKILL
+    assert [p.name for p in root.rglob("*.tmp")] != []  # what the kill left
+    assert {p.parent.name for p in parquet_files(root)} == {"code=005930"}
+
+    fake = fake_at(AFTER_CLOSE)
+    with client_of(fake, progress=None) as api:
+        result = api.update(["005930", "000660"], "D", start="2026-06-01", store=root)
+        fresh = api.candles("000660", "D", start="2026-06-01", store=False)
+    assert {r.body["stk_cd"] for r in chart_requests(fake)} == {"000660"} and result.attrs["failed"] == {}
+    assert list(root.rglob("*.tmp")) == []
+    pd.testing.assert_frame_equal(kiwoom_nb.store.read("000660", "D", start="2026-06-01", store=root), fresh,
+                                  check_freq=False)

@@ -12,8 +12,8 @@ from ...auth._lines import environment_name, pad, width
 from ...auth._token import KST, format_left, mask
 
 
-def status_table(logins: Iterable[Any], *, revoke_at_exit: bool, safety_net: str) -> tuple[str, str]:
-    """(text/plain, text/html) for ``logins``; the safety net's line goes under the table."""
+def status_table(logins: Iterable[Any], *, revoke_at_exit: bool, safety_net: str, pace: str = "") -> tuple[str, str]:
+    """(text/plain, text/html) for ``logins``; the safety net's and the pace's lines go under the table."""
     rows = []
     for login in logins:
         expires = login.token.expires_at
@@ -44,6 +44,6 @@ def status_table(logins: Iterable[Any], *, revoke_at_exit: bool, safety_net: str
         markup = '<table class="kiwoom-status"><tr>' + cells((*header[:3], "expires", *header[5:7]), "th") + \
             "</tr>" + "".join("<tr>" + cells(merged(r), "td").replace("\n", "<br>") + "</tr>" for r in rows) + \
             "</table>"
-        text += "\n" + net
-        markup += f"<p>{html.escape(net)}</p>"
+        text += "\n" + net + (f"\n{pace}" if pace else "")
+        markup += f"<p>{html.escape(net)}</p>" + (f"<p>{html.escape(pace)}</p>" if pace else "")
     return text, markup

@@ -1,4 +1,4 @@
-"""Goal 12 (issue 35): an order's latency from ``api.buy`` to ``filled`` through the 00 events of an open stream
+"""Goal 13 (issue 35): an order's latency from ``api.buy`` to ``filled`` through the 00 events of an open stream
 against polling kt00007, the fake filling market orders at once, as a ratio. In this process against ctx.fake
 (HTTP and WebSocket on loopback), production keys; nothing asserted."""
 
@@ -39,6 +39,6 @@ def measure_orders(ctx: Any) -> None:
             api._book().stream()  # hooked before the first order is timed
             evented = [_filled_after(api) for _ in range(n)]
     by_events, by_polling = statistics.median(evented), statistics.median(polled)
-    ctx.results.add("12", f"order → filled, median of {n}: through 00 events against polling kt00007 (the fake "
+    ctx.results.add("13", f"order → filled, median of {n}: through 00 events against polling kt00007 (the fake "
                           "fills a market order at once)", f"{by_events * 1e3:.1f} ms",
                     f"{by_polling * 1e3:.1f} ms", f"×{by_events / by_polling:.2f}", "reported", True)
