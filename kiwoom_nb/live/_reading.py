@@ -45,6 +45,7 @@ class Status:
     def __init__(self, stream: "Stream") -> None:
         socket = stream._socket
         self.state = "stopped" if stream.closed else socket.state
+        self.peers = getattr(socket, "peers", 0)  # other processes sharing the machine's hub (kiwoom_nb.live.hub)
         self.why = stream._why or socket.why or ("the stream's thread ended" if self.state == "stopped" else "")
         self.reconnects = socket.reconnects
         self.received = stream._received
@@ -57,6 +58,8 @@ class Status:
 
     def __str__(self) -> str:
         head = f"stopped: {self.why or 'closed'}" if self.state == "stopped" else self.state
+        if self.peers and self.state == "connected":
+            head += f" (shared with {self.peers} other process{'es' if self.peers > 1 else ''})"
         if self.next_attempt is not None and self.state.startswith("reconnecting"):
             head += f", next attempt in {self.next_attempt:.1f} s"
         counts = f"{self.received} events, {self.reconnects} reconnects"

@@ -38,16 +38,19 @@ _sockets: dict[tuple, "Socket"] = {}
 _registry_lock = threading.Lock()
 
 
-def socket_for(stream: Any, tokens: Any, url: str, *, timeout: float, silence: float) -> tuple["Socket", bool]:
+def socket_for(stream: Any, tokens: Any, url: str, *, timeout: float, silence: float,
+               make: Any = None) -> tuple["Socket", bool]:
     """The live socket of ``tokens``' app key at ``url`` (shared: Kiwoom kicks a second one), or a new one, with
     ``stream`` on it. The caller holds a reference to the socket's token source (``TokenShare.hold``) until it lets
-    go. A socket whose last stream left (``leave``) is never handed out again, even while it is still closing."""
+    go. A socket whose last stream left (``leave``) is never handed out again, even while it is still closing.
+    ``make(key, url, tokens, timeout=, silence=)``: a new socket of another kind (the hub's), or None for a plain one."""
     key = (tokens.app_key, url)
     with _registry_lock:
         found = _sockets.get(key)
         new = found is None or found.stopped
         if new:
-            found = _sockets[key] = Socket(key, url, tokens, timeout=timeout, silence=silence)
+            made = make(key, url, tokens, timeout=timeout, silence=silence) if make is not None else None
+            found = _sockets[key] = made or Socket(key, url, tokens, timeout=timeout, silence=silence)
         found.tokens.hold(tokens)
         found.streams.append(stream)
         return found, new

@@ -70,6 +70,7 @@ class Stream(Reading, ConditionSearch):
         from ..auth._checks import MAX_ROWS, MAX_WAIT, check_number
         from ._socket import socket_for
         from ._wire import resolve_ws_url
+        from .hub._client import hub_socket
 
         check_number("buffer", buffer, minimum=1, integer=True, maximum=MAX_ROWS)
         check_number("silence", silence, minimum=0.001, maximum=MAX_WAIT)
@@ -94,7 +95,8 @@ class Stream(Reading, ConditionSearch):
         self._received = 0
         self.buffer = int(buffer)
         url = resolve_ws_url(ws_url, tokens.mock, market, production_url)
-        self._socket, new = socket_for(self, tokens, url, timeout=tokens.timeout, silence=silence)  # holds its token
+        self._socket, new = socket_for(self, tokens, url, timeout=tokens.timeout, silence=silence,
+                                         make=hub_socket)  # holds its token
         if new:
             try:
                 self._socket.start()

@@ -1,0 +1,229 @@
+"""The kernel's side of the stream hub: where it listens, starting it on demand, and the link a Socket speaks over.
+
+A ``HubSocket`` is kiwoom_nb.live._socket's Socket whose connection is a local link to the hub instead of Kiwoom's
+WebSocket: LOGIN, REG / REMOVE, condition searches and PINGs keep their frames and their code paths (reconnects,
+re-REG after one). The LOGIN sent to the hub carries no token: the hub logs in to Kiwoom with its own.
+
+The keys go to a hub being started through its stdin pipe, never argv or the environment. Opt-in: KIWOOM_STREAM_HUB=1
+(or ``enabled(True)``); anything that stops the hub from starting or answering falls back to the in-process socket.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import secrets as _secrets
+import socket as _socketmod
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from ..._errors import KiwoomError
+from .._socket import Socket
+
+__all__ = ["HubSocket", "enabled", "hub_dir", "hub_name", "open_link"]
+
+log = logging.getLogger("kiwoom_nb")
+
+_setting: bool | None = None  # enabled(); None: KIWOOM_STREAM_HUB decides
+#: the one line a process falls back with (said once per process)
+FALLBACK = ("kiwoom_nb: the stream hub is not available ({why}); this process keeps its own WebSocket, and another "
+            "process streaming with the same app key will stop it (Kiwoom R10001)")
+_fallback_said = False
+
+
+def enabled(value: bool | None = None) -> bool:
+    """Whether streams share the machine's hub; ``enabled(True / False)`` sets it for this process."""
+    global _setting
+    if value is not None:
+        _setting = bool(value)
+    if _setting is not None:
+        return _setting
+    return os.environ.get("KIWOOM_STREAM_HUB", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def hub_dir() -> Path:
+    """The per-user directory (0700, ours) holding the hubs' sockets, the authkey and their logs."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR", "")
+    base = Path(runtime) if runtime and Path(runtime).is_dir() else Path(tempfile.gettempdir())
+    path = base / f"kiwoom_nb-hub-{os.getuid()}"
+    path.mkdir(mode=0o700, exist_ok=True)
+    info = path.lstat()
+    if info.st_uid != os.getuid() or (info.st_mode & 0o077) or not path.is_dir() or path.is_symlink():
+        raise OSError(f"{path} is not a private directory of this user")
+    return path
+
+
+def authkey(folder: Path) -> bytes:
+    """The hubs' authkey (mode 0600), made on first use."""
+    path = folder / "authkey"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        info = path.lstat()
+        if info.st_uid != os.getuid() or (info.st_mode & 0o077):
+            raise OSError(f"{path} is not private") from None
+        return path.read_bytes().strip()
+    key = _secrets.token_hex(32).encode()
+    with os.fdopen(fd, "wb") as out:
+        out.write(key)
+    return key
+
+
+def hub_name(app_key: str, url: str, base_url: str | None, mock: bool) -> str:
+    """The hub of one app key at one WebSocket and REST server: a digest (the key itself is never in a path)."""
+    text = "\n".join((app_key, url, base_url or "", "mock" if mock else "production"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class Link:
+    """One connection to the hub, shaped as the websockets connection Socket uses: send, recv(timeout), close,
+    ``socket.shutdown`` (to wake a reader), ``close_timeout``. ``peers``: other processes on the hub."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn, self.close_timeout, self.peers = conn, 1.0, 0
+        self.socket = self
+        self._lock = threading.Lock()
+
+    def send(self, text: str) -> None:
+        message = json.loads(text)
+        if message.get("trnm") == "LOGIN":  # the hub logs in with its own token: ours stays here
+            text = json.dumps({"trnm": "LOGIN", "pid": os.getpid()})
+        try:
+            with self._lock:
+                self.conn.send_bytes(text.encode())
+        except (OSError, EOFError, ValueError) as exc:
+            raise OSError(f"the stream hub went away ({type(exc).__name__})") from None
+
+    def recv(self, timeout: float | None = None) -> str:
+        try:
+            if not self.conn.poll(timeout):
+                raise TimeoutError("no frame from the stream hub")
+            text = self.conn.recv_bytes().decode()
+        except (EOFError, ValueError) as exc:
+            raise OSError(f"the stream hub went away ({type(exc).__name__})") from None
+        if text.startswith('{"trnm": "PING"'):
+            self.peers = int(json.loads(text).get("peers", 0))
+        return text
+
+    def shutdown(self, how: int = _socketmod.SHUT_RDWR) -> None:
+        try:
+            fd = os.dup(self.conn.fileno())
+        except (OSError, ValueError):
+            return
+        with _socketmod.socket(fileno=fd) as sock:
+            try:
+                sock.shutdown(how)
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self.shutdown()
+        try:
+            self.conn.close()
+        except OSError:
+            pass
+
+
+class HubSocket(Socket):
+    """A Socket whose connection is a Link to the machine's hub (started again if it went)."""
+
+    def __init__(self, key: tuple, url: str, tokens: Any, *, timeout: float, silence: float, first: Link) -> None:
+        super().__init__(key, url, tokens, timeout=timeout, silence=silence)
+        self._first_link: Link | None = first
+        self.link: Link | None = None
+
+    @property
+    def peers(self) -> int:
+        link = self.link
+        return link.peers if link is not None and self.state == "connected" else 0
+
+    def _connect(self) -> Any:
+        link, self._first_link = self._first_link, None
+        if link is None:
+            link = open_link(self.tokens.source, self.url, self.timeout)
+        self.link = link
+        return link
+
+
+def open_link(tokens: Any, url: str, timeout: float) -> Link:
+    """A link to the hub of ``tokens``' key at ``url``, starting the hub if none answers. Raises OSError."""
+    import fcntl
+    from multiprocessing.connection import Client
+
+    folder = hub_dir()
+    key = authkey(folder)
+    name = hub_name(tokens.app_key, url, tokens.base_url, tokens.mock)
+    address = str(folder / f"{name}.sock")
+
+    def connect() -> Link | None:
+        try:
+            return Link(Client(address, family="AF_UNIX", authkey=key))
+        except (FileNotFoundError, ConnectionRefusedError):
+            return None
+        except Exception as exc:  # noqa: BLE001 - AuthenticationError, EOFError: one line
+            raise OSError(f"the stream hub refused this process ({type(exc).__name__})") from None
+
+    link = connect()
+    if link is not None:
+        return link
+    with open(folder / f"{name}.lock", "a") as lock:  # one process starts the hub; the others wait for it
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        link = connect()
+        if link is not None:
+            return link
+        process = _spawn(folder, name, address, tokens, url, timeout)
+        deadline = time.monotonic() + timeout * 2 + 10
+        while time.monotonic() < deadline:
+            link = connect()
+            if link is not None:
+                return link
+            if process.poll() is not None:
+                raise OSError(f"the stream hub exited at start (its log: {folder / (name + '.log')})")
+            time.sleep(0.05)  # polling for the hub's socket file, bounded by the deadline
+        raise OSError("the stream hub did not start in time")
+
+
+def _spawn(folder: Path, name: str, address: str, tokens: Any, url: str, timeout: float) -> Any:
+    import subprocess
+
+    appkey, secretkey = tokens.secrets
+    log_path = folder / f"{name}.log"
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    env = {k: v for k, v in os.environ.items()
+           if not k.upper().startswith("KIWOOM_") and appkey not in v and secretkey not in v}
+    package_root = str(Path(__file__).resolve().parents[3])
+    try:
+        process = subprocess.Popen([sys.executable, "-m", "kiwoom_nb.live.hub", str(log_path)],
+                                   stdin=subprocess.PIPE, stdout=fd, stderr=fd, close_fds=True, cwd=package_root,
+                                   env=env, start_new_session=True)
+    finally:
+        os.close(fd)
+    settings = {"appkey": appkey, "secretkey": secretkey, "mock": bool(tokens.mock), "base_url": tokens.base_url,
+                "url": url, "timeout": timeout, "address": address, "authkey": str(folder / "authkey")}
+    try:
+        process.stdin.write(json.dumps(settings).encode())
+        process.stdin.close()
+    except OSError:
+        pass
+    return process
+
+
+def hub_socket(key: tuple, url: str, tokens: Any, *, timeout: float, silence: float) -> Socket | None:
+    """A HubSocket for ``tokens`` at ``url``, or None (with the one fallback line) when the hub is not there."""
+    global _fallback_said
+    if not enabled() or getattr(tokens, "transport", None) is not None or not hasattr(os, "getuid"):
+        return None
+    try:
+        link = open_link(tokens, url, timeout)
+    except (OSError, KiwoomError) as exc:
+        if not _fallback_said:
+            _fallback_said = True
+            log.warning(FALLBACK.format(why=str(exc)))
+        return None
+    return HubSocket(key, url, tokens, timeout=timeout, silence=silence, first=link)

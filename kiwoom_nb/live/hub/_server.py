@@ -1,0 +1,318 @@
+"""The stream hub process: one Kiwoom WebSocket (kiwoom_nb.live._socket's Socket, with its own token) for every
+process of this user streaming with one app key at one server.
+
+Each client (a kernel's HubSocket) is a "stream" on that socket: its REGs are sent on (an item stays registered while
+any client watches it; REMOVE goes to Kiwoom only when the last one stops), condition searches are its own, and it
+gets only the REAL entries it watches. A client that goes (even SIGKILLed: its connection ends) is dropped. The hub
+exits GRACE seconds after its last client left, on SIGTERM, or when Kiwoom stops the socket; it closes the socket,
+then revokes its token. Logs go to a 0600 file, never with a key, a token or a frame.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import signal
+import sys
+import threading
+import time
+from typing import Any
+
+from ..._errors import KiwoomError
+from .._socket import Socket
+from .._traffic import KICKED
+from .._wire import _chunks, reg_frame
+
+log = logging.getLogger("kiwoom_nb")
+
+#: seconds the hub stays after its last client left (a kernel restarting comes back to it)
+GRACE = float(os.environ.get("KIWOOM_HUB_GRACE", "3") or 3)
+#: seconds between the hub's PINGs to each client (they carry how many other processes share the hub)
+PING_EVERY = 20.0
+#: REAL entries kept for a client that does not read; past it they are counted and dropped
+QUEUE = 100_000
+ACCOUNT = ("00", "04")
+EXCHANGES = ("_NX", "_AL")
+
+
+class Client:
+    """One connected process, seen by the Socket as a stream: ``_take`` only filters and queues."""
+
+    def __init__(self, hub: "Hub", conn: Any) -> None:
+        self.hub, self.conn, self.pid = hub, conn, 0
+        self.watched: dict[str, set[str]] = {}
+        self.conditions: set[str] = set()
+        self.out: queue.SimpleQueue = queue.SimpleQueue()
+        self.lost = 0
+        self._send_lock = threading.Lock()
+        self.gone = False
+
+    def _take(self, entry: dict[str, Any], at: Any) -> None:
+        kind = str(entry.get("type", ""))
+        items = self.watched.get(kind)
+        if items is None and not (kind == "02" and self.conditions):
+            return
+        item = str(entry.get("item", ""))
+        if items and "" not in items and kind not in ACCOUNT and item not in items \
+                and not (item[:6] in items and item[6:] in EXCHANGES):
+            return
+        if self.out.qsize() >= QUEUE:
+            self.lost += 1
+            return
+        self.out.put(entry)
+
+    def _socket_stopped(self) -> None:
+        self.out.put(None)
+
+    def _socket_rejoined(self) -> None:
+        pass
+
+    def send(self, message: dict[str, Any]) -> None:
+        with self._send_lock:
+            self.conn.send_bytes(json.dumps(message, ensure_ascii=False).encode())
+
+    def pump(self) -> None:
+        """The client's sender: REAL entries in frames of up to 100, in order."""
+        try:
+            while True:
+                entry = self.out.get()
+                if entry is None:
+                    break
+                batch = [entry]
+                while len(batch) < 100:
+                    try:
+                        more = self.out.get_nowait()
+                    except queue.Empty:
+                        break
+                    if more is None:
+                        self.out.put(None)
+                        break
+                    batch.append(more)
+                self.send({"trnm": "REAL", "data": batch})
+        except (OSError, ValueError):
+            pass
+
+    def serve(self) -> None:
+        """The client's requests, one at a time, until it goes."""
+        try:
+            while True:
+                message = json.loads(self.conn.recv_bytes().decode())
+                answer = self.hub.handle(self, message)
+                if answer is not None:
+                    self.send(answer)
+        except (OSError, EOFError, ValueError):
+            pass
+        finally:
+            self.hub.drop(self)
+
+
+class Hub:
+    def __init__(self, socket: Socket) -> None:
+        self.socket = socket
+        self.lock = threading.RLock()
+        self.clients: list[Client] = []
+        self.left_at = time.monotonic()
+        self.stop = threading.Event()
+
+    def others(self, client: Client) -> list[Client]:
+        return [c for c in self.clients if c is not client]
+
+    def handle(self, client: Client, message: dict[str, Any]) -> dict[str, Any] | None:
+        trnm = str(message.get("trnm", ""))
+        socket = self.socket
+        with self.lock:
+            try:
+                if trnm == "LOGIN":
+                    client.pid = int(message.get("pid") or 0)
+                    self.tell_peers()
+                    if socket.stopped:
+                        return {"trnm": "LOGIN", "return_code": 1, "return_msg": socket.why or "the hub stopped"}
+                    return {"trnm": "LOGIN", "return_code": 0, "return_msg": ""}
+                if trnm == "REG":
+                    answer = socket.request(message, "REG")
+                    if str(answer.get("return_code", "0")).strip() in ("0", ""):
+                        for part in message.get("data") or ():
+                            for kind in part.get("type") or ():
+                                client.watched.setdefault(kind, set()).update(part.get("item") or ())
+                                with socket._send_lock:
+                                    socket.regs.setdefault(kind, set()).update(part.get("item") or ())
+                    return answer
+                if trnm == "REMOVE":
+                    for part in message.get("data") or ():
+                        for kind in part.get("type") or ():
+                            self.remove(client, kind, list(part.get("item") or ()))
+                    return {"trnm": "REMOVE", "return_code": 0, "return_msg": ""}
+                if trnm.endswith("CNSRCLR"):
+                    seq = str(message.get("seq", ""))
+                    client.conditions.discard(seq)
+                    if any(seq in c.conditions for c in self.others(client)):
+                        return {"trnm": trnm, "return_code": 0, "return_msg": "", "seq": seq}
+                    socket.conditions.discard(seq)
+                    return socket.request(message, trnm)
+                if trnm.endswith("CNSRREQ"):
+                    seq = str(message.get("seq", "")).strip()
+                    answer = socket.request(message, trnm, match=lambda m: str(m.get("seq", "")).strip() == seq)
+                    if str(message.get("search_type")) == "1":
+                        client.conditions.add(seq)
+                        socket.conditions.add(seq)
+                    return answer
+                if trnm.endswith("CNSRLST"):
+                    socket.listed = True
+                    return socket.request(message, trnm)
+            except KiwoomError as exc:
+                return {"trnm": trnm, "return_code": 1, "return_msg": str(exc)}
+        return None  # the echo of a PING, or a frame the hub does not serve
+
+    def remove(self, client: Client, kind: str, codes: list[str]) -> None:
+        """``client`` stops watching ``codes`` of ``kind``: REMOVE those nobody else watches (with the lock)."""
+        client.watched.get(kind, set()).difference_update(codes)
+        if not client.watched.get(kind):
+            client.watched.pop(kind, None)
+        others = set().union(*(c.watched.get(kind, set()) for c in self.others(client)))
+        gone = [c for c in codes if c not in others]
+        with self.socket._send_lock:
+            self.socket.regs.get(kind, set()).difference_update(gone)
+        if gone and self.socket.state == "connected":
+            for chunk in _chunks(gone):
+                self.socket.request(reg_frame(chunk, kind, "REMOVE"), "REMOVE")
+
+    def add(self, client: Client) -> None:
+        with self.lock:
+            self.clients.append(client)
+            self.socket.streams.append(client)
+
+    def drop(self, client: Client) -> None:
+        with self.lock:
+            if client.gone:
+                return
+            client.gone = True
+            if client in self.clients:
+                self.clients.remove(client)
+            if client in self.socket.streams:
+                self.socket.streams.remove(client)
+            client.out.put(None)
+            try:
+                for kind, items in list(client.watched.items()):
+                    self.remove(client, kind, sorted(items))
+                for seq in sorted(client.conditions - set().union(*(c.conditions for c in self.clients))):
+                    self.socket.conditions.discard(seq)
+                    if self.socket.state == "connected":
+                        self.socket.request({"trnm": self.socket.prefix + "CNSRCLR", "seq": seq},
+                                            self.socket.prefix + "CNSRCLR")
+            except KiwoomError as exc:
+                log.info("kiwoom_nb hub: dropping a client: %s", exc)
+            try:
+                client.conn.close()
+            except OSError:
+                pass
+            if not self.clients:
+                self.left_at = time.monotonic()
+            self.tell_peers()
+            log.info("kiwoom_nb hub: a client left; %d remain", len(self.clients))
+
+    def tell_peers(self) -> None:
+        """A PING to every client, with how many other processes share the hub."""
+        for client in list(self.clients):
+            pids = {c.pid or id(c) for c in self.clients if c is not client} - {client.pid or id(client)}
+            try:
+                client.send({"trnm": "PING", "peers": len(pids)})
+            except (OSError, ValueError):
+                pass
+
+    def kicked(self) -> None:
+        """Kiwoom stopped the socket: a kick is told to every client as one (they stop); otherwise they reconnect."""
+        with self.lock:
+            clients = list(self.clients)
+        for client in clients:
+            try:
+                if self.socket.why == KICKED:
+                    client.send({"trnm": "SYSTEM", "code": "R10001", "message": "kicked"})
+            except (OSError, ValueError):
+                pass
+            self.drop(client)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from multiprocessing.connection import Listener
+
+    from ...auth._tokens import KeyTokens
+
+    argv = sys.argv[1:] if argv is None else argv
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    settings = json.loads(sys.stdin.read())
+    sys.stdin.close()
+    with open(settings["authkey"], "rb") as file:
+        authkey = file.read().strip()
+    address, url, timeout = settings["address"], settings["url"], float(settings["timeout"])
+    tokens = KeyTokens(settings["appkey"], settings["secretkey"], mock=settings["mock"],
+                       base_url=settings["base_url"], timeout=timeout, transport=None, margin=600.0, kind="Stream")
+    del settings
+    socket = Socket((tokens.app_key, url), url, tokens, timeout=timeout, silence=120.0)
+    hub = Hub(socket)
+    signal.signal(signal.SIGTERM, lambda *_: hub.stop.set())
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        socket.start()
+    except KiwoomError as exc:
+        log.warning("kiwoom_nb hub: could not log in: %s", exc)
+        _revoke(tokens)
+        return 1
+    try:
+        os.unlink(address)  # a hub killed before leaves its file; the starting client holds the lock
+    except FileNotFoundError:
+        pass
+    listener = Listener(address, family="AF_UNIX", authkey=authkey)
+    os.chmod(address, 0o600)
+    log.info("kiwoom_nb hub: serving (pid %d)", os.getpid())
+    threading.Thread(target=_accept, args=(hub, listener), name="kiwoom-hub-accept", daemon=True).start()
+    last_ping = time.monotonic()
+    while not hub.stop.wait(0.2):
+        if socket.stopped:
+            hub.kicked()
+            break
+        with hub.lock:
+            idle = not hub.clients and time.monotonic() - hub.left_at >= GRACE
+        if idle:
+            break
+        if time.monotonic() - last_ping >= PING_EVERY:
+            last_ping = time.monotonic()
+            with hub.lock:
+                hub.tell_peers()
+    try:
+        os.unlink(address)  # no new client from now on
+    except FileNotFoundError:
+        pass
+    listener.close()
+    for client in list(hub.clients):
+        hub.drop(client)
+    socket.close(2.0)
+    _revoke(tokens)
+    log.info("kiwoom_nb hub: closed the socket and revoked its token; exiting")
+    return 0
+
+
+def _accept(hub: Hub, listener: Any) -> None:
+    while not hub.stop.is_set():
+        try:
+            conn = listener.accept()
+        except (OSError, EOFError) as exc:  # AuthenticationError too: a connection without the authkey
+            if hub.stop.is_set() or getattr(listener, "_listener", None) is None:
+                return
+            log.info("kiwoom_nb hub: refused a connection (%s)", type(exc).__name__)
+            continue
+        except Exception as exc:  # noqa: BLE001 - multiprocessing's AuthenticationError is not an OSError
+            log.info("kiwoom_nb hub: refused a connection (%s)", type(exc).__name__)
+            continue
+        client = Client(hub, conn)
+        hub.add(client)
+        threading.Thread(target=client.pump, name="kiwoom-hub-send", daemon=True).start()
+        threading.Thread(target=client.serve, name="kiwoom-hub-client", daemon=True).start()
+
+
+def _revoke(tokens: Any) -> None:
+    try:
+        tokens.close(timeout=5.0)
+    except KiwoomError as exc:
+        log.warning("kiwoom_nb hub: could not revoke the hub's token now (%s)", exc)
