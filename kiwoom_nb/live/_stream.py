@@ -70,7 +70,7 @@ class Stream(Reading, ConditionSearch):
         from ..auth._checks import MAX_ROWS, MAX_WAIT, check_number
         from ._socket import socket_for
         from ._wire import resolve_ws_url
-        from .hub._client import hub_socket
+        from .hub._client import hub_socket as hub
 
         check_number("buffer", buffer, minimum=1, integer=True, maximum=MAX_ROWS)
         check_number("silence", silence, minimum=0.001, maximum=MAX_WAIT)
@@ -78,8 +78,7 @@ class Stream(Reading, ConditionSearch):
             raise KiwoomError(f"ws_url={ws_url!r}: a URL string such as 'wss://api.kiwoom.com:10000', or None")
 
         self.tokens, self.var, self.market, self._own = tokens, var, market, own
-        self.closed = self._closing = False
-        self._why = ""
+        self.closed, self._closing, self._why = False, False, ""
         self._lock = threading.Lock()
         self._buffers: dict[str, deque] = {}
         self._dropped: dict[str, int] = {}
@@ -95,8 +94,7 @@ class Stream(Reading, ConditionSearch):
         self._received = 0
         self.buffer = int(buffer)
         url = resolve_ws_url(ws_url, tokens.mock, market, production_url)
-        self._socket, new = socket_for(self, tokens, url, timeout=tokens.timeout, silence=silence,
-                                         make=hub_socket)  # holds its token
+        self._socket, new = socket_for(self, tokens, url, timeout=tokens.timeout, silence=silence, make=hub)
         if new:
             try:
                 self._socket.start()

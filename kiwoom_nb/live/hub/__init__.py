@@ -1,4 +1,5 @@
-"""The stream hub: one Kiwoom WebSocket per app key and server on this machine, shared by every process of one OS user.
+"""The stream hub owns the one Kiwoom WebSocket per app key and server on this machine, shared by every process of
+one OS user.
 
 ``_client`` (in the kernel): where the hub listens (a 0700 per-user directory, an authkey file of mode 0600), starting
 it on demand (keys through a pipe, never argv or the environment), and a connection to it that the in-process socket
