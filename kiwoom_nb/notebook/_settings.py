@@ -71,6 +71,22 @@ class Settings(Configurable):
 
         configure(change["new"])
 
+    stream_hub = Bool(
+        help="Share one real-time WebSocket per app key among this user's processes on this machine through a "
+        "local hub process (kiwoom_nb.live.hub), so that a second notebook with the same key does not stop the "
+        "first (Kiwoom R10001). Off by default; $KIWOOM_STREAM_HUB=1 turns it on. Streams opened afterwards follow."
+    ).tag(config=True)
+
+    @default("stream_hub")
+    def _default_stream_hub(self) -> bool:
+        return os.environ.get("KIWOOM_STREAM_HUB", "").strip().lower() in ("1", "true", "yes", "on")
+
+    @observe("stream_hub")
+    def _on_stream_hub_change(self, change: dict[str, Any]) -> None:
+        from ..live.hub._client import enabled
+
+        enabled(bool(change["new"]))
+
     pace_url = Unicode(
         help="Where the pace of each app key is shared: '' or 'local' by this user's processes on this machine, "
         "redis://host:6379/0 through Redis by several machines (pip install 'kiwoom_nb[redis]'), 'off' by none. "

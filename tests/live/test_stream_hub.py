@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import stat
 import subprocess
@@ -34,8 +35,15 @@ SCRIPT = textwrap.dedent("""
             break
         time.sleep(0.05)
     print(json.dumps({"seen": sorted(seen), "hub": type(live._socket).__name__}), flush=True)
+    base = {}
     for line in sys.stdin:
-        if line.strip() == "status":
+        if line.strip() == "mark":
+            base = {k: len(v) for k, v in live._buffers.items()}
+            print("{}", flush=True)
+        elif line.strip() == "fresh":  # items with an event since "mark"
+            rows = list(live._buffers.get("0B", ()))[base.get("0B", 0):]
+            print(json.dumps({"fresh": sorted({e.item for e in rows})}), flush=True)
+        elif line.strip() == "status":
             print(json.dumps({"status": str(live.status),
                               "seen": sorted(set(live.frame("0B")["item"])), "n": live.status.received}), flush=True)
         elif line.strip() == "close":
@@ -46,12 +54,20 @@ SCRIPT = textwrap.dedent("""
 
 
 @pytest.fixture
-def hub_env(fake, monkeypatch):
-    runtime = tempfile.mkdtemp(prefix="kh", dir="/tmp")  # short: an AF_UNIX path has ~100 characters
-    os.chmod(runtime, 0o700)
+def runtime():
+    """A private runtime dir with a short path (an AF_UNIX path has ~100 characters; tmp_path's may be longer)."""
+    path = tempfile.mkdtemp(prefix="kh", dir="/tmp")
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def hub_env(fake, runtime):
     env = {k: v for k, v in os.environ.items() if not k.startswith("KIWOOM_")}
     env.update(XDG_RUNTIME_DIR=runtime, KIWOOM_STREAM_HUB="1", KIWOOM_HUB_GRACE="1", PYTHONUNBUFFERED="1")
-    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH", "")])
+    import kiwoom_nb  # the processes import the kiwoom_nb under test
+
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(kiwoom_nb.__file__).resolve().parents[1]), env.get("PYTHONPATH", "")])
     yield env
     for sock in Path(runtime).glob("kiwoom_nb-hub-*/*.log"):
         assert CANARY["production"][0] not in sock.read_text() and CANARY["production"][1] not in sock.read_text()
@@ -105,9 +121,9 @@ def test_two_processes_share_one_websocket_none_is_kicked_and_each_gets_its_own_
     a, b = procs(["005930", "000660"]), procs(["000660", "035720"])
     got_a, got_b = a.read(), b.read()
 
-    assert got_a["hub"] == got_b["hub"] == "HubSocket"
-    assert set(got_a["seen"]) >= {"005930", "000660"} and set(got_b["seen"]) >= {"000660", "035720"}
     assert len(logins(fake)) == 1 and not fake.ws.received("SYSTEM")  # one socket: nobody kicked
+    assert set(got_a["seen"]) >= {"005930", "000660"} and set(got_b["seen"]) >= {"000660", "035720"}
+    assert got_a["hub"] == got_b["hub"] == "HubSocket"
     state_a, state_b = a.ask("status"), b.ask("status")
     assert state_a["status"].startswith("connected (shared with 1 other process)")
     assert state_b["status"].startswith("connected (shared with 1 other process)")
@@ -159,3 +175,76 @@ def test_the_hub_directory_is_private_and_a_connection_without_the_authkey_is_re
         Client(str(sock), family="AF_UNIX", authkey=b"not the key")
     assert "AuthenticationError" in type(refused.value).__name__ or isinstance(refused.value, (OSError, EOFError))
     assert a.ask("status")["status"].startswith("connected")
+
+
+def test_a_sigkilled_hub_is_replaced_and_every_client_registers_again(fake, procs, hub_env):
+    a, b = procs(["005930"]), procs(["000660"])
+    a.read(), b.read()
+    [log] = Path(hub_env["XDG_RUNTIME_DIR"]).glob("kiwoom_nb-hub-*/*.log")
+    pid = int(log.read_text().split("serving (pid ")[1].split(")")[0])
+    os.kill(pid, signal.SIGKILL)
+
+    for proc in (a, b):
+        wait_for(lambda: "1 reconnects" in proc.ask("status")["status"], 20, "one reconnect through a new hub")
+    assert len(logins(fake)) == 2  # the new hub's, after the old one's socket went
+    second = max(f.connection for f in fake.ws.received("LOGIN"))
+    again = sorted(tuple(f.data["data"][0]["item"]) for f in fake.ws.received("REG") if f.connection == second)
+    assert again == [("000660",), ("005930",)]
+    a.ask("mark"), b.ask("mark")
+    wait_for(lambda: a.ask("fresh")["fresh"] == ["005930"] and b.ask("fresh")["fresh"] == ["000660"], 10,
+             "events through the new hub")
+
+
+def test_sigterm_ends_the_hub_cleanly_and_its_client_moves_to_a_new_one(fake, procs, hub_env):
+    a = procs(["005930"])
+    a.read()
+    [log] = Path(hub_env["XDG_RUNTIME_DIR"]).glob("kiwoom_nb-hub-*/*.log")
+    pid = int(log.read_text().split("serving (pid ")[1].split(")")[0])
+    [first] = [f.data["token"] for f in logins(fake)]
+    os.kill(pid, signal.SIGTERM)
+
+    wait_for(lambda: first in [r.body["token"] for r in fake.revokes], 20, "the old hub's revoke")
+    wait_for(lambda: "1 reconnects" in a.ask("status")["status"] and len(logins(fake)) == 2, 20, "a new hub")
+    a.ask("mark")
+    wait_for(lambda: a.ask("fresh")["fresh"] == ["005930"], 10, "events through the new hub")
+
+
+def test_a_hub_folder_that_is_not_private_falls_back_in_process_with_one_line(fake, monkeypatch, caplog, runtime):
+    from kiwoom_nb.live._stream import Stream
+    from kiwoom_nb.live.hub import _client
+
+    runtime = Path(runtime)
+    (runtime / f"kiwoom_nb-hub-{os.getuid()}").mkdir(mode=0o755)
+    os.chmod(runtime / f"kiwoom_nb-hub-{os.getuid()}", 0o755)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    monkeypatch.setenv("KIWOOM_STREAM_HUB", "1")
+    monkeypatch.setattr(_client, "_fallback_said", False)
+    appkey, secretkey = CANARY["production"]
+    with caplog.at_level("WARNING", logger="kiwoom_nb"):
+        live = Stream(appkey, secretkey, base_url=fake.url, ws_url=fake.ws_url)
+    try:
+        live.watch(["005930"], "0B")
+        wait_for(lambda: live.status.received > 0, 10, "events in process")
+        lines = [r.getMessage() for r in caplog.records if "stream hub" in r.getMessage()]
+        assert len(lines) == 1 and "not a private directory" in lines[0] and "R10001" in lines[0]
+        assert type(live._socket).__name__ == "Socket" and str(live.status).startswith("connected (")
+        assert not list((runtime / f"kiwoom_nb-hub-{os.getuid()}").iterdir())  # no authkey in a shared folder
+    finally:
+        live.close()
+
+
+@pytest.mark.kernel
+def test_two_kernels_with_the_setting_on_share_the_hub_and_both_get_their_items(fake, start_kernel, kernel_env,
+                                                                                  runtime):
+    from support import logged_in
+
+    env = dict(kernel_env, XDG_RUNTIME_DIR=runtime, KIWOOM_HUB_GRACE="1")
+    kernels = [logged_in(start_kernel, "%config KiwoomMagics.stream_hub = True", "%kiwoom_login", env=env)
+               for _ in range(2)]
+    for kernel, code in zip(kernels, ("005930", "000660")):
+        kernel.ok(f"import kiwoom_nb\nlive = kiwoom_nb.stream(); live.watch(['{code}'], '0B')")
+    for kernel, code in zip(kernels, ("005930", "000660")):
+        wait_for(lambda: kernel.ok("print(sorted(set(live.frame('0B')['item'])) if live.status.received else [])")
+                 .stdout.strip() == f"['{code}']", 15, "the kernel's own item")
+    assert len(fake.ws.received("LOGIN")) == 1 and not fake.ws.received("SYSTEM")
+    assert "shared with 1 other process" in kernels[0].ok("print(live.status)").stdout
