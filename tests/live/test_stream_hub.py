@@ -69,8 +69,9 @@ def hub_env(fake, runtime):
 
     env["PYTHONPATH"] = os.pathsep.join([str(Path(kiwoom_nb.__file__).resolve().parents[1]), env.get("PYTHONPATH", "")])
     yield env
-    for sock in Path(runtime).glob("kiwoom_nb-hub-*/*.log"):
-        assert CANARY["production"][0] not in sock.read_text() and CANARY["production"][1] not in sock.read_text()
+    for log in Path(runtime).glob("kiwoom_nb-hub-*/*.log"):  # the hub's log: no key, no token
+        text = log.read_text()
+        assert not [s for s in (*CANARY["production"], *(t.value for t in fake.tokens)) if s in text]
 
 
 class Proc:
@@ -185,11 +186,14 @@ def test_a_sigkilled_hub_is_replaced_and_every_client_registers_again(fake, proc
     os.kill(pid, signal.SIGKILL)
 
     for proc in (a, b):
-        wait_for(lambda: "1 reconnects" in proc.ask("status")["status"], 20, "one reconnect through a new hub")
+        wait_for(lambda: (lambda st: st.startswith("connected") and "1 reconnects" in st)(proc.ask("status")["status"]),
+                 20, "one reconnect through a new hub")
     assert len(logins(fake)) == 2  # the new hub's, after the old one's socket went
     second = max(f.connection for f in fake.ws.received("LOGIN"))
     again = sorted(tuple(f.data["data"][0]["item"]) for f in fake.ws.received("REG") if f.connection == second)
     assert again == [("000660",), ("005930",)]
+    [first] = [f.data["token"] for f in logins(fake) if f.connection != second]
+    wait_for(lambda: first in [r.body["token"] for r in fake.revokes], 20, "the killed hub's token revoked (revoker)")
     a.ask("mark"), b.ask("mark")
     wait_for(lambda: a.ask("fresh")["fresh"] == ["005930"] and b.ask("fresh")["fresh"] == ["000660"], 10,
              "events through the new hub")
@@ -204,7 +208,8 @@ def test_sigterm_ends_the_hub_cleanly_and_its_client_moves_to_a_new_one(fake, pr
     os.kill(pid, signal.SIGTERM)
 
     wait_for(lambda: first in [r.body["token"] for r in fake.revokes], 20, "the old hub's revoke")
-    wait_for(lambda: "1 reconnects" in a.ask("status")["status"] and len(logins(fake)) == 2, 20, "a new hub")
+    wait_for(lambda: a.ask("status")["status"].startswith("connected") and len(logins(fake)) == 2, 20, "a new hub")
+    assert "1 reconnects" in a.ask("status")["status"]
     a.ask("mark")
     wait_for(lambda: a.ask("fresh")["fresh"] == ["005930"], 10, "events through the new hub")
 
@@ -248,3 +253,20 @@ def test_two_kernels_with_the_setting_on_share_the_hub_and_both_get_their_items(
                  .stdout.strip() == f"['{code}']", 15, "the kernel's own item")
     assert len(fake.ws.received("LOGIN")) == 1 and not fake.ws.received("SYSTEM")
     assert "shared with 1 other process" in kernels[0].ok("print(live.status)").stdout
+
+
+def test_a_process_without_the_hub_still_kicks_the_hubs_socket_and_its_clients_say_so(fake, procs):
+    from kiwoom_nb.live._stream import Stream
+    from kiwoom_nb.live.hub import _client
+
+    a = procs(["005930"])
+    a.read()
+    _client.enabled(False)
+    try:
+        appkey, secretkey = CANARY["production"]
+        with Stream(appkey, secretkey, base_url=fake.url, ws_url=fake.ws_url) as old:
+            wait_for(lambda: a.ask("status")["status"].startswith("stopped"), 15, "the hub's client told")
+            assert "another program or notebook connected" in a.ask("status")["status"]
+            assert str(old.status).startswith("connected")
+    finally:
+        _client.enabled(None)
