@@ -141,13 +141,15 @@ def test_two_processes_share_one_websocket_none_is_kicked_and_each_gets_its_own_
     wait_for(lambda: hub_token in [r.body["token"] for r in fake.revokes], 20, "the hub's revoke")
 
 
-def test_the_hub_exits_after_the_last_client_and_revokes_its_token(fake, procs):
+def test_the_hub_exits_after_the_last_client_and_revokes_its_token(fake, procs, hub_env):
     a = procs(["005930"])
     a.read()
     assert len(fake.tokens) == 2  # a's own and the hub's
     assert a.ask("close") == {"closed": True}
     a.p.wait(10)
     wait_for(lambda: len(fake.revokes) == 2, 20, "the hub's revoke after its grace period")
+    [log] = Path(hub_env["XDG_RUNTIME_DIR"]).glob("kiwoom_nb-hub-*/*.log")
+    assert "grace 1 s)" in log.read_text()
     assert {r.body["token"] for r in fake.revokes} == {t.value for t in fake.tokens}
     wait_for(lambda: not fake.ws.live(), 10, "the socket closed")
 
@@ -182,7 +184,7 @@ def test_a_sigkilled_hub_is_replaced_and_every_client_registers_again(fake, proc
     a, b = procs(["005930"]), procs(["000660"])
     a.read(), b.read()
     [log] = Path(hub_env["XDG_RUNTIME_DIR"]).glob("kiwoom_nb-hub-*/*.log")
-    pid = int(log.read_text().split("serving (pid ")[1].split(")")[0])
+    pid = int(log.read_text().split("serving (pid ")[1].split(",")[0])
     os.kill(pid, signal.SIGKILL)
 
     for proc in (a, b):
@@ -203,7 +205,7 @@ def test_sigterm_ends_the_hub_cleanly_and_its_client_moves_to_a_new_one(fake, pr
     a = procs(["005930"])
     a.read()
     [log] = Path(hub_env["XDG_RUNTIME_DIR"]).glob("kiwoom_nb-hub-*/*.log")
-    pid = int(log.read_text().split("serving (pid ")[1].split(")")[0])
+    pid = int(log.read_text().split("serving (pid ")[1].split(",")[0])
     [first] = [f.data["token"] for f in logins(fake)]
     os.kill(pid, signal.SIGTERM)
 

@@ -205,7 +205,8 @@ def _spawn(folder: Path, name: str, address: str, tokens: Any, url: str, timeout
     finally:
         os.close(fd)
     settings = {"appkey": appkey, "secretkey": secretkey, "mock": bool(tokens.mock), "base_url": tokens.base_url,
-                "url": url, "timeout": timeout, "address": address, "authkey": str(folder / "authkey")}
+                "url": url, "timeout": timeout, "address": address, "authkey": str(folder / "authkey"),
+                "grace": os.environ.get("KIWOOM_HUB_GRACE", "")}  # the hub's environment has no KIWOOM_*
     try:
         process.stdin.write(json.dumps(settings).encode())
         process.stdin.close()

@@ -27,8 +27,9 @@ from .._wire import _chunks, reg_frame
 
 log = logging.getLogger("kiwoom_nb")
 
-#: seconds the hub stays after its last client left (a kernel restarting comes back to it)
-GRACE = float(os.environ.get("KIWOOM_HUB_GRACE", "3") or 3)
+#: seconds the hub stays after its last client left (a kernel restarting comes back to it); KIWOOM_HUB_GRACE of the
+#: process that starts it sets another
+GRACE = 3.0
 #: seconds between the hub's PINGs to each client (they carry how many other processes share the hub)
 PING_EVERY = 20.0
 #: REAL entries kept for a client that does not read; past it they are counted and dropped
@@ -246,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     with open(settings["authkey"], "rb") as file:
         authkey = file.read().strip()
     address, url, timeout = settings["address"], settings["url"], float(settings["timeout"])
+    grace = _number(settings.get("grace"), GRACE)
     tokens = KeyTokens(settings["appkey"], settings["secretkey"], mock=settings["mock"],
                        base_url=settings["base_url"], timeout=timeout, transport=None, margin=600.0, kind="Stream")
     del settings
@@ -265,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
         pass
     listener = Listener(address, family="AF_UNIX", authkey=authkey)
     os.chmod(address, 0o600)
-    log.info("kiwoom_nb hub: serving (pid %d)", os.getpid())
+    log.info("kiwoom_nb hub: serving (pid %d, grace %g s)", os.getpid(), grace)
     threading.Thread(target=_accept, args=(hub, listener), name="kiwoom-hub-accept", daemon=True).start()
     last_ping = time.monotonic()
     while not hub.stop.wait(0.2):
@@ -273,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
             hub.kicked()
             break
         with hub.lock:
-            idle = not hub.clients and time.monotonic() - hub.left_at >= GRACE
+            idle = not hub.clients and time.monotonic() - hub.left_at >= grace
         if idle:
             break
         if time.monotonic() - last_ping >= PING_EVERY:
@@ -316,3 +318,11 @@ def _revoke(tokens: Any) -> None:
         tokens.close(timeout=5.0)
     except KiwoomError as exc:
         log.warning("kiwoom_nb hub: could not revoke the hub's token now (%s)", exc)
+
+
+def _number(text: Any, default: float) -> float:
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        return default
+    return value if 0 <= value <= 3600 else default
