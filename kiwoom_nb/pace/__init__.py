@@ -87,15 +87,12 @@ def budget_for(name: str) -> Any:
 
 def masked(value: str) -> str:
     """``value`` fit to be shown: a Redis URL's password (and user) replaced by ``***``."""
-    from urllib.parse import urlsplit
+    import re
 
-    try:
-        parts = urlsplit(value)
-        if parts.username is None and parts.password is None:
-            return value
-        return parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]).geturl()
-    except ValueError:
-        return "***"
+    scheme, sep, rest = value.partition("://")
+    if "@" in rest:  # not urlsplit: a password may hold an unencoded / ? or # that ends its netloc early
+        rest = "***@" + rest.rpartition("@")[2]
+    return scheme + sep + re.sub(r"(?i)(password=)[^&#]*", r"\1***", rest)  # redis-py's ?password=
 
 
 def waited(seconds: float) -> None:

@@ -1,0 +1,68 @@
+"""The shared pace (issue 33) against a hostile user, OS and clock: a password in every shape of pace URL never
+shows, a cache cleared under running processes does not split one key's budget, and a wall clock stepped back does
+not make every call wait its whole timeout. Each test here failed on the first build of kiwoom_nb.pace."""
+
+from __future__ import annotations
+
+import shutil
+import time
+
+import pytest
+
+from kiwoom_nb import pace
+from kiwoom_nb.notebook._settings import Settings
+from kiwoom_nb.pace import _local
+from kiwoom_nb.pace._local import LocalBudget
+
+SECRET = "Pw-CANARY-5a7d"
+
+
+@pytest.mark.parametrize("url", [
+    f"redis://:{SECRET}@h:6379/0",
+    f"redis://user:{SECRET}@h:6379/0",
+    f"rediss://:{SECRET}@h",
+    f"unix://:{SECRET}@/run/redis.sock?db=0",
+    f"redis://:{SECRET}@h:bad/0",
+    f"redis://:ab/{SECRET}@h:6379/0",  # an unencoded / ? # in a password ends the netloc early for urlsplit
+    f"redis://:ab?{SECRET}@h:6379/0",
+    f"redis://:ab#{SECRET}@h:6379/0",
+    f"redis://u:a@{SECRET}@h/0",
+    f"redis://h:6379/0?password={SECRET}",  # redis-py takes the password from the query too
+    f"unix:///run/redis.sock?db=0&PASSWORD={SECRET}",
+])
+def test_a_password_in_any_shape_of_pace_url_never_shows_in_config(url):
+    settings = Settings()
+    settings.pace_url = url
+    assert SECRET not in pace.masked(url)
+    assert SECRET not in settings.pace_url and SECRET not in repr(settings.pace_url)
+    assert pace.url() == url  # the real URL stays with kiwoom_nb.pace
+    settings.pace_url = settings.pace_url  # the masked text set back (a config round trip) changes nothing
+    assert pace.url() == url
+
+
+def test_a_cache_cleared_under_a_running_process_does_not_split_the_budget(tmp_path):
+    directory = tmp_path / "pace"
+    running = LocalBudget("k", directory)
+    running.learn("ka10001", 3.0)
+    shutil.rmtree(directory)  # the user clears ~/.cache while a kernel runs
+    newcomer = LocalBudget("k", directory)
+    newcomer.learn("ka10002", 5.0)
+    running.learn("ka10003", 2.0)
+    assert running.learned() == newcomer.learned() == {"ka10002": 5.0, "ka10003": 2.0}
+    running.close()
+    newcomer.close()
+
+
+def test_a_wall_clock_stepped_back_does_not_make_every_call_wait_its_timeout(tmp_path, monkeypatch):
+    budget = LocalBudget("k", tmp_path)
+    budget.learn("ka10001", 2.0)  # Kiwoom said 2 a second
+    real = time.time
+    monkeypatch.setattr(_local.time, "time", lambda: real() + 3600)  # the clock ran an hour ahead ...
+    for _ in range(2):
+        ticket, _, _ = budget.acquire("ka10001", ["ka10001"], None, 3.0, 5.0)
+        assert ticket
+        budget.release(ticket)
+    monkeypatch.setattr(_local.time, "time", real)  # ... and NTP stepped it back
+    ticket, waited, _ = budget.acquire("ka10001", ["ka10001"], None, 3.0, 5.0)
+    assert ticket, f"waited its whole timeout ({waited:.1f} s) for slots stamped by the clock that ran ahead"
+    budget.close()
