@@ -10,6 +10,7 @@ but kiwoom_nb._errors, and never holds or shows a key or a Redis password. The i
 from __future__ import annotations
 
 import os
+import re
 import threading
 from typing import Any
 
@@ -34,6 +35,8 @@ def check_url(value: str) -> str:
     if text.lower() in ("", "local", "off"):
         return text.lower()
     scheme = text.partition("://")[0].lower() if "://" in text else ""
+    if not re.fullmatch(r"[a-z][a-z0-9+.-]{0,15}", scheme):  # what precedes :// may be a password typed out of place
+        scheme = ""
     if scheme not in SCHEMES:
         raise KiwoomError(f"pace_url: {'a ' + scheme + ':// URL' if scheme else 'that value'} is not a Redis URL; use "
                           "redis://host:6379/0 (rediss:// for TLS), 'local' for this machine's budget, or 'off'")
@@ -87,8 +90,6 @@ def budget_for(name: str) -> Any:
 
 def masked(value: str) -> str:
     """``value`` fit to be shown: a Redis URL's password (and user) replaced by ``***``."""
-    import re
-
     scheme, sep, rest = value.partition("://")
     if "@" in rest:  # not urlsplit: a password may hold an unencoded / ? or # that ends its netloc early
         rest = "***@" + rest.rpartition("@")[2]

@@ -66,3 +66,13 @@ def test_a_wall_clock_stepped_back_does_not_make_every_call_wait_its_timeout(tmp
     ticket, waited, _ = budget.acquire("ka10001", ["ka10001"], None, 3.0, 5.0)
     assert ticket, f"waited its whole timeout ({waited:.1f} s) for slots stamped by the clock that ran ahead"
     budget.close()
+
+
+@pytest.mark.parametrize("url", [f"redis:{SECRET}@h:6379://0", f"{SECRET}://h", f"redis:/:{SECRET}@h/x://y"])
+def test_a_pace_url_refused_never_names_its_password(url):
+    with pytest.raises(Exception) as refused:
+        Settings().pace_url = url
+    import traceback
+
+    shown = "".join(traceback.format_exception(refused.value))
+    assert "not a Redis URL" in shown and SECRET.lower() not in shown.lower()
