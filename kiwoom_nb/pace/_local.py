@@ -18,6 +18,7 @@ leaves the pacing to the process, with one log line.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import sqlite3
@@ -59,7 +60,7 @@ class LocalBudget:
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
         self._pid = os.getpid()
-        self._count = 0
+        self._ids = itertools.count(1)
         self._warned = False
         self._identity: tuple[int, int] | None = None  # (device, inode) of the file self._db has open
 
@@ -146,9 +147,7 @@ class LocalBudget:
                 max_wait: float) -> tuple[int | None, float]:
         """Wait (at most ``max_wait`` s) until a request of ``api_id`` may leave for every scope; (its ticket for
         :meth:`release`, or None when the budget could not be used or the wait ran out; seconds waited)."""
-        with self._lock:
-            self._count += 1
-            me = f"{os.getpid()}:{threading.get_ident()}:{self._count}"
+        me = f"{os.getpid()}:{threading.get_ident()}:{next(self._ids)}"  # no lock: a forked child may find it held
         started = time.monotonic()
         while True:
             out = self._run(lambda db, now: _admit(db, now, me, api_id, scopes, pace, expires), None)

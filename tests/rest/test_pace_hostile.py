@@ -4,8 +4,12 @@ not make every call wait its whole timeout. Each test here failed on the first b
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import threading
 import time
+import warnings
 
 import pytest
 
@@ -76,3 +80,41 @@ def test_a_pace_url_refused_never_names_its_password(url):
 
     shown = "".join(traceback.format_exception(refused.value))
     assert "not a Redis URL" in shown and SECRET.lower() not in shown.lower()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX only")
+def test_a_child_forked_while_another_thread_holds_the_budget_still_paces():
+    budget = pace.budget_for("0123456789abcdef")
+    held, done = threading.Event(), threading.Event()
+
+    def inside_a_transaction() -> None:  # as a thread paging candles is, for up to a second when the file is busy
+        with budget._lock:
+            held.set()
+            done.wait(30)
+
+    thread = threading.Thread(target=inside_a_transaction)
+    thread.start()
+    held.wait(10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads: exactly the hostile case
+        child = os.fork()
+    if child == 0:  # the child: one call through the budget, then out
+        try:
+            ticket, _, _ = budget.acquire("ka10001", ["ka10001"], None, 3.0, 2.0)
+            budget.release(ticket)
+            os._exit(0 if ticket is not None else 3)
+        finally:
+            os._exit(4)
+    done.set()
+    thread.join()
+    deadline = time.monotonic() + 30
+    while True:
+        pid, status = os.waitpid(child, os.WNOHANG)
+        if pid:
+            break
+        if time.monotonic() > deadline:
+            os.kill(child, signal.SIGKILL)
+            os.waitpid(child, 0)
+            pytest.fail("the forked child hung on a lock its parent's other thread held at the fork")
+        time.sleep(0.05)  # noqa: polling the child's exit with a deadline
+    assert os.waitstatus_to_exitcode(status) == 0
