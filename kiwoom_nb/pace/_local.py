@@ -79,7 +79,11 @@ class LocalBudget:
             if sqlite3.sqlite_version_info < (3, 24):  # upsert (on conflict … do update)
                 raise OSError(f"SQLite {sqlite3.sqlite_version} is older than 3.24")
             self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))  # the -wal and -shm files take its mode
+            if self.path.is_symlink():  # never write through a link into a file someone else chose
+                log.warning("kiwoom_nb: the shared pacing file %s was a symbolic link; replaced it", self.path)
+                os.unlink(self.path)
+            nofollow = getattr(os, "O_NOFOLLOW", 0)
+            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT | nofollow, 0o600))  # -wal and -shm take its mode
             db = sqlite3.connect(self.path, timeout=BUSY, isolation_level=None, check_same_thread=False)
             try:
                 db.execute("pragma journal_mode=wal")

@@ -118,3 +118,18 @@ def test_a_child_forked_while_another_thread_holds_the_budget_still_paces():
             pytest.fail("the forked child hung on a lock its parent's other thread held at the fork")
         time.sleep(0.05)  # noqa: polling the child's exit with a deadline
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_the_state_file_as_a_symlink_is_never_written_through(tmp_path, caplog):
+    victim = tmp_path / "someone-elses-file"
+    victim.write_bytes(b"")  # empty: SQLite would happily make it a database
+    directory = tmp_path / "pace"
+    directory.mkdir()
+    (directory / "k.sqlite3").symlink_to(victim)
+    budget = LocalBudget("k", directory)
+    budget.learn("ka10001", 3.0)
+    assert budget.learned() == {"ka10001": 3.0}  # the budget still works ...
+    assert victim.read_bytes() == b""  # ... in a file of its own
+    assert not (directory / "k.sqlite3").is_symlink()
+    assert "symbolic link" in caplog.text
+    budget.close()
