@@ -34,6 +34,7 @@ from goal09_stream import measure_stream  # bench/goal09_stream.py (issue 22)
 from goal10_board import measure_board  # bench/goal10_board.py (issue 23)
 from goal11_store import measure_store  # bench/goal11_store.py (issue 32)
 from goal12_shared_pace import measure_shared_pace  # bench/goal12_shared_pace.py (issue 33)
+from goal13_orders import measure_orders  # bench/goal13_orders.py (issue 35)
 
 
 # -- main -------------------------------------------------------------------------------------------
@@ -84,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             ("10", measure_board, "10. a live board at 2,000 ticks/s (real kernels)"),
             ("11", measure_store, "11. the candle store"),
             ("12", measure_shared_pace, "12. many processes on one key (this machine, Redis)"),
+            ("13", measure_orders, "13. an order to filled: events against polling"),
         ]
         round_trip = None
         for goal, measure, name in steps:

@@ -65,6 +65,7 @@ __all__ = [
     "revoke_token",
     "store",
     "stream",
+    "ticket",
     "unload_ipython_extension",
     "update",
 ]
@@ -142,7 +143,7 @@ def __getattr__(name: str) -> Any:
             LoginPanel.default_login = staticmethod(_panel_login)
         return LoginPanel
     if name == "Client":
-        from .rest._client import Client
+        from .orders._client import Client
 
         return Client
     if name == "Answer":
@@ -170,6 +171,10 @@ def __getattr__(name: str) -> Any:
         from .notebook._load import stream
 
         return stream
+    if name == "ticket":
+        from .notebook._load import ticket
+
+        return ticket
     if name == "login":
         from .notebook._load import login
 

@@ -32,7 +32,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = "quickstart.ipynb"
 # what the demo serves besides the quickstart (which links to live.ipynb), as the banner describes them
-ALSO = {"universe.ipynb": "five stocks' candles in one call, compared", "live.ipynb": "a live board and order book"}
+ALSO = {"universe.ipynb": "five stocks' candles in one call, compared", "live.ipynb": "a live board and order book",
+        "trade.ipynb": "an order ticket, the order feed and positions (mock)"}
 
 
 def jupyter_environment(home: Path, fake, *, save_widget_state: bool = False) -> dict[str, str]:

@@ -23,7 +23,8 @@ ROOMS = {
     "pace": set(),  # the pacing budget shared by processes and machines (issue 33)
     "rest": {"auth", "store", "pace"},
     "live": {"rest", "auth", "pace"},
-    "notebook": {"live", "rest", "auth", "store", "pace"},
+    "orders": {"live", "rest", "auth"},
+    "notebook": {"orders", "live", "rest", "auth", "store", "pace"},
     "testing": {"live", "rest", "auth", "pace"},
 }
 #: What the top level of kiwoom_nb/ may hold besides __init__.py, _errors.py, py.typed, data/ and the rooms, and why.
@@ -243,7 +244,7 @@ def magic_classes() -> dict[str, set[str]]:
 def test_the_magics_are_split_by_what_users_do():
     classes = magic_classes()
     assert classes.pop("KiwoomMagics") == {"kiwoom_login", "kiwoom_logout", "kiwoom_status"}  # %config KiwoomMagics.*
-    assert sorted(classes.values(), key=sorted) == [{"kiwoom"}, {"kiwoom_candles"}, {"kiwoom_watch"}]
+    assert sorted(classes.values(), key=sorted) == [{"kiwoom"}, {"kiwoom_candles"}, {"kiwoom_order"}, {"kiwoom_watch"}]
 
 
 @pytest.mark.parametrize("low, high", [

@@ -172,10 +172,10 @@ def test_the_scan_catches_a_stock_password_widget(nb_env, tmp_path):
 
 # what a reader of each notebook must see printed (issue 19, finding 7: the quickstart printed "-160400"
 # right under the cell that explains that a price's sign is its direction)
-PRINTED = {"quickstart.ipynb": ["정상적으로 처리되었습니다 | 삼성전자 160,400원 ▼ -8,700 (-5.14%)"], "headless.ipynb": [], "live.ipynb": []}
+PRINTED = {"quickstart.ipynb": ["정상적으로 처리되었습니다 | 삼성전자 160,400원 ▼ -8,700 (-5.14%)"], "headless.ipynb": [], "live.ipynb": [], "trade.ipynb": []}
 
 
-@pytest.mark.parametrize("name", ["quickstart.ipynb", "headless.ipynb", "live.ipynb"])
+@pytest.mark.parametrize("name", ["quickstart.ipynb", "headless.ipynb", "live.ipynb", "trade.ipynb"])
 def test_project_notebooks_run_headless_and_save_clean(nb_env, tmp_path, name):
     fake = nb_env
     if name == "quickstart.ipynb":  # its printed line is 2026-12-01's close, the fake's hand-picked price
@@ -189,6 +189,8 @@ def test_project_notebooks_run_headless_and_save_clean(nb_env, tmp_path, name):
     assert "-160400" not in printed
     if name == "live.ipynb":  # logged in from the environment: the boards open at once, saved with the widget state
         assert "실시간 시세 — live board (0B)" in saved and "호가 — order book (0D)" in saved
+    if name == "trade.ipynb":  # the ticket and the order feed shown, the positions read; no order sent
+        assert "확인" in saved and "rmnd_qty" in saved and fake.orders == []
     assert "logged in as kiwoom_token" in saved
     assert secrets_in(saved, *[t.value for t in fake.tokens]) == []
     assert fake.live_tokens() == []  # logged out in the notebook or revoked at the end of the run
@@ -200,7 +202,7 @@ def test_the_quickstart_says_how_to_install_an_extra_from_the_clone():
     assert "'kiwoom-nb[" not in source and "pip install -e '.[demo]'" in source
 
 
-@pytest.mark.parametrize("name", ["quickstart.ipynb", "headless.ipynb", "live.ipynb"])
+@pytest.mark.parametrize("name", ["quickstart.ipynb", "headless.ipynb", "live.ipynb", "trade.ipynb"])
 def test_committed_notebooks_have_no_outputs_or_widget_state(name):
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
     assert "widgets" not in nb.metadata

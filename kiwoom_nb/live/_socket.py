@@ -142,6 +142,9 @@ class Socket(Traffic):
                 up_at = time.monotonic()
                 self._first.set()
                 self._restore()
+                if self.reconnects:
+                    for stream in list(self.streams):
+                        stream._socket_rejoined()  # hands its hooks a thread of their own
                 self._read()
             except (_Stop, KiwoomError) as stop:
                 self._end(stop.error if isinstance(stop, _Stop) else stop)

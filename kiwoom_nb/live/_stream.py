@@ -148,6 +148,13 @@ class Stream(Reading, ConditionSearch):
         for sink in list(self._sinks):
             sink(None)
 
+    def _socket_rejoined(self) -> None:
+        """Logged in again after a drop (the socket's thread): ``_rejoin_hooks`` (the orders re-reading Kiwoom's
+        state) run on a thread of their own, as they may call REST; an exception is logged."""
+        hooks = list(self.__dict__.get("_rejoin_hooks", ()))
+        if hooks:
+            threading.Thread(target=_run_hooks, args=(hooks,), name="kiwoom-stream-rejoined", daemon=True).start()
+
     # -- registering -------------------------------------------------------------------------------
 
     def watch(self, items: Any, type: str) -> None:
@@ -356,6 +363,14 @@ def close_bound(session: Any, var: str, timeout: float = 2.0) -> None:
     for socket in all_sockets():  # a socket other streams still use moves to their token before this one is revoked
         if socket.tokens.hand_over(lent):
             socket.relogin(timeout)
+
+
+def _run_hooks(hooks: list[Callable[[], Any]]) -> None:
+    for hook in hooks:
+        try:
+            hook()
+        except Exception:  # noqa: BLE001 - a hook must not end anything
+            log.exception("kiwoom_nb: after a reconnect, %r failed", hook)
 
 
 def _left(deadline: float, most: float) -> float:

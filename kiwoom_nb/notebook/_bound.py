@@ -78,7 +78,7 @@ class BoundClients(dict):
                 f"{var} holds a {login.token.environment} token, not a {'mock' if mock else 'production'} one; "
                 f"log in with %kiwoom_login {'--mock' if mock else '--production'} --var NAME and pass var=NAME")
         if var not in self:
-            from ..rest._client import Client
+            from ..orders._client import Client
 
             self[var] = Client.bound(self.tokens(var), pace=pace)
         return self[var]

@@ -30,7 +30,9 @@ def load(shell: Any) -> None:
 
     magics = KiwoomMagics(shell=shell)
     tr = TrMagics(shell, magics)
-    magics.companions = [tr, CandleMagics(shell, magics), WatchMagics(shell, magics)]
+    from .panel._ticket import ticket_magics
+
+    magics.companions = [tr, CandleMagics(shell, magics), WatchMagics(shell, magics), ticket_magics(shell, magics)]
     for each in (magics, *magics.companions):
         shell.register_magics(each)
     magics.hook()
@@ -151,3 +153,11 @@ def stream(var: str | None = None, mock: bool | None = None, market: str = "dome
     if get_ipython() is None:
         raise KiwoomError("kiwoom_nb.stream() needs IPython or Jupyter; in a script use kiwoom_nb.Stream(appkey, secretkey)")
     return current().stream_for(var, mock, market, buffer, silence)
+
+
+def ticket(code: str = "", qty: int = 1, *, var: str | None = None, mock: bool | None = None) -> Any:
+    """An order ticket (issue 35) for the login in ``var``: code, side, quantity, price or market, the preview line as
+    you type, 주문 then 확인 (production in red); after sending, the live order with modify and cancel."""
+    from .panel._ticket import Ticket
+
+    return Ticket(client(var, mock), code, qty)

@@ -75,6 +75,22 @@ def acknowledge(fake: "FakeKiwoom", api_id: str, environment: str, number: str, 
                              _int(body.get("ord_uv")) or None, environment=environment, appkey=appkey, matched=False)
 
 
+def modify(fake: "FakeKiwoom", environment: str, number: str, body: dict[str, Any], appkey: str) -> bool:
+    """kt10002 of a resting order: what remains of it leaves the book and a new order (``number``) for ``mdfy_qty`` at
+    ``mdfy_uv`` takes its place, as Kiwoom gives a modified order a number of its own. False: no such order."""
+    original = str(body.get("orig_ord_no", "")).strip().lstrip("0")
+    orders = fake.market.orders
+    with orders._lock:
+        found = next((o for o in orders.of(environment) if o.number.lstrip("0") == original and original), None)
+        if found is None or found.remaining <= 0:
+            return False
+        qty = min(_int(body.get("mdfy_qty")) or found.remaining, found.remaining)
+        found.quantity = found.filled
+        orders.place(number, found.side, found.code, qty, _int(body.get("mdfy_uv")) or None, environment=environment,
+                     appkey=appkey)
+    return True
+
+
 def cancel(fake: "FakeKiwoom", environment: str, body: dict[str, Any]) -> None:
     """kt10003: what remains of the original order is cancelled."""
     original = str(body.get("orig_ord_no", "")).strip()
@@ -121,7 +137,7 @@ def orders_and_fills(fake: "FakeKiwoom", environment: str, body: dict[str, Any],
         at = o.placed.hour * 3600 + o.placed.minute * 60 + o.placed.second
         row = _shapes.order_detail(int(o.number), o.code, (stock(o.code) or ("",))[0], "1" if o.side == "buy" else "2",
                                    "0" if o.price is not None else "3", o.quantity, o.price or 0, o.filled,
-                                   o.fill_price, at)
+                                   o.fill_price, at, state="거부" if o.rejected else "접수")
         row["ord_remnq"] = _shapes.padded(o.remaining, len(row["ord_remnq"]))
         if o.cancelled:
             row["mdfy_cncl"] = "취소"
@@ -144,5 +160,5 @@ def quote_book(fake: "FakeKiwoom", body: dict[str, Any], made: dict[str, Any]) -
     return {**made, **{k: v for k, v in values.items() if k in made}}
 
 
-__all__ = ["ACCOUNT", "AT_MARKET", "acknowledge", "cancel", "orders_and_fills", "place", "quote_book", "refusal",
-           "unfilled"]
+__all__ = ["ACCOUNT", "AT_MARKET", "acknowledge", "cancel", "modify", "orders_and_fills", "place", "quote_book",
+           "refusal", "unfilled"]

@@ -116,7 +116,7 @@ def _decide(fake: "FakeKiwoom", environment: str, path: str, api_id: str, header
         if api_id == "usa10099":
             return 200, _synth.us_stock_list(str(body.get("stex_tp", "%"))), ""
         if api_id == "kt00018":
-            return 200, holdings(fake.market), ""
+            return 200, holdings(fake.market, environment), ""
         if api_id in ("kt10000", "kt10001"):
             fake.orders.append(_received(fake, headers))
             number = f"{len(fake.orders):07d}"
@@ -142,7 +142,8 @@ def _decide(fake: "FakeKiwoom", environment: str, path: str, api_id: str, header
             number = f"{len(fake.orders):07d}"
             if "ord_no" in made:
                 made["ord_no"] = number
-            _trading.acknowledge(fake, api_id, environment, number, body, _appkey(fake, headers))
+            if not (api_id == "kt10002" and _trading.modify(fake, environment, number, body, _appkey(fake, headers))):
+                _trading.acknowledge(fake, api_id, environment, number, body, _appkey(fake, headers))
         return 200, made, ""
 
 

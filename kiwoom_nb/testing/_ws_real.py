@@ -13,7 +13,7 @@ from typing import Any
 
 from ._ws_serve import Conn
 from .market import _shapes
-from .market._stocks import stock
+from .market._stocks import held, stock
 
 CONDITIONS = [("0", "급등주"), ("1", "거래량 상위"), ("2", "신고가"), ("3", "골든크로스")]
 #: condition seq -> its hits (codes); one-off answers come in pages of ``condition_page`` rows
@@ -117,8 +117,8 @@ class RealFrames:
                         continue  # nothing traded since the last entry
                     conn.volumes[(kind, item)] = (day, int(values["13"]), int(values["10"].lstrip("+-")))
                 entries.append({"type": kind, "name": _shapes.REAL_NAMES.get(kind, ""), "item": item, "values": values})
-        if "00" in regs:
-            entries += self._fills(conn)
+        if "00" in regs or "04" in regs:
+            entries += self._fills(conn, regs)
         if conn.conditions and self._random.random() < 0.2:
             seq = sorted(conn.conditions)[0]
             code = self._random.choice(HITS[seq])
@@ -128,34 +128,50 @@ class RealFrames:
         if entries:
             conn.send({"trnm": "REAL", "data": entries})
 
-    def _fills(self, conn: Conn) -> list[dict[str, Any]]:
+    def _fills(self, conn: Conn, regs: dict[str, Any]) -> list[dict[str, Any]]:
         """A 00 entry for every event of the market's order book since this connection last looked (접수, then 체결
-        when the order fills), for orders of its app key and environment."""
+        when the order fills), for orders of its app key and environment, where 00 is registered; a 04 (잔고) entry
+        after each 체결 where 04 is."""
         orders = self.fake.market.orders
         orders.update()
         with orders._lock:
-            new = orders.events[conn.events_seen:]
+            start = conn.events_seen
+            new = orders.events[start:]
             conn.events_seen += len(new)
         entries = []
-        for event in new:
+        for seq, event in enumerate(new, start + 1):  # seq: the event's place in the book, its 체결번호
             order = event.order
             if order.appkey != conn.appkey or order.environment != conn.environment:
                 continue
-            book = self.fake.market.book(order.code, 1) if stock(order.code) else {"asks": [(0, 0)], "bids": [(0, 0)]}
-            price = self._price(order.code) if order.code else 0
             filled = event.status == "체결"
-            entries.append({"type": "00", "name": "주문체결", "item": order.code, "values": {
+            if "00" in regs:
+                entries.append(self._fill_entry(order, event, seq, filled))
+            if filled and "04" in regs:  # the balance the fill left, after it
+                entries.append(self._balance(order.code, conn.environment))
+        return entries
+
+    def _fill_entry(self, order: Any, event: Any, seq: int, filled: bool) -> dict[str, Any]:
+        book = self.fake.market.book(order.code, 1) if stock(order.code) else {"asks": [(0, 0)], "bids": [(0, 0)]}
+        price = self._price(order.code) if order.code else 0
+        return {"type": "00", "name": "주문체결", "item": order.code, "values": {
                 "9201": "1234567890", "9203": order.number, "9001": order.code, "913": event.status,
                 "302": (stock(order.code) or (f"종목{order.code}",))[0], "900": str(order.quantity),
                 "901": str(order.price or 0), "902": str(event.remaining),
                 "903": str(order.fill_price * order.filled) if filled else "0", "904": "0000000",
                 "905": "+매수" if order.side == "buy" else "-매도", "906": "시장가" if order.price is None else "보통",
                 "907": "2" if order.side == "buy" else "1", "908": event.at.strftime("%H%M%S"),
-                "909": f"{len(orders.events):07d}" if filled else "", "910": str(event.price) if filled else "",
+                "909": f"{seq:07d}" if filled else "", "910": str(event.price) if filled else "",
                 "911": str(event.quantity) if filled else "", "10": str(price), "27": str(book["asks"][0][0]),
                 "28": str(book["bids"][0][0]), "914": str(event.price) if filled else "",
-                "915": str(event.quantity) if filled else ""}})
-        return entries
+                "915": str(event.quantity) if filled else "",
+                "919": order.rejected if event.status == "거부" else ""}}
+
+    def _balance(self, code: str, environment: str) -> dict[str, Any]:
+        """A 04 entry: the account's holding of ``code`` now (930 quantity, 931 buy price, 10 the price)."""
+        name, qty, buy, bought = held(self.fake.market, environment).get(code, ((stock(code) or ("",))[0], 0, 0, 0))
+        return {"type": "04", "name": "현물잔고", "item": code, "values": {
+            "9201": "1234567890", "9001": code, "302": name, "10": str(self._price(code)), "930": str(qty),
+            "931": str(buy), "932": str(bought), "933": str(qty), "917": "00", "916": "00000000"}}
 
 
 _KRX_ITEM = re.compile(r"(?=[A-Z]*\d)[0-9A-Z]{6}(?:_(?:NX|AL))?")

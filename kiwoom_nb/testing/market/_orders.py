@@ -30,11 +30,12 @@ class Order:
     fill_price: int = 0
     fill_time: datetime | None = None
     cancelled: bool = False
+    rejected: str = ""  # why the exchange refused it after accepting it (a 거부 event), if it did
     matched: bool = True  # False: an order TR the book only acknowledges (a modify, a cancel, a US order)
 
     @property
     def remaining(self) -> int:
-        return 0 if self.cancelled or not self.matched else self.quantity - self.filled
+        return 0 if self.cancelled or self.rejected or not self.matched else self.quantity - self.filled
 
 
 @dataclass
@@ -93,6 +94,13 @@ class Orders:
             order.filled += qty
             order.fill_time = at
             self.events.append(Event("체결", order, at, price, qty, order.remaining))
+
+    def reject(self, number: str, reason: str = "주문가능금액이 부족합니다") -> None:
+        """Refuse order ``number`` after its 접수 (a 거부 event, 919 ``reason``): nothing of it fills."""
+        with self._lock:
+            order = next(o for o in self.orders if o.number == number)
+            order.rejected = reason
+            self.events.append(Event("거부", order, self.market.clock.now()))
 
     def update(self) -> None:
         """Fill the resting limit orders the path has crossed since they were last looked at."""

@@ -116,14 +116,31 @@ def stock_list(mrkt_tp: str, market: Any) -> dict[str, Any]:
 HOLDINGS = {"005930": ("삼성전자", 10, 169100, 1691000), "000660": ("SK하이닉스", 30, 530461, 15907258)}
 
 
-def holdings(market: Any) -> dict[str, Any]:
+def held(market: Any, environment: str = "production") -> dict[str, tuple[str, int, int, int]]:
+    """code -> (name, quantity, buy price a share, bought in all): HOLDINGS moved by the fills of ``environment``'s
+    orders (a buy adds at its fill price, a sell takes off at the average)."""
+    now = {code: list(row) for code, row in HOLDINGS.items()}
+    for order in market.orders.of(environment):
+        if not order.filled:
+            continue
+        name, qty, _, bought = now.setdefault(order.code, [(stock(order.code) or ("",))[0], 0, 0, 0])
+        if order.side == "buy":
+            qty, bought = qty + order.filled, bought + order.filled * order.fill_price
+        else:
+            sold = min(order.filled, qty)
+            bought, qty = bought - (bought * sold // qty if qty else 0), qty - sold
+        now[order.code] = [name, qty, bought // qty if qty else 0, bought]
+    return {code: (name, qty, buy, bought) for code, (name, qty, buy, bought) in now.items() if qty > 0}
+
+
+def holdings(market: Any, environment: str = "production") -> dict[str, Any]:
     """kt00018: the holdings in the recorded shape (``_shapes.holding``: 12-wide prices, 15-wide amounts), valued at
-    the market's prices now (a ``_market.Market``)."""
+    the market's prices now (a ``_market.Market``), with the fills of ``environment``'s orders."""
     rows = []
-    for code, (name, qty, buy, bought) in HOLDINGS.items():
+    for code, (name, qty, buy, bought) in held(market, environment).items():
         q = market.quote(code)
         rows.append(_shapes.holding(code, name, qty, buy, q["previous"], q["price"], bought=bought))
     return _shapes.holdings(rows, deposit=82598630)
 
 
-__all__ = ["HOLDINGS", "LISTED", "STOCKS", "UNLISTED", "holdings", "stock", "stock_info", "stock_list", "tick"]
+__all__ = ["HOLDINGS", "LISTED", "STOCKS", "UNLISTED", "held", "holdings", "stock", "stock_info", "stock_list", "tick"]

@@ -1,0 +1,158 @@
+"""The order ticket (kiwoom_nb.ticket(), issue 35): code, side, quantity, price or market; the preview line as you
+type; a two-step confirm (주문 → 확인, the destination in red for production); then the live order — status, fills,
+modify and cancel.
+
+Owns the widgets only: every request goes through the client's buy / sell / modify / cancel and so through its guard;
+the ticket passes confirm=True only from the second click. It never holds a key or a token (its state is what is on
+screen). No magics.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+__all__ = ["Ticket"]
+
+RED = "#c0392b"
+
+
+class Ticket:
+    """``Ticket(api)``: display it (``widget``) in a notebook; ``order`` is the live order once sent."""
+
+    def __init__(self, api: Any, code: str = "", qty: int = 1) -> None:
+        import ipywidgets as w
+
+        self.api, self.order = api, None
+        self.code = w.Text(value=code, description="종목", placeholder="005930 or 삼성전자")
+        self.side = w.ToggleButtons(options=[("매수 buy", "buy"), ("매도 sell", "sell")], value="buy")
+        self.qty = w.BoundedIntText(value=qty, min=1, max=10**9, description="수량")
+        self.market = w.Checkbox(value=False, description="시장가 market")
+        self.price = w.BoundedIntText(value=0, min=0, max=10**9, description="가격")
+        self.preview = w.HTML()
+        self.send = w.Button(description="주문")
+        self.confirm = w.Button(description="확인", layout=w.Layout(display="none"))
+        self.status = w.HTML()
+        self.modify_price = w.BoundedIntText(value=0, min=0, max=10**9, description="정정가")
+        self.modify = w.Button(description="정정 modify")
+        self.cancel = w.Button(description="취소 cancel")
+        self.changes = w.HBox([self.modify_price, self.modify, self.cancel], layout=w.Layout(display="none"))
+        self.widget = w.VBox([self.code, self.side, self.qty, self.market, self.price, self.preview,
+                              w.HBox([self.send, self.confirm]), self.status, self.changes])
+        for field in (self.code, self.side, self.qty, self.market, self.price):
+            field.observe(self._typed, names="value")
+        self.send.on_click(lambda _: self._first())
+        self.confirm.on_click(lambda _: self._second())
+        self.modify.on_click(lambda _: self._change("modify"))
+        self.cancel.on_click(lambda _: self._change("cancel"))
+        self._typed()
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+    # -- before sending -------------------------------------------------------------------------
+
+    def _request(self) -> tuple[str, dict[str, Any]]:
+        price = None if self.market.value or not self.price.value else int(self.price.value)
+        fields = {"dmst_stex_tp": "KRX", "stk_cd": self.code.value.strip(), "ord_qty": str(self.qty.value),
+                  "trde_tp": "3" if price is None else "0", "ord_uv": None if price is None else str(price)}
+        return ("kt10000" if self.side.value == "buy" else "kt10001"), fields
+
+    def _typed(self, *_: Any) -> None:
+        """The preview line for what is typed now; the confirm step starts again."""
+        self.confirm.layout.display = "none"
+        self.send.disabled = self.order is not None
+        if not self.code.value.strip():
+            self.preview.value = "<i>종목을 입력하세요 (type a code)</i>"
+            return
+        api_id, fields = self._request()
+        try:
+            line = self.api.preview(api_id, **fields)
+        except Exception as exc:  # noqa: BLE001 - one line on the ticket, whatever the input
+            line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        self.preview.value = html.escape(line.replace("not sent: ", "", 1).split(" — ")[0])  # what, and where
+
+    def _destination(self) -> str:
+        from ...auth._client import is_mock_destination
+
+        base = self.api._route(self.api.mock)[0]
+        return "mock" if self.api.mock and is_mock_destination(base) else "production"
+
+    def _first(self) -> None:
+        where = self._destination()
+        colour = RED if where == "production" else "inherit"
+        self.confirm.description = f"확인 → {where}"
+        self.confirm.style.button_color = RED if where == "production" else None
+        self.confirm.layout.display = ""
+        self.status.value = f'<span style="color:{colour}">{html.escape(where)}: 확인을 누르면 보냅니다</span>'
+
+    # -- sending, then the live order ------------------------------------------------------------
+
+    def _second(self) -> None:
+        self.confirm.layout.display = "none"
+        price = None if self.market.value or not self.price.value else int(self.price.value)
+        placing = self.api.buy if self.side.value == "buy" else self.api.sell
+        try:
+            order = placing(self.code.value.strip(), int(self.qty.value), price, confirm=True)
+        except Exception as exc:  # noqa: BLE001 - the refusal, in one line, on the ticket
+            self.status.value = html.escape(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            return
+        self.order = order
+        self.send.disabled = True
+        for field in (self.code, self.side, self.qty, self.market, self.price):
+            field.disabled = True
+        self.changes.layout.display = ""
+        order.on(lambda _: self._show())
+        self._show()
+
+    def _show(self) -> None:
+        o = self.order
+        fills = o.fills
+        rows = "".join(f"<tr><td>{r.time or ''}</td><td>{r.qty:,}</td><td>{r.price:,.0f}</td></tr>"
+                       for r in fills.itertuples())
+        self.status.value = (f"<b>{html.escape(o.order_no or '-')}</b> {html.escape(o.status)} — filled "
+                             f"{o.filled:,} of {o.qty:,}" + (f" @ {o.avg_price:,.0f}" if o.filled else "") +
+                             (f"<table>{rows}</table>" if rows else ""))
+        if o.done:
+            self.modify.disabled = self.cancel.disabled = True
+
+    def _change(self, what: str) -> None:
+        try:
+            if what == "cancel":
+                self.order.cancel(confirm=True)
+            else:
+                self.order.modify(price=int(self.modify_price.value), confirm=True)
+        except Exception as exc:  # noqa: BLE001 - one line on the ticket
+            self.status.value = html.escape(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            return
+        self._show()
+
+
+def ticket_magics(shell: Any, logins: Any) -> Any:
+    """The Magics of %kiwoom_order (made at %load_ext, IPython's classes imported then): a ticket for the login of
+    the shell's KiwoomMagics."""
+    from IPython.core.magic import Magics, line_magic, magics_class
+
+    @magics_class
+    class TicketMagics(Magics):
+        @line_magic
+        def kiwoom_order(self, line: str = "") -> Any:
+            """An order ticket: ``%kiwoom_order [CODE [QTY]] [--var NAME]`` — code or name, side, quantity, price or
+            market; the preview line as you type; 주문 then 확인 (production in red); then the live order. Same as
+            kiwoom_nb.ticket()."""
+            from ..._errors import KiwoomError
+
+            words, var = line.split(), None
+            if "--var" in words:
+                at = words.index("--var")
+                if at + 1 >= len(words):
+                    raise KiwoomError("%kiwoom_order --var needs a name, e.g. --var kiwoom_mock")
+                var = words[at + 1]
+                del words[at:at + 2]
+            if len(words) > 2 or (len(words) == 2 and not words[1].isdigit()):
+                raise KiwoomError(f"%kiwoom_order {line.strip()}: use %kiwoom_order [CODE [QTY]] [--var NAME]")
+            return Ticket(logins.client_for(var), words[0] if words else "", int(words[1]) if len(words) > 1 else 1)
+
+    return TicketMagics(shell=shell)

@@ -1,0 +1,315 @@
+"""A client's orders: placing (kt10000 / kt10001 through the TR client's own guard), modify (kt10002) and cancel
+(kt10003), the objects by order number, and what moves them — the 00 events of an open stream of the same app key
+and environment (kiwoom_nb.live), else kt00007 polled at the pacer's rate; either way kt00007 once at the end.
+
+Never decides whether a request may go (``Client.call`` does), never re-sends an order whose request timed out or met
+a 5xx. No IPython.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import time
+import weakref
+from typing import Any
+
+from .._errors import KiwoomError, KiwoomTimeout, NetworkError, OrderNotConfirmed, RequestError, ServerError
+from ._order import UNKNOWN, Order, number
+
+__all__ = ["Book", "book_of"]
+
+log = logging.getLogger("kiwoom_nb")
+
+#: seconds between two kt00007 polls at least (the pacer may make it longer)
+POLL = 0.2
+#: 00 events of a number not known yet (the answer to kt10000 still on its way) kept per number
+PENDING = 64
+VENUE = "KRX"
+_made = threading.Lock()
+
+
+def book_of(api: Any) -> "Book":
+    """The one Book of ``api``."""
+    with _made:
+        book = api.__dict__.get("_order_book")
+        if book is None:
+            book = api._order_book = Book(api)
+        return book
+
+
+def _key(no: Any) -> str:
+    return str(no or "").strip().lstrip("0")
+
+
+class Book:
+    """The orders of one client, by number (a modified order answers to its old and new numbers)."""
+
+    def __init__(self, api: Any) -> None:
+        self.api = api
+        self._lock = threading.Lock()
+        self._orders: dict[str, Order] = {}
+        self._pending: dict[str, list[dict[str, Any]]] = {}
+        self._hooked: "weakref.WeakSet[Any]" = weakref.WeakSet()
+        self._hooking = threading.Lock()  # one thread hooks a stream (its REG waits for Kiwoom's ack)
+
+    # -- sending (every request through Client.call: its guard, its preview) ----------------------
+
+    def place(self, side: str, code: Any, qty: Any, price: Any, *, confirm: bool) -> Any:
+        from ..auth._checks import check_code, check_flag, check_number
+
+        check_flag("confirm", confirm)
+        check_code(code)
+        check_number("qty", qty, minimum=1, integer=True)
+        check_number("price", price, minimum=1, none=True, integer=True)
+        api_id = "kt10000" if side == "buy" else "kt10001"
+        code = self.api._named(api_id, {"stk_cd": code.strip()})["stk_cd"]  # a name becomes its code
+        body = {"dmst_stex_tp": VENUE, "stk_cd": code, "ord_qty": str(qty),
+                "trde_tp": "3" if price is None else "0", "ord_uv": None if price is None else str(price)}
+        self.stream()  # listening before the order goes: its 접수 may beat the answer
+        order = Order(self, side, code, qty, price)
+        answer = self._send(order, api_id, body, confirm)
+        if isinstance(answer, str) or answer is None:
+            return answer if isinstance(answer, str) else order
+        self._register(order, answer.get("ord_no"))
+        return order
+
+    def modify(self, order: Order, price: Any, qty: Any, *, confirm: bool) -> Any:
+        from ..auth._checks import check_flag, check_number
+
+        check_flag("confirm", confirm)
+        check_number("price", price, minimum=1, integer=True)
+        check_number("qty", qty, minimum=1, integer=True, none=True)
+        self._check_open(order, "modify")
+        self.reconcile()  # what remains now, fills no event told of included
+        self._check_open(order, "modify")
+        body = {"dmst_stex_tp": VENUE, "orig_ord_no": order.order_no, "stk_cd": order.code,
+                "mdfy_qty": str(qty or order.remaining), "mdfy_uv": str(price)}
+        answer = self._send(order, "kt10002", body, confirm)
+        if isinstance(answer, str) or answer is None:
+            return answer if isinstance(answer, str) else order
+        with order._lock:
+            order.price = price
+        self._register(order, answer.get("ord_no"))
+        self.reconcile()
+        return order
+
+    def cancel(self, order: Order, *, confirm: bool) -> Any:
+        from ..auth._checks import check_flag
+
+        check_flag("confirm", confirm)
+        self._check_open(order, "cancel")
+        body = {"dmst_stex_tp": VENUE, "orig_ord_no": order.order_no, "stk_cd": order.code, "cncl_qty": "0"}
+        try:
+            answer = self._send(order, "kt10003", body, confirm)
+        except RequestError:
+            self.reconcile()  # Kiwoom refuses to cancel what has filled meanwhile
+            if order.status != "filled":
+                raise
+            answer = None
+        if isinstance(answer, str):
+            return answer
+        self.reconcile()
+        if order.status == "filled":
+            print(f"order {order.order_no} filled before the cancel reached it: nothing was cancelled", file=sys.stderr)
+        return order
+
+    def _check_open(self, order: Order, what: str) -> None:
+        if not order.order_no or order.status == UNKNOWN:
+            raise KiwoomError(f"cannot {what} an order whose number is not known ({order.status}); "
+                              "api.orders() shows what Kiwoom has")
+        if order.done:
+            raise KiwoomError(f"order {order.order_no} is {order.status}: nothing left to {what} — nothing was sent")
+
+    def _send(self, order: Order, api_id: str, body: dict[str, Any], confirm: bool) -> Any:
+        """The answer; the preview line when the guard refused (nothing sent); None when the outcome is unknown."""
+        try:
+            return self.api.call(api_id, confirm=confirm, **body)
+        except OrderNotConfirmed as exc:
+            return str(exc)
+        except (KiwoomTimeout, NetworkError, ServerError) as exc:
+            if isinstance(exc, ServerError) and not (exc.status_code or 0) >= 500:
+                raise
+            order.unknown()  # it may have been placed: never re-sent
+            print(f"{api_id}: no answer ({type(exc).__name__}); not re-sent — check api.orders()", file=sys.stderr)
+            return None
+
+    def _register(self, order: Order, no: Any) -> None:
+        key = _key(no)
+        if not key:
+            return
+        with self._lock:
+            self._orders[key] = order
+            pending = self._pending.pop(key, [])
+        with order._lock:
+            order.order_no = str(no).strip()
+            order.numbers.append(order.order_no)
+        for values in pending:
+            order.apply_event(values)
+
+    # -- what moves the orders -------------------------------------------------------------------
+
+    def stream(self) -> Any:
+        """An open stream of this client's app key (Kiwoom issues a key for one environment), listening to 00 for
+        the book; None without one."""
+        from ..live._stream import _streams, _streams_lock
+
+        tokens = self.api.tokens
+        with _streams_lock:
+            found = [s for s in _streams if not s.closed and s.tokens.app_key == tokens.app_key]  # a key is one env
+        for stream in found:
+            try:
+                with self._hooking:
+                    self._hook(stream)
+                return stream
+            except KiwoomError as exc:
+                log.info("kiwoom_nb: orders not following a stream: %s", exc)
+        return None
+
+    def _hook(self, stream: Any) -> None:
+        if stream not in self._hooked:
+            self._hooked.add(stream)
+            stream.on("00", self._event)
+            stream.__dict__.setdefault("_rejoin_hooks", []).append(self._rejoined)
+        if "00" not in stream._watched:
+            stream.watch([], "00")
+
+    def _event(self, event: Any) -> None:
+        values = dict(event.values)
+        key = _key(values.get("9203"))
+        with self._lock:
+            order = self._orders.get(key)
+            if order is None:
+                waiting = self._pending.setdefault(key, [])
+                if len(waiting) < PENDING:
+                    waiting.append(values)
+                return
+        order.apply_event(values)
+
+    def _rejoined(self) -> None:
+        """The stream dropped and logged in again: events may have been missed; re-read the open orders."""
+        with self._lock:
+            open_ = any(not o.done for o in self._orders.values())
+        if open_:
+            self.reconcile()
+
+    def follow(self, order: Order, deadline: float) -> None:
+        """Until ``order`` is final or ``deadline``: by events with a stream, else by polling; then kt00007 once."""
+        if not order.order_no:
+            return
+        stream = self.stream()
+        if stream is not None:
+            with order._changed:
+                order._changed.wait_for(lambda: order.done, timeout=max(0.0, deadline - time.monotonic()))
+        else:
+            while not order.done and time.monotonic() < deadline:
+                self.reconcile()
+                with order._changed:
+                    order._changed.wait_for(lambda: order.done,
+                                            timeout=max(0.0, min(self._interval(), deadline - time.monotonic())))
+        self.reconcile()
+
+    def _interval(self) -> float:
+        from ..rest._pace import pacer_for
+
+        rate = pacer_for(self.api.tokens.app_key, self.api.mock).rate("kt00007", self.api.pace)
+        return max(POLL, 1.0 / rate) if rate else POLL
+
+    def reconcile(self) -> list[dict[str, Any]]:
+        """Today's orders from kt00007, applied to the objects; the rows."""
+        rows = self.api.rows("kt00007", qry_tp="1", stk_bond_tp="0", sell_tp="0", dmst_stex_tp=VENUE)
+        by_order: dict[int, tuple[Order, list[dict[str, Any]]]] = {}
+        with self._lock:
+            for row in rows:
+                order = self._orders.get(_key(row.get("ord_no")))
+                if order is not None:
+                    by_order.setdefault(id(order), (order, []))[1].append(row)
+        for order, found in by_order.values():
+            order.apply_row(_summed(order, found))
+        return rows
+
+    # -- listing ---------------------------------------------------------------------------------
+
+    def today(self) -> list[Order]:
+        """Every order of today in kt00007, the known objects reused, open ones first (newest first)."""
+        rows = self.reconcile()
+        seen: dict[int, Order] = {}
+        for row in rows:
+            key = _key(row.get("ord_no"))
+            with self._lock:
+                order = self._orders.get(key)
+            if order is None:
+                order = _rebuilt(self, row)
+                self._register(order, row.get("ord_no"))
+                order.apply_row(row)
+            seen.setdefault(id(order), order)
+        listed = sorted(seen.values(), key=lambda o: -number(o.order_no))
+        return [o for o in listed if not o.done] + [o for o in listed if o.done]
+
+    def positions(self) -> Any:
+        """kt00018 as a DataFrame; while a stream of this app key is open, read once and then moved by its 04 events
+        (930 quantity, 931 buy price, 10 price) with no further request."""
+        stream = self.stream()
+        if stream is None:
+            return self.api.frame("kt00018", qry_tp="1", dmst_stex_tp=VENUE)
+        with self._lock:
+            listening = self.__dict__.get("_held_from") is stream
+        if not listening:
+            if "04" not in stream._watched:
+                stream.watch([], "04")
+            frame = self.api.frame("kt00018", qry_tp="1", dmst_stex_tp=VENUE)
+            with self._lock:
+                self._held, self._held_frame, self._held_from = {}, frame, stream
+                stream.on("04", self._balance)
+        with self._lock:
+            return _moved(self._held_frame, dict(self._held))
+
+    def _balance(self, event: Any) -> None:
+        with self._lock:
+            if "_held" in self.__dict__:
+                self._held[str(event.values.get("9001", event.item)).strip().lstrip("A")] = dict(event.values)
+
+
+def _moved(frame: Any, held: dict[str, dict[str, Any]]) -> Any:
+    """``frame`` (kt00018 rows) with the 04 values of ``held`` (code -> values) in it: quantity, buy price and price
+    replaced, a new holding added, one sold out dropped."""
+    import pandas as pd
+
+    frame = frame.copy()
+    codes = frame["stk_cd"].astype(str).str.lstrip("AQ") if "stk_cd" in frame else pd.Series(dtype=str)
+    for code, values in held.items():
+        qty, buy, price = number(values.get("930")), number(values.get("931")), number(values.get("10"))
+        found = codes == code
+        if qty == 0:
+            frame, codes = frame[~found], codes[~found]
+            continue
+        if not found.any():
+            row = {"stk_cd": f"A{code}", "stk_nm": values.get("302", ""), "rmnd_qty": qty, "pur_pric": buy,
+                   "cur_prc": price}
+            frame = pd.concat([frame, pd.DataFrame([row])], ignore_index=True)
+            codes = frame["stk_cd"].astype(str).str.lstrip("AQ")
+            continue
+        for column, value in (("rmnd_qty", qty), ("trde_able_qty", number(values.get("933")) or qty),
+                              ("pur_pric", buy), ("cur_prc", price)):
+            if column in frame:
+                frame.loc[found, column] = value
+    return frame.reset_index(drop=True)
+
+
+def _summed(order: Order, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """One row for an order with several numbers (a modify): the fills of all, the state of the latest."""
+    if len(rows) == 1:
+        return rows[0]
+    filled = sum(number(r.get("cntr_qty")) for r in rows)
+    amount = sum(number(r.get("cntr_qty")) * number(r.get("cntr_uv")) for r in rows)
+    latest = max(rows, key=lambda r: number(r.get("ord_no")))
+    return {**latest, "cntr_qty": str(filled), "cntr_uv": str(amount // filled if filled else 0)}
+
+
+def _rebuilt(book: Book, row: dict[str, Any]) -> Order:
+    """An order known only from its kt00007 row (placed elsewhere, or before a kernel restart)."""
+    side = "sell" if "매도" in str(row.get("io_tp_nm", "")) else "buy"
+    price = number(row.get("ord_uv")) or None
+    return Order(book, side, str(row.get("stk_cd", "")).strip().lstrip("A"), number(row.get("ord_qty")), price,
+                 status="accepted")

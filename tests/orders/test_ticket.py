@@ -1,0 +1,72 @@
+"""The order ticket (issue 35) with real ipywidgets against the fake: type, preview, confirm in two steps, see the
+order move; no key or token in any widget state."""
+
+from __future__ import annotations
+
+import pytest
+
+from kiwoom_nb.notebook.panel._ticket import Ticket
+from kiwoom_nb.orders._client import Client
+from kiwoom_nb.testing import FakeKiwoom
+from kiwoom_nb.testing.market._market import Clock
+from support import CANARY, wait_for
+
+pytest.importorskip("ipywidgets")
+pytest.importorskip("pandas")
+
+
+def states(widget) -> str:
+    """Every widget's state in the tree, as saved with a notebook."""
+    seen, stack = [], [widget]
+    while stack:
+        w = stack.pop()
+        seen.append(str(w.get_state()))
+        stack.extend(getattr(w, "children", ()))
+    return "\n".join(seen)
+
+
+@pytest.mark.parametrize("mock", [False, True])
+def test_type_preview_confirm_in_two_steps_and_see_the_fill(mock):
+    fake = FakeKiwoom(keys=dict(CANARY), clock=Clock("2026-12-01 10:00", speed=0))
+    fake.market.orders.matching = False
+    with Client(*CANARY["mock" if mock else "production"], mock=mock, transport=fake.transport, pace=None) as api:
+        t = Ticket(api)
+        t.code.value = "005930"
+        t.qty.value = 3
+        t.price.value = 150_000
+        assert "BUY 3 × 005930" in t.preview.value and "150,000 (limit)" in t.preview.value
+        t.side.value = "sell"
+        t.market.value = True
+        assert "SELL 3 × 005930" in t.preview.value and "at market" in t.preview.value
+        t.market.value = False
+        t.send.click()
+        assert fake.orders == [] and t.confirm.layout.display == ""
+        assert ("production" if not mock else "mock") in t.confirm.description
+        assert ("#c0392b" in t.status.value) == (not mock)
+        t.price.value = 150_100  # typing again: the confirm step starts over
+        assert t.confirm.layout.display == "none"
+        t.send.click()
+        t.confirm.click()
+        assert len(fake.orders) == 1 and fake.orders[0].body["ord_uv"] == "150100"
+        assert t.order.status == "submitted" and t.send.disabled and t.code.disabled
+        fake.market.orders.fill(t.order.order_no, 1, price=150_100)
+        t.modify_price.value = 150_200
+        t.modify.click()
+        assert fake.received()[-2].api_id == "kt10002" or any(r.api_id == "kt10002" for r in fake.requests)
+        assert "partially filled" in t.status.value and "filled 1 of 3" in t.status.value
+        t.cancel.click()
+        assert "cancelled" in t.status.value and t.cancel.disabled
+        token = api.tokens.current().value
+        saved = states(t.widget)
+    for secret in (token, *CANARY["mock"], *CANARY["production"]):
+        assert secret not in saved
+
+
+def test_a_refused_order_shows_one_line_on_the_ticket():
+    fake = FakeKiwoom(keys=dict(CANARY), clock=Clock("2026-12-01 10:00", speed=0))
+    with Client(*CANARY["mock"], mock=True, transport=fake.transport, pace=None) as api:
+        t = Ticket(api, "005930", 1)
+        t.price.value = 160_450  # off the price step
+        t.send.click()
+        t.confirm.click()
+    assert t.order is None and "호가단위" in t.status.value and fake.orders == []
