@@ -144,10 +144,10 @@ def test_two_processes_share_one_websocket_none_is_kicked_and_each_gets_its_own_
 def test_the_hub_exits_after_the_last_client_and_revokes_its_token(fake, procs, hub_env):
     a = procs(["005930"])
     a.read()
-    assert len(fake.tokens) == 2  # a's own and the hub's
+    assert len(fake.tokens) == 1  # the hub's: a logs in to the hub, not to Kiwoom
     assert a.ask("close") == {"closed": True}
     a.p.wait(10)
-    wait_for(lambda: len(fake.revokes) == 2, 20, "the hub's revoke after its grace period")
+    wait_for(lambda: len(fake.revokes) == 1, 20, "the hub's revoke after its grace period")
     [log] = Path(hub_env["XDG_RUNTIME_DIR"]).glob("kiwoom_nb-hub-*/*.log")
     assert "grace 1 s)" in log.read_text()
     assert {r.body["token"] for r in fake.revokes} == {t.value for t in fake.tokens}
@@ -272,3 +272,20 @@ def test_a_process_without_the_hub_still_kicks_the_hubs_socket_and_its_clients_s
             assert str(old.status).startswith("connected")
     finally:
         _client.enabled(None)
+
+
+def test_three_processes_remove_only_what_nobody_else_watches(fake, procs):
+    a, b, c = procs(["005930", "000660"]), procs(["000660", "035720"]), procs(["035720"])
+    for proc in (a, b, c):
+        proc.read()
+    assert len(logins(fake)) == 1 and not fake.ws.received("SYSTEM")
+    wait_for(lambda: "shared with 2 other processes" in c.ask("status")["status"], 10, "c sees two others")
+    assert set(c.ask("status")["seen"]) == {"035720"}
+
+    assert b.ask("close") == {"closed": True}
+    c.ask("mark"), a.ask("mark")
+    wait_for(lambda: c.ask("fresh")["fresh"] == ["035720"] and a.ask("fresh")["fresh"] == ["000660", "005930"], 10,
+             "a and c still getting theirs")
+    assert regs(fake, "REMOVE") == []  # 000660 is a's too, 035720 c's
+    assert c.ask("close") == {"closed": True}
+    wait_for(lambda: regs(fake, "REMOVE") == [("0B", ["035720"])], 10, "the REMOVE of c's last item")

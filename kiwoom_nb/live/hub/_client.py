@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..._errors import KiwoomError
+from .._share import TokenShare
 from .._socket import Socket
 
 __all__ = ["HubSocket", "enabled", "hub_dir", "hub_name", "open_link"]
@@ -130,11 +131,20 @@ class Link:
             pass
 
 
+class _HubTokens(TokenShare):
+    """The streams' token share, asked for no token to log in with: the hub logs in with its own (an own-key
+    stream then issues one only if a REST call needs it, e.g. to look a name up)."""
+
+    def current(self) -> Any:
+        return ""
+
+
 class HubSocket(Socket):
     """A Socket whose connection is a Link to the machine's hub (started again if it went)."""
 
     def __init__(self, key: tuple, url: str, tokens: Any, *, timeout: float, silence: float, first: Link) -> None:
         super().__init__(key, url, tokens, timeout=timeout, silence=silence)
+        self.tokens = _HubTokens(tokens)
         self._first_link: Link | None = first
         self.link: Link | None = None
 
