@@ -289,3 +289,22 @@ def test_three_processes_remove_only_what_nobody_else_watches(fake, procs):
     assert regs(fake, "REMOVE") == []  # 000660 is a's too, 035720 c's
     assert c.ask("close") == {"closed": True}
     wait_for(lambda: regs(fake, "REMOVE") == [("0B", ["035720"])], 10, "the REMOVE of c's last item")
+
+
+def test_a_client_sending_a_malformed_request_is_dropped_and_the_others_stream_on(fake, procs, hub_env):
+    from multiprocessing.connection import Client
+
+    a = procs(["005930"])
+    a.read()
+    [folder] = Path(hub_env["XDG_RUNTIME_DIR"]).glob("kiwoom_nb-hub-*")
+    [sock] = folder.glob("*.sock")
+    rogue = Client(str(sock), family="AF_UNIX", authkey=(folder / "authkey").read_bytes().strip())
+    rogue.send_bytes(b'{"trnm": "LOGIN", "pid": 1}')
+    rogue.send_bytes(b'{"trnm": "REMOVE", "data": "not a list of parts"}')
+    rogue.send_bytes(b"not json at all")
+    with pytest.raises((EOFError, ConnectionResetError)):  # the hub hangs up on it
+        while True:
+            rogue.recv_bytes()
+    a.ask("mark")
+    wait_for(lambda: a.ask("fresh")["fresh"] == ["005930"], 10, "a still streaming")
+    assert len(logins(fake)) == 1 and regs(fake, "REMOVE") == []

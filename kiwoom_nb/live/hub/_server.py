@@ -105,6 +105,8 @@ class Client:
                     self.send(answer)
         except (OSError, EOFError, ValueError):
             pass
+        except Exception as exc:  # noqa: BLE001 - a frame of the wrong shape ends this client, never the hub
+            log.info("kiwoom_nb hub: dropped a client after a bad request (%s)", type(exc).__name__)
         finally:
             self.hub.drop(self)
 
