@@ -308,3 +308,16 @@ def test_a_client_sending_a_malformed_request_is_dropped_and_the_others_stream_o
     a.ask("mark")
     wait_for(lambda: a.ask("fresh")["fresh"] == ["005930"], 10, "a still streaming")
     assert len(logins(fake)) == 1 and regs(fake, "REMOVE") == []
+
+
+def test_a_new_hub_that_kiwoom_refuses_stops_its_clients_with_kiwooms_reason(fake, procs, hub_env):
+    a = procs(["005930"])
+    a.read()
+    [log] = Path(hub_env["XDG_RUNTIME_DIR"]).glob("kiwoom_nb-hub-*/*.log")
+    pid = int(log.read_text().split("serving (pid ")[1].split(",")[0])
+    fake.ws.refuse_next_login(times=2)  # the new hub's LOGIN, and the one after its re-issue
+    os.kill(pid, signal.SIGKILL)
+
+    wait_for(lambda: a.ask("status")["status"].startswith("stopped"), 20, "a stopped")
+    assert "Kiwoom refused the stream's LOGIN" in a.ask("status")["status"]
+    assert len(logins(fake)) == 3  # the first hub's, then the new one's two; no endless retries

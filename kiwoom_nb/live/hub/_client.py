@@ -194,9 +194,22 @@ def open_link(tokens: Any, url: str, timeout: float) -> Link:
             if link is not None:
                 return link
             if process.poll() is not None:
-                raise OSError(f"the stream hub exited at start (its log: {folder / (name + '.log')})")
+                raise _why_not(folder / f"{name}.log")
             time.sleep(0.05)  # polling for the hub's socket file, bounded by the deadline
         raise OSError("the stream hub did not start in time")
+
+
+def _why_not(log_path: Path) -> Exception:
+    """Why the hub exited at start: Kiwoom's refusal of its login (a KiwoomError: the stream stops, as an in-process
+    one does), else an OSError (the stream falls back, or tries again)."""
+    try:
+        lines = log_path.read_text("utf-8", "replace").splitlines()
+    except OSError:
+        lines = []
+    said = [line.split("could not log in: ", 1)[1] for line in lines if "could not log in: " in line]
+    if said:
+        return KiwoomError(said[-1])
+    return OSError(f"the stream hub exited at start (its log: {log_path})")
 
 
 def _spawn(folder: Path, name: str, address: str, tokens: Any, url: str, timeout: float) -> Any:
