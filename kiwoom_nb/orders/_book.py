@@ -69,9 +69,9 @@ class Book:
         us = _us.ticker(self.api, code)
         if us is not None:
             return self._place_us(side, us, qty, price, confirm=confirm)
-        check_number("price", price, minimum=1, none=True, integer=True)
         api_id = "kt10000" if side == "buy" else "kt10001"
-        code = self.api._named(api_id, {"stk_cd": code.strip()})["stk_cd"]  # a name becomes its code
+        code = self.api._named(api_id, {"stk_cd": code.strip()})["stk_cd"]  # a name becomes its code, or is unknown
+        check_number("price", price, minimum=1, none=True, integer=True)
         body = {"dmst_stex_tp": VENUE, "stk_cd": code, "ord_qty": str(qty),
                 "trde_tp": "3" if price is None else "0", "ord_uv": None if price is None else str(price)}
         self.stream()  # listening before the order goes: its 접수 may beat the answer

@@ -166,3 +166,29 @@ def test_us_orders_from_threads_each_end_in_their_true_state(fake):
     assert errors == [] and len({o.order_no for o in orders}) == 6 and len(sent(fake, "usa10099")) == 1
     for o in orders:
         assert (o.filled, o.remaining) == truth[o.order_no]
+
+
+def test_a_domestic_name_without_digits_stays_domestic_and_an_unknown_name_sends_nothing(fake):
+    held(fake)
+    with client(fake) as api:
+        api.buy("NAVER", 1, price=250_000, confirm=True)
+        with pytest.raises(KiwoomError) as raised:
+            api.buy("NOSUCHSTOCK", 1, price=185.2, confirm=True)
+    assert [b["stk_cd"] for b in sent(fake, "kt10000")] == ["035420"] and not sent(fake, "ust20000")
+    assert "NOSUCHSTOCK" in str(raised.value) and "\n" not in str(raised.value)
+    assert orders_sent(fake) == ["kt10000"]
+
+
+def test_a_us_order_is_followed_by_polling_even_with_a_stream_open(fake):
+    from kiwoom_nb.live._stream import Stream
+
+    held(fake)
+    stream = Stream(*CANARY["mock"], base_url=fake.mock_url, ws_url=fake.mock_ws_url)
+    try:
+        with client(fake) as api:
+            order = api.buy("AAPL", 2, price=185.2, confirm=True)
+            fake.market.orders.fill(order.order_no, price=1_852_000)
+            assert order.wait(timeout=5).status == "filled"
+    finally:
+        stream.close()
+    assert sent(fake, "ust21510") and order.filled == 2
