@@ -140,6 +140,15 @@ def test_a_us_modify_with_a_quantity_is_refused_before_anything_is_sent(fake):
     assert orders_sent(fake) == ["ust20000"] and order.status == "submitted"
 
 
+def test_a_price_off_the_cent_step_is_kiwoom_s_refusal_in_one_line_and_places_nothing(fake):
+    held(fake)
+    with client(fake) as api, pytest.raises(KiwoomError) as raised:
+        api.buy("AAPL", 1, price=185.123, confirm=True)
+    assert sent(fake, "ust20000")[0]["ord_uv"] == "185.123"  # sent as written, never rounded
+    assert "호가단위" in str(raised.value) and "\n" not in str(raised.value)
+    assert fake.market.orders.orders == []
+
+
 def test_orders_lists_us_and_domestic_orders_each_once(fake):
     held(fake)
     with client(fake) as api:
