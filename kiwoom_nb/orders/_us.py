@@ -7,10 +7,13 @@ Sends nothing itself (the book does, through ``Client.call`` and its guard); no 
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 from typing import Any
 
-from .._errors import UnknownStockError
+from .._errors import KiwoomError, UnknownStockError
+
+log = logging.getLogger("kiwoom_nb")
 
 __all__ = ["BUY", "CANCEL", "MODIFY", "SELL", "STATUS", "dollars", "row", "ticker"]
 
@@ -26,7 +29,11 @@ def ticker(api: Any, code: str) -> tuple[str, str] | None:
     text = code.strip()
     if looks_like_code(text, us=False):
         return None
-    rows = listing(api, "us") or []
+    try:
+        rows = listing(api, "us") or []
+    except KiwoomError as exc:  # no US list today (a US outage, an account without it): domestic names still work
+        log.info("kiwoom_nb: the US stock list could not be read (%s); %r is taken as domestic", exc, text)
+        return None
     found = next((r for r in rows if r["code"].casefold() == text.casefold()), None)
     if found is None:
         try:

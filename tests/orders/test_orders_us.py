@@ -201,3 +201,28 @@ def test_a_us_order_is_followed_by_polling_even_with_a_stream_open(fake):
     finally:
         stream.close()
     assert sent(fake, "ust21510") and order.filled == 2
+
+
+def test_a_us_order_that_met_a_5xx_is_never_resent_and_says_unknown(capsys):
+    fake = FakeKiwoom(keys=dict(CANARY), clock=Clock("2026-12-01 10:00", speed=0))
+    held(fake)
+    with client(fake) as api:
+        api.call("usa10099", stex_tp="%")  # the token and the US list before the fault
+        fake.fail_next("bad_gateway", path="ust20000")
+        order = api.buy("AAPL", 1, price=185.2)
+        with pytest.raises(KiwoomError, match="not known"):
+            order.cancel()
+    assert order.status == "unknown: check api.orders()" and order.order_no == "" and order.remaining == 0
+    assert len(sent(fake, "ust20000")) == 1 and orders_sent(fake) == ["ust20000"]
+    assert "not re-sent" in capsys.readouterr().err
+
+
+def test_a_domestic_name_still_orders_when_the_us_list_cannot_be_read(fake):
+    held(fake)
+    with client(fake) as api:
+        api.call("ka10001", stk_cd="005930")  # the token before the fault
+        for _ in range(8):  # more than the client's retries of a read
+            fake.fail_next("bad_gateway", path="usa10099")
+        api.buy("삼성전자", 1, price=150_000, confirm=True)
+    assert [b["stk_cd"] for b in sent(fake, "kt10000")] == ["005930"] and orders_sent(fake) == ["kt10000"]
+    assert sent(fake, "usa10099")  # it was asked for, and failed
