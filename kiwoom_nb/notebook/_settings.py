@@ -83,7 +83,7 @@ class Settings(Configurable):
         from .. import pace
 
         value = str(proposal["value"])
-        if "***@" in value and value == self._trait_values.get("pace_url"):
+        if "***" in value and value == self._trait_values.get("pace_url"):
             return value  # the masked URL set back: no change
         try:
             pace.set_url(value or None)  # the URL itself stays with kiwoom_nb.pace; the trait keeps it masked

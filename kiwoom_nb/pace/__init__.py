@@ -10,6 +10,7 @@ but kiwoom_nb._errors, and never holds or shows a key or a Redis password. The i
 from __future__ import annotations
 
 import os
+import re
 import threading
 from typing import Any
 
@@ -17,12 +18,27 @@ __all__ = ["budget_for", "check_url", "describe", "masked", "set_url", "url", "v
 
 ENV = "KIWOOM_PACE_URL"
 SCHEMES = ("redis", "rediss", "unix")
+_NAMED = ("http", "https", "tcp", "memcached", "valkey", "redis+sentinel", "sqlite", "file", "postgres", "postgresql")
 
 _url: str | None = None  # set by %config KiwoomMagics.pace_url; None: the environment decides
 version = 0  # bumped whenever the URL changes: each pacer asks for its budget again
 _budgets: dict[tuple[str, str, str], Any] = {}
 longest_wait = 0.0  # the longest any call of this process waited for other processes' turns, in seconds
 _lock = threading.Lock()
+
+
+def _after_fork() -> None:
+    """A forked child: a lock another thread of the parent held at the fork would stay held for ever."""
+    global _lock
+    _lock = threading.Lock()
+    for budget in list(_budgets.values()):
+        for one in (budget, getattr(budget, "_local", None)):
+            if one is not None:
+                one._lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
 
 
 def check_url(value: str) -> str:
@@ -34,6 +50,8 @@ def check_url(value: str) -> str:
     if text.lower() in ("", "local", "off"):
         return text.lower()
     scheme = text.partition("://")[0].lower() if "://" in text else ""
+    if scheme not in SCHEMES and scheme not in _NAMED:  # what precedes :// may be a password typed out of place
+        scheme = ""
     if scheme not in SCHEMES:
         raise KiwoomError(f"pace_url: {'a ' + scheme + ':// URL' if scheme else 'that value'} is not a Redis URL; use "
                           "redis://host:6379/0 (rediss:// for TLS), 'local' for this machine's budget, or 'off'")
@@ -87,15 +105,10 @@ def budget_for(name: str) -> Any:
 
 def masked(value: str) -> str:
     """``value`` fit to be shown: a Redis URL's password (and user) replaced by ``***``."""
-    from urllib.parse import urlsplit
-
-    try:
-        parts = urlsplit(value)
-        if parts.username is None and parts.password is None:
-            return value
-        return parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]).geturl()
-    except ValueError:
-        return "***"
+    scheme, sep, rest = value.partition("://")
+    if "@" in rest:  # not urlsplit: a password may hold an unencoded / ? or # that ends its netloc early
+        rest = "***@" + rest.rpartition("@")[2]
+    return scheme + sep + re.sub(r"(?i)(password=)[^&#]*", r"\1***", rest)  # redis-py's ?password=
 
 
 def waited(seconds: float) -> None:

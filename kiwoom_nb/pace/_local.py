@@ -18,6 +18,7 @@ leaves the pacing to the process, with one log line.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import sqlite3
@@ -59,8 +60,9 @@ class LocalBudget:
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
         self._pid = os.getpid()
-        self._count = 0
+        self._ids = itertools.count(1)
         self._warned = False
+        self._identity: tuple[int, int] | None = None  # (device, inode) of the file self._db has open
 
     def __repr__(self) -> str:
         return f"<kiwoom_nb pace budget {self.path.name} on this machine>"
@@ -70,11 +72,18 @@ class LocalBudget:
     def _open(self) -> sqlite3.Connection:
         if self._pid != os.getpid():  # a forked child: the parent's connection is not to be used, nor closed, here
             self._db, self._pid = None, os.getpid()
+        if self._db is not None and _identity(self.path) != self._identity:  # deleted or replaced under us (the
+            self._db.close()  # cache cleared): the file the other processes open now is the budget
+            self._db = None
         if self._db is None:
             if sqlite3.sqlite_version_info < (3, 24):  # upsert (on conflict … do update)
                 raise OSError(f"SQLite {sqlite3.sqlite_version} is older than 3.24")
             self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))  # the -wal and -shm files take its mode
+            if self.path.is_symlink():  # never write through a link into a file someone else chose
+                log.warning("kiwoom_nb: the shared pacing file %s was a symbolic link; replaced it", self.path)
+                os.unlink(self.path)
+            nofollow = getattr(os, "O_NOFOLLOW", 0)
+            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT | nofollow, 0o600))  # -wal and -shm take its mode
             db = sqlite3.connect(self.path, timeout=BUSY, isolation_level=None, check_same_thread=False)
             try:
                 db.execute("pragma journal_mode=wal")
@@ -83,7 +92,7 @@ class LocalBudget:
             except BaseException:
                 db.close()
                 raise
-            self._db = db
+            self._db, self._identity = db, _identity(self.path)
         return self._db
 
     def _rebuild(self, exc: BaseException) -> None:
@@ -142,9 +151,7 @@ class LocalBudget:
                 max_wait: float) -> tuple[int | None, float]:
         """Wait (at most ``max_wait`` s) until a request of ``api_id`` may leave for every scope; (its ticket for
         :meth:`release`, or None when the budget could not be used or the wait ran out; seconds waited)."""
-        with self._lock:
-            self._count += 1
-            me = f"{os.getpid()}:{threading.get_ident()}:{self._count}"
+        me = f"{os.getpid()}:{threading.get_ident()}:{next(self._ids)}"  # no lock: a forked child may find it held
         started = time.monotonic()
         while True:
             out = self._run(lambda db, now: _admit(db, now, me, api_id, scopes, pace, expires), None)
@@ -195,6 +202,14 @@ class LocalBudget:
                 self._db = None
 
 
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
+
+
 def _admit(db: sqlite3.Connection, now: float, me: str, api_id: str, scopes: list[str], pace: float | None,
            expires: float) -> tuple[int | None, float, dict[str, float]]:
     """(a ticket, 0, rates learned) when the request may leave now, else (None, seconds until it should look again,
@@ -211,7 +226,8 @@ def _admit(db: sqlite3.Connection, now: float, me: str, api_id: str, scopes: lis
         rate, slack, next_at = rows.get(scope, (None, SLACK, 0.0))
         at = max(at, next_at if next_at < now + 60 else now)  # a clock stepped back leaves no endless wait
         if rate:
-            free = db.execute("select free_at from flight where scope = ? order by free_at", (scope,)).fetchall()
+            free = db.execute("select free_at from flight where scope = ? and free_at <= ? order by free_at",
+                              (scope, now + expires + 60)).fetchall()  # later: stamped by a clock stepped back since
             if len(free) >= max(int(rate), 1):
                 at = max(at, free[len(free) - max(int(rate), 1)][0])
     if ahead or at > now:

@@ -11,6 +11,7 @@ than its own timeout.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import threading
@@ -143,7 +144,7 @@ class RedisBudget:
         self._scripts: dict[str, Any] = {}
         self._down_until = 0.0
         self._lock = threading.Lock()
-        self._count = 0
+        self._ids = itertools.count(1)
 
     def __repr__(self) -> str:
         return f"<kiwoom_nb pace budget at {self.host}>"
@@ -189,9 +190,7 @@ class RedisBudget:
 
     def acquire(self, api_id: str, scopes: list[str], pace: float | None, expires: float,
                 max_wait: float) -> tuple[Any, float, dict[str, float]]:
-        with self._lock:
-            self._count += 1
-            me = f"{os.getpid()}:{threading.get_ident()}:{self._count}:{os.urandom(4).hex()}"
+        me = f"{os.getpid()}:{threading.get_ident()}:{next(self._ids)}:{os.urandom(4).hex()}"
         started = time.monotonic()
         ticket = os.urandom(8).hex()
         while True:

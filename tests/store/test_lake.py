@@ -108,7 +108,7 @@ def test_no_store_in_the_magic_and_store_path_in_config(tmp_path):
     with client_of(fake, progress=None) as api:
         run_candles(api, parse_candles_line("005930 --from 2026-11-01 --no-store"))
         assert parquet_files(tmp_path) == []
-        ip = start_ipython()
+        ip = start_ipython() or __import__("IPython").get_ipython()  # None once another test started it
         ip.run_line_magic("load_ext", "kiwoom_nb")
         try:
             ip.run_line_magic("config", f"KiwoomMagics.store_path = {str(tmp_path / 'configured')!r}")
