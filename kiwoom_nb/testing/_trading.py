@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from .market import _shapes
 from .market._stocks import stock
+from .market._synth import US_LISTED
 
 if TYPE_CHECKING:
     from . import FakeKiwoom
@@ -144,7 +145,8 @@ def us_orders(fake: "FakeKiwoom", environment: str, body: dict[str, Any], made: 
     rows = []
     for o in reversed(orders):
         state = "거부" if o.rejected else "취소" if o.cancelled else "체결" if o.filled else "접수"
-        row = {"ord_no": o.number, "orig_ord_no": "", "stex_nm": "NASDAQ", "crnc_code": "USD", "stk_cd": o.code,
+        where = {"NA": "AMEX", "ND": "NASDAQ", "NY": "NYSE"}.get((US_LISTED.get(o.code) or ("", "", "ND"))[2], "NASDAQ")
+        row = {"ord_no": o.number, "orig_ord_no": "", "stex_nm": where, "crnc_code": "USD", "stk_cd": o.code,
                "frgn_trde_tp": "03" if o.price is None else "00", "frgn_trde_nm": "시장가" if o.price is None else "지정가",
                "slby_tp": "2" if o.side == "buy" else "1", "slby_tp_nm": "매수" if o.side == "buy" else "매도",
                "ord_qty": str(o.quantity), "ord_uv": _dollars(o.price or 0), "stop_pric": _dollars(0),

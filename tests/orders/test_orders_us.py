@@ -226,3 +226,16 @@ def test_a_domestic_name_still_orders_when_the_us_list_cannot_be_read(fake):
         api.buy("삼성전자", 1, price=150_000, confirm=True)
     assert [b["stk_cd"] for b in sent(fake, "kt10000")] == ["005930"] and orders_sent(fake) == ["kt10000"]
     assert sent(fake, "usa10099")  # it was asked for, and failed
+
+
+def test_orders_rebuilds_a_us_order_placed_elsewhere_with_its_exchange_and_cancels_it_there(fake):
+    held(fake)
+    with client(fake) as first:
+        first.buy("KO", 4, price=62.5, confirm=True)  # NYSE
+    with client(fake) as api:
+        api.buy("AAPL", 1, price=185.2, confirm=True)  # this client now follows US orders
+        ko = next(o for o in api.orders() if o.code == "KO")
+        assert (ko.us, ko.exchange, ko.qty, ko.price, ko.status) == (True, "NY", 4, 62.5, "accepted")
+        ko.cancel(confirm=True)
+    assert sent(fake, "ust20003")[-1] == {"orig_ord_no": ko.order_no, "stex_tp": "NY", "stk_cd": "KO"}
+    assert ko.status == "cancelled"
