@@ -60,39 +60,36 @@ class Book:
 
     # -- sending (every request through Client.call: its guard, its preview) ----------------------
 
-    def place(self, side: str, code: Any, qty: Any, price: Any, *, confirm: bool) -> Any:
-        from ..auth._checks import check_code, check_flag, check_number
+    def request(self, side: str, code: Any, qty: Any, price: Any) -> tuple[str, dict[str, Any], str | None]:
+        """(api-id, body, US exchange or None) of the order ``place`` would send — checked, names resolved, a US
+        stock routed to the US TRs — without sending it (the ticket's preview is of this)."""
+        from ..auth._checks import check_code, check_number
 
-        check_flag("confirm", confirm)
         check_code(code)
         check_number("qty", qty, minimum=1, integer=True)
-        us = _us.ticker(self.api, code)
-        if us is not None:
-            return self._place_us(side, us, qty, price, confirm=confirm)
+        found = _us.ticker(self.api, code)
+        if found is not None:
+            check_number("price", price, minimum=0.0001, none=True)
+            body = {"stex_tp": found[1], "stk_cd": found[0], "ord_qty": str(qty),
+                    "ord_uv": None if price is None else _us.dollars(price), "trde_tp": "03" if price is None else "00"}
+            return (_us.BUY if side == "buy" else _us.SELL), body, found[1]
         api_id = "kt10000" if side == "buy" else "kt10001"
         code = self.api._named(api_id, {"stk_cd": code.strip()})["stk_cd"]  # a name becomes its code, or is unknown
         check_number("price", price, minimum=1, none=True, integer=True)
-        body = {"dmst_stex_tp": VENUE, "stk_cd": code, "ord_qty": str(qty),
-                "trde_tp": "3" if price is None else "0", "ord_uv": None if price is None else str(price)}
-        self.stream()  # listening before the order goes: its 접수 may beat the answer
-        order = Order(self, side, code, qty, price)
+        return api_id, {"dmst_stex_tp": VENUE, "stk_cd": code, "ord_qty": str(qty),
+                        "trde_tp": "3" if price is None else "0", "ord_uv": None if price is None else str(price)}, None
+
+    def place(self, side: str, code: Any, qty: Any, price: Any, *, confirm: bool) -> Any:
+        from ..auth._checks import check_flag
+
+        check_flag("confirm", confirm)
+        api_id, body, exchange = self.request(side, code, qty, price)
+        if exchange is None:
+            self.stream()  # listening before the order goes: its 접수 may beat the answer
+        order = Order(self, side, body["stk_cd"], qty, price)  # a US order: followed by polling ust21510 only
+        if exchange is not None:
+            order.us, order.exchange = True, exchange
         answer = self._send(order, api_id, body, confirm)
-        if isinstance(answer, str) or answer is None:
-            return answer if isinstance(answer, str) else order
-        self._register(order, answer.get("ord_no"))
-        return order
-
-    def _place_us(self, side: str, found: tuple[str, str], qty: int, price: Any, *, confirm: bool) -> Any:
-        """A US order (ust20000 / ust20001): price in dollars (None: at market), followed by polling ust21510."""
-        from ..auth._checks import check_number
-
-        check_number("price", price, minimum=0.0001, none=True)
-        code, exchange = found
-        body = {"stex_tp": exchange, "stk_cd": code, "ord_qty": str(qty),
-                "ord_uv": None if price is None else _us.dollars(price), "trde_tp": "03" if price is None else "00"}
-        order = Order(self, side, code, qty, price)
-        order.us, order.exchange = True, exchange
-        answer = self._send(order, _us.BUY if side == "buy" else _us.SELL, body, confirm)
         if isinstance(answer, str) or answer is None:
             return answer if isinstance(answer, str) else order
         self._register(order, answer.get("ord_no"))
