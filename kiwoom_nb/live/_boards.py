@@ -1,5 +1,5 @@
-"""The data side of live boards: what a ticker board (0B), an order-book ladder (0D), an order feed (00 / 04) and a
-condition's hits (02) show, computed from a Stream's events as HTML rows, with the status line and the names.
+"""The data side of live boards: what a ticker board (0B), an order-book ladder (0D), an order feed (00 / 04), the
+positions (kt00018 moved by 04) and a condition's hits (02) show, computed from a Stream's events as HTML rows, with the status line and the names.
 
 No widgets, no IPython: the widgets are kiwoom_nb.notebook._board's, which inherit these rows and render them on a
 timer. ``take`` runs on the stream's callback thread under the widget's lock and only records.
@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ._stream import Event
 
-__all__ = ["ConditionRows", "DOWN", "KICKED", "LadderRows", "OrderRows", "Rows", "TickerRows", "UP", "direction"]
+__all__ = ["ConditionRows", "DOWN", "KICKED", "LadderRows", "OrderRows", "PositionRows", "Rows", "TickerRows", "UP",
+           "direction"]
 
 UP, DOWN = "#d60000", "#0051c7"  # the Korean way: red up, blue down
 ASK_TINT, BID_TINT = "#eef4ff", "#fff0f0"  # the order book's sides as in 영웅문: asks (매도) blue, bids (매수) red
@@ -226,6 +227,54 @@ class OrderRows(Rows):
                         f'<td style="text-align:left">{html.escape(v.get("302", "") or self.name(e.item))} '
                         f"{html.escape(e.item)}</td><td style='text-align:left'>{html.escape(what)}</td></tr>")
         return "<table><tr><th>시간</th><th>type</th><th>종목</th><th>내용</th></tr>" + "".join(rows) + "</table>"
+
+
+def _whole(text: Any) -> int:
+    try:
+        return abs(int(float(str(text or "").strip().replace(",", "") or 0)))
+    except ValueError:
+        return 0
+
+
+class PositionRows(Rows):
+    """The holdings: kt00018's rows (``self.held_rows``, read after 04 was registered) moved by each 04 (잔고) event:
+    930 quantity, 931 buy price, 10 price; a holding sold out leaves, a new one joins."""
+
+    def start(self) -> None:
+        self._held: dict[str, dict[str, Any]] = {}
+        for row in self.held_rows:
+            code = str(row.get("stk_cd", "")).strip().lstrip("AQ")
+            if code and _whole(row.get("rmnd_qty")):
+                self._held[code] = {"name": str(row.get("stk_nm", "")).strip(), "qty": _whole(row.get("rmnd_qty")),
+                                    "buy": _whole(row.get("pur_pric")), "price": _whole(row.get("cur_prc"))}
+
+    def take(self, event: Event) -> None:
+        if event.type != "04":
+            return
+        v = event.values
+        code = str(v.get("9001", event.item)).strip().lstrip("AQ")
+        qty = _whole(v.get("930"))
+        if not qty:
+            self._held.pop(code, None)
+            return
+        was = self._held.get(code, {})
+        self._held[code] = {"name": str(v.get("302", "")).strip() or was.get("name", ""), "qty": qty,
+                            "buy": _whole(v.get("931")) or was.get("buy", 0),
+                            "price": _whole(v.get("10")) or was.get("price", 0)}
+
+    def codes(self) -> list[str]:
+        return [code for code, h in self._held.items() if not h["name"]]
+
+    def body(self) -> str:
+        rows = []
+        for code, h in self._held.items():
+            gain = (h["price"] - h["buy"]) * h["qty"] if h["price"] and h["buy"] else 0
+            colour = UP if gain > 0 else DOWN if gain < 0 else "inherit"
+            rows.append(f'<tr class="kiwoom-held"><td style="text-align:left">{html.escape(h["name"] or self.name(code))}'
+                        f'</td><td>{html.escape(code)}</td><td>{h["qty"]:,}</td><td>{h["buy"]:,}</td>'
+                        f'<td>{h["price"]:,}</td><td style="color:{colour}">{gain:+,}</td></tr>')
+        return ("<table><tr><th>종목명</th><th>코드</th><th>보유</th><th>매입가</th><th>현재가</th><th>평가손익</th></tr>"
+                + "".join(rows) + "</table>")
 
 
 class ConditionRows(Rows):

@@ -14,13 +14,13 @@ import ipywidgets as widgets
 
 from ..auth._lines import kernel_restarted
 from ..live._boards import (  # DOWN, KICKED, UP, direction: the boards' look, named here too
-    DOWN, KICKED, UP, ConditionRows, LadderRows, OrderRows, Rows, TickerRows, direction,
+    DOWN, KICKED, UP, ConditionRows, LadderRows, OrderRows, PositionRows, Rows, TickerRows, direction,
 )
 
 if TYPE_CHECKING:  # annotations only
     from ..live._stream import Event, Stream
 
-__all__ = ["Board", "Conditions", "DOWN", "KICKED", "Ladder", "Orders", "UP", "board_for", "direction"]
+__all__ = ["Board", "Conditions", "DOWN", "KICKED", "Ladder", "Orders", "Positions", "UP", "board_for", "direction"]
 
 STYLE = ("<style>.kiwoom-board table{border-collapse:collapse;font-variant-numeric:tabular-nums}"
          ".kiwoom-board td,.kiwoom-board th{padding:2px 8px;text-align:right}"
@@ -173,6 +173,17 @@ class Orders(OrderRows, _Live):
     kinds = ("00", "04")
     title = "주문체결·잔고 — orders (00) and balance (04)"
     keep = 50
+
+
+class Positions(PositionRows, _Live):
+    """The holdings (kt00018, read once) kept current by the 04 (잔고) events: quantity, buy price, price, P&L."""
+
+    kinds = ("04",)
+    title = "잔고 — positions (kt00018 + 04)"
+
+    def __init__(self, stream: Stream, held_rows: list[dict[str, Any]], **kwargs: Any) -> None:
+        self.held_rows = list(held_rows)
+        super().__init__(stream, **kwargs)
 
 
 class Conditions(ConditionRows, _Live):

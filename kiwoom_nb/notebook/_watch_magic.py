@@ -83,6 +83,7 @@ class WatchMagics(Magics):
     @argument("items", nargs="*", help="Stock codes or names (005930 SK하이닉스), or $variables holding them.")
     @argument("--type", default="0B", metavar="TYPE", help="0B (체결: a board, the default) or 0D (호가: an order book).")
     @argument("--orders", action="store_true", help="The account's order fills (00) and balance changes (04).")
+    @argument("--positions", action="store_true", help="The holdings (kt00018) kept current by the 04 events.")
     @argument("--condition", metavar="SEQ", help="A saved condition's hits (its seq from live.conditions()).")
     @argument("--rate", type=float, metavar="N", help="Updates per second at most (default: the board_rate trait).")
     @argument("--var", metavar="NAME", help="Another login's variable (default: kiwoom_token).")
@@ -93,6 +94,7 @@ class WatchMagics(Magics):
             %kiwoom_watch 005930 000660          # 0B: 종목명, price (red up, blue down), change, %, volume, time
             %kiwoom_watch 005930 --type 0D       # an order book: 10 ask over 10 bid levels
             %kiwoom_watch --orders               # order fills (00) and balance changes (04), newest on top
+            %kiwoom_watch --positions            # the holdings (kt00018), moved by each 04 (잔고) event
             %kiwoom_watch --condition 1          # a condition's hits, entries and exits highlighted
 
         Codes, names (삼성전자) and $variables (a list, or a string of codes) are taken as %kiwoom takes them. The
@@ -107,9 +109,10 @@ class WatchMagics(Magics):
         check_number("--rate", args.rate, none=True, maximum=MAX_RATE)  # before a stream opens
         args.items = watch_items(args.items)
         kind = args.type.strip().upper()
-        if not (args.orders or args.condition is not None) and (not args.items or kind not in ("0B", "0D")):
+        if not (args.orders or args.positions or args.condition is not None) and (
+                not args.items or kind not in ("0B", "0D")):
             raise KiwoomError("%kiwoom_watch needs codes and --type 0B or 0D (e.g. %kiwoom_watch 005930 000660), "
-                              "or --orders, or --condition SEQ")
+                              "or --orders, --positions, or --condition SEQ")
         if getattr(self.shell, "kernel", None) is None:
             return self._watch_here(args, kind)
         from IPython.display import display
@@ -123,6 +126,10 @@ class WatchMagics(Magics):
                 live.watch([], "00")
                 live.watch([], "04")
                 board = _board.Orders(live, **options)
+            elif args.positions:
+                live.watch([], "04")  # before kt00018 is read: no change falls between the two
+                held = self.logins.client_for(args.var).rows("kt00018", qry_tp="1", dmst_stex_tp="KRX")
+                board = _board.Positions(live, held, **options)
             elif args.condition is not None:
                 board = _board.Conditions(live, args.condition, live.watch_condition(args.condition), **options)
             else:
@@ -144,10 +151,11 @@ class WatchMagics(Magics):
         """%kiwoom_watch at a terminal: no widgets there, so the stream itself, and a line saying how to read it."""
         live = self.logins.stream_for(args.var)
         try:
-            if args.orders:
-                live.watch([], "00")
+            if args.orders or args.positions:
+                if args.orders:
+                    live.watch([], "00")
                 live.watch([], "04")
-                kind = "00"
+                kind = "00" if args.orders else "04"
             elif args.condition is not None:
                 live.watch_condition(args.condition)
                 kind = "02"

@@ -1,6 +1,7 @@
 """A client's orders: placing (kt10000 / kt10001 through the TR client's own guard), modify (kt10002) and cancel
 (kt10003), the objects by order number, and what moves them — the 00 events of an open stream of the same app key
 and environment (kiwoom_nb.live), else kt00007 polled at the pacer's rate; either way kt00007 once at the end.
+A US stock (``_us.ticker``) goes through the US TRs (ust20000 …) instead, and is followed by polling ust21510.
 
 Never decides whether a request may go (``Client.call`` does), never re-sends an order whose request timed out or met
 a 5xx. No IPython.
@@ -16,7 +17,8 @@ import weakref
 from typing import Any
 
 from .._errors import KiwoomError, KiwoomTimeout, NetworkError, OrderNotConfirmed, RequestError, ServerError
-from ._order import UNKNOWN, Order, number
+from . import _us
+from ._order import UNKNOWN, Order, number, price_of
 
 __all__ = ["Book", "book_of"]
 
@@ -39,8 +41,10 @@ def book_of(api: Any) -> "Book":
         return book
 
 
-def _key(no: Any) -> str:
-    return str(no or "").strip().lstrip("0")
+def _key(no: Any, us: bool = False) -> str:
+    """The book's key of an order number (US numbers are a series of their own)."""
+    key = str(no or "").strip().lstrip("0")
+    return f"us:{key}" if us and key else key
 
 
 class Book:
@@ -56,43 +60,69 @@ class Book:
 
     # -- sending (every request through Client.call: its guard, its preview) ----------------------
 
-    def place(self, side: str, code: Any, qty: Any, price: Any, *, confirm: bool) -> Any:
-        from ..auth._checks import check_code, check_flag, check_number
+    def request(self, side: str, code: Any, qty: Any, price: Any) -> tuple[str, dict[str, Any], str | None]:
+        """(api-id, body, US exchange or None) of the order ``place`` would send — checked, names resolved, a US
+        stock routed to the US TRs — without sending it (the ticket's preview is of this)."""
+        from ..auth._checks import check_code, check_number
 
-        check_flag("confirm", confirm)
         check_code(code)
         check_number("qty", qty, minimum=1, integer=True)
-        check_number("price", price, minimum=1, none=True, integer=True)
+        found = _us.ticker(self.api, code)
+        if found is not None:
+            check_number("price", price, minimum=0.0001, none=True)
+            body = {"stex_tp": found[1], "stk_cd": found[0], "ord_qty": str(qty),
+                    "ord_uv": None if price is None else _us.dollars(price), "trde_tp": "03" if price is None else "00"}
+            return (_us.BUY if side == "buy" else _us.SELL), body, found[1]
         api_id = "kt10000" if side == "buy" else "kt10001"
-        code = self.api._named(api_id, {"stk_cd": code.strip()})["stk_cd"]  # a name becomes its code
-        body = {"dmst_stex_tp": VENUE, "stk_cd": code, "ord_qty": str(qty),
-                "trde_tp": "3" if price is None else "0", "ord_uv": None if price is None else str(price)}
-        self.stream()  # listening before the order goes: its 접수 may beat the answer
-        order = Order(self, side, code, qty, price)
+        code = self.api._named(api_id, {"stk_cd": code.strip()})["stk_cd"]  # a name becomes its code, or is unknown
+        check_number("price", price, minimum=1, none=True, integer=True)
+        return api_id, {"dmst_stex_tp": VENUE, "stk_cd": code, "ord_qty": str(qty),
+                        "trde_tp": "3" if price is None else "0", "ord_uv": None if price is None else str(price)}, None
+
+    def place(self, side: str, code: Any, qty: Any, price: Any, *, confirm: bool) -> Any:
+        from ..auth._checks import check_flag
+
+        check_flag("confirm", confirm)
+        api_id, body, exchange = self.request(side, code, qty, price)
+        if exchange is None:
+            self.stream()  # listening before the order goes: its 접수 may beat the answer
+        order = Order(self, side, body["stk_cd"], qty, price)  # a US order: followed by polling ust21510 only
+        if exchange is not None:
+            order.us, order.exchange = True, exchange
         answer = self._send(order, api_id, body, confirm)
         if isinstance(answer, str) or answer is None:
             return answer if isinstance(answer, str) else order
         self._register(order, answer.get("ord_no"))
         return order
 
+    def _us_body(self, order: Order) -> dict[str, Any]:
+        exchange = order.exchange or (_us.ticker(self.api, order.code) or ("", ""))[1]
+        return {"orig_ord_no": order.order_no, "stex_tp": exchange, "stk_cd": order.code}
+
     def modify(self, order: Order, price: Any, qty: Any, *, confirm: bool) -> Any:
         from ..auth._checks import check_flag, check_number
 
         check_flag("confirm", confirm)
-        check_number("price", price, minimum=1, integer=True)
+        check_number("price", price, minimum=0.0001 if order.us else 1, integer=not order.us)
         check_number("qty", qty, minimum=1, integer=True, none=True)
+        if order.us and qty is not None:
+            raise KiwoomError("a US modify (ust20002) changes the price of all that remains: pass no qty "
+                              "— nothing was sent")
         self._check_open(order, "modify")
-        self.reconcile()  # what remains now, fills no event told of included
+        self.reconcile(us=order.us)  # what remains now, fills no event told of included
         self._check_open(order, "modify")
-        body = {"dmst_stex_tp": VENUE, "orig_ord_no": order.order_no, "stk_cd": order.code,
-                "mdfy_qty": str(qty or order.remaining), "mdfy_uv": str(price)}
-        answer = self._send(order, "kt10002", body, confirm)
+        if order.us:
+            api_id, body = _us.MODIFY, {**self._us_body(order), "mdfy_uv": _us.dollars(price)}
+        else:
+            api_id, body = "kt10002", {"dmst_stex_tp": VENUE, "orig_ord_no": order.order_no, "stk_cd": order.code,
+                                       "mdfy_qty": str(qty or order.remaining), "mdfy_uv": str(price)}
+        answer = self._send(order, api_id, body, confirm)
         if isinstance(answer, str) or answer is None:
             return answer if isinstance(answer, str) else order
         with order._lock:
             order.price = price
         self._register(order, answer.get("ord_no"))
-        self.reconcile()
+        self.reconcile(us=order.us)
         return order
 
     def cancel(self, order: Order, *, confirm: bool) -> Any:
@@ -100,17 +130,21 @@ class Book:
 
         check_flag("confirm", confirm)
         self._check_open(order, "cancel")
-        body = {"dmst_stex_tp": VENUE, "orig_ord_no": order.order_no, "stk_cd": order.code, "cncl_qty": "0"}
+        if order.us:
+            api_id, body = _us.CANCEL, self._us_body(order)
+        else:
+            api_id = "kt10003"
+            body = {"dmst_stex_tp": VENUE, "orig_ord_no": order.order_no, "stk_cd": order.code, "cncl_qty": "0"}
         try:
-            answer = self._send(order, "kt10003", body, confirm)
+            answer = self._send(order, api_id, body, confirm)
         except RequestError:
-            self.reconcile()  # Kiwoom refuses to cancel what has filled meanwhile
+            self.reconcile(us=order.us)  # Kiwoom refuses to cancel what has filled meanwhile
             if order.status != "filled":
                 raise
             answer = None
         if isinstance(answer, str):
             return answer
-        self.reconcile()
+        self.reconcile(us=order.us)
         if order.status == "filled":
             print(f"order {order.order_no} filled before the cancel reached it: nothing was cancelled", file=sys.stderr)
         return order
@@ -136,7 +170,7 @@ class Book:
             return None
 
     def _register(self, order: Order, no: Any) -> None:
-        key = _key(no)
+        key = _key(no, order.us)
         if not key:
             return
         with self._lock:
@@ -198,31 +232,36 @@ class Book:
         """Until ``order`` is final or ``deadline``: by events with a stream, else by polling; then kt00007 once."""
         if not order.order_no:
             return
-        stream = self.stream()
+        stream = None if order.us else self.stream()  # a US order's news is in ust21510 only
         if stream is not None:
             with order._changed:
                 order._changed.wait_for(lambda: order.done, timeout=max(0.0, deadline - time.monotonic()))
         else:
             while not order.done and time.monotonic() < deadline:
-                self.reconcile()
+                self.reconcile(us=order.us)
                 with order._changed:
-                    order._changed.wait_for(lambda: order.done,
-                                            timeout=max(0.0, min(self._interval(), deadline - time.monotonic())))
-        self.reconcile()
+                    order._changed.wait_for(lambda: order.done, timeout=max(
+                        0.0, min(self._interval(_us.STATUS if order.us else "kt00007"), deadline - time.monotonic())))
+        self.reconcile(us=order.us)
 
-    def _interval(self) -> float:
+    def _interval(self, api_id: str) -> float:
         from ..rest._pace import pacer_for
 
-        rate = pacer_for(self.api.tokens.app_key, self.api.mock).rate("kt00007", self.api.pace)
+        rate = pacer_for(self.api.tokens.app_key, self.api.mock).rate(api_id, self.api.pace)
         return max(POLL, 1.0 / rate) if rate else POLL
 
-    def reconcile(self) -> list[dict[str, Any]]:
-        """Today's orders from kt00007, applied to the objects; the rows."""
-        rows = self.api.rows("kt00007", qry_tp="1", stk_bond_tp="0", sell_tp="0", dmst_stex_tp=VENUE)
+    def reconcile(self, us: bool | None = None) -> list[dict[str, Any]]:
+        """Today's orders applied to the objects; the rows. Domestic ones from kt00007 (``us`` False or None), US
+        ones from ust21510 (``us`` True, or None while the book holds a US order) in kt00007's names."""
+        rows = [] if us else self.api.rows("kt00007", qry_tp="1", stk_bond_tp="0", sell_tp="0", dmst_stex_tp=VENUE)
+        with self._lock:
+            any_us = any(o.us for o in self._orders.values())
+        if us or (us is None and any_us):
+            rows += [_us.row(r) for r in self.api.rows(_us.STATUS, slby_tp="0")]
         by_order: dict[int, tuple[Order, list[dict[str, Any]]]] = {}
         with self._lock:
             for row in rows:
-                order = self._orders.get(_key(row.get("ord_no")))
+                order = self._orders.get(_key(row.get("ord_no"), bool(row.get("us"))))
                 if order is not None:
                     by_order.setdefault(id(order), (order, []))[1].append(row)
         for order, found in by_order.values():
@@ -236,7 +275,7 @@ class Book:
         rows = self.reconcile()
         seen: dict[int, Order] = {}
         for row in rows:
-            key = _key(row.get("ord_no"))
+            key = _key(row.get("ord_no"), bool(row.get("us")))
             with self._lock:
                 order = self._orders.get(key)
             if order is None:
@@ -302,14 +341,18 @@ def _summed(order: Order, rows: list[dict[str, Any]]) -> dict[str, Any]:
     if len(rows) == 1:
         return rows[0]
     filled = sum(number(r.get("cntr_qty")) for r in rows)
-    amount = sum(number(r.get("cntr_qty")) * number(r.get("cntr_uv")) for r in rows)
+    amount = sum(number(r.get("cntr_qty")) * price_of(r.get("cntr_uv")) for r in rows)
     latest = max(rows, key=lambda r: number(r.get("ord_no")))
-    return {**latest, "cntr_qty": str(filled), "cntr_uv": str(amount // filled if filled else 0)}
+    average = (f"{amount / filled:.4f}" if order.us else str(int(amount) // filled)) if filled else "0"
+    return {**latest, "cntr_qty": str(filled), "cntr_uv": average}
 
 
 def _rebuilt(book: Book, row: dict[str, Any]) -> Order:
     """An order known only from its kt00007 row (placed elsewhere, or before a kernel restart)."""
     side = "sell" if "매도" in str(row.get("io_tp_nm", "")) else "buy"
-    price = number(row.get("ord_uv")) or None
-    return Order(book, side, str(row.get("stk_cd", "")).strip().lstrip("A"), number(row.get("ord_qty")), price,
-                 status="accepted")
+    price = price_of(row.get("ord_uv")) or None
+    order = Order(book, side, str(row.get("stk_cd", "")).strip().lstrip("A"), number(row.get("ord_qty")), price,
+                  status="accepted")
+    if row.get("us"):
+        order.us, order.exchange = True, str(row.get("stex_tp", ""))
+    return order

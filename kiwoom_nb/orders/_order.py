@@ -17,7 +17,7 @@ from ..auth._checks import MAX_WAIT, check_number
 if TYPE_CHECKING:
     from ._book import Book
 
-__all__ = ["FINAL", "UNKNOWN", "Order"]
+__all__ = ["FINAL", "UNKNOWN", "Order", "number", "price_of"]
 
 log = logging.getLogger("kiwoom_nb")
 
@@ -34,9 +34,25 @@ def number(text: Any) -> int:
         return 0
 
 
+def price_of(text: Any) -> float | int:
+    """A Kiwoom price as a number: whole won as an int (``"+0000160400"``), dollars with their cents as a float
+    (``"185.2000"``); 0 for none."""
+    text = str(text or "").strip().replace(",", "")
+    if "." not in text:
+        return number(text)
+    try:
+        return abs(float(text))
+    except ValueError:
+        return 0
+
+
 class Order:
     """An order placed by ``api.buy`` / ``api.sell`` (or rebuilt by ``api.orders()``): ``status`` is one of
-    submitted, accepted, partially filled, filled, cancelled, rejected, or ``unknown: check api.orders()``."""
+    submitted, accepted, partially filled, filled, cancelled, rejected, or ``unknown: check api.orders()``.
+    A US order (``us``) has its price in dollars and its exchange (``exchange``: ND, NY, NA)."""
+
+    us = False
+    exchange = ""
 
     def __init__(self, book: "Book", side: str, code: str, qty: int, price: Any, order_no: str = "",
                  status: str = "submitted") -> None:
@@ -90,9 +106,10 @@ class Order:
         return pd.DataFrame(rows, columns=["time", "qty", "price", "fee", "tax"])
 
     def __repr__(self) -> str:
-        price = "market" if self.price is None else f"{self.price:,}" if isinstance(self.price, int) else self.price
+        shown = "${:,.2f}" if self.us else "{:,.0f}"
+        price = "market" if self.price is None else shown.format(self.price)
         return (f"<Order {self.order_no or '-'} {self.side.upper()} {self.qty} × {self.code} @ {price}: {self.status}, "
-                f"filled {self.filled}{f' @ {self.avg_price:,.0f}' if self.filled else ''}>")
+                f"filled {self.filled}{' @ ' + shown.format(self.avg_price) if self.filled else ''}>")
 
     # -- watching -----------------------------------------------------------------------------------
 
@@ -155,7 +172,7 @@ class Order:
         """This order's kt00007 row: what filled in all, at what average, and whether it was cancelled."""
         with self._lock:
             before = self._status, self._filled
-            filled, average = number(row.get("cntr_qty")), number(row.get("cntr_uv"))
+            filled, average = number(row.get("cntr_qty")), price_of(row.get("cntr_uv"))
             if filled > self._filled:  # fills no event told of: one row for the difference
                 qty = filled - self._filled
                 self._add_fill(qty, (average * filled - self._amount) / qty, None, None, None)

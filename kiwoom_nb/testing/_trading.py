@@ -1,5 +1,6 @@
 """The fake's TR answers that read the market's order book and orders (``_market``): buy / sell orders placed
-(kt10000, kt10001), cancels (kt10003), the unfilled orders (ka10075, 미체결), orders and fills (kt00007, 체결), the
+(kt10000, kt10001; US: ust20000, ust20001, modified by ust20002, cancelled by ust20003, listed by ust21510), cancels
+(kt10003), the unfilled orders (ka10075, 미체결), orders and fills (kt00007, 체결), the
 quote book (ka10004). Stdlib only.
 
 Values come from the market; the shapes are the recorded ones (``_shapes``: kt00007's rows) or the catalogue's
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from .market import _shapes
 from .market._stocks import stock
+from .market._synth import US_LISTED
 
 if TYPE_CHECKING:
     from . import FakeKiwoom
@@ -72,7 +74,88 @@ def acknowledge(fake: "FakeKiwoom", api_id: str, environment: str, number: str, 
     """Any other order TR (a modify, a cancel, a credit or US order): a 접수 event, nothing matched."""
     side = "sell" if any(w in api_id for w in ("10001", "10008", "20001")) else "buy"
     fake.market.orders.place(number, side, str(body.get("stk_cd", "")).split("_")[0], _int(body.get("ord_qty")),
-                             _int(body.get("ord_uv")) or None, environment=environment, appkey=appkey, matched=False)
+                             _int(body.get("ord_uv")) or None, environment=environment, appkey=appkey, matched=False,
+                             us=api_id.startswith("ust"))
+
+
+# -- US orders (ust20000 buy, ust20001 sell, ust20002 modify, ust20003 cancel, ust21510 today's orders) ------------
+
+US_AT_MARKET = {"03", "33", "36", "37"}  # 시장가, MOC, VWAP / TWAP 시장가
+
+
+def _cents(value: Any) -> int:
+    """A dollar price (``"185.2"``) in the market's ten-thousandths of a dollar; 0 for none."""
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        return abs(int(Decimal(str(value).strip() or 0) * 10000))
+    except InvalidOperation:
+        return 0
+
+
+def _dollars(value: int) -> str:
+    return f"{value / 10000:.4f}"
+
+
+def place_us(fake: "FakeKiwoom", api_id: str, environment: str, number: str, body: dict[str, Any],
+             appkey: str) -> None:
+    """ust20000 / ust20001: the order in the market's book on the US price path, matched as a domestic one is."""
+    price = _cents(body.get("ord_uv"))
+    at_market = str(body.get("trde_tp", "")).strip() in US_AT_MARKET or not price
+    fake.market.orders.place(number, "buy" if api_id == "ust20000" else "sell", str(body.get("stk_cd", "")).strip(),
+                             _int(body.get("ord_qty")), None if at_market else price, environment=environment,
+                             appkey=appkey, us=True)
+
+
+def _original(fake: "FakeKiwoom", environment: str, body: dict[str, Any]) -> "Order | None":
+    original = str(body.get("orig_ord_no", "")).strip().lstrip("0")
+    return next((o for o in fake.market.orders.of(environment)
+                 if original and o.us and o.matched and o.number.lstrip("0") == original), None)
+
+
+def modify_us(fake: "FakeKiwoom", environment: str, number: str, body: dict[str, Any], appkey: str) -> bool:
+    """ust20002: all that remains of the original goes on at ``mdfy_uv`` under the new number (the TR has no
+    quantity). False: no such order, or nothing left of it."""
+    orders = fake.market.orders
+    with orders._lock:
+        found = _original(fake, environment, body)
+        if found is None or found.remaining <= 0:
+            return False
+        qty, found.quantity = found.remaining, found.filled
+        orders.place(number, found.side, found.code, qty, _cents(body.get("mdfy_uv")) or None,
+                     environment=environment, appkey=appkey, us=True)
+    return True
+
+
+def cancel_us(fake: "FakeKiwoom", environment: str, body: dict[str, Any]) -> None:
+    """ust20003: what remains of the original order is cancelled."""
+    found = _original(fake, environment, body)
+    if found is not None:
+        found.cancelled = True
+
+
+def us_orders(fake: "FakeKiwoom", environment: str, body: dict[str, Any], made: dict[str, Any]) -> dict[str, Any]:
+    """ust21510 (당일 주문체결 확인): every US order of ``environment``, newest first, in the catalogue's row shape:
+    quantities, dollar prices with four decimals, ord_stat 접수 / 체결 / 취소 / 거부."""
+    code = str(body.get("stk_cd", "")).strip()
+    side = str(body.get("slby_tp", "0")).strip()  # 0 전체, 1 매도, 2 매수
+    orders = [o for o in fake.market.orders.of(environment) if o.us and o.matched and (not code or o.code == code)
+              and (side not in ("1", "2") or o.side == ("sell" if side == "1" else "buy"))]
+    template = (made.get("result_list") or [{}])[0]
+    rows = []
+    for o in reversed(orders):
+        state = "거부" if o.rejected else "취소" if o.cancelled else "체결" if o.filled else "접수"
+        where = {"NA": "AMEX", "ND": "NASDAQ", "NY": "NYSE"}.get((US_LISTED.get(o.code) or ("", "", "ND"))[2], "NASDAQ")
+        row = {"ord_no": o.number, "orig_ord_no": "", "stex_nm": where, "crnc_code": "USD", "stk_cd": o.code,
+               "frgn_trde_tp": "03" if o.price is None else "00", "frgn_trde_nm": "시장가" if o.price is None else "지정가",
+               "slby_tp": "2" if o.side == "buy" else "1", "slby_tp_nm": "매수" if o.side == "buy" else "매도",
+               "ord_qty": str(o.quantity), "ord_uv": _dollars(o.price or 0), "stop_pric": _dollars(0),
+               "cntr_qty": str(o.filled), "cntr_uv": _dollars(o.fill_price), "cnfm_qty": str(o.quantity),
+               "ord_remnq": str(o.remaining), "ord_time": o.placed.strftime("%H%M%S"),
+               "ord_resp_time": o.placed.strftime("%H%M%S"), "ord_stat": state,
+               "cntr_time": o.fill_time.strftime("%H%M%S") if o.fill_time else ""}
+        rows.append({k: row.get(k, v) for k, v in template.items()} if template else row)
+    return {**made, "result_list": rows}
 
 
 def modify(fake: "FakeKiwoom", environment: str, number: str, body: dict[str, Any], appkey: str) -> bool:
@@ -105,7 +188,8 @@ def unfilled(fake: "FakeKiwoom", environment: str, body: dict[str, Any], made: d
     catalogue's answer)."""
     code = str(body.get("stk_cd", "")).strip()
     side = str(body.get("trde_tp", "0")).strip()  # 0 전체, 1 매도, 2 매수
-    orders = [o for o in fake.market.orders.of(environment) if o.remaining > 0 and (not code or o.code == code)
+    orders = [o for o in fake.market.orders.of(environment)
+              if o.remaining > 0 and not o.us and (not code or o.code == code)
               and (side not in ("1", "2") or o.side == ("sell" if side == "1" else "buy"))]
     template = (shape.get("oso") or [{}])[0]
     rows = [_unfilled_row(fake, o) for o in reversed(orders)]
@@ -130,7 +214,8 @@ def orders_and_fills(fake: "FakeKiwoom", environment: str, body: dict[str, Any],
     """kt00007: every order of ``environment``, newest first, with what filled and at what price."""
     code = str(body.get("stk_cd", "")).strip()
     side = str(body.get("sell_tp", "0")).strip()  # 0 전체, 1 매도, 2 매수
-    orders = [o for o in fake.market.orders.of(environment) if o.matched and (not code or o.code == code)
+    orders = [o for o in fake.market.orders.of(environment) if o.matched and not o.us
+              and (not code or o.code == code)
               and (side not in ("1", "2") or o.side == ("sell" if side == "1" else "buy"))]
     rows = []
     for o in reversed(orders):
@@ -160,5 +245,5 @@ def quote_book(fake: "FakeKiwoom", body: dict[str, Any], made: dict[str, Any]) -
     return {**made, **{k: v for k, v in values.items() if k in made}}
 
 
-__all__ = ["ACCOUNT", "AT_MARKET", "acknowledge", "cancel", "modify", "orders_and_fills", "place", "quote_book",
-           "refusal", "unfilled"]
+__all__ = ["ACCOUNT", "AT_MARKET", "US_AT_MARKET", "acknowledge", "cancel", "cancel_us", "modify", "modify_us",
+           "orders_and_fills", "place", "place_us", "quote_book", "refusal", "unfilled", "us_orders"]

@@ -35,7 +35,7 @@ _RATE = "허용된 요청 개수를 초과하였습니다"
 #: date, the quote book and the account's orders of ``_trading``); every other TR of the table is made up from the
 #: field catalogue (``_synth``).
 HANDMADE = ("ka10001", "ka10004", "ka10075", "ka10099", "kt00007", "kt00018", "kt10000", "kt10001", "usa10099",
-            *_charts.CHARTS)
+            "ust21510", *_charts.CHARTS)
 
 
 def serves() -> str:
@@ -135,15 +135,23 @@ def _decide(fake: "FakeKiwoom", environment: str, path: str, api_id: str, header
             made = _trading.unfilled(fake, environment, body, made, shape)
         elif api_id == "kt00007":
             made = _trading.orders_and_fills(fake, environment, body, made)
+        elif api_id == "ust21510":
+            made = _trading.us_orders(fake, environment, body, made)
         elif api_id == "kt10003":
             _trading.cancel(fake, environment, body)
+        elif api_id == "ust20003":
+            _trading.cancel_us(fake, environment, body)
         if ordered:  # every order reaches fake.orders; its number goes where the guide has one (ust31302 has none)
             fake.orders.append(_received(fake, headers))
             number = f"{len(fake.orders):07d}"
             if "ord_no" in made:
                 made["ord_no"] = number
-            if not (api_id == "kt10002" and _trading.modify(fake, environment, number, body, _appkey(fake, headers))):
-                _trading.acknowledge(fake, api_id, environment, number, body, _appkey(fake, headers))
+            appkey = _appkey(fake, headers)
+            if api_id in ("ust20000", "ust20001"):
+                _trading.place_us(fake, api_id, environment, number, body, appkey)
+            elif not (api_id == "kt10002" and _trading.modify(fake, environment, number, body, appkey)
+                      or api_id == "ust20002" and _trading.modify_us(fake, environment, number, body, appkey)):
+                _trading.acknowledge(fake, api_id, environment, number, body, appkey)
         return 200, made, ""
 
 

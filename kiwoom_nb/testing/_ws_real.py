@@ -141,8 +141,8 @@ class RealFrames:
         entries = []
         for seq, event in enumerate(new, start + 1):  # seq: the event's place in the book, its 체결번호
             order = event.order
-            if order.appkey != conn.appkey or order.environment != conn.environment:
-                continue
+            if order.appkey != conn.appkey or order.environment != conn.environment or order.us:
+                continue  # a US order's news is in ust21510, not on the domestic socket
             filled = event.status == "체결"
             if "00" in regs:
                 entries.append(self._fill_entry(order, event, seq, filled))

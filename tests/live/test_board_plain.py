@@ -178,3 +178,29 @@ def test_the_order_book_has_headers_and_the_hts_colours(fake, live):
         assert bids == [UP] * 10, "the bid side (매수) is red in 영웅문"
     finally:
         board.stop("test over")
+
+
+def test_the_positions_board_drops_a_sold_out_holding_adds_a_new_one_and_colours_the_gain(live):
+    """Issue 35: each 04 (잔고) replaces its holding's quantity, buy price and price; 0 shares leaves the board."""
+    from datetime import datetime, timezone
+
+    from kiwoom_nb.live._reading import Event
+    from kiwoom_nb.notebook._board import Positions
+
+    held = [{"stk_cd": "A005930", "stk_nm": "삼성전자", "rmnd_qty": "000000000010", "pur_pric": "000000169100",
+             "cur_prc": "000000160400"},
+            {"stk_cd": "A000660", "stk_nm": "SK하이닉스", "rmnd_qty": "000000000030", "pur_pric": "000000530461",
+             "cur_prc": "000000571000"}]
+    board = Positions(live, held, rate=50)
+    try:
+        now = datetime.now(timezone.utc)
+        board._on_event(Event("04", "005930", {"9001": "A005930", "930": "0", "931": "0", "10": "-160400"}, now))
+        board._on_event(Event("04", "035420", {"9001": "A035420", "302": "NAVER", "930": "2", "931": "251500",
+                                               "10": "+250000"}, now))
+        board._refresh()
+        shown = board._view.value
+    finally:
+        board.close()
+    assert "삼성전자" not in shown and "005930" not in shown
+    assert "<td>035420</td><td>2</td><td>251,500</td><td>250,000</td>" in shown and f"color:{DOWN}\">-3,000" in shown
+    assert f"color:{UP}\">+1,216,170" in shown  # (571,000 − 530,461) × 30

@@ -121,6 +121,22 @@ def test_a_mock_order_appears_in_the_orders_feed(fake, start_kernel, kernel_env)
     assert "005930" in row and "3주" in row
 
 
+def test_the_positions_board_reads_kt00018_once_and_moves_with_each_fill(fake, start_kernel, kernel_env):
+    """Issue 35: `%kiwoom_watch --positions` shows the holdings and a fill moves them through 04, no new kt00018."""
+    env = {**kernel_env, **fake.environ("mock")}
+    kernel = watching(start_kernel, "%kiwoom_watch --positions", "%kiwoom_login --mock", env=env)
+    held = lambda m: m["msg_type"] in ("comm_open", "comm_msg") and "kiwoom-held" in str(  # noqa: E731
+        m["content"]["data"].get("state", {}).get("value", ""))
+    opened = next((m for m in kernel.iopub if held(m)), None) or drain(kernel, held)
+    first = opened["content"]["data"]["state"]["value"]
+    assert "삼성전자" in first and "<td>005930</td><td>10</td>" in first  # the fake account holds 10
+    wait_for(lambda: [c for c in fake.ws.live() if c.regs.get("04")], 5, "the REG of 04")
+    kernel.ok("%kiwoom kt10000 dmst_stex_tp=KRX stk_cd=005930 ord_qty=3 trde_tp=3")  # at market: fills at once
+    moved = drain(kernel, shows("<td>005930</td><td>13</td>"))["content"]["data"]["state"]["value"]
+    assert "SK하이닉스" in moved  # the others stay
+    assert [r.api_id for r in fake.requests].count("kt00018") == 1
+
+
 def test_display_of_a_stream_shows_its_board_and_a_logout_stops_it_with_a_line(fake, start_kernel):
     kernel = logged_in(start_kernel)
     shown = kernel.ok("import kiwoom_nb\nlive = kiwoom_nb.stream(); live.watch(['005930'], '0B')\ndisplay(live)")

@@ -70,3 +70,29 @@ def test_a_refused_order_shows_one_line_on_the_ticket():
         t.send.click()
         t.confirm.click()
     assert t.order is None and "호가단위" in t.status.value and fake.orders == []
+
+
+def test_a_us_ticket_previews_in_dollars_sends_ust20000_and_modifies_with_cents():
+    fake = FakeKiwoom(keys=dict(CANARY), clock=Clock("2026-12-01 10:00", speed=0))
+    fake.market.orders.matching = False
+    with Client(*CANARY["production"], mock=False, transport=fake.transport, pace=None) as api:
+        t = Ticket(api)
+        t.code.value = "AAPL"
+        t.qty.value = 2
+        t.price.value = 185.2
+        assert "BUY 2 × AAPL" in t.preview.value and "$185.20 (limit)" in t.preview.value
+        assert "NASDAQ" in t.preview.value
+        t.send.click()
+        assert fake.orders == []
+        t.confirm.click()
+        assert [(r.api_id, r.body) for r in fake.orders] == [
+            ("ust20000", {"stex_tp": "ND", "stk_cd": "AAPL", "ord_qty": "2", "ord_uv": "185.2", "trde_tp": "00"})]
+        fake.market.orders.fill(t.order.order_no, 1, price=1_852_000)
+        t.modify_price.value = 186.25
+        t.modify.click()
+        assert sent_body(fake, "ust20002")["mdfy_uv"] == "186.25"
+        assert "partially filled" in t.status.value and "@ $185.20" in t.status.value
+
+
+def sent_body(fake, api_id: str) -> dict:
+    return next(r.body for r in reversed(fake.requests) if r.api_id == api_id)

@@ -16,8 +16,8 @@ from kiwoom_nb.rest._trs import is_order, lookup, table
 from kiwoom_nb.testing import FakeKiwoom
 from kiwoom_nb.testing._trs import HANDMADE
 
-#: The account's orders (미체결, 체결): the market's order book, empty until an order is placed
-ORDER_LISTS = ("ka10075", "kt00007")
+#: The account's orders (미체결, 체결; US: 당일 주문체결 확인): the market's order book, empty until an order is placed
+ORDER_LISTS = ("ka10075", "kt00007", "ust21510")
 
 EVERY = sorted(api_id for api_id, tr in table().items() if tr.market)
 ORDERS = [api_id for api_id in EVERY if is_order(api_id, lookup(api_id).path)]

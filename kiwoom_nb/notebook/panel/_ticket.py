@@ -28,12 +28,12 @@ class Ticket:
         self.side = w.ToggleButtons(options=[("매수 buy", "buy"), ("매도 sell", "sell")], value="buy")
         self.qty = w.BoundedIntText(value=qty, min=1, max=10**9, description="수량")
         self.market = w.Checkbox(value=False, description="시장가 market")
-        self.price = w.BoundedIntText(value=0, min=0, max=10**9, description="가격")
+        self.price = w.BoundedFloatText(value=0, min=0, max=10**9, step=0.01, description="가격")  # won, or $ (US)
         self.preview = w.HTML()
         self.send = w.Button(description="주문")
         self.confirm = w.Button(description="확인", layout=w.Layout(display="none"))
         self.status = w.HTML()
-        self.modify_price = w.BoundedIntText(value=0, min=0, max=10**9, description="정정가")
+        self.modify_price = w.BoundedFloatText(value=0, min=0, max=10**9, step=0.01, description="정정가")
         self.modify = w.Button(description="정정 modify")
         self.cancel = w.Button(description="취소 cancel")
         self.changes = w.HBox([self.modify_price, self.modify, self.cancel], layout=w.Layout(display="none"))
@@ -54,11 +54,15 @@ class Ticket:
 
     # -- before sending -------------------------------------------------------------------------
 
+    def _price(self) -> Any:
+        """The typed price: None at market, whole won (or dollars) as an int, dollars with cents as a float."""
+        return None if self.market.value or not self.price.value else _typed_price(self.price.value)
+
     def _request(self) -> tuple[str, dict[str, Any]]:
-        price = None if self.market.value or not self.price.value else int(self.price.value)
-        fields = {"dmst_stex_tp": "KRX", "stk_cd": self.code.value.strip(), "ord_qty": str(self.qty.value),
-                  "trde_tp": "3" if price is None else "0", "ord_uv": None if price is None else str(price)}
-        return ("kt10000" if self.side.value == "buy" else "kt10001"), fields
+        """The TR and body the order would go as (a US stock to the US TRs), from the client's book."""
+        api_id, fields, _ = self.api._book().request(self.side.value, self.code.value.strip(), int(self.qty.value),
+                                                     self._price())
+        return api_id, fields
 
     def _typed(self, *_: Any) -> None:
         """The preview line for what is typed now; the confirm step starts again."""
@@ -67,8 +71,8 @@ class Ticket:
         if not self.code.value.strip():
             self.preview.value = "<i>종목을 입력하세요 (type a code)</i>"
             return
-        api_id, fields = self._request()
         try:
+            api_id, fields = self._request()
             line = self.api.preview(api_id, **fields)
         except Exception as exc:  # noqa: BLE001 - one line on the ticket, whatever the input
             line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -92,10 +96,9 @@ class Ticket:
 
     def _second(self) -> None:
         self.confirm.layout.display = "none"
-        price = None if self.market.value or not self.price.value else int(self.price.value)
         placing = self.api.buy if self.side.value == "buy" else self.api.sell
         try:
-            order = placing(self.code.value.strip(), int(self.qty.value), price, confirm=True)
+            order = placing(self.code.value.strip(), int(self.qty.value), self._price(), confirm=True)
         except Exception as exc:  # noqa: BLE001 - the refusal, in one line, on the ticket
             self.status.value = html.escape(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
             return
@@ -110,10 +113,11 @@ class Ticket:
     def _show(self) -> None:
         o = self.order
         fills = o.fills
-        rows = "".join(f"<tr><td>{r.time or ''}</td><td>{r.qty:,}</td><td>{r.price:,.0f}</td></tr>"
+        shown = "${:,.2f}" if o.us else "{:,.0f}"
+        rows = "".join(f"<tr><td>{r.time or ''}</td><td>{r.qty:,}</td><td>{shown.format(r.price)}</td></tr>"
                        for r in fills.itertuples())
         self.status.value = (f"<b>{html.escape(o.order_no or '-')}</b> {html.escape(o.status)} — filled "
-                             f"{o.filled:,} of {o.qty:,}" + (f" @ {o.avg_price:,.0f}" if o.filled else "") +
+                             f"{o.filled:,} of {o.qty:,}" + (f" @ {shown.format(o.avg_price)}" if o.filled else "") +
                              (f"<table>{rows}</table>" if rows else ""))
         if o.done:
             self.modify.disabled = self.cancel.disabled = True
@@ -123,11 +127,16 @@ class Ticket:
             if what == "cancel":
                 self.order.cancel(confirm=True)
             else:
-                self.order.modify(price=int(self.modify_price.value), confirm=True)
+                self.order.modify(price=_typed_price(self.modify_price.value), confirm=True)
         except Exception as exc:  # noqa: BLE001 - one line on the ticket
             self.status.value = html.escape(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
             return
         self._show()
+
+
+def _typed_price(value: float) -> Any:
+    """A price widget's float as the order takes it: 150000.0 -> 150000 (won), 185.2 -> 185.2 (dollars)."""
+    return int(value) if float(value).is_integer() else round(float(value), 4)
 
 
 def ticket_magics(shell: Any, logins: Any) -> Any:

@@ -31,7 +31,8 @@ class Order:
     fill_time: datetime | None = None
     cancelled: bool = False
     rejected: str = ""  # why the exchange refused it after accepting it (a 거부 event), if it did
-    matched: bool = True  # False: an order TR the book only acknowledges (a modify, a cancel, a US order)
+    matched: bool = True  # False: an order TR the book only acknowledges (a modify, a cancel, a credit order)
+    us: bool = False  # a US order: prices in ten-thousandths of a dollar, the US price path
 
     @property
     def remaining(self) -> int:
@@ -64,17 +65,17 @@ class Orders:
         self._lock = threading.RLock()
 
     def place(self, number: str, side: str, code: str, quantity: int, price: int | None, *, environment: str = "mock",
-              appkey: str = "", matched: bool = True) -> Order:
+              appkey: str = "", matched: bool = True, us: bool = False) -> Order:
         """Accept an order (a 접수 event); a market order fills at once while the session is open, a limit order
         already through the price too. ``matched=False`` only acknowledges it."""
         now = self.market.clock.now()
-        order = Order(number, side, code, quantity, price, now, environment, appkey, matched=matched)
+        order = Order(number, side, code, quantity, price, now, environment, appkey, matched=matched, us=us)
         with self._lock:
             self.orders.append(order)
             self.events.append(Event("접수", order, now, remaining=quantity))
             self._checked[number] = now
             if self.matching and matched:
-                quote = self.market.quote(code)
+                quote = self.market.quote(code, us)
                 if quote["open_now"]:
                     last = quote["price"]
                     if price is None or (side == "buy" and last <= price) or (side == "sell" and last >= price):
@@ -88,7 +89,7 @@ class Orders:
             qty = min(order.remaining if quantity is None else quantity, order.remaining)
             if qty <= 0:
                 return
-            price = self.market.quote(order.code)["price"] if price is None else price
+            price = self.market.quote(order.code, order.us)["price"] if price is None else price
             at = at or self.market.clock.now()
             order.fill_price = (order.fill_price * order.filled + price * qty) // (order.filled + qty)
             order.filled += qty
@@ -112,14 +113,14 @@ class Orders:
                 if order.remaining <= 0:
                     continue
                 if order.price is None:  # placed while the market was shut: fills once it trades
-                    if self.market.quote(order.code)["open_now"]:
+                    if self.market.quote(order.code, order.us)["open_now"]:
                         self.fill(order.number, at=now)
                     continue
                 since = self._checked.get(order.number, order.placed)
                 self._checked[order.number] = now
                 limit = order.price
                 crossed = (lambda p: p <= limit) if order.side == "buy" else (lambda p: p >= limit)
-                at = self.market.first_trade(order.code, since, now, crossed)
+                at = self.market.first_trade(order.code, since, now, crossed, order.us)
                 if at is not None:
                     self.fill(order.number, price=order.price, at=at)
 

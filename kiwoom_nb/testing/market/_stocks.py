@@ -121,7 +121,7 @@ def held(market: Any, environment: str = "production") -> dict[str, tuple[str, i
     orders (a buy adds at its fill price, a sell takes off at the average)."""
     now = {code: list(row) for code, row in HOLDINGS.items()}
     for order in market.orders.of(environment):
-        if not order.filled:
+        if not order.filled or order.us:  # a US fill is held in the US account (ust21070), not here
             continue
         name, qty, _, bought = now.setdefault(order.code, [(stock(order.code) or ("",))[0], 0, 0, 0])
         if order.side == "buy":
