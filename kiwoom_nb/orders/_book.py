@@ -92,6 +92,9 @@ class Book:
         answer = self._send(order, api_id, body, confirm)
         if isinstance(answer, str) or answer is None:
             return answer if isinstance(answer, str) else order
+        if not _key(answer.get("ord_no")):  # placed, but no number to follow it by: never re-sent
+            order.unknown()
+            print(f"{api_id}: accepted with no order number; not re-sent — check api.orders()", file=sys.stderr)
         self._register(order, answer.get("ord_no"))
         return order
 
@@ -111,6 +114,9 @@ class Book:
         self._check_open(order, "modify")
         self.reconcile(us=order.us)  # what remains now, fills no event told of included
         self._check_open(order, "modify")
+        if qty is not None and qty > order.remaining:
+            raise KiwoomError(f"qty={qty}: {order.remaining} of order {order.order_no} remain to modify; pass at most "
+                              "that, or no qty for all of it — nothing was sent")
         if order.us:
             api_id, body = _us.MODIFY, {**self._us_body(order), "mdfy_uv": _us.dollars(price)}
         else:

@@ -239,3 +239,33 @@ def test_an_empty_price_is_not_a_market_order():
         t.send.click()
         t.confirm.click()
         assert sent(fake, "kt10000") == [] and t.order is None
+
+
+# -- answers and changes that do not add up ------------------------------------------------------------------------
+
+
+def test_an_accepted_order_whose_answer_has_no_number_says_unknown_not_submitted(monkeypatch, capsys):
+    fake, api = made()
+    with api:
+        real = api.call
+
+        def numberless(api_id, *args, **kw):
+            answer = real(api_id, *args, **kw)
+            if api_id == "kt10000":
+                answer.pop("ord_no", None)  # Kiwoom said 0 (placed) but no 주문번호 came back
+            return answer
+
+        monkeypatch.setattr(api, "call", numberless)
+        o = api.buy("005930", 1, price=150_000)
+        assert len(fake.orders) == 1
+        assert o.status == "unknown: check api.orders()" and "api.orders()" in capsys.readouterr().err
+
+
+def test_a_modify_of_more_than_remains_is_refused_and_sends_nothing():
+    fake, api = made()
+    with api:
+        o = api.buy("005930", 3, price=150_000)
+        fake.market.orders.fill(o.order_no, 1, price=150_000)
+        with pytest.raises(KiwoomError, match="nothing was sent") as caught:
+            o.modify(price=151_000, qty=5)
+        assert "2" in str(caught.value) and sent(fake, "kt10002") == []
