@@ -3,8 +3,8 @@
 and environment (kiwoom_nb.live), else kt00007 polled at the pacer's rate; either way kt00007 once at the end.
 A US stock (``_us.ticker``) goes through the US TRs (ust20000 …) instead, and is followed by polling ust21510.
 
-Never decides whether a request may go (``Client.call`` does), never re-sends an order whose request timed out or met
-a 5xx. No IPython.
+Never decides whether a request may go (``Client.call`` does), never re-sends an order whose request timed out, met
+a 5xx or an answer that is not JSON (only ``Client.call`` resends, after a rate-limit refusal). No IPython.
 """
 
 from __future__ import annotations
@@ -169,8 +169,9 @@ class Book:
         except OrderNotConfirmed as exc:
             return str(exc)
         except (KiwoomTimeout, NetworkError, ServerError) as exc:
-            if isinstance(exc, ServerError) and not (exc.status_code or 0) >= 500:
-                raise
+            status = exc.status_code or 0
+            if isinstance(exc, ServerError) and status < 500 and (status >= 400 or exc.return_code is not None):
+                raise  # refused in words (Kiwoom's code, a firewall's 4xx): not placed; a 200 with no JSON may be
             order.unknown()  # it may have been placed: never re-sent
             print(f"{api_id}: no answer ({type(exc).__name__}); not re-sent — check api.orders()", file=sys.stderr)
             return None

@@ -269,3 +269,17 @@ def test_a_modify_of_more_than_remains_is_refused_and_sends_nothing():
         with pytest.raises(KiwoomError, match="nothing was sent") as caught:
             o.modify(price=151_000, qty=5)
         assert "2" in str(caught.value) and sent(fake, "kt10002") == []
+
+
+def test_an_order_answered_with_a_page_that_is_not_json_says_unknown_and_is_not_sent_again(capsys):
+    fake, api = made()
+    with api:
+        api.call("ka10001", stk_cd="005930")
+        for error in ("maintenance", "not_json"):  # HTTP 200, no JSON: it may have been placed
+            fake.fail_next(error, path="kt10000")
+            o = api.buy("005930", 1, price=150_000)
+            assert o.status == "unknown: check api.orders()", error
+        fake.fail_next("blocked", path="kt10000")  # a firewall's 400: refused, not placed — said as such
+        with pytest.raises(KiwoomError, match="HTTP 400"):
+            api.buy("005930", 1, price=150_000)
+        assert len(sent(fake, "kt10000")) == 3 and "not re-sent" in capsys.readouterr().err
