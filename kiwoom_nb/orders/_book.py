@@ -26,6 +26,8 @@ log = logging.getLogger("kiwoom_nb")
 
 #: seconds between two kt00007 polls at least (the pacer may make it longer)
 POLL = 0.2
+#: seconds between two looks at whether the stream ``wait()`` follows is still open
+STREAM_LOOK = 1.0
 #: 00 events of a number not known yet (the answer to kt10000 still on its way) kept per number
 PENDING = 64
 VENUE = "KRX"
@@ -236,19 +238,18 @@ class Book:
             self.reconcile()
 
     def follow(self, order: Order, deadline: float) -> None:
-        """Until ``order`` is final or ``deadline``: by events with a stream, else by polling; then kt00007 once."""
+        """Until ``order`` is final or ``deadline``: by events while a stream is open (looked at again every second:
+        one that closes hands over to polling), else by polling; then kt00007 once."""
         if not order.order_no:
             return
-        stream = None if order.us else self.stream()  # a US order's news is in ust21510 only
-        if stream is not None:
-            with order._changed:
-                order._changed.wait_for(lambda: order.done, timeout=max(0.0, deadline - time.monotonic()))
-        else:
-            while not order.done and time.monotonic() < deadline:
+        while not order.done and time.monotonic() < deadline:
+            stream = None if order.us else self.stream()  # a US order's news is in ust21510 only
+            if stream is None:
                 self.reconcile(us=order.us)
-                with order._changed:
-                    order._changed.wait_for(lambda: order.done, timeout=max(
-                        0.0, min(self._interval(_us.STATUS if order.us else "kt00007"), deadline - time.monotonic())))
+            pause = STREAM_LOOK if stream is not None else self._interval(_us.STATUS if order.us else "kt00007")
+            with order._changed:
+                order._changed.wait_for(lambda: order.done, timeout=max(
+                    0.0, min(pause, deadline - time.monotonic())))
         self.reconcile(us=order.us)
 
     def _interval(self, api_id: str) -> float:

@@ -283,3 +283,27 @@ def test_an_order_answered_with_a_page_that_is_not_json_says_unknown_and_is_not_
         with pytest.raises(KiwoomError, match="HTTP 400"):
             api.buy("005930", 1, price=150_000)
         assert len(sent(fake, "kt10000")) == 3 and "not re-sent" in capsys.readouterr().err
+
+
+def test_a_stream_closed_during_wait_hands_over_to_polling(fake):
+    import threading
+
+    from kiwoom_nb.live._stream import Stream
+
+    fake.clock.set("2026-12-01 10:00")
+    fake.clock.speed = 0
+    fake.market.orders.matching = False
+    appkey, secretkey = CANARY["mock"]
+    stream = Stream(appkey, secretkey, base_url=fake.mock_url, ws_url=fake.mock_ws_url)
+    try:
+        with Client(appkey, secretkey, mock=True, transport=fake.transport, pace=None) as api:
+            o = api.buy("005930", 2, price=150_000)
+            wait_for(lambda: o.status == "accepted", 10, "the 접수 event")
+            waiter = threading.Thread(target=o.wait, kwargs={"timeout": 300}, daemon=True)
+            waiter.start()
+            stream.close()  # no events any more: the fill is known from kt00007 only
+            fake.market.orders.fill(o.order_no, price=150_000)
+            wait_for(lambda: not waiter.is_alive(), 60, "wait() to see the fill by polling once the stream closed")
+            assert o.status == "filled"
+    finally:
+        stream.close()
