@@ -105,6 +105,10 @@ class Book:
         return {"orig_ord_no": order.order_no, "stex_tp": exchange, "stk_cd": order.code}
 
     def modify(self, order: Order, price: Any, qty: Any, *, confirm: bool) -> Any:
+        with order._changing:  # a second modify from another thread waits, then sees this one's outcome
+            return self._modify(order, price, qty, confirm=confirm)
+
+    def _modify(self, order: Order, price: Any, qty: Any, *, confirm: bool) -> Any:
         from ..auth._checks import check_flag, check_number
 
         check_flag("confirm", confirm)
@@ -134,6 +138,10 @@ class Book:
         return order
 
     def cancel(self, order: Order, *, confirm: bool) -> Any:
+        with order._changing:  # a second cancel from another thread waits, then sees this one's outcome
+            return self._cancel(order, confirm=confirm)
+
+    def _cancel(self, order: Order, *, confirm: bool) -> Any:
         from ..auth._checks import check_flag
 
         check_flag("confirm", confirm)

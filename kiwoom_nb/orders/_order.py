@@ -69,6 +69,7 @@ class Order:
         self.reason = ""
         self._callbacks: list[Callable[["Order"], Any]] = []
         self._lock = threading.RLock()
+        self._changing = threading.RLock()  # one modify / cancel at a time: the next sees the number the last left
         self._changed = threading.Condition(self._lock)
 
     # -- what the user reads ---------------------------------------------------------------------

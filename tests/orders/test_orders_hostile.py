@@ -307,3 +307,16 @@ def test_a_stream_closed_during_wait_hands_over_to_polling(fake):
             assert o.status == "filled"
     finally:
         stream.close()
+
+
+def test_changes_of_one_order_from_many_threads_go_one_after_another():
+    fake, api = made()
+    with api:
+        o = api.buy("005930", 3, price=150_000)
+        done, errors = in_threads(lambda p: o.modify(price=p), [(150_100,), (150_200,)])
+        first, second = sent(fake, "kt10002")
+        assert errors == [] and first["orig_ord_no"] == "0000001" and second["orig_ord_no"] == o.numbers[1]
+        assert o.price == int(second["mdfy_uv"]) and o.order_no == o.numbers[-1] and len(o.numbers) == 3
+        done, errors = in_threads(lambda: o.cancel(), [()] * 4)
+        assert len(sent(fake, "kt10003")) == 1 and o.status == "cancelled"
+        assert len(errors) == 3 and all("nothing was sent" in str(e) for e in errors)
