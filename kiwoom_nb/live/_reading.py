@@ -19,7 +19,10 @@ from .._errors import KiwoomError
 if TYPE_CHECKING:
     from ._stream import Stream
 
-__all__ = ["Event", "Reading", "Status"]
+__all__ = ["CALLBACKS", "Event", "Reading", "Status"]
+
+#: the name of a stream's callback thread (a wait there for the stream's own events would hold them up)
+CALLBACKS = "kiwoom-stream-callbacks"
 
 log = logging.getLogger("kiwoom_nb")
 
@@ -91,7 +94,7 @@ class Reading:
             if self._calls is None:
                 self._lost.setdefault("callbacks", 0)
                 self._calls = queue.SimpleQueue()
-                threading.Thread(target=self._call_back, name="kiwoom-stream-callbacks", daemon=True).start()
+                threading.Thread(target=self._call_back, name=CALLBACKS, daemon=True).start()
 
     def off(self, type: str, fn: Callable[[Event], Any]) -> None:
         """Stop calling ``fn`` for ``type``."""

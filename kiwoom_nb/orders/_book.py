@@ -247,11 +247,16 @@ class Book:
 
     def follow(self, order: Order, deadline: float) -> None:
         """Until ``order`` is final or ``deadline``: by events while a stream is open (looked at again every second:
-        one that closes hands over to polling), else by polling; then kt00007 once."""
+        one that closes hands over to polling), else (and on a stream's callback thread) by polling; then kt00007
+        once."""
+        from ..live._reading import CALLBACKS
+
         if not order.order_no:
             return
+        # a US order's news is in ust21510 only; a callback's wait would hold up the very events it waits for
+        by_events = not order.us and threading.current_thread().name != CALLBACKS
         while not order.done and time.monotonic() < deadline:
-            stream = None if order.us else self.stream()  # a US order's news is in ust21510 only
+            stream = self.stream() if by_events else None
             if stream is None:
                 self.reconcile(us=order.us)
             pause = STREAM_LOOK if stream is not None else self._interval(_us.STATUS if order.us else "kt00007")

@@ -320,3 +320,28 @@ def test_changes_of_one_order_from_many_threads_go_one_after_another():
         done, errors = in_threads(lambda: o.cancel(), [()] * 4)
         assert len(sent(fake, "kt10003")) == 1 and o.status == "cancelled"
         assert len(errors) == 3 and all("nothing was sent" in str(e) for e in errors)
+
+
+def test_a_callback_that_waits_for_its_order_does_not_stall_on_events_it_holds_up(fake):
+    from kiwoom_nb.live._stream import Stream
+
+    fake.clock.set("2026-12-01 10:00")
+    fake.clock.speed = 0
+    fake.market.orders.matching = False
+    appkey, secretkey = CANARY["mock"]
+    stream = Stream(appkey, secretkey, base_url=fake.mock_url, ws_url=fake.mock_ws_url)
+    try:
+        with Client(appkey, secretkey, mock=True, transport=fake.transport, pace=None) as api:
+            o = api.buy("005930", 2, price=150_000)
+            seen = []
+
+            def on_change(order):
+                if order.status == "accepted" and not seen:
+                    seen.append("waiting")
+                    fake.market.orders.fill(order.order_no, price=150_000)
+                    seen.append(order.wait(timeout=300).status)  # on the stream's callback thread
+
+            o.on(on_change)
+            wait_for(lambda: "filled" in seen, 60, "the callback's wait() to see the fill (by polling)")
+    finally:
+        stream.close()
