@@ -65,6 +65,7 @@ class Order:
         self._amount = 0  # the filled value, for the average price
         self._fills: list[dict[str, Any]] = []
         self._seen: set[str] = set()  # 체결번호 (909) of the fills applied, so an event counts once
+        self._untold = 0  # shares a kt00007 row added that no event has told of yet: a late event's are these
         self._cancelled = self._rejected = False
         self.reason = ""
         self._callbacks: list[Callable[["Order"], Any]] = []
@@ -162,8 +163,10 @@ class Order:
                 price = number(values.get("914") or values.get("910"))
                 if qty and (not key or key not in self._seen):
                     self._seen.add(key)
-                    self._add_fill(qty, price, _clock(values.get("908")), number(values.get("938")),
-                                   number(values.get("939")))
+                    told, self._untold = min(qty, self._untold), self._untold - min(qty, self._untold)
+                    if qty > told:  # what kt00007 had already counted is not counted again
+                        self._add_fill(qty - told, price, _clock(values.get("908")), number(values.get("938")),
+                                       number(values.get("939")))
             self._settle(accepted=state in ("접수", "체결", "확인"))
             changed = (self._status, self._filled) != before
         if changed:
@@ -175,8 +178,9 @@ class Order:
             before = self._status, self._filled
             filled, average = number(row.get("cntr_qty")), price_of(row.get("cntr_uv"))
             if filled > self._filled:  # fills no event told of: one row for the difference
-                qty = filled - self._filled
+                qty, before_row = filled - self._filled, self._filled
                 self._add_fill(qty, (average * filled - self._amount) / qty, None, None, None)
+                self._untold += self._filled - before_row
             if "취소" in str(row.get("mdfy_cncl", "")) or "거부" in str(row.get("acpt_tp", "")):
                 if "거부" in str(row.get("acpt_tp", "")):
                     self._rejected = True

@@ -345,3 +345,24 @@ def test_a_callback_that_waits_for_its_order_does_not_stall_on_events_it_holds_u
             wait_for(lambda: "filled" in seen, 60, "the callback's wait() to see the fill (by polling)")
     finally:
         stream.close()
+
+
+class Late:
+    """A 00 event as the stream hands it to the book (what a late delivery looks like)."""
+
+    def __init__(self, values: dict) -> None:
+        self.values, self.item = values, ""
+
+
+def test_a_fill_event_that_arrives_after_kt00007_told_of_it_counts_once():
+    fake, api = made()
+    with api:
+        o = api.buy("005930", 5, price=150_000)
+        fake.market.orders.fill(o.order_no, 2, price=150_000)
+        o.wait(timeout=0)  # kt00007: 2 filled, no event yet
+        assert (o.filled, o.status) == (2, "partially filled")
+        api._book()._event(Late(event(o.order_no, "체결", **{"909": "77", "915": "2", "914": "150000"})))  # late
+        assert (o.filled, o.remaining, o.status) == (2, 3, "partially filled") and len(o.fills) == 1
+        api._book()._event(Late(event(o.order_no, "체결", **{"909": "78", "915": "1", "914": "150100"})))  # new
+        assert (o.filled, o.remaining, o.status) == (3, 2, "partially filled")
+        assert o.avg_price == pytest.approx((2 * 150_000 + 150_100) / 3)
