@@ -60,6 +60,8 @@ def _forget_process_state() -> None:
         codes._memory.clear()
     if client is not None and hasattr(client, "_mock_hosts"):
         client._mock_hosts.clear()
+    if client is not None and hasattr(client, "_seen"):  # URLs a production login succeeded at: a later test's fake
+        client._seen[False].clear()  # may get the same loopback port (CI's test-min on 3.10 saw it refused as mock)
 
 
 @pytest.fixture(autouse=True)

@@ -32,6 +32,7 @@ def terminal_ipython(env: dict[str, str]) -> Iterator[pexpect.spawn]:
     child = pexpect.spawn(
         str(IPYTHON), ["--no-banner", "--colors=NoColor", "--simple-prompt"],
         env=env, encoding="utf-8", timeout=30, dimensions=(40, 250),
+        use_poll=True,  # select() fails once the test process holds 1024 descriptors (pexpect 4.8 in test-min)
     )
     child.logfile_read = io.StringIO()
     try:
