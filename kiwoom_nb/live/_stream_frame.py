@@ -46,8 +46,7 @@ def convert(frame: Any, kind: str, names: dict[str, str] | None = None) -> Any:
                 columns[name] = column  # mostly not numbers: text, as sent
             elif how == "price":
                 columns[name] = number.abs()
-                if sign.ne(0).any():
-                    columns[f"{name}_dir"] = sign
+                columns[f"{name}_dir"] = sign  # always: a stream's columns never depend on whether a tick moved
             else:
                 columns[name] = number
         elif how == "time":

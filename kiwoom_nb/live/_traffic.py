@@ -132,7 +132,9 @@ class Traffic:
     def _send(self, frame: dict[str, Any], trnm: str, match: Callable[[dict], bool] | None = None) -> _Waiter:
         waiter = _Waiter(trnm, match)
         with self._send_lock:
-            if self._ws is None:
+            # stopping (the flag is set before the waiters are failed, under this lock): a waiter added now would
+            # never be woken, and its caller would wait its whole timeout for an answer that cannot come
+            if self._ws is None or self._stop.is_set():
                 raise NetworkError(f"the stream is {self.state}{': ' + self.why if self.why else ''}")
             self._waiters.append(waiter)
             self._ws.send(json.dumps(frame, ensure_ascii=False))

@@ -217,9 +217,33 @@ def test_whatever_escapes_the_reading_loop_stops_the_socket_truthfully(fake, liv
         assert again._socket is not socket and str(again.status).startswith("connected")
 
 
+def test_a_request_made_while_the_socket_stops_fails_at_once_not_at_its_timeout(fake, live):
+    """The window between a stopping socket failing its waiters and closing its connection: a request sent then used
+    to add a waiter nobody would wake, and wait its whole timeout (CI's test-min saw the search above wait 10 s)."""
+    import time
+
+    socket = live._socket
+    socket._stopped(KiwoomError("the stream's thread failed (RuntimeError: a defect)"))  # its connection still open
+    assert socket._ws is not None
+    started = time.monotonic()
+    why = _fails(lambda: socket.request({"trnm": "CNSRLST"}, "CNSRLST", timeout=5))
+    assert "stopped: the stream's thread failed" in why and time.monotonic() - started < 4
+
+
 def _fails(call):
     try:
         call()
     except KiwoomError as exc:
         return str(exc)
     return ""
+
+
+def test_a_price_column_has_its_direction_even_when_no_tick_carried_a_sign():
+    """Unchanged prices come unsigned: the frame still has cur_prc_dir (0), so code reading it never meets a
+    KeyError that depends on the market (tests/live/test_stream.py failed so at a quiet moment of the fake)."""
+    import pandas as pd
+
+    from kiwoom_nb.live._stream_frame import convert
+
+    df = convert(pd.DataFrame({"item": ["005930", "005930"], "10": ["160400", "160400"]}), "0B")
+    assert list(df["cur_prc"]) == [160400, 160400] and list(df["cur_prc_dir"]) == [0, 0]
