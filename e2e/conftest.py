@@ -274,7 +274,7 @@ def quickstart_cells() -> dict[str, int]:
         elif source.startswith("%kiwoom_status"):
             where["status"] = index
         elif "api.candles(" in source:
-            where["candles"] = index
+            where.setdefault("candles", index)  # the first; the next one asks again and is answered by the store
         elif "mplfinance" in source:
             where["candlestick"] = index
         elif source.startswith("%kiwoom ka10001"):
