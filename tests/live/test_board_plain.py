@@ -204,3 +204,21 @@ def test_the_positions_board_drops_a_sold_out_holding_adds_a_new_one_and_colours
     assert "삼성전자" not in shown and "005930" not in shown
     assert "<td>035420</td><td>2</td><td>251,500</td><td>250,000</td>" in shown and f"color:{DOWN}\">-3,000" in shown
     assert f"color:{UP}\">+1,216,170" in shown  # (571,000 − 530,461) × 30
+
+
+def test_the_order_feed_shows_a_fill_at_its_fill_price_not_the_market_orders_zero():
+    """voila-trade.png showed `체결 +매수 3주 @ 0` beside `filled 3 of 3 @ 162,900`: the feed read the order price."""
+    from datetime import datetime, timezone
+
+    from kiwoom_nb.live._boards import OrderRows
+    from kiwoom_nb.live._reading import Event
+
+    rows = OrderRows()
+    rows.keep, rows._names, rows._name_of = 10, {}, (lambda code: code)
+    rows.start()
+    now = datetime.now(timezone.utc)
+    rows.take(Event("00", "005930", {"913": "접수", "905": "+매수", "900": "3", "901": "0", "908": "140006"}, now))
+    rows.take(Event("00", "005930", {"913": "체결", "905": "+매수", "900": "3", "901": "0", "910": "162900",
+                                     "911": "3", "914": "162900", "915": "3", "908": "140006"}, now))
+    body = rows.body()
+    assert "체결 +매수 3주 @ 162,900" in body and "접수 +매수 3주 @ 0" in body
