@@ -298,13 +298,15 @@ def test_a_client_sending_a_malformed_request_is_dropped_and_the_others_stream_o
     a.read()
     [folder] = Path(hub_env["XDG_RUNTIME_DIR"]).glob("kiwoom_nb-hub-*")
     [sock] = folder.glob("*.sock")
-    rogue = Client(str(sock), family="AF_UNIX", authkey=(folder / "authkey").read_bytes().strip())
-    rogue.send_bytes(b'{"trnm": "LOGIN", "pid": 1}')
-    rogue.send_bytes(b'{"trnm": "REMOVE", "data": "not a list of parts"}')
-    rogue.send_bytes(b"not json at all")
-    with pytest.raises((EOFError, ConnectionResetError)):  # the hub hangs up on it
-        while True:
-            rogue.recv_bytes()
+    key = (folder / "authkey").read_bytes().strip()
+    for bad in (b'{"trnm": "REMOVE", "data": "not a list of parts"}', b"not json at all", b"[1, 2]"):
+        rogue = Client(str(sock), family="AF_UNIX", authkey=key)
+        rogue.send_bytes(b'{"trnm": "LOGIN", "pid": 1}')
+        rogue.send_bytes(bad)  # the hub may hang up at once: each bad request gets a connection of its own
+        with pytest.raises((EOFError, ConnectionResetError)):  # the hub hangs up on it
+            while True:
+                rogue.recv_bytes()
+        rogue.close()
     a.ask("mark")
     wait_for(lambda: a.ask("fresh")["fresh"] == ["005930"], 10, "a still streaming")
     assert len(logins(fake)) == 1 and regs(fake, "REMOVE") == []
