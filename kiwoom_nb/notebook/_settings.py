@@ -74,12 +74,13 @@ class Settings(Configurable):
     stream_hub = Bool(
         help="Share one real-time WebSocket per app key among this user's processes on this machine through a "
         "local hub process (kiwoom_nb.live.hub), so that a second notebook with the same key does not stop the "
-        "first (Kiwoom R10001). Off by default; $KIWOOM_STREAM_HUB=1 turns it on. Streams opened afterwards follow."
+        "first (Kiwoom R10001). On by default; False (or $KIWOOM_STREAM_HUB=0) keeps each process's own WebSocket. "
+        "Streams opened afterwards follow."
     ).tag(config=True)
 
     @default("stream_hub")
     def _default_stream_hub(self) -> bool:
-        return os.environ.get("KIWOOM_STREAM_HUB", "").strip().lower() in ("1", "true", "yes", "on")
+        return os.environ.get("KIWOOM_STREAM_HUB", "").strip().lower() not in ("0", "false", "no", "off")
 
     @observe("stream_hub")
     def _on_stream_hub_change(self, change: dict[str, Any]) -> None:

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import stat
 import subprocess
 import sys
-import tempfile
 import textwrap
 from pathlib import Path
 
@@ -54,11 +52,9 @@ SCRIPT = textwrap.dedent("""
 
 
 @pytest.fixture
-def runtime():
-    """A private runtime dir with a short path (an AF_UNIX path has ~100 characters; tmp_path's may be longer)."""
-    path = tempfile.mkdtemp(prefix="kh", dir="/tmp")
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
+def runtime(hub_runtime):
+    """The test's private runtime dir (conftest's hub_runtime: a short path, its hubs checked gone afterwards)."""
+    return hub_runtime
 
 
 @pytest.fixture

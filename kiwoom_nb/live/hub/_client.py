@@ -4,8 +4,9 @@ A ``HubSocket`` is kiwoom_nb.live._socket's Socket whose connection is a local l
 WebSocket: LOGIN, REG / REMOVE, condition searches and PINGs keep their frames and their code paths (reconnects,
 re-REG after one). The LOGIN sent to the hub carries no token: the hub logs in to Kiwoom with its own.
 
-The keys go to a hub being started through its stdin pipe, never argv or the environment. Opt-in: KIWOOM_STREAM_HUB=1
-(or ``enabled(True)``); anything that stops the hub from starting or answering falls back to the in-process socket.
+The keys go to a hub being started through its stdin pipe, never argv or the environment. On by default;
+KIWOOM_STREAM_HUB=0 (false, no, off) or ``enabled(False)`` turns it off, and anything that stops the hub from starting
+or answering falls back to the in-process socket (with one line saying so).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ __all__ = ["HubSocket", "enabled", "hub_dir", "hub_name", "open_link"]
 log = logging.getLogger("kiwoom_nb")
 
 _setting: bool | None = None  # enabled(); None: KIWOOM_STREAM_HUB decides
+#: the values of KIWOOM_STREAM_HUB that turn the hub off (anything else, or nothing, leaves it on)
+OFF = ("0", "false", "no", "off")
 #: the one line a process falls back with (said once per process)
 FALLBACK = ("kiwoom_nb: the stream hub is not available ({why}); this process keeps its own WebSocket, and another "
             "process streaming with the same app key will stop it (Kiwoom R10001)")
@@ -45,7 +48,7 @@ def enabled(value: bool | None = None) -> bool:
         _setting = bool(value)
     if _setting is not None:
         return _setting
-    return os.environ.get("KIWOOM_STREAM_HUB", "").strip().lower() in ("1", "true", "yes", "on")
+    return os.environ.get("KIWOOM_STREAM_HUB", "").strip().lower() not in OFF
 
 
 def hub_dir() -> Path:
