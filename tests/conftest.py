@@ -93,11 +93,12 @@ def hub_pids(runtime: str) -> list[int]:
 
 
 @pytest.fixture(autouse=True)
-def hub_runtime(monkeypatch):
+def hub_runtime(monkeypatch, request):
     """The stream hub is the default (issue 34): every test gets a runtime dir of its own (a short path: AF_UNIX
     allows ~100 characters) so its hubs are its own, a short grace period, and the setting as a new process has it.
     After the test, its hubs must have exited (the last client left, the grace passed): one still running is
-    killed and the test errors."""
+    killed and the test errors. ``@pytest.mark.in_process``: this process and its kernels keep their own socket
+    (tests of the in-process socket as such: sharing inside one process, reconnect internals, the reading loop)."""
     import shutil
     import signal
     import tempfile
@@ -107,6 +108,10 @@ def hub_runtime(monkeypatch):
     runtime = tempfile.mkdtemp(prefix="kh", dir="/tmp")
     monkeypatch.setenv("XDG_RUNTIME_DIR", runtime)
     monkeypatch.setenv("KIWOOM_HUB_GRACE", HUB_GRACE)
+    if request.node.get_closest_marker("in_process"):
+        monkeypatch.setenv("KIWOOM_STREAM_HUB", "0")
+    else:
+        monkeypatch.delenv("KIWOOM_STREAM_HUB", raising=False)
     hub = sys.modules.get("kiwoom_nb.live.hub._client")
     if hub is not None:
         monkeypatch.setattr(hub, "_setting", None)
@@ -144,6 +149,8 @@ def kernel_env(fake, tmp_path):
     env["JUPYTER_PLATFORM_DIRS"] = "1"
     env["PYTHONUNBUFFERED"] = "1"
     env["KIWOOM_HUB_GRACE"] = HUB_GRACE  # XDG_RUNTIME_DIR: hub_runtime's, from os.environ
+    if "KIWOOM_STREAM_HUB" in os.environ:  # @pytest.mark.in_process
+        env["KIWOOM_STREAM_HUB"] = os.environ["KIWOOM_STREAM_HUB"]
     return env
 
 

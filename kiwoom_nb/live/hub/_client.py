@@ -87,11 +87,13 @@ def hub_name(app_key: str, url: str, base_url: str | None, mock: bool) -> str:
 
 class Link:
     """One connection to the hub, shaped as the websockets connection Socket uses: send, recv(timeout), close,
-    ``socket.shutdown`` (to wake a reader), ``close_timeout``. ``peers``: other processes on the hub."""
+    ``socket.shutdown`` (to wake a reader), ``close_timeout``. ``peers``: other processes on the hub;
+    ``on_rejoined``: called (on the reading thread) when the hub's own socket to Kiwoom reconnected."""
 
     def __init__(self, conn: Any) -> None:
         self.conn, self.close_timeout, self.peers = conn, 1.0, 0
         self.socket = self
+        self.on_rejoined: Any = None
         self._lock = threading.Lock()
 
     def send(self, text: str) -> None:
@@ -112,7 +114,10 @@ class Link:
         except (EOFError, ValueError) as exc:
             raise OSError(f"the stream hub went away ({type(exc).__name__})") from None
         if text.startswith('{"trnm": "PING"'):
-            self.peers = int(json.loads(text).get("peers", 0))
+            ping = json.loads(text)
+            self.peers = int(ping.get("peers", 0))
+            if ping.get("rejoined") and self.on_rejoined is not None:
+                self.on_rejoined()  # the hub's own socket reconnected
         return text
 
     def shutdown(self, how: int = _socketmod.SHUT_RDWR) -> None:
@@ -161,7 +166,15 @@ class HubSocket(Socket):
         if link is None:
             link = open_link(self.tokens.source, self.url, self.timeout)
         self.link = link
+        link.on_rejoined = self._hub_rejoined
         return link
+
+    def _hub_rejoined(self) -> None:
+        """The hub reconnected to Kiwoom (and registered everything again): one reconnect here too, told to the
+        streams as their own socket's would be (boards mark rows stale, orders re-read Kiwoom's state)."""
+        self.reconnects += 1
+        for stream in list(self.streams):
+            stream._socket_rejoined()
 
 
 def open_link(tokens: Any, url: str, timeout: float) -> Link:

@@ -68,7 +68,13 @@ class Client:
         self.out.put(None)
 
     def _socket_rejoined(self) -> None:
-        pass
+        """The hub's socket logged in again after a drop: the client counts a reconnect (its boards go stale, its
+        orders read Kiwoom's state again), as an in-process socket's streams would."""
+        try:
+            peers = {c.pid or id(c) for c in self.hub.others(self)} - {self.pid or id(self)}
+            self.send({"trnm": "PING", "peers": len(peers), "rejoined": True})
+        except (OSError, ValueError):
+            pass
 
     def send(self, message: dict[str, Any]) -> None:
         with self._send_lock:
