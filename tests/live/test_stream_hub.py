@@ -319,3 +319,33 @@ def test_a_new_hub_that_kiwoom_refuses_stops_its_clients_with_kiwooms_reason(fak
     wait_for(lambda: a.ask("status")["status"].startswith("stopped"), 20, "a stopped")
     assert "Kiwoom refused the stream's LOGIN" in a.ask("status")["status"]
     assert len(logins(fake)) == 3  # the first hub's, then the new one's two; no endless retries
+
+
+def test_streams_of_one_key_opened_from_many_threads_at_once_start_one_hub_and_each_gets_its_items(fake):
+    """The hub is started while the in-process registry lock is held: threads opening streams of one key at once
+    neither deadlock nor start two hubs; each stream gets data, and the fake sees one LOGIN."""
+    from kiwoom_nb.live._stream import Stream
+    from support import in_threads
+
+    appkey, secretkey = CANARY["production"]
+    codes = ["005930", "000660", "035720", "035420", "051910", "006400"]
+
+    def open_and_watch(code):
+        live = Stream(appkey, secretkey, base_url=fake.url, ws_url=fake.ws_url)
+        live.watch([code], "0B")
+        return live
+
+    streams, errors = in_threads(open_and_watch, [(code,) for code in codes], timeout=60)
+    try:
+        assert errors == []
+        assert {type(live._socket).__name__ for live in streams} == {"HubSocket"}
+        assert len({id(live._socket) for live in streams}) == 1  # one socket in this process, to one hub
+        for live, code in zip(streams, codes):
+            wait_for(lambda: live.status.received and set(live.frame("0B")["item"]) == {code}, 15, f"{code}'s events")
+        assert len(logins(fake)) == 1 and not fake.ws.received("SYSTEM")
+    finally:
+        for live in streams:
+            if live is not None:
+                live.close()
+    [hub_token] = [f.data["token"] for f in logins(fake)]
+    wait_for(lambda: hub_token in [r.body["token"] for r in fake.revokes], 20, "the hub's revoke after the last close")
