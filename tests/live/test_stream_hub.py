@@ -148,6 +148,10 @@ def test_the_hub_exits_after_the_last_client_and_revokes_its_token(fake, procs, 
     assert "grace 1 s)" in log.read_text()
     assert {r.body["token"] for r in fake.revokes} == {t.value for t in fake.tokens}
     wait_for(lambda: not fake.ws.live(), 10, "the socket closed")
+    [(_, code, closed_at)] = fake.ws.closes
+    assert code == 1000 and closed_at <= fake.revokes[0].at  # a clean close first, then the revoke
+    wait_for(lambda: "revoked its token; exiting" in log.read_text(), 10, "the hub's last line")
+    assert "Traceback" not in log.read_text()  # it ended as it says, not by a crash (and the exit revoke)
 
 
 def test_a_sigkilled_client_is_dropped_and_its_items_removed(fake, procs):

@@ -291,10 +291,9 @@ def main(argv: list[str] | None = None) -> int:
             with hub.lock:
                 hub.tell_peers()
     try:
-        os.unlink(address)  # no new client from now on
-    except FileNotFoundError:
+        listener.close()  # no new client from now on (it unlinks the socket file too)
+    except OSError:  # the file went already (a new hub's start took its place): ours is closed all the same
         pass
-    listener.close()
     for client in list(hub.clients):
         hub.drop(client)
     socket.close(2.0)
