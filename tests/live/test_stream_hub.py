@@ -353,3 +353,19 @@ def test_streams_of_one_key_opened_from_many_threads_at_once_start_one_hub_and_e
                 live.close()
     [hub_token] = [f.data["token"] for f in logins(fake)]
     wait_for(lambda: hub_token in [r.body["token"] for r in fake.revokes], 20, "the hub's revoke after the last close")
+
+
+def test_a_drop_of_the_hubs_own_socket_is_one_reconnect_in_every_client(fake, procs):
+    """The hub reconnects to Kiwoom by itself; each client counts it as one reconnect (a board marks its rows stale,
+    orders read Kiwoom's state again), as it would with a socket of its own, and streams on."""
+    a, b = procs(["005930"]), procs(["000660"])
+    a.read(), b.read()
+    fake.ws.drop()
+
+    for proc in (a, b):
+        wait_for(lambda: (lambda st: st.startswith("connected") and "1 reconnects" in st)(proc.ask("status")["status"]),
+                 20, "one reconnect told by the hub")
+    assert len(logins(fake)) == 2 and len({f.data["token"] for f in logins(fake)}) == 1  # the hub again, its token
+    a.ask("mark"), b.ask("mark")
+    wait_for(lambda: a.ask("fresh")["fresh"] == ["005930"] and b.ask("fresh")["fresh"] == ["000660"], 10,
+             "events after the hub's reconnect")
