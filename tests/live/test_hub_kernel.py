@@ -98,3 +98,18 @@ def test_kiwoom_logout_stops_the_stream_and_the_hub_lets_go_of_the_socket(fake, 
     assert revoked_at(fake, token)
     assert kernel.ok("print(live.status)").stdout.startswith("stopped")
     hub_closed_then_revoked(fake, hub_token)
+
+
+@pytest.mark.parametrize("how", ["config", "environment"])
+def test_turning_the_hub_off_keeps_the_kernels_own_socket_logged_in_with_its_token(fake, start_kernel, kernel_env, how):
+    if how == "config":
+        kernel = logged_in(start_kernel, "%config KiwoomMagics.stream_hub = False", "%kiwoom_login")
+    else:
+        kernel = logged_in(start_kernel, env={**kernel_env, "KIWOOM_STREAM_HUB": "off"})
+    kernel.ok("import kiwoom_nb")
+    assert kernel.ok(OPEN).stdout.strip() == "connected"
+
+    assert kernel.ok("print(type(live._socket).__name__)").stdout.strip() == "Socket"
+    assert [f.data["token"] for f in fake.ws.received("LOGIN")] == [the_token(fake)]  # the notebook's own
+    assert len(fake.tokens) == 1  # no hub, no token of its own
+

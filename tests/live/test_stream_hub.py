@@ -369,3 +369,17 @@ def test_a_drop_of_the_hubs_own_socket_is_one_reconnect_in_every_client(fake, pr
     a.ask("mark"), b.ask("mark")
     wait_for(lambda: a.ask("fresh")["fresh"] == ["005930"] and b.ask("fresh")["fresh"] == ["000660"], 10,
              "events after the hub's reconnect")
+
+
+@pytest.mark.parametrize("value", ["0", "false", "No", " off "])
+def test_the_hub_is_on_unless_kiwoom_stream_hub_says_off(monkeypatch, value):
+    from kiwoom_nb.live.hub import _client
+    from kiwoom_nb.notebook._settings import Settings
+
+    monkeypatch.setattr(_client, "_setting", None)
+    monkeypatch.delenv("KIWOOM_STREAM_HUB", raising=False)
+    assert _client.enabled() is True and Settings().stream_hub is True
+    monkeypatch.setenv("KIWOOM_STREAM_HUB", value)
+    assert _client.enabled() is False and Settings().stream_hub is False
+    monkeypatch.setenv("KIWOOM_STREAM_HUB", "1")
+    assert _client.enabled() is True
