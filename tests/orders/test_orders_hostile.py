@@ -205,6 +205,45 @@ def ticket(mock: bool = False):
     return fake, api, t
 
 
+def test_a_double_click_on_confirm_sends_one_order():
+    fake, api, t = ticket()
+    with api:
+        t.send.click()
+        t.confirm.click()
+        t.confirm.click()  # the second click of a double-click, queued before the button hid
+        t.send.click()
+        t.confirm.click()
+        assert len(sent(fake, "kt10000")) == 1 and len(fake.orders) == 1
+
+
+@pytest.mark.parametrize("what", ["modify", "cancel"])
+def test_the_tickets_modify_and_cancel_to_production_take_two_clicks(what):
+    fake, api, t = ticket()
+    with api:
+        t.send.click()
+        t.confirm.click()
+        t.modify_price.value = 150_100
+        button = getattr(t, what)
+        button.click()
+        api_id = "kt10002" if what == "modify" else "kt10003"
+        assert sent(fake, api_id) == [] and "production" in t.status.value
+        button.click()
+        assert len(sent(fake, api_id)) == 1
+
+
+def test_an_empty_price_is_not_a_market_order():
+    fake, api, t = ticket(mock=True)
+    with api:
+        t.price.value = 0  # not typed; the market box not ticked
+        assert "at market" not in t.preview.value
+        t.send.click()
+        t.confirm.click()
+        assert sent(fake, "kt10000") == [] and t.order is None
+
+
+# -- answers and changes that do not add up ------------------------------------------------------------------------
+
+
 def test_an_accepted_order_whose_answer_has_no_number_says_unknown_not_submitted(monkeypatch, capsys):
     fake, api = made()
     with api:

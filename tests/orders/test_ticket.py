@@ -51,9 +51,12 @@ def test_type_preview_confirm_in_two_steps_and_see_the_fill(mock):
         assert t.order.status == "submitted" and t.send.disabled and t.code.disabled
         fake.market.orders.fill(t.order.order_no, 1, price=150_100)
         t.modify_price.value = 150_200
+        t.modify.click()  # asks: the destination, nothing sent
+        assert not any(r.api_id == "kt10002" for r in fake.requests) and "확인 →" in t.modify.description
         t.modify.click()
         assert fake.received()[-2].api_id == "kt10002" or any(r.api_id == "kt10002" for r in fake.requests)
         assert "partially filled" in t.status.value and "filled 1 of 3" in t.status.value
+        t.cancel.click()
         t.cancel.click()
         assert "cancelled" in t.status.value and t.cancel.disabled
         token = api.tokens.current().value
@@ -89,6 +92,7 @@ def test_a_us_ticket_previews_in_dollars_sends_ust20000_and_modifies_with_cents(
             ("ust20000", {"stex_tp": "ND", "stk_cd": "AAPL", "ord_qty": "2", "ord_uv": "185.2", "trde_tp": "00"})]
         fake.market.orders.fill(t.order.order_no, 1, price=1_852_000)
         t.modify_price.value = 186.25
+        t.modify.click()
         t.modify.click()
         assert sent_body(fake, "ust20002")["mdfy_uv"] == "186.25"
         assert "partially filled" in t.status.value and "@ $185.20" in t.status.value
