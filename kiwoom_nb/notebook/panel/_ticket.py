@@ -139,7 +139,7 @@ class Ticket:
                        for r in fills.itertuples())
         self.status.value = (f"<b>{html.escape(o.order_no or '-')}</b> {html.escape(o.status)} — filled "
                              f"{o.filled:,} of {o.qty:,}" + (f" @ {shown.format(o.avg_price)}" if o.filled else "") +
-                             (f"<table>{rows}</table>" if rows else ""))
+                             (f"<table><tr><th>시간</th><th>수량</th><th>가격</th></tr>{rows}</table>" if rows else ""))
         if o.done:
             self.modify.disabled = self.cancel.disabled = True
 
