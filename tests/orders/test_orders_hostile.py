@@ -366,3 +366,36 @@ def test_a_fill_event_that_arrives_after_kt00007_told_of_it_counts_once():
         api._book()._event(Late(event(o.order_no, "체결", **{"909": "78", "915": "1", "914": "150100"})))  # new
         assert (o.filled, o.remaining, o.status) == (3, 2, "partially filled")
         assert o.avg_price == pytest.approx((2 * 150_000 + 150_100) / 3)
+
+
+def test_a_confirm_after_typing_again_sends_nothing_until_the_next_order_click():
+    fake, api, t = ticket(mock=True)
+    with api:
+        t.send.click()
+        t.qty.value = 30  # typed after 주문: the confirm step starts again
+        assert t.confirm.layout.display == "none"
+        t.confirm.click()  # a click that was on its way
+        assert sent(fake, "kt10000") == [] and t.order is None
+        t.send.click()
+        t.confirm.click()
+        assert [b["ord_qty"] for b in sent(fake, "kt10000")] == ["30"]
+
+
+def test_a_change_asked_for_is_forgotten_when_the_other_button_or_the_new_price_comes_between():
+    from kiwoom_nb.notebook.panel._ticket import RED
+
+    fake, api, t = ticket()
+    with api:
+        t.send.click()
+        t.confirm.click()
+        t.modify_price.value = 150_100
+        t.modify.click()
+        assert "확인 → production" in t.modify.description and RED in t.status.value  # production, in red
+        t.cancel.click()  # the other button: asks, and the modify asked for is forgotten
+        assert t.modify.description == "정정 modify" and "확인 → production" in t.cancel.description
+        t.modify.click()  # asks again, sends nothing
+        t.modify_price.value = 150_200  # a new price after asking: asked for again
+        t.modify.click()
+        assert sent(fake, "kt10002") == sent(fake, "kt10003") == []
+        t.modify.click()
+        assert [b["mdfy_uv"] for b in sent(fake, "kt10002")] == ["150200"] and sent(fake, "kt10003") == []
