@@ -17,7 +17,7 @@ class Client(_Client):
     __doc__ = _Client.__doc__ + """
     ``buy`` / ``sell`` place an order and return a live :class:`kiwoom_nb.orders._order.Order` (production: only with
     ``confirm=True``; without it the preview line comes back and nothing is sent); ``orders()`` lists today's
-    orders, ``positions()`` the holdings (kt00018).
+    orders, ``positions()`` the holdings (kt00018; ``us=True``: ust21070).
     """
 
     def _book(self) -> Any:
@@ -37,6 +37,6 @@ class Client(_Client):
         """Today's orders (kt00007) as live objects, open ones first; the objects this client placed are reused."""
         return self._book().today()
 
-    def positions(self) -> Any:
-        """The holdings as a DataFrame (kt00018)."""
-        return self._book().positions()
+    def positions(self, us: bool = False) -> Any:
+        """The holdings as a DataFrame: domestic (kt00018), or with ``us=True`` the US account's (ust21070, dollars)."""
+        return self._book().positions(us)
