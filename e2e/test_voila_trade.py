@@ -70,8 +70,11 @@ def test_voila_ticket_types_previews_confirms_and_fills(voila_trade, page, fake)
     page.set_viewport_size({"width": 1280, "height": int(tallest) + 40})
     page.screenshot(path=str(folder / "voila-trade.png"), full_page=True)
 
-    # the kernel handles the page's messages in order: once the desk has re-opened, 확인's second click was handled too
+    # a fresh ticket for the next order; the boards stay (made again, the old ones would run on unseen). The kernel
+    # handles the page's messages in order: once the new ticket shows, 확인's second click was handled too
     page.get_by_role("button", name=re.compile("open the ticket")).click()
     expect(page.get_by_text(re.compile("filled — filled 3 of 3"))).to_have_count(0, timeout=30_000)
     expect(page.get_by_role("button", name="주문", exact=True)).to_be_enabled()
+    expect(page.locator(".kiwoom-board")).to_have_count(2)
+    expect(feed.locator("tr.kiwoom-00").filter(has_text="체결")).to_have_count(1)  # the same feed, its fill kept
     assert [o.body["ord_qty"] for o in fake.orders[before:]] == ["3"]  # still one: the double-click sent one order
