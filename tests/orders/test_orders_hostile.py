@@ -399,3 +399,15 @@ def test_a_change_asked_for_is_forgotten_when_the_other_button_or_the_new_price_
         assert sent(fake, "kt10002") == sent(fake, "kt10003") == []
         t.modify.click()
         assert [b["mdfy_uv"] for b in sent(fake, "kt10002")] == ["150200"] and sent(fake, "kt10003") == []
+
+
+def test_confirm_and_cancel_clicked_from_many_threads_send_one_order_and_one_cancel():
+    fake, api, t = ticket(mock=True)
+    with api:
+        t.send.click()
+        _, errors = in_threads(lambda: t.confirm.click(), [()] * 8)
+        assert errors == [] and len(sent(fake, "kt10000")) == 1 and t.order is not None
+        t.cancel.click()  # asks
+        _, errors = in_threads(lambda: t.cancel.click(), [()] * 8)
+        assert errors == [] and len(sent(fake, "kt10003")) == 1
+        assert t.order.status == "cancelled" and t.cancel.disabled

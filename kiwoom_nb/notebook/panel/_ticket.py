@@ -12,6 +12,7 @@ screen). No magics.
 from __future__ import annotations
 
 import html
+import threading
 from typing import Any
 
 __all__ = ["Ticket"]
@@ -27,6 +28,7 @@ class Ticket:
 
         self.api, self.order = api, None
         self._armed, self._arming = False, ""  # 주문 clicked (확인 may send); the change clicked once (정정 / 취소)
+        self._clicks = threading.Lock()  # a click from a thread: taking the armed state is one step
         self.code = w.Text(value=code, description="종목", placeholder="005930 or 삼성전자")
         self.side = w.ToggleButtons(options=[("매수 buy", "buy"), ("매도 sell", "sell")], value="buy")
         self.qty = w.BoundedIntText(value=qty, min=1, max=10**9, description="수량")
@@ -114,9 +116,10 @@ class Ticket:
 
     def _second(self) -> None:
         self.confirm.layout.display = "none"
-        if not self._armed or self.order is not None:  # a double-click's second click, or no 주문 since typing
-            return
-        self._armed = False
+        with self._clicks:
+            if not self._armed or self.order is not None:  # a double-click's second click, or no 주문 since typing
+                return
+            self._armed = False
         placing = self.api.buy if self.side.value == "buy" else self.api.sell
         try:
             order = placing(self.code.value.strip(), int(self.qty.value), self._price(), confirm=True)
@@ -149,16 +152,19 @@ class Ticket:
 
     def _change(self, what: str) -> None:
         """The first click asks (the destination, red for production); the second click of the same button sends."""
-        if self._arming != what:
+        with self._clicks:
+            asked = self._arming == what
             self._disarm()
-            self._arming, where = what, self._destination()
+            if not asked:
+                self._arming = what
+        if not asked:
+            where = self._destination()
             button = self.modify if what == "modify" else self.cancel
             button.description = f"{button.description.split()[0]} 확인 → {where}"
             colour = RED if where == "production" else "inherit"
             self.status.value = (f'<span style="color:{colour}">{html.escape(where)}: {what} — 한 번 더 누르면 보냅니다 '
                                  "(click again to send)</span>")
             return
-        self._disarm()
         try:
             if what == "cancel":
                 self.order.cancel(confirm=True)
