@@ -258,7 +258,9 @@ def test_us_positions_come_from_ust21070_with_what_filled_in_dollars_and_domesti
         assert sold.wait(timeout=5).status == "filled"
         us = api.positions(us=True)
         domestic = api.positions()
-    assert sent(fake, "ust21070") == [{}, {}]  # read on each call; no domestic TR for the US account
+        korean = api.positions(us=True, labels="ko")
+    assert sent(fake, "ust21070") == [{}, {}, {}]  # read on each call; no domestic TR for the US account
+    assert korean.set_index("종목코드").loc["AAPL", "보유수량"] == qty + 2 and "poss_qty" not in korean
     assert sorted(us["stk_cd"]) == sorted(before.index)  # the same holdings; AAPL moved by the fills
     row = us.set_index("stk_cd").loc["AAPL"]
     assert (row["poss_qty"], row["crnc_code"]) == (qty + 2, "USD")
