@@ -32,6 +32,10 @@ def test_voila_ticket_types_previews_confirms_and_fills(voila_trade, page, fake)
     page.goto(voila_trade.url + "/", timeout=PAGE_LOAD)
     panel = Panel(page)
     expect(panel.root).to_be_visible(timeout=PAGE_LOAD)
+    page.get_by_role("button", name=re.compile("open the ticket")).click()  # before logging in: one line, no ticket
+    expect(page.get_by_text(re.compile(r"no Kiwoom login in kiwoom_token; run %kiwoom_login"))).to_be_visible(
+        timeout=30_000)
+    assert "Traceback" not in page.inner_text("body") and page.get_by_label("수량").count() == 0
     panel.log_in(*fake.keys["mock"])
     expect(panel.ok).to_contain_text("logged in as kiwoom_token")
 
