@@ -100,3 +100,35 @@ def test_a_us_ticket_previews_in_dollars_sends_ust20000_and_modifies_with_cents(
 
 def sent_body(fake, api_id: str) -> dict:
     return next(r.body for r in reversed(fake.requests) if r.api_id == api_id)
+
+
+def test_with_no_stream_open_the_ticket_follows_its_order_to_the_fill_by_itself():
+    """The ticket alone (%kiwoom_order, no board, no stream): the order filled at the fake must show on the ticket
+    without anyone calling wait() — a look at kt00007 every few seconds, stopping once the order is final."""
+    fake = FakeKiwoom(keys=dict(CANARY), clock=Clock("2026-12-01 10:00", speed=0))
+    fake.market.orders.matching = False
+    with Client(*CANARY["mock"], mock=True, transport=fake.transport, pace=None) as api:
+        t = Ticket(api, "005930", 2)
+        t.price.value = 150_000
+        t.send.click()
+        t.confirm.click()
+        assert t.order.status == "submitted"
+        fake.market.orders.fill(t.order.order_no, price=149_900)
+        wait_for(lambda: "filled — filled 2 of 2 @ 149,900" in t.status.value, 15, "the ticket to show the fill")
+        t._follower.join(timeout=15)
+        assert not t._follower.is_alive()  # final: it stopped looking
+        looks = len([r for r in fake.requests if r.api_id == "kt00007"])
+    assert looks >= 1
+
+
+def test_a_client_closed_under_a_following_ticket_ends_the_follower_with_one_line():
+    fake = FakeKiwoom(keys=dict(CANARY), clock=Clock("2026-12-01 10:00", speed=0))
+    fake.market.orders.matching = False
+    api = Client(*CANARY["mock"], mock=True, transport=fake.transport, pace=None)
+    t = Ticket(api, "005930", 2)
+    t.price.value = 150_000
+    t.send.click()
+    t.confirm.click()
+    api.close()
+    t._follower.join(timeout=15)
+    assert not t._follower.is_alive() and "closed" in t.status.value and "\n" not in t.status.value

@@ -1,6 +1,6 @@
 """The order ticket (kiwoom_nb.ticket(), issue 35): code, side, quantity, price or market; the preview line as you
 type; a two-step confirm (주문 → 확인, the destination in red for production); then the live order — status, fills,
-modify and cancel.
+modify and cancel; the order followed by itself (a thread) for FOLLOW seconds, so the ticket moves with no stream open.
 
 Owns the widgets only: every request goes through the client's buy / sell / modify / cancel and so through its guard;
 the ticket passes confirm=True only from the second click — of 확인 after 주문 with nothing typed between, once per
@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import html
 import threading
+import time
 from typing import Any
 
 __all__ = ["Ticket"]
 
 RED = "#c0392b"
+FOLLOW = 600.0  # seconds a ticket follows its order by itself: by 00 events while a stream is open, else by a look
+LOOK = 2.0  # at kt00007 (ust21510) every LOOK seconds, gentle on the rate the notebook's other requests share
 
 
 class Ticket:
@@ -133,6 +136,30 @@ class Ticket:
         self.changes.layout.display = ""
         order.on(lambda _: self._show())
         self._show()
+        self._follow()
+
+    def _follow(self) -> None:
+        """The order followed in a thread (one at a time) until final or FOLLOW seconds, so that the ticket shows its
+        fills with no stream open too; a failure shows in one line."""
+        if self.__dict__.get("_follower") is not None and self._follower.is_alive():
+            return
+        order, book = self.order, self.api._book()
+
+        def run() -> None:
+            end = time.monotonic() + FOLLOW
+            try:
+                while not order.done and time.monotonic() < end:
+                    if not order.us and book.stream() is not None:  # the 00 events move it: no polling
+                        order.wait(timeout=max(0.0, end - time.monotonic()))
+                        return
+                    order.wait(timeout=0)  # one look at today's orders
+                    with order._changed:
+                        order._changed.wait_for(lambda: order.done, timeout=LOOK)
+            except Exception as exc:  # noqa: BLE001 - one line on the ticket, from a thread
+                self.status.value = html.escape(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+
+        self._follower = threading.Thread(target=run, name="kiwoom-ticket", daemon=True)
+        self._follower.start()
 
     def _show(self) -> None:
         o = self.order
@@ -174,6 +201,7 @@ class Ticket:
             self.status.value = html.escape(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
             return
         self._show()
+        self._follow()  # a modified order is followed again (the follower may have stopped)
 
 
 def _typed_price(value: float) -> Any:
