@@ -198,8 +198,9 @@ def test_project_notebooks_run_headless_and_save_clean(nb_env, tmp_path, name):
         assert "from the store" not in printed, printed
     if name == "live.ipynb":  # logged in from the environment: the boards open at once, saved with the widget state
         assert "실시간 시세 — live board (0B)" in saved and "호가 — order book (0D)" in saved
-    if name == "trade.ipynb":  # the ticket and the order feed shown, the positions read; no order sent
-        assert "확인" in saved and "rmnd_qty" in saved and fake.orders == []
+    if name == "trade.ipynb":  # the ticket, the order feed and the positions board under Korean headers; no order
+        assert "확인" in saved and "잔고 — positions" in saved and "<th>보유</th>" in saved and fake.orders == []
+        assert "rmnd_qty" not in saved and "stk_cd" not in saved  # no wire column names on the page
     assert "logged in as kiwoom_token" in saved
     assert secrets_in(saved, *[t.value for t in fake.tokens]) == []
     assert fake.live_tokens() == []  # logged out in the notebook or revoked at the end of the run

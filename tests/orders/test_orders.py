@@ -336,10 +336,16 @@ def test_positions_are_kept_current_by_04_while_a_stream_is_open(fake, opened):
         fake.market.orders.fill(s.order_no, price=1_000)
         wait_for(lambda: "A000660" not in set(api.positions()["stk_cd"]), 10, "the 04 event of the sale")
         after = api.positions()
+        korean = api.positions(labels="ko")  # the Korean names frame(labels="ko") gives, a 04-added row's too
+        with pytest.raises(KiwoomError, match="nothing was sent"):
+            api.positions(labels="en")
     assert len(sent(fake, "kt00018")) == 1  # read once; the rest came from 04
     assert set(before["stk_cd"]) == {"A005930", "A000660"}
     row = after.set_index("stk_cd").loc["A035720"]
     assert (row["rmnd_qty"], row["pur_pric"]) == (7, 50_000)
+    assert not {"stk_cd", "rmnd_qty", "pur_pric"} & set(korean.columns)
+    row = korean.set_index("종목번호").loc["A035720"]
+    assert (row["종목명"] != "", row["보유수량"], row["매입가"]) == (True, 7, 50_000)
 
 
 # -- trying to break it ------------------------------------------------------------------------------------------
