@@ -59,6 +59,7 @@ class Book:
         self._pending: dict[str, list[dict[str, Any]]] = {}
         self._hooked: "weakref.WeakSet[Any]" = weakref.WeakSet()
         self._hooking = threading.Lock()  # one thread hooks a stream (its REG waits for Kiwoom's ack)
+        self.looked: dict[bool, float] = {}  # us -> time.monotonic() of the latest reconcile (tickets share it)
 
     # -- sending (every request through Client.call: its guard, its preview) ----------------------
 
@@ -274,10 +275,13 @@ class Book:
     def reconcile(self, us: bool | None = None) -> list[dict[str, Any]]:
         """Today's orders applied to the objects; the rows. Domestic ones from kt00007 (``us`` False or None), US
         ones from ust21510 (``us`` True, or None while the book holds a US order) in kt00007's names."""
+        if not us:
+            self.looked[False] = time.monotonic()
         rows = [] if us else self.api.rows("kt00007", qry_tp="1", stk_bond_tp="0", sell_tp="0", dmst_stex_tp=VENUE)
         with self._lock:
             any_us = any(o.us for o in self._orders.values())
         if us or (us is None and any_us):
+            self.looked[True] = time.monotonic()
             rows += [_us.row(r) for r in self.api.rows(_us.STATUS, slby_tp="0")]
         by_order: dict[int, tuple[Order, list[dict[str, Any]]]] = {}
         with self._lock:

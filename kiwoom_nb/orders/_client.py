@@ -42,7 +42,7 @@ class Client(_Client):
         ``labels="ko"`` names the columns in Korean, as ``frame(..., labels="ko")`` does."""
         from .._errors import KiwoomError
 
-        if labels not in (None, "ko"):
+        if not (labels is None or isinstance(labels, str) and labels == "ko"):
             raise KiwoomError(f"labels={labels!r}: use labels='ko' for Korean column names, or leave it out — nothing "
                               "was sent")
         frame = self._book().positions(us)

@@ -30,7 +30,8 @@ class Ticket:
         import ipywidgets as w
 
         self.api, self.order = api, None
-        self._armed, self._arming = False, ""  # 주문 clicked (확인 may send); the change clicked once (정정 / 취소)
+        self._armed: Any = None  # what 주문 previewed (side, code, qty, market, price): what 확인 sends, or None
+        self._arming = ""  # the change clicked once (정정 / 취소)
         self._clicks = threading.Lock()  # a click from a thread: taking the armed state is one step
         self.code = w.Text(value=code, description="종목", placeholder="005930 or 삼성전자")
         self.side = w.ToggleButtons(options=[("매수 buy", "buy"), ("매도 sell", "sell")], value="buy")
@@ -63,15 +64,20 @@ class Ticket:
 
     # -- before sending -------------------------------------------------------------------------
 
-    def _price(self) -> Any:
+    def _typed_now(self) -> tuple[str, str, int, bool, float]:
+        return self.side.value, self.code.value.strip(), int(self.qty.value), self.market.value, self.price.value
+
+    def _price(self, market: bool | None = None, value: float | None = None) -> Any:
         """The typed price: None at market, whole won (or dollars) as an int, dollars with cents as a float."""
-        if self.market.value:
+        market = self.market.value if market is None else market
+        value = self.price.value if value is None else value
+        if market:
             return None
-        if not self.price.value:
+        if not value:
             from ..._errors import KiwoomError
 
             raise KiwoomError("가격을 입력하거나 시장가를 고르세요: type a price, or tick 시장가 market — nothing was sent")
-        return _typed_price(self.price.value)
+        return _typed_price(value)
 
     def _request(self) -> tuple[str, dict[str, Any]]:
         """The TR and body the order would go as (a US stock to the US TRs), from the client's book."""
@@ -82,7 +88,7 @@ class Ticket:
     def _typed(self, *_: Any) -> None:
         """The preview line for what is typed now; the confirm step starts again."""
         self.confirm.layout.display = "none"
-        self._armed = False
+        self._armed = None
         self.send.disabled = self.order is not None
         if not self.code.value.strip():
             self.preview.value = "<i>종목을 입력하세요 (type a code)</i>"
@@ -107,7 +113,7 @@ class Ticket:
     def _first(self) -> None:
         if self.order is not None:  # a click queued before the button was disabled
             return
-        self._armed = True
+        self._armed = self._typed_now()  # 확인 sends this, what the preview shows, whatever a thread types after
         where = self._destination()
         colour = RED if where == "production" else "inherit"
         self.confirm.description = f"확인 → {where}"
@@ -120,12 +126,13 @@ class Ticket:
     def _second(self) -> None:
         self.confirm.layout.display = "none"
         with self._clicks:
-            if not self._armed or self.order is not None:  # a double-click's second click, or no 주문 since typing
+            armed, self._armed = self._armed, None
+            if armed is None or self.order is not None:  # a double-click's second click, or no 주문 since typing
                 return
-            self._armed = False
-        placing = self.api.buy if self.side.value == "buy" else self.api.sell
+        side, code, qty, market, price = armed
+        placing = self.api.buy if side == "buy" else self.api.sell
         try:
-            order = placing(self.code.value.strip(), int(self.qty.value), self._price(), confirm=True)
+            order = placing(code, qty, self._price(market, price), confirm=True)
         except Exception as exc:  # noqa: BLE001 - the refusal, in one line, on the ticket
             self.status.value = html.escape(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
             return
@@ -148,13 +155,15 @@ class Ticket:
         def run() -> None:
             end = time.monotonic() + FOLLOW
             try:
-                while not order.done and time.monotonic() < end:
-                    if not order.us and book.stream() is not None:  # the 00 events move it: no polling
-                        order.wait(timeout=max(0.0, end - time.monotonic()))
-                        return
-                    order.wait(timeout=0)  # one look at today's orders
+                while not order.done and order.order_no and time.monotonic() < end:  # no number: nothing to look up
+                    # the 00 events move it while a stream is open; else one look at today's orders, unless another
+                    # ticket's look (one kt00007 answers for every order of the client) came within LOOK seconds
+                    if (order.us or book.stream() is None) and time.monotonic() - book.looked.get(order.us, -LOOK) >= LOOK:
+                        order.wait(timeout=0)
                     with order._changed:
                         order._changed.wait_for(lambda: order.done, timeout=LOOK)
+                if order.order_no:
+                    order.wait(timeout=0)  # once at the end, so nothing depends on an event that never came
             except Exception as exc:  # noqa: BLE001 - one line on the ticket, from a thread
                 self.status.value = html.escape(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
 
