@@ -316,7 +316,8 @@ class Book:
         (930 quantity, 931 buy price, 10 price) with no further request. ``us``: the US account (ust21070, dollars),
         read on each call (04 is domestic)."""
         if us is not False and us is not True:
-            raise KiwoomError(f"positions(us={us!r}): us is True (the US account) or False (domestic) — nothing was sent")
+            shown = repr(us) if isinstance(us, (str, int, float, type(None))) else f"<a {type(us).__name__}>"
+            raise KiwoomError(f"positions(us={shown}): us is True (the US account) or False (domestic) — nothing was sent")
         if us:
             return self.api.frame("ust21070")
         stream = self.stream()
