@@ -147,24 +147,34 @@ class Ticket:
 
     def _follow(self) -> None:
         """The order followed in a thread (one at a time) until final or FOLLOW seconds, so that the ticket shows its
-        fills with no stream open too; a failure shows in one line."""
+        fills with no stream open too; a failure shows in one line (a failed look is tried again LOOK s later)."""
+        from ..._errors import KiwoomTimeout, NetworkError, ServerError
+
         if self.__dict__.get("_follower") is not None and self._follower.is_alive():
             return
         order, book = self.order, self.api._book()
+
+        def look() -> None:
+            """One look at today's orders (a failed one said in one line, and looked again), unless another ticket's
+            look came within LOOK seconds: one kt00007 answers for every order of the client."""
+            if time.monotonic() - book.looked.get(order.us, -LOOK) < LOOK:
+                return
+            try:
+                order.wait(timeout=0)
+            except (KiwoomTimeout, NetworkError, ServerError) as exc:  # a 5xx, a page that is not JSON, no answer
+                self.status.value = html.escape(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
 
         def run() -> None:
             end = time.monotonic() + FOLLOW
             try:
                 while not order.done and order.order_no and time.monotonic() < end:  # no number: nothing to look up
-                    # the 00 events move it while a stream is open; else one look at today's orders, unless another
-                    # ticket's look (one kt00007 answers for every order of the client) came within LOOK seconds
-                    if (order.us or book.stream() is None) and time.monotonic() - book.looked.get(order.us, -LOOK) >= LOOK:
-                        order.wait(timeout=0)
+                    if order.us or book.stream() is None:  # while a stream is open, the 00 events move it
+                        look()
                     with order._changed:
                         order._changed.wait_for(lambda: order.done, timeout=LOOK)
                 if order.order_no:
                     order.wait(timeout=0)  # once at the end, so nothing depends on an event that never came
-            except Exception as exc:  # noqa: BLE001 - one line on the ticket, from a thread
+            except Exception as exc:  # noqa: BLE001 - one line on the ticket, from a thread: a closed client
                 self.status.value = html.escape(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
 
         self._follower = threading.Thread(target=run, name="kiwoom-ticket", daemon=True)
