@@ -31,7 +31,7 @@ class Ticket:
 
         self.api, self.order = api, None
         self._armed: Any = None  # what 주문 previewed (side, code, qty, market, price): what 확인 sends, or None
-        self._arming = ""  # the change clicked once (정정 / 취소)
+        self._arming: Any = ("", 0.0)  # the change clicked once (정정 / 취소), and the 정정가 it showed
         self._clicks = threading.Lock()  # a click from a thread: taking the armed state is one step
         self.code = w.Text(value=code, description="종목", placeholder="005930 or 삼성전자")
         self.side = w.ToggleButtons(options=[("매수 buy", "buy"), ("매도 sell", "sell")], value="buy")
@@ -193,29 +193,31 @@ class Ticket:
             self.modify.disabled = self.cancel.disabled = True
 
     def _disarm(self) -> None:
-        self._arming = ""
+        self._arming = ("", 0.0)
         self.modify.description, self.cancel.description = "정정 modify", "취소 cancel"
 
     def _change(self, what: str) -> None:
         """The first click asks (the destination, red for production); the second click of the same button sends."""
         with self._clicks:
-            asked = self._arming == what
+            (asked, price), typed = self._arming, self.modify_price.value
+            asked = asked == what
             self._disarm()
             if not asked:
-                self._arming = what
+                self._arming = what, typed  # the second click sends this price, whatever a thread types after
         if not asked:
             where = self._destination()
             button = self.modify if what == "modify" else self.cancel
             button.description = f"{button.description.split()[0]} 확인 → {where}"
             colour = RED if where == "production" else "inherit"
-            self.status.value = (f'<span style="color:{colour}">{html.escape(where)}: {what} — 한 번 더 누르면 보냅니다 '
-                                 "(click again to send)</span>")
+            to = f" → {typed:,.2f}".rstrip("0").rstrip(".") if what == "modify" else ""
+            self.status.value = (f'<span style="color:{colour}">{html.escape(where)}: {what}{to} — 한 번 더 누르면 '
+                                 "보냅니다 (click again to send)</span>")
             return
         try:
             if what == "cancel":
                 self.order.cancel(confirm=True)
             else:
-                self.order.modify(price=_typed_price(self.modify_price.value), confirm=True)
+                self.order.modify(price=_typed_price(price), confirm=True)
         except Exception as exc:  # noqa: BLE001 - one line on the ticket
             self.status.value = html.escape(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
             return
