@@ -20,6 +20,7 @@ __all__ = ["Ticket"]
 
 RED = "#c0392b"
 FOLLOW = 600.0  # seconds a ticket follows its order by itself: by 00 events while a stream is open, else by a look
+MOST = 10**9  # the most shares (and won) the ticket takes
 LOOK = 2.0  # at kt00007 (ust21510) every LOOK seconds, gentle on the rate the notebook's other requests share
 
 
@@ -29,20 +30,27 @@ class Ticket:
     def __init__(self, api: Any, code: str = "", qty: int = 1) -> None:
         import ipywidgets as w
 
+        from ...auth._checks import check_number
+
+        if not isinstance(code, str):
+            from ..._errors import KiwoomError
+
+            raise KiwoomError(f"code={code!r}: a code or a name as text, e.g. '005930' or '삼성전자'")
+        check_number("qty", qty, minimum=1, integer=True, maximum=MOST)  # never clamped to another quantity
         self.api, self.order = api, None
         self._armed: Any = None  # what 주문 previewed (side, code, qty, market, price): what 확인 sends, or None
         self._arming: Any = ("", 0.0)  # the change clicked once (정정 / 취소), and the 정정가 it showed
         self._clicks = threading.Lock()  # a click from a thread: taking the armed state is one step
         self.code = w.Text(value=code, description="종목", placeholder="005930 or 삼성전자")
         self.side = w.ToggleButtons(options=[("매수 buy", "buy"), ("매도 sell", "sell")], value="buy")
-        self.qty = w.BoundedIntText(value=qty, min=1, max=10**9, description="수량")
+        self.qty = w.BoundedIntText(value=qty, min=1, max=MOST, description="수량")
         self.market = w.Checkbox(value=False, description="시장가 market")
-        self.price = w.BoundedFloatText(value=0, min=0, max=10**9, step=0.01, description="가격")  # won, or $ (US)
+        self.price = w.BoundedFloatText(value=0, min=0, max=MOST, step=0.01, description="가격")  # won, or $ (US)
         self.preview = w.HTML()
         self.send = w.Button(description="주문")
         self.confirm = w.Button(description="확인", layout=w.Layout(display="none"))
         self.status = w.HTML()
-        self.modify_price = w.BoundedFloatText(value=0, min=0, max=10**9, step=0.01, description="정정가")
+        self.modify_price = w.BoundedFloatText(value=0, min=0, max=MOST, step=0.01, description="정정가")
         self.modify = w.Button(description="정정 modify")
         self.cancel = w.Button(description="취소 cancel")
         self.changes = w.HBox([self.modify_price, self.modify, self.cancel], layout=w.Layout(display="none"))
