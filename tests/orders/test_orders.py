@@ -136,6 +136,20 @@ def test_an_order_moves_from_00_events_alone_with_no_polling(fake, opened):
     assert live.latest("00") is not None
 
 
+def test_the_fake_sends_order_events_as_they_happen_not_on_its_next_tick(fake, opened):
+    """Kiwoom pushes 00 as an order moves; the fake did so only on its price ticks (20 a second), which made events
+    look slower than polling in bench goal 13. With ticks 100 s apart, each event still arrives at once."""
+    held(fake)
+    fake.ws.rate = 0.01
+    opened()
+    with client(fake) as api:
+        o = api.buy("005930", 10, price=160_400)
+        wait_for(lambda: o.status == "accepted", 10, "the 접수 event before the next tick")
+        fake.market.orders.fill(o.order_no, 10, price=160_400)
+        wait_for(lambda: o.status == "filled", 10, "the fill's event before the next tick")
+        assert len(sent(fake, "kt00007")) == 0  # moved by events, not by polling
+
+
 def test_without_a_stream_wait_polls_kt00007_until_filled():
     fake = FakeKiwoom(keys=dict(CANARY), clock=Clock("2026-12-01 10:00", speed=0))
     held(fake)
