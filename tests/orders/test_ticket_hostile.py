@@ -155,14 +155,14 @@ def test_one_failed_look_at_todays_orders_is_said_and_the_ticket_keeps_following
     """A kt00007 answer that is a page, not JSON, or none at all: one line on the ticket, and the next look (LOOK s
     later) still brings the fill — one bad answer must not leave the ticket showing 'accepted' for good."""
     monkeypatch.setattr(_ticket, "LOOK", 0.3)
-    fake, api = made(timeout=1.0)
+    fake, api = made(timeout=3.0)  # "hang": no answer within it; every other request well within it
     with api:
         t = Ticket(api, "005930", 2)
         t.price.value = 150_000
         fake.fail_next(error, path="kt00007")
         t.send.click()
         t.confirm.click()
-        wait_for(lambda: "kt00007" in t.status.value, 20, "the failed look said on the ticket")
+        wait_for(lambda: "kt00007" in t.status.value, 30, "the failed look said on the ticket")
         assert "\n" not in t.status.value
         fake.market.orders.fill(t.order.order_no, price=150_000)
         wait_for(lambda: "filled 2 of 2" in t.status.value, 20, "the fill on the ticket from a later look")
