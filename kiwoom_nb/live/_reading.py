@@ -34,28 +34,31 @@ class Event:
     Kept compact while buffered (``compact``): the FIDs as one tuple shared by the entries of the same shape, the
     values joined into one string; ``values`` becomes a dict the first time it is read."""
 
-    __slots__ = ("type", "item", "_fids", "_values", "received_at")
+    __slots__ = ("type", "item", "_fids", "_values", "_dict", "received_at")
 
     def __init__(self, type: str, item: str, values: Any, received_at: datetime,
                  fids: tuple[str, ...] | None = None) -> None:
         self.type, self.item, self.received_at = type, item, received_at
-        self._fids, self._values = fids, values  # fids None: values is the dict; else the values joined by SEP
+        # fids None: values is the dict; else the values joined by SEP. Neither changes after this (threads read them).
+        self._fids, self._values, self._dict = fids, values, values if fids is None else None
 
     @property
     def values(self) -> dict[str, str]:
-        if self._fids is not None:  # the first read: a dict from here on (a callback may change it)
-            self._values, self._fids = dict(zip(self._fids, self._values.split(SEP))), None
-        return self._values
+        made = self._dict
+        if made is None:  # the first read: a dict from here on (a callback may change it)
+            made = self._dict = dict(zip(self._fids, self._values.split(SEP)))  # type: ignore[arg-type]
+        return made
 
     def _row(self) -> tuple[tuple[str, ...] | None, Any]:
-        """(FIDs, the values as a list) without making the dict; (None, the dict) once it was made."""
+        """(FIDs, the values as a list) without making the dict; (None, the dict) for an entry kept as a dict."""
         if self._fids is None:
             return None, self._values
         return self._fids, self._values.split(SEP)
 
     def _copy(self) -> "Event":
         """The same entry as an Event of its own (for a consumer: its ``values`` dict is never the buffered row's)."""
-        return Event(self.type, self.item, self._values, self.received_at, self._fids)
+        values = dict(self._values) if self._fids is None else self._values
+        return Event(self.type, self.item, values, self.received_at, self._fids)
 
     def __repr__(self) -> str:
         count = len(self._values) if self._fids is None else len(self._fids)

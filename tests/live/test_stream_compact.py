@@ -111,3 +111,43 @@ def test_orjson_and_json_give_each_frame_the_same_verdict(monkeypatch, text):
     fast = _wire.read_frame(text)
     monkeypatch.setattr(_wire, "_loads", json.loads)
     assert _wire.read_frame(text) == fast
+
+
+def test_a_callback_changing_an_entry_kept_as_a_dict_leaves_the_buffered_row_alone(fake, live):
+    """A value holding the separator keeps its entry a dict: the callback's Event still has a dict of its own."""
+    live.on("0B", lambda event: event.values.update({"10": "changed"}))
+    live.watch(["005930"], "0B")
+    called = []
+    live.on("0B", called.append)
+    fake.ws.send_raw(json.dumps({"trnm": "REAL", "data": [{"type": "0B", "item": "005930",
+                                                            "values": {"10": f"+1{SEP}2", "20": "090000"}}]}))
+    wait_for(lambda: called, 10, "the callbacks")
+    [row] = live._buffers["0B"]
+    assert row.values == {"10": f"+1{SEP}2", "20": "090000"} and called[0].values["10"] == "changed"
+
+
+def test_threads_reading_rows_while_frames_arrive_all_see_whole_rows(fake, live):
+    live.watch(ITEMS, "0B")
+    fake.ws.burst(5, ITEMS, per_frame=10)
+    wait_for(lambda: live.status.received >= 50, 10, "the first rows")
+    errors, stop = [], threading.Event()
+
+    def read():
+        try:
+            while not stop.is_set():
+                rows = list(live._latest["0B"].values())
+                assert all(len(row.values) == 44 for row in rows)
+                frame = live.frame("0B")
+                assert frame["cur_prc"].notna().all() and len(frame.columns) > 44
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(repr(exc))
+
+    readers = [threading.Thread(target=read, daemon=True) for _ in range(4)]
+    for reader in readers:
+        reader.start()
+    fake.ws.burst(300, ITEMS, per_frame=10)
+    wait_for(lambda: live.status.received >= 3050, 30, "the rows")
+    stop.set()
+    for reader in readers:
+        reader.join(30)
+    assert not errors and live.status.bad_frames == 0
