@@ -273,8 +273,8 @@ def quickstart_cells() -> dict[str, int]:
             where["login"] = index
         elif source.startswith("%kiwoom_status"):
             where["status"] = index
-        elif "api.candles(" in source:
-            where.setdefault("candles", index)  # the first; the next one asks again and is answered by the store
+        elif "api.candles(" in source:  # the first fetches; the next asks again and is answered by the store
+            where["rerun" if "candles" in where else "candles"] = index
         elif "mplfinance" in source:
             where["candlestick"] = index
         elif source.startswith("%kiwoom ka10001"):
@@ -287,9 +287,10 @@ def quickstart_cells() -> dict[str, int]:
             where["token"] = index
         elif source.startswith("%kiwoom_logout"):
             where["logout"] = index
-    assert set(where) == {"load", "login", "status", "token", "quote", "stock", "chart", "candles",
+    assert set(where) == {"load", "login", "status", "token", "quote", "stock", "chart", "candles", "rerun",
                           "candlestick", "logout"}, where
     assert where["load"] < where["login"] < where["status"] < where["token"] < where["stock"] < where["logout"], where
+    assert where["candles"] < where["rerun"] < where["logout"], where
     return where
 
 

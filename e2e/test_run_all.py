@@ -14,6 +14,14 @@ from playwright.sync_api import expect
 from conftest import CELL, Notebook, Panel, copy_quickstart, keep_evidence, quickstart_cells, wait_until
 
 
+def shown_text(output) -> str:
+    """What an output shows on screen (innerText), scrolled into view first: JupyterLab 4 skips rendering cells far
+    from the viewport ("contentVisibility" windowing), and an unrendered cell's innerText is empty."""
+    output.scroll_into_view_if_needed()
+    expect(output).not_to_have_text(re.compile(r"^\s*$"), use_inner_text=True)
+    return output.inner_text()
+
+
 def execution_count(notebook: Notebook, index: int) -> int | None:
     found = re.search(r"\[(\d+)\]", notebook.prompt(index))
     return int(found.group(1)) if found else None
@@ -52,7 +60,9 @@ def test_run_all_stops_at_the_first_token_cell_then_login_and_run_the_rest(app, 
     notebook.wait_ui_idle()
     login_count = execution_count(notebook, where["login"])
     assert login_count is not None
-    text = token_output.inner_text()
+    # Run All leaves the page scrolled to the last cell, and JupyterLab does not render the cells far out of view
+    # (windowing): their innerText is "". Read the line as a user does, scrolled to it.
+    text = shown_text(token_output)
     lines = [line for line in text.splitlines() if line.strip()]
     message = f"kiwoom_token is not set yet: log in with the panel in cell [{login_count}], then run the cells below"
     assert len(lines) == 1 and lines[0].endswith(message), text  # one line (the error's name may lead it)
@@ -72,6 +82,15 @@ def test_run_all_stops_at_the_first_token_cell_then_login_and_run_the_rest(app, 
     logout_cell = notebook.cell(where["logout"])
     expect(logout_cell.locator(".jp-InputPrompt")).to_have_text(re.compile(r"\[\d+\]"), timeout=CELL)
     expect(logout_cell.locator(".jp-OutputArea")).to_contain_text("logged out kiwoom_token; token revoked")
+
+    # the re-run of the candles cell is answered by the store: its one line says what came from the store and how
+    # many pages were fetched (0 after the close; during a session, the page of today's growing bar), and the cell's
+    # own line agrees with it
+    rerun = shown_text(notebook.cell(where["rerun"]).locator(".jp-OutputArea"))
+    store_line = re.search(r"^005930: ([\d,]+) rows from the store, (\d+) pages? fetched \(", rerun, re.M)
+    own_line = re.search(r"^(\d+) rows, (\d+) page\(s\) fetched$", rerun, re.M)
+    assert store_line and own_line and store_line.group(2) == own_line.group(2), rerun
+    notebook.screenshot(where["rerun"], f"run-all-store-{app}.png")
 
     shown = notebook.output_text(where["token"])
     assert "AccessToken" in shown and token[-4:] in shown and token not in shown, shown

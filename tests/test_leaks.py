@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from pathlib import Path
 from queue import Empty
@@ -12,6 +13,7 @@ import pytest
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
+from kiwoom_nb.store._clock import live_now
 from support import CANARY, Kernel, wait_for
 
 pytestmark = pytest.mark.kernel
@@ -180,17 +182,25 @@ def test_project_notebooks_run_headless_and_save_clean(nb_env, tmp_path, name):
     fake = nb_env
     if name == "quickstart.ipynb":  # its printed line is 2026-12-01's close, the fake's hand-picked price
         fake.clock.set("2026-12-01 15:40")
+    live = {live_now("D", False)}  # the store judges today's bar by the real clock: growing in a KRX session
     saved = execute(nbformat.read(NOTEBOOKS / name, as_version=4), tmp_path, name)
+    live.add(live_now("D", False))
     assert '"output_type": "error"' not in saved
     printed = "".join(output.get("text", "") for cell in nbformat.reads(saved, as_version=4).cells
                       if cell.cell_type == "code" for output in cell.outputs)
     for line in PRINTED[name]:
         assert line in printed.splitlines(), printed
     assert "-160400" not in printed
+    if name == "quickstart.ipynb":  # the re-run of the candles cell is answered by the store: no page after the close,
+        # one (today's growing bar) in a session; the store's own line stays quiet under nbclient, as the progress bar
+        rerun = re.findall(r"^(\d+) rows, (\d+) page\(s\) fetched$", printed, re.M)
+        assert len(rerun) == 1 and int(rerun[0][0]) > 50 and int(rerun[0][1]) in {int(x) for x in live}, printed
+        assert "from the store" not in printed, printed
     if name == "live.ipynb":  # logged in from the environment: the boards open at once, saved with the widget state
         assert "실시간 시세 — live board (0B)" in saved and "호가 — order book (0D)" in saved
-    if name == "trade.ipynb":  # the ticket and the order feed shown, the positions read; no order sent
-        assert "확인" in saved and "rmnd_qty" in saved and fake.orders == []
+    if name == "trade.ipynb":  # the ticket, the order feed and the positions board under Korean headers; no order
+        assert "확인" in saved and "잔고 — positions" in saved and "<th>보유</th>" in saved and fake.orders == []
+        assert "rmnd_qty" not in saved and "stk_cd" not in saved  # no wire column names on the page
     assert "logged in as kiwoom_token" in saved
     assert secrets_in(saved, *[t.value for t in fake.tokens]) == []
     assert fake.live_tokens() == []  # logged out in the notebook or revoked at the end of the run

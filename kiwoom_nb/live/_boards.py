@@ -221,11 +221,12 @@ class OrderRows(Rows):
         rows = []
         for e in self._feed:
             v = e.values
-            # a fill shows what filled (915/911 at 914/910); 900 @ 901 is the order, 0 for a market one
+            # a fill shows what filled (915/911 at 914/910); 900 @ 901 is the order, 시장가 for a market one (901 0)
             filled = str(v.get("915") or v.get("911") or "").strip().lstrip("+-0")
             qty, price = ((v.get("915") or v.get("911"), v.get("914") or v.get("910")) if filled
                           else (v.get("900"), v.get("901")))
-            what = (f"{v.get('913', '')} {v.get('905', '')} {_number(qty)}주 @ {_number(price)}"
+            at = f"@ {_number(price)}" if filled or _whole(price) else "시장가"
+            what = (f"{v.get('913', '')} {v.get('905', '')} {_number(qty)}주 {at}"
                     if e.type == "00" else f"보유 {_number(v.get('930'))}주 매입가 {_number(v.get('931'))}")
             rows.append(f'<tr class="kiwoom-{e.type}"><td>{_clock(v.get("908", ""))}</td><td>{e.type}</td>'
                         f'<td style="text-align:left">{html.escape(v.get("302", "") or self.name(e.item))} '

@@ -307,9 +307,14 @@ class Book:
         listed = sorted(seen.values(), key=lambda o: -number(o.order_no))
         return [o for o in listed if not o.done] + [o for o in listed if o.done]
 
-    def positions(self) -> Any:
+    def positions(self, us: bool = False) -> Any:
         """kt00018 as a DataFrame; while a stream of this app key is open, read once and then moved by its 04 events
-        (930 quantity, 931 buy price, 10 price) with no further request."""
+        (930 quantity, 931 buy price, 10 price) with no further request. ``us``: the US account (ust21070, dollars),
+        read on each call (04 is domestic)."""
+        if us is not False and us is not True:
+            raise KiwoomError(f"positions(us={us!r}): us is True (the US account) or False (domestic) — nothing was sent")
+        if us:
+            return self.api.frame("ust21070")
         stream = self.stream()
         if stream is None:
             return self.api.frame("kt00018", qry_tp="1", dmst_stex_tp=VENUE)

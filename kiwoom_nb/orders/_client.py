@@ -17,7 +17,7 @@ class Client(_Client):
     __doc__ = _Client.__doc__ + """
     ``buy`` / ``sell`` place an order and return a live :class:`kiwoom_nb.orders._order.Order` (production: only with
     ``confirm=True``; without it the preview line comes back and nothing is sent); ``orders()`` lists today's
-    orders, ``positions()`` the holdings (kt00018).
+    orders, ``positions()`` the holdings (kt00018; ``us=True``: ust21070).
     """
 
     def _book(self) -> Any:
@@ -37,6 +37,20 @@ class Client(_Client):
         """Today's orders (kt00007) as live objects, open ones first; the objects this client placed are reused."""
         return self._book().today()
 
-    def positions(self) -> Any:
-        """The holdings as a DataFrame (kt00018)."""
-        return self._book().positions()
+    def positions(self, us: bool = False, labels: str | None = None) -> Any:
+        """The holdings as a DataFrame: domestic (kt00018), or with ``us=True`` the US account's (ust21070, dollars);
+        ``labels="ko"`` names the columns in Korean, as ``frame(..., labels="ko")`` does."""
+        from .._errors import KiwoomError
+
+        if labels not in (None, "ko"):
+            raise KiwoomError(f"labels={labels!r}: use labels='ko' for Korean column names, or leave it out — nothing "
+                              "was sent")
+        frame = self._book().positions(us)
+        if labels is None:
+            return frame
+        from ..rest._frame import labels_of
+
+        korean = labels_of("ust21070" if us is True else "kt00018")  # a row a 04 event added has no attrs of its own
+        named = [korean.get(str(c), str(c)) for c in frame.columns]
+        return frame.rename(columns={str(c): n if named.count(n) == 1 else f"{n} ({c})"
+                                     for c, n in zip(frame.columns, named)})

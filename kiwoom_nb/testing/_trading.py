@@ -1,5 +1,5 @@
 """The fake's TR answers that read the market's order book and orders (``_market``): buy / sell orders placed
-(kt10000, kt10001; US: ust20000, ust20001, modified by ust20002, cancelled by ust20003, listed by ust21510), cancels
+(kt10000, kt10001; US: ust20000, ust20001, modified by ust20002, cancelled by ust20003, listed by ust21510, held in ust21070), cancels
 (kt10003), the unfilled orders (ka10075, 미체결), orders and fills (kt00007, 체결), the
 quote book (ka10004). Stdlib only.
 
@@ -78,7 +78,7 @@ def acknowledge(fake: "FakeKiwoom", api_id: str, environment: str, number: str, 
                              us=api_id.startswith("ust"))
 
 
-# -- US orders (ust20000 buy, ust20001 sell, ust20002 modify, ust20003 cancel, ust21510 today's orders) ------------
+# -- US orders (ust20000 buy, ust20001 sell, ust20002 modify, ust20003 cancel, ust21510 today's orders, ust21070 holdings) ------------
 
 US_AT_MARKET = {"03", "33", "36", "37"}  # 시장가, MOC, VWAP / TWAP 시장가
 
@@ -156,6 +156,45 @@ def us_orders(fake: "FakeKiwoom", environment: str, body: dict[str, Any], made: 
                "cntr_time": o.fill_time.strftime("%H%M%S") if o.fill_time else ""}
         rows.append({k: row.get(k, v) for k, v in template.items()} if template else row)
     return {**made, "result_list": rows}
+
+
+#: The fake's US account to begin with: code -> (shares, price paid a share in ten-thousandths of a dollar).
+US_HOLDINGS = {"AAPL": (5, 1_802_500), "NVDA": (12, 1_255_000), "KO": (20, 621_300)}
+
+
+def us_holdings(fake: "FakeKiwoom", environment: str, body: dict[str, Any], made: dict[str, Any]) -> dict[str, Any]:
+    """ust21070 (미국주식 원장잔고확인): the US account's holdings, US_HOLDINGS moved by the fills of ``environment``'s
+    US orders (a buy adds at its fill price, a sell takes off at the average), valued at the US path's price now;
+    dollars with four decimals, in the catalogue's row shape (the won columns as made up)."""
+    code = str(body.get("stk_cd", "")).strip()
+    held = {c: [qty, qty * paid] for c, (qty, paid) in US_HOLDINGS.items() if not code or c == code}  # shares, paid
+    for o in fake.market.orders.of(environment):
+        if not (o.us and o.filled) or (code and o.code != code):
+            continue
+        qty, paid = held.setdefault(o.code, [0, 0])
+        if o.side == "buy":
+            held[o.code] = [qty + o.filled, paid + o.filled * o.fill_price]
+        else:
+            sold = min(o.filled, qty)
+            held[o.code] = [qty - sold, paid - (paid * sold // qty if qty else 0)]
+    template = (made.get("result_list") or [{}])[0]
+    rows, totals = [], [0, 0]
+    for stock_code, (qty, paid) in held.items():
+        if qty <= 0:
+            continue
+        name, _, where = (US_LISTED.get(stock_code) or (stock_code, "", "ND"))[:3]
+        price = fake.market.quote(stock_code, True)["price"]
+        value, gain = price * qty, price * qty - paid
+        totals = [totals[0] + value, totals[1] + paid]
+        row = {"stex_nm": {"NA": "AMEX", "ND": "NASDAQ", "NY": "NYSE"}.get(where, "NASDAQ"), "crnc_code": "USD",
+               "stk_cd": stock_code, "frgn_stk_nm": name, "qty": str(qty), "poss_qty": str(qty), "sell_alowq": str(qty),
+               "frgn_stk_book_uv": _dollars(paid // qty), "now_pric": _dollars(price), "evlt_amt": _dollars(value),
+               "pl_amt": _dollars(gain), "pl_rt": f"{gain * 100 / paid:.2f}" if paid else "0.00",
+               "frgn_stk_book_amt": _dollars(paid), "natn_nm": "미국"}
+        rows.append({k: row.get(k, v) for k, v in template.items()} if template else row)
+    value, paid = totals
+    return {**made, "crnc_code": "USD", "tot_evlt_amt": _dollars(value), "tot_prch_amt": _dollars(paid),
+            "tot_pl_amt": _dollars(value - paid), "result_list": rows}
 
 
 def modify(fake: "FakeKiwoom", environment: str, number: str, body: dict[str, Any], appkey: str) -> bool:

@@ -35,7 +35,7 @@ _RATE = "허용된 요청 개수를 초과하였습니다"
 #: date, the quote book and the account's orders of ``_trading``); every other TR of the table is made up from the
 #: field catalogue (``_synth``).
 HANDMADE = ("ka10001", "ka10004", "ka10075", "ka10099", "kt00007", "kt00018", "kt10000", "kt10001", "usa10099",
-            "ust21510", *_charts.CHARTS)
+            "ust21070", "ust21510", *_charts.CHARTS)
 
 
 def serves() -> str:
@@ -137,6 +137,8 @@ def _decide(fake: "FakeKiwoom", environment: str, path: str, api_id: str, header
             made = _trading.orders_and_fills(fake, environment, body, made)
         elif api_id == "ust21510":
             made = _trading.us_orders(fake, environment, body, made)
+        elif api_id == "ust21070":
+            made = _trading.us_holdings(fake, environment, body, made)
         elif api_id == "kt10003":
             _trading.cancel(fake, environment, body)
         elif api_id == "ust20003":

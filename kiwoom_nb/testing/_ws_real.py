@@ -128,6 +128,14 @@ class RealFrames:
         if entries:
             conn.send({"trnm": "REAL", "data": entries})
 
+    def _order_news(self, conn: Conn) -> None:
+        """The 00 / 04 entries of orders placed or filled since the last tick, sent at once."""
+        with conn.lock:
+            regs = {kind: sorted(items) for kind, items in conn.regs.items() if items}
+        entries = self._fills(conn, regs)
+        if entries:
+            conn.send({"trnm": "REAL", "data": entries})
+
     def _fills(self, conn: Conn, regs: dict[str, Any]) -> list[dict[str, Any]]:
         """A 00 entry for every event of the market's order book since this connection last looked (접수, then 체결
         when the order fills), for orders of its app key and environment, where 00 is registered; a 04 (잔고) entry

@@ -131,6 +131,8 @@ class Serving:
                 return
             now = time.monotonic()
             wait = max(0.0, min(next_ping, next_tick) - now) if conn.logged_in else 0.2
+            if conn.logged_in and ("00" in conn.regs or "04" in conn.regs):
+                wait = min(wait, 0.005)  # order events go out as they happen, as Kiwoom's do, not on the next tick
             try:
                 text = conn.ws.recv(timeout=wait)
             except TimeoutError:
@@ -163,3 +165,5 @@ class Serving:
             if now >= next_tick:
                 self._tick(conn)
                 next_tick = now + 1.0 / max(self.rate, 0.001)
+            elif ("00" in conn.regs or "04" in conn.regs) and len(self.fake.market.orders.events) > conn.events_seen:
+                self._order_news(conn)

@@ -221,4 +221,5 @@ def test_the_order_feed_shows_a_fill_at_its_fill_price_not_the_market_orders_zer
     rows.take(Event("00", "005930", {"913": "체결", "905": "+매수", "900": "3", "901": "0", "910": "162900",
                                      "911": "3", "914": "162900", "915": "3", "908": "140006"}, now))
     body = rows.body()
-    assert "체결 +매수 3주 @ 162,900" in body and "접수 +매수 3주 @ 0" in body
+    assert "체결 +매수 3주 @ 162,900" in body and "접수 +매수 3주 시장가" in body  # a market order's 접수: no "@ 0"
+    assert "@ 0" not in body

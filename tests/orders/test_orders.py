@@ -136,6 +136,20 @@ def test_an_order_moves_from_00_events_alone_with_no_polling(fake, opened):
     assert live.latest("00") is not None
 
 
+def test_the_fake_sends_order_events_as_they_happen_not_on_its_next_tick(fake, opened):
+    """Kiwoom pushes 00 as an order moves; the fake did so only on its price ticks (20 a second), which made events
+    look slower than polling in bench goal 13. With ticks 100 s apart, each event still arrives at once."""
+    held(fake)
+    fake.ws.rate = 0.01
+    opened()
+    with client(fake) as api:
+        o = api.buy("005930", 10, price=160_400)
+        wait_for(lambda: o.status == "accepted", 10, "the 접수 event before the next tick")
+        fake.market.orders.fill(o.order_no, 10, price=160_400)
+        wait_for(lambda: o.status == "filled", 10, "the fill's event before the next tick")
+        assert len(sent(fake, "kt00007")) == 0  # moved by events, not by polling
+
+
 def test_without_a_stream_wait_polls_kt00007_until_filled():
     fake = FakeKiwoom(keys=dict(CANARY), clock=Clock("2026-12-01 10:00", speed=0))
     held(fake)
@@ -336,10 +350,16 @@ def test_positions_are_kept_current_by_04_while_a_stream_is_open(fake, opened):
         fake.market.orders.fill(s.order_no, price=1_000)
         wait_for(lambda: "A000660" not in set(api.positions()["stk_cd"]), 10, "the 04 event of the sale")
         after = api.positions()
+        korean = api.positions(labels="ko")  # the Korean names frame(labels="ko") gives, a 04-added row's too
+        with pytest.raises(KiwoomError, match="nothing was sent"):
+            api.positions(labels="en")
     assert len(sent(fake, "kt00018")) == 1  # read once; the rest came from 04
     assert set(before["stk_cd"]) == {"A005930", "A000660"}
     row = after.set_index("stk_cd").loc["A035720"]
     assert (row["rmnd_qty"], row["pur_pric"]) == (7, 50_000)
+    assert not {"stk_cd", "rmnd_qty", "pur_pric"} & set(korean.columns)
+    row = korean.set_index("종목번호").loc["A035720"]
+    assert (row["종목명"] != "", row["보유수량"], row["매입가"]) == (True, 7, 50_000)
 
 
 # -- trying to break it ------------------------------------------------------------------------------------------

@@ -205,6 +205,45 @@ def ticket(mock: bool = False):
     return fake, api, t
 
 
+def test_a_double_click_on_confirm_sends_one_order():
+    fake, api, t = ticket()
+    with api:
+        t.send.click()
+        t.confirm.click()
+        t.confirm.click()  # the second click of a double-click, queued before the button hid
+        t.send.click()
+        t.confirm.click()
+        assert len(sent(fake, "kt10000")) == 1 and len(fake.orders) == 1
+
+
+@pytest.mark.parametrize("what", ["modify", "cancel"])
+def test_the_tickets_modify_and_cancel_to_production_take_two_clicks(what):
+    fake, api, t = ticket()
+    with api:
+        t.send.click()
+        t.confirm.click()
+        t.modify_price.value = 150_100
+        button = getattr(t, what)
+        button.click()
+        api_id = "kt10002" if what == "modify" else "kt10003"
+        assert sent(fake, api_id) == [] and "production" in t.status.value
+        button.click()
+        assert len(sent(fake, api_id)) == 1
+
+
+def test_an_empty_price_is_not_a_market_order():
+    fake, api, t = ticket(mock=True)
+    with api:
+        t.price.value = 0  # not typed; the market box not ticked
+        assert "at market" not in t.preview.value
+        t.send.click()
+        t.confirm.click()
+        assert sent(fake, "kt10000") == [] and t.order is None
+
+
+# -- answers and changes that do not add up ------------------------------------------------------------------------
+
+
 def test_an_accepted_order_whose_answer_has_no_number_says_unknown_not_submitted(monkeypatch, capsys):
     fake, api = made()
     with api:
@@ -327,3 +366,48 @@ def test_a_fill_event_that_arrives_after_kt00007_told_of_it_counts_once():
         api._book()._event(Late(event(o.order_no, "체결", **{"909": "78", "915": "1", "914": "150100"})))  # new
         assert (o.filled, o.remaining, o.status) == (3, 2, "partially filled")
         assert o.avg_price == pytest.approx((2 * 150_000 + 150_100) / 3)
+
+
+def test_a_confirm_after_typing_again_sends_nothing_until_the_next_order_click():
+    fake, api, t = ticket(mock=True)
+    with api:
+        t.send.click()
+        t.qty.value = 30  # typed after 주문: the confirm step starts again
+        assert t.confirm.layout.display == "none"
+        t.confirm.click()  # a click that was on its way
+        assert sent(fake, "kt10000") == [] and t.order is None
+        t.send.click()
+        t.confirm.click()
+        assert [b["ord_qty"] for b in sent(fake, "kt10000")] == ["30"]
+
+
+def test_a_change_asked_for_is_forgotten_when_the_other_button_or_the_new_price_comes_between():
+    from kiwoom_nb.notebook.panel._ticket import RED
+
+    fake, api, t = ticket()
+    with api:
+        t.send.click()
+        t.confirm.click()
+        t.modify_price.value = 150_100
+        t.modify.click()
+        assert "확인 → production" in t.modify.description and RED in t.status.value  # production, in red
+        t.cancel.click()  # the other button: asks, and the modify asked for is forgotten
+        assert t.modify.description == "정정 modify" and "확인 → production" in t.cancel.description
+        t.modify.click()  # asks again, sends nothing
+        t.modify_price.value = 150_200  # a new price after asking: asked for again
+        t.modify.click()
+        assert sent(fake, "kt10002") == sent(fake, "kt10003") == []
+        t.modify.click()
+        assert [b["mdfy_uv"] for b in sent(fake, "kt10002")] == ["150200"] and sent(fake, "kt10003") == []
+
+
+def test_confirm_and_cancel_clicked_from_many_threads_send_one_order_and_one_cancel():
+    fake, api, t = ticket(mock=True)
+    with api:
+        t.send.click()
+        _, errors = in_threads(lambda: t.confirm.click(), [()] * 8)
+        assert errors == [] and len(sent(fake, "kt10000")) == 1 and t.order is not None
+        t.cancel.click()  # asks
+        _, errors = in_threads(lambda: t.cancel.click(), [()] * 8)
+        assert errors == [] and len(sent(fake, "kt10003")) == 1
+        assert t.order.status == "cancelled" and t.cancel.disabled

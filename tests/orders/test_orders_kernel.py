@@ -26,7 +26,7 @@ def test_a_ticket_in_a_kernel_sends_after_two_clicks_and_keeps_no_secret_in_its_
     fake.clock.set("2026-12-01 10:00")
     fake.clock.speed = 0
     kernel = logged_in(start_kernel)
-    kernel.ok("import kiwoom_nb\nt = kiwoom_nb.ticket('005930', 2)\nt.send.click()\nprint(len(t.preview.value) > 0)")
+    kernel.ok("import kiwoom_nb\nt = kiwoom_nb.ticket('005930', 2)\nt.market.value = True\nt.send.click()\nprint(len(t.preview.value) > 0)")
     assert fake.orders == []
     shown = kernel.ok("t.confirm.click()\nt.order.wait(10)\nprint(t.order.status)\n"
                       "import json\nstates = [json.dumps(w.get_state(), default=str) for w in t.widget.children]\n"

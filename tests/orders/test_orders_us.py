@@ -239,3 +239,39 @@ def test_orders_rebuilds_a_us_order_placed_elsewhere_with_its_exchange_and_cance
         ko.cancel(confirm=True)
     assert sent(fake, "ust20003")[-1] == {"orig_ord_no": ko.order_no, "stex_tp": "NY", "stk_cd": "KO"}
     assert ko.status == "cancelled"
+
+
+# -- US positions (ust21070) -------------------------------------------------------------------------------------------
+
+
+def test_us_positions_come_from_ust21070_with_what_filled_in_dollars_and_domestic_ones_stay_apart(fake):
+    held(fake)
+    with client(fake) as api:
+        before = api.positions(us=True).set_index("stk_cd")
+        qty, buy = int(before.loc["AAPL", "poss_qty"]), float(before.loc["AAPL", "frgn_stk_book_uv"])
+        bought = api.buy("AAPL", 3, price=185.2, confirm=True)
+        fake.market.orders.fill(bought.order_no, 1, price=1_850_000)
+        fake.market.orders.fill(bought.order_no, price=1_856_000)
+        assert bought.wait(timeout=5).status == "filled"
+        sold = api.sell("AAPL", 1, price=190, confirm=True)
+        fake.market.orders.fill(sold.order_no, price=1_900_000)
+        assert sold.wait(timeout=5).status == "filled"
+        us = api.positions(us=True)
+        domestic = api.positions()
+        korean = api.positions(us=True, labels="ko")
+    assert sent(fake, "ust21070") == [{}, {}, {}]  # read on each call; no domestic TR for the US account
+    assert korean.set_index("종목코드").loc["AAPL", "보유수량"] == qty + 2 and "poss_qty" not in korean
+    assert sorted(us["stk_cd"]) == sorted(before.index)  # the same holdings; AAPL moved by the fills
+    row = us.set_index("stk_cd").loc["AAPL"]
+    assert (row["poss_qty"], row["crnc_code"]) == (qty + 2, "USD")
+    # bought 3 at the fills' prices, sold 1 at the average: the buy price is the average of all bought, in dollars
+    assert row["frgn_stk_book_uv"] == pytest.approx((qty * buy + 185.0 + 2 * 185.6) / (qty + 3), abs=1e-3)
+    assert "AAPL" not in set(domestic["stk_cd"].astype(str))  # a US holding is not in kt00018
+
+
+@pytest.mark.parametrize("us", ["yes", 1, None])
+def test_positions_us_takes_only_true_or_false_and_sends_nothing_otherwise(fake, us):
+    with client(fake) as api:
+        with pytest.raises(KiwoomError, match="nothing was sent") as caught:
+            api.positions(us=us)
+    assert "\n" not in str(caught.value) and not sent(fake, "ust21070") and not sent(fake, "kt00018")

@@ -51,9 +51,12 @@ def test_type_preview_confirm_in_two_steps_and_see_the_fill(mock):
         assert t.order.status == "submitted" and t.send.disabled and t.code.disabled
         fake.market.orders.fill(t.order.order_no, 1, price=150_100)
         t.modify_price.value = 150_200
+        t.modify.click()  # asks: the destination, nothing sent
+        assert not any(r.api_id == "kt10002" for r in fake.requests) and "확인 →" in t.modify.description
         t.modify.click()
         assert fake.received()[-2].api_id == "kt10002" or any(r.api_id == "kt10002" for r in fake.requests)
         assert "partially filled" in t.status.value and "filled 1 of 3" in t.status.value
+        t.cancel.click()
         t.cancel.click()
         assert "cancelled" in t.status.value and t.cancel.disabled
         token = api.tokens.current().value
@@ -90,9 +93,42 @@ def test_a_us_ticket_previews_in_dollars_sends_ust20000_and_modifies_with_cents(
         fake.market.orders.fill(t.order.order_no, 1, price=1_852_000)
         t.modify_price.value = 186.25
         t.modify.click()
+        t.modify.click()
         assert sent_body(fake, "ust20002")["mdfy_uv"] == "186.25"
         assert "partially filled" in t.status.value and "@ $185.20" in t.status.value
 
 
 def sent_body(fake, api_id: str) -> dict:
     return next(r.body for r in reversed(fake.requests) if r.api_id == api_id)
+
+
+def test_with_no_stream_open_the_ticket_follows_its_order_to_the_fill_by_itself():
+    """The ticket alone (%kiwoom_order, no board, no stream): the order filled at the fake must show on the ticket
+    without anyone calling wait() — a look at kt00007 every few seconds, stopping once the order is final."""
+    fake = FakeKiwoom(keys=dict(CANARY), clock=Clock("2026-12-01 10:00", speed=0))
+    fake.market.orders.matching = False
+    with Client(*CANARY["mock"], mock=True, transport=fake.transport, pace=None) as api:
+        t = Ticket(api, "005930", 2)
+        t.price.value = 150_000
+        t.send.click()
+        t.confirm.click()
+        assert t.order.status == "submitted"
+        fake.market.orders.fill(t.order.order_no, price=149_900)
+        wait_for(lambda: "filled — filled 2 of 2 @ 149,900" in t.status.value, 15, "the ticket to show the fill")
+        t._follower.join(timeout=15)
+        assert not t._follower.is_alive()  # final: it stopped looking
+        looks = len([r for r in fake.requests if r.api_id == "kt00007"])
+    assert looks >= 1
+
+
+def test_a_client_closed_under_a_following_ticket_ends_the_follower_with_one_line():
+    fake = FakeKiwoom(keys=dict(CANARY), clock=Clock("2026-12-01 10:00", speed=0))
+    fake.market.orders.matching = False
+    api = Client(*CANARY["mock"], mock=True, transport=fake.transport, pace=None)
+    t = Ticket(api, "005930", 2)
+    t.price.value = 150_000
+    t.send.click()
+    t.confirm.click()
+    api.close()
+    t._follower.join(timeout=15)
+    assert not t._follower.is_alive() and "closed" in t.status.value and "\n" not in t.status.value

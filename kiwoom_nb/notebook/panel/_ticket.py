@@ -1,20 +1,26 @@
 """The order ticket (kiwoom_nb.ticket(), issue 35): code, side, quantity, price or market; the preview line as you
 type; a two-step confirm (주문 → 확인, the destination in red for production); then the live order — status, fills,
-modify and cancel.
+modify and cancel; the order followed by itself (a thread) for FOLLOW seconds, so the ticket moves with no stream open.
 
 Owns the widgets only: every request goes through the client's buy / sell / modify / cancel and so through its guard;
-the ticket passes confirm=True only from the second click. It never holds a key or a token (its state is what is on
+the ticket passes confirm=True only from the second click — of 확인 after 주문 with nothing typed between, once per
+order; of 정정 / 취소 clicked twice in a row — and a price left at 0 is refused, never taken as market (only the
+시장가 box makes a market order). It never holds a key or a token (its state is what is on
 screen). No magics.
 """
 
 from __future__ import annotations
 
 import html
+import threading
+import time
 from typing import Any
 
 __all__ = ["Ticket"]
 
 RED = "#c0392b"
+FOLLOW = 600.0  # seconds a ticket follows its order by itself: by 00 events while a stream is open, else by a look
+LOOK = 2.0  # at kt00007 (ust21510) every LOOK seconds, gentle on the rate the notebook's other requests share
 
 
 class Ticket:
@@ -24,6 +30,8 @@ class Ticket:
         import ipywidgets as w
 
         self.api, self.order = api, None
+        self._armed, self._arming = False, ""  # 주문 clicked (확인 may send); the change clicked once (정정 / 취소)
+        self._clicks = threading.Lock()  # a click from a thread: taking the armed state is one step
         self.code = w.Text(value=code, description="종목", placeholder="005930 or 삼성전자")
         self.side = w.ToggleButtons(options=[("매수 buy", "buy"), ("매도 sell", "sell")], value="buy")
         self.qty = w.BoundedIntText(value=qty, min=1, max=10**9, description="수량")
@@ -43,6 +51,7 @@ class Ticket:
             field.observe(self._typed, names="value")
         self.send.on_click(lambda _: self._first())
         self.confirm.on_click(lambda _: self._second())
+        self.modify_price.observe(lambda _: self._disarm(), names="value")
         self.modify.on_click(lambda _: self._change("modify"))
         self.cancel.on_click(lambda _: self._change("cancel"))
         self._typed()
@@ -56,7 +65,13 @@ class Ticket:
 
     def _price(self) -> Any:
         """The typed price: None at market, whole won (or dollars) as an int, dollars with cents as a float."""
-        return None if self.market.value or not self.price.value else _typed_price(self.price.value)
+        if self.market.value:
+            return None
+        if not self.price.value:
+            from ..._errors import KiwoomError
+
+            raise KiwoomError("가격을 입력하거나 시장가를 고르세요: type a price, or tick 시장가 market — nothing was sent")
+        return _typed_price(self.price.value)
 
     def _request(self) -> tuple[str, dict[str, Any]]:
         """The TR and body the order would go as (a US stock to the US TRs), from the client's book."""
@@ -67,9 +82,14 @@ class Ticket:
     def _typed(self, *_: Any) -> None:
         """The preview line for what is typed now; the confirm step starts again."""
         self.confirm.layout.display = "none"
+        self._armed = False
         self.send.disabled = self.order is not None
         if not self.code.value.strip():
             self.preview.value = "<i>종목을 입력하세요 (type a code)</i>"
+            return
+        if not self.market.value and not self.price.value:  # not typed yet: never taken as market
+            what = f"{self.side.value.upper()} {int(self.qty.value)} × {self.code.value.strip()}"
+            self.preview.value = html.escape(f"{what}: 가격을 입력하거나 시장가를 고르세요 (type a price, or tick market)")
             return
         try:
             api_id, fields = self._request()
@@ -85,6 +105,9 @@ class Ticket:
         return "mock" if self.api.mock and is_mock_destination(base) else "production"
 
     def _first(self) -> None:
+        if self.order is not None:  # a click queued before the button was disabled
+            return
+        self._armed = True
         where = self._destination()
         colour = RED if where == "production" else "inherit"
         self.confirm.description = f"확인 → {where}"
@@ -96,6 +119,10 @@ class Ticket:
 
     def _second(self) -> None:
         self.confirm.layout.display = "none"
+        with self._clicks:
+            if not self._armed or self.order is not None:  # a double-click's second click, or no 주문 since typing
+                return
+            self._armed = False
         placing = self.api.buy if self.side.value == "buy" else self.api.sell
         try:
             order = placing(self.code.value.strip(), int(self.qty.value), self._price(), confirm=True)
@@ -109,6 +136,30 @@ class Ticket:
         self.changes.layout.display = ""
         order.on(lambda _: self._show())
         self._show()
+        self._follow()
+
+    def _follow(self) -> None:
+        """The order followed in a thread (one at a time) until final or FOLLOW seconds, so that the ticket shows its
+        fills with no stream open too; a failure shows in one line."""
+        if self.__dict__.get("_follower") is not None and self._follower.is_alive():
+            return
+        order, book = self.order, self.api._book()
+
+        def run() -> None:
+            end = time.monotonic() + FOLLOW
+            try:
+                while not order.done and time.monotonic() < end:
+                    if not order.us and book.stream() is not None:  # the 00 events move it: no polling
+                        order.wait(timeout=max(0.0, end - time.monotonic()))
+                        return
+                    order.wait(timeout=0)  # one look at today's orders
+                    with order._changed:
+                        order._changed.wait_for(lambda: order.done, timeout=LOOK)
+            except Exception as exc:  # noqa: BLE001 - one line on the ticket, from a thread
+                self.status.value = html.escape(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+
+        self._follower = threading.Thread(target=run, name="kiwoom-ticket", daemon=True)
+        self._follower.start()
 
     def _show(self) -> None:
         o = self.order
@@ -118,11 +169,29 @@ class Ticket:
                        for r in fills.itertuples())
         self.status.value = (f"<b>{html.escape(o.order_no or '-')}</b> {html.escape(o.status)} — filled "
                              f"{o.filled:,} of {o.qty:,}" + (f" @ {shown.format(o.avg_price)}" if o.filled else "") +
-                             (f"<table>{rows}</table>" if rows else ""))
+                             (f"<table><tr><th>시간</th><th>수량</th><th>가격</th></tr>{rows}</table>" if rows else ""))
         if o.done:
             self.modify.disabled = self.cancel.disabled = True
 
+    def _disarm(self) -> None:
+        self._arming = ""
+        self.modify.description, self.cancel.description = "정정 modify", "취소 cancel"
+
     def _change(self, what: str) -> None:
+        """The first click asks (the destination, red for production); the second click of the same button sends."""
+        with self._clicks:
+            asked = self._arming == what
+            self._disarm()
+            if not asked:
+                self._arming = what
+        if not asked:
+            where = self._destination()
+            button = self.modify if what == "modify" else self.cancel
+            button.description = f"{button.description.split()[0]} 확인 → {where}"
+            colour = RED if where == "production" else "inherit"
+            self.status.value = (f'<span style="color:{colour}">{html.escape(where)}: {what} — 한 번 더 누르면 보냅니다 '
+                                 "(click again to send)</span>")
+            return
         try:
             if what == "cancel":
                 self.order.cancel(confirm=True)
@@ -132,6 +201,7 @@ class Ticket:
             self.status.value = html.escape(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
             return
         self._show()
+        self._follow()  # a modified order is followed again (the follower may have stopped)
 
 
 def _typed_price(value: float) -> Any:
