@@ -1,6 +1,7 @@
 """Kiwoom's real-time wire: the WebSocket URLs and their rules, REG / REMOVE frames, codes in answers.
 
-Stdlib only (orjson decodes frames when installed: the ``fast`` extra); no I/O. The socket (kiwoom_nb.live._socket) and the streams (kiwoom_nb.live._stream) build their frames here.
+Stdlib only (orjson decodes frames when installed: the ``fast`` extra); no I/O. The socket (kiwoom_nb.live._socket)
+and the streams (kiwoom_nb.live._stream) build their frames here.
 """
 
 from __future__ import annotations
