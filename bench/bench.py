@@ -35,6 +35,7 @@ from goal10_board import measure_board  # bench/goal10_board.py (issue 23)
 from goal11_store import measure_store  # bench/goal11_store.py (issue 32)
 from goal12_shared_pace import measure_shared_pace  # bench/goal12_shared_pace.py (issue 33)
 from goal13_orders import measure_orders  # bench/goal13_orders.py (issue 35)
+from goal14_hub import measure_hub, measure_ingest  # bench/goal14_hub.py (issue 34)
 
 
 # -- main -------------------------------------------------------------------------------------------
@@ -86,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
             ("11", measure_store, "11. the candle store"),
             ("12", measure_shared_pace, "12. many processes on one key (this machine, Redis)"),
             ("13", measure_orders, "13. an order to filled: events against polling"),
+            ("14", measure_ingest, "14. the stream's ingest against its floor and kiwoom-client's"),
+            ("14", measure_hub, "14. the stream hub: 5,000 events/s to 3 client processes"),
         ]
         round_trip = None
         for goal, measure, name in steps:

@@ -133,10 +133,13 @@ def measure_stream(ctx: Any) -> None:
     res.add("9", f"frame sent → callback at a steady 5,000 events/s ({paced:,} events), median / p99",
             f"{steady['kiwoom_nb'][0]:,.0f} / {steady['kiwoom_nb'][1]:,.0f} µs",
             f"{steady['kiwoom_client'][0]:,.0f} / {steady['kiwoom_client'][1]:,.0f} µs",
-            "kiwoom_nb hands each event to its callback thread; kiwoom-client calls it on its reading loop")
+            "kiwoom_nb hands each event to its callback thread; kiwoom-client calls it on its reading loop",
+            "p50 ≤ 500 µs, p99 ≤ 2,000 µs (issue 34)", steady["kiwoom_nb"][0] <= 500 and steady["kiwoom_nb"][1] <= 2_000)
     ours, theirs = buffered_memory(fake, ctx.n.get("stream_rows", 100_000))
     rows = ctx.n.get("stream_rows", 100_000)
     res.add("9", f"memory for {rows:,} buffered 0B rows (tracemalloc), against the same entries kept as kiwoom-client's "
                  "callbacks receive them (a list of dicts)", fmt_mib(ours), fmt_mib(theirs),
             f"×{ours / theirs:.2f}")
+    res.add("9", "the same per buffered 0B row (44 FIDs as Kiwoom sends them)", f"{ours * 1024 / rows:,.0f} B",
+            f"{theirs * 1024 / rows:,.0f} B", "", "≤ 300 B (issue 34)", ours * 1024 / rows <= 300)
     res.raw["stream"] = {n: [{k: v for k, v in r.items() if k != "latency_ns"} for r in runs[n]] for n in runs}

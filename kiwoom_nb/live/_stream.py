@@ -12,12 +12,12 @@ import queue
 import threading
 import time
 from collections import deque
-from datetime import datetime
 from typing import Any, Callable
 
 from .._errors import KiwoomError, RequestError
 from ._conditions import ConditionSearch
 from ._reading import Event, Reading, Status  # Event, Status: what a stream's reader sees, named here too
+from ._taking import ACCOUNT, Taking
 
 __all__ = ["Event", "Stream", "close_all", "close_bound"]
 
@@ -25,16 +25,12 @@ log = logging.getLogger("kiwoom_nb")
 
 #: rows kept per type; the oldest go first
 BUFFER = 100_000
-#: account-wide types: Kiwoom ignores their items and sends the account of the token
-ACCOUNT = ("00", "04")
-#: what Kiwoom puts after a watched code for the exchange it traded on (039490_NX, 039490_AL): the same stock
-EXCHANGES = ("_NX", "_AL")
 
 _streams: "set[Stream]" = set()
 _streams_lock = threading.Lock()
 
 
-class Stream(Reading, ConditionSearch):
+class Stream(Taking, Reading, ConditionSearch):
     """Kiwoom's real-time WebSocket. ``Stream(appkey, secretkey, mock=...)`` issues its own token and revokes it on
     ``close()`` (or leaving ``with``, or exit); ``kiwoom_nb.stream()`` gives one bound to the notebook's login.
     Streams of one app key in one process share one socket (Kiwoom allows one per key). Without ``base_url`` /
@@ -112,37 +108,6 @@ class Stream(Reading, ConditionSearch):
     @property
     def status(self) -> Status:
         return Status(self)
-
-    # -- what arrives (on the socket's thread: buffer and queue, nothing else) -------------------------
-
-    def _take(self, entry: dict[str, Any], at: datetime) -> None:
-        kind = str(entry.get("type", ""))
-        items = self._watched.get(kind)
-        if items is None and not (kind == "02" and self._conditions):
-            return
-        item = str(entry.get("item", ""))
-        if items and "" not in items and kind not in ACCOUNT and item not in items \
-                and not (item[:6] in items and item[6:] in EXCHANGES):
-            return
-        event = Event(kind, item, entry.get("values") or {}, at)
-        with self._lock:
-            rows = self._buffers.get(kind)
-            if rows is None:
-                rows = self._buffers[kind] = deque(maxlen=self.buffer)
-                self._dropped[kind] = 0
-            if len(rows) == rows.maxlen:
-                self._dropped[kind] += 1
-            rows.append(event)
-            self._latest.setdefault(kind, {})[item] = event
-            self._received += 1
-        calls = self._calls
-        if calls is not None and (kind in self._callbacks or "*" in self._callbacks):
-            if calls.qsize() < self.buffer:  # one producer (this thread): the bound holds
-                calls.put(event)
-            else:
-                self._lost["callbacks"] += 1
-        for sink in self._sinks:
-            sink(event)
 
     def _socket_stopped(self) -> None:
         for sink in list(self._sinks):
@@ -374,8 +339,7 @@ def _run_hooks(hooks: list[Callable[[], Any]]) -> None:
 
 
 def _left(deadline: float, most: float) -> float:
-    """What is left until ``deadline`` (monotonic), at most ``most``; a sliver when nothing is."""
-    return max(0.001, min(most, deadline - time.monotonic()))
+    return max(0.001, min(most, deadline - time.monotonic()))  # what is left until deadline, at most most; a sliver
 
 
 def _quietly(stream: Stream, timeout: float) -> None:

@@ -18,11 +18,22 @@ KST = "Asia/Seoul"
 
 def events_frame(kind: str, events: list[Any]) -> Any:
     pd = require_pandas()
-    frame = pd.DataFrame.from_records([e.values for e in events]) if events else pd.DataFrame()
+    frame = _records(pd, events) if events else pd.DataFrame()
     # Korea time, as cntr_tm (체결시간) is: the two columns read side by side
     frame.insert(0, "received_at", pd.to_datetime([e.received_at for e in events], utc=True).tz_convert(KST))
     frame.insert(0, "item", [e.item for e in events])
     return convert(frame, kind)
+
+
+def _records(pd: Any, events: list[Any]) -> Any:
+    """The events' values as columns, never making an Event's dict (a buffered row stays compact): one shape (the
+    FIDs of every entry alike, as Kiwoom sends a type) at once, else each row as a dict, as DataFrame.from_records
+    would have them."""
+    rows = [e._row() for e in events]
+    fids = rows[0][0]
+    if fids and all(row[0] is fids for row in rows):
+        return pd.DataFrame([row[1] for row in rows], columns=list(fids))
+    return pd.DataFrame.from_records([dict(zip(f, v)) if f is not None else v for f, v in rows])
 
 
 def convert(frame: Any, kind: str, names: dict[str, str] | None = None) -> Any:

@@ -1,6 +1,7 @@
 """Kiwoom's real-time wire: the WebSocket URLs and their rules, REG / REMOVE frames, codes in answers.
 
-Stdlib only; no I/O. The socket (kiwoom_nb.live._socket) and the streams (kiwoom_nb.live._stream) build their frames here.
+Stdlib only (orjson decodes frames when installed: the ``fast`` extra); no I/O. The socket (kiwoom_nb.live._socket)
+and the streams (kiwoom_nb.live._stream) build their frames here.
 """
 
 from __future__ import annotations
@@ -83,16 +84,19 @@ def read_frame(text: Any) -> tuple[dict[str, Any] | None, str]:
     if len(text) > MAX_FRAME:
         return None, f"a frame over {MAX_FRAME:,} characters"
     try:
-        message = json.loads(text)
-    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
-        return None, "not JSON"
+        message = _loads(text)
+    except (ValueError, RecursionError):  # orjson refuses what json takes (lone surrogates, huge ints): json decides
+        try:
+            message = json.loads(text)
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
+            return None, "not JSON"
     if not isinstance(message, dict):
         return None, "not a JSON object"
     trnm = message.get("trnm")
     if not isinstance(trnm, str) or trnm not in TRNMS:
         return None, "an unknown trnm"
-    if trnm != "REAL":
-        return message, ""
+    if trnm != "REAL":  # rare: json's reading (orjson makes an int beyond 64 bits a float)
+        return (message if _loads is json.loads else json.loads(text)), ""
     data = message.get("data")
     if not isinstance(data, list):
         return None, "a REAL without a list of entries"
@@ -102,15 +106,29 @@ def read_frame(text: Any) -> tuple[dict[str, Any] | None, str]:
     return {"trnm": "REAL", "data": good}, "REAL entries without type / item / values (an object of strings)"
 
 
-_STR = {str}
+def _fastest_loads() -> Any:
+    """orjson.loads when installed (about twice as fast on Kiwoom's frames), else json.loads."""
+    try:
+        import orjson
+    except ImportError:
+        return json.loads
+    return orjson.loads
+
+
+_loads = _fastest_loads()
 
 
 def _good_entry(entry: Any) -> bool:
     if type(entry) is not dict:
         return False
     values = entry.get("values")
-    return (type(entry.get("type")) is str and type(entry.get("item")) is str and type(values) is dict
-            and set(map(type, values.values())) <= _STR)  # every value a string (twice as fast as all(...))
+    if not (type(entry.get("type")) is str and type(entry.get("item")) is str and type(values) is dict):
+        return False
+    try:
+        "".join(values.values())  # every value a string (a decoder makes no str subclass); faster than type() each
+    except TypeError:
+        return False
+    return True
 
 
 def _chunks(items: list[str], size: int = 100) -> list[list[str]]:

@@ -59,6 +59,7 @@ class Book:
         self._pending: dict[str, list[dict[str, Any]]] = {}
         self._hooked: "weakref.WeakSet[Any]" = weakref.WeakSet()
         self._hooking = threading.Lock()  # one thread hooks a stream (its REG waits for Kiwoom's ack)
+        self.looked: dict[bool, float] = {}  # us -> time.monotonic() of the latest reconcile (tickets share it)
 
     # -- sending (every request through Client.call: its guard, its preview) ----------------------
 
@@ -274,10 +275,13 @@ class Book:
     def reconcile(self, us: bool | None = None) -> list[dict[str, Any]]:
         """Today's orders applied to the objects; the rows. Domestic ones from kt00007 (``us`` False or None), US
         ones from ust21510 (``us`` True, or None while the book holds a US order) in kt00007's names."""
+        if not us:
+            self.looked[False] = time.monotonic()
         rows = [] if us else self.api.rows("kt00007", qry_tp="1", stk_bond_tp="0", sell_tp="0", dmst_stex_tp=VENUE)
         with self._lock:
             any_us = any(o.us for o in self._orders.values())
         if us or (us is None and any_us):
+            self.looked[True] = time.monotonic()
             rows += [_us.row(r) for r in self.api.rows(_us.STATUS, slby_tp="0")]
         by_order: dict[int, tuple[Order, list[dict[str, Any]]]] = {}
         with self._lock:
@@ -312,7 +316,8 @@ class Book:
         (930 quantity, 931 buy price, 10 price) with no further request. ``us``: the US account (ust21070, dollars),
         read on each call (04 is domestic)."""
         if us is not False and us is not True:
-            raise KiwoomError(f"positions(us={us!r}): us is True (the US account) or False (domestic) — nothing was sent")
+            shown = repr(us) if isinstance(us, (str, int, float, type(None))) else f"<a {type(us).__name__}>"
+            raise KiwoomError(f"positions(us={shown}): us is True (the US account) or False (domestic) — nothing was sent")
         if us:
             return self.api.frame("ust21070")
         stream = self.stream()

@@ -42,8 +42,9 @@ class Client(_Client):
         ``labels="ko"`` names the columns in Korean, as ``frame(..., labels="ko")`` does."""
         from .._errors import KiwoomError
 
-        if labels not in (None, "ko"):
-            raise KiwoomError(f"labels={labels!r}: use labels='ko' for Korean column names, or leave it out — nothing "
+        if not (labels is None or isinstance(labels, str) and labels == "ko"):
+            shown = repr(labels) if isinstance(labels, str) else f"<a {type(labels).__name__}>"  # a frame's repr: lines
+            raise KiwoomError(f"labels={shown}: use labels='ko' for Korean column names, or leave it out — nothing "
                               "was sent")
         frame = self._book().positions(us)
         if labels is None:

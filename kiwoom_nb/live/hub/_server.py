@@ -50,19 +50,21 @@ class Client:
         self._send_lock = threading.Lock()
         self.gone = False
 
-    def _take(self, entry: dict[str, Any], at: Any) -> None:
-        kind = str(entry.get("type", ""))
-        items = self.watched.get(kind)
-        if items is None and not (kind == "02" and self.conditions):
-            return
-        item = str(entry.get("item", ""))
-        if items and "" not in items and kind not in ACCOUNT and item not in items \
-                and not (item[:6] in items and item[6:] in EXCHANGES):
-            return
-        if self.out.qsize() >= QUEUE:
-            self.lost += 1
-            return
-        self.out.put(entry)
+    def _take(self, entries: list[dict[str, Any]], at: Any) -> None:
+        """One REAL frame's entries (checked by _wire.read_frame): the client's queued, in order."""
+        for entry in entries:
+            kind = entry["type"]
+            items = self.watched.get(kind)
+            if items is None and not (kind == "02" and self.conditions):
+                continue
+            item = entry["item"]
+            if items and "" not in items and kind not in ACCOUNT and item not in items \
+                    and not (item[:6] in items and item[6:] in EXCHANGES):
+                continue
+            if self.out.qsize() >= QUEUE:
+                self.lost += 1
+                continue
+            self.out.put(entry)
 
     def _socket_stopped(self) -> None:
         self.out.put(None)
@@ -97,7 +99,8 @@ class Client:
                         self.out.put(None)
                         break
                     batch.append(more)
-                self.send({"trnm": "REAL", "data": batch})
+                with self._send_lock:  # orjson when installed: the frame is encoded once per batch, ~5x faster
+                    self.conn.send_bytes(_dumps({"trnm": "REAL", "data": batch}))
         except (OSError, ValueError):
             pass
 
@@ -300,6 +303,17 @@ def main(argv: list[str] | None = None) -> int:
     _revoke(tokens)
     log.info("kiwoom_nb hub: closed the socket and revoked its token; exiting")
     return 0
+
+
+def _fastest_dumps() -> Any:
+    try:
+        import orjson
+    except ImportError:
+        return lambda message: json.dumps(message, ensure_ascii=False).encode()
+    return orjson.dumps
+
+
+_dumps = _fastest_dumps()
 
 
 def _accept(hub: Hub, listener: Any) -> None:

@@ -20,6 +20,7 @@ __all__ = ["Ticket"]
 
 RED = "#c0392b"
 FOLLOW = 600.0  # seconds a ticket follows its order by itself: by 00 events while a stream is open, else by a look
+MOST = 10**9  # the most shares (and won) the ticket takes
 LOOK = 2.0  # at kt00007 (ust21510) every LOOK seconds, gentle on the rate the notebook's other requests share
 
 
@@ -29,19 +30,27 @@ class Ticket:
     def __init__(self, api: Any, code: str = "", qty: int = 1) -> None:
         import ipywidgets as w
 
+        from ...auth._checks import check_number
+
+        if not isinstance(code, str):
+            from ..._errors import KiwoomError
+
+            raise KiwoomError(f"code={code!r}: a code or a name as text, e.g. '005930' or '삼성전자'")
+        check_number("qty", qty, minimum=1, integer=True, maximum=MOST)  # never clamped to another quantity
         self.api, self.order = api, None
-        self._armed, self._arming = False, ""  # 주문 clicked (확인 may send); the change clicked once (정정 / 취소)
+        self._armed: Any = None  # what 주문 previewed (side, code, qty, market, price): what 확인 sends, or None
+        self._arming: Any = ("", 0.0)  # the change clicked once (정정 / 취소), and the 정정가 it showed
         self._clicks = threading.Lock()  # a click from a thread: taking the armed state is one step
         self.code = w.Text(value=code, description="종목", placeholder="005930 or 삼성전자")
         self.side = w.ToggleButtons(options=[("매수 buy", "buy"), ("매도 sell", "sell")], value="buy")
-        self.qty = w.BoundedIntText(value=qty, min=1, max=10**9, description="수량")
+        self.qty = w.BoundedIntText(value=qty, min=1, max=MOST, description="수량")
         self.market = w.Checkbox(value=False, description="시장가 market")
-        self.price = w.BoundedFloatText(value=0, min=0, max=10**9, step=0.01, description="가격")  # won, or $ (US)
+        self.price = w.BoundedFloatText(value=0, min=0, max=MOST, step=0.01, description="가격")  # won, or $ (US)
         self.preview = w.HTML()
         self.send = w.Button(description="주문")
         self.confirm = w.Button(description="확인", layout=w.Layout(display="none"))
         self.status = w.HTML()
-        self.modify_price = w.BoundedFloatText(value=0, min=0, max=10**9, step=0.01, description="정정가")
+        self.modify_price = w.BoundedFloatText(value=0, min=0, max=MOST, step=0.01, description="정정가")
         self.modify = w.Button(description="정정 modify")
         self.cancel = w.Button(description="취소 cancel")
         self.changes = w.HBox([self.modify_price, self.modify, self.cancel], layout=w.Layout(display="none"))
@@ -63,15 +72,20 @@ class Ticket:
 
     # -- before sending -------------------------------------------------------------------------
 
-    def _price(self) -> Any:
+    def _typed_now(self) -> tuple[str, str, int, bool, float]:
+        return self.side.value, self.code.value.strip(), int(self.qty.value), self.market.value, self.price.value
+
+    def _price(self, market: bool | None = None, value: float | None = None) -> Any:
         """The typed price: None at market, whole won (or dollars) as an int, dollars with cents as a float."""
-        if self.market.value:
+        market = self.market.value if market is None else market
+        value = self.price.value if value is None else value
+        if market:
             return None
-        if not self.price.value:
+        if not value:
             from ..._errors import KiwoomError
 
             raise KiwoomError("가격을 입력하거나 시장가를 고르세요: type a price, or tick 시장가 market — nothing was sent")
-        return _typed_price(self.price.value)
+        return _typed_price(value)
 
     def _request(self) -> tuple[str, dict[str, Any]]:
         """The TR and body the order would go as (a US stock to the US TRs), from the client's book."""
@@ -82,7 +96,7 @@ class Ticket:
     def _typed(self, *_: Any) -> None:
         """The preview line for what is typed now; the confirm step starts again."""
         self.confirm.layout.display = "none"
-        self._armed = False
+        self._armed = None
         self.send.disabled = self.order is not None
         if not self.code.value.strip():
             self.preview.value = "<i>종목을 입력하세요 (type a code)</i>"
@@ -107,7 +121,7 @@ class Ticket:
     def _first(self) -> None:
         if self.order is not None:  # a click queued before the button was disabled
             return
-        self._armed = True
+        self._armed = self._typed_now()  # 확인 sends this, what the preview shows, whatever a thread types after
         where = self._destination()
         colour = RED if where == "production" else "inherit"
         self.confirm.description = f"확인 → {where}"
@@ -120,12 +134,13 @@ class Ticket:
     def _second(self) -> None:
         self.confirm.layout.display = "none"
         with self._clicks:
-            if not self._armed or self.order is not None:  # a double-click's second click, or no 주문 since typing
+            armed, self._armed = self._armed, None
+            if armed is None or self.order is not None:  # a double-click's second click, or no 주문 since typing
                 return
-            self._armed = False
-        placing = self.api.buy if self.side.value == "buy" else self.api.sell
+        side, code, qty, market, price = armed
+        placing = self.api.buy if side == "buy" else self.api.sell
         try:
-            order = placing(self.code.value.strip(), int(self.qty.value), self._price(), confirm=True)
+            order = placing(code, qty, self._price(market, price), confirm=True)
         except Exception as exc:  # noqa: BLE001 - the refusal, in one line, on the ticket
             self.status.value = html.escape(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
             return
@@ -140,22 +155,34 @@ class Ticket:
 
     def _follow(self) -> None:
         """The order followed in a thread (one at a time) until final or FOLLOW seconds, so that the ticket shows its
-        fills with no stream open too; a failure shows in one line."""
+        fills with no stream open too; a failure shows in one line (a failed look is tried again LOOK s later)."""
+        from ..._errors import KiwoomTimeout, NetworkError, ServerError
+
         if self.__dict__.get("_follower") is not None and self._follower.is_alive():
             return
         order, book = self.order, self.api._book()
 
+        def look() -> None:
+            """One look at today's orders (a failed one said in one line, and looked again), unless another ticket's
+            look came within LOOK seconds: one kt00007 answers for every order of the client."""
+            if time.monotonic() - book.looked.get(order.us, -LOOK) < LOOK:
+                return
+            try:
+                order.wait(timeout=0)
+            except (KiwoomTimeout, NetworkError, ServerError) as exc:  # a 5xx, a page that is not JSON, no answer
+                self.status.value = html.escape(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+
         def run() -> None:
             end = time.monotonic() + FOLLOW
             try:
-                while not order.done and time.monotonic() < end:
-                    if not order.us and book.stream() is not None:  # the 00 events move it: no polling
-                        order.wait(timeout=max(0.0, end - time.monotonic()))
-                        return
-                    order.wait(timeout=0)  # one look at today's orders
+                while not order.done and order.order_no and time.monotonic() < end:  # no number: nothing to look up
+                    if order.us or book.stream() is None:  # while a stream is open, the 00 events move it
+                        look()
                     with order._changed:
                         order._changed.wait_for(lambda: order.done, timeout=LOOK)
-            except Exception as exc:  # noqa: BLE001 - one line on the ticket, from a thread
+                if order.order_no:
+                    order.wait(timeout=0)  # once at the end, so nothing depends on an event that never came
+            except Exception as exc:  # noqa: BLE001 - one line on the ticket, from a thread: a closed client
                 self.status.value = html.escape(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
 
         self._follower = threading.Thread(target=run, name="kiwoom-ticket", daemon=True)
@@ -174,29 +201,31 @@ class Ticket:
             self.modify.disabled = self.cancel.disabled = True
 
     def _disarm(self) -> None:
-        self._arming = ""
+        self._arming = ("", 0.0)
         self.modify.description, self.cancel.description = "정정 modify", "취소 cancel"
 
     def _change(self, what: str) -> None:
         """The first click asks (the destination, red for production); the second click of the same button sends."""
         with self._clicks:
-            asked = self._arming == what
+            (asked, price), typed = self._arming, self.modify_price.value
+            asked = asked == what
             self._disarm()
             if not asked:
-                self._arming = what
+                self._arming = what, typed  # the second click sends this price, whatever a thread types after
         if not asked:
             where = self._destination()
             button = self.modify if what == "modify" else self.cancel
             button.description = f"{button.description.split()[0]} 확인 → {where}"
             colour = RED if where == "production" else "inherit"
-            self.status.value = (f'<span style="color:{colour}">{html.escape(where)}: {what} — 한 번 더 누르면 보냅니다 '
-                                 "(click again to send)</span>")
+            to = f" → {typed:,.2f}".rstrip("0").rstrip(".") if what == "modify" else ""
+            self.status.value = (f'<span style="color:{colour}">{html.escape(where)}: {what}{to} — 한 번 더 누르면 '
+                                 "보냅니다 (click again to send)</span>")
             return
         try:
             if what == "cancel":
                 self.order.cancel(confirm=True)
             else:
-                self.order.modify(price=_typed_price(self.modify_price.value), confirm=True)
+                self.order.modify(price=_typed_price(price), confirm=True)
         except Exception as exc:  # noqa: BLE001 - one line on the ticket
             self.status.value = html.escape(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
             return

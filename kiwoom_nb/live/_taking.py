@@ -1,0 +1,64 @@
+"""What arrives for a Stream, on its socket's thread: a REAL frame's watched entries buffered (compact rows, see
+_reading.compact) under the stream's lock, then queued for the callbacks and each iterator. Nothing else: no user
+code, no I/O, no waiting here.
+
+Stream (kiwoom_nb.live._stream) inherits it; the buffers, the lock and the queues are the stream's.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from datetime import datetime
+from typing import Any
+
+from ._reading import Event, compact
+
+__all__ = ["ACCOUNT", "EXCHANGES", "Taking"]
+
+#: account-wide types: Kiwoom ignores their items and sends the account of the token
+ACCOUNT = ("00", "04")
+#: what Kiwoom puts after a watched code for the exchange it traded on (039490_NX, 039490_AL): the same stock
+EXCHANGES = ("_NX", "_AL")
+
+
+class Taking:
+    """``_take``: one frame's entries into the stream's buffers and consumers' queues."""
+
+    def _take(self, entries: list[dict[str, Any]], at: datetime) -> None:
+        """A REAL frame's entries (checked by _wire.read_frame): the watched ones buffered at once, then queued."""
+        taken, watched = [], self._watched
+        for entry in entries:
+            kind = entry["type"]
+            items = watched.get(kind)
+            if items is None and not (kind == "02" and self._conditions):
+                continue
+            item = entry["item"]
+            if items and "" not in items and kind not in ACCOUNT and item not in items \
+                    and not (item[:6] in items and item[6:] in EXCHANGES):
+                continue
+            fids, values = compact(entry["values"])
+            taken.append(Event(kind, item, values, at, fids))
+        if not taken:
+            return
+        with self._lock:
+            buffers, latest = self._buffers, self._latest
+            for event in taken:
+                kind = event.type
+                rows = buffers.get(kind)
+                if rows is None:
+                    rows, self._dropped[kind], latest[kind] = deque(maxlen=self.buffer), 0, {}
+                    buffers[kind] = rows
+                if len(rows) == rows.maxlen:
+                    self._dropped[kind] += 1
+                rows.append(event)
+                latest[kind][event.item] = event
+            self._received += len(taken)
+        calls, callbacks, sinks = self._calls, self._callbacks, self._sinks
+        for event in taken:
+            if calls is not None and (event.type in callbacks or "*" in callbacks):
+                if calls.qsize() < self.buffer:  # one producer (this thread): the bound holds
+                    calls.put(event._copy())
+                else:
+                    self._lost["callbacks"] += 1
+            for sink in sinks:
+                sink(event._copy())
