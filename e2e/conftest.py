@@ -61,6 +61,42 @@ def free_port() -> int:
 # -- the fake Kiwoom ------------------------------------------------------------------------------
 
 
+@pytest.fixture(scope="session", autouse=True)
+def hub_runtime():
+    """The stream hub (the default) of every kernel of the session lives in a runtime dir of the session's (a short
+    path: AF_UNIX), with a short grace period; once the servers are gone, its hubs must have exited."""
+    import shutil
+    import tempfile
+
+    runtime = tempfile.mkdtemp(prefix="kh", dir="/tmp")
+    saved = {name: os.environ.get(name) for name in ("XDG_RUNTIME_DIR", "KIWOOM_HUB_GRACE")}
+    os.environ.update(XDG_RUNTIME_DIR=runtime, KIWOOM_HUB_GRACE="0.5")  # jupyter_environment passes the first on
+    yield runtime
+    try:
+        wait_until(lambda: not hub_pids(runtime), 30, "the session's stream hubs to exit")
+    finally:
+        for pid in hub_pids(runtime):
+            os.kill(pid, 9)
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        shutil.rmtree(runtime, ignore_errors=True)
+
+
+def hub_pids(runtime: str) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except (OSError, ValueError):
+            continue
+        if b"kiwoom_nb.live.hub" in argv and any(a.startswith(runtime.encode()) for a in argv):
+            pids.append(int(entry.name))
+    return pids
+
+
 @pytest.fixture(scope="session")
 def fake():
     """The fake Kiwoom on 127.0.0.1 with the demo keys, for the whole session."""

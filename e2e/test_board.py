@@ -38,13 +38,15 @@ def test_lab_board_order_book_stop_and_restart(lab_server, open_notebook, fake):
     up, down = board.locator(".kiwoom-price .kiwoom-up").first, board.locator(".kiwoom-price .kiwoom-down").first
     expect(up).to_be_visible(timeout=60_000)
     expect(down).to_be_visible(timeout=60_000)
-    assert colour(up) == RED and colour(down) == BLUE
+    # the board redraws its rows: a one-shot read can meet a row being replaced (no computed colour); expect retries
+    expect(up).to_have_css("color", RED)
+    expect(down).to_have_css("color", BLUE)
     expect(board).to_contain_text("삼성전자")
     # issue 30: 등락률 carries its sign as well as its colour; rows in the order typed
     for way, sign, shade in (("up", "+", RED), ("down", "−", BLUE)):
         rate = board.locator(f".kiwoom-rate .kiwoom-{way}").first
         expect(rate).to_have_text(re.compile(rf"^{re.escape(sign)}\d+\.\d+ %$"), timeout=60_000)
-        assert colour(rate) == shade
+        expect(rate).to_have_css("color", shade)
     assert board.locator("tr[data-item]").evaluate_all("rows => rows.map(r => r.dataset.item)") == TYPED
     notebook.select(BOOK)
     notebook.screenshot(BOARD, "board.png", docs=True)

@@ -75,6 +75,63 @@ def fresh_process_state():
     _forget_process_state()
 
 
+#: seconds a test's stream hub stays after its last client (the default, 3 s, would slow every stream test's end)
+HUB_GRACE = "0.5"
+
+
+def hub_pids(runtime: str) -> list[int]:
+    """The stream hubs started under ``runtime`` (their argv names their log file there)."""
+    pids = []
+    for entry in Path("/proc").iterdir() if Path("/proc").is_dir() else ():
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except (OSError, ValueError):
+            continue
+        if b"kiwoom_nb.live.hub" in argv and any(a.startswith(runtime.encode()) for a in argv):
+            pids.append(int(entry.name))
+    return pids
+
+
+@pytest.fixture(autouse=True)
+def hub_runtime(monkeypatch, request):
+    """The stream hub is the default (issue 34): every test gets a runtime dir of its own (a short path: AF_UNIX
+    allows ~100 characters) so its hubs are its own, a short grace period, and the setting as a new process has it.
+    After the test, its hubs must have exited (the last client left, the grace passed): one still running is
+    killed and the test errors. ``@pytest.mark.in_process``: this process and its kernels keep their own socket
+    (tests of the in-process socket as such: sharing inside one process, reconnect internals, the reading loop)."""
+    import shutil
+    import signal
+    import tempfile
+
+    from support import wait_for
+
+    runtime = tempfile.mkdtemp(prefix="kh", dir="/tmp")
+    monkeypatch.setenv("XDG_RUNTIME_DIR", runtime)
+    monkeypatch.setenv("KIWOOM_HUB_GRACE", HUB_GRACE)
+    if request.node.get_closest_marker("in_process"):
+        monkeypatch.setenv("KIWOOM_STREAM_HUB", "0")
+    else:
+        monkeypatch.delenv("KIWOOM_STREAM_HUB", raising=False)
+    hub = sys.modules.get("kiwoom_nb.live.hub._client")
+    if hub is not None:
+        monkeypatch.setattr(hub, "_setting", None)
+        monkeypatch.setattr(hub, "_fallback_said", False)
+    yield runtime
+    try:
+        wait_for(lambda: not hub_pids(runtime), 30, "this test's stream hubs to exit")
+    except AssertionError:
+        left = hub_pids(runtime)
+        for pid in left:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        if left:
+            raise
+    finally:
+        shutil.rmtree(runtime, ignore_errors=True)
+
+
 @pytest.fixture
 def fake():
     """The fake Kiwoom on 127.0.0.1 with canary keys."""
@@ -91,6 +148,9 @@ def kernel_env(fake, tmp_path):
     env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
     env["JUPYTER_PLATFORM_DIRS"] = "1"
     env["PYTHONUNBUFFERED"] = "1"
+    env["KIWOOM_HUB_GRACE"] = HUB_GRACE  # XDG_RUNTIME_DIR: hub_runtime's, from os.environ
+    if "KIWOOM_STREAM_HUB" in os.environ:  # @pytest.mark.in_process
+        env["KIWOOM_STREAM_HUB"] = os.environ["KIWOOM_STREAM_HUB"]
     return env
 
 

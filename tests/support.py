@@ -168,10 +168,18 @@ def logged_in(start_kernel, *lines: str, env: dict[str, str] | None = None) -> K
 
 
 def the_token(fake, environment: str = "production") -> str:
-    """The one token of ``environment`` the fake still considers live."""
+    """The one token of ``environment`` the fake still considers live, leaving out a stream hub's (the token that
+    logged in on the WebSocket while another is live: the notebook's own logs in only without the hub)."""
     live = [t.value for t in fake.tokens if t.environment == environment and fake.is_live(t.value)]
+    if len(live) > 1:
+        live = [token for token in live if token not in hub_tokens(fake)]
     assert len(live) == 1, f"expected one live {environment} token, found {len(live)}"
     return live[0]
+
+
+def hub_tokens(fake) -> list[str]:
+    """The tokens that logged in on the fake's WebSocket (with the hub on: the hubs')."""
+    return list(dict.fromkeys(f.data.get("token") for f in fake.ws.received("LOGIN")))
 
 
 def holds(kernel: Kernel, var: str, token: str) -> bool:

@@ -19,6 +19,16 @@ from ..auth._lines import using as using_line
 class Settings(Configurable):
     """kiwoom_nb's settings, configured as ``KiwoomMagics`` (``%config KiwoomMagics.timeout = 20``)."""
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # stream_hub is read now, so that a later %config is compared with it: traitlets compares a setting with the
+        # static default (False) while the dynamic one (on, from the environment) was never read, and stays silent
+        hub = self.stream_hub
+        if hub != _hub_from_environment():  # set in the config before the extension loaded
+            from ..live.hub._client import enabled
+
+            enabled(hub)
+
     mock = Bool(False, help="Log in to mock trading (모의투자) unless --production is given.").tag(config=True)
     var = Unicode("kiwoom_token", help="Name of the variable that receives the access token.").tag(config=True)
     timeout = Float(10.0, help="Seconds to wait for each request to Kiwoom.").tag(config=True)
@@ -74,12 +84,13 @@ class Settings(Configurable):
     stream_hub = Bool(
         help="Share one real-time WebSocket per app key among this user's processes on this machine through a "
         "local hub process (kiwoom_nb.live.hub), so that a second notebook with the same key does not stop the "
-        "first (Kiwoom R10001). Off by default; $KIWOOM_STREAM_HUB=1 turns it on. Streams opened afterwards follow."
+        "first (Kiwoom R10001). On by default; False (or $KIWOOM_STREAM_HUB=0) keeps each process's own WebSocket. "
+        "Streams opened afterwards follow."
     ).tag(config=True)
 
     @default("stream_hub")
     def _default_stream_hub(self) -> bool:
-        return os.environ.get("KIWOOM_STREAM_HUB", "").strip().lower() in ("1", "true", "yes", "on")
+        return _hub_from_environment()
 
     @observe("stream_hub")
     def _on_stream_hub_change(self, change: dict[str, Any]) -> None:
@@ -178,3 +189,8 @@ class Settings(Configurable):
         panel's line goes without it, to fit a narrow window."""
         notice = using_line(self.url_for(mock))
         return f" {notice}" if notice else ""
+
+
+def _hub_from_environment() -> bool:
+    """$KIWOOM_STREAM_HUB: the hub is on unless it says 0, false, no or off (kiwoom_nb.live.hub._client.OFF)."""
+    return os.environ.get("KIWOOM_STREAM_HUB", "").strip().lower() not in ("0", "false", "no", "off")

@@ -189,6 +189,7 @@ def test_a_client_leaves_a_token_another_process_on_the_machine_holds(same_token
 # -- a token the WebSocket refused ---------------------------------------------------------------------------
 
 
+@pytest.mark.in_process  # the in-process socket's own token (a hub re-issues its own)
 def test_a_token_the_websocket_refused_is_revoked_when_replaced_own_keys(fake):
     from kiwoom_nb.live._stream import Stream
 
@@ -203,6 +204,7 @@ def test_a_token_the_websocket_refused_is_revoked_when_replaced_own_keys(fake):
     assert sorted(r.body["token"] for r in fake.revokes) == sorted([first, second])
 
 
+@pytest.mark.in_process  # the in-process socket's own token (a hub re-issues its own)
 def test_a_token_the_websocket_refused_is_revoked_when_replaced_kernel_login(fake, tmp_path):
     from kiwoom_nb.rest._api import SessionTokens
     from kiwoom_nb.live._stream import Stream

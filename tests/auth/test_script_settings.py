@@ -13,7 +13,7 @@ import pytest
 
 import kiwoom_nb
 from kiwoom_nb import KiwoomError, NetworkError, OrderNotConfirmed
-from support import CANARY
+from support import CANARY, wait_for
 
 SCRIPT = textwrap.dedent("""
     import os, kiwoom_nb
@@ -36,6 +36,7 @@ def test_a_script_with_the_fakes_exports_goes_to_the_fake(fake, environment, tmp
     env = {k: v for k, v in os.environ.items() if not k.startswith("KIWOOM_")}
     env.update(fake.environ(environment))
     env["MOCK"] = "1" if environment == "mock" else "0"
+    env["KIWOOM_HUB_GRACE"] = os.environ["KIWOOM_HUB_GRACE"]  # the stream hub's (conftest's hub_runtime)
     script = tmp_path / "script.py"
     script.write_text(SCRIPT, encoding="utf-8")
 
@@ -44,7 +45,9 @@ def test_a_script_with_the_fakes_exports_goes_to_the_fake(fake, environment, tmp
     assert done.returncode == 0, done.stderr
     assert "TR 삼성전자" in done.stdout and "TICK 005930" in done.stdout, done.stdout
     assert [(r.environment, r.api_id) for r in fake.received("/api/dostk/stkinfo")] == [(environment, "ka10001")]
-    assert len(fake.issues) == 2 and len(fake.revokes) == 2  # the client's token and the stream's, both revoked
+    # the client's token and the stream's (its hub's, revoked once the hub's grace period passed), both revoked
+    wait_for(lambda: len(fake.revokes) == 2, 20, "both revokes")
+    assert len(fake.issues) == 2
     assert fake.ws.received("LOGIN")
 
 

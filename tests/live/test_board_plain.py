@@ -86,13 +86,18 @@ def test_rows_go_stale_after_a_reconnect_until_a_fresh_tick(fake, live):
 
 def test_after_r10001_the_board_says_another_program_took_the_stream(fake, live):
     from kiwoom_nb.live import _socket
+    from kiwoom_nb.live.hub import _client
 
     live.watch(["005930"], "0B")
     board = Board(live, rate=20)
     try:
         with _socket._registry_lock:  # a second socket of the same key, as another program would open
             _socket._sockets.clear()
-        other = Stream(*CANARY["production"], base_url=fake.url, ws_url=fake.ws_url)
+        _client.enabled(False)  # that program keeps its own socket (no hub: an old version, or the hub turned off)
+        try:
+            other = Stream(*CANARY["production"], base_url=fake.url, ws_url=fake.ws_url)
+        finally:
+            _client.enabled(None)
         try:
             wait_for(lambda: KICKED in board._view.value, 10, "the R10001 line")
         finally:

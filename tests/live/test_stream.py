@@ -49,6 +49,7 @@ def frames(fake, trnm, connection=None):
 # -- LOGIN, REG, frames ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.in_process  # the in-process socket as such
 def test_the_first_frame_is_login_with_the_raw_token_and_closing_revokes_it(fake, opened):
     live = opened()
     [token] = [t.value for t in fake.tokens]
@@ -171,6 +172,7 @@ def test_the_buffer_is_bounded_and_counts_what_it_dropped(fake, opened):
 # -- drops, re-issue, R10001 ----------------------------------------------------------------------------------
 
 
+@pytest.mark.in_process  # the in-process socket as such
 def test_a_drop_reconnects_logs_in_again_and_resends_every_reg_and_condition(fake, opened, caplog):
     live = opened()
     live.watch(["005930", "000660"], "0B")
@@ -201,6 +203,7 @@ def test_a_login_refused_with_8005_reissues_once_and_logs_in_again(fake, opened)
     assert str(live.status).startswith("connected")
 
 
+@pytest.mark.in_process  # the in-process socket as such
 def test_a_second_refusal_stops_with_one_line_and_no_secret(fake, keys):
     fake.ws.refuse_next_login(2)
 
@@ -211,6 +214,7 @@ def test_a_second_refusal_stops_with_one_line_and_no_secret(fake, keys):
     assert fake.tokens[-1].revoked  # the stream's own token does not outlive it (8005 ones are dropped, as by Client)
 
 
+@pytest.mark.in_process  # the in-process socket as such
 def test_a_drop_then_a_refused_login_reissues_and_the_stream_goes_on(fake, opened):
     live = opened()
     live.watch(["005930"], "0B")
@@ -336,6 +340,7 @@ def test_every_thread_of_a_stream_is_a_daemon(fake, opened):
     assert len(ours) >= 2 and all(t.daemon for t in ours)
 
 
+@pytest.mark.in_process  # the in-process socket as such
 def test_close_is_bounded_when_the_server_stops_answering(fake, opened):
     import time
 
@@ -362,6 +367,7 @@ def test_unwatch_removes_only_what_no_other_stream_of_the_socket_watches(fake, o
     assert conn.regs["0B"] == {"005930"}
 
 
+@pytest.mark.in_process  # the in-process socket as such
 def test_silence_longer_than_the_setting_reconnects(fake, opened):
     live = opened(silence=0.3)  # nothing registered, no PINGs: no frame at all
 
@@ -394,6 +400,7 @@ def test_debug_logging_never_shows_the_login_frame(fake, opened, caplog):
     assert tokens and not [t for t in tokens if t in caplog.text or t[:12] in caplog.text]
 
 
+@pytest.mark.in_process  # the in-process socket as such
 def test_a_script_that_never_closes_its_stream_still_exits_revokes_and_closes(fake, keys, tmp_path):
     import subprocess
     import sys
@@ -439,6 +446,7 @@ def test_the_fake_refuses_a_login_with_a_token_it_did_not_issue_or_revoked(fake,
         assert answer["return_code"] == 805004 and "CODE=8005" in answer["return_msg"]
 
 
+@pytest.mark.in_process  # the in-process socket as such
 def test_frames_before_the_login_answer_are_echoed_skipped_or_kept(fake, opened):
     live = opened()
     live.watch(["005930"], "0B")
@@ -497,6 +505,7 @@ class Freezer:
         self.frozen.set()
 
 
+@pytest.mark.in_process  # the in-process socket as such
 def test_closing_every_stream_at_exit_is_bounded_when_the_network_goes_silent(fake, keys):
     import time
 

@@ -43,6 +43,7 @@ while not (here / "exit").exists():
 """
 
 
+@pytest.mark.in_process  # the in-process socket as such
 @pytest.mark.parametrize("how", ["silent", "stopped"])
 def test_close_is_bounded_never_raises_and_the_token_is_revoked_at_exit(fake, tmp_path, how):
     (tmp_path / "script.py").write_text(SCRIPT)
@@ -86,6 +87,7 @@ def test_close_is_bounded_never_raises_and_the_token_is_revoked_at_exit(fake, tm
     assert not [s for s in (*KEYS, token) if s in text]
 
 
+@pytest.mark.in_process  # the in-process socket as such
 def test_close_does_not_wait_out_a_token_issue_in_flight_on_the_socket_thread(fake):
     """The network went silent while the socket reconnected: its thread waits (the client's 20 s) for a new token.
     close(timeout=1) used to wait for that issue before letting the old token go; now it returns in its time, the

@@ -54,6 +54,7 @@ ODD = ['{"trnm": "SYSTEM", "code": null, "message": [1]}', '{"trnm": "REG", "ret
        '{"trnm": "CNSRREQ", "seq": null, "data": 3}']
 
 
+@pytest.mark.in_process  # the in-process socket as such
 def test_bad_frames_between_good_ones_are_skipped_counted_and_logged_and_nothing_logs_in_again(fake, live, caplog):
     with caplog.at_level(logging.WARNING, logger="kiwoom_nb"):
         n = 0
@@ -73,6 +74,7 @@ def test_bad_frames_between_good_ones_are_skipped_counted_and_logged_and_nothing
     live.watch(["000660"], "0B")  # answers still reach their waiters
 
 
+@pytest.mark.in_process  # the in-process socket as such
 def test_a_real_frame_with_some_bad_entries_keeps_the_good_ones(fake, live):
     entries = [{"type": "0B", "item": "005930", "values": {"99999": "1"}}, {"type": "0B", "item": "005930"},
                "junk", {"type": "0B", "item": "005930", "values": {"99999": "2"}}]

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import stat
 import subprocess
 import sys
-import tempfile
 import textwrap
 from pathlib import Path
 
@@ -54,11 +52,9 @@ SCRIPT = textwrap.dedent("""
 
 
 @pytest.fixture
-def runtime():
-    """A private runtime dir with a short path (an AF_UNIX path has ~100 characters; tmp_path's may be longer)."""
-    path = tempfile.mkdtemp(prefix="kh", dir="/tmp")
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
+def runtime(hub_runtime):
+    """The test's private runtime dir (conftest's hub_runtime: a short path, its hubs checked gone afterwards)."""
+    return hub_runtime
 
 
 @pytest.fixture
@@ -152,6 +148,10 @@ def test_the_hub_exits_after_the_last_client_and_revokes_its_token(fake, procs, 
     assert "grace 1 s)" in log.read_text()
     assert {r.body["token"] for r in fake.revokes} == {t.value for t in fake.tokens}
     wait_for(lambda: not fake.ws.live(), 10, "the socket closed")
+    [(_, code, closed_at)] = fake.ws.closes
+    assert code == 1000 and closed_at <= fake.revokes[0].at  # a clean close first, then the revoke
+    wait_for(lambda: "revoked its token; exiting" in log.read_text(), 10, "the hub's last line")
+    assert "Traceback" not in log.read_text()  # it ended as it says, not by a crash (and the exit revoke)
 
 
 def test_a_sigkilled_client_is_dropped_and_its_items_removed(fake, procs):
@@ -323,3 +323,63 @@ def test_a_new_hub_that_kiwoom_refuses_stops_its_clients_with_kiwooms_reason(fak
     wait_for(lambda: a.ask("status")["status"].startswith("stopped"), 20, "a stopped")
     assert "Kiwoom refused the stream's LOGIN" in a.ask("status")["status"]
     assert len(logins(fake)) == 3  # the first hub's, then the new one's two; no endless retries
+
+
+def test_streams_of_one_key_opened_from_many_threads_at_once_start_one_hub_and_each_gets_its_items(fake):
+    """The hub is started while the in-process registry lock is held: threads opening streams of one key at once
+    neither deadlock nor start two hubs; each stream gets data, and the fake sees one LOGIN."""
+    from kiwoom_nb.live._stream import Stream
+    from support import in_threads
+
+    appkey, secretkey = CANARY["production"]
+    codes = ["005930", "000660", "035720", "035420", "051910", "006400"]
+
+    def open_and_watch(code):
+        live = Stream(appkey, secretkey, base_url=fake.url, ws_url=fake.ws_url)
+        live.watch([code], "0B")
+        return live
+
+    streams, errors = in_threads(open_and_watch, [(code,) for code in codes], timeout=60)
+    try:
+        assert errors == []
+        assert {type(live._socket).__name__ for live in streams} == {"HubSocket"}
+        assert len({id(live._socket) for live in streams}) == 1  # one socket in this process, to one hub
+        for live, code in zip(streams, codes):
+            wait_for(lambda: live.status.received and set(live.frame("0B")["item"]) == {code}, 15, f"{code}'s events")
+        assert len(logins(fake)) == 1 and not fake.ws.received("SYSTEM")
+    finally:
+        for live in streams:
+            if live is not None:
+                live.close()
+    [hub_token] = [f.data["token"] for f in logins(fake)]
+    wait_for(lambda: hub_token in [r.body["token"] for r in fake.revokes], 20, "the hub's revoke after the last close")
+
+
+def test_a_drop_of_the_hubs_own_socket_is_one_reconnect_in_every_client(fake, procs):
+    """The hub reconnects to Kiwoom by itself; each client counts it as one reconnect (a board marks its rows stale,
+    orders read Kiwoom's state again), as it would with a socket of its own, and streams on."""
+    a, b = procs(["005930"]), procs(["000660"])
+    a.read(), b.read()
+    fake.ws.drop()
+
+    for proc in (a, b):
+        wait_for(lambda: (lambda st: st.startswith("connected") and "1 reconnects" in st)(proc.ask("status")["status"]),
+                 20, "one reconnect told by the hub")
+    assert len(logins(fake)) == 2 and len({f.data["token"] for f in logins(fake)}) == 1  # the hub again, its token
+    a.ask("mark"), b.ask("mark")
+    wait_for(lambda: a.ask("fresh")["fresh"] == ["005930"] and b.ask("fresh")["fresh"] == ["000660"], 10,
+             "events after the hub's reconnect")
+
+
+@pytest.mark.parametrize("value", ["0", "false", "No", " off "])
+def test_the_hub_is_on_unless_kiwoom_stream_hub_says_off(monkeypatch, value):
+    from kiwoom_nb.live.hub import _client
+    from kiwoom_nb.notebook._settings import Settings
+
+    monkeypatch.setattr(_client, "_setting", None)
+    monkeypatch.delenv("KIWOOM_STREAM_HUB", raising=False)
+    assert _client.enabled() is True and Settings().stream_hub is True
+    monkeypatch.setenv("KIWOOM_STREAM_HUB", value)
+    assert _client.enabled() is False and Settings().stream_hub is False
+    monkeypatch.setenv("KIWOOM_STREAM_HUB", "1")
+    assert _client.enabled() is True

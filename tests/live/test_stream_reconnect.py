@@ -31,6 +31,7 @@ def logins(fake):
     return fake.ws.received("LOGIN")
 
 
+@pytest.mark.in_process  # the in-process socket as such
 def test_a_login_nobody_answers_closes_its_connection(fake, quick):
     with open_stream(fake, timeout=1.0) as live:
         live.watch(["005930"], "0B")
@@ -60,6 +61,7 @@ def test_close_reaches_a_connection_waiting_for_its_login_answer(fake, quick):
     wait_for(lambda: not ours(), 10, "every thread of the stream gone, websockets' too (the fake's aside)")
 
 
+@pytest.mark.in_process  # the in-process socket as such
 def test_the_back_off_grows_while_the_server_accepts_login_and_drops_at_once(fake, quick):
     with open_stream(fake) as live:
         live.watch(["005930"], "0B")
@@ -86,6 +88,7 @@ def test_backoff_doubles_with_jitter_up_to_the_cap():
     assert max(delays[-1]) <= _socket.BACKOFF_CAP
 
 
+@pytest.mark.in_process  # the in-process socket as such
 def test_a_stream_closed_while_its_socket_reconnects_takes_its_items_away_for_good(fake, quick):
     first = open_stream(fake, timeout=2.0)
     second = open_stream(fake)

@@ -27,6 +27,7 @@ def works_after_a_drop(fake, live, code):
     wait_for(lambda: live.status.received > before + 3, 10, "events again")
 
 
+@pytest.mark.in_process  # the in-process socket as such
 @pytest.mark.parametrize("closed_first", ["first", "second"])
 def test_closing_either_stream_first_leaves_the_other_working_and_the_last_one_out_revokes(fake, closed_first):
     first, second = open_stream(fake), open_stream(fake)
@@ -47,6 +48,7 @@ def test_closing_either_stream_first_leaves_the_other_working_and_the_last_one_o
     assert {f.data["token"] for f in fake.ws.received("LOGIN")} == set(issued)
 
 
+@pytest.mark.in_process  # the in-process socket as such
 def test_a_stream_opened_after_the_first_one_closed_logs_in_again_and_revokes_its_own(fake):
     first = open_stream(fake)
     first.close()
@@ -58,6 +60,7 @@ def test_a_stream_opened_after_the_first_one_closed_logs_in_again_and_revokes_it
 
 
 
+@pytest.mark.in_process  # the in-process socket as such
 @pytest.mark.kernel
 @pytest.mark.parametrize("logged_out", ["kiwoom_token", "other"])
 def test_two_variables_with_the_same_keys_and_a_logout_of_one_keep_the_others_stream_working(fake, start_kernel,
@@ -95,6 +98,7 @@ def _full(values, shown):
     return next(v for v in values if v == shown or (shown[:4] in v and shown[-4:] in v))
 
 
+@pytest.mark.in_process  # the in-process socket as such
 def test_streams_opened_and_closed_from_many_threads_revoke_their_one_token_once_after_the_last(fake):
     from support import in_threads
 

@@ -4,8 +4,9 @@ A ``HubSocket`` is kiwoom_nb.live._socket's Socket whose connection is a local l
 WebSocket: LOGIN, REG / REMOVE, condition searches and PINGs keep their frames and their code paths (reconnects,
 re-REG after one). The LOGIN sent to the hub carries no token: the hub logs in to Kiwoom with its own.
 
-The keys go to a hub being started through its stdin pipe, never argv or the environment. Opt-in: KIWOOM_STREAM_HUB=1
-(or ``enabled(True)``); anything that stops the hub from starting or answering falls back to the in-process socket.
+The keys go to a hub being started through its stdin pipe, never argv or the environment. On by default;
+KIWOOM_STREAM_HUB=0 (false, no, off) or ``enabled(False)`` turns it off, and anything that stops the hub from starting
+or answering falls back to the in-process socket (with one line saying so).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ __all__ = ["HubSocket", "enabled", "hub_dir", "hub_name", "open_link"]
 log = logging.getLogger("kiwoom_nb")
 
 _setting: bool | None = None  # enabled(); None: KIWOOM_STREAM_HUB decides
+#: the values of KIWOOM_STREAM_HUB that turn the hub off (anything else, or nothing, leaves it on)
+OFF = ("0", "false", "no", "off")
 #: the one line a process falls back with (said once per process)
 FALLBACK = ("kiwoom_nb: the stream hub is not available ({why}); this process keeps its own WebSocket, and another "
             "process streaming with the same app key will stop it (Kiwoom R10001)")
@@ -45,7 +48,7 @@ def enabled(value: bool | None = None) -> bool:
         _setting = bool(value)
     if _setting is not None:
         return _setting
-    return os.environ.get("KIWOOM_STREAM_HUB", "").strip().lower() in ("1", "true", "yes", "on")
+    return os.environ.get("KIWOOM_STREAM_HUB", "").strip().lower() not in OFF
 
 
 def hub_dir() -> Path:
@@ -84,11 +87,13 @@ def hub_name(app_key: str, url: str, base_url: str | None, mock: bool) -> str:
 
 class Link:
     """One connection to the hub, shaped as the websockets connection Socket uses: send, recv(timeout), close,
-    ``socket.shutdown`` (to wake a reader), ``close_timeout``. ``peers``: other processes on the hub."""
+    ``socket.shutdown`` (to wake a reader), ``close_timeout``. ``peers``: other processes on the hub;
+    ``on_rejoined``: called (on the reading thread) when the hub's own socket to Kiwoom reconnected."""
 
     def __init__(self, conn: Any) -> None:
         self.conn, self.close_timeout, self.peers = conn, 1.0, 0
         self.socket = self
+        self.on_rejoined: Any = None
         self._lock = threading.Lock()
 
     def send(self, text: str) -> None:
@@ -109,7 +114,10 @@ class Link:
         except (EOFError, ValueError) as exc:
             raise OSError(f"the stream hub went away ({type(exc).__name__})") from None
         if text.startswith('{"trnm": "PING"'):
-            self.peers = int(json.loads(text).get("peers", 0))
+            ping = json.loads(text)
+            self.peers = int(ping.get("peers", 0))
+            if ping.get("rejoined") and self.on_rejoined is not None:
+                self.on_rejoined()  # the hub's own socket reconnected
         return text
 
     def shutdown(self, how: int = _socketmod.SHUT_RDWR) -> None:
@@ -158,7 +166,15 @@ class HubSocket(Socket):
         if link is None:
             link = open_link(self.tokens.source, self.url, self.timeout)
         self.link = link
+        link.on_rejoined = self._hub_rejoined
         return link
+
+    def _hub_rejoined(self) -> None:
+        """The hub reconnected to Kiwoom (and registered everything again): one reconnect here too, told to the
+        streams as their own socket's would be (boards mark rows stale, orders re-read Kiwoom's state)."""
+        self.reconnects += 1
+        for stream in list(self.streams):
+            stream._socket_rejoined()
 
 
 def open_link(tokens: Any, url: str, timeout: float) -> Link:

@@ -70,7 +70,13 @@ class Client:
         self.out.put(None)
 
     def _socket_rejoined(self) -> None:
-        pass
+        """The hub's socket logged in again after a drop: the client counts a reconnect (its boards go stale, its
+        orders read Kiwoom's state again), as an in-process socket's streams would."""
+        try:
+            peers = {c.pid or id(c) for c in self.hub.others(self)} - {self.pid or id(self)}
+            self.send({"trnm": "PING", "peers": len(peers), "rejoined": True})
+        except (OSError, ValueError):
+            pass
 
     def send(self, message: dict[str, Any]) -> None:
         with self._send_lock:
@@ -288,10 +294,9 @@ def main(argv: list[str] | None = None) -> int:
             with hub.lock:
                 hub.tell_peers()
     try:
-        os.unlink(address)  # no new client from now on
-    except FileNotFoundError:
+        listener.close()  # no new client from now on (it unlinks the socket file too)
+    except OSError:  # the file went already (a new hub's start took its place): ours is closed all the same
         pass
-    listener.close()
     for client in list(hub.clients):
         hub.drop(client)
     socket.close(2.0)
