@@ -17,6 +17,7 @@ import logging
 import os
 import secrets as _secrets
 import socket as _socketmod
+import stat
 import sys
 import tempfile
 import threading
@@ -64,24 +65,42 @@ def hub_dir() -> Path:
 
 
 def authkey(folder: Path) -> bytes:
-    """The hubs' authkey (mode 0600), made on first use."""
+    """The hubs' authkey (mode 0600), made on first use. It appears whole (written aside, then linked into place):
+    a process starting at the same moment never reads it half written. One that is not whole (a crash of an older
+    version between creating and writing it) is made again."""
     path = folder / "authkey"
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        info = path.lstat()
-        if info.st_uid != os.getuid() or (info.st_mode & 0o077):
-            raise OSError(f"{path} is not private") from None
-        return path.read_bytes().strip()
-    key = _secrets.token_hex(32).encode()
-    with os.fdopen(fd, "wb") as out:
-        out.write(key)
-    return key
+    for _ in range(2):
+        try:
+            info = path.lstat()
+        except FileNotFoundError:
+            pass
+        else:
+            if info.st_uid != os.getuid() or (info.st_mode & 0o077) or not stat.S_ISREG(info.st_mode):
+                raise OSError(f"{path} is not private")
+            key = path.read_bytes().strip()
+            if len(key) >= 32:
+                return key
+            path.unlink(missing_ok=True)  # empty or cut short: no key to trust
+        key = _secrets.token_hex(32).encode()
+        aside = folder / f"authkey.{os.getpid()}.{_secrets.token_hex(4)}"
+        fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(key)
+        try:
+            os.link(aside, path)  # fails if another process's key got there first: then that one is read
+            return key
+        except FileExistsError:
+            pass
+        finally:
+            aside.unlink(missing_ok=True)
+    raise OSError(f"{path} could not be made")
 
 
-def hub_name(app_key: str, url: str, base_url: str | None, mock: bool) -> str:
-    """The hub of one app key at one WebSocket and REST server: a digest (the key itself is never in a path)."""
-    text = "\n".join((app_key, url, base_url or "", "mock" if mock else "production"))
+def hub_name(app_key: str, url: str, base_url: str | None, mock: bool, secret_key: str = "") -> str:
+    """The hub of one app key and secret key at one WebSocket and REST server: a digest (no key is ever in a path).
+    The secret key is in it: a process with another secret key (a wrong one) gets a hub of its own, which Kiwoom
+    refuses, and never streams through the hub another secret key logged in."""
+    text = "\n".join((app_key, url, base_url or "", "mock" if mock else "production", secret_key))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -184,8 +203,10 @@ def open_link(tokens: Any, url: str, timeout: float) -> Link:
 
     folder = hub_dir()
     key = authkey(folder)
-    name = hub_name(tokens.app_key, url, tokens.base_url, tokens.mock)
+    name = hub_name(tokens.app_key, url, tokens.base_url, tokens.mock, tokens.secrets[1])
     address = str(folder / f"{name}.sock")
+    if len(os.fsencode(address)) >= 108:  # AF_UNIX's limit (sun_path)
+        raise OSError(f"the hub's socket path would be too long for AF_UNIX ({folder})")
 
     def connect() -> Link | None:
         try:
@@ -233,7 +254,8 @@ def _spawn(folder: Path, name: str, address: str, tokens: Any, url: str, timeout
 
     appkey, secretkey = tokens.secrets
     log_path = folder / f"{name}.log"
-    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    os.fchmod(fd, 0o600)  # a log left with another mode is made private again
     env = {k: v for k, v in os.environ.items()
            if not k.upper().startswith("KIWOOM_") and appkey not in v and secretkey not in v}
     package_root = str(Path(__file__).resolve().parents[3])

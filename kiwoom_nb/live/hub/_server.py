@@ -247,8 +247,6 @@ class Hub:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from multiprocessing.connection import Listener
-
     from ...auth._tokens import KeyTokens
 
     argv = sys.argv[1:] if argv is None else argv
@@ -272,6 +270,29 @@ def main(argv: list[str] | None = None) -> int:
         log.warning("kiwoom_nb hub: could not log in: %s", exc)
         _revoke(tokens)
         return 1
+    listener = None
+    try:  # whatever ends the hub from here (its socket file cannot be made, ...) closes the socket and revokes
+        listener = _serve(hub, address, authkey, grace)
+    finally:
+        try:
+            if listener is not None:
+                listener.close()  # no new client from now on (it unlinks the socket file too)
+        except OSError:  # the file went already (a new hub's start took its place): ours is closed all the same
+            pass
+        for client in list(hub.clients):
+            hub.drop(client)
+        socket.close(2.0)
+        _revoke(tokens)
+        log.info("kiwoom_nb hub: closed the socket and revoked its token; exiting")
+    return 0
+
+
+def _serve(hub: Hub, address: str, authkey: bytes, grace: float) -> Any:
+    """Listen at ``address`` and serve until the hub is idle past ``grace``, told to stop, or stopped by Kiwoom;
+    returns the listener (still open)."""
+    from multiprocessing.connection import Listener
+
+    socket = hub.socket
     try:
         os.unlink(address)  # a hub killed before leaves its file; the starting client holds the lock
     except FileNotFoundError:
@@ -293,16 +314,7 @@ def main(argv: list[str] | None = None) -> int:
             last_ping = time.monotonic()
             with hub.lock:
                 hub.tell_peers()
-    try:
-        listener.close()  # no new client from now on (it unlinks the socket file too)
-    except OSError:  # the file went already (a new hub's start took its place): ours is closed all the same
-        pass
-    for client in list(hub.clients):
-        hub.drop(client)
-    socket.close(2.0)
-    _revoke(tokens)
-    log.info("kiwoom_nb hub: closed the socket and revoked its token; exiting")
-    return 0
+    return listener
 
 
 def _fastest_dumps() -> Any:

@@ -1,0 +1,162 @@
+"""The stream hub under a hostile user, OS and network (review of issue 34): other secret keys on the same app key, a
+hub that cannot listen after its login, a log or an authkey file left in a bad state, paths AF_UNIX cannot take.
+Real processes against the fake's WebSocket; what the fake saw (LOGINs, tokens, revokes) and what each process got."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from support import CANARY, wait_for
+
+pytest.importorskip("pandas")
+
+#: one process: a Stream with argv's keys watching 005930 of 0B; says what it got (or why not), waits for stdin's end.
+SCRIPT = textwrap.dedent("""
+    import json, sys, time
+    from kiwoom_nb.live._stream import Stream
+    appkey, secretkey, base_url, ws_url = sys.argv[1:5]
+    try:
+        live = Stream(appkey, secretkey, base_url=base_url, ws_url=ws_url)
+        live.watch(["005930"], "0B")
+    except Exception as exc:
+        print(json.dumps({"error": f"{type(exc).__name__}: {exc}", "n": 0}), flush=True)
+        sys.stdin.read()
+        raise SystemExit(0)
+    deadline = time.monotonic() + float(sys.argv[5])
+    while time.monotonic() < deadline and not live.status.received and not str(live.status).startswith("stopped"):
+        time.sleep(0.05)
+    print(json.dumps({"n": live.status.received, "status": str(live.status),
+                      "hub": type(live._socket).__name__}), flush=True)
+    sys.stdin.read()
+    live.close()
+""")
+
+
+@pytest.fixture
+def hub_env(fake, hub_runtime):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KIWOOM_")}
+    env.update(XDG_RUNTIME_DIR=hub_runtime, KIWOOM_HUB_GRACE="0.5", PYTHONUNBUFFERED="1")
+    import kiwoom_nb  # the processes import the kiwoom_nb under test
+
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(kiwoom_nb.__file__).resolve().parents[1]), env.get("PYTHONPATH", "")])
+    yield env
+    for log in Path(hub_runtime).glob("kiwoom_nb-hub-*/*.log"):  # the hub's log: no key, no token
+        text = log.read_text()
+        assert not [s for s in (*CANARY["production"], *(t.value for t in fake.tokens)) if s in text]
+
+
+@pytest.fixture
+def start(fake, hub_env):
+    made = []
+
+    def run(secretkey=CANARY["production"][1], wait=20.0, env=None):
+        p = subprocess.Popen([sys.executable, "-c", SCRIPT, CANARY["production"][0], secretkey, fake.url,
+                              fake.ws_url, str(wait)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                             env=env or hub_env)
+        made.append(p)
+        line = p.stdout.readline()
+        assert line, f"the process ended ({p.wait()})"
+        return p, json.loads(line)
+
+    yield run
+    for p in made:
+        if p.poll() is None:
+            p.stdin.close()
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
+def test_a_wrong_secret_key_on_the_same_app_key_does_not_stream_through_the_right_ones_hub(fake, start):
+    """The hub was logged in with the right secret key: a process with another one must be refused as Kiwoom
+    would refuse it in process, not handed the first one's live data."""
+    good, said = start()
+    assert said["n"] > 0 and said["hub"] == "HubSocket"
+
+    wrong, said = start(secretkey="NOT-THE-SECRET-KEY", wait=5.0)
+    assert said["n"] == 0, said  # no live data without the right secret key
+    assert "error" in said or said["status"].startswith("stopped"), said
+    assert len([t for t in fake.tokens]) == 1  # only the right secret key got a token
+
+
+def test_a_hub_that_cannot_listen_after_its_login_closes_its_socket_and_revokes_its_token(fake, tmp_path):
+    """The hub logged in, then its socket file cannot be made (its folder went): the token must not be left."""
+    key = tmp_path / "authkey"
+    key.write_bytes(b"k" * 64)
+    settings = {"appkey": CANARY["production"][0], "secretkey": CANARY["production"][1], "mock": False,
+                "base_url": fake.url, "url": fake.ws_url, "timeout": 5, "grace": "0.5", "authkey": str(key),
+                "address": str(tmp_path / "gone" / "hub.sock")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KIWOOM_")}
+    import kiwoom_nb
+
+    env["PYTHONPATH"] = str(Path(kiwoom_nb.__file__).resolve().parents[1])
+    hub = subprocess.run([sys.executable, "-m", "kiwoom_nb.live.hub", str(tmp_path / "log")],
+                         input=json.dumps(settings), text=True, capture_output=True, env=env, timeout=60)
+    assert hub.returncode != 0
+    assert len(fake.tokens) == 1
+    assert [r.body["token"] for r in fake.revokes] == [fake.tokens[0].value]  # revoked before it exited
+    wait_for(lambda: not fake.ws.live(), 10, "the hub's socket closed")
+    [(_, code, closed_at)] = fake.ws.closes
+    assert code == 1000 and closed_at <= fake.revokes[0].at  # a clean close first, then the revoke
+    assert "revoked its token" in (tmp_path / "log").read_text() + hub.stderr
+    assert fake.tokens[0].value not in hub.stderr and CANARY["production"][1] not in hub.stderr
+
+
+def test_a_hub_log_left_readable_by_others_is_made_private_again(fake, start, hub_env):
+    a, said = start()
+    assert said["hub"] == "HubSocket"
+    a.stdin.close()
+    a.wait(20)
+    wait_for(lambda: len(fake.revokes) == 1, 20, "the first hub gone")
+    [log] = Path(hub_env["XDG_RUNTIME_DIR"]).glob("kiwoom_nb-hub-*/*.log")
+    wait_for(lambda: "exiting" in log.read_text(), 10, "the first hub's last line")
+    log.chmod(0o644)
+
+    b, said = start()
+    assert said["hub"] == "HubSocket" and said["n"] > 0
+    assert stat.S_IMODE(log.stat().st_mode) == 0o600
+
+
+def test_an_empty_authkey_left_by_a_crash_is_made_again_not_used(fake, start, hub_env):
+    """An authkey file with nothing in it (a process died between creating and writing it, or a reader came between
+    the two) is no key: it is made again and the stream goes through the hub (it used to fall back in every
+    process for good: each kicking the others), which refuses connections knowing only the empty key."""
+    from multiprocessing.connection import Client
+
+    folder = Path(hub_env["XDG_RUNTIME_DIR"]) / f"kiwoom_nb-hub-{os.getuid()}"
+    folder.mkdir(mode=0o700)
+    (folder / "authkey").touch(mode=0o600)
+
+    a, said = start()
+    assert said["hub"] == "HubSocket" and said["n"] > 0
+    assert len((folder / "authkey").read_bytes().strip()) >= 32
+    [sock] = folder.glob("*.sock")
+    with pytest.raises(Exception) as refused:
+        Client(str(sock), family="AF_UNIX", authkey=b"")
+    assert "AuthenticationError" in type(refused.value).__name__ or isinstance(refused.value, (OSError, EOFError))
+
+
+def test_a_runtime_dir_too_long_for_af_unix_falls_back_in_process_with_one_line_saying_why(fake, start, hub_env,
+                                                                                        tmp_path):
+    deep = Path(hub_env["XDG_RUNTIME_DIR"]) / ("d" * 90)
+    deep.mkdir()
+    env = dict(hub_env, XDG_RUNTIME_DIR=str(deep))
+    p = subprocess.Popen([sys.executable, "-c", SCRIPT, *CANARY["production"], fake.url, fake.ws_url, "20"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    said = json.loads(p.stdout.readline() or "{}")
+    p.stdin.close()
+    err = p.stderr.read()
+    p.wait(20)
+    assert said.get("hub") == "Socket" and said["n"] > 0  # the stream works in process
+    [line] = [x for x in err.splitlines() if "stream hub is not available" in x]
+    assert "too long for AF_UNIX" in line
