@@ -160,3 +160,41 @@ def test_a_runtime_dir_too_long_for_af_unix_falls_back_in_process_with_one_line_
     assert said.get("hub") == "Socket" and said["n"] > 0  # the stream works in process
     [line] = [x for x in err.splitlines() if "stream hub is not available" in x]
     assert "too long for AF_UNIX" in line
+
+
+def test_a_hub_whose_login_took_longer_than_the_grace_period_waits_for_its_first_client(fake, tmp_path):
+    """Kiwoom's login was slow (2 s, the grace period 0.5 s) and the process that started the hub is slow to connect
+    (a loaded machine): the hub must still be there for it, not exit as idle the moment it starts listening (the
+    client would then fall back in process and kick the others)."""
+    import time
+    from multiprocessing.connection import Client
+
+    key = tmp_path / "authkey"
+    key.write_bytes(b"k" * 64)
+    address = tmp_path / "hub.sock"
+    settings = {"appkey": CANARY["production"][0], "secretkey": CANARY["production"][1], "mock": False,
+                "base_url": fake.url, "url": fake.ws_url, "timeout": 5, "grace": "0.5", "authkey": str(key),
+                "address": str(address)}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KIWOOM_")}
+    import kiwoom_nb
+
+    env["PYTHONPATH"] = str(Path(kiwoom_nb.__file__).resolve().parents[1])
+    fake.fail_next(("slow", 2.0), path="/oauth2/token")
+    hub = subprocess.Popen([sys.executable, "-m", "kiwoom_nb.live.hub", str(tmp_path / "log")],
+                           stdin=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        hub.stdin.write(json.dumps(settings))
+        hub.stdin.close()
+        wait_for(lambda: address.exists() or hub.poll() is not None, 30, "the hub listening")
+        listening = time.monotonic()
+        wait_for(lambda: time.monotonic() - listening > 1.0, 5, "a slow client's 1 s (twice the grace period)")
+        conn = Client(str(address), family="AF_UNIX", authkey=key.read_bytes())
+        conn.send_bytes(json.dumps({"trnm": "LOGIN", "pid": os.getpid()}).encode())
+        wait_for(lambda: conn.poll(0.1) and b'"LOGIN"' in conn.recv_bytes(), 10, "the hub's answer to the LOGIN")
+        conn.close()
+        assert hub.wait(20) == 0  # the grace period after its client left, then a clean exit
+        assert [r.body["token"] for r in fake.revokes] == [fake.tokens[0].value]
+    finally:
+        if hub.poll() is None:
+            hub.kill()
+            hub.wait()

@@ -30,6 +30,9 @@ log = logging.getLogger("kiwoom_nb")
 #: seconds the hub stays after its last client left (a kernel restarting comes back to it); KIWOOM_HUB_GRACE of the
 #: process that starts it sets another
 GRACE = 3.0
+#: seconds a new hub waits for its first client (the process that started it may be slow to connect on a loaded
+#: machine, and Kiwoom's login may have taken longer than the grace period)
+FIRST = 10.0
 #: seconds between the hub's PINGs to each client (they carry how many other processes share the hub)
 PING_EVERY = 20.0
 #: REAL entries kept for a client that does not read; past it they are counted and dropped
@@ -126,6 +129,7 @@ class Hub:
         self.lock = threading.RLock()
         self.clients: list[Client] = []
         self.left_at = time.monotonic()
+        self.served = False  # a client came once: from then on the grace period, not FIRST, ends the hub
         self.stop = threading.Event()
 
     def others(self, client: Client) -> list[Client]:
@@ -192,6 +196,7 @@ class Hub:
 
     def add(self, client: Client) -> None:
         with self.lock:
+            self.served = True
             self.clients.append(client)
             self.socket.streams.append(client)
 
@@ -299,6 +304,8 @@ def _serve(hub: Hub, address: str, authkey: bytes, grace: float) -> Any:
         pass
     listener = Listener(address, family="AF_UNIX", authkey=authkey)
     os.chmod(address, 0o600)
+    with hub.lock:
+        hub.left_at = time.monotonic()  # the wait for the first client starts now, not before the login
     log.info("kiwoom_nb hub: serving (pid %d, grace %g s)", os.getpid(), grace)
     threading.Thread(target=_accept, args=(hub, listener), name="kiwoom-hub-accept", daemon=True).start()
     last_ping = time.monotonic()
@@ -307,7 +314,7 @@ def _serve(hub: Hub, address: str, authkey: bytes, grace: float) -> Any:
             hub.kicked()
             break
         with hub.lock:
-            idle = not hub.clients and time.monotonic() - hub.left_at >= grace
+            idle = not hub.clients and time.monotonic() - hub.left_at >= (grace if hub.served else max(grace, FIRST))
         if idle:
             break
         if time.monotonic() - last_ping >= PING_EVERY:
