@@ -198,3 +198,28 @@ def test_a_hub_whose_login_took_longer_than_the_grace_period_waits_for_its_first
         if hub.poll() is None:
             hub.kill()
             hub.wait()
+
+
+@pytest.mark.parametrize("runtime", ["relative", "unwritable"])
+def test_a_relative_runtime_dir_is_ignored_and_an_unwritable_one_falls_back_with_one_line(fake, hub_env, tmp_path,
+                                                                                         runtime):
+    """XDG_RUNTIME_DIR relative (XDG says: ignore it): the hub lives in the temp dir as when it is unset, instead of
+    a hub started in another working directory that nobody finds (every process fell back in process). Not
+    writable: the one fallback line, and the stream still works in process."""
+    cwd = tmp_path / "cwd"
+    (cwd / "rel").mkdir(parents=True)
+    # /proc/self: a folder no user (root neither) can make a folder in, as a read-only file system
+    env = dict(hub_env, TMPDIR=hub_env["XDG_RUNTIME_DIR"], XDG_RUNTIME_DIR="rel" if runtime == "relative" else "/proc/self")
+    p = subprocess.Popen([sys.executable, "-c", SCRIPT, *CANARY["production"], fake.url, fake.ws_url, "20"], cwd=cwd,
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    said = json.loads(p.stdout.readline() or "{}")
+    p.stdin.close()
+    err = p.stderr.read()
+    p.wait(20)
+    assert said.get("n", 0) > 0, (said, err)
+    if runtime == "relative":
+        assert said["hub"] == "HubSocket" and "not available" not in err
+        assert not list(cwd.rglob("*.sock")) and not list(cwd.rglob("*.log"))
+    else:
+        assert said["hub"] == "Socket"
+        assert len([x for x in err.splitlines() if "stream hub is not available" in x]) == 1

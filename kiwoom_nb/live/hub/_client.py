@@ -54,8 +54,8 @@ def enabled(value: bool | None = None) -> bool:
 
 def hub_dir() -> Path:
     """The per-user directory (0700, ours) holding the hubs' sockets, the authkey and their logs."""
-    runtime = os.environ.get("XDG_RUNTIME_DIR", "")
-    base = Path(runtime) if runtime and Path(runtime).is_dir() else Path(tempfile.gettempdir())
+    runtime = os.environ.get("XDG_RUNTIME_DIR", "")  # a relative one is ignored (XDG's rule): the hub runs elsewhere
+    base = Path(runtime) if os.path.isabs(runtime) and Path(runtime).is_dir() else Path(tempfile.gettempdir())
     path = base / f"kiwoom_nb-hub-{os.getuid()}"
     path.mkdir(mode=0o700, exist_ok=True)
     info = path.lstat()
