@@ -223,3 +223,38 @@ def test_a_relative_runtime_dir_is_ignored_and_an_unwritable_one_falls_back_with
     else:
         assert said["hub"] == "Socket"
         assert len([x for x in err.splitlines() if "stream hub is not available" in x]) == 1
+
+
+def test_a_hub_killed_between_the_connect_and_the_login_is_replaced_not_a_network_error(fake, hub_runtime,
+                                                                                       monkeypatch, tmp_path):
+    """The hub dies (SIGKILL, or the end of its grace period) after this process connected and before its LOGIN was
+    answered: the stream opens through a new hub, instead of failing with "check the network and the URL"."""
+    import signal
+
+    from kiwoom_nb.live._stream import Stream
+    from kiwoom_nb.live.hub import _client
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    real, links = _client.open_link, []
+
+    def open_link(*args, **kwargs):
+        link = real(*args, **kwargs)
+        links.append(link)
+        if len(links) == 1:  # the first hub goes now, with this process connected and its LOGIN not yet sent
+            [log] = Path(hub_runtime).glob("kiwoom_nb-hub-*/*.log")
+            pid = int(log.read_text().split("serving (pid ")[1].split(",")[0])
+            os.kill(pid, signal.SIGKILL)
+            wait_for(lambda: not Path(f"/proc/{pid}").exists() or Path(f"/proc/{pid}/stat").read_text().split()[2]
+                     == "Z", 10, "the hub dead")
+        return link
+
+    monkeypatch.setattr(_client, "open_link", open_link)
+    live = Stream(*CANARY["production"], base_url=fake.url, ws_url=fake.ws_url)
+    try:
+        live.watch(["005930"], "0B")
+        wait_for(lambda: live.status.received, 20, "an event through the new hub")
+        assert type(live._socket).__name__ == "HubSocket" and len(links) == 2
+        assert str(live.status).startswith("connected")
+    finally:
+        live.close()
+    wait_for(lambda: len(fake.revokes) == len(fake.tokens) == 2, 30, "both hubs' tokens revoked")

@@ -188,6 +188,19 @@ class HubSocket(Socket):
         link.on_rejoined = self._hub_rejoined
         return link
 
+    def _login(self) -> None:
+        """As Socket's, except that a hub going away before the first LOGIN is answered (killed, or ending its grace
+        period as this process connected) is not a network failure: a new link, and a new hub if need be."""
+        for attempt in range(3):
+            try:
+                return super()._login()
+            except TimeoutError:
+                raise  # a hub that does not answer: starting another would not help
+            except OSError:
+                if self._first.is_set() or self._stop.is_set() or attempt == 2:
+                    raise
+                self._first_link = None
+
     def _hub_rejoined(self) -> None:
         """The hub reconnected to Kiwoom (and registered everything again): one reconnect here too, told to the
         streams as their own socket's would be (boards mark rows stale, orders re-read Kiwoom's state)."""
@@ -211,8 +224,8 @@ def open_link(tokens: Any, url: str, timeout: float) -> Link:
     def connect() -> Link | None:
         try:
             return Link(Client(address, family="AF_UNIX", authkey=key))
-        except (FileNotFoundError, ConnectionRefusedError):
-            return None
+        except (FileNotFoundError, ConnectionRefusedError, ConnectionResetError, BrokenPipeError, EOFError):
+            return None  # no hub, or one closing as we came: (start and) ask a new one
         except Exception as exc:  # noqa: BLE001 - AuthenticationError, EOFError: one line
             raise OSError(f"the stream hub refused this process ({type(exc).__name__})") from None
 
