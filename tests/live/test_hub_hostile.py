@@ -209,7 +209,8 @@ def test_a_relative_runtime_dir_is_ignored_and_an_unwritable_one_falls_back_with
     cwd = tmp_path / "cwd"
     (cwd / "rel").mkdir(parents=True)
     # /proc/self: a folder no user (root neither) can make a folder in, as a read-only file system
-    env = dict(hub_env, TMPDIR=hub_env["XDG_RUNTIME_DIR"], XDG_RUNTIME_DIR="rel" if runtime == "relative" else "/proc/self")
+    env = dict(hub_env, TMPDIR=hub_env["XDG_RUNTIME_DIR"],
+               XDG_RUNTIME_DIR="rel" if runtime == "relative" else "/proc/self")
     p = subprocess.Popen([sys.executable, "-c", SCRIPT, *CANARY["production"], fake.url, fake.ws_url, "20"], cwd=cwd,
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     said = json.loads(p.stdout.readline() or "{}")
