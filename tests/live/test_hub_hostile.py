@@ -259,3 +259,26 @@ def test_a_hub_killed_between_the_connect_and_the_login_is_replaced_not_a_networ
     finally:
         live.close()
     wait_for(lambda: len(fake.revokes) == len(fake.tokens) == 2, 30, "both hubs' tokens revoked")
+
+
+def test_the_same_keys_at_two_servers_get_two_hubs_each_logged_in_where_its_clients_stream(fake, start, hub_env):
+    """One app key and secret key at two servers (two fakes on two ports, as mock and production are): each process
+    streams through a hub logged in at its own server, never through the other's."""
+    from kiwoom_nb.testing import FakeKiwoom
+
+    with FakeKiwoom(keys=dict(CANARY)) as other:
+        a, said_a = start()
+        p = subprocess.Popen([sys.executable, "-c", SCRIPT, *CANARY["production"], other.url, other.ws_url, "20"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=hub_env)
+        try:
+            said_b = json.loads(p.stdout.readline() or "{}")
+            assert said_a["hub"] == said_b.get("hub") == "HubSocket" and said_a["n"] > 0 and said_b["n"] > 0
+            assert "shared" not in said_a["status"] and "shared" not in said_b["status"]
+            assert len(fake.ws.received("LOGIN")) == len(other.ws.received("LOGIN")) == 1
+            assert len(fake.tokens) == len(other.tokens) == 1
+            assert {f.data["token"] for f in other.ws.received("LOGIN")} == {t.value for t in other.tokens}
+            assert len(list(Path(hub_env["XDG_RUNTIME_DIR"]).glob("kiwoom_nb-hub-*/*.sock"))) == 2
+        finally:
+            p.stdin.close()
+            p.wait(20)
+        wait_for(lambda: len(other.revokes) == 1, 20, "the other server's hub revoked its token")
