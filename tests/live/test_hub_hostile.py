@@ -282,3 +282,23 @@ def test_the_same_keys_at_two_servers_get_two_hubs_each_logged_in_where_its_clie
             p.stdin.close()
             p.wait(20)
         wait_for(lambda: len(other.revokes) == 1, 20, "the other server's hub revoked its token")
+
+
+def test_the_hubs_log_is_bounded(tmp_path):
+    """A hub runs as long as clients come and go (a line each): its log file starts over past its bound."""
+    import logging
+
+    from kiwoom_nb.live.hub._server import MAX_LOG, Bounded
+
+    assert MAX_LOG <= 1 << 20
+    with open(tmp_path / "hub.log", "w") as file:
+        handler = Bounded(file)
+        handler.limit = 1000
+        record = logging.LogRecord("kiwoom_nb", logging.INFO, __file__, 1, "kiwoom_nb hub: a client left; %d remain",
+                                   (0,), None)
+        for _ in range(200):
+            handler.emit(record)
+        file.flush()
+        size = (tmp_path / "hub.log").stat().st_size
+    assert 0 < size <= 1000 + 100
+    assert (tmp_path / "hub.log").read_text().startswith("kiwoom_nb hub: a client left")  # lines, not holes

@@ -37,6 +37,8 @@ FIRST = 10.0
 PING_EVERY = 20.0
 #: REAL entries kept for a client that does not read; past it they are counted and dropped
 QUEUE = 100_000
+#: bytes of log past which the hub's log file starts over (a hub may run for weeks, clients coming and going)
+MAX_LOG = 1 << 20
 ACCOUNT = ("00", "04")
 EXCHANGES = ("_NX", "_AL")
 
@@ -251,11 +253,28 @@ class Hub:
             self.drop(client)
 
 
+class Bounded(logging.StreamHandler):
+    """Logs to a file (the hub's stderr) that starts over once it is past ``limit`` bytes."""
+
+    limit = MAX_LOG
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            fd = self.stream.fileno()
+            if os.fstat(fd).st_size > self.limit:
+                self.stream.flush()
+                os.ftruncate(fd, 0)
+                os.lseek(fd, 0, os.SEEK_SET)
+        except (OSError, ValueError):  # not a file (a pipe, a terminal): nothing to bound
+            pass
+        super().emit(record)
+
+
 def main(argv: list[str] | None = None) -> int:
     from ...auth._tokens import KeyTokens
 
     argv = sys.argv[1:] if argv is None else argv
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", handlers=[Bounded(sys.stderr)])
     settings = json.loads(sys.stdin.read())
     sys.stdin.close()
     with open(settings["authkey"], "rb") as file:
