@@ -18,13 +18,15 @@ from support import CANARY, wait_for
 
 pytest.importorskip("pandas")
 
-#: one process: a Stream with argv's keys watching 005930 of 0B; says what it got (or why not), waits for stdin's end.
+#: one process: a Stream with argv's keys (then: seconds to wait for an event, the Stream's timeout) watching 005930
+#: of 0B; says what it got (or why not), waits for stdin's end.
 SCRIPT = textwrap.dedent("""
     import json, sys, time
     from kiwoom_nb.live._stream import Stream
     appkey, secretkey, base_url, ws_url = sys.argv[1:5]
+    timeout = float(sys.argv[6]) if len(sys.argv) > 6 else 10.0
     try:
-        live = Stream(appkey, secretkey, base_url=base_url, ws_url=ws_url)
+        live = Stream(appkey, secretkey, base_url=base_url, ws_url=ws_url, timeout=timeout)
         live.watch(["005930"], "0B")
     except Exception as exc:
         print(json.dumps({"error": f"{type(exc).__name__}: {exc}", "n": 0}), flush=True)
@@ -302,3 +304,33 @@ def test_the_hubs_log_is_bounded(tmp_path):
         size = (tmp_path / "hub.log").stat().st_size
     assert 0 < size <= 1000 + 100
     assert (tmp_path / "hub.log").read_text().startswith("kiwoom_nb hub: a client left")  # lines, not holes
+
+
+def test_a_process_stuck_while_starting_the_hub_holds_the_others_only_for_a_start_s_time(fake, hub_env):
+    """The process starting the hub holds its lock and stops there (Ctrl-Z in a terminal, SIGSTOP): another
+    process's stream must not wait for ever (inside its registry lock, every stream of that process with it); after
+    as long as a start may take it falls back in process with the one line."""
+    import fcntl
+
+    folder = Path(hub_env["XDG_RUNTIME_DIR"]) / f"kiwoom_nb-hub-{os.getuid()}"
+    folder.mkdir(mode=0o700)
+    from kiwoom_nb.live._wire import resolve_ws_url
+    from kiwoom_nb.live.hub._client import hub_name
+
+    name = hub_name(CANARY["production"][0], resolve_ws_url(fake.ws_url, False), fake.url, False,
+                    CANARY["production"][1])
+    with open(folder / f"{name}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the stuck starter
+        p = subprocess.Popen([sys.executable, "-c", SCRIPT, *CANARY["production"], fake.url, fake.ws_url, "20", "1"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=hub_env)
+        try:
+            out, err = p.communicate("", timeout=60)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, err = p.communicate()
+            pytest.fail("the stream waited for the stuck starter's lock for ever")
+    said = json.loads(out.splitlines()[0])
+    assert said["hub"] == "Socket" and said["n"] > 0
+    [line] = [x for x in err.splitlines() if "stream hub is not available" in x]
+    assert "did not finish" in line

@@ -232,8 +232,16 @@ def open_link(tokens: Any, url: str, timeout: float) -> Link:
     link = connect()
     if link is not None:
         return link
+    deadline = time.monotonic() + timeout * 2 + 10
     with open(folder / f"{name}.lock", "a") as lock:  # one process starts the hub; the others wait for it
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        while True:  # for as long as a start may take: the holder may be stuck (a terminal's Ctrl-Z, SIGSTOP)
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise OSError("another process started the stream hub and did not finish") from None
+                time.sleep(0.05)  # polling for the lock, bounded by the deadline
         link = connect()
         if link is not None:
             return link
