@@ -334,3 +334,28 @@ def test_a_process_stuck_while_starting_the_hub_holds_the_others_only_for_a_star
     assert said["hub"] == "Socket" and said["n"] > 0
     [line] = [x for x in err.splitlines() if "stream hub is not available" in x]
     assert "did not finish" in line
+
+
+@pytest.mark.parametrize("hub", ["1", "0"])
+def test_a_wrong_secret_key_in_the_same_process_shares_nothing_with_the_right_ones_stream(fake, hub_runtime,
+                                                                                         monkeypatch, tmp_path, hub):
+    """Two Streams of one process with one app key, the second with another secret key: it must not ride the first's
+    socket (with or without the hub); Kiwoom refuses it, and the first streams on."""
+    from kiwoom_nb import KiwoomError
+    from kiwoom_nb.live._stream import Stream
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("KIWOOM_STREAM_HUB", hub)
+    right = Stream(*CANARY["production"], base_url=fake.url, ws_url=fake.ws_url)
+    try:
+        right.watch(["005930"], "0B")
+        wait_for(lambda: right.status.received, 20, "the right key's first event")
+        with pytest.raises(KiwoomError):
+            wrong = Stream(CANARY["production"][0], "NOT-THE-SECRET-KEY", base_url=fake.url, ws_url=fake.ws_url)
+            wrong.close()
+        assert len(fake.tokens) == 1
+        before = right.status.received
+        wait_for(lambda: right.status.received > before, 20, "the right key's stream going on")
+        assert str(right.status).startswith("connected")
+    finally:
+        right.close()
