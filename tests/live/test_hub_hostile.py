@@ -359,3 +359,37 @@ def test_a_wrong_secret_key_in_the_same_process_shares_nothing_with_the_right_on
         assert str(right.status).startswith("connected")
     finally:
         right.close()
+
+
+def test_a_clients_request_waiting_on_kiwoom_does_not_hold_another_processs_login(fake, hub_runtime, hub_env,
+                                                                                   monkeypatch, tmp_path):
+    """One client's request waits for Kiwoom's answer (a condition search Kiwoom does not answer): meanwhile another
+    process opening a stream must still be let in and logged in by the hub (it timed out: "no LOGIN answer")."""
+    import threading
+
+    from kiwoom_nb.live._stream import Stream
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    first = Stream(*CANARY["production"], base_url=fake.url, ws_url=fake.ws_url, timeout=30)
+    try:
+        first.watch(["005930"], "0B")
+        fake.ws.hang = True
+        searching = threading.Thread(target=lambda: _quietly(lambda: first.search("1")), daemon=True)
+        searching.start()
+        wait_for(lambda: first._socket._waiters, 10, "the search sent (the hub has it long before the process below)")
+        opens = ("import sys, time; from kiwoom_nb.live._stream import Stream; t = time.monotonic(); "
+                 "s = Stream(*sys.argv[1:3], base_url=sys.argv[3], ws_url=sys.argv[4], timeout=5); "
+                 "print(type(s._socket).__name__, str(s.status).split(' (')[0], flush=True); s.close()")
+        p = subprocess.run([sys.executable, "-c", opens, *CANARY["production"], fake.url, fake.ws_url],
+                           capture_output=True, text=True, env=hub_env, timeout=60)
+        assert p.stdout.split() == ["HubSocket", "connected"], p.stderr[-500:]
+    finally:
+        fake.ws.hang = False
+        first.close()
+
+
+def _quietly(call):
+    try:
+        call()
+    except Exception:  # noqa: BLE001 - the unanswered search's timeout is not what this test looks at
+        pass

@@ -140,14 +140,14 @@ class Hub:
     def handle(self, client: Client, message: dict[str, Any]) -> dict[str, Any] | None:
         trnm = str(message.get("trnm", ""))
         socket = self.socket
+        if trnm == "LOGIN":  # answered without the lock: another client's request may be waiting on Kiwoom with it
+            client.pid = int(message.get("pid") or 0)
+            self.tell_peers()
+            if socket.stopped:
+                return {"trnm": "LOGIN", "return_code": 1, "return_msg": socket.why or "the hub stopped"}
+            return {"trnm": "LOGIN", "return_code": 0, "return_msg": ""}
         with self.lock:
             try:
-                if trnm == "LOGIN":
-                    client.pid = int(message.get("pid") or 0)
-                    self.tell_peers()
-                    if socket.stopped:
-                        return {"trnm": "LOGIN", "return_code": 1, "return_msg": socket.why or "the hub stopped"}
-                    return {"trnm": "LOGIN", "return_code": 0, "return_msg": ""}
                 if trnm == "REG":
                     answer = socket.request(message, "REG")
                     if str(answer.get("return_code", "0")).strip() in ("0", ""):
@@ -197,10 +197,10 @@ class Hub:
                 self.socket.request(reg_frame(chunk, kind, "REMOVE"), "REMOVE")
 
     def add(self, client: Client) -> None:
-        with self.lock:
-            self.served = True
-            self.clients.append(client)
-            self.socket.streams.append(client)
+        """Without the lock (appends are atomic): a request waiting on Kiwoom with it must not hold new clients."""
+        self.served = True
+        self.clients.append(client)
+        self.socket.streams.append(client)
 
     def drop(self, client: Client) -> None:
         with self.lock:
