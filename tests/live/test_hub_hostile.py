@@ -350,10 +350,12 @@ def test_a_wrong_secret_key_in_the_same_process_shares_nothing_with_the_right_on
     try:
         right.watch(["005930"], "0B")
         wait_for(lambda: right.status.received, 20, "the right key's first event")
-        with pytest.raises(KiwoomError):
+        asked = len(fake.received("/oauth2/token"))
+        with pytest.raises(KiwoomError, match="secret key was rejected"):
             wrong = Stream(CANARY["production"][0], "NOT-THE-SECRET-KEY", base_url=fake.url, ws_url=fake.ws_url)
             wrong.close()
         assert len(fake.tokens) == 1
+        assert len(fake.received("/oauth2/token")) == asked + 1  # refused once (not by the hub, then in process)
         before = right.status.received
         wait_for(lambda: right.status.received > before, 20, "the right key's stream going on")
         assert str(right.status).startswith("connected")

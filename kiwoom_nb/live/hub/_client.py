@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..._errors import KiwoomError
+from ..._errors import CredentialsError, KiwoomError
 from .._share import TokenShare
 from .._socket import Socket
 
@@ -264,9 +264,11 @@ def _why_not(log_path: Path) -> Exception:
         lines = log_path.read_text("utf-8", "replace").splitlines()
     except OSError:
         lines = []
-    said = [line.split("could not log in: ", 1)[1] for line in lines if "could not log in: " in line]
+    said = [line.split(" hub: ", 1)[1].split(" could not log in: ", 1) for line in lines
+            if " hub: " in line and " could not log in: " in line]
     if said:
-        return KiwoomError(said[-1])
+        kind, why = said[-1]
+        return (CredentialsError if kind in ("CredentialsError", "EnvironmentMismatchError") else KiwoomError)(why)
     return OSError(f"the stream hub exited at start (its log: {log_path})")
 
 
@@ -304,6 +306,8 @@ def hub_socket(key: tuple, url: str, tokens: Any, *, timeout: float, silence: fl
         return None
     try:
         link = open_link(tokens, url, timeout)
+    except CredentialsError:
+        raise  # Kiwoom refused these keys: the stream would be refused in process too (and said so twice)
     except (OSError, KiwoomError) as exc:
         if not _fallback_said:
             _fallback_said = True

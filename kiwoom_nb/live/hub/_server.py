@@ -291,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         socket.start()
     except KiwoomError as exc:
-        log.warning("kiwoom_nb hub: could not log in: %s", exc)
+        log.warning("kiwoom_nb hub: %s could not log in: %s", type(exc).__name__, exc)
         _revoke(tokens)
         return 1
     listener = None
