@@ -6,6 +6,7 @@ only buffers and queues. websockets is imported when the first socket connects; 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import random
@@ -44,7 +45,8 @@ def socket_for(stream: Any, tokens: Any, url: str, *, timeout: float, silence: f
     ``stream`` on it. The caller holds a reference to the socket's token source (``TokenShare.hold``) until it lets
     go. A socket whose last stream left (``leave``) is never handed out again, even while it is still closing.
     ``make(key, url, tokens, timeout=, silence=)``: a new socket of another kind (the hub's), or None for a plain one."""
-    key = (tokens.app_key, url)
+    secret = (getattr(tokens, "secrets", None) or ("", ""))[-1]  # another secret key (a wrong one) shares nothing
+    key = (tokens.app_key, url, hashlib.sha256(secret.encode()).hexdigest()[:16])
     with _registry_lock:
         found = _sockets.get(key)
         new = found is None or found.stopped

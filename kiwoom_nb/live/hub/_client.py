@@ -17,6 +17,7 @@ import logging
 import os
 import secrets as _secrets
 import socket as _socketmod
+import stat
 import sys
 import tempfile
 import threading
@@ -24,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..._errors import KiwoomError
+from ..._errors import CredentialsError, KiwoomError
 from .._share import TokenShare
 from .._socket import Socket
 
@@ -53,8 +54,8 @@ def enabled(value: bool | None = None) -> bool:
 
 def hub_dir() -> Path:
     """The per-user directory (0700, ours) holding the hubs' sockets, the authkey and their logs."""
-    runtime = os.environ.get("XDG_RUNTIME_DIR", "")
-    base = Path(runtime) if runtime and Path(runtime).is_dir() else Path(tempfile.gettempdir())
+    runtime = os.environ.get("XDG_RUNTIME_DIR", "")  # a relative one is ignored (XDG's rule): the hub runs elsewhere
+    base = Path(runtime) if os.path.isabs(runtime) and Path(runtime).is_dir() else Path(tempfile.gettempdir())
     path = base / f"kiwoom_nb-hub-{os.getuid()}"
     path.mkdir(mode=0o700, exist_ok=True)
     info = path.lstat()
@@ -64,24 +65,42 @@ def hub_dir() -> Path:
 
 
 def authkey(folder: Path) -> bytes:
-    """The hubs' authkey (mode 0600), made on first use."""
+    """The hubs' authkey (mode 0600), made on first use. It appears whole (written aside, then linked into place):
+    a process starting at the same moment never reads it half written. One that is not whole (a crash of an older
+    version between creating and writing it) is made again."""
     path = folder / "authkey"
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        info = path.lstat()
-        if info.st_uid != os.getuid() or (info.st_mode & 0o077):
-            raise OSError(f"{path} is not private") from None
-        return path.read_bytes().strip()
-    key = _secrets.token_hex(32).encode()
-    with os.fdopen(fd, "wb") as out:
-        out.write(key)
-    return key
+    for _ in range(2):
+        try:
+            info = path.lstat()
+        except FileNotFoundError:
+            pass
+        else:
+            if info.st_uid != os.getuid() or (info.st_mode & 0o077) or not stat.S_ISREG(info.st_mode):
+                raise OSError(f"{path} is not private")
+            key = path.read_bytes().strip()
+            if len(key) >= 32:
+                return key
+            path.unlink(missing_ok=True)  # empty or cut short: no key to trust
+        key = _secrets.token_hex(32).encode()
+        aside = folder / f"authkey.{os.getpid()}.{_secrets.token_hex(4)}"
+        fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(key)
+        try:
+            os.link(aside, path)  # fails if another process's key got there first: then that one is read
+            return key
+        except FileExistsError:
+            pass
+        finally:
+            aside.unlink(missing_ok=True)
+    raise OSError(f"{path} could not be made")
 
 
-def hub_name(app_key: str, url: str, base_url: str | None, mock: bool) -> str:
-    """The hub of one app key at one WebSocket and REST server: a digest (the key itself is never in a path)."""
-    text = "\n".join((app_key, url, base_url or "", "mock" if mock else "production"))
+def hub_name(app_key: str, url: str, base_url: str | None, mock: bool, secret_key: str = "") -> str:
+    """The hub of one app key and secret key at one WebSocket and REST server: a digest (no key is ever in a path).
+    The secret key is in it: a process with another secret key (a wrong one) gets a hub of its own, which Kiwoom
+    refuses, and never streams through the hub another secret key logged in."""
+    text = "\n".join((app_key, url, base_url or "", "mock" if mock else "production", secret_key))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -169,6 +188,19 @@ class HubSocket(Socket):
         link.on_rejoined = self._hub_rejoined
         return link
 
+    def _login(self) -> None:
+        """As Socket's, except that a hub going away before the first LOGIN is answered (killed, or ending its grace
+        period as this process connected) is not a network failure: a new link, and a new hub if need be."""
+        for attempt in range(3):
+            try:
+                return super()._login()
+            except TimeoutError:
+                raise  # a hub that does not answer: starting another would not help
+            except OSError:
+                if self._first.is_set() or self._stop.is_set() or attempt == 2:
+                    raise
+                self._first_link = None
+
     def _hub_rejoined(self) -> None:
         """The hub reconnected to Kiwoom (and registered everything again): one reconnect here too, told to the
         streams as their own socket's would be (boards mark rows stale, orders re-read Kiwoom's state)."""
@@ -184,22 +216,32 @@ def open_link(tokens: Any, url: str, timeout: float) -> Link:
 
     folder = hub_dir()
     key = authkey(folder)
-    name = hub_name(tokens.app_key, url, tokens.base_url, tokens.mock)
+    name = hub_name(tokens.app_key, url, tokens.base_url, tokens.mock, tokens.secrets[1])
     address = str(folder / f"{name}.sock")
+    if len(os.fsencode(address)) >= 108:  # AF_UNIX's limit (sun_path)
+        raise OSError(f"the hub's socket path would be too long for AF_UNIX ({folder})")
 
     def connect() -> Link | None:
         try:
             return Link(Client(address, family="AF_UNIX", authkey=key))
-        except (FileNotFoundError, ConnectionRefusedError):
-            return None
+        except (FileNotFoundError, ConnectionRefusedError, ConnectionResetError, BrokenPipeError, EOFError):
+            return None  # no hub, or one closing as we came: (start and) ask a new one
         except Exception as exc:  # noqa: BLE001 - AuthenticationError, EOFError: one line
             raise OSError(f"the stream hub refused this process ({type(exc).__name__})") from None
 
     link = connect()
     if link is not None:
         return link
+    deadline = time.monotonic() + timeout * 2 + 10
     with open(folder / f"{name}.lock", "a") as lock:  # one process starts the hub; the others wait for it
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        while True:  # for as long as a start may take: the holder may be stuck (a terminal's Ctrl-Z, SIGSTOP)
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise OSError("another process started the stream hub and did not finish") from None
+                time.sleep(0.05)  # polling for the lock, bounded by the deadline
         link = connect()
         if link is not None:
             return link
@@ -222,9 +264,11 @@ def _why_not(log_path: Path) -> Exception:
         lines = log_path.read_text("utf-8", "replace").splitlines()
     except OSError:
         lines = []
-    said = [line.split("could not log in: ", 1)[1] for line in lines if "could not log in: " in line]
+    said = [line.split(" hub: ", 1)[1].split(" could not log in: ", 1) for line in lines
+            if " hub: " in line and " could not log in: " in line]
     if said:
-        return KiwoomError(said[-1])
+        kind, why = said[-1]
+        return (CredentialsError if kind in ("CredentialsError", "EnvironmentMismatchError") else KiwoomError)(why)
     return OSError(f"the stream hub exited at start (its log: {log_path})")
 
 
@@ -233,7 +277,8 @@ def _spawn(folder: Path, name: str, address: str, tokens: Any, url: str, timeout
 
     appkey, secretkey = tokens.secrets
     log_path = folder / f"{name}.log"
-    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    os.fchmod(fd, 0o600)  # a log left with another mode is made private again
     env = {k: v for k, v in os.environ.items()
            if not k.upper().startswith("KIWOOM_") and appkey not in v and secretkey not in v}
     package_root = str(Path(__file__).resolve().parents[3])
@@ -261,6 +306,8 @@ def hub_socket(key: tuple, url: str, tokens: Any, *, timeout: float, silence: fl
         return None
     try:
         link = open_link(tokens, url, timeout)
+    except CredentialsError:
+        raise  # Kiwoom refused these keys: the stream would be refused in process too (and said so twice)
     except (OSError, KiwoomError) as exc:
         if not _fallback_said:
             _fallback_said = True

@@ -30,10 +30,15 @@ log = logging.getLogger("kiwoom_nb")
 #: seconds the hub stays after its last client left (a kernel restarting comes back to it); KIWOOM_HUB_GRACE of the
 #: process that starts it sets another
 GRACE = 3.0
+#: seconds a new hub waits for its first client (the process that started it may be slow to connect on a loaded
+#: machine, and Kiwoom's login may have taken longer than the grace period)
+FIRST = 10.0
 #: seconds between the hub's PINGs to each client (they carry how many other processes share the hub)
 PING_EVERY = 20.0
 #: REAL entries kept for a client that does not read; past it they are counted and dropped
 QUEUE = 100_000
+#: bytes of log past which the hub's log file starts over (a hub may run for weeks, clients coming and going)
+MAX_LOG = 1 << 20
 ACCOUNT = ("00", "04")
 EXCHANGES = ("_NX", "_AL")
 
@@ -126,6 +131,7 @@ class Hub:
         self.lock = threading.RLock()
         self.clients: list[Client] = []
         self.left_at = time.monotonic()
+        self.served = False  # a client came once: from then on the grace period, not FIRST, ends the hub
         self.stop = threading.Event()
 
     def others(self, client: Client) -> list[Client]:
@@ -134,14 +140,14 @@ class Hub:
     def handle(self, client: Client, message: dict[str, Any]) -> dict[str, Any] | None:
         trnm = str(message.get("trnm", ""))
         socket = self.socket
+        if trnm == "LOGIN":  # answered without the lock: another client's request may be waiting on Kiwoom with it
+            client.pid = int(message.get("pid") or 0)
+            self.tell_peers()
+            if socket.stopped:
+                return {"trnm": "LOGIN", "return_code": 1, "return_msg": socket.why or "the hub stopped"}
+            return {"trnm": "LOGIN", "return_code": 0, "return_msg": ""}
         with self.lock:
             try:
-                if trnm == "LOGIN":
-                    client.pid = int(message.get("pid") or 0)
-                    self.tell_peers()
-                    if socket.stopped:
-                        return {"trnm": "LOGIN", "return_code": 1, "return_msg": socket.why or "the hub stopped"}
-                    return {"trnm": "LOGIN", "return_code": 0, "return_msg": ""}
                 if trnm == "REG":
                     answer = socket.request(message, "REG")
                     if str(answer.get("return_code", "0")).strip() in ("0", ""):
@@ -191,9 +197,10 @@ class Hub:
                 self.socket.request(reg_frame(chunk, kind, "REMOVE"), "REMOVE")
 
     def add(self, client: Client) -> None:
-        with self.lock:
-            self.clients.append(client)
-            self.socket.streams.append(client)
+        """Without the lock (appends are atomic): a request waiting on Kiwoom with it must not hold new clients."""
+        self.served = True
+        self.clients.append(client)
+        self.socket.streams.append(client)
 
     def drop(self, client: Client) -> None:
         with self.lock:
@@ -246,13 +253,28 @@ class Hub:
             self.drop(client)
 
 
-def main(argv: list[str] | None = None) -> int:
-    from multiprocessing.connection import Listener
+class Bounded(logging.StreamHandler):
+    """Logs to a file (the hub's stderr) that starts over once it is past ``limit`` bytes."""
 
+    limit = MAX_LOG
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            fd = self.stream.fileno()
+            if os.fstat(fd).st_size > self.limit:
+                self.stream.flush()
+                os.ftruncate(fd, 0)
+                os.lseek(fd, 0, os.SEEK_SET)
+        except (OSError, ValueError):  # not a file (a pipe, a terminal): nothing to bound
+            pass
+        super().emit(record)
+
+
+def main(argv: list[str] | None = None) -> int:
     from ...auth._tokens import KeyTokens
 
     argv = sys.argv[1:] if argv is None else argv
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", handlers=[Bounded(sys.stderr)])
     settings = json.loads(sys.stdin.read())
     sys.stdin.close()
     with open(settings["authkey"], "rb") as file:
@@ -269,15 +291,40 @@ def main(argv: list[str] | None = None) -> int:
     try:
         socket.start()
     except KiwoomError as exc:
-        log.warning("kiwoom_nb hub: could not log in: %s", exc)
+        log.warning("kiwoom_nb hub: %s could not log in: %s", type(exc).__name__, exc)
         _revoke(tokens)
         return 1
+    listener = None
+    try:  # whatever ends the hub from here (its socket file cannot be made, ...) closes the socket and revokes
+        listener = _serve(hub, address, authkey, grace)
+    finally:
+        try:
+            if listener is not None:
+                listener.close()  # no new client from now on (it unlinks the socket file too)
+        except OSError:  # the file went already (a new hub's start took its place): ours is closed all the same
+            pass
+        for client in list(hub.clients):
+            hub.drop(client)
+        socket.close(2.0)
+        _revoke(tokens)
+        log.info("kiwoom_nb hub: closed the socket and revoked its token; exiting")
+    return 0
+
+
+def _serve(hub: Hub, address: str, authkey: bytes, grace: float) -> Any:
+    """Listen at ``address`` and serve until the hub is idle past ``grace``, told to stop, or stopped by Kiwoom;
+    returns the listener (still open)."""
+    from multiprocessing.connection import Listener
+
+    socket = hub.socket
     try:
         os.unlink(address)  # a hub killed before leaves its file; the starting client holds the lock
     except FileNotFoundError:
         pass
     listener = Listener(address, family="AF_UNIX", authkey=authkey)
     os.chmod(address, 0o600)
+    with hub.lock:
+        hub.left_at = time.monotonic()  # the wait for the first client starts now, not before the login
     log.info("kiwoom_nb hub: serving (pid %d, grace %g s)", os.getpid(), grace)
     threading.Thread(target=_accept, args=(hub, listener), name="kiwoom-hub-accept", daemon=True).start()
     last_ping = time.monotonic()
@@ -286,23 +333,14 @@ def main(argv: list[str] | None = None) -> int:
             hub.kicked()
             break
         with hub.lock:
-            idle = not hub.clients and time.monotonic() - hub.left_at >= grace
+            idle = not hub.clients and time.monotonic() - hub.left_at >= (grace if hub.served else max(grace, FIRST))
         if idle:
             break
         if time.monotonic() - last_ping >= PING_EVERY:
             last_ping = time.monotonic()
             with hub.lock:
                 hub.tell_peers()
-    try:
-        listener.close()  # no new client from now on (it unlinks the socket file too)
-    except OSError:  # the file went already (a new hub's start took its place): ours is closed all the same
-        pass
-    for client in list(hub.clients):
-        hub.drop(client)
-    socket.close(2.0)
-    _revoke(tokens)
-    log.info("kiwoom_nb hub: closed the socket and revoked its token; exiting")
-    return 0
+    return listener
 
 
 def _fastest_dumps() -> Any:
