@@ -58,6 +58,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="comma-separated goal numbers to measure, e.g. --only 1,2 (default: all)")
     args = parser.parse_args(argv)
     only = {goal.strip() for goal in args.only.split(",") if goal.strip()}
+    # Streams in process unless a row says otherwise (goal 14 and goal 4's hub_stream set KIWOOM_STREAM_HUB=1): with
+    # the hub the default, goal 9's kiwoom-client run met the hub kiwoom_nb's run left for its grace period, and the
+    # two kicked each other off the one socket per key (ConnectionClosed in a fresh clone's bench-quick).
+    os.environ["KIWOOM_STREAM_HUB"] = "0"
 
     quiet = wait_until_quiet(args.wait_quiet, args.quiet_threshold) if not args.quick else "not checked (quick)"
     info = machine()
