@@ -11,7 +11,7 @@ from collections import deque
 from datetime import datetime
 from typing import Any
 
-from ._reading import Event, compact
+from ._reading import SEP, Event, _names, _shapes, name, pack_rows, shape
 
 __all__ = ["ACCOUNT", "EXCHANGES", "Taking"]
 
@@ -24,10 +24,11 @@ EXCHANGES = ("_NX", "_AL")
 class Taking:
     """``_take``: one frame's entries into the stream's buffers and consumers' queues."""
 
-    def _take(self, entries: list[dict[str, Any]], at: datetime) -> None:
-        """A REAL frame's entries (checked by _wire.read_frame): the watched ones buffered at once, then queued."""
-        taken, watched = [], self._watched
-        for entry in entries:
+    def _take(self, entries: list[dict[str, Any]], joined: list[str], at: datetime) -> None:
+        """A REAL frame's entries and their values ``joined`` (both from _wire.read_frame): the watched ones buffered
+        at once, then queued."""
+        kept, watched, names, shapes = [], self._watched, _names, _shapes
+        for entry, text in zip(entries, joined):
             kind = entry["type"]
             items = watched.get(kind)
             if items is None and not (kind == "02" and self._conditions):
@@ -36,10 +37,15 @@ class Taking:
             if items and "" not in items and kind not in ACCOUNT and item not in items \
                     and not (item[:6] in items and item[6:] in EXCHANGES):
                 continue
-            fids, values = compact(entry["values"])
-            taken.append(Event(kind, item, values, at, fids))
-        if not taken:
+            values = entry["values"]
+            fids = tuple(values) if text.count(SEP) == len(values) - 1 else None  # else a value holds SEP: a dict
+            kept.append((names.get(kind) or name(kind), names.get(item) or name(item), values,
+                         fids and (shapes.get(fids) or shape(fids)), text))
+        if not kept:
             return
+        packed = iter(pack_rows([text for _, _, _, fids, text in kept if fids is not None]))
+        taken = [Event(kind, item, values if fids is None else next(packed), at, fids)
+                 for kind, item, values, fids, _ in kept]
         with self._lock:
             buffers, latest = self._buffers, self._latest
             for event in taken:
@@ -54,11 +60,13 @@ class Taking:
                 latest[kind][event.item] = event
             self._received += len(taken)
         calls, callbacks, sinks = self._calls, self._callbacks, self._sinks
-        for event in taken:
-            if calls is not None and (event.type in callbacks or "*" in callbacks):
+        if calls is None and not sinks:
+            return
+        for kind, item, values, _, _ in kept:  # each consumer's Event has a dict of its own, made from the decoded one
+            if calls is not None and (kind in callbacks or "*" in callbacks):
                 if calls.qsize() < self.buffer:  # one producer (this thread): the bound holds
-                    calls.put(event._copy())
+                    calls.put(Event(kind, item, dict(values), at))
                 else:
                     self._lost["callbacks"] += 1
             for sink in sinks:
-                sink(event._copy())
+                sink(Event(kind, item, dict(values), at))

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 from .._errors import KiwoomError, KiwoomTimeout, NetworkError, one_line
-from ._wire import _reason, read_frame
+from ._wire import JOINED, _reason, read_frame
 
 __all__ = ["KICKED", "Traffic"]
 
@@ -107,9 +107,9 @@ class Traffic:
 
     def _real(self, message: dict[str, Any]) -> None:
         at = datetime.now(timezone.utc)
-        entries = message.get("data") or []
+        entries, joined = message.get("data") or [], message.get(JOINED) or []
         for stream in tuple(self.streams):  # a stream may close meanwhile
-            stream._take(entries, at)  # the frame's entries at once: one lock, one pass
+            stream._take(entries, joined, at)  # the frame's entries at once: one lock, one pass
 
     def _system(self, message: dict[str, Any]) -> None:
         code = str(message.get("code", ""))

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from ..auth._client import _is_loopback, _normal
 from .._errors import KiwoomError, one_line
+from ._reading import SEP
 
 __all__ = ["MOCK_WS_URL", "PRODUCTION_WS_URL", "read_frame", "reg_frame", "resolve_ws_url"]
 
@@ -24,6 +25,8 @@ _CODE = re.compile(r"CODE=(\d+)")
 #: a text frame longer than this (characters) is skipped as bad; websockets itself ends a connection over MAX_MESSAGE
 MAX_FRAME = 1 << 20
 MAX_MESSAGE = 1 << 24
+#: the key read_frame adds to a REAL message: its entries' values, each joined by SEP
+JOINED = "\x00joined"
 #: every trnm Kiwoom sends on the real-time socket (US condition search: the same with a "G" in front)
 TRNMS = frozenset({"LOGIN", "PING", "SYSTEM", "REAL", "REG", "REMOVE", "CNSRLST", "CNSRREQ", "CNSRCLR",
                    "GCNSRLST", "GCNSRREQ", "GCNSRCLR"})
@@ -100,10 +103,17 @@ def read_frame(text: Any) -> tuple[dict[str, Any] | None, str]:
     data = message.get("data")
     if not isinstance(data, list):
         return None, "a REAL without a list of entries"
-    good = [entry for entry in data if _good_entry(entry)]
-    if len(good) == len(data):
+    try:  # the usual frame in one pass; any odd entry sends the whole frame the careful way
+        joined = [SEP.join(entry["values"].values()) if type(entry["type"]) is str and type(entry["item"]) is str
+                  and type(entry["values"]) is dict else None for entry in data]
+    except (TypeError, KeyError, AttributeError):
+        joined = [_joined(entry) for entry in data]
+    if None not in joined:
+        message[JOINED] = joined
         return message, ""
-    return {"trnm": "REAL", "data": good}, "REAL entries without type / item / values (an object of strings)"
+    good = [(entry, text) for entry, text in zip(data, joined) if text is not None]
+    return ({"trnm": "REAL", "data": [entry for entry, _ in good], JOINED: [text for _, text in good]},
+            "REAL entries without type / item / values (an object of strings)")
 
 
 def _fastest_loads() -> Any:
@@ -118,17 +128,18 @@ def _fastest_loads() -> Any:
 _loads = _fastest_loads()
 
 
-def _good_entry(entry: Any) -> bool:
+def _joined(entry: Any) -> str | None:
+    """An entry's values joined by SEP (what a buffered row keeps, _reading.compact), or None for an entry without
+    ``type`` and ``item`` strings and ``values`` an object of strings."""
     if type(entry) is not dict:
-        return False
+        return None
     values = entry.get("values")
     if not (type(entry.get("type")) is str and type(entry.get("item")) is str and type(values) is dict):
-        return False
+        return None
     try:
-        "".join(values.values())  # every value a string (a decoder makes no str subclass); faster than type() each
+        return SEP.join(values.values())  # every value a string (a decoder makes no str subclass); faster than type()
     except TypeError:
-        return False
-    return True
+        return None
 
 
 def _chunks(items: list[str], size: int = 100) -> list[list[str]]:

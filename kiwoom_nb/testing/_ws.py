@@ -23,6 +23,9 @@ from ._ws_real import CONDITIONS, HITS, RealFrames, _knowable  # noqa: F401 - CO
 from ._ws_serve import Conn, Frame, Serving
 from .market import _shapes
 
+#: where burst() puts each entry's send time (FID 9999) once the frame is encoded
+_SENT = "\ue000sent\ue000"
+
 if TYPE_CHECKING:
     from . import FakeKiwoom
 
@@ -85,10 +88,11 @@ class FakeSocket(Serving, RealFrames):
                 entries.append({"type": kind, "name": _shapes.REAL_NAMES.get(kind, ""), "item": item,
                                     "values": self._values(kind, item)})
             for entry in entries:
-                entry["values"]["9999"] = str(time.perf_counter_ns())
-            text = json.dumps({"trnm": "REAL", "data": entries}, ensure_ascii=False)
-            for conn in conns:
-                conn.ws.send(text)
+                entry["values"]["9999"] = _SENT
+            parts = json.dumps({"trnm": "REAL", "data": entries}, ensure_ascii=False).split(_SENT)
+            for conn in conns:  # the time as the frame goes out, not before it was encoded (+k: one per entry)
+                now = time.perf_counter_ns()
+                conn.ws.send("".join(part + (str(now + k) if k < per_frame else "") for k, part in enumerate(parts)))
             sent += per_frame
         return sent
 

@@ -186,7 +186,7 @@ class Breaks:
     _watched: dict = {}
     _conditions: set = set()
 
-    def _take(self, entry, at):
+    def _take(self, *frame):
         raise RuntimeError("a defect")
 
     def _socket_stopped(self):

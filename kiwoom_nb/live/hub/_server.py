@@ -35,8 +35,12 @@ GRACE = 3.0
 FIRST = 10.0
 #: seconds between the hub's PINGs to each client (they carry how many other processes share the hub)
 PING_EVERY = 20.0
-#: REAL entries kept for a client that does not read; past it they are counted and dropped
-QUEUE = 100_000
+#: REAL frames (a client's entries of one of Kiwoom's frames) kept for a client that does not read; past it their
+#: entries are counted and dropped
+QUEUE = 20_000
+#: the hub's GIL switch interval (seconds; Python's default is 0.005): its threads hand each frame on twice, and a
+#: thread woken by a hand-off would otherwise wait up to 5 ms for the one that woke it. The hub runs no user code.
+SWITCH = 0.0005
 #: bytes of log past which the hub's log file starts over (a hub may run for weeks, clients coming and going)
 MAX_LOG = 1 << 20
 ACCOUNT = ("00", "04")
@@ -55,8 +59,9 @@ class Client:
         self._send_lock = threading.Lock()
         self.gone = False
 
-    def _take(self, entries: list[dict[str, Any]], at: Any) -> None:
-        """One REAL frame's entries (checked by _wire.read_frame): the client's queued, in order."""
+    def _take(self, entries: list[dict[str, Any]], joined: list[str], at: Any) -> None:
+        """One REAL frame's entries (checked by _wire.read_frame): the client's, queued as one item, in order."""
+        mine = []
         for entry in entries:
             kind = entry["type"]
             items = self.watched.get(kind)
@@ -66,10 +71,13 @@ class Client:
             if items and "" not in items and kind not in ACCOUNT and item not in items \
                     and not (item[:6] in items and item[6:] in EXCHANGES):
                 continue
-            if self.out.qsize() >= QUEUE:
-                self.lost += 1
-                continue
-            self.out.put(entry)
+            mine.append(entry)
+        if not mine:
+            return
+        if self.out.qsize() >= QUEUE:
+            self.lost += len(mine)
+            return
+        self.out.put(mine)
 
     def _socket_stopped(self) -> None:
         self.out.put(None)
@@ -88,14 +96,13 @@ class Client:
             self.conn.send_bytes(json.dumps(message, ensure_ascii=False).encode())
 
     def pump(self) -> None:
-        """The client's sender: REAL entries in frames of up to 100, in order."""
+        """The client's sender: REAL entries in frames of about 100 at most, in order."""
         try:
             while True:
-                entry = self.out.get()
-                if entry is None:
+                batch = self.out.get()
+                if batch is None:
                     break
-                batch = [entry]
-                while len(batch) < 100:
+                while len(batch) < 100:  # what queued meanwhile goes in the same frame
                     try:
                         more = self.out.get_nowait()
                     except queue.Empty:
@@ -103,7 +110,7 @@ class Client:
                     if more is None:
                         self.out.put(None)
                         break
-                    batch.append(more)
+                    batch += more
                 with self._send_lock:  # orjson when installed: the frame is encoded once per batch, ~5x faster
                     self.conn.send_bytes(_dumps({"trnm": "REAL", "data": batch}))
         except (OSError, ValueError):
@@ -274,6 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     from ...auth._tokens import KeyTokens
 
     argv = sys.argv[1:] if argv is None else argv
+    sys.setswitchinterval(SWITCH)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", handlers=[Bounded(sys.stderr)])
     settings = json.loads(sys.stdin.read())
     sys.stdin.close()
