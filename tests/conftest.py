@@ -180,3 +180,33 @@ def start_kernel(kernel_env):
     yield start
     for kernel in kernels:
         kernel.close()
+
+
+def _kiwoom_variables() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k.startswith(("KIWOOM_", "XDG_", "PYTHON_KEYRING"))}
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item):
+    item.stash[_VARIABLES] = _kiwoom_variables()
+    return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """A test that leaves a KIWOOM_* (or XDG_*) variable set or changed after every fixture has gone (monkeypatch's
+    undo included) would change what later tests in the same worker see: it is put back, and the test fails."""
+    result = yield
+    before, after = item.stash.get(_VARIABLES, None), _kiwoom_variables()
+    if before is not None and before != after:
+        changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+        for name in changed:
+            if name in before:
+                os.environ[name] = before[name]
+            else:
+                del os.environ[name]
+        pytest.fail(f"the test left {', '.join(changed)} changed in os.environ (use monkeypatch.setenv)")
+    return result
+
+
+_VARIABLES = pytest.StashKey[dict]()

@@ -73,6 +73,11 @@ class Serving:
 
             close_at: float | None = None
 
+            def send_data(self) -> None:  # runs before process_event, and sends the reply to a close frame
+                if self.close_at is None and self.protocol.close_rcvd is not None:
+                    self.close_at = time.monotonic()  # before the reply: the client cannot act on it earlier
+                super().send_data()
+
             def process_event(self, event: Any) -> None:
                 if getattr(event, "opcode", None) is Opcode.CLOSE and self.close_at is None:
                     self.close_at = time.monotonic()
