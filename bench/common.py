@@ -218,7 +218,8 @@ def child_env(fake: FakeKiwoom, workdir: Path) -> dict[str, str]:
     env.update(fake.environ("production"))
     env.update(IPYTHONDIR=str(workdir / "ipython"), XDG_CACHE_HOME=str(workdir / "cache"),
                KIWOOM_STORE=str(workdir / "store"),  # never the user's own candle store
-               JUPYTER_PLATFORM_DIRS="1", PYTHONUNBUFFERED="1")
+               JUPYTER_PLATFORM_DIRS="1", PYTHONUNBUFFERED="1",
+               KIWOOM_STREAM_HUB="0")  # streams in process unless a row asks for the hub (its own KIWOOM_STREAM_HUB=1)
     return env
 
 
