@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from kiwoom_nb.live import _wire
-from kiwoom_nb.live._reading import SEP, Event, compact, pack, unpack
+from kiwoom_nb.live._reading import SEP, Event, compact, pack, pack_rows, unpack
 from kiwoom_nb.live._stream import Stream
 from kiwoom_nb.live._stream_frame import events_frame
 from support import CANARY, wait_for
@@ -116,6 +116,14 @@ def test_a_frame_of_compact_events_is_the_frame_of_plain_ones(rows):
     assert ours.astype(str).equals(theirs.astype(str))
     joined = [e for e, values in zip(packed, rows) if values and SEP not in "".join(values.values())]
     assert all(isinstance(e._values, (bytes, str)) for e in joined)  # the frame made no dict of a compact row
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text("0123456789+-. \x1d\x1e\x1fKRXf한", max_size=40) | st.text(max_size=20), max_size=12))
+def test_a_frames_rows_packed_together_are_each_row_packed_alone(rows):
+    """pack_rows parts a frame's rows with a character of its own and escapes once per frame: a row holding that
+    character, the escape character or Hangul must come out as pack() makes it on its own."""
+    assert pack_rows(rows) == [pack(row) for row in rows]
 
 
 FRAMES = [
