@@ -128,21 +128,21 @@ def unpack(values: bytes | str, count: int) -> list[str]:
 
 def name(text: str) -> str:
     """One shared object for a type or an item (a decoder makes a new str for each entry's)."""
-    found = _names.get(text)
-    if found is None:
-        if len(_names) > NAMES:
-            _names.clear()
-        found = _names[text] = text
-    return found
+    return _one(_names, NAMES, text)
 
 
 def shape(fids: tuple[str, ...]) -> tuple[str, ...]:
     """One tuple object per shape of FIDs (every entry of a type shares its row's names)."""
-    found = _shapes.get(fids)
+    return _one(_shapes, SHAPES, fids)
+
+
+def _one(table: dict, most: int, value: Any) -> Any:
+    """The object ``table`` keeps for ``value`` (``value`` itself the first time); the table starts over past ``most``."""
+    found = table.get(value)
     if found is None:
-        if len(_shapes) > SHAPES:
-            _shapes.clear()
-        found = _shapes[fids] = fids
+        if len(table) > most:
+            table.clear()
+        found = table[value] = value
     return found
 
 
