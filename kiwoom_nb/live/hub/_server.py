@@ -112,7 +112,7 @@ class Client:
                         break
                     batch += more
                 with self._send_lock:  # orjson when installed: the frame is encoded once per batch, ~5x faster
-                    self.conn.send_bytes(_dumps({"trnm": "REAL", "data": batch}))
+                    self.conn.send_bytes(_encode({"trnm": "REAL", "data": batch}))
         except (OSError, ValueError):
             pass
 
@@ -360,6 +360,15 @@ def _fastest_dumps() -> Any:
 
 
 _dumps = _fastest_dumps()
+
+
+def _encode(message: Any) -> bytes:
+    """``message`` as JSON bytes; a lone surrogate (json reads "\\ud800" from Kiwoom) stays escaped, not the end of
+    the client's pump."""
+    try:
+        return _dumps(message)
+    except (TypeError, ValueError):  # orjson's JSONEncodeError is a TypeError; json's UnicodeEncodeError a ValueError
+        return json.dumps(message).encode()
 
 
 def _accept(hub: Hub, listener: Any) -> None:
