@@ -39,3 +39,19 @@ def test_a_lone_surrogate_value_is_buffered_and_the_stream_goes_on(fake, live):
     wait_for(lambda: live.status.received >= 3, 10, "all three rows")
     rows = [(row.item, row.values) for row in live._buffers["0B"]]
     assert rows == [("005930", {"10": "+1"}), ("000660", {"10": "\ud800", "20": "090000"}), ("005930", {"10": "+2"})]
+
+
+def test_a_hub_client_that_stops_reading_holds_at_most_100000_entries_however_big_the_frames():
+    """QUEUE now counts frames (20,000), not entries: with Kiwoom sending 100 watched entries a frame, a client that
+    stops reading kept 2,000,000 entries in the hub (20x the old bound; a hostile frame of thousands of entries,
+    far more). The bound must stay one of entries, the rest counted lost."""
+    from kiwoom_nb.live.hub._server import Client
+
+    client = Client(None, None)
+    client.watched = {"0B": {"005930"}}
+    frame = [{"type": "0B", "item": "005930", "values": {"10": "+1"}}] * 100
+    for _ in range(25_000):
+        client._take(frame, ["+1"] * 100, None)
+    queued = client.out.qsize() * 100
+    assert queued <= 100_000, f"{queued:,} entries queued"
+    assert queued + client.lost == 2_500_000

@@ -38,6 +38,8 @@ PING_EVERY = 20.0
 #: REAL frames (a client's entries of one of Kiwoom's frames) kept for a client that does not read; past it their
 #: entries are counted and dropped
 QUEUE = 20_000
+#: REAL entries kept for a client that does not read, however many a frame holds; past it they are counted and dropped
+ENTRIES = 100_000
 #: the hub's GIL switch interval (seconds; Python's default is 0.005): its threads hand each frame on twice, and a
 #: thread woken by a hand-off would otherwise wait up to 5 ms for the one that woke it. The hub runs no user code.
 SWITCH = 0.0005
@@ -56,6 +58,8 @@ class Client:
         self.conditions: set[str] = set()
         self.out: queue.SimpleQueue = queue.SimpleQueue()
         self.lost = 0
+        self.queued = 0  # entries in ``out`` (ENTRIES), under _count_lock: _take and pump run on two threads
+        self._count_lock = threading.Lock()
         self._send_lock = threading.Lock()
         self.gone = False
 
@@ -74,9 +78,11 @@ class Client:
             mine.append(entry)
         if not mine:
             return
-        if self.out.qsize() >= QUEUE:
-            self.lost += len(mine)
-            return
+        with self._count_lock:
+            if self.queued >= ENTRIES or self.out.qsize() >= QUEUE:
+                self.lost += len(mine)
+                return
+            self.queued += len(mine)
         self.out.put(mine)
 
     def _socket_stopped(self) -> None:
@@ -111,6 +117,8 @@ class Client:
                         self.out.put(None)
                         break
                     batch += more
+                with self._count_lock:
+                    self.queued -= len(batch)
                 with self._send_lock:  # orjson when installed: the frame is encoded once per batch, ~5x faster
                     self.conn.send_bytes(_encode({"trnm": "REAL", "data": batch}))
         except (OSError, ValueError):
