@@ -42,7 +42,7 @@ def test_a_lone_surrogate_value_is_buffered_and_the_stream_goes_on(fake, live):
 
 
 def test_a_hub_client_that_stops_reading_holds_at_most_100000_entries_however_big_the_frames():
-    """QUEUE now counts frames (20,000), not entries: with Kiwoom sending 100 watched entries a frame, a client that
+    """The queue bound once counted frames (20,000), not entries: with Kiwoom sending 100 watched entries a frame, a client that
     stops reading kept 2,000,000 entries in the hub (20x the old bound; a hostile frame of thousands of entries,
     far more). The bound must stay one of entries, the rest counted lost."""
     from kiwoom_nb.live.hub._server import Client

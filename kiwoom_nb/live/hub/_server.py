@@ -35,9 +35,6 @@ GRACE = 3.0
 FIRST = 10.0
 #: seconds between the hub's PINGs to each client (they carry how many other processes share the hub)
 PING_EVERY = 20.0
-#: REAL frames (a client's entries of one of Kiwoom's frames) kept for a client that does not read; past it their
-#: entries are counted and dropped
-QUEUE = 20_000
 #: REAL entries kept for a client that does not read, however many a frame holds; past it they are counted and dropped
 ENTRIES = 100_000
 #: the hub's GIL switch interval (seconds; Python's default is 0.005): its threads hand each frame on twice, and a
@@ -79,7 +76,7 @@ class Client:
         if not mine:
             return
         with self._count_lock:
-            if self.queued >= ENTRIES or self.out.qsize() >= QUEUE:
+            if self.queued >= ENTRIES:
                 self.lost += len(mine)
                 return
             self.queued += len(mine)
