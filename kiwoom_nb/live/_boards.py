@@ -126,7 +126,9 @@ class Rows:
         """What the stream already holds of ``kind``, one event per item, stale until a tick arrives."""
         with self.stream._lock:
             latest = list(self.stream._latest.get(kind, {}).values())
-        return {event.item: (event, -1) for event in latest}
+        from ._reading import Event
+
+        return {row[1]: (Event(*row), -1) for row in latest}
 
     def fresh(self, event: "Event") -> tuple["Event", int]:
         """``event`` with the connection it came on (rows from before a reconnect are stale)."""

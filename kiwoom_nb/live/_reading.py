@@ -33,29 +33,31 @@ class Event:
     """One real-time entry: ``type`` ("0B"), ``item`` ("005930"), ``values`` (FID -> str, as sent), ``received_at``
     (aware UTC).
 
-    Kept compact while buffered (``compact``): the FIDs as one tuple shared by the entries of the same shape, the
-    values joined into one string; ``values`` becomes a dict the first time it is read."""
+    A buffered entry is a plain tuple (``row``), made an Event when read: its FIDs as one tuple shared by the entries
+    of the same shape, its values packed with the rest of its frame's (``pack``) from ``start`` on; ``values`` becomes
+    a dict the first time it is read."""
 
-    __slots__ = ("type", "item", "_fids", "_values", "_dict", "received_at")
+    __slots__ = ("type", "item", "_fids", "_values", "_start", "_dict", "received_at")
 
     def __init__(self, type: str, item: str, values: Any, received_at: datetime,
-                 fids: tuple[str, ...] | None = None) -> None:
+                 fids: tuple[str, ...] | None = None, start: int = 0) -> None:
         self.type, self.item, self.received_at = type, item, received_at
-        # fids None: values is the dict; else the values joined by SEP. Neither changes after this (threads read them).
-        self._fids, self._values, self._dict = fids, values, values if fids is None else None
+        # fids None: values is the dict; else the frame's values packed. Neither changes after this (threads read them).
+        self._fids, self._values, self._start, self._dict = fids, values, start, values if fids is None else None
 
     @property
     def values(self) -> dict[str, str]:
         made = self._dict
         if made is None:  # the first read: a dict from here on (a callback may change it)
-            made = self._dict = dict(zip(self._fids, unpack(self._values, len(self._fids))))  # type: ignore[arg-type]
+            made = self._dict = dict(zip(*self._row()))  # type: ignore[arg-type]
         return made
 
     def _row(self) -> tuple[tuple[str, ...] | None, Any]:
         """(FIDs, the values as a list) without making the dict; (None, the dict) for an entry kept as a dict."""
-        if self._fids is None:
+        fids = self._fids
+        if fids is None:
             return None, self._values
-        return self._fids, unpack(self._values, len(self._fids))
+        return fids, _unpacked(self._values)[self._start:self._start + len(fids)]
 
     def __repr__(self) -> str:
         count = len(self._values) if self._fids is None else len(self._fids)
@@ -71,10 +73,10 @@ SHAPES = 4096
 _names: dict[str, str] = {}
 NAMES = 65536
 
-# A row's joined values are packed two characters to a byte: the 15 characters numbers are written with (digits,
+# A frame's joined values are packed two characters to a byte: the 15 characters numbers are written with (digits,
 # signs, the point, the space, SEP) are a nibble each, and any other character below U+0100 is _MARK and two nibbles
-# of its code. A row with a character beyond (Hangul) stays the joined str. Packing and unpacking run in C
-# (bytes.replace and translate, binascii): 44 FIDs of 0B take ~130 bytes instead of ~300.
+# of its code. Values with a character beyond (Hangul) stay the joined str. Packing and unpacking run in C
+# (bytes.replace and translate, binascii): 44 FIDs of 0B take ~140 bytes instead of ~300.
 _MARK = "\x1e"
 _NIBBLES = "0123456789+-." + SEP + " " + _MARK  # the characters nibbles 0..15 stand for
 _ESCAPES = {code: _MARK + _NIBBLES[code >> 4] + _NIBBLES[code & 15] for code in range(256)}
@@ -83,50 +85,54 @@ _ESCAPED_BYTES = {code: _ESCAPES[code].encode() for code in range(128)}
 _TO_HEX = bytes.maketrans(_NIBBLES.encode(), b"0123456789abcdef")
 _FROM_HEX = str.maketrans("0123456789abcde", _NIBBLES[:15])
 _ESCAPED = re.compile("f(..)")
-#: what parts a frame's rows while they are packed together (a row holding it is packed on its own)
-_ROWS = "\x1d"
-_PLAIN = (_NIBBLES[:15] + _ROWS).encode()
+_PLAIN = _NIBBLES[:15].encode()
 
 
 def pack(joined: str) -> bytes | str:
-    """``joined`` two characters to a byte, or ``joined`` itself when it holds a character beyond U+00FF."""
-    text = joined.translate(_ESCAPES)
-    if not text.isascii():
-        return joined
-    return _unhex(text.encode().translate(_TO_HEX))
-
-
-def _unhex(hexed: bytes) -> bytes:
-    return binascii.unhexlify(hexed if len(hexed) % 2 == 0 else hexed + b"d")  # odd: one more SEP, cut on unpacking
-
-
-def pack_rows(rows: list[str]) -> list[bytes | str]:
-    """``pack`` of each of a frame's joined rows, in one pass over them all (~0.4 µs a 0B row, where one by one
-    takes ~1.4)."""
-    text = _ROWS.join(rows)
+    """``joined`` two characters to a byte, or ``joined`` itself when it holds a character beyond U+00FF. ~0.4 µs a
+    0B row when a frame's rows are packed together (the C calls are per frame)."""
     try:
-        raw = text.encode()
-    except UnicodeEncodeError:  # a lone surrogate (json takes "\\ud800"): such a row stays its str
-        return [pack(row) for row in rows]
+        raw = joined.encode()
+    except UnicodeEncodeError:  # a lone surrogate (json takes "\\ud800"): kept as it came
+        return joined
     odd = raw.translate(None, _PLAIN)
-    if len(raw) != len(text) or _MARK.encode() in odd or raw.count(_ROWS.encode()) != len(rows) - 1:
-        return [pack(row) for row in rows]  # Hangul, or what the escapes or the parting use: one by one
-    for code in set(odd):  # 0B's 9081 "KRX": three
-        raw = raw.replace(bytes((code,)), _ESCAPED_BYTES[code])
-    return [_unhex(hexed) for hexed in raw.translate(_TO_HEX).split(_ROWS.encode())]
+    if odd:
+        if len(raw) != len(joined) or _MARK.encode() in odd:  # beyond ASCII, or the escape itself: char by char
+            text = joined.translate(_ESCAPES)
+            return _unhex(text.encode()) if text.isascii() else joined
+        for code in set(odd):  # 0B's 9081 "KRX": three
+            raw = raw.replace(bytes((code,)), _ESCAPED_BYTES[code])
+    return _unhex(raw)
 
 
-def unpack(values: bytes | str, count: int) -> list[str]:
-    """The ``count`` values of a packed (or joined) row, as they were sent."""
+#: the frame unpacked last: its rows are read one after another (a DataFrame, a board's items)
+_last: tuple[Any, list[str]] = (None, [])
+
+
+def _unpacked(values: bytes | str) -> list[str]:
+    global _last
+    last = _last  # one tuple, swapped whole: threads may read rows at once; the list is never changed
+    if last[0] is not values:
+        last = _last = (values, unpack(values))
+    return last[1]
+
+
+def _unhex(raw: bytes) -> bytes:
+    hexed = raw.translate(_TO_HEX)
+    return binascii.unhexlify(hexed if len(hexed) % 2 == 0 else hexed + b"d")  # odd: one more SEP, never read
+
+
+def unpack(values: bytes | str) -> list[str]:
+    """The values packed (or joined) together, as they were sent (a packed odd count ends in one more, empty)."""
     if type(values) is str:
         return values.split(SEP)
     hexed = values.hex()
     if "f" not in hexed:
-        return hexed.translate(_FROM_HEX).split(SEP)[:count]
+        return hexed.translate(_FROM_HEX).split(SEP)
     parts = _ESCAPED.split(hexed)  # plain, escaped, plain, ...: a plain run never holds "f"
     parts[0::2] = [part.translate(_FROM_HEX) for part in parts[0::2]]
     parts[1::2] = [chr(int(code, 16)) for code in parts[1::2]]
-    return "".join(parts).split(SEP)[:count]
+    return "".join(parts).split(SEP)
 
 
 def name(text: str) -> str:

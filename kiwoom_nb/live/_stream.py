@@ -78,7 +78,7 @@ class Stream(Taking, Reading, ConditionSearch):
         self._lock = threading.Lock()
         self._buffers: dict[str, deque] = {}
         self._dropped: dict[str, int] = {}
-        self._latest: dict[str, dict[str, Event]] = {}
+        self._latest: dict[str, dict[str, tuple]] = {}  # rows, as in _buffers
         self._watched: dict[str, set[str]] = {}
         self._typed: dict[str, dict[str, None]] = {}  # type -> items in the order they were watched (boards' rows)
         self._conditions: set[str] = set()
@@ -217,14 +217,14 @@ class Stream(Taking, Reading, ConditionSearch):
         """A DataFrame of what arrived for ``type`` so far (at most ``buffer`` rows, the latest): ``item``,
         ``received_at`` and a column per FID under its name (an unknown FID keeps its number)."""
         with self._lock:
-            events = list(self._buffers.get(type, ()))
-        return _to_frame(type, events)
+            rows = list(self._buffers.get(type, ()))
+        return _to_frame(type, [Event(*row) for row in rows])
 
     def latest(self, type: str) -> Any:
         """One row per item: its latest values of ``type``."""
         with self._lock:
-            events = list(self._latest.get(type, {}).values())
-        return _to_frame(type, events)
+            rows = list(self._latest.get(type, {}).values())
+        return _to_frame(type, [Event(*row) for row in rows])
 
     # -- closing -----------------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from kiwoom_nb.live._reading import pack, pack_rows
+from kiwoom_nb.live._reading import SEP, Event, pack, unpack
 from kiwoom_nb.live._stream import Stream
 from support import CANARY, wait_for
 
@@ -21,15 +21,16 @@ def live(fake):
     stream.close()
 
 
-def test_pack_rows_takes_a_lone_surrogate_like_pack_does():
-    rows = ["+1\x1f2", "\ud800", "x\udc00"]
-    assert pack_rows(rows) == [pack(row) for row in rows]
+def test_a_frame_holding_a_lone_surrogate_is_kept_as_sent():
+    """pack() raised UnicodeEncodeError on such a frame's values (one bytes encode for the frame)."""
+    joined = SEP.join(["+1", "2", "\ud800", "x\udc00"])
+    assert pack(joined) == joined and unpack(pack(joined)) == ["+1", "2", "\ud800", "x\udc00"]
 
 
 def test_a_lone_surrogate_value_is_buffered_and_the_stream_goes_on(fake, live):
     """read_frame lets json take what orjson refuses (lone surrogates). Through the hub (a Stream's default) the
     hub's pump died encoding it (orjson JSONEncodeError / json UnicodeEncodeError): the client got no frame again.
-    In the client, pack_rows raised UnicodeEncodeError on the reading thread. The row must be buffered as sent, with
+    In the client, packing raised UnicodeEncodeError on the reading thread. The row must be buffered as sent, with
     the frame's other rows and the frames after it."""
     live.watch(["005930", "000660"], "0B")
     wait_for(lambda: any(c.logged_in for c in fake.ws.live()), 10, "the login")
@@ -37,7 +38,7 @@ def test_a_lone_surrogate_value_is_buffered_and_the_stream_goes_on(fake, live):
                      ' {"type": "0B", "item": "000660", "values": {"10": "\\ud800", "20": "090000"}}]}')
     fake.ws.send_raw(json.dumps({"trnm": "REAL", "data": [{"type": "0B", "item": "005930", "values": {"10": "+2"}}]}))
     wait_for(lambda: live.status.received >= 3, 10, "all three rows")
-    rows = [(row.item, row.values) for row in live._buffers["0B"]]
+    rows = [(event.item, event.values) for event in (Event(*row) for row in live._buffers["0B"])]
     assert rows == [("005930", {"10": "+1"}), ("000660", {"10": "\ud800", "20": "090000"}), ("005930", {"10": "+2"})]
 
 

@@ -14,7 +14,7 @@ import pytest
 import kiwoom_nb
 from kiwoom_nb import KiwoomError, NetworkError, RequestError, TokenError
 from kiwoom_nb.live._wire import MOCK_WS_URL, PRODUCTION_WS_URL, resolve_ws_url
-from kiwoom_nb.live._stream import Stream
+from kiwoom_nb.live._stream import Event, Stream
 from support import CANARY, assert_chain_clean, wait_for
 
 pytest.importorskip("pandas")
@@ -76,7 +76,7 @@ def test_watch_registers_and_frames_have_readable_columns_and_positive_prices(fa
     assert str(df["received_at"].dt.tz) == "Asia/Seoul"  # as cntr_tm is: the two read side by side (issue 30)
     with live._lock:
         arrived = list(live._buffers["0B"])[:len(df)]  # the frame was taken first: its rows lead the buffer
-    assert [stamp.to_pydatetime() for stamp in df["received_at"]] == [e.received_at for e in arrived]  # same instants
+    assert [stamp.to_pydatetime() for stamp in df["received_at"]] == [Event(*row).received_at for row in arrived]  # same instants
     assert df["received_at"].iloc[-1].utcoffset().total_seconds() == 9 * 3600  # shown as Korea's wall clock
     latest = live.latest("0B")
     assert sorted(latest["item"]) == ["000660", "005930"]

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from kiwoom_nb.live import _wire
-from kiwoom_nb.live._reading import SEP, Event, compact, pack, pack_rows, unpack
+from kiwoom_nb.live._reading import SEP, Event, compact, pack, unpack
 from kiwoom_nb.live._stream import Stream
 from kiwoom_nb.live._stream_frame import events_frame
 from support import CANARY, wait_for
@@ -48,9 +48,24 @@ def test_a_buffered_0b_row_takes_under_300_bytes_not_4400(fake, live):
         grown = traced() - before
     finally:
         tracemalloc.stop()
-    row = next(iter(live._buffers["0B"]))
+    row = Event(*next(iter(live._buffers["0B"])))
     assert len(row.values) == 44 and row.values["9081"] == "KRX"
     assert grown / 10_000 < 300, f"{grown / 10_000:.0f} bytes a row"
+
+
+def test_buffered_rows_leave_the_collectors_passes(fake, live):
+    """100,000 buffered Events (a class) were each tracked by the cyclic collector, and its passes over them cost the
+    ingest ~0.5 µs an entry (BENCHMARKS.md §14). Buffered rows are plain tuples of strings, bytes and a datetime,
+    which the collector stops tracking after its first look."""
+    import gc
+
+    live.watch(ITEMS, "0B")
+    fake.ws.burst(100, ITEMS, per_frame=10)
+    wait_for(lambda: live.status.received >= 1000, 30, "the rows buffered")
+    gc.collect()
+    with live._lock:
+        rows = list(live._buffers["0B"]) + list(live._latest["0B"].values())
+    assert len(rows) >= 1010 and not [row for row in rows if gc.is_tracked(row)]
 
 
 @settings(max_examples=300, deadline=None)
@@ -63,7 +78,7 @@ def test_a_packed_row_unpacks_to_the_values_as_sent(values):
     if joined.count(SEP) != len(values) - 1:
         return  # a value holding SEP: compact keeps such an entry a dict (the test below)
     kept = pack(joined)
-    assert unpack(kept, len(values)) == values
+    assert unpack(kept)[:len(values)] == values
     if all(ord(c) < 256 for c in joined):
         assert isinstance(kept, bytes) and len(kept) <= len(joined) * 1.5 + 1
 
@@ -89,7 +104,7 @@ def test_the_frame_callbacks_and_iterators_see_the_values_as_sent(fake, live):
     frame = live.frame("0B")
     assert len(frame) == 30 and list(frame["item"]) == [e.item for e in got]
     assert [dict(e.values) for e in got] == seen
-    assert [row.values["10"] for row in live._buffers["0B"]] == [values["10"] for values in seen]
+    assert [Event(*row).values["10"] for row in live._buffers["0B"]] == [values["10"] for values in seen]
     assert all(e.values["9999"].isdigit() for e in got) and len({e.values["9999"] for e in got}) == 30
     assert int(frame["cur_prc"].iloc[0]) == abs(int(seen[0]["10"]))
     assert all(isinstance(e.values, dict) and e.values is e.values for e in got)  # one dict per Event, kept
@@ -119,11 +134,19 @@ def test_a_frame_of_compact_events_is_the_frame_of_plain_ones(rows):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.text("0123456789+-. \x1d\x1e\x1fKRXf한", max_size=40) | st.text(max_size=20), max_size=12))
-def test_a_frames_rows_packed_together_are_each_row_packed_alone(rows):
-    """pack_rows parts a frame's rows with a character of its own and escapes once per frame: a row holding that
-    character, the escape character or Hangul must come out as pack() makes it on its own."""
-    assert pack_rows(rows) == [pack(row) for row in rows]
+@given(st.lists(st.lists(st.text("0123456789+-. \x1e\x1fKRXf한", max_size=8) | st.text(max_size=6), min_size=1,
+                         max_size=6), max_size=12))
+def test_a_frames_rows_packed_together_each_read_back_as_sent(rows):
+    """_take packs a frame's rows as one blob (its values joined), each row an offset into it: whatever the values
+    (signs, letters, the escape character, Hangul, lone surrogates), each row reads back as sent, by itself (values)
+    and with the others (the frame's DataFrame unpacks the blob once)."""
+    rows = [values for values in rows if SEP.join(values).count(SEP) == len(values) - 1]  # else kept as a dict
+    at, starts = datetime.now(timezone.utc), [sum(map(len, rows[:n])) for n in range(len(rows))]
+    blob = pack(SEP.join(SEP.join(values) for values in rows))
+    events = [Event("0B", "005930", blob, at, tuple(map(str, range(len(values)))), start)
+              for values, start in zip(rows, starts)]
+    assert [list(event.values.values()) for event in events] == rows
+    assert [values for _, values in (event._row() for event in events)] == rows
 
 
 FRAMES = [
@@ -154,7 +177,7 @@ def test_a_callback_changing_an_entry_kept_as_a_dict_leaves_the_buffered_row_alo
                                                             "values": {"10": f"+1{SEP}2", "20": "090000"}}]}))
     wait_for(lambda: called, 10, "the callbacks")
     [row] = live._buffers["0B"]
-    assert row.values == {"10": f"+1{SEP}2", "20": "090000"} and called[0].values["10"] == "changed"
+    assert Event(*row).values == {"10": f"+1{SEP}2", "20": "090000"} and called[0].values["10"] == "changed"
 
 
 def test_threads_reading_rows_while_frames_arrive_all_see_whole_rows(fake, live):
@@ -167,7 +190,7 @@ def test_threads_reading_rows_while_frames_arrive_all_see_whole_rows(fake, live)
         try:
             while not stop.is_set():
                 rows = list(live._latest["0B"].values())
-                assert all(len(row.values) == 44 for row in rows)
+                assert all(len(Event(*row).values) == 44 for row in rows)
                 frame = live.frame("0B")
                 assert frame["cur_prc"].notna().all() and len(frame.columns) > 44
         except Exception as exc:  # noqa: BLE001 - reported below

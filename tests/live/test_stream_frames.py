@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from kiwoom_nb import KiwoomError
-from kiwoom_nb.live._stream import Stream
+from kiwoom_nb.live._stream import Event, Stream
 from kiwoom_nb.live._wire import MAX_FRAME
 from support import CANARY, wait_for
 
@@ -35,7 +35,8 @@ def good(n: int) -> str:
 
 
 def arrived(live) -> list[int]:
-    return [int(e.values["99999"]) for e in list(live._buffers.get("0B", ())) if "99999" in e.values]
+    events = [Event(*row) for row in list(live._buffers.get("0B", ()))]
+    return [int(e.values["99999"]) for e in events if "99999" in e.values]
 
 
 BAD = [

@@ -40,7 +40,7 @@ SCRIPT = textwrap.dedent("""
             print("{}", flush=True)
         elif line.strip() == "fresh":  # items with an event since "mark"
             rows = list(live._buffers.get("0B", ()))[base.get("0B", 0):]
-            print(json.dumps({"fresh": sorted({e.item for e in rows})}), flush=True)
+            print(json.dumps({"fresh": sorted({row[1] for row in rows})}), flush=True)  # (type, item, ...)
         elif line.strip() == "status":
             print(json.dumps({"status": str(live.status),
                               "seen": sorted(set(live.frame("0B")["item"])), "n": live.status.received}), flush=True)
