@@ -143,6 +143,9 @@ def measure_stream(ctx: Any) -> None:
             f"{steady['kiwoom_client'][0]:,.0f} / {steady['kiwoom_client'][1]:,.0f} µs",
             "kiwoom_nb hands each event to its callback thread; kiwoom-client calls it on its reading loop",
             "p50 ≤ 500 µs, p99 ≤ 2,000 µs (issue 34)", steady["kiwoom_nb"][0] <= 500 and steady["kiwoom_nb"][1] <= 2_000)
+    res.add("9", "the same run: CPU per event in the client's own process (every thread: the socket, decoding, "
+                 "buffer, callbacks)", f"{steady['kiwoom_nb'][2]:.1f} µs", f"{steady['kiwoom_client'][2]:.1f} µs",
+            f"×{steady['kiwoom_client'][2] / steady['kiwoom_nb'][2]:.2f} (above 1: kiwoom_nb uses less)")
     ours, theirs = buffered_memory(fake, ctx.n.get("stream_rows", 100_000))
     rows = ctx.n.get("stream_rows", 100_000)
     res.add("9", f"memory for {rows:,} buffered 0B rows (tracemalloc), against the same entries kept as kiwoom-client's "

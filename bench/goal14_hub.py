@@ -47,8 +47,10 @@ CLIENT = textwrap.dedent("""
     live.watch(items.split(","), "0B")
     print("READY", type(live._socket).__name__, flush=True)
     sys.stdin.readline()  # "go": the burst starts
+    cpu = time.process_time()
     done.wait(float(sys.argv[7]))
-    print("RESULT " + json.dumps({"events": len(got), "reordered": bad[0], "latency_ns": got,
+    cpu = time.process_time() - cpu
+    print("RESULT " + json.dumps({"events": len(got), "reordered": bad[0], "latency_ns": got, "cpu_s": cpu,
                                   "lost": dict(live.status.lost)}), flush=True)
     live.close()
 """)
@@ -74,11 +76,13 @@ THEIR_CLIENT = textwrap.dedent("""
         listening = asyncio.create_task(ws.listen())
         print("READY KiwoomWebSocket", flush=True)
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+        cpu = time.process_time()
         deadline = time.monotonic() + float(sys.argv[5])
         while len(got) < events and time.monotonic() < deadline:
             await asyncio.sleep(0.05)  # the bench's own wait for the last callbacks, bounded
-        print("RESULT " + json.dumps({"events": len(got), "reordered": bad[0], "latency_ns": got, "lost": {}}),
-              flush=True)
+        cpu = time.process_time() - cpu
+        print("RESULT " + json.dumps({"events": len(got), "reordered": bad[0], "latency_ns": got, "lost": {},
+                                      "cpu_s": cpu}), flush=True)
         await ws.disconnect()
         listening.cancel()
     asyncio.run(main())
@@ -216,9 +220,10 @@ def paced(fake: Any, argv: list[str], env: dict[str, str], clients: int, events:
     return [json.loads(next(line for line in o.splitlines() if line.startswith("RESULT "))[7:]) for o in outs]
 
 
-def steady_latency(ctx: Any, events: int) -> dict[str, tuple[float, float]]:
+def steady_latency(ctx: Any, events: int) -> dict[str, tuple[float, float, float]]:
     """Frame sent → callback (p50, p99 in µs) at a steady 5,000 events/s, each client in a process of its own (as a
-    kernel is): kiwoom_nb's Stream with its own socket (KIWOOM_STREAM_HUB=0) and kiwoom-client's KiwoomWebSocket."""
+    kernel is): kiwoom_nb's Stream with its own socket (KIWOOM_STREAM_HUB=0) and kiwoom-client's KiwoomWebSocket;
+    third, the client process's CPU per event (µs: socket, decoding, buffer, callbacks; every thread of it)."""
     import kiwoom_nb
 
     fake = ctx.fake
@@ -232,7 +237,8 @@ def steady_latency(ctx: Any, events: int) -> dict[str, tuple[float, float]]:
                               "120"], env, 1, events, 1)
     finally:
         kiwoom_nb.revoke_token(appkey, secretkey, token, base_url=fake.url)
-    return {"kiwoom_nb": _stats(ours[0]["latency_ns"]), "kiwoom_client": _stats(theirs[0]["latency_ns"])}
+    return {name: (*_stats(got["latency_ns"]), got["cpu_s"] / max(got["events"], 1) * 1e6)
+            for name, got in (("kiwoom_nb", ours[0]), ("kiwoom_client", theirs[0]))}
 
 
 def measure_hub(ctx: Any, clients: int = 3) -> None:
