@@ -60,6 +60,17 @@ def test_load_ext_imports_no_http_widgets_or_pandas():
     assert not loaded & {"httpx", "ipywidgets", "pandas", "tqdm", "websockets", "pyarrow", "duckdb", "filelock"}
 
 
+def test_load_ext_leaves_the_order_tickets_code_for_its_first_use():
+    """Goal 1 (%load_ext ≤ 5 ms) had slipped to 7.3 ms: the ticket's module (its widgets' code, html) was imported to
+    register %kiwoom_order. The magic is registered; the module loads when a ticket is asked for."""
+    script = ("from IPython.core.interactiveshell import InteractiveShell\n"
+              "ip = InteractiveShell.instance(); ip.run_line_magic('load_ext', 'kiwoom_nb')\n"
+              "import sys; print('kiwoom_order' in ip.magics_manager.magics['line'], "
+              "'kiwoom_nb.notebook.panel._ticket' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["True", "False"], done.stderr
+
+
 def test_fetching_a_frame_does_load_pandas():
     """The checks above can see pandas: building a frame loads it."""
     loaded = modules_after(

@@ -26,13 +26,11 @@ def load(shell: Any) -> None:
         return
     from ._candles_magic import CandleMagics
     from ._tr_magic import TrMagics
-    from ._watch_magic import WatchMagics, show_streams_as_boards
+    from ._watch_magic import TicketMagics, WatchMagics, show_streams_as_boards
 
     magics = KiwoomMagics(shell=shell)
     tr = TrMagics(shell, magics)
-    from .panel._ticket import ticket_magics
-
-    magics.companions = [tr, CandleMagics(shell, magics), WatchMagics(shell, magics), ticket_magics(shell, magics)]
+    magics.companions = [tr, CandleMagics(shell, magics), WatchMagics(shell, magics), TicketMagics(shell, magics)]
     for each in (magics, *magics.companions):
         shell.register_magics(each)
     magics.hook()

@@ -236,31 +236,3 @@ class Ticket:
 def _typed_price(value: float) -> Any:
     """A price widget's float as the order takes it: 150000.0 -> 150000 (won), 185.2 -> 185.2 (dollars)."""
     return int(value) if float(value).is_integer() else round(float(value), 4)
-
-
-def ticket_magics(shell: Any, logins: Any) -> Any:
-    """The Magics of %kiwoom_order (made at %load_ext, IPython's classes imported then): a ticket for the login of
-    the shell's KiwoomMagics."""
-    from IPython.core.magic import Magics, line_magic, magics_class
-
-    @magics_class
-    class TicketMagics(Magics):
-        @line_magic
-        def kiwoom_order(self, line: str = "") -> Any:
-            """An order ticket: ``%kiwoom_order [CODE [QTY]] [--var NAME]`` — code or name, side, quantity, price or
-            market; the preview line as you type; 주문 then 확인 (production in red); then the live order. Same as
-            kiwoom_nb.ticket()."""
-            from ..._errors import KiwoomError
-
-            words, var = line.split(), None
-            if "--var" in words:
-                at = words.index("--var")
-                if at + 1 >= len(words):
-                    raise KiwoomError("%kiwoom_order --var needs a name, e.g. --var kiwoom_mock")
-                var = words[at + 1]
-                del words[at:at + 2]
-            if len(words) > 2 or (len(words) == 2 and not words[1].isdigit()):
-                raise KiwoomError(f"%kiwoom_order {line.strip()}: use %kiwoom_order [CODE [QTY]] [--var NAME]")
-            return Ticket(logins.client_for(var), words[0] if words else "", int(words[1]) if len(words) > 1 else 1)
-
-    return TicketMagics(shell=shell)
