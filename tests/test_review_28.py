@@ -17,9 +17,15 @@ def open_stream(fake):
 
 
 def every_revoked(fake):
-    """Every token issued is revoked once (the stream hub's, the default, once its grace period passed)."""
-    wait_for(lambda: len(fake.revokes) >= len(fake.tokens), 20, "every token's revoke")
-    assert sorted(r.body["token"] for r in fake.revokes) == sorted(t.value for t in fake.tokens)
+    """Every token issued is revoked once (the stream hub's, the default, once its grace period passed). Revokes of
+    tokens this fake never issued are another test's: a revoker still retrying at a port this fake got after that
+    test's fake closed (CI failed once on one, under 3 workers)."""
+    def ours():
+        issued = {t.value for t in fake.tokens}
+        return sorted(r.body.get("token") for r in fake.revokes if r.body.get("token") in issued)
+
+    wait_for(lambda: len(ours()) >= len(fake.tokens), 20, "every token's revoke")
+    assert ours() == sorted(t.value for t in fake.tokens)
 
 
 def test_a_stream_opened_while_the_last_one_on_its_socket_closes_gets_a_live_socket(fake, monkeypatch):
