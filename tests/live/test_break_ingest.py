@@ -116,3 +116,19 @@ def test_each_row_packed_in_one_pass_reads_back_as_sent(rows):
     rows = [values for values in rows if SEP.join(values).count(SEP) == len(values) - 1]  # else kept as a dict
     blobs = pack_rows([SEP.join(values) for values in rows])
     assert len(blobs) == len(rows) and [unpack(blob)[:len(values)] for blob, values in zip(blobs, rows)] == rows
+
+
+def test_a_lone_surrogate_leaves_the_frame_and_latest_readable(fake, live):
+    """json takes "\\ud800" (orjson refuses it, read_frame falls back): pandas' str columns (pyarrow) refuse to
+    encode it, and frame() / latest() raised UnicodeEncodeError while the row was held (latest: until the item ticked
+    again; frame: until ``buffer`` rows later). The value shows as U+FFFD, the rest as sent."""
+    live.watch(["005930", "000660"], "0B")
+    _logged_in(fake)
+    fake.ws.send_raw('{"trnm": "REAL", "data": [{"type": "0B", "item": "005930", "values": {"10": "+61000", '
+                     '"302": "x\\ud800y", "\\udc00": "1"}}, {"type": "0B", "item": "000660", "values": {"10": "-5"}}]}')
+    wait_for(lambda: live.status.received >= 2, 10, "both rows")
+    for frame in (live.frame("0B"), live.latest("0B")):
+        assert list(frame["item"]) == ["005930", "000660"]
+        assert list(frame["cur_prc"]) == [61000, 5] and list(frame["cur_prc_dir"]) == [1, -1]
+        assert frame["302"].iloc[0] == "x\ufffdy" and frame["\ufffd"].iloc[0] == "1"
+    assert Event(*live._buffers["0B"][0]).values["302"] == "x\ud800y"  # the row itself: as sent
