@@ -6,6 +6,8 @@ value costs only itself (missing), never its column; ``000000`` where no time ap
 
 from __future__ import annotations
 
+import re
+from functools import partial
 from typing import Any
 
 from . import _fids
@@ -14,9 +16,21 @@ from ..rest._frame import require_pandas, short_code
 __all__ = ["events_frame", "hits_frame"]
 
 KST = "Asia/Seoul"
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def events_frame(kind: str, events: list[Any]) -> Any:
+    try:
+        return _events_frame(kind, events)
+    except UnicodeEncodeError:  # a lone surrogate (json takes "\\ud800"): pandas' str columns refuse it; shown U+FFFD
+        from ._reading import Event
+
+        fix = partial(_SURROGATE.sub, "\ufffd")
+        return _events_frame(kind, [Event(e.type, fix(e.item), {fix(k): fix(v) for k, v in e.values.items()},
+                                          e.received_at) for e in events])
+
+
+def _events_frame(kind: str, events: list[Any]) -> Any:
     pd = require_pandas()
     frame = _records(pd, events) if events else pd.DataFrame()
     # Korea time, as cntr_tm (체결시간) is: the two columns read side by side

@@ -11,7 +11,7 @@ from collections import deque
 from datetime import datetime
 from typing import Any
 
-from ._reading import SEP, Event, _names, _shapes, name, pack, shape
+from ._reading import SEP, Event, _names, _shapes, name, pack_rows, shape
 
 __all__ = ["ACCOUNT", "EXCHANGES", "Taking"]
 
@@ -27,7 +27,7 @@ class Taking:
     def _take(self, entries: list[dict[str, Any]], joined: list[str], at: datetime) -> None:
         """A REAL frame's entries and their values ``joined`` (both from _wire.read_frame): the watched ones buffered
         at once, then queued."""
-        kept, texts, watched, names, start, same = [], [], self._watched, _names, 0, ()
+        kept, texts, watched, names, same = [], [], self._watched, _names, ()
         for entry, text in zip(entries, joined):
             kind = entry["type"]
             items = watched.get(kind)
@@ -43,18 +43,17 @@ class Taking:
                 fids = tuple(values)
                 if fids != same:  # the entry before's shape is the likely one: a compare, not a hash of 44 FIDs
                     same = _shapes.get(fids) or shape(fids)
-                kept.append((kind, item, values, same, start))
+                kept.append((kind, item, values, same))
                 texts.append(text)
-                start += len(values)
             else:  # a value holds SEP: the entry stays its dict
-                kept.append((kind, item, values, None, 0))
+                kept.append((kind, item, values, None))
         if not kept:
             return
         # rows are plain tuples (Event's arguments): the collector stops tracking them, where 100,000 buffered Events
-        # made its full passes cost ~0.5 µs an entry; the frame's values are packed together, one blob for its rows
-        blob = pack(SEP.join(texts))
-        taken = [(kind, item, values if fids is None else blob, at, fids, start)
-                 for kind, item, values, fids, start in kept]
+        # made its full passes cost ~0.5 µs an entry; the frame's rows are packed in one pass, a blob each (one blob
+        # for the frame kept it all while any of its rows was held: a rare type's buffer, an item's latest row)
+        packed = iter(pack_rows(texts))
+        taken = [(kind, item, values if fids is None else next(packed), at, fids) for kind, item, values, fids in kept]
         with self._lock:
             buffers, latest, last = self._buffers, self._latest, None
             for row in taken:
@@ -73,7 +72,7 @@ class Taking:
         calls, callbacks, sinks = self._calls, self._callbacks, self._sinks
         if calls is None and not sinks:
             return
-        for kind, item, values, _, _ in kept:  # each consumer's Event has a dict of its own, made from the decoded one
+        for kind, item, values, _ in kept:  # each consumer's Event has a dict of its own, made from the decoded one
             if calls is not None and (kind in callbacks or "*" in callbacks):
                 if calls.qsize() < self.buffer:  # one producer (this thread): the bound holds
                     calls.put(Event(kind, item, dict(values), at))
