@@ -133,22 +133,6 @@ def test_a_frame_of_compact_events_is_the_frame_of_plain_ones(rows):
     assert all(isinstance(e._values, (bytes, str)) for e in joined)  # the frame made no dict of a compact row
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.lists(st.text("0123456789+-. \x1e\x1fKRXf한", max_size=8) | st.text(max_size=6), min_size=1,
-                         max_size=6), max_size=12))
-def test_a_frames_rows_packed_together_each_read_back_as_sent(rows):
-    """_take packs a frame's rows as one blob (its values joined), each row an offset into it: whatever the values
-    (signs, letters, the escape character, Hangul, lone surrogates), each row reads back as sent, by itself (values)
-    and with the others (the frame's DataFrame unpacks the blob once)."""
-    rows = [values for values in rows if SEP.join(values).count(SEP) == len(values) - 1]  # else kept as a dict
-    at, starts = datetime.now(timezone.utc), [sum(map(len, rows[:n])) for n in range(len(rows))]
-    blob = pack(SEP.join(SEP.join(values) for values in rows))
-    events = [Event("0B", "005930", blob, at, tuple(map(str, range(len(values)))), start)
-              for values, start in zip(rows, starts)]
-    assert [list(event.values.values()) for event in events] == rows
-    assert [values for _, values in (event._row() for event in events)] == rows
-
-
 FRAMES = [
     json.dumps({"trnm": "REAL", "data": [{"type": "0B", "item": "005930", "values": {"10": "+1"}}]}),
     '{"trnm": "REAL", "data": [{"type": "0B", "item": "005930", "values": {"10": "\\ud800"}}]}',  # lone surrogate
