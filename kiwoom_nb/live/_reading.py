@@ -186,7 +186,8 @@ class Status:
         self.dropped = dict(stream._dropped)
         self.lost = dict(stream._lost)
         self.bad_frames = socket.bad_frames
-        self.buffered = {kind: len(rows) for kind, rows in stream._buffers.items()}
+        # dict(): one copy in C; iterating the stream's own dict raised when a first row of a type arrived meanwhile
+        self.buffered = {kind: len(rows) for kind, rows in dict(stream._buffers).items()}
         at = socket.next_attempt
         self.next_attempt = max(0.0, at - time.monotonic()) if at is not None and self.state != "stopped" else None
 

@@ -132,3 +132,38 @@ def test_a_lone_surrogate_leaves_the_frame_and_latest_readable(fake, live):
         assert list(frame["cur_prc"]) == [61000, 5] and list(frame["cur_prc_dir"]) == [1, -1]
         assert frame["302"].iloc[0] == "x\ufffdy" and frame["\ufffd"].iloc[0] == "1"
     assert Event(*live._buffers["0B"][0]).values["302"] == "x\ud800y"  # the row itself: as sent
+
+
+def test_status_read_while_a_types_first_row_arrives_never_raises(fake):
+    """Status iterated the stream's buffers dict while the socket's thread added a type to it: "dictionary changed
+    size during iteration" from ``live.status`` (found by reading it in a loop while rows of new types arrived)."""
+    import sys
+    import threading
+    from datetime import datetime, timezone
+
+    live = Stream(*CANARY["production"], base_url=fake.url, ws_url=fake.ws_url)
+    kinds = [f"T{n:04d}" for n in range(3000)]
+    live._watched.update({kind: {""} for kind in kinds})  # every item of each type
+    errors, done = [], threading.Event()
+
+    def read():
+        while not done.is_set():
+            try:
+                live.status
+            except Exception as exc:  # noqa: BLE001 - reported below
+                errors.append(repr(exc))
+                return
+
+    reader, switch = threading.Thread(target=read, daemon=True), sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # the threads change hands as often as they can
+    try:
+        reader.start()
+        at = datetime.now(timezone.utc)
+        for kind in kinds:
+            live._take([{"type": kind, "item": "005930", "values": {"10": "1"}}], ["1"], at)
+        done.set()
+        reader.join(10)
+    finally:
+        sys.setswitchinterval(switch)
+        live.close()
+    assert not errors and live.status.buffered[kinds[-1]] == 1
