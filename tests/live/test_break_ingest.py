@@ -121,7 +121,9 @@ def test_each_row_packed_in_one_pass_reads_back_as_sent(rows):
 def test_a_lone_surrogate_leaves_the_frame_and_latest_readable(fake, live):
     """json takes "\\ud800" (orjson refuses it, read_frame falls back): pandas' str columns (pyarrow) refuse to
     encode it, and frame() / latest() raised UnicodeEncodeError while the row was held (latest: until the item ticked
-    again; frame: until ``buffer`` rows later). The value shows as U+FFFD, the rest as sent."""
+    again; frame: until ``buffer`` rows later). With pyarrow strings (pandas 3) the value shows as U+FFFD; pandas 2's
+    object columns hold it as sent; the rest is as sent either way. Compared through ascii(): a surrogate in a failure
+    report stops pytest-xdist's worker (execnet cannot send it), as it did in CI's lowest-versions run."""
     live.watch(["005930", "000660"], "0B")
     _logged_in(fake)
     fake.ws.send_raw('{"trnm": "REAL", "data": [{"type": "0B", "item": "005930", "values": {"10": "+61000", '
@@ -130,8 +132,10 @@ def test_a_lone_surrogate_leaves_the_frame_and_latest_readable(fake, live):
     for frame in (live.frame("0B"), live.latest("0B")):
         assert list(frame["item"]) == ["005930", "000660"]
         assert list(frame["cur_prc"]) == [61000, 5] and list(frame["cur_prc_dir"]) == [1, -1]
-        assert frame["302"].iloc[0] == "x\ufffdy" and frame["\ufffd"].iloc[0] == "1"
-    assert Event(*live._buffers["0B"][0]).values["302"] == "x\ud800y"  # the row itself: as sent
+        odd = [ascii(column) for column in frame.columns if column not in ("item", "received_at")][-1]
+        assert odd in (ascii("\ufffd"), ascii("\udc00")), odd
+        assert ascii(frame["302"].iloc[0]) in (ascii("x\ufffdy"), ascii("x\ud800y")), ascii(frame["302"].iloc[0])
+    assert ascii(Event(*live._buffers["0B"][0]).values["302"]) == ascii("x\ud800y")  # the row itself: as sent
 
 
 def test_status_read_while_a_types_first_row_arrives_never_raises(fake):
