@@ -73,9 +73,9 @@ SHAPES = 4096
 _names: dict[str, str] = {}
 NAMES = 65536
 
-# A frame's joined values are packed two characters to a byte: the 15 characters numbers are written with (digits,
+# A row's joined values are packed two characters to a byte: the 15 characters numbers are written with (digits,
 # signs, the point, the space, SEP) are a nibble each, and any other character below U+0100 is _MARK and two nibbles
-# of its code. Values with a character beyond (Hangul) stay the joined str. Packing and unpacking run in C
+# of its code. A row with a character beyond (Hangul) stays the joined str. Packing and unpacking run in C
 # (bytes.replace and translate, binascii): 44 FIDs of 0B take ~140 bytes instead of ~300.
 _MARK = "\x1e"
 _NIBBLES = "0123456789+-." + SEP + " " + _MARK  # the characters nibbles 0..15 stand for
