@@ -193,6 +193,7 @@ class TicketMagics(Magics):
                 raise KiwoomError("%kiwoom_order --var needs a name, e.g. --var kiwoom_mock")
             var = words[at + 1]
             del words[at:at + 2]
-        if len(words) > 2 or (len(words) == 2 and not words[1].isdigit()):
+        # isdigit() alone takes "²", which int() refuses (a ValueError's traceback): ASCII digits only
+        if len(words) > 2 or (len(words) == 2 and not (words[1].isascii() and words[1].isdigit())):
             raise KiwoomError(f"%kiwoom_order {line.strip()}: use %kiwoom_order [CODE [QTY]] [--var NAME]")
         return Ticket(self.logins.client_for(var), words[0] if words else "", int(words[1]) if len(words) > 1 else 1)
