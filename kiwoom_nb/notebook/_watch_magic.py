@@ -187,12 +187,19 @@ class TicketMagics(Magics):
         from .panel._ticket import Ticket  # the ticket's code only when one is asked for (goal 1: %load_ext)
 
         words, var = line.split(), None
+        for at, word in enumerate(words):  # --var=NAME, as argparse takes it in the other magics
+            if word.startswith("--var="):
+                words[at:at + 1] = ["--var", word[len("--var="):]]
+                break
         if "--var" in words:
             at = words.index("--var")
-            if at + 1 >= len(words):
+            if at + 1 >= len(words) or not words[at + 1]:  # "--var=" names nothing either
                 raise KiwoomError("%kiwoom_order --var needs a name, e.g. --var kiwoom_mock")
             var = words[at + 1]
             del words[at:at + 2]
-        if len(words) > 2 or (len(words) == 2 and not words[1].isdigit()):
+        # isdigit() alone takes "²", which int() refuses (a ValueError's traceback): ASCII digits only; an option
+        # it does not know ("--", "-v", "--vars x") is no code
+        qty_ok = len(words) < 2 or (words[1].isascii() and words[1].isdigit())
+        if len(words) > 2 or not qty_ok or (words and words[0].startswith("-")):
             raise KiwoomError(f"%kiwoom_order {line.strip()}: use %kiwoom_order [CODE [QTY]] [--var NAME]")
         return Ticket(self.logins.client_for(var), words[0] if words else "", int(words[1]) if len(words) > 1 else 1)
