@@ -1,4 +1,5 @@
-"""One Kiwoom WebSocket (per app key and URL) owned by one daemon thread: LOGIN, the PING echo, replies, reconnects.
+"""One Kiwoom WebSocket (per app key and URL) owned by one daemon thread: LOGIN, the PING echo, replies, reconnects;
+and the token source its streams share (TokenShare).
 
 No IPython, no printing, and never user code on the reading path: REAL entries go to the streams' ``_take``, which
 only buffers and queues. websockets is imported when the first socket connects; frames and URLs are _wire's.
@@ -13,14 +14,13 @@ import random
 import threading
 import time
 from collections import deque
-from typing import Any
+from typing import Any, Callable
 
 from .._errors import KiwoomError, KiwoomTimeout, NetworkError, TokenError
-from ._share import TokenShare
 from ._traffic import BAD_LOG_EVERY, Traffic, _Stop, _Waiter
 from ._wire import MAX_MESSAGE, PATHS, _chunks, _code, _kiwoom_code, _quiet_logger, _reason, reg_frame
 
-__all__ = ["Socket", "leave", "socket_for"]
+__all__ = ["Socket", "TokenShare", "leave", "socket_for"]
 
 log = logging.getLogger("kiwoom_nb")
 
@@ -74,6 +74,51 @@ def leave(socket: "Socket", stream: Any) -> bool:
 def all_sockets() -> list["Socket"]:
     with _registry_lock:
         return list(_sockets.values())
+
+
+class TokenShare:
+    """The token source of one socket, shared by its streams: each holds a counted reference (its own source). The
+    source is closed (an own token revoked) when the last holder lets go, never before; when its owner stops lending
+    it (a logout), the socket moves to another holder's source first (``hand_over``)."""
+
+    def __init__(self, source: Any) -> None:
+        self.source = source
+        self.holders: list[Any] = []  # each stream's own source, once per stream
+        self._lock = threading.Lock()
+
+    app_key = property(lambda self: self.source.app_key)
+    mock = property(lambda self: self.source.mock)
+
+    def current(self) -> Any:
+        return self.source.current()
+
+    def reissue(self, stale: Any, code: int | None = None, **how: Any) -> Any:
+        return self.source.reissue(stale, code, **how)
+
+    def hold(self, source: Any) -> None:
+        with self._lock:
+            self.holders.append(source)
+
+    def let_go(self, source: Any) -> list[Any]:
+        """Drop one reference of ``source``; returns the sources nobody holds any more, to close."""
+        with self._lock:
+            if source in self.holders:
+                self.holders.remove(source)
+            closing = [source] if source is not self.source and source not in self.holders else []
+            if not self.holders:
+                closing.append(self.source)
+            return closing
+
+    def hand_over(self, leaving: Callable[[Any], bool]) -> bool:
+        """The source is no longer lent (``leaving(source)``): take another holder's; True if it changed."""
+        with self._lock:
+            if not leaving(self.source):
+                return False
+            other = next((s for s in self.holders if not leaving(s)), None)
+            if other is None:
+                return False
+            self.source = other
+            return True
 
 
 class Socket(Traffic):
@@ -194,13 +239,10 @@ class Socket(Traffic):
             self._first.set()
 
     def _connect(self) -> Any:
-        from websockets.sync.client import connect
+        from ._conn import open_conn
 
-        try:
-            ws = connect(self.url, open_timeout=self.timeout, ping_interval=None, close_timeout=1.0,
-                         max_size=MAX_MESSAGE, user_agent_header=None, logger=_quiet_logger())
-            # Kiwoom's PING is an application frame echoed in _dispatch; the library's own pings are off.
-            return ws.__enter__()  # the connection is ours to close (websockets 17 warns otherwise)
+        try:  # Kiwoom's PING is an application frame echoed in _dispatch; websockets' own pings are off
+            return open_conn(self.url, timeout=self.timeout, max_size=MAX_MESSAGE, logger=_quiet_logger())
         except Exception as exc:  # noqa: BLE001 - InvalidURI, InvalidHandshake, OSError ... as one line
             raise OSError(_reason(exc)) from None
 
@@ -237,7 +279,9 @@ class Socket(Traffic):
                 with self._send_lock:
                     opening, self._opening = self._opening, None
                 if opening is not None:  # not handed over: a connection never outlives its LOGIN attempt
-                    _close_quietly(opening)
+                    from ._conn import close_quietly
+
+                    close_quietly(opening)
             code = _kiwoom_code(answer)
             if code in AUTH_RETRY and not reissued:
                 reissued = True
@@ -292,8 +336,10 @@ class Socket(Traffic):
     def _abort(self) -> None:
         with self._send_lock:
             sockets = [ws for ws in (self._ws, self._opening) if ws is not None]
+        from ._conn import cut
+
         for ws in sockets:
-            _cut(ws)
+            cut(ws)
 
     def relogin(self, timeout: float) -> None:
         """Log in again now with the token source's current token (another holder's, after a logout): the
@@ -323,7 +369,9 @@ class Socket(Traffic):
         with self._send_lock:
             ws, opening = self._ws, self._opening
         if opening is not None:  # a LOGIN in flight: its connection goes at once
-            _cut(opening)
+            from ._conn import cut
+
+            cut(opening)
         if ws is not None:
             ws.close_timeout = max(0.05, min(1.0, (deadline - time.monotonic()) / 2))
             closer = threading.Thread(target=self._close_ws, name="kiwoom-stream-close", daemon=True)
@@ -342,24 +390,3 @@ def backoff(attempt: int) -> float:
     to all of it) so that many clients dropped together do not come back together."""
     delay = min(BACKOFF_CAP, BACKOFF_FIRST * 2 ** min(attempt, 30))
     return delay * (0.5 + random.random() / 2)
-
-
-def _close_quietly(ws: Any) -> None:
-    try:
-        ws.close()
-    except Exception:  # noqa: BLE001
-        pass
-
-
-def _cut(ws: Any) -> None:
-    """End a connection without the closing handshake; shutdown() also wakes a thread blocked reading it."""
-    import socket
-
-    try:
-        ws.socket.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
-    try:
-        ws.socket.close()
-    except OSError:
-        pass

@@ -22,7 +22,7 @@ PRODUCTION_WS_URL = "wss://api.kiwoom.com:10000/api/dostk/websocket"
 MOCK_WS_URL = "wss://mockapi.kiwoom.com:10000/api/dostk/websocket"
 PATHS = {"domestic": "/api/dostk/websocket", "us": "/api/us/websocket"}
 _CODE = re.compile(r"CODE=(\d+)")
-#: a text frame longer than this (characters) is skipped as bad; websockets itself ends a connection over MAX_MESSAGE
+#: a text frame longer than this (characters, or bytes as read) is skipped as bad; a connection ends over MAX_MESSAGE
 MAX_FRAME = 1 << 20
 MAX_MESSAGE = 1 << 24
 #: the key read_frame adds to a REAL message: its entries' values, each joined by SEP
@@ -76,13 +76,14 @@ def reg_frame(items: list[str], kind: str, trnm: str = "REG") -> dict[str, Any]:
 
 
 def read_frame(text: Any) -> tuple[dict[str, Any] | None, str]:
-    """One frame as received -> (the message, or None to skip it; why it is bad, or "").
+    """One frame as received (a text frame's str or UTF-8 bytes) -> (the message, or None to skip it; why it is bad,
+    or "").
 
-    Checked for shape before use: a text frame of at most MAX_FRAME characters holding a JSON object with a known
+    Checked for shape before use: a text frame of at most MAX_FRAME characters (bytes, as bytes) holding a JSON object with a known
     ``trnm``; a REAL's ``data`` a list of entries, each with ``type`` and ``item`` strings and ``values`` an object of
     strings. Bad REAL entries are left out (the others are kept) and the frame is still called bad.
     """
-    if not isinstance(text, str):
+    if type(text) is not str and type(text) is not bytes:  # a text frame comes as str, or its UTF-8 bytes
         return None, "a binary frame"
     if len(text) > MAX_FRAME:
         return None, f"a frame over {MAX_FRAME:,} characters"
@@ -91,7 +92,7 @@ def read_frame(text: Any) -> tuple[dict[str, Any] | None, str]:
     except (ValueError, RecursionError):  # orjson refuses what json takes (lone surrogates, huge ints): json decides
         try:
             message = json.loads(text)
-        except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes; not UTF-8: ValueError
             return None, "not JSON"
     if not isinstance(message, dict):
         return None, "not a JSON object"

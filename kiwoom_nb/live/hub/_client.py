@@ -26,8 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..._errors import CredentialsError, KiwoomError
-from .._share import TokenShare
-from .._socket import Socket
+from .._socket import Socket, TokenShare
 
 __all__ = ["HubSocket", "enabled", "hub_dir", "hub_name", "open_link"]
 
