@@ -220,25 +220,33 @@ def paced(fake: Any, argv: list[str], env: dict[str, str], clients: int, events:
     return [json.loads(next(line for line in o.splitlines() if line.startswith("RESULT "))[7:]) for o in outs]
 
 
-def steady_latency(ctx: Any, events: int) -> dict[str, tuple[float, float, float]]:
+def steady_latency(ctx: Any, events: int, rounds: int = 3) -> dict[str, tuple[float, float, float]]:
     """Frame sent → callback (p50, p99 in µs) at a steady 5,000 events/s, each client in a process of its own (as a
     kernel is): kiwoom_nb's Stream with its own socket (KIWOOM_STREAM_HUB=0) and kiwoom-client's KiwoomWebSocket;
-    third, the client process's CPU per event (µs: socket, decoding, buffer, callbacks; every thread of it)."""
+    third, the client process's CPU per event (µs: socket, decoding, buffer, callbacks; every thread of it). The two
+    take turns ``rounds`` times; each figure is the median of its rounds (one run of each moved by ±10 %)."""
     import kiwoom_nb
 
     fake = ctx.fake
     appkey, secretkey = fake.keys["production"]
     env = {**ctx.env, "KIWOOM_STREAM_HUB": "0"}
-    ours = paced(fake, [sys.executable, "-c", CLIENT, appkey, secretkey, fake.url, fake.ws_url, ",".join(ITEMS),
-                        str(events), "120"], env, 1, events, 1)
-    token = str(kiwoom_nb.issue_token(appkey, secretkey, base_url=fake.url))
-    try:
-        theirs = paced(fake, [sys.executable, "-c", THEIR_CLIENT, token, fake.ws_url, ",".join(ITEMS), str(events),
-                              "120"], env, 1, events, 1)
-    finally:
-        kiwoom_nb.revoke_token(appkey, secretkey, token, base_url=fake.url)
-    return {name: (*_stats(got["latency_ns"]), got["cpu_s"] / max(got["events"], 1) * 1e6)
-            for name, got in (("kiwoom_nb", ours[0]), ("kiwoom_client", theirs[0]))}
+    runs: dict[str, list[dict]] = {"kiwoom_nb": [], "kiwoom_client": []}
+    for _ in range(rounds):
+        runs["kiwoom_nb"] += paced(fake, [sys.executable, "-c", CLIENT, appkey, secretkey, fake.url, fake.ws_url,
+                                          ",".join(ITEMS), str(events), "120"], env, 1, events, 1)
+        token = str(kiwoom_nb.issue_token(appkey, secretkey, base_url=fake.url))
+        try:
+            runs["kiwoom_client"] += paced(fake, [sys.executable, "-c", THEIR_CLIENT, token, fake.ws_url,
+                                                  ",".join(ITEMS), str(events), "120"], env, 1, events, 1)
+        finally:
+            kiwoom_nb.revoke_token(appkey, secretkey, token, base_url=fake.url)
+    out = {}
+    for name, got in runs.items():
+        stats = [(*_stats(g["latency_ns"]), g["cpu_s"] / max(g["events"], 1) * 1e6) for g in got]
+        out[name] = tuple(statistics.median(s[i] for s in stats) for i in range(3))
+    ctx.results.raw["steady"] = {name: [{k: v for k, v in g.items() if k != "latency_ns"} for g in got]
+                                 for name, got in runs.items()}
+    return out
 
 
 def measure_hub(ctx: Any, clients: int = 3) -> None:
