@@ -17,7 +17,7 @@ from collections import deque
 from typing import Any
 
 from websockets.client import ClientProtocol
-from websockets.exceptions import ConnectionClosed, InvalidHandshake
+from websockets.exceptions import ConnectionClosed
 from websockets.frames import Opcode
 from websockets.http11 import Response
 from websockets.protocol import State
@@ -94,8 +94,7 @@ class Conn:
                         self._take(event)
             if protocol.handshake_exc is not None:
                 raise protocol.handshake_exc
-            if protocol.state is not State.OPEN:
-                raise InvalidHandshake("the opening handshake did not complete")
+            # a close that came with the answer (CLOSING already) is recv's to say, as one a moment later would be
         except BaseException:
             sock.close()
             raise
@@ -104,14 +103,20 @@ class Conn:
 
     def recv(self, timeout: float | None = None) -> Any:
         """The next message: a text one as its UTF-8 bytes (orjson reads them without a str in between; valid or
-        not, the reader decides), a binary one as a bytearray. Raises TimeoutError after ``timeout`` seconds without
-        data, and websockets' ConnectionClosed once the connection is closed."""
+        not, the reader decides), a binary one as a bytearray. Raises TimeoutError when no whole message came in
+        ``timeout`` seconds (control frames and a message's pieces do not restart it), and websockets'
+        ConnectionClosed once the connection is closed."""
         messages = self._messages
         with self._reading:
+            deadline, wait = (None if timeout is None else time.monotonic() + timeout), timeout
             while not messages:
-                self._feed(timeout)
+                self._feed(wait)  # the first read with the timeout as set (no syscall to set it again)
                 for event in self.protocol.events_received():
                     self._take(event)
+                if deadline is not None and not messages:  # control frames, a message in pieces: the time left
+                    wait = deadline - time.monotonic()
+                    if wait <= 0:
+                        raise TimeoutError("no message")
             return messages.popleft()
 
     def _feed(self, timeout: float | None, opening: bool = False) -> None:
@@ -157,8 +162,8 @@ class Conn:
         data = text.encode() if isinstance(text, str) else bytes(text)
         with self._lock:
             protocol = self.protocol
-            if protocol.state is not State.OPEN:
-                raise ConnectionClosed(protocol.close_rcvd, protocol.close_sent)  # as websockets says it
+            if protocol.state is not State.OPEN:  # closing or closed: as websockets says it
+                raise ConnectionClosed(protocol.close_rcvd, protocol.close_sent, protocol.close_rcvd_then_sent)
             protocol.send_text(data)
             self._flush()
 

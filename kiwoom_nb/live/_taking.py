@@ -24,9 +24,9 @@ EXCHANGES = ("_NX", "_AL")
 class Taking:
     """``_take``: one frame's entries into the stream's buffers and consumers' queues."""
 
-    def _take(self, entries: list[dict[str, Any]], joined: list[str], at: datetime, last: bool = False) -> None:
+    def _take(self, entries: list[dict[str, Any]], joined: list[str], at: datetime) -> None:
         """A REAL frame's entries and their values ``joined`` (both from _wire.read_frame): the watched ones buffered
-        at once, then queued. ``last``: no other stream takes these entries after this one."""
+        at once, then queued."""
         kept, texts, watched, names, same = [], [], self._watched, _names, ()
         for entry, text in zip(entries, joined):
             kind = entry["type"]
@@ -72,16 +72,11 @@ class Taking:
         calls, callbacks, sinks = self._calls, self._callbacks, self._sinks
         if calls is None and not sinks:
             return
-        for kind, item, values, fids in kept:
-            # each consumer's Event has a dict of its own: the decoded one itself for the first, when nothing else holds
-            # it (the buffered row is packed, and no other stream takes this frame after this one), else a copy
-            mine = last and fids is not None
+        for kind, item, values, _ in kept:  # each consumer's Event has a dict of its own, made from the decoded one
             if calls is not None and (kind in callbacks or "*" in callbacks):
                 if calls.qsize() < self.buffer:  # one producer (this thread): the bound holds
-                    calls.put(Event(kind, item, values if mine else dict(values), at))
-                    mine = False
+                    calls.put(Event(kind, item, dict(values), at))
                 else:
                     self._lost["callbacks"] += 1
             for sink in sinks:
-                sink(Event(kind, item, values if mine else dict(values), at))
-                mine = False
+                sink(Event(kind, item, dict(values), at))

@@ -108,9 +108,8 @@ class Traffic:
     def _real(self, message: dict[str, Any]) -> None:
         at = datetime.now(timezone.utc)
         entries, joined = message.get("data") or [], message.get(JOINED) or []
-        streams = tuple(self.streams)  # a stream may close meanwhile
-        for stream in streams:  # the frame's entries at once: one lock, one pass
-            stream._take(entries, joined, at, stream is streams[-1])
+        for stream in tuple(self.streams):  # a stream may close meanwhile
+            stream._take(entries, joined, at)  # the frame's entries at once: one lock, one pass
 
     def _system(self, message: dict[str, Any]) -> None:
         code = str(message.get("code", ""))

@@ -22,7 +22,7 @@ PRODUCTION_WS_URL = "wss://api.kiwoom.com:10000/api/dostk/websocket"
 MOCK_WS_URL = "wss://mockapi.kiwoom.com:10000/api/dostk/websocket"
 PATHS = {"domestic": "/api/dostk/websocket", "us": "/api/us/websocket"}
 _CODE = re.compile(r"CODE=(\d+)")
-#: a text frame longer than this (characters, or bytes as read) is skipped as bad; a connection ends over MAX_MESSAGE
+#: a text frame longer than this (characters) is skipped as bad; a connection ends over a message of MAX_MESSAGE bytes
 MAX_FRAME = 1 << 20
 MAX_MESSAGE = 1 << 24
 #: the key read_frame adds to a REAL message: its entries' values, each joined by SEP
@@ -79,20 +79,30 @@ def read_frame(text: Any) -> tuple[dict[str, Any] | None, str]:
     """One frame as received (a text frame's str or UTF-8 bytes) -> (the message, or None to skip it; why it is bad,
     or "").
 
-    Checked for shape before use: a text frame of at most MAX_FRAME characters (bytes, as bytes) holding a JSON object with a known
+    Checked for shape before use: a text frame of at most MAX_FRAME characters holding a JSON object with a known
     ``trnm``; a REAL's ``data`` a list of entries, each with ``type`` and ``item`` strings and ``values`` an object of
     strings. Bad REAL entries are left out (the others are kept) and the frame is still called bad.
     """
-    if type(text) is not str and type(text) is not bytes:  # a text frame comes as str, or its UTF-8 bytes
+    if type(text) is bytes:
+        if len(text) > MAX_FRAME and len(text.decode(errors="replace")) > MAX_FRAME:  # characters, as for a str
+            return None, f"a frame over {MAX_FRAME:,} characters"
+        if _loads is json.loads:  # json reads bytes its own way (a BOM, UTF-16): as the str they stand for
+            text = _text(text)
+            if text is None:
+                return None, "not JSON"
+    elif type(text) is not str:
         return None, "a binary frame"
-    if len(text) > MAX_FRAME:
+    elif len(text) > MAX_FRAME:
         return None, f"a frame over {MAX_FRAME:,} characters"
     try:
         message = _loads(text)
     except (ValueError, RecursionError):  # orjson refuses what json takes (lone surrogates, huge ints): json decides
+        text = _text(text)
+        if text is None:  # not UTF-8
+            return None, "not JSON"
         try:
             message = json.loads(text)
-        except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes; not UTF-8: ValueError
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
             return None, "not JSON"
     if not isinstance(message, dict):
         return None, "not a JSON object"
@@ -100,7 +110,7 @@ def read_frame(text: Any) -> tuple[dict[str, Any] | None, str]:
     if not isinstance(trnm, str) or trnm not in TRNMS:
         return None, "an unknown trnm"
     if trnm != "REAL":  # rare: json's reading (orjson makes an int beyond 64 bits a float)
-        return (message if _loads is json.loads else json.loads(text)), ""
+        return (message if _loads is json.loads else json.loads(_text(text))), ""
     data = message.get("data")
     if not isinstance(data, list):
         return None, "a REAL without a list of entries"
@@ -115,6 +125,16 @@ def read_frame(text: Any) -> tuple[dict[str, Any] | None, str]:
     good = [(entry, text) for entry, text in zip(data, joined) if text is not None]
     return ({"trnm": "REAL", "data": [entry for entry, _ in good], JOINED: [text for _, text in good]},
             "REAL entries without type / item / values (an object of strings)")
+
+
+def _text(text: str | bytes) -> str | None:
+    """A text frame as str (its bytes decoded as UTF-8, strictly), or None when they are not UTF-8."""
+    if type(text) is str:
+        return text
+    try:
+        return text.decode()
+    except UnicodeDecodeError:
+        return None
 
 
 def _fastest_loads() -> Any:

@@ -56,7 +56,7 @@ class Client:
         self._send_lock = threading.Lock()
         self.gone = False
 
-    def _take(self, entries: list[dict[str, Any]], joined: list[str], at: Any, last: bool = False) -> None:
+    def _take(self, entries: list[dict[str, Any]], joined: list[str], at: Any) -> None:
         """One REAL frame's entries (checked by _wire.read_frame): the client's, queued as one item, in order."""
         mine = []
         for entry in entries:
