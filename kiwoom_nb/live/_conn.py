@@ -107,6 +107,8 @@ class Conn:
         ``timeout`` seconds (control frames and a message's pieces do not restart it), and websockets'
         ConnectionClosed once the connection is closed."""
         messages = self._messages
+        if timeout is not None and timeout <= 0:  # a poll, as websockets' recv takes it (0 would make the socket
+            timeout = 1e-6  # non-blocking, and a negative one is refused)
         with self._reading:
             deadline, wait = (None if timeout is None else time.monotonic() + timeout), timeout
             while not messages:
@@ -124,15 +126,15 @@ class Conn:
         protocol = self.protocol
         if not opening and protocol.state is State.CLOSED:
             raise protocol.close_exc
-        if timeout != self._timeout:  # a syscall: only when it changes
-            self.socket.settimeout(timeout)
-            self._timeout = timeout
         try:
+            if timeout != self._timeout:  # a syscall: only when it changes
+                self.socket.settimeout(timeout)
+                self._timeout = timeout
             data = self.socket.recv(CHUNK)
         except socket.timeout:
             raise TimeoutError("no data") from None
         except OSError:
-            data = b""  # reset, or cut by close(): the end of the stream
+            data = b""  # reset, or cut (or closed) by close(): the end of the stream
         with self._lock:
             if data:
                 protocol.receive_data(data)

@@ -110,7 +110,12 @@ def read_frame(text: Any) -> tuple[dict[str, Any] | None, str]:
     if not isinstance(trnm, str) or trnm not in TRNMS:
         return None, "an unknown trnm"
     if trnm != "REAL":  # rare: json's reading (orjson makes an int beyond 64 bits a float)
-        return (message if _loads is json.loads else json.loads(_text(text))), ""
+        if _loads is json.loads:
+            return message, ""
+        try:
+            return json.loads(_text(text)), ""  # orjson read it: UTF-8, so a str
+        except (ValueError, RecursionError):  # nested deeper than json goes (orjson goes to 1024)
+            return None, "not JSON"
     data = message.get("data")
     if not isinstance(data, list):
         return None, "a REAL without a list of entries"

@@ -354,3 +354,63 @@ def test_tls_a_certificate_nobody_trusts_is_refused(tls, monkeypatch):
     monkeypatch.delenv("SSL_CERT_FILE")
     with pytest.raises(ssl.SSLCertVerificationError):
         open_conn(url, timeout=3, max_size=1 << 24, logger=None)
+
+
+# -- the second review ------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("timeout", [0, -1])
+def test_recv_with_a_zero_or_negative_timeout_polls_and_leaves_the_connection_open(timeout):
+    """recv(timeout=0) made the socket non-blocking and read BlockingIOError as the end of the stream; -1 raised
+    ValueError. websockets' recv (the proxy path) polls: a TimeoutError, the connection untouched."""
+    stop = threading.Event()
+    server = Server(lambda s: stop.wait(10))
+    conn = connect(server)
+    try:
+        with pytest.raises(TimeoutError):
+            conn.recv(timeout=timeout)
+        server.raw(server.frame(Opcode.TEXT, REAL.encode()))
+        assert conn.recv(timeout=5) == REAL.encode()
+    finally:
+        stop.set()
+        conn.close()
+        server.close()
+
+
+def test_recv_after_a_close_the_server_never_answered_raises_connection_closed():
+    """It raised OSError (a bad file descriptor) from setting the closed socket's timeout."""
+    stop = threading.Event()
+    server = Server(lambda s: stop.wait(10))
+    conn = connect(server)
+    conn.close_timeout = 0.2
+    try:
+        conn.close()
+        with pytest.raises(ConnectionClosed):
+            conn.recv(timeout=0.5)
+        with pytest.raises(ConnectionClosed):
+            conn.send("x")
+    finally:
+        stop.set()
+        server.close()
+
+
+@pytest.mark.parametrize("depth", [995, 1000, 1020])
+def test_a_non_real_frame_nested_deeper_than_json_goes_is_a_bad_frame(depth):
+    """orjson reads 1,024 levels, json about 1,000: the second reading of a non-REAL frame raised RecursionError."""
+    text = '{"trnm": "SYSTEM", "code": "x", "message": ' + "[" * depth + "]" * depth + "}"
+    for frame in (text, text.encode()):
+        message, why = read_frame(frame)
+        assert (message is not None and why == "") or (message is None and why == "not JSON")
+
+
+@pytest.mark.in_process
+def test_a_deeply_nested_system_frame_does_not_stop_the_stream(fake):
+    fake.ws.rate = 0
+    live = Stream(*CANARY["production"], base_url=fake.url, ws_url=fake.ws_url)
+    try:
+        live.watch(["005930"], "0B")
+        fake.ws.send_raw('{"trnm": "SYSTEM", "code": "x", "message": ' + "[" * 1000 + "]" * 1000 + "}")
+        fake.ws.send_raw('{"trnm": "PING"}')
+        wait_for(lambda: fake.ws.received("PING") or live.status.state == "stopped", 10, "the PING's echo")
+        assert live.status.state == "connected", str(live.status)
+    finally:
+        live.close()
