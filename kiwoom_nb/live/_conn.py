@@ -209,11 +209,7 @@ class Conn:
         self._close_socket()
 
     def _close_socket(self) -> None:
-        try:
-            self.socket.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.socket.close()
+        cut(self)
 
 
 def close_quietly(ws: Any) -> None:

@@ -16,12 +16,10 @@ from kiwoom_nb.live._conn import Conn, open_conn
 from kiwoom_nb.live._stream import Stream
 from kiwoom_nb.live._wire import read_frame
 from support import CANARY, wait_for
-from test_conn import REAL, Server, connect
+from test_conn import REAL, Server, _accept, connect
 
 from websockets.exceptions import ConnectionClosed  # noqa: E402  (test_conn skips without websockets)
 from websockets.frames import Close, Frame, Opcode  # noqa: E402
-from websockets.http11 import Request  # noqa: E402
-from websockets.server import ServerProtocol  # noqa: E402
 from websockets.uri import parse_uri  # noqa: E402
 
 
@@ -151,16 +149,6 @@ def test_the_silence_watchdog_reconnects_while_the_server_sends_only_protocol_pi
         assert len(fake.ws.received("LOGIN")) >= 2, f"no reconnect in 8 s with silence=2 ({live.status.state})"
     finally:
         live.close()
-
-
-def _accept(sock: socket.socket) -> ServerProtocol:
-    """The server's side of the opening handshake: the request read, the 101 ready to send."""
-    protocol, request = ServerProtocol(), None
-    while request is None:
-        protocol.receive_data(sock.recv(65536))
-        request = next((e for e in protocol.events_received() if isinstance(e, Request)), None)
-    protocol.send_response(protocol.accept(request))
-    return protocol
 
 
 @pytest.mark.parametrize("glued", [False, True])

@@ -97,6 +97,16 @@ class Server:
             pass
 
 
+def _accept(sock: socket.socket) -> ServerProtocol:
+    """The server's side of the opening handshake: the request read, the 101 ready to send."""
+    protocol, request = ServerProtocol(), None
+    while request is None:
+        protocol.receive_data(sock.recv(65536))
+        request = next((e for e in protocol.events_received() if isinstance(e, Request)), None)
+    protocol.send_response(protocol.accept(request))
+    return protocol
+
+
 def connect(server: Server, timeout: float = 5.0) -> Conn:
     from websockets.uri import parse_uri
 
@@ -127,13 +137,7 @@ def test_frames_sent_with_the_handshakes_answer_are_not_lost():
 
     def serve() -> None:
         sock, _ = listener.accept()
-        protocol = ServerProtocol()
-        while True:
-            protocol.receive_data(sock.recv(65536))
-            requests = [e for e in protocol.events_received() if isinstance(e, Request)]
-            if requests:
-                break
-        protocol.send_response(protocol.accept(requests[0]))
+        protocol = _accept(sock)
         protocol.send_text(b'{"trnm": "PING"}')
         protocol.send_text(REAL.encode())
         sock.sendall(b"".join(protocol.data_to_send()))
