@@ -68,6 +68,7 @@ class Conn:
         self._parts: list[bytes] = []  # a fragmented message's frames so far
         self._text = True
         self._timeout: float | None = -1.0
+        self._closing_by: float | None = None  # time.monotonic() by which a closing connection ends
         deadline = time.monotonic() + timeout
         sock = socket.create_connection((uri.host, uri.port), timeout=timeout)
         try:
@@ -126,13 +127,21 @@ class Conn:
         protocol = self.protocol
         if not opening and protocol.state is State.CLOSED:
             raise protocol.close_exc
+        closing = protocol.state is State.CLOSING
+        if closing:  # the server's end of the connection is due within close_timeout, as websockets waits for it
+            if self._closing_by is None:
+                self._closing_by = time.monotonic() + self.close_timeout
+            left = max(0.0, self._closing_by - time.monotonic())
+            timeout = left if timeout is None else min(timeout, left)
         try:
             if timeout != self._timeout:  # a syscall: only when it changes
                 self.socket.settimeout(timeout)
                 self._timeout = timeout
-            data = self.socket.recv(CHUNK)
+            data = self.socket.recv(CHUNK) if not closing or timeout > 0 else b""
         except socket.timeout:
-            raise TimeoutError("no data") from None
+            if not closing or time.monotonic() < self._closing_by:  # type: ignore[operator]
+                raise TimeoutError("no data") from None
+            data = b""  # the server never ended it: ended here
         except OSError:
             data = b""  # reset, or cut (or closed) by close(): the end of the stream
         with self._lock:

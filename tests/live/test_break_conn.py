@@ -388,3 +388,39 @@ def test_a_deeply_nested_system_frame_does_not_stop_the_stream(fake):
         assert live.status.state == "connected", str(live.status)
     finally:
         live.close()
+
+
+# -- the third review ---------------------------------------------------------------------------------------------------
+
+def _oversized(s: Server) -> None:  # a frame header announcing 2**25 bytes (max_size 2**24), then silence
+    s.raw(bytes([0x81, 127]) + (1 << 25).to_bytes(8, "big") + b"x" * 100)
+
+
+def _close_left_open(s: Server) -> None:  # the server's close, the client's answer read, TCP never ended
+    s.raw(Frame(Opcode.CLOSE, Close(1001, "bye").serialize()).serialize(mask=False))
+    s.read_frame()
+
+
+@pytest.mark.parametrize("send, code", [(_oversized, "1009"), (_close_left_open, "1001")])
+def test_a_closing_connection_the_server_never_ends_ends_within_close_timeout(send, code):
+    """Once closing, recv waited for the server to end TCP for ever (each recv a TimeoutError): a stream stayed on a
+    dead connection until its silence reconnect (120 s). websockets' client ends it after close_timeout."""
+    hold = threading.Event()
+    server = Server(lambda s: (send(s), hold.wait(10)))
+    conn = connect(server)
+    conn.close_timeout = 0.5
+    started, outcome = time.monotonic(), None
+    try:
+        while time.monotonic() - started < 4 and outcome is None:
+            try:
+                conn.recv(timeout=0.25)
+            except TimeoutError:
+                continue
+            except ConnectionClosed as exc:
+                outcome = exc
+        assert outcome is not None and code in str(outcome), f"{conn.protocol.state}: {outcome}"
+        assert time.monotonic() - started < 2
+    finally:
+        hold.set()
+        conn.close()
+        server.close()
