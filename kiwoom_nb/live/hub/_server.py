@@ -82,8 +82,7 @@ class Client:
         self.out.put(None)
 
     def _socket_rejoined(self) -> None:
-        """The hub's socket logged in again after a drop: the client counts a reconnect (its boards go stale, its
-        orders read Kiwoom's state again), as an in-process socket's streams would."""
+        """The hub's socket logged in again: the client counts a reconnect, as an in-process socket's streams would."""
         try:
             peers = {c.pid or id(c) for c in self.hub.others(self)} - {self.pid or id(self)}
             self.send({"trnm": "PING", "peers": len(peers), "rejoined": True})
@@ -156,14 +155,19 @@ class Hub:
             return {"trnm": "LOGIN", "return_code": 0, "return_msg": ""}
         with self.lock:
             try:
-                if trnm == "REG":
-                    answer = socket.request(message, "REG")
-                    if str(answer.get("return_code", "0")).strip() in ("0", ""):
-                        for part in message.get("data") or ():
-                            for kind in part.get("type") or ():
-                                client.watched.setdefault(kind, set()).update(part.get("item") or ())
-                                with socket._send_lock:
-                                    socket.regs.setdefault(kind, set()).update(part.get("item") or ())
+                if trnm == "REG":  # watched before it goes: Kiwoom may send first entries before its answer
+                    before, answer = {kind: set(items) for kind, items in client.watched.items()}, None
+                    parts = [(kind, p.get("item") or ()) for p in message.get("data") or () for kind in p.get("type") or ()]
+                    for kind, items in parts:
+                        client.watched.setdefault(kind, set()).update(items)
+                    try:
+                        answer = socket.request(message, "REG")
+                    finally:
+                        if answer is None or str(answer.get("return_code", "0")).strip() not in ("0", ""):
+                            client.watched = before  # refused, or no answer: not watched
+                    with socket._send_lock:
+                        for kind, items in parts if client.watched is not before else ():
+                            socket.regs.setdefault(kind, set()).update(items)
                     return answer
                 if trnm == "REMOVE":
                     for part in message.get("data") or ():
@@ -371,12 +375,9 @@ def _accept(hub: Hub, listener: Any) -> None:
     while not hub.stop.is_set():
         try:
             conn = listener.accept()
-        except (OSError, EOFError) as exc:  # AuthenticationError too: a connection without the authkey
+        except Exception as exc:  # noqa: BLE001 - OSError, EOFError, AuthenticationError (no authkey; not an OSError)
             if hub.stop.is_set() or getattr(listener, "_listener", None) is None:
                 return
-            log.info("kiwoom_nb hub: refused a connection (%s)", type(exc).__name__)
-            continue
-        except Exception as exc:  # noqa: BLE001 - multiprocessing's AuthenticationError is not an OSError
             log.info("kiwoom_nb hub: refused a connection (%s)", type(exc).__name__)
             continue
         client = Client(hub, conn)
@@ -394,7 +395,6 @@ def _revoke(tokens: Any) -> None:
 
 def _number(text: Any, default: float) -> float:
     try:
-        value = float(text)
+        return float(text) if 0 <= float(text) <= 3600 else default
     except (TypeError, ValueError):
         return default
-    return value if 0 <= value <= 3600 else default
