@@ -27,8 +27,14 @@ def secrets_in(text: str, *extra: str) -> list[str]:
     return [s for s in (APPKEY, SECRETKEY, *CANARY["mock"], *extra) if s and s in text]
 
 
-def drain(kernel: Kernel, until, timeout: float = 15.0) -> dict:
-    """Read IOPub into ``kernel.iopub`` until a message satisfies ``until``."""
+def drain(kernel: Kernel, until, timeout: float = 15.0, since: int | None = None) -> dict:
+    """Read IOPub into ``kernel.iopub`` until a message satisfies ``until``. ``since``: an index of ``kernel.iopub``
+    (its length before a cell ran): what the cell's own run read from there on counts too, since a board's update
+    can arrive before the cell's end."""
+    if since is not None:
+        found = next((m for m in kernel.iopub[since:] if until(m)), None)
+        if found is not None:
+            return found
     deadline = __import__("time").monotonic() + timeout
     while True:
         try:

@@ -122,8 +122,9 @@ def test_the_order_book_shows_ten_ask_and_ten_bid_levels(fake, start_kernel):
 def test_a_mock_order_appears_in_the_orders_feed(fake, start_kernel, kernel_env):
     env = {**kernel_env, **fake.environ("mock")}
     kernel = watching(start_kernel, "%kiwoom_watch --orders", "%kiwoom_login --mock", env=env)
+    mark = len(kernel.iopub)
     kernel.ok("%kiwoom kt10000 dmst_stex_tp=KRX stk_cd=005930 ord_qty=3 ord_uv=70000 trde_tp=0")
-    row = drain(kernel, shows("kiwoom-00"))["content"]["data"]["state"]["value"]
+    row = drain(kernel, shows("kiwoom-00"), since=mark)["content"]["data"]["state"]["value"]
     assert "005930" in row and "3주" in row
 
 
@@ -137,17 +138,19 @@ def test_the_positions_board_reads_kt00018_once_and_moves_with_each_fill(fake, s
     first = opened["content"]["data"]["state"]["value"]
     assert "삼성전자" in first and "<td>005930</td><td>10</td>" in first  # the fake account holds 10
     wait_for(lambda: [c for c in fake.ws.live() if c.regs.get("04")], 5, "the REG of 04")
+    mark = len(kernel.iopub)  # the board's one update may come before the cell's end
     kernel.ok("%kiwoom kt10000 dmst_stex_tp=KRX stk_cd=005930 ord_qty=3 trde_tp=3")  # at market: fills at once
-    moved = drain(kernel, shows("<td>005930</td><td>13</td>"))["content"]["data"]["state"]["value"]
+    moved = drain(kernel, shows("<td>005930</td><td>13</td>"), since=mark)["content"]["data"]["state"]["value"]
     assert "SK하이닉스" in moved  # the others stay
     assert [r.api_id for r in fake.requests].count("kt00018") == 1
 
 
 def test_display_of_a_stream_shows_its_board_and_a_logout_stops_it_with_a_line(fake, start_kernel):
     kernel = logged_in(start_kernel)
+    mark = len(kernel.iopub)
     shown = kernel.ok("import kiwoom_nb\nlive = kiwoom_nb.stream(); live.watch(['005930'], '0B')\ndisplay(live)")
     assert shown.data("application/vnd.jupyter.widget-view+json"), shown.outputs
-    drain(kernel, shows("005930"))
+    drain(kernel, shows("005930"), since=mark)
     kernel.ok("%kiwoom_logout")  # the line is sent within the cell
     assert [m for m in kernel.iopub if says(
         "Kiwoom 실전투자 (production): logged out kiwoom_token; token revoked")(m)], "no logout line on the board"
