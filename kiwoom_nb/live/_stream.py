@@ -142,22 +142,37 @@ class Stream(Taking, Reading, ConditionSearch):
         """One REG and its booking, under the socket's reg_lock."""
         from ._wire import reg_frame
 
-        answer = self._socket.request(reg_frame(chunk, type), "REG")
-        if str(answer.get("return_code", "0")).strip() not in ("0", ""):
+        with self._lock:  # watched before the REG goes: Kiwoom's first entry can come before the answer, or be read
+            added = set(chunk) - self._watched.get(type, set())  # before this thread wakes; a new set, never an empty one
+            self._watched[type] = self._watched.get(type, set()) | added
+        answer = None
+        try:
+            answer = self._socket.request(reg_frame(chunk, type), "REG")
+        finally:
+            refused = answer is None or str(answer.get("return_code", "0")).strip() not in ("0", "")
+            with self._lock:  # close() marks _closing under it: an ack after that registers nothing for good
+                late = self._closing
+                if refused or late:  # not watched after all
+                    self._set_watched(type, self._watched.get(type, set()) - added)
+                else:
+                    self._typed.setdefault(type, {}).update(dict.fromkeys(chunk))
+                    with self._socket._send_lock:
+                        self._socket.regs.setdefault(type, set()).update(chunk)
+        if refused:
             shown = ", ".join(c or '""' for c in chunk[:5]) + (f" and {len(chunk) - 5} more" if len(chunk) > 5 else "")
             raise RequestError(f"Kiwoom refused to watch {type} for {shown} (return_code "
                                f"{answer.get('return_code')}: {str(answer.get('return_msg', ''))[:120]})")
-        with self._lock:  # close() marks _closing under it: an ack after that registers nothing for good
-            late = self._closing
-            if not late:
-                self._watched.setdefault(type, set()).update(chunk)
-                self._typed.setdefault(type, {}).update(dict.fromkeys(chunk))
-                with self._socket._send_lock:
-                    self._socket.regs.setdefault(type, set()).update(chunk)
         if late:
             self._take_back(chunk, type)
             self._check_open()
             raise KiwoomError("this stream was closed while watching; open a new one")
+
+    def _set_watched(self, type: str, items: set[str]) -> None:
+        """(With ``_lock``.) One assignment: the reading thread never sees an empty set, which would let every item in."""
+        if items:
+            self._watched[type] = items
+        else:
+            self._watched.pop(type, None)
 
     def _take_back(self, codes: list[str], type: str) -> None:
         """REMOVE what a closing stream's late watch() registered, unless another stream of the socket watches it."""
@@ -200,9 +215,7 @@ class Stream(Taking, Reading, ConditionSearch):
         from ._wire import _chunks, reg_frame
 
         with self._lock:
-            self._watched.get(type, set()).difference_update(codes)
-            if not self._watched.get(type):
-                self._watched.pop(type, None)
+            self._set_watched(type, self._watched.get(type, set()) - set(codes))
         others = set().union(*(s._watched.get(type, set()) for s in self._socket.streams if s is not self))
         gone = [c for c in codes if c not in others]
         with self._socket._send_lock:

@@ -43,6 +43,7 @@ class FakeSocket(Serving, RealFrames):
         self.refuse_types: set[str] = set()  # REGs of these types are refused (return_code 1)
         #: frames sent before each LOGIN answer (prod sends SYSTEM frames, PINGs and REALs there too)
         self.before_login: list[dict[str, Any]] = []
+        self.real_before_answer = False  # a REG's first entries go before its answer (a client must not drop them)
         self.hang = False  # stop reading frames and answering them (REG, CNSRCLR ... go unanswered; the library still closes)
         self.silent_logins = 0  # the next n LOGINs get no answer at all (the connection stays open, frames still read)
         self.drop_after_login = False  # cut each connection right after answering its LOGIN (a server that flaps)
@@ -147,6 +148,11 @@ class FakeSocket(Serving, RealFrames):
                             conn.regs.setdefault(kind, set()).update(items)
                         else:
                             conn.regs.get(kind, set()).difference_update(items)
+            first = [{"type": kind, "name": _shapes.REAL_NAMES.get(kind, ""), "item": item, "values": self._values(kind, item)}
+                     for entry in data.get("data") or [] for kind in entry.get("type") or [] for item in entry.get("item") or []
+                     if trnm == "REG" and self.real_before_answer and item]
+            if first:
+                conn.send({"trnm": "REAL", "data": first})
             conn.send({"trnm": trnm, "return_code": 0, "return_msg": ""})
         elif trnm == g + "CNSRLST":
             conn.listed = True

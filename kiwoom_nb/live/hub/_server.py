@@ -21,6 +21,7 @@ import time
 from typing import Any
 
 from ..._errors import KiwoomError
+from .._conn import close_quietly
 from .._socket import Socket
 from .._taking import ACCOUNT, EXCHANGES
 from .._traffic import KICKED
@@ -158,8 +159,8 @@ class Hub:
                 if trnm == "REG":  # watched before it goes: Kiwoom may send first entries before its answer
                     before, answer = {kind: set(items) for kind, items in client.watched.items()}, None
                     parts = [(kind, p.get("item") or ()) for p in message.get("data") or () for kind in p.get("type") or ()]
-                    for kind, items in parts:
-                        client.watched.setdefault(kind, set()).update(items)
+                    for kind, items in parts:  # a new set: the reading thread never meets a half-made one
+                        client.watched[kind] = client.watched.get(kind, set()) | set(items)
                     try:
                         answer = socket.request(message, "REG")
                     finally:
@@ -197,8 +198,9 @@ class Hub:
 
     def remove(self, client: Client, kind: str, codes: list[str]) -> None:
         """``client`` stops watching ``codes`` of ``kind``: REMOVE those nobody else watches (with the lock)."""
-        client.watched.get(kind, set()).difference_update(codes)
-        if not client.watched.get(kind):
+        if left := client.watched.get(kind, set()) - set(codes):  # one assignment: an empty set would let all in
+            client.watched[kind] = left
+        else:
             client.watched.pop(kind, None)
         others = set().union(*(c.watched.get(kind, set()) for c in self.others(client)))
         gone = [c for c in codes if c not in others]
@@ -234,10 +236,7 @@ class Hub:
                                             self.socket.prefix + "CNSRCLR")
             except KiwoomError as exc:
                 log.info("kiwoom_nb hub: dropping a client: %s", exc)
-            try:
-                client.conn.close()
-            except OSError:
-                pass
+            close_quietly(client.conn)
             if not self.clients:
                 self.left_at = time.monotonic()
             self.tell_peers()
