@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -59,11 +61,15 @@ class Kernel:
         from jupyter_client import KernelManager
         from jupyter_client.kernelspec import KernelSpecManager
 
+        # IPC sockets in a private folder: TCP ports picked free and bound by the kernel a moment later were taken
+        # meanwhile by another test's server under xdist ("Address already in use"; the kernel never answered)
+        self._ipc = tempfile.mkdtemp(prefix="kk-", dir="/tmp")
+        where = {"transport": "ipc", "ip": os.path.join(self._ipc, "k")}
         if kernel_dir is None:
-            self.km = KernelManager(kernel_name="python3")
+            self.km = KernelManager(kernel_name="python3", **where)
         else:
             specs = KernelSpecManager(kernel_dirs=[str(kernel_dir.parent)], ensure_native_kernel=False)
-            self.km = KernelManager(kernel_name=kernel_dir.name, kernel_spec_manager=specs)
+            self.km = KernelManager(kernel_name=kernel_dir.name, kernel_spec_manager=specs, **where)
         self.km.kernel_cmd = None
         # the kernel's own stdout/stderr (its log) goes to log_path when given, for leak scans
         self._log = open(log_path, "wb") if log_path else None
@@ -156,6 +162,7 @@ class Kernel:
             self.km.shutdown_kernel(now=True)
         if self._log:
             self._log.close()
+        shutil.rmtree(self._ipc, ignore_errors=True)
 
 
 def logged_in(start_kernel, *lines: str, env: dict[str, str] | None = None) -> Kernel:

@@ -79,7 +79,8 @@ class Stream(Taking, Reading, ConditionSearch):
         self._buffers: dict[str, deque] = {}
         self._dropped: dict[str, int] = {}
         self._latest: dict[str, dict[str, tuple]] = {}  # rows, as in _buffers
-        self._watched: dict[str, set[str]] = {}
+        self._watched: dict[str, set[str]] = {}  # what Kiwoom accepted
+        self._admit: dict[str, set[str]] = {}  # what the socket's thread lets in: that and a REG in flight
         self._typed: dict[str, dict[str, None]] = {}  # type -> items in the order they were watched (boards' rows)
         self._conditions: set[str] = set()
         self._callbacks: dict[str, list[Callable[[Event], Any]]] = {}
@@ -142,19 +143,18 @@ class Stream(Taking, Reading, ConditionSearch):
         """One REG and its booking, under the socket's reg_lock."""
         from ._wire import reg_frame
 
-        with self._lock:  # watched before the REG goes: Kiwoom's first entry can come before the answer, or be read
-            added = set(chunk) - self._watched.get(type, set())  # before this thread wakes; a new set, never an empty one
-            self._watched[type] = self._watched.get(type, set()) | added
+        with self._lock:  # let in from before the REG goes: Kiwoom's first entry can come before the answer, or be
+            flying = set(chunk)  # read by the socket's thread before this one wakes (_watched: what Kiwoom accepted)
+            self._set_watched(type, self._watched.get(type, set()), flying)
         answer = None
         try:
             answer = self._socket.request(reg_frame(chunk, type), "REG")
         finally:
             refused = answer is None or str(answer.get("return_code", "0")).strip() not in ("0", "")
             with self._lock:  # close() marks _closing under it: an ack after that registers nothing for good
-                late = self._closing
-                if refused or late:  # not watched after all
-                    self._set_watched(type, self._watched.get(type, set()) - added)
-                else:
+                late, watched = self._closing, self._watched.get(type, set())
+                self._set_watched(type, watched if refused or late else watched | flying)
+                if not (refused or late):
                     self._typed.setdefault(type, {}).update(dict.fromkeys(chunk))
                     with self._socket._send_lock:
                         self._socket.regs.setdefault(type, set()).update(chunk)
@@ -167,12 +167,14 @@ class Stream(Taking, Reading, ConditionSearch):
             self._check_open()
             raise KiwoomError("this stream was closed while watching; open a new one")
 
-    def _set_watched(self, type: str, items: set[str]) -> None:
-        """(With ``_lock``.) One assignment: the reading thread never sees an empty set, which would let every item in."""
-        if items:
-            self._watched[type] = items
-        else:
-            self._watched.pop(type, None)
+    def _set_watched(self, type: str, items: set[str], flying: "set[str] | frozenset[str]" = frozenset()) -> None:
+        """(With ``_lock``.) ``items`` watched; the socket's thread lets in those and ``flying`` (a REG's in flight),
+        each set in one assignment: it never meets an empty set, which would let every item in."""
+        for where, now in ((self._watched, items), (self._admit, items | flying)):
+            if now:
+                where[type] = now
+            else:
+                where.pop(type, None)
 
     def _take_back(self, codes: list[str], type: str) -> None:
         """REMOVE what a closing stream's late watch() registered, unless another stream of the socket watches it."""

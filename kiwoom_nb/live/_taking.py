@@ -27,7 +27,7 @@ class Taking:
     def _take(self, entries: list[dict[str, Any]], joined: list[str], at: datetime) -> None:
         """A REAL frame's entries and their values ``joined`` (both from _wire.read_frame): the watched ones buffered
         at once, then queued."""
-        kept, texts, watched, names, same = [], [], self._watched, _names, ()
+        kept, texts, watched, names, same = [], [], self._admit, _names, ()
         for entry, text in zip(entries, joined):
             kind = entry["type"]
             items = watched.get(kind)

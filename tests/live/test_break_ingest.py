@@ -147,7 +147,7 @@ def test_status_read_while_a_types_first_row_arrives_never_raises(fake):
 
     live = Stream(*CANARY["production"], base_url=fake.url, ws_url=fake.ws_url)
     kinds = [f"T{n:04d}" for n in range(3000)]
-    live._watched.update({kind: {""} for kind in kinds})  # every item of each type
+    live._admit.update({kind: {""} for kind in kinds})  # every item of each type let in
     errors, done = [], threading.Event()
 
     def read():
