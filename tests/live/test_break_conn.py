@@ -23,14 +23,10 @@ from websockets.frames import Close, Frame, Opcode  # noqa: E402
 from websockets.uri import parse_uri  # noqa: E402
 
 
-@pytest.mark.parametrize("hub", ["in_process", "hub"])
-def test_a_ping_then_the_servers_close_in_one_segment_reconnects_not_stops(fake, monkeypatch, hub):
+def test_a_ping_then_the_servers_close_in_one_segment_reconnects_not_stops(fake, open_stream):
     """The PING's echo met a closing connection, and Conn.send made ConnectionClosed without the order of the two
     close frames: websockets' assertion failed, and the in-process socket stopped for good."""
-    if hub == "in_process":
-        monkeypatch.setenv("KIWOOM_STREAM_HUB", "0")
-    fake.ws.rate = 0
-    live = Stream(*CANARY["production"], base_url=fake.url, ws_url=fake.ws_url)
+    live = open_stream()
     try:
         live.watch(["005930"], "0B")
         [conn] = fake.ws.live()
@@ -43,15 +39,11 @@ def test_a_ping_then_the_servers_close_in_one_segment_reconnects_not_stops(fake,
         live.close()
 
 
-@pytest.mark.parametrize("hub", ["in_process", "hub"])
-def test_a_callback_changing_event_values_is_not_seen_by_the_other_stream(fake, monkeypatch, hub):
+def test_a_callback_changing_event_values_is_not_seen_by_the_other_stream(fake, open_stream):
     """Two streams of one app key share the socket; one's callback empties its event's values. The other's callback
     must see the values as sent (a first version handed every stream's first consumer the decoded dict itself)."""
-    if hub == "in_process":
-        monkeypatch.setenv("KIWOOM_STREAM_HUB", "0")
-    fake.ws.rate = 0
-    first = Stream(*CANARY["production"], base_url=fake.url, ws_url=fake.ws_url)
-    second = Stream(*CANARY["production"], base_url=fake.url, ws_url=fake.ws_url)
+    first = open_stream()
+    second = open_stream()
     try:
         seen: list[dict] = []
         changed = threading.Event()

@@ -9,7 +9,6 @@ import threading
 import pytest
 
 from kiwoom_nb import KiwoomError
-from kiwoom_nb.live._stream import Stream
 from support import CANARY, wait_for
 
 
@@ -27,16 +26,12 @@ def _gate(fake, item):
     return arrived, gate
 
 
-@pytest.mark.parametrize("hub", ["in_process", "hub"])
-def test_a_sibling_closing_while_a_reg_is_in_flight_then_refused_leaves_no_item_registered(fake, monkeypatch, hub):
+def test_a_sibling_closing_while_a_reg_is_in_flight_then_refused_leaves_no_item_registered(fake, open_stream):
     """B watches 000660; A's REG of 000660 is slow (over close()'s wait for the REG lock), and B closes meanwhile:
     B saw A's not-yet-acked 000660 as watched, sent no REMOVE and kept it in socket.regs. Kiwoom then refuses A's
     REG: nobody watches 000660, yet Kiwoom keeps sending it and every reconnect registers it again."""
-    if hub == "in_process":
-        monkeypatch.setenv("KIWOOM_STREAM_HUB", "0")
-    fake.ws.rate = 0
-    a = Stream(*CANARY["production"], base_url=fake.url, ws_url=fake.ws_url)
-    b = Stream(*CANARY["production"], base_url=fake.url, ws_url=fake.ws_url)
+    a = open_stream()
+    b = open_stream()
     try:
         b.watch(["000660"], "0B")
         a.watch(["005930"], "0B")
@@ -94,18 +89,15 @@ def _refuse_once(fake, kind):
     return arrived, gate
 
 
-@pytest.mark.parametrize("hub", ["in_process", "hub"])
-def test_positions_while_another_threads_04_reg_is_in_flight_and_then_refused_still_watches_04(fake, monkeypatch, hub):
+def test_positions_while_another_threads_04_reg_is_in_flight_and_then_refused_still_watches_04(fake, open_stream):
     """Book.positions() takes ``"04" in stream._watched`` as "Kiwoom sends 04": an item watched before its ack now
     says so too early. Another thread's REG of 04 is in flight; positions() skips its own REG, the other one is
     refused, and positions() stays a frozen kt00018 read for good (it never watches 04 again)."""
     from kiwoom_nb import Client
 
-    if hub == "in_process":
-        monkeypatch.setenv("KIWOOM_STREAM_HUB", "0")
     fake.clock.set("2026-12-01 10:00")
-    fake.clock.speed, fake.market.orders.matching, fake.ws.rate = 0, False, 0
-    live = Stream(*CANARY["mock"], base_url=fake.mock_url, ws_url=fake.mock_ws_url)
+    fake.clock.speed, fake.market.orders.matching = 0, False
+    live = open_stream("mock")
     try:
         with Client(*CANARY["mock"], mock=True, transport=fake.transport, pace=None) as api:
             live.watch([], "00")  # the book hooks the stream without a REG of its own

@@ -385,38 +385,28 @@ def test_the_hub_is_on_unless_kiwoom_stream_hub_says_off(monkeypatch, value):
     assert _client.enabled() is True
 
 
-@pytest.mark.parametrize("hub", ["in_process", "hub"])
-def test_entries_kiwoom_sends_before_a_regs_answer_reach_the_stream(fake, monkeypatch, hub):
+def test_entries_kiwoom_sends_before_a_regs_answer_reach_the_stream(fake, open_stream):
     """The REG's first entry comes before its answer, and with a still market it is the only one. The hub once took
     the client's items only at the answer and dropped it (b8a2dd1 fixed that)."""
-    from kiwoom_nb.live._stream import Stream
-
-    if hub == "in_process":
-        monkeypatch.setenv("KIWOOM_STREAM_HUB", "0")
-    fake.ws.rate, fake.ws.real_before_answer = 0, True  # no ticks: the entry before the answer is all there is
-    live = Stream(*CANARY["production"], base_url=fake.url, ws_url=fake.ws_url)
+    fake.ws.real_before_answer = True  # and no ticks (open_stream): the entry before the answer is all there is
+    live = open_stream()
     try:
         got: list = []
         live.on("0B", got.append)
         live.watch(["005930"], "0B")
-        assert type(live._socket).__name__ == ("HubSocket" if hub == "hub" else "Socket")
+        assert type(live._socket).__name__ == ("Socket" if os.environ.get("KIWOOM_STREAM_HUB") == "0" else "HubSocket")
         wait_for(lambda: got, 10, "the entry sent before the REG's answer")
         assert [e.item for e in got] == ["005930"]
     finally:
         live.close()
 
 
-@pytest.mark.parametrize("hub", ["in_process", "hub"])
-def test_a_refused_reg_leaves_nothing_watched(fake, monkeypatch, hub):
+def test_a_refused_reg_leaves_nothing_watched(fake, open_stream):
     """Items are watched from before the REG goes: Kiwoom's refusal takes them back, and the items watched before it
     still arrive."""
     from kiwoom_nb import RequestError
-    from kiwoom_nb.live._stream import Stream
 
-    if hub == "in_process":
-        monkeypatch.setenv("KIWOOM_STREAM_HUB", "0")
-    fake.ws.rate = 0
-    live = Stream(*CANARY["production"], base_url=fake.url, ws_url=fake.ws_url)
+    live = open_stream()
     try:
         got: list = []
         live.on("0B", got.append)
