@@ -125,3 +125,36 @@ def test_positions_while_another_threads_04_reg_is_in_flight_and_then_refused_st
                      "04 registered at Kiwoom: positions() says it follows 04")
     finally:
         live.close()
+
+
+def test_a_reg_whose_connection_drops_fails_as_a_network_error_not_as_kiwooms_refusal(fake, open_stream):
+    """The connection to Kiwoom drops while a REG waits for its answer. In process that is a NetworkError; the hub
+    answered its client "return_code 1", which the stream read as Kiwoom refusing the items (a RequestError)."""
+    from kiwoom_nb import NetworkError, RequestError
+
+    live = open_stream()
+    try:
+        live.watch(["005930"], "0B")
+        arrived, gate = _gate(fake, "000660")
+        failed: list = []
+        thread = threading.Thread(target=lambda: failed.append(_raised(lambda: live.watch(["000660"], "0B"))))
+        thread.start()
+        assert arrived.wait(10)
+        fake.ws.drop()
+        thread.join(30)
+        gate.set()
+        [exc] = failed
+        assert isinstance(exc, NetworkError) and not isinstance(exc, RequestError), repr(exc)
+        assert "refused" not in str(exc), str(exc)
+        wait_for(lambda: live.status.state == "connected" and live.status.reconnects >= 1, 15, "connected again")
+    finally:
+        gate.set()
+        live.close()
+
+
+def _raised(call):
+    try:
+        call()
+    except Exception as exc:  # noqa: BLE001 - the test looks at it
+        return exc
+    return None

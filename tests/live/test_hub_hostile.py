@@ -290,7 +290,7 @@ def test_the_hubs_log_is_bounded(tmp_path):
     """A hub runs as long as clients come and go (a line each): its log file starts over past its bound."""
     import logging
 
-    from kiwoom_nb.live.hub._server import MAX_LOG, Bounded
+    from kiwoom_nb.live.hub._log import MAX_LOG, Bounded
 
     assert MAX_LOG <= 1 << 20
     with open(tmp_path / "hub.log", "w") as file:

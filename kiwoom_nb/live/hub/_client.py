@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..._errors import CredentialsError, KiwoomError
+from ..._errors import CredentialsError, KiwoomError, KiwoomTimeout, NetworkError
 from .._socket import Socket, TokenShare
 
 __all__ = ["HubSocket", "enabled", "hub_dir", "hub_name", "open_link"]
@@ -199,6 +199,14 @@ class HubSocket(Socket):
                 if self._first.is_set() or self._stop.is_set() or attempt == 2:
                     raise
                 self._first_link = None
+
+    def request(self, frame: dict[str, Any], trnm: str, match: Any = None, timeout: float | None = None) -> dict[str, Any]:
+        """As Socket's; the hub's own request failing (its connection dropped, no answer) is raised as it would be in
+        process, not read as Kiwoom refusing."""
+        answer = super().request(frame, trnm, match, timeout)
+        if answer.get("failed"):
+            raise (KiwoomTimeout if answer["failed"] == "KiwoomTimeout" else NetworkError)(str(answer.get("return_msg")))
+        return answer
 
     def _hub_rejoined(self) -> None:
         """The hub reconnected to Kiwoom (and registered everything again): one reconnect here too, told to the

@@ -20,12 +20,13 @@ import threading
 import time
 from typing import Any
 
-from ..._errors import KiwoomError
+from ..._errors import KiwoomError, KiwoomTimeout
 from .._conn import close_quietly
 from .._socket import Socket
 from .._taking import ACCOUNT, EXCHANGES
 from .._traffic import KICKED
 from .._wire import _chunks, reg_frame
+from ._log import Bounded
 
 log = logging.getLogger("kiwoom_nb")
 
@@ -40,8 +41,6 @@ PING_EVERY = 20.0
 ENTRIES = 100_000  # REAL entries kept for a client that does not read, however big its frames; the rest lost
 #: the hub's GIL switch interval (s; default 0.005): a thread woken by a hand-off waits less (no user code runs here)
 SWITCH = 0.0005
-#: bytes of log past which the hub's log file starts over (a hub may run for weeks, clients coming and going)
-MAX_LOG = 1 << 20
 
 
 class Client:
@@ -192,8 +191,9 @@ class Hub:
                 if trnm.endswith("CNSRLST"):
                     socket.listed = True
                     return socket.request(message, trnm)
-            except KiwoomError as exc:
-                return {"trnm": trnm, "return_code": 1, "return_msg": str(exc)}
+            except KiwoomError as exc:  # the hub's own request failed (a drop, no answer): not Kiwoom's refusal
+                return {"trnm": trnm, "return_code": 1, "return_msg": str(exc), "seq": message.get("seq", ""),
+                        "failed": "KiwoomTimeout" if isinstance(exc, KiwoomTimeout) else "NetworkError"}
         return None  # the echo of a PING, or a frame the hub does not serve
 
     def remove(self, client: Client, kind: str, codes: list[str]) -> None:
@@ -262,23 +262,6 @@ class Hub:
             except (OSError, ValueError):
                 pass
             self.drop(client)
-
-
-class Bounded(logging.StreamHandler):
-    """Logs to a file (the hub's stderr) that starts over once it is past ``limit`` bytes."""
-
-    limit = MAX_LOG
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            fd = self.stream.fileno()
-            if os.fstat(fd).st_size > self.limit:
-                self.stream.flush()
-                os.ftruncate(fd, 0)
-                os.lseek(fd, 0, os.SEEK_SET)
-        except (OSError, ValueError):  # not a file (a pipe, a terminal): nothing to bound
-            pass
-        super().emit(record)
 
 
 def main(argv: list[str] | None = None) -> int:
