@@ -142,7 +142,7 @@ def fake():
 @pytest.fixture(params=["in_process", "hub"])
 def open_stream(request, fake, monkeypatch):
     """The test runs twice: its streams on the process's own socket, then through the hub (the default). Returns a
-    maker of streams on the fake (``open_stream()``; ``open_stream("mock")``), which sends no ticks of its own; the
+    maker of streams on the fake (``open_stream()``; ``open_stream("mock", timeout=2)``), which sends no ticks of its own; the
     test closes them."""
     from kiwoom_nb.live._stream import Stream
 
@@ -150,8 +150,8 @@ def open_stream(request, fake, monkeypatch):
         monkeypatch.setenv("KIWOOM_STREAM_HUB", "0")
     fake.ws.rate = 0
     urls = {"production": (fake.url, fake.ws_url), "mock": (fake.mock_url, fake.mock_ws_url)}
-    return lambda environment="production": Stream(*CANARY[environment], base_url=urls[environment][0],
-                                                   ws_url=urls[environment][1])
+    return lambda environment="production", **options: Stream(*CANARY[environment], base_url=urls[environment][0],
+                                                              ws_url=urls[environment][1], **options)
 
 
 @pytest.fixture

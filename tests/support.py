@@ -76,10 +76,14 @@ class Kernel:
         streams = {"stdout": self._log, "stderr": self._log} if self._log else {}
         if cwd is not None:
             streams["cwd"] = str(cwd)
-        self.km.start_kernel(env=env, extra_arguments=extra_arguments or [], **streams)
-        self.kc = self.km.client()
-        self.kc.start_channels()
-        self.kc.wait_for_ready(timeout=60)
+        try:
+            self.km.start_kernel(env=env, extra_arguments=extra_arguments or [], **streams)
+            self.kc = self.km.client()
+            self.kc.start_channels()
+            self.kc.wait_for_ready(timeout=60)
+        except BaseException:  # the fixture never gets this object to close: the kernel and its folder go here
+            self.close()
+            raise
         self.iopub: list[dict[str, Any]] = []
 
     @property
@@ -156,13 +160,15 @@ class Kernel:
     def close(self) -> None:
         try:
             self.kc.stop_channels()
-        except Exception:
+        except Exception:  # noqa: BLE001 - no client yet, or its channels already gone
             pass
-        if self.km.has_kernel:
-            self.km.shutdown_kernel(now=True)
-        if self._log:
-            self._log.close()
-        shutil.rmtree(self._ipc, ignore_errors=True)
+        try:
+            if self.km.has_kernel:
+                self.km.shutdown_kernel(now=True)
+        finally:
+            if self._log:
+                self._log.close()
+            shutil.rmtree(self._ipc, ignore_errors=True)
 
 
 def logged_in(start_kernel, *lines: str, env: dict[str, str] | None = None) -> Kernel:

@@ -4,6 +4,8 @@ one autouse fixture in tests/conftest.py. These two tests run in file order: the
 
 from __future__ import annotations
 
+import pytest
+
 from support import CANARY
 
 from kiwoom_nb.auth import _client
@@ -23,3 +25,16 @@ def test_2_the_next_test_starts_without_any_of_it():
     assert _pace.pacer_for(KEY, False).learned == {}
     assert _codes._memory == {}
     assert not _client.is_mock_destination("https://proxy.example.com")
+
+
+def test_a_test_kernel_that_dies_as_it_starts_leaves_no_ipc_folder(start_kernel, monkeypatch):
+    """A test's kernel talks over IPC sockets in a folder of its own; one that never answers is stopped and its folder
+    removed, though the fixture never gets it to close (break review of the IPC change)."""
+    import os
+    import tempfile
+
+    made, real = [], tempfile.mkdtemp
+    monkeypatch.setattr(tempfile, "mkdtemp", lambda *a, **k: made.append(real(*a, **k)) or made[-1])
+    with pytest.raises(RuntimeError):
+        start_kernel(extra_arguments=["--IPKernelApp.exec_lines=['import os; os._exit(3)']"])
+    assert made and not os.path.exists(made[0])

@@ -146,9 +146,9 @@ class Stream(Taking, Reading, ConditionSearch):
         with self._lock:  # let in from before the REG goes: Kiwoom's first entry can come before the answer, or be
             flying = set(chunk)  # read by the socket's thread before this one wakes (_watched: what Kiwoom accepted)
             self._set_watched(type, self._watched.get(type, set()), flying)
-        answer = None
+        answer, unanswered = None, True
         try:
-            answer = self._socket.request(reg_frame(chunk, type), "REG")
+            answer, unanswered = self._socket.request(reg_frame(chunk, type), "REG"), False
         finally:
             refused = answer is None or str(answer.get("return_code", "0")).strip() not in ("0", "")
             with self._lock:  # close() marks _closing under it: an ack after that registers nothing for good
@@ -158,12 +158,13 @@ class Stream(Taking, Reading, ConditionSearch):
                     self._typed.setdefault(type, {}).update(dict.fromkeys(chunk))
                     with self._socket._send_lock:
                         self._socket.regs.setdefault(type, set()).update(chunk)
+            if refused or late:
+                self._let_go(chunk, type, sent=late or unanswered)
         if refused:
             shown = ", ".join(c or '""' for c in chunk[:5]) + (f" and {len(chunk) - 5} more" if len(chunk) > 5 else "")
             raise RequestError(f"Kiwoom refused to watch {type} for {shown} (return_code "
                                f"{answer.get('return_code')}: {str(answer.get('return_msg', ''))[:120]})")
         if late:
-            self._take_back(chunk, type)
             self._check_open()
             raise KiwoomError("this stream was closed while watching; open a new one")
 
@@ -176,18 +177,25 @@ class Stream(Taking, Reading, ConditionSearch):
             else:
                 where.pop(type, None)
 
-    def _take_back(self, codes: list[str], type: str) -> None:
-        """REMOVE what a closing stream's late watch() registered, unless another stream of the socket watches it."""
+    def _let_go(self, codes: list[str], type: str, sent: bool) -> None:
+        """After a REG this stream does not keep (refused; unanswered or acked once closing, ``sent``: Kiwoom may have
+        it): REMOVE what no stream of the socket watches or is registering, of what it may have registered and of what a
+        stream that closed meanwhile left to it (in ``regs``), and forget those in ``regs`` (a reconnect re-sends them)."""
         from ._wire import _chunks, reg_frame
 
-        others = set().union(*(s._watched.get(type, set()) for s in self._socket.streams if s is not self))
-        gone = [c for c in codes if c not in others]
+        socket = self._socket
+        others = set().union(*(s._admit.get(type, set()) for s in socket.streams if s is not self))
+        gone = [c for c in codes if c not in others and c not in self._watched.get(type, ())]
+        with socket._send_lock:
+            kept = socket.regs.get(type, set())
+            removed = [c for c in gone if sent or c in kept]
+            kept.difference_update(gone)
         try:
-            if gone and self._socket.state == "connected":
-                for chunk in _chunks(gone):
-                    self._socket.request(reg_frame(chunk, type, "REMOVE"), "REMOVE")
+            if removed and socket.state == "connected":
+                for chunk in _chunks(removed):
+                    socket.request(reg_frame(chunk, type, "REMOVE"), "REMOVE")
         except KiwoomError as exc:
-            log.info("kiwoom_nb: closing a stream: %s", exc)
+            log.info("kiwoom_nb: taking a REG back: %s", exc)
 
     def watch_orders(self) -> None:
         """Order fills (00) of the token's account: ``watch([], "00")``."""
@@ -218,7 +226,8 @@ class Stream(Taking, Reading, ConditionSearch):
 
         with self._lock:
             self._set_watched(type, self._watched.get(type, set()) - set(codes))
-        others = set().union(*(s._watched.get(type, set()) for s in self._socket.streams if s is not self))
+        # a REG in flight (another thread, close() not waiting for it) counts: it lets go of what nobody keeps
+        others = set().union(*(s._admit.get(type, set()) for s in self._socket.streams if s is not self))
         gone = [c for c in codes if c not in others]
         with self._socket._send_lock:
             self._socket.regs.get(type, set()).difference_update(gone)

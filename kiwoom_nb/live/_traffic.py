@@ -38,7 +38,7 @@ class _Stop(Exception):
 
 class _Waiter:
     def __init__(self, trnm: str, match: Callable[[dict], bool] | None) -> None:
-        self.trnm, self.match, self.answer = trnm, match, None
+        self.trnm, self.match, self.answer, self.ws = trnm, match, None, None  # ws: the connection it was sent on
         self.done = threading.Event()
         self.failure: str = ""
 
@@ -137,6 +137,7 @@ class Traffic:
             if self._ws is None or self._stop.is_set():
                 raise NetworkError(f"the stream is {self.state}{': ' + self.why if self.why else ''}")
             self._waiters.append(waiter)
+            waiter.ws = self._ws
             self._ws.send(json.dumps(frame, ensure_ascii=False))
         return waiter
 
@@ -158,7 +159,12 @@ class Traffic:
             with self._send_lock:
                 if waiter in self._waiters:
                     self._waiters.remove(waiter)
-            raise KiwoomTimeout(f"no answer to {trnm} from {self.url} within {timeout:g} s")
+                late = waiter.ws if waiter.ws is self._ws else None
+            if late is not None:  # its answer may still come, and would answer the next REG (answers carry nothing to
+                from ._conn import cut  # tell whose they are): a new connection, every REG again, is sure of Kiwoom's
+
+                cut(late)
+            raise KiwoomTimeout(f"no answer to {trnm} from {self.url} within {timeout:g} s; connecting again")
         if waiter.answer is None:
             raise NetworkError(waiter.failure or f"no answer to {trnm}")
         return waiter.answer

@@ -8,28 +8,38 @@ import threading
 
 import pytest
 
-from kiwoom_nb import KiwoomError
+from kiwoom_nb import KiwoomError, RequestError
 from support import CANARY, wait_for
 
 
-def _gate(fake, item):
-    """The fake holds each REG naming ``item`` (its connection's thread waits) until ``gate`` is set."""
+def _gate(fake, item=None, trnm="REG", kind=None, refuse=False):
+    """The fake holds the ``trnm`` frames (naming ``item`` / ``kind``, if given) that come before ``gate`` is set (its
+    connection's thread waits), then answers them (``refuse``: with Kiwoom's refusal); ``arrived``: the first came."""
     arrived, gate, answer = threading.Event(), threading.Event(), fake.ws._answer
 
     def held(conn, data):
-        if data.get("trnm") == "REG" and any(item in (p.get("item") or ()) for p in data.get("data") or ()):
-            arrived.set()
-            gate.wait(30)
+        parts = data.get("data") or ()
+        if data.get("trnm") != trnm or gate.is_set() or item is not None and not any(
+                item in (p.get("item") or ()) for p in parts) or kind is not None and not any(
+                kind in (p.get("type") or ()) for p in parts):
+            return answer(conn, data)
+        arrived.set()
+        gate.wait(30)
+        if refuse:
+            conn.send({"trnm": trnm, "return_code": 1, "return_msg": "등록 종목수 초과"})
+            return True
         return answer(conn, data)
 
     fake.ws._answer = held
     return arrived, gate
 
 
-def test_a_sibling_closing_while_a_reg_is_in_flight_then_refused_leaves_no_item_registered(fake, open_stream):
-    """B watches 000660; A's REG of 000660 is slow (over close()'s wait for the REG lock), and B closes meanwhile:
-    B saw A's not-yet-acked 000660 as watched, sent no REMOVE and kept it in socket.regs. Kiwoom then refuses A's
-    REG: nobody watches 000660, yet Kiwoom keeps sending it and every reconnect registers it again."""
+@pytest.mark.parametrize("answer", ["refused", "accepted"])
+def test_a_sibling_closing_while_a_reg_is_in_flight_leaves_kiwoom_with_what_is_watched(fake, open_stream, answer):
+    """B watches 000660; A's REG of 000660 is slow (over close()'s 1 s wait for the REG lock), and B closes meanwhile.
+    Refused: B took A's unanswered 000660 as watched and sent no REMOVE, so nobody watched it, yet Kiwoom kept sending
+    it and every reconnect registered it again (c142df7). Accepted: B did not count it and sent a REMOVE after A's REG,
+    so A said it watched 000660 and Kiwoom sent nothing for it (fa46bb0)."""
     a = open_stream()
     b = open_stream()
     try:
@@ -37,25 +47,20 @@ def test_a_sibling_closing_while_a_reg_is_in_flight_then_refused_leaves_no_item_
         a.watch(["005930"], "0B")
         arrived, gate = _gate(fake, "000660")
         failed: list = []
-
-        def watch():
-            try:
-                a.watch(["000660"], "0B")
-            except KiwoomError as exc:
-                failed.append(exc)
-
-        thread = threading.Thread(target=watch)
+        thread = threading.Thread(target=lambda: failed.append(_raised(lambda: a.watch(["000660"], "0B"))))
         thread.start()
         assert arrived.wait(10)
         b.close(timeout=2)  # waits 1 s for the REG lock, then goes on
-        fake.ws.refuse_types = {"0B"}
+        fake.ws.refuse_types = {"0B"} if answer == "refused" else set()
         gate.set()
         thread.join(15)
-        assert failed, "A's REG was refused"
         fake.ws.refuse_types = set()
-        wait_for(lambda: not fake.ws.live()[0].regs.get("0B", set()) & {"000660"}, 5,
-                 "Kiwoom no longer sending 000660, which nobody watches")
+        a.watch(["035420"], "0B")  # answered after whatever A and B sent (one connection, in order)
+        watched = {"005930", "035420"} | ({"000660"} if answer == "accepted" else set())
+        assert [type(e) for e in failed] == [RequestError if answer == "refused" else type(None)], failed
+        assert a._watched["0B"] == watched and fake.ws.live()[0].regs["0B"] == watched
     finally:
+        gate.set()
         a.close()
         b.close()
 
@@ -72,23 +77,6 @@ def _in_watch(thread):
     return False
 
 
-def _refuse_once(fake, kind):
-    """The fake holds the first REG of ``kind`` until ``gate`` is set, then refuses it; later ones are answered."""
-    arrived, gate, answer = threading.Event(), threading.Event(), fake.ws._answer
-
-    def held(conn, data):
-        if data.get("trnm") == "REG" and not arrived.is_set() \
-                and any(kind in (p.get("type") or ()) for p in data.get("data") or ()):
-            arrived.set()
-            gate.wait(30)
-            conn.send({"trnm": "REG", "return_code": 1, "return_msg": "등록 종목수 초과"})
-            return True
-        return answer(conn, data)
-
-    fake.ws._answer = held
-    return arrived, gate
-
-
 def test_positions_while_another_threads_04_reg_is_in_flight_and_then_refused_still_watches_04(fake, open_stream):
     """Book.positions() takes ``"04" in stream._watched`` as "Kiwoom sends 04": an item watched before its ack now
     says so too early. Another thread's REG of 04 is in flight; positions() skips its own REG, the other one is
@@ -101,7 +89,7 @@ def test_positions_while_another_threads_04_reg_is_in_flight_and_then_refused_st
     try:
         with Client(*CANARY["mock"], mock=True, transport=fake.transport, pace=None) as api:
             live.watch([], "00")  # the book hooks the stream without a REG of its own
-            arrived, gate = _refuse_once(fake, "04")
+            arrived, gate = _gate(fake, kind="04", refuse=True)
             failed: list = []
 
             def watch():
@@ -136,14 +124,7 @@ def test_a_reg_whose_connection_drops_fails_as_a_network_error_not_as_kiwooms_re
     try:
         live.watch(["005930"], "0B")
         arrived, gate = _gate(fake, "000660")
-        failed: list = []
-        thread = threading.Thread(target=lambda: failed.append(_raised(lambda: live.watch(["000660"], "0B"))))
-        thread.start()
-        assert arrived.wait(10)
-        fake.ws.drop()
-        thread.join(30)
-        gate.set()
-        [exc] = failed
+        exc = _dropped(fake, arrived, gate, lambda: live.watch(["000660"], "0B"))
         assert isinstance(exc, NetworkError) and not isinstance(exc, RequestError), repr(exc)
         assert "refused" not in str(exc), str(exc)
         wait_for(lambda: live.status.state == "connected" and live.status.reconnects >= 1, 15, "connected again")
@@ -158,3 +139,16 @@ def _raised(call):
     except Exception as exc:  # noqa: BLE001 - the test looks at it
         return exc
     return None
+
+
+def _dropped(fake, arrived, gate, call):
+    """``call()`` on a thread; once its frame is held at the fake (``arrived``), the connection drops: what it raised."""
+    failed: list = []
+    thread = threading.Thread(target=lambda: failed.append(_raised(call)))
+    thread.start()
+    assert arrived.wait(10)
+    fake.ws.drop()
+    thread.join(30)
+    gate.set()
+    [exc] = failed
+    return exc

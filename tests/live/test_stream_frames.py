@@ -185,6 +185,7 @@ class Breaks:
     """A consumer that raises on the socket's thread (a defect the checks cannot foresee)."""
 
     _watched: dict = {}
+    _admit: dict = {}
     _conditions: set = set()
 
     def _take(self, *frame):

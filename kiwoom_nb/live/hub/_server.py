@@ -182,6 +182,9 @@ class Hub:
                     socket.conditions.discard(seq)
                     return socket.request(message, trnm)
                 if trnm.endswith("CNSRREQ"):
+                    if not socket.listed:  # logged in again since the client's CNSRLST: Kiwoom wants one per connection
+                        socket.request({"trnm": socket.prefix + "CNSRLST"}, socket.prefix + "CNSRLST")
+                        socket.listed = True
                     seq = str(message.get("seq", "")).strip()
                     answer = socket.request(message, trnm, match=lambda m: str(m.get("seq", "")).strip() == seq)
                     if str(message.get("search_type")) == "1":
