@@ -54,6 +54,9 @@ class Traffic:
     """Frames in (``_read``, ``_dispatch``) and requests out (``request``) over the socket's ``_ws``, ``_waiters`` and
     ``_send_lock``."""
 
+    #: a request unanswered in time cuts its connection: Kiwoom's answers carry nothing to tell whose they are
+    cut_late = True
+
     def condition_frame(self, seq: str, search_type: str, cont: str = "N", next_key: str = "") -> dict[str, Any]:
         frame = {"trnm": self.prefix + "CNSRREQ", "seq": seq, "search_type": search_type}
         if self.market == "domestic":
@@ -159,12 +162,15 @@ class Traffic:
             with self._send_lock:
                 if waiter in self._waiters:
                     self._waiters.remove(waiter)
-                late = waiter.ws if waiter.ws is self._ws else None
+                late = waiter.ws if self.cut_late and waiter.ws is self._ws else None
+                if late is not None:  # what comes next waits for the new connection, not the cut one
+                    self._ws, self.state = None, f"reconnecting ({self.reconnects + 1})"
             if late is not None:  # its answer may still come, and would answer the next REG (answers carry nothing to
                 from ._conn import cut  # tell whose they are): a new connection, every REG again, is sure of Kiwoom's
 
                 cut(late)
-            raise KiwoomTimeout(f"no answer to {trnm} from {self.url} within {timeout:g} s; connecting again")
+            raise KiwoomTimeout(f"no answer to {trnm} from {self.url} within {timeout:g} s"
+                                + ("; connecting again" if self.cut_late else ""))
         if waiter.answer is None:
             raise NetworkError(waiter.failure or f"no answer to {trnm}")
         return waiter.answer

@@ -152,3 +152,12 @@ def _dropped(fake, arrived, gate, call):
     gate.set()
     [exc] = failed
     return exc
+
+
+def _timed_out(live, exc) -> bool:
+    """``exc`` is the KiwoomTimeout of a request Kiwoom did not answer: in process it says the stream connects again
+    (the connection is cut); through the hub the link stays (answers carry the request's id) and the hub reconnects."""
+    from kiwoom_nb import KiwoomTimeout
+
+    own = type(live._socket).__name__ == "Socket"
+    return isinstance(exc, KiwoomTimeout) and ("connecting again" in str(exc)) == own

@@ -12,6 +12,7 @@ or answering falls back to the in-process socket (with one line saying so).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import os
@@ -173,6 +174,7 @@ class HubSocket(Socket):
         self.tokens = _HubTokens(tokens)
         self._first_link: Link | None = first
         self.link: Link | None = None
+        self._rids = itertools.count(1)
 
     @property
     def peers(self) -> int:
@@ -199,6 +201,15 @@ class HubSocket(Socket):
                 if self._first.is_set() or self._stop.is_set() or attempt == 2:
                     raise
                 self._first_link = None
+
+    #: the hub answers with each request's ``rid``: a late answer answers nobody, and the link stays (cutting it would
+    #: drop this process's items at the hub while another process's request holds it up)
+    cut_late = False
+
+    def _send(self, frame: dict[str, Any], trnm: str, match: Any = None) -> Any:
+        rid = next(self._rids)  # an answer without one (a hub of an older version) is taken in order, as before
+        return super()._send({**frame, "rid": rid}, trnm,
+                             lambda m: m.get("rid", rid) == rid and (match is None or match(m)))
 
     def request(self, frame: dict[str, Any], trnm: str, match: Any = None, timeout: float | None = None) -> dict[str, Any]:
         """As Socket's; the hub's own request failing (its connection dropped, no answer) is raised as it would be in

@@ -121,9 +121,10 @@ class Client:
         try:
             while True:
                 message = json.loads(self.conn.recv_bytes().decode())
+                rid = message.pop("rid", None)  # the client's, for its answer; never sent on to Kiwoom
                 answer = self.hub.handle(self, message)
                 if answer is not None:
-                    self.send(answer)
+                    self.send(answer if rid is None else {**answer, "rid": rid})
         except (OSError, EOFError, ValueError):
             pass
         except Exception as exc:  # noqa: BLE001 - a frame of the wrong shape ends this client, never the hub
@@ -162,12 +163,13 @@ class Hub:
                         client.watched[kind] = client.watched.get(kind, set()) | set(items)
                     try:
                         answer = socket.request(message, "REG")
-                    finally:
-                        if answer is None or str(answer.get("return_code", "0")).strip() not in ("0", ""):
-                            client.watched = before  # refused, or no answer: not watched
-                    with socket._send_lock:
-                        for kind, items in parts if client.watched is not before else ():
-                            socket.regs.setdefault(kind, set()).update(items)
+                    finally:  # refused: not watched; no answer: kept, so the hub's reconnect registers it (a client
+                        if answer is not None and str(answer.get("return_code", "0")).strip() not in ("0", ""):
+                            client.watched = before  # that gave up on it REMOVEs it; its restoring REGs stay)
+                        else:
+                            with socket._send_lock:
+                                for kind, items in parts:
+                                    socket.regs.setdefault(kind, set()).update(items)
                     return answer
                 if trnm == "REMOVE":
                     for part in message.get("data") or ():
