@@ -136,7 +136,7 @@ class Socket(Traffic):
         self.regs: dict[str, set[str]] = {}  # every type -> items registered, re-sent after a reconnect
         self.conditions: set[str] = set()  # watched condition seqs, re-requested after a reconnect
         self.listed = False  # CNSRLST sent on this connection (CNSRREQ needs it first)
-        self.logins = 0  # LOGINs Kiwoom accepted on this socket
+        self.logins, self.login_answer = 0, {}  # LOGINs Kiwoom accepted on this socket; the last one's answer
         self._ws: Any = None
         self._opening: Any = None  # a connection not logged in yet: close() must reach it too
         self._relogin = False  # log in again at once (the token source changed), not a failure
@@ -272,7 +272,7 @@ class Socket(Traffic):
                         self._ws, self._opening, self.listed = ws, None, False
                     for frame in early:  # before "connected": who sees it finds these rows in (a test did not, once)
                         self._real(frame)
-                    self.state = "connected"
+                    self.state, self.login_answer = "connected", answer
                     self.logins += 1
                     return
             finally:

@@ -156,8 +156,9 @@ def _dropped(fake, arrived, gate, call):
 
 def _timed_out(live, exc) -> bool:
     """``exc`` is the KiwoomTimeout of a request Kiwoom did not answer: in process it says the stream connects again
-    (the connection is cut); through the hub the link stays (answers carry the request's id) and the hub reconnects."""
+    (the connection is cut). Through the hub the link stays (answers carry the request's id): the process's own wait
+    ends it, or the hub's answer that its connection to Kiwoom is cut, whichever comes first."""
     from kiwoom_nb import KiwoomTimeout
 
     own = type(live._socket).__name__ == "Socket"
-    return isinstance(exc, KiwoomTimeout) and ("connecting again" in str(exc)) == own
+    return isinstance(exc, KiwoomTimeout) and ("connecting again" in str(exc) or not own)

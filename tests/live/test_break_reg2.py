@@ -25,14 +25,13 @@ def test_through_the_hub_a_reg_the_client_gave_up_on_is_not_kept_registered_for_
     live = Stream(*CANARY["production"], base_url=fake.url, ws_url=fake.ws_url, timeout=2)
     try:
         live.watch(["005930"], "0B")
-        arrived, gate = _gate(fake, "000660")
+        _, gate = _gate(fake, "000660")
         fake.ws.drop()  # the hub reconnects in 0.5 - 1 s; its client's link stays up
         failed: list = []
         thread = threading.Thread(target=lambda: failed.append(_raised(lambda: live.watch(["000660"], "0B"))))
         thread.start()
-        assert arrived.wait(10)
-        thread.join(10)
-        gate.set()
+        thread.join(15)  # it gives up after its timeout, the hub's REG held at Kiwoom (or, on a slow machine, not sent
+        gate.set()  # yet: the hub's reconnect took longer); either way Kiwoom ends with what is watched
         assert failed and isinstance(failed[0], KiwoomError), failed  # the client gave up
         assert "000660" not in live._watched.get("0B", set())
         wait_for(lambda: live.status.state == "connected" and [c for c in fake.ws.live() if c.regs.get("0B")], 20,

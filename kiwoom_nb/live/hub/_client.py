@@ -202,14 +202,18 @@ class HubSocket(Socket):
                     raise
                 self._first_link = None
 
-    #: the hub answers with each request's ``rid``: a late answer answers nobody, and the link stays (cutting it would
-    #: drop this process's items at the hub while another process's request holds it up)
-    cut_late = False
+    @property
+    def cut_late(self) -> bool:  # type: ignore[override]
+        """A hub that answers with each request's ``rid`` (it says so at LOGIN): a late answer answers nobody, and the
+        link stays (cutting it would drop this process's items at the hub while another's request holds it up). A hub
+        of an older version: the link is cut, as a connection to Kiwoom is."""
+        return not self.login_answer.get("rids")
 
     def _send(self, frame: dict[str, Any], trnm: str, match: Any = None) -> Any:
-        rid = next(self._rids)  # an answer without one (a hub of an older version) is taken in order, as before
-        return super()._send({**frame, "rid": rid}, trnm,
-                             lambda m: m.get("rid", rid) == rid and (match is None or match(m)))
+        if self.cut_late:  # an older hub would send the rid on to Kiwoom
+            return super()._send(frame, trnm, match)
+        rid = next(self._rids)
+        return super()._send({**frame, "rid": rid}, trnm, lambda m: m.get("rid") == rid and (match is None or match(m)))
 
     def request(self, frame: dict[str, Any], trnm: str, match: Any = None, timeout: float | None = None) -> dict[str, Any]:
         """As Socket's; the hub's own request failing (its connection dropped, no answer) is raised as it would be in

@@ -153,7 +153,7 @@ class Hub:
             self.tell_peers()
             if socket.stopped:
                 return {"trnm": "LOGIN", "return_code": 1, "return_msg": socket.why or "the hub stopped"}
-            return {"trnm": "LOGIN", "return_code": 0, "return_msg": ""}
+            return {"trnm": "LOGIN", "return_code": 0, "return_msg": "", "rids": 1}  # answers carry the request's rid
         with self.lock:
             try:
                 if trnm == "REG":  # watched before it goes: Kiwoom may send first entries before its answer
