@@ -129,12 +129,13 @@ class Serving:
         from websockets.exceptions import ConnectionClosed
 
         next_ping = time.monotonic() + (self.ping_interval or 3600)
-        next_tick = time.monotonic()
+        ticked = float("-inf")  # when this connection last ticked: the next is due 1 / rate after, rate read each time
         while True:
             if self.hang:
                 self.fake._stopping.wait()
                 return
             now = time.monotonic()
+            next_tick = ticked + 1.0 / max(self.rate, 0.001)  # a test changing the rate is obeyed at once
             wait = max(0.0, min(next_ping, next_tick) - now) if conn.logged_in else 0.2
             if conn.logged_in and ("00" in conn.regs or "04" in conn.regs):
                 wait = min(wait, 0.005)  # order events go out as they happen, as Kiwoom's do, not on the next tick
@@ -167,8 +168,8 @@ class Serving:
                 next_ping = now + self.ping_interval
             elif not self.ping_interval:
                 next_ping = now + 0.5
-            if now >= next_tick:
+            if now >= ticked + 1.0 / max(self.rate, 0.001):
                 self._tick(conn)
-                next_tick = now + 1.0 / max(self.rate, 0.001)
+                ticked = now
             elif ("00" in conn.regs or "04" in conn.regs) and len(self.fake.market.orders.events) > conn.events_seen:
                 self._order_news(conn)
