@@ -162,6 +162,8 @@ class Traffic:
             with self._send_lock:
                 if waiter in self._waiters:
                     self._waiters.remove(waiter)
+                elif waiter.answer is not None:  # answered as the wait ran out: an answer, not a timeout
+                    return waiter.answer
                 late = waiter.ws if self.cut_late and waiter.ws is self._ws else None
                 if late is not None:  # what comes next waits for the new connection, not the cut one
                     self._ws, self.state = None, f"reconnecting ({self.reconnects + 1})"

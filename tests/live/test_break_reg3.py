@@ -206,3 +206,32 @@ def test_the_hubs_request_ids_never_reach_kiwoom(fake, open_stream):
         assert not [f["trnm"] for f in frames if "rid" in f]  # (the frames hold the LOGIN's token: not shown)
     finally:
         live.close()
+
+
+class _LateEvent(threading.Event):
+    def wait(self, timeout=None):
+        super().wait(timeout)
+        return False  # the answer's set() landed between the wait running out and the waiter being taken back
+
+
+def test_an_answer_landing_as_the_timeout_runs_out_is_an_answer(fake, open_stream, monkeypatch):
+    """Final break review: the answer came in the gap between the wait's end and the lock; it was reported as a
+    KiwoomTimeout, and in process a healthy connection was cut."""
+    from kiwoom_nb.live import _traffic
+
+    live = open_stream()
+    try:
+        live.watch(["005930"], "0B")
+        logins, made = live._socket.logins, _traffic._Waiter.__init__
+
+        def init(self, *args, **kwargs):
+            made(self, *args, **kwargs)
+            self.done = _LateEvent()
+
+        monkeypatch.setattr(_traffic._Waiter, "__init__", init)
+        failed = _raised(lambda: live.watch(["000660"], "0B"))
+        monkeypatch.setattr(_traffic._Waiter, "__init__", made)
+        assert failed is None, failed
+        assert live._socket.logins == logins and live._watched["0B"] == {"005930", "000660"}
+    finally:
+        live.close()
